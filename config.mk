@@ -1,0 +1,35 @@
+# relmask build and experiment configuration. Override any of these on the
+# command line: `make THREADS=16`, `make check CC=clang`.
+
+# --- toolchain -------------------------------------------------------------
+CC        ?= gcc
+OPT       ?= -O2 -march=native
+# -Werror is on: CI and every developer build must stay warning-free.
+WARN      ?= -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CSTD      ?= -std=c11
+# SANITIZE=1 builds with AddressSanitizer + UndefinedBehaviorSanitizer.
+SANITIZE  ?= 0
+# Build directory; different configurations can live side by side.
+BUILD     ?= build
+
+# --- dependencies (Debian 12 packages) -------------------------------------
+HDF5_CFLAGS ?= -I/usr/include/hdf5/serial
+HDF5_LIBS   ?= -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5_hl -lhdf5
+DNNL_LIBS   ?= -ldnnl
+IMAGE_LIBS  ?= -lpng16 -ljpeg -ltiff -lz
+TEST_LIBS   ?= -lcriterion
+
+# --- runtime ---------------------------------------------------------------
+# Threads for OpenMP stages (0 = all cores).
+THREADS   ?= 0
+# Deflate level for HDF5 image stacks (0-9).
+DEFLATE   ?= 4
+
+# --- embedded default data (synthetic faces) -------------------------------
+SYNTH_SIZE      ?= 48
+SYNTH_SEED      ?= 1
+SOURCE_IMAGES   ?= 20000
+TARGET_TRAIN    ?= 1000
+TARGET_VAL      ?= 500
+TARGET_TEST     ?= 1000
+SYNTH_INTENSITY ?= 0.6

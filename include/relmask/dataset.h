@@ -1,0 +1,99 @@
+/* The relmask dataset schema v1 (docs/formats.md):
+ *   /images  uint8 [N,C,H,W], chunked by a minibatch block, shuffle+deflate,
+ *            HDF5 Image attributes (HDFView shows it);
+ *   /labels  int32 [N];
+ *   /split   uint8 [N] (0 train, 1 val, 2 test);
+ *   /regions uint8 [N,H,W] (optional: ground-truth expression regions);
+ *   root attributes: schema, schema_version, class_names, provenance. */
+#ifndef RELMASK_DATASET_H
+#define RELMASK_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RM_DATASET_SCHEMA "relmask.dataset"
+#define RM_DATASET_SCHEMA_VERSION 1
+#define RM_MAX_CLASSES 1000
+
+enum {
+    RM_SPLIT_TRAIN = 0,
+    RM_SPLIT_VAL = 1,
+    RM_SPLIT_TEST = 2,
+    RM_SPLIT_COUNT = 3,
+    /* Record states before rm_dataset_writer_finish assigns them: */
+    RM_SPLIT_POOL = 254,       /* train or val: --val fraction goes to val */
+    RM_SPLIT_UNASSIGNED = 255, /* train, val or test by --val/--test */
+};
+extern const char *const rm_split_names[RM_SPLIT_COUNT];
+
+typedef struct {
+    int channels, height, width;
+    int num_classes;
+    const char *const *class_names;   /* num_classes entries */
+    int has_regions;                  /* write /regions [N,H,W] */
+    const char *source_format;        /* "fer2013-csv", "synth", ... */
+    const char *source_path;          /* input file or folder */
+    int deflate_level;                /* 0-9 */
+} rm_dataset_spec;
+
+typedef struct {
+    double val_fraction, test_fraction;   /* of the records being split */
+    uint64_t seed;
+} rm_split_spec;
+
+typedef struct rm_dataset_writer rm_dataset_writer;
+
+/* Starts writing to a temporary file beside `path`; the real file appears
+ * only when rm_dataset_writer_finish succeeds. Fails if `path` exists and
+ * `force` is 0. */
+int rm_dataset_writer_open(rm_dataset_writer **w, const char *path,
+                           const rm_dataset_spec *spec, int force);
+/* Appends one record. image: [C,H,W]; region: [H,W] or NULL. split: an
+ * RM_SPLIT_* value. label must be in [0, num_classes). */
+int rm_dataset_writer_append(rm_dataset_writer *w, const uint8_t *image,
+                             int32_t label, uint8_t split,
+                             const uint8_t *region);
+/* A provenance attribute (string) on the root group, e.g. the ingest
+ * parameters or the command line. */
+int rm_dataset_writer_set_attr(rm_dataset_writer *w, const char *name,
+                               const char *value);
+size_t rm_dataset_writer_count(const rm_dataset_writer *w);
+/* Assigns POOL/UNASSIGNED records with a stratified split, writes labels,
+ * split and attributes, closes and renames into place. Frees w. */
+int rm_dataset_writer_finish(rm_dataset_writer *w, const rm_split_spec *split);
+/* Discards everything written (removes the temporary file). Frees w. */
+void rm_dataset_writer_abort(rm_dataset_writer *w);
+
+/* Stratified split of `n` records: records whose split is POOL or
+ * UNASSIGNED are shuffled per class (seeded) and the first
+ * round(fraction * class count) go to test, then val; the rest to train.
+ * Deterministic for a given seed. */
+int rm_split_assign(uint8_t *split, const int32_t *labels, size_t n,
+                    int num_classes, const rm_split_spec *spec);
+
+/* --- reading -------------------------------------------------------------*/
+typedef struct {
+    char *path;
+    int64_t hfile;                 /* hid_t */
+    size_t count;
+    int channels, height, width;
+    int num_classes;
+    char **class_names;
+    int32_t *labels;               /* [count] */
+    uint8_t *split;                /* [count] */
+    int has_regions;
+} rm_dataset;
+
+/* Opens and validates a dataset file (schema, version, shapes, labels in
+ * range, split values); the error names the file and what is wrong. */
+int rm_dataset_open(rm_dataset *ds, const char *path);
+/* Reads images [start, start+count) into out [count,C,H,W]. */
+int rm_dataset_read_images(const rm_dataset *ds, size_t start, size_t count,
+                           uint8_t *out);
+int rm_dataset_read_regions(const rm_dataset *ds, size_t start, size_t count,
+                            uint8_t *out);
+/* Reads a root string attribute; *value is malloc'd (NULL if absent). */
+int rm_dataset_read_attr(const rm_dataset *ds, const char *name, char **value);
+void rm_dataset_close(rm_dataset *ds);
+
+#endif

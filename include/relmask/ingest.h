@@ -1,0 +1,73 @@
+/* Ingestion of real FER data formats into the dataset schema. Every
+ * ingester streams records into an rm_ingest_sink, which converts them to
+ * the requested size and channels, counts bad records and writes the file
+ * atomically. */
+#ifndef RELMASK_INGEST_H
+#define RELMASK_INGEST_H
+
+#include <stdint.h>
+#include "relmask/dataset.h"
+#include "relmask/image.h"
+
+typedef struct {
+    const char *out_path;
+    int force;
+    int width, height;          /* 0: the format's native size, else 48x48 */
+    int channels;               /* 1 gray (default) or 3 RGB */
+    int skip_bad;               /* skip and count bad records */
+    rm_split_spec split;        /* for records the format leaves unsplit */
+    const char *classes;        /* "a,b,c" or a preset name; NULL: format's */
+    int deflate_level;
+    const char *command_line;   /* stored as provenance */
+
+    /* format-specific */
+    const char *class_map;      /* folder: file mapping folder -> class */
+    int ck_neutral_first;       /* CK+: first frame of a sequence as neutral */
+    int ck_peak_frames;         /* CK+: last K frames carry the label (1) */
+    const char *labels_path;    /* npy: labels .npy; idx: labels file */
+    const char *test_images;    /* idx: test images file (split = test) */
+    const char *test_labels;    /* idx: test labels file */
+    double float_max;           /* npy float input: value mapped to 255 */
+} rm_ingest_options;
+
+void rm_ingest_options_init(rm_ingest_options *opt);
+
+typedef struct rm_ingest_sink rm_ingest_sink;
+
+/* native_*: the format's own image size (0 if images vary); they decide the
+ * output size when opt->width/height are 0. class_names may be replaced by
+ * opt->classes (same count required). */
+int rm_sink_open(rm_ingest_sink **sink, const rm_ingest_options *opt,
+                 const char *format, const char *input_path,
+                 int native_width, int native_height,
+                 int num_classes, const char *const *class_names);
+/* Adds an image of any size/channels (converted to the output shape). */
+int rm_sink_add(rm_ingest_sink *sink, const rm_image *img, int32_t label,
+                uint8_t split);
+/* Reports a bad record: "<where>: <what>". With --skip-bad it is counted,
+ * the first few are printed, and 0 is returned so the caller goes on;
+ * otherwise the error is recorded and -1 returned. */
+int rm_sink_bad(rm_ingest_sink *sink, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends "key=value" to the stored ingest parameters. */
+int rm_sink_param(rm_ingest_sink *sink, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+size_t rm_sink_count(const rm_ingest_sink *sink);
+size_t rm_sink_bad_count(const rm_ingest_sink *sink);
+/* Fails if no record was added; otherwise writes and renames the file and
+ * prints a one-line summary (records, skipped, per split). */
+int rm_sink_finish(rm_ingest_sink *sink);
+void rm_sink_abort(rm_ingest_sink *sink);
+
+/* Class-name presets accepted by --classes. */
+int rm_class_preset(const char *name, int *count, const char *const **names);
+
+/* The ingesters. Each writes opt->out_path or fails with nothing written. */
+int rm_ingest_fer2013(const char *csv_path, const rm_ingest_options *opt);
+int rm_ingest_folder(const char *root, const rm_ingest_options *opt);
+int rm_ingest_jaffe(const char *dir, const rm_ingest_options *opt);
+int rm_ingest_ckplus(const char *root, const rm_ingest_options *opt);
+int rm_ingest_idx(const char *images_path, const rm_ingest_options *opt);
+int rm_ingest_npy(const char *images_path, const rm_ingest_options *opt);
+
+#endif

@@ -1,0 +1,25 @@
+/* Atomic outputs: every file relmask writes is first written to
+ * "<dir>/.<name>.tmp-<pid>" and renamed over the final path on success, so a
+ * crash or kill leaves the previous results intact. SIGINT/SIGTERM remove
+ * registered temporary files before the process exits. */
+#ifndef RELMASK_OUTPUT_H
+#define RELMASK_OUTPUT_H
+
+typedef struct {
+    char *final_path;
+    char *tmp_path;
+    int slot;                  /* registry slot for signal cleanup, -1 none */
+} rm_output;
+
+/* Checks that `path` does not exist (unless force) and that its directory
+ * is writable, picks the temporary name and registers it for cleanup. */
+int rm_output_begin(rm_output *out, const char *path, int force);
+/* fsyncs the temporary file, renames it into place, syncs the directory. */
+int rm_output_commit(rm_output *out);
+/* Removes the temporary file (if any) and forgets it. */
+void rm_output_abort(rm_output *out);
+
+/* Installs the SIGINT/SIGTERM/SIGHUP handlers (idempotent). */
+void rm_output_install_signal_handlers(void);
+
+#endif

@@ -1,0 +1,25 @@
+/* Progress for long work: a bar with rate and ETA redrawn in place on a
+ * TTY, plain log lines (every 10% or 30 s) otherwise. */
+#ifndef RELMASK_PROGRESS_H
+#define RELMASK_PROGRESS_H
+
+#include <stddef.h>
+
+typedef struct {
+    const char *label;
+    const char *unit;        /* "img", "rows" */
+    size_t total;            /* 0 = unknown */
+    size_t done;
+    double start, last_draw;
+    int tty, enabled, last_decile;
+} rm_progress;
+
+void rm_progress_start(rm_progress *p, const char *label, const char *unit,
+                       size_t total);
+void rm_progress_update(rm_progress *p, size_t done);
+void rm_progress_finish(rm_progress *p);
+/* Disables all progress output (for --quiet and tests). */
+void rm_progress_set_quiet(int quiet);
+double rm_now(void);   /* monotonic seconds */
+
+#endif

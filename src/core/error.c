@@ -1,0 +1,98 @@
+#include "relmask/error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local char error_buf[2048];
+static int log_quiet;
+
+int rm_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(error_buf, sizeof error_buf, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int rm_error_prefix(const char *fmt, ...)
+{
+    char prefix[1024], old[sizeof error_buf];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, error_buf, sizeof old);
+    if (snprintf(error_buf, sizeof error_buf, "%s: %s", prefix, old) >= (int)sizeof error_buf)
+        error_buf[sizeof error_buf - 1] = 0;   /* truncated is fine */
+    return -1;
+}
+
+const char *rm_error_message(void) { return error_buf[0] ? error_buf : "unknown error"; }
+void rm_error_clear(void) { error_buf[0] = 0; }
+
+void *rm_malloc(size_t bytes, const char *what)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) rm_error("out of memory: %zu bytes for %s", bytes, what);
+    return p;
+}
+
+void *rm_calloc(size_t count, size_t size, const char *what)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) rm_error("out of memory: %zu x %zu bytes for %s", count, size, what);
+    return p;
+}
+
+void *rm_realloc(void *ptr, size_t bytes, const char *what)
+{
+    void *p = realloc(ptr, bytes ? bytes : 1);
+    if (!p) rm_error("out of memory: %zu bytes for %s", bytes, what);
+    return p;
+}
+
+int rm_size_mul(size_t *out, size_t a, size_t b, size_t limit, const char *what)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return rm_error("%s: size %zu x %zu overflows", what, a, b);
+    if (a * b > limit)
+        return rm_error("%s: %zu bytes exceeds the limit of %zu", what, a * b, limit);
+    *out = a * b;
+    return 0;
+}
+
+char *rm_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = rm_malloc(n, "string");
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+void rm_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("relmask: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void rm_log(const char *fmt, ...)
+{
+    if (log_quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("relmask: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void rm_log_set_quiet(int quiet) { log_quiet = quiet; }
