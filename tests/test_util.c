@@ -1,0 +1,96 @@
+#include "test_util.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *tu_scratch_dir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/relmask-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char *dir = mkdtemp(tmpl);
+    if (!dir) { perror("mkdtemp"); abort(); }
+    return strdup(dir);
+}
+
+void tu_rmtree(const char *path)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0) fprintf(stderr, "tu_rmtree: could not remove %s\n", path);
+}
+
+const char *tu_path(const char *dir, const char *name)
+{
+    static char ring[8][4096];
+    static int next;
+    char *buf = ring[next++ % 8];
+    snprintf(buf, sizeof ring[0], "%s/%s", dir, name);
+    return buf;
+}
+
+const char *tu_fixture(const char *name)
+{
+    const char *dir = getenv("RELMASK_FIXTURES");
+    return tu_path(dir && *dir ? dir : "tests/fixtures", name);
+}
+
+void tu_write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
+        perror(path);
+        abort();
+    }
+}
+
+void tu_write_text(const char *path, const char *text) { tu_write_file(path, text, strlen(text)); }
+
+int tu_file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int tu_dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+int tu_run_cli(char **output, const char *args_fmt, ...)
+{
+    const char *bin = getenv("RELMASK_BIN");
+    if (!bin || !*bin) bin = "build/relmask";
+    char args[16384], cmd[20000];
+    va_list ap;
+    va_start(ap, args_fmt);
+    vsnprintf(args, sizeof args, args_fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    if (!p) { perror("popen"); abort(); }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += got;
+        if (cap - len < 2) buf = realloc(buf, cap *= 2);
+    }
+    buf[len] = 0;
+    int status = pclose(p);
+    if (output) *output = buf; else free(buf);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
