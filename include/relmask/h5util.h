@@ -1,0 +1,37 @@
+/* Checked HDF5 helpers. HDF5's automatic error printing is turned off; a
+ * failing call records "what: <HDF5's innermost message>" with rm_error. */
+#ifndef RELMASK_H5UTIL_H
+#define RELMASK_H5UTIL_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+/* Silences HDF5's own error printing (idempotent, call before any H5 use). */
+void rm_h5_init(void);
+/* Records an error "<formatted>: <HDF5 stack message>" and returns -1. */
+int rm_h5_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Variable-length UTF-8 string attributes (h5py reads them as str). */
+int rm_h5_attr_set_string(hid_t loc, const char *name, const char *value);
+int rm_h5_attr_set_strings(hid_t loc, const char *name, int count,
+                           const char *const *values);
+int rm_h5_attr_set_int(hid_t loc, const char *name, int64_t value);
+int rm_h5_attr_set_double(hid_t loc, const char *name, double value);
+/* Fixed-length ASCII attribute, as the HDF5 Image specification asks. */
+int rm_h5_attr_set_fixed_string(hid_t loc, const char *name, const char *value);
+
+int rm_h5_attr_exists(hid_t loc, const char *name);
+/* Reads a scalar string attribute (fixed or variable length) into a
+ * malloc'd string. */
+int rm_h5_attr_get_string(hid_t loc, const char *name, char **value);
+/* Reads a 1-D string array attribute into malloc'd strings. */
+int rm_h5_attr_get_strings(hid_t loc, const char *name, int *count,
+                           char ***values);
+int rm_h5_attr_get_int(hid_t loc, const char *name, int64_t *value);
+void rm_h5_free_strings(int count, char **values);
+
+/* Names every attribute of loc with a callback (for `relmask info`). */
+typedef void (*rm_h5_attr_visitor)(const char *name, const char *text, void *ctx);
+int rm_h5_attr_visit(hid_t loc, rm_h5_attr_visitor visit, void *ctx);
+
+#endif

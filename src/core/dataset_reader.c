@@ -1,0 +1,191 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/dataset.h"
+#include "relmask/error.h"
+#include "relmask/h5util.h"
+
+/* Reads the shape of a uint8/int dataset and checks its rank. */
+static int dataset_shape(hid_t file, const char *name, int rank, hsize_t *dims, H5T_class_t cls,
+                         size_t elem_size)
+{
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    if (d < 0) return rm_error("missing dataset /%s", name);
+    hid_t space = H5Dget_space(d), type = H5Dget_type(d);
+    int rc = 0;
+    int got = H5Sget_simple_extent_ndims(space);
+    if (got != rank) rc = rm_error("/%s has rank %d, expected %d", name, got, rank);
+    else if (H5Tget_class(type) != cls || H5Tget_size(type) != elem_size)
+        rc = rm_error("/%s has element type of class %d and size %zu, expected %s of %zu byte(s)", name,
+                      (int)H5Tget_class(type), H5Tget_size(type),
+                      cls == H5T_INTEGER ? "integer" : "float", elem_size);
+    else H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Dclose(d);
+    return rc;
+}
+
+static int read_all(hid_t file, const char *name, hid_t mem_type, void *out)
+{
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    if (d < 0) return rm_h5_error("opening /%s", name);
+    herr_t st = H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
+    H5Dclose(d);
+    if (st < 0) return rm_h5_error("reading /%s", name);
+    return 0;
+}
+
+/* Checks schema name/version; shared by every relmask file kind. */
+static int check_schema(hid_t file)
+{
+    if (!rm_h5_attr_exists(file, "schema"))
+        return rm_error("not a relmask file (no 'schema' attribute on the root group)");
+    char *schema = NULL;
+    RM_TRY(rm_h5_attr_get_string(file, "schema", &schema));
+    int rc = 0;
+    if (strcmp(schema, RM_DATASET_SCHEMA) != 0)
+        rc = rm_error("schema is '%s', expected '%s'", schema, RM_DATASET_SCHEMA);
+    free(schema);
+    RM_TRY(rc);
+    int64_t version;
+    RM_TRY(rm_h5_attr_get_int(file, "schema_version", &version));
+    if (version != RM_DATASET_SCHEMA_VERSION)
+        return rm_error("schema version %lld is not supported (this relmask reads version %d)",
+                        (long long)version, RM_DATASET_SCHEMA_VERSION);
+    return 0;
+}
+
+static int load(rm_dataset *ds)
+{
+    hid_t f = (hid_t)ds->hfile;
+    RM_TRY(check_schema(f));
+    hsize_t idims[4], ldims[1], sdims[1];
+    RM_TRY(dataset_shape(f, "images", 4, idims, H5T_INTEGER, 1));
+    RM_TRY(dataset_shape(f, "labels", 1, ldims, H5T_INTEGER, 4));
+    RM_TRY(dataset_shape(f, "split", 1, sdims, H5T_INTEGER, 1));
+    if (idims[1] != 1 && idims[1] != 3)
+        return rm_error("/images has %llu channels, expected 1 or 3", (unsigned long long)idims[1]);
+    if (idims[2] < 1 || idims[3] < 1 || idims[2] > 4096 || idims[3] > 4096)
+        return rm_error("/images has image size %llux%llu, expected 1..4096",
+                        (unsigned long long)idims[3], (unsigned long long)idims[2]);
+    if (ldims[0] != idims[0] || sdims[0] != idims[0])
+        return rm_error("/images has %llu records but /labels has %llu and /split %llu",
+                        (unsigned long long)idims[0], (unsigned long long)ldims[0],
+                        (unsigned long long)sdims[0]);
+    ds->count = idims[0];
+    ds->channels = (int)idims[1];
+    ds->height = (int)idims[2];
+    ds->width = (int)idims[3];
+    RM_TRY(rm_h5_attr_get_strings(f, "class_names", &ds->num_classes, &ds->class_names));
+    if (ds->num_classes < 1 || ds->num_classes > RM_MAX_CLASSES)
+        return rm_error("'class_names' has %d entries, expected 1..%d", ds->num_classes, RM_MAX_CLASSES);
+    ds->labels = rm_malloc(ds->count * sizeof *ds->labels, "labels");
+    ds->split = rm_malloc(ds->count, "split");
+    if (!ds->labels || !ds->split) return -1;
+    RM_TRY(read_all(f, "labels", H5T_NATIVE_INT32, ds->labels));
+    RM_TRY(read_all(f, "split", H5T_NATIVE_UINT8, ds->split));
+    for (size_t i = 0; i < ds->count; i++) {
+        if (ds->labels[i] < 0 || ds->labels[i] >= ds->num_classes)
+            return rm_error("record %zu: label %d out of range 0..%d", i, ds->labels[i], ds->num_classes - 1);
+        if (ds->split[i] >= RM_SPLIT_COUNT)
+            return rm_error("record %zu: split value %u, expected 0 (train), 1 (val) or 2 (test)", i,
+                            ds->split[i]);
+    }
+    if (H5Lexists(f, "regions", H5P_DEFAULT) > 0) {
+        hsize_t rdims[3];
+        RM_TRY(dataset_shape(f, "regions", 3, rdims, H5T_INTEGER, 1));
+        if (rdims[0] != idims[0] || rdims[1] != idims[2] || rdims[2] != idims[3])
+            return rm_error("/regions has shape [%llu,%llu,%llu], expected [%zu,%d,%d]",
+                            (unsigned long long)rdims[0], (unsigned long long)rdims[1],
+                            (unsigned long long)rdims[2], ds->count, ds->height, ds->width);
+        ds->has_regions = 1;
+    }
+    return 0;
+}
+
+int rm_dataset_open(rm_dataset *ds, const char *path)
+{
+    memset(ds, 0, sizeof *ds);
+    ds->hfile = -1;
+    rm_h5_init();
+    ds->path = rm_strdup(path);
+    if (!ds->path) return -1;
+    if (H5Fis_hdf5(path) <= 0) {
+        FILE *probe = fopen(path, "rb");
+        if (!probe) rm_error("%s: cannot open: no such file or not readable", path);
+        else {
+            fclose(probe);
+            rm_error("%s: not an HDF5 file", path);
+        }
+        rm_dataset_close(ds);
+        return -1;
+    }
+    ds->hfile = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (ds->hfile < 0) {
+        rm_h5_error("%s: cannot open HDF5 file", path);
+        rm_dataset_close(ds);
+        return -1;
+    }
+    if (load(ds) != 0) {
+        rm_error_prefix("%s", path);
+        rm_dataset_close(ds);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_rows(const rm_dataset *ds, const char *name, int rank, size_t start, size_t count,
+                     uint8_t *out)
+{
+    if (start > ds->count || count > ds->count - start)
+        return rm_error("%s: records %zu..%zu out of range (file has %zu)", ds->path, start,
+                        start + count, ds->count);
+    if (count == 0) return 0;
+    hid_t d = H5Dopen2((hid_t)ds->hfile, name, H5P_DEFAULT);
+    if (d < 0) return rm_h5_error("%s: opening /%s", ds->path, name);
+    hid_t space = H5Dget_space(d);
+    hsize_t dims[4], offset[4] = {start, 0, 0, 0};
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    dims[0] = count;
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, offset, NULL, dims, NULL);
+    hid_t mem = H5Screate_simple(rank, dims, NULL);
+    herr_t st = H5Dread(d, H5T_NATIVE_UINT8, mem, space, H5P_DEFAULT, out);
+    H5Sclose(mem);
+    H5Sclose(space);
+    H5Dclose(d);
+    if (st < 0) return rm_h5_error("%s: reading /%s records %zu..%zu", ds->path, name, start, start + count);
+    return 0;
+}
+
+int rm_dataset_read_images(const rm_dataset *ds, size_t start, size_t count, uint8_t *out)
+{
+    return read_rows(ds, "images", 4, start, count, out);
+}
+
+int rm_dataset_read_regions(const rm_dataset *ds, size_t start, size_t count, uint8_t *out)
+{
+    if (!ds->has_regions) return rm_error("%s: has no /regions dataset", ds->path);
+    return read_rows(ds, "regions", 3, start, count, out);
+}
+
+int rm_dataset_read_attr(const rm_dataset *ds, const char *name, char **value)
+{
+    *value = NULL;
+    if (!rm_h5_attr_exists((hid_t)ds->hfile, name)) return 0;
+    if (rm_h5_attr_get_string((hid_t)ds->hfile, name, value) != 0)
+        return rm_error_prefix("%s", ds->path);
+    return 0;
+}
+
+void rm_dataset_close(rm_dataset *ds)
+{
+    if (ds->hfile > 0) H5Fclose((hid_t)ds->hfile);
+    rm_h5_free_strings(ds->num_classes, ds->class_names);
+    free(ds->labels);
+    free(ds->split);
+    free(ds->path);
+    memset(ds, 0, sizeof *ds);
+    ds->hfile = -1;
+}

@@ -1,0 +1,367 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hdf5_hl.h>
+
+#include "relmask/dataset.h"
+#include "relmask/error.h"
+#include "relmask/h5util.h"
+#include "relmask/output.h"
+#include "relmask/version.h"
+
+/* Chunks hold a minibatch-sized block of images: 64 images, fewer when
+ * that would exceed 1 MiB (HDF5's default chunk cache). */
+enum { CHUNK_IMAGES = 64, CHUNK_BYTES_MAX = 1 << 20 };
+
+typedef struct { char *name, *value; } attr_kv;
+
+struct rm_dataset_writer {
+    rm_output out;
+    hid_t file, images, regions;
+    int channels, height, width, num_classes, has_regions;
+    char **class_names;
+    char *source_format, *source_path;
+    size_t image_bytes, region_bytes;
+    size_t count, capacity;            /* records written / label capacity */
+    int32_t *labels;
+    uint8_t *split;
+    size_t block, buffered;            /* records per chunk, pending */
+    uint8_t *image_buf, *region_buf;   /* one chunk of pending records */
+    attr_kv *attrs;
+    int num_attrs;
+};
+
+static size_t chunk_rows(size_t record_bytes)
+{
+    size_t rows = CHUNK_IMAGES;
+    while (rows > 1 && rows * record_bytes > CHUNK_BYTES_MAX) rows /= 2;
+    return rows;
+}
+
+/* An extendible, chunked, shuffle+deflate uint8 dataset [0, dims...]. */
+static hid_t create_stack(hid_t file, const char *name, int rank, const hsize_t *dims,
+                          size_t block, int deflate)
+{
+    hsize_t cur[4], max[4], chunk[4];
+    for (int i = 0; i < rank; i++) cur[i] = max[i] = chunk[i] = dims[i];
+    cur[0] = 0;
+    max[0] = H5S_UNLIMITED;
+    chunk[0] = block;
+    hid_t space = H5Screate_simple(rank, cur, max);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, rank, chunk);
+    if (deflate > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, (unsigned)deflate);
+    }
+    hid_t d = H5Dcreate2(file, name, H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    if (d < 0) rm_h5_error("creating %s", name);
+    return d;
+}
+
+/* HDF5 Image specification attributes, so HDFView displays the stack. */
+static int mark_as_image(hid_t d, int channels)
+{
+    RM_TRY(rm_h5_attr_set_fixed_string(d, "CLASS", "IMAGE"));
+    RM_TRY(rm_h5_attr_set_fixed_string(d, "IMAGE_VERSION", "1.2"));
+    if (channels == 3) {
+        RM_TRY(rm_h5_attr_set_fixed_string(d, "IMAGE_SUBCLASS", "IMAGE_TRUECOLOR"));
+        RM_TRY(rm_h5_attr_set_fixed_string(d, "INTERLACE_MODE", "INTERLACE_PLANE"));
+    } else {
+        RM_TRY(rm_h5_attr_set_fixed_string(d, "IMAGE_SUBCLASS", "IMAGE_GRAYSCALE"));
+        uint8_t white_is_zero = 0;
+        if (H5LTset_attribute_uchar(d, ".", "IMAGE_WHITE_IS_ZERO", &white_is_zero, 1) < 0)
+            return rm_h5_error("writing IMAGE_WHITE_IS_ZERO");
+    }
+    uint8_t range[2] = {0, 255};
+    if (H5LTset_attribute_uchar(d, ".", "IMAGE_MINMAXRANGE", range, 2) < 0)
+        return rm_h5_error("writing IMAGE_MINMAXRANGE");
+    return 0;
+}
+
+static int label_dims(hid_t d, const char *const *labels, int rank)
+{
+    for (int i = 0; i < rank; i++)
+        if (H5DSset_label(d, (unsigned)i, labels[i]) < 0) return rm_h5_error("labelling dimensions");
+    return 0;
+}
+
+static void writer_free(rm_dataset_writer *w)
+{
+    if (w->images > 0) H5Dclose(w->images);
+    if (w->regions > 0) H5Dclose(w->regions);
+    if (w->file > 0) H5Fclose(w->file);
+    for (int i = 0; i < w->num_classes; i++) free(w->class_names ? w->class_names[i] : NULL);
+    for (int i = 0; i < w->num_attrs; i++) {
+        free(w->attrs[i].name);
+        free(w->attrs[i].value);
+    }
+    free(w->attrs);
+    free(w->class_names);
+    free(w->source_format);
+    free(w->source_path);
+    free(w->labels);
+    free(w->split);
+    free(w->image_buf);
+    free(w->region_buf);
+    free(w);
+}
+
+static int validate_spec(const rm_dataset_spec *s)
+{
+    if (s->channels != 1 && s->channels != 3)
+        return rm_error("dataset: %d channels, expected 1 (gray) or 3 (RGB)", s->channels);
+    if (s->height < 1 || s->width < 1 || s->height > 4096 || s->width > 4096)
+        return rm_error("dataset: image size %dx%d outside 1..4096", s->width, s->height);
+    if (s->num_classes < 1 || s->num_classes > RM_MAX_CLASSES)
+        return rm_error("dataset: %d classes, expected 1..%d", s->num_classes, RM_MAX_CLASSES);
+    for (int i = 0; i < s->num_classes; i++)
+        if (!s->class_names || !s->class_names[i] || !s->class_names[i][0])
+            return rm_error("dataset: class %d has no name", i);
+    return 0;
+}
+
+int rm_dataset_writer_open(rm_dataset_writer **wp, const char *path, const rm_dataset_spec *spec,
+                           int force)
+{
+    *wp = NULL;
+    RM_TRY(validate_spec(spec));
+    rm_h5_init();
+    rm_dataset_writer *w = rm_calloc(1, sizeof *w, "dataset writer");
+    if (!w) return -1;
+    w->channels = spec->channels;
+    w->height = spec->height;
+    w->width = spec->width;
+    w->has_regions = spec->has_regions;
+    w->image_bytes = (size_t)spec->channels * (size_t)spec->height * (size_t)spec->width;
+    w->region_bytes = (size_t)spec->height * (size_t)spec->width;
+    w->block = chunk_rows(w->image_bytes);
+    w->class_names = rm_calloc((size_t)spec->num_classes, sizeof *w->class_names, "class names");
+    w->source_format = rm_strdup(spec->source_format ? spec->source_format : "unknown");
+    w->source_path = rm_strdup(spec->source_path ? spec->source_path : "");
+    w->image_buf = rm_malloc(w->block * w->image_bytes, "image chunk buffer");
+    if (spec->has_regions) w->region_buf = rm_malloc(w->block * w->region_bytes, "region chunk buffer");
+    if (!w->class_names || !w->source_format || !w->source_path || !w->image_buf ||
+        (spec->has_regions && !w->region_buf)) {
+        writer_free(w);
+        return -1;
+    }
+    w->num_classes = spec->num_classes;
+    for (int i = 0; i < spec->num_classes; i++)
+        if (!(w->class_names[i] = rm_strdup(spec->class_names[i]))) {
+            writer_free(w);
+            return -1;
+        }
+    if (rm_output_begin(&w->out, path, force) != 0) {
+        writer_free(w);
+        return -1;
+    }
+    w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->file < 0) {
+        rm_h5_error("%s: cannot create %s", path, w->out.tmp_path);
+        rm_dataset_writer_abort(w);
+        return -1;
+    }
+    int deflate = spec->deflate_level < 0 ? 0 : spec->deflate_level > 9 ? 9 : spec->deflate_level;
+    hsize_t idims[4] = {0, (hsize_t)w->channels, (hsize_t)w->height, (hsize_t)w->width};
+    static const char *const image_axes[4] = {"N", "C", "H", "W"};
+    static const char *const region_axes[3] = {"N", "H", "W"};
+    w->images = create_stack(w->file, "images", 4, idims, w->block, deflate);
+    if (w->images < 0 || mark_as_image(w->images, w->channels) != 0 ||
+        label_dims(w->images, image_axes, 4) != 0 ||
+        rm_h5_attr_set_string(w->images, "layout", "NCHW") != 0) {
+        rm_error_prefix("%s", path);
+        rm_dataset_writer_abort(w);
+        return -1;
+    }
+    if (w->has_regions) {
+        hsize_t rdims[3] = {0, (hsize_t)w->height, (hsize_t)w->width};
+        w->regions = create_stack(w->file, "regions", 3, rdims, w->block, deflate);
+        if (w->regions < 0 || mark_as_image(w->regions, 1) != 0 ||
+            label_dims(w->regions, region_axes, 3) != 0) {
+            rm_error_prefix("%s", path);
+            rm_dataset_writer_abort(w);
+            return -1;
+        }
+    }
+    *wp = w;
+    return 0;
+}
+
+static int append_rows(hid_t d, int rank, size_t at, size_t rows, const uint8_t *data)
+{
+    hid_t space = H5Dget_space(d);
+    hsize_t dims[4];
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    dims[0] = at + rows;
+    if (H5Dset_extent(d, dims) < 0) return rm_h5_error("growing dataset");
+    space = H5Dget_space(d);
+    hsize_t start[4] = {at, 0, 0, 0}, count[4];
+    for (int i = 0; i < rank; i++) count[i] = dims[i];
+    count[0] = rows;
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+    hid_t mem = H5Screate_simple(rank, count, NULL);
+    herr_t st = H5Dwrite(d, H5T_NATIVE_UINT8, mem, space, H5P_DEFAULT, data);
+    H5Sclose(mem);
+    H5Sclose(space);
+    if (st < 0) return rm_h5_error("writing records %zu..%zu", at, at + rows);
+    return 0;
+}
+
+static int flush(rm_dataset_writer *w)
+{
+    if (!w->buffered) return 0;
+    size_t at = w->count - w->buffered;
+    if (append_rows(w->images, 4, at, w->buffered, w->image_buf) != 0 ||
+        (w->has_regions && append_rows(w->regions, 3, at, w->buffered, w->region_buf) != 0))
+        return rm_error_prefix("%s", w->out.final_path);
+    w->buffered = 0;
+    return 0;
+}
+
+int rm_dataset_writer_append(rm_dataset_writer *w, const uint8_t *image, int32_t label,
+                             uint8_t split, const uint8_t *region)
+{
+    if (label < 0 || label >= w->num_classes)
+        return rm_error("record %zu: label %d out of range 0..%d", w->count, label, w->num_classes - 1);
+    if (split >= RM_SPLIT_COUNT && split != RM_SPLIT_POOL && split != RM_SPLIT_UNASSIGNED)
+        return rm_error("record %zu: invalid split value %u", w->count, split);
+    if (w->has_regions && !region) return rm_error("record %zu: region mask missing", w->count);
+    if (w->count == w->capacity) {
+        size_t cap = w->capacity ? 2 * w->capacity : 1024;
+        int32_t *l = rm_realloc(w->labels, cap * sizeof *l, "labels");
+        if (!l) return -1;
+        w->labels = l;
+        uint8_t *s = rm_realloc(w->split, cap, "split");
+        if (!s) return -1;
+        w->split = s;
+        w->capacity = cap;
+    }
+    memcpy(w->image_buf + w->buffered * w->image_bytes, image, w->image_bytes);
+    if (w->has_regions) memcpy(w->region_buf + w->buffered * w->region_bytes, region, w->region_bytes);
+    w->labels[w->count] = label;
+    w->split[w->count] = split;
+    w->count++;
+    if (++w->buffered == w->block) return flush(w);
+    return 0;
+}
+
+int rm_dataset_writer_set_attr(rm_dataset_writer *w, const char *name, const char *value)
+{
+    attr_kv *a = rm_realloc(w->attrs, (size_t)(w->num_attrs + 1) * sizeof *a, "attributes");
+    if (!a) return -1;
+    w->attrs = a;
+    a[w->num_attrs].name = rm_strdup(name);
+    a[w->num_attrs].value = rm_strdup(value ? value : "");
+    if (!a[w->num_attrs].name || !a[w->num_attrs].value) {
+        free(a[w->num_attrs].name);
+        free(a[w->num_attrs].value);
+        return -1;
+    }
+    w->num_attrs++;
+    return 0;
+}
+
+size_t rm_dataset_writer_count(const rm_dataset_writer *w) { return w->count; }
+
+static int write_vector(hid_t file, const char *name, hid_t file_type, hid_t mem_type, size_t n,
+                        const void *data, const char *axis)
+{
+    hsize_t dim = n;
+    hid_t space = H5Screate_simple(1, &dim, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (n > 0) {
+        hsize_t chunk = n < 65536 ? n : 65536;
+        H5Pset_chunk(dcpl, 1, &chunk);
+        if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) H5Pset_deflate(dcpl, 4);
+    }
+    hid_t d = H5Dcreate2(file, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    int rc = 0;
+    if (d < 0) rc = rm_h5_error("creating /%s", name);
+    else if (n > 0 && H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        rc = rm_h5_error("writing /%s", name);
+    else if (H5DSset_label(d, 0, axis) < 0)
+        rc = rm_h5_error("labelling /%s", name);
+    if (d >= 0) H5Dclose(d);
+    H5Sclose(space);
+    return rc;
+}
+
+static void iso_time(char *buf, size_t size)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int write_root_attrs(rm_dataset_writer *w, const rm_split_spec *split)
+{
+    hid_t f = w->file;
+    char created[64];
+    iso_time(created, sizeof created);
+    RM_TRY(rm_h5_attr_set_string(f, "schema", RM_DATASET_SCHEMA));
+    RM_TRY(rm_h5_attr_set_int(f, "schema_version", RM_DATASET_SCHEMA_VERSION));
+    RM_TRY(rm_h5_attr_set_int(f, "num_classes", w->num_classes));
+    RM_TRY(rm_h5_attr_set_strings(f, "class_names", w->num_classes,
+                                  (const char *const *)w->class_names));
+    RM_TRY(rm_h5_attr_set_strings(f, "split_names", RM_SPLIT_COUNT, rm_split_names));
+    RM_TRY(rm_h5_attr_set_string(f, "source_format", w->source_format));
+    RM_TRY(rm_h5_attr_set_string(f, "source_path", w->source_path));
+    RM_TRY(rm_h5_attr_set_string(f, "tool_version", rm_version_string()));
+    RM_TRY(rm_h5_attr_set_string(f, "created", created));
+    RM_TRY(rm_h5_attr_set_double(f, "split_val_fraction", split->val_fraction));
+    RM_TRY(rm_h5_attr_set_double(f, "split_test_fraction", split->test_fraction));
+    RM_TRY(rm_h5_attr_set_int(f, "split_seed", (int64_t)split->seed));
+    for (int i = 0; i < w->num_attrs; i++)
+        RM_TRY(rm_h5_attr_set_string(f, w->attrs[i].name, w->attrs[i].value));
+    return 0;
+}
+
+int rm_dataset_writer_finish(rm_dataset_writer *w, const rm_split_spec *split)
+{
+    const char *path = w->out.final_path;
+    if (flush(w) != 0 ||
+        rm_split_assign(w->split, w->labels, w->count, w->num_classes, split) != 0 ||
+        write_vector(w->file, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, w->count, w->labels, "N") != 0 ||
+        write_vector(w->file, "split", H5T_STD_U8LE, H5T_NATIVE_UINT8, w->count, w->split, "N") != 0 ||
+        write_root_attrs(w, split) != 0) {
+        rm_error_prefix("%s", path);
+        rm_dataset_writer_abort(w);
+        return -1;
+    }
+    H5Dclose(w->images);
+    w->images = -1;
+    if (w->regions > 0) H5Dclose(w->regions);
+    w->regions = -1;
+    herr_t st = H5Fclose(w->file);
+    w->file = -1;
+    if (st < 0) {
+        rm_h5_error("%s: closing the file failed (disk full?)", path);
+        rm_dataset_writer_abort(w);
+        return -1;
+    }
+    if (rm_output_commit(&w->out) != 0) {
+        writer_free(w);
+        return -1;
+    }
+    writer_free(w);
+    return 0;
+}
+
+void rm_dataset_writer_abort(rm_dataset_writer *w)
+{
+    if (!w) return;
+    if (w->images > 0) H5Dclose(w->images);
+    if (w->regions > 0) H5Dclose(w->regions);
+    if (w->file > 0) H5Fclose(w->file);
+    w->images = w->regions = w->file = -1;
+    rm_output_abort(&w->out);
+    writer_free(w);
+}

@@ -1,0 +1,149 @@
+#include "relmask/output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "relmask/error.h"
+
+/* Temporary files to remove if a signal ends the process. Paths are copied
+ * into fixed buffers so the handler needs no allocation. */
+enum { MAX_PENDING = 16, PATH_CAP = 4096 };
+static char pending[MAX_PENDING][PATH_CAP];
+static volatile sig_atomic_t pending_used[MAX_PENDING];
+
+static void on_signal(int sig)
+{
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (pending_used[i]) unlink(pending[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void rm_output_install_signal_handlers(void)
+{
+    static int installed;
+    if (installed) return;
+    installed = 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+static int register_pending(const char *path)
+{
+    if (strlen(path) >= PATH_CAP) return -1;
+    for (int i = 0; i < MAX_PENDING; i++) {
+        if (!pending_used[i]) {
+            memcpy(pending[i], path, strlen(path) + 1);
+            pending_used[i] = 1;
+            return i;
+        }
+    }
+    return -1;
+}
+
+static char *dir_of(const char *path)
+{
+    char *copy = rm_strdup(path);
+    if (!copy) return NULL;
+    char *d = rm_strdup(dirname(copy));
+    free(copy);
+    return d;
+}
+
+int rm_output_begin(rm_output *out, const char *path, int force)
+{
+    memset(out, 0, sizeof *out);
+    out->slot = -1;
+    if (!path || !*path) return rm_error("no output path given");
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return rm_error("%s: is a directory, expected an output file path", path);
+        if (!force) return rm_error("%s: already exists; use --force to overwrite it", path);
+    }
+    char *dir = dir_of(path);
+    if (!dir) return -1;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        rm_error("%s: directory %s does not exist", path, dir);
+        free(dir);
+        return -1;
+    }
+    if (access(dir, W_OK) != 0) {
+        rm_error("%s: directory %s is not writable: %s", path, dir, strerror(errno));
+        free(dir);
+        return -1;
+    }
+    char *copy = rm_strdup(path);
+    if (!copy) { free(dir); return -1; }
+    const char *base = basename(copy);
+    size_t n = strlen(dir) + strlen(base) + 64;
+    out->tmp_path = rm_malloc(n, "temporary path");
+    out->final_path = rm_strdup(path);
+    if (!out->tmp_path || !out->final_path) {
+        free(copy);
+        free(dir);
+        rm_output_abort(out);
+        return -1;
+    }
+    snprintf(out->tmp_path, n, "%s/.%s.tmp-%ld", dir, base, (long)getpid());
+    free(copy);
+    free(dir);
+    rm_output_install_signal_handlers();
+    out->slot = register_pending(out->tmp_path);
+    return 0;
+}
+
+static int fsync_path(const char *path, int directory)
+{
+    int fd = open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int rm_output_commit(rm_output *out)
+{
+    if (fsync_path(out->tmp_path, 0) != 0) {
+        rm_error("%s: cannot sync temporary file %s: %s", out->final_path, out->tmp_path, strerror(errno));
+        rm_output_abort(out);
+        return -1;
+    }
+    if (rename(out->tmp_path, out->final_path) != 0) {
+        rm_error("%s: cannot rename %s into place: %s", out->final_path, out->tmp_path, strerror(errno));
+        rm_output_abort(out);
+        return -1;
+    }
+    char *dir = dir_of(out->final_path);
+    if (dir) {
+        fsync_path(dir, 1);   /* best effort: the rename is already visible */
+        free(dir);
+    }
+    if (out->slot >= 0) pending_used[out->slot] = 0;
+    free(out->tmp_path);
+    free(out->final_path);
+    memset(out, 0, sizeof *out);
+    out->slot = -1;
+    return 0;
+}
+
+void rm_output_abort(rm_output *out)
+{
+    if (out->tmp_path) unlink(out->tmp_path);
+    if (out->slot >= 0) pending_used[out->slot] = 0;
+    free(out->tmp_path);
+    free(out->final_path);
+    memset(out, 0, sizeof *out);
+    out->slot = -1;
+}
