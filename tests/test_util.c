@@ -24,6 +24,7 @@ void tu_rmtree(const char *path)
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     if (system(cmd) != 0) fprintf(stderr, "tu_rmtree: could not remove %s\n", path);
+    free((void *)path);
 }
 
 const char *tu_path(const char *dir, const char *name)

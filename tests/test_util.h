@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-/* A fresh empty directory under $TMPDIR (removed by tu_rmtree). */
+/* A fresh empty directory under $TMPDIR; tu_rmtree removes it and frees
+ * the returned string. */
 char *tu_scratch_dir(void);
 void tu_rmtree(const char *path);
 /* "<a>/<b>" in a static ring of buffers (valid for a few calls). */

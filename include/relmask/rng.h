@@ -3,6 +3,7 @@
 #ifndef RELMASK_RNG_H
 #define RELMASK_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct { uint64_t s[4]; } rm_rng;   /* xoshiro256** state */

@@ -1,0 +1,61 @@
+/* relmask: relevance-based data masking. `relmask <command> [options]`;
+ * exit codes 0 ok, 1 runtime error, 2 usage error. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "relmask/error.h"
+#include "relmask/output.h"
+#include "relmask/version.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"synth", cmd_synth, "render synthetic expression faces (the embedded default dataset)"},
+    {"ingest", cmd_ingest, "convert FER2013 CSV, image folders, JAFFE, CK+, IDX or NPY to a dataset"},
+    {"info", cmd_info, "summarize any relmask HDF5 file"},
+};
+enum { NUM_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: relmask <command> [options]\n"
+            "\n"
+            "Relevance-based data masking: transfer a model's knowledge to a new model\n"
+            "through the training data. Every stage reads and writes HDF5 files.\n"
+            "\n"
+            "commands:\n");
+    for (int i = 0; i < (int)NUM_COMMANDS; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n"
+            "'relmask <command> --help' describes each command.\n"
+            "Exit codes: 0 success, 1 runtime error, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    cli_set_command_line(argc, argv);
+    rm_output_install_signal_handlers();
+    if (argc < 2) {
+        usage(stderr);
+        return RM_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return RM_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("%s\n", rm_version_string());
+        return RM_EXIT_OK;
+    }
+    for (int i = 0; i < (int)NUM_COMMANDS; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "relmask: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return RM_EXIT_USAGE;
+}
