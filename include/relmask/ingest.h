@@ -35,8 +35,9 @@ void rm_ingest_options_init(rm_ingest_options *opt);
 typedef struct rm_ingest_sink rm_ingest_sink;
 
 /* native_*: the format's own image size (0 if images vary); they decide the
- * output size when opt->width/height are 0. class_names may be replaced by
- * opt->classes (same count required). */
+ * output size when opt->width/height are 0 (48x48 when both are 0).
+ * opt->classes, when set, replaces class_names; records whose label is not
+ * below its count are then bad records. */
 int rm_sink_open(rm_ingest_sink **sink, const rm_ingest_options *opt,
                  const char *format, const char *input_path,
                  int native_width, int native_height,
@@ -55,7 +56,7 @@ int rm_sink_param(rm_ingest_sink *sink, const char *key, const char *fmt, ...)
 size_t rm_sink_count(const rm_ingest_sink *sink);
 size_t rm_sink_bad_count(const rm_ingest_sink *sink);
 /* Fails if no record was added; otherwise writes and renames the file and
- * prints a one-line summary (records, skipped, per split). */
+ * logs a one-line summary (records written, records skipped). */
 int rm_sink_finish(rm_ingest_sink *sink);
 void rm_sink_abort(rm_ingest_sink *sink);
 
