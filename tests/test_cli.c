@@ -1,0 +1,121 @@
+/* The relmask binary as a user meets it: exit codes (0 ok, 1 runtime
+ * error, 2 usage error), messages, --force, and files other tools read. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/dataset.h"
+#include "relmask/error.h"
+#include "test_util.h"
+
+static void expect(int want_code, const char *want_text, const char *args)
+{
+    char *out;
+    int code = tu_run_cli(&out, "%s", args);
+    cr_assert_eq(code, want_code, "relmask %s: exit %d, expected %d; output:\n%s", args, code, want_code, out);
+    if (want_text) cr_assert(strstr(out, want_text), "relmask %s: expected '%s' in:\n%s", args, want_text, out);
+    free(out);
+}
+
+Test(cli, top_level_usage_and_version)
+{
+    expect(2, "usage: relmask <command>", "");
+    expect(0, "commands:", "--help");
+    expect(0, "relmask 0.", "--version");
+    expect(2, "unknown command 'frobnicate'", "frobnicate");
+}
+
+Test(cli, every_command_has_help)
+{
+    expect(0, "usage: relmask synth", "synth --help");
+    expect(0, "usage: relmask ingest", "ingest --help");
+    expect(0, "usage: relmask info", "info --help");
+}
+
+Test(cli, usage_errors_exit_2_with_a_hint)
+{
+    expect(2, "--out FILE.h5 is required", "synth");
+    expect(2, "--count 'abc': expected an integer", "synth -o x.h5 --count abc");
+    expect(2, "unknown domain", "synth -o x.h5 --domain cartoon");
+    expect(2, "unknown option '--bogus'", "synth --bogus");
+    expect(2, "option '--count' needs a value", "synth -o x.h5 --count");
+    expect(2, "Try 'relmask synth --help'", "synth --intensity 2 -o x.h5");
+    expect(2, "expected FORMAT and INPUT", "ingest -o x.h5");
+    expect(2, "unknown format 'xls'", "ingest xls data.xls -o x.h5");
+    expect(2, "idx needs --labels", "ingest idx imgs.idx -o x.h5");
+    expect(2, "--size '0x5'", "ingest fer2013 a.csv -o x.h5 --size 0x5");
+    expect(2, "expected at least one FILE.h5", "info");
+}
+
+Test(cli, synth_info_force_and_h5dump)
+{
+    char *dir = tu_scratch_dir();
+    const char *out = tu_path(dir, "faces.h5");
+    char args[4096];
+    snprintf(args, sizeof args, "synth -q -n 70 --size 32 -o %s", out);
+    expect(0, NULL, args);
+    snprintf(args, sizeof args, "info %s", out);
+    expect(0, "schema: relmask.dataset version 1", args);
+    expect(0, "images: uint8 [70, 1, 32, 32]", args);
+    expect(0, "neutral", args);
+    expect(0, "regions: yes", args);
+    snprintf(args, sizeof args, "synth -q -n 70 --size 32 -o %s", out);
+    expect(1, "already exists; use --force", args);
+    snprintf(args, sizeof args, "synth -q -n 14 --size 32 --force -o %s", out);
+    expect(0, NULL, args);
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, out), 0, "%s", rm_error_message());
+    cr_assert_eq(ds.count, 14, "--force replaced the file");
+    rm_dataset_close(&ds);
+    if (system("command -v h5dump >/dev/null 2>&1") == 0) {
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "h5dump -A %s > %s/dump.txt 2>&1", out, dir);
+        cr_assert_eq(system(cmd), 0, "h5dump reads the file");
+    }
+    tu_rmtree(dir);
+}
+
+Test(cli, synth_is_identical_across_thread_counts)
+{
+    char *dir = tu_scratch_dir();
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "synth -q -n 600 -t 1 -o %s/a.h5 --domain target", dir);
+    snprintf(b, sizeof b, "synth -q -n 600 -t 2 -o %s/b.h5 --domain target", dir);
+    expect(0, NULL, a);
+    expect(0, NULL, b);
+    rm_dataset x, y;
+    cr_assert_eq(rm_dataset_open(&x, tu_path(dir, "a.h5")), 0);
+    cr_assert_eq(rm_dataset_open(&y, tu_path(dir, "b.h5")), 0);
+    size_t n = x.count * 48 * 48;
+    uint8_t *px = malloc(n), *py = malloc(n);
+    cr_assert_eq(rm_dataset_read_images(&x, 0, x.count, px), 0);
+    cr_assert_eq(rm_dataset_read_images(&y, 0, y.count, py), 0);
+    cr_assert_eq(memcmp(px, py, n), 0, "same seed, same bytes");
+    cr_assert_eq(memcmp(x.labels, y.labels, x.count * sizeof *x.labels), 0);
+    cr_assert_eq(memcmp(x.split, y.split, x.count), 0);
+    free(px);
+    free(py);
+    rm_dataset_close(&x);
+    rm_dataset_close(&y);
+    tu_rmtree(dir);
+}
+
+Test(cli, runtime_errors_exit_1_and_name_the_file)
+{
+    char *dir = tu_scratch_dir();
+    const char *txt = tu_path(dir, "notes.txt");
+    tu_write_text(txt, "just text\n");
+    char args[4096];
+    snprintf(args, sizeof args, "info %s", txt);
+    expect(1, "notes.txt: not an HDF5 file", args);
+    snprintf(args, sizeof args, "info %s/missing.h5", dir);
+    expect(1, "missing.h5: cannot open", args);
+    const char *csv = tu_path(dir, "fer.csv");
+    tu_write_text(csv, "emotion,pixels,Usage\n0,1 2 3,Training\n");
+    snprintf(args, sizeof args, "ingest fer2013 %s -o %s/out.h5", csv, dir);
+    expect(1, "fer.csv:2: expected 2304 pixels, got 3", args);
+    cr_assert_not(tu_file_exists(tu_path(dir, "out.h5")));
+    snprintf(args, sizeof args, "synth -q -n 7 -o %s/no/such/dir/x.h5", dir);
+    expect(1, "does not exist", args);
+    tu_rmtree(dir);
+}
