@@ -1,0 +1,531 @@
+/* NPY ingester: an image array saved with numpy.save plus a 1-D label
+ * array. Format (numpy.lib.format): "\x93NUMPY", version major/minor, the
+ * header length (uint16 LE for v1, uint32 LE for v2/v3), then a Python dict
+ * literal {'descr': '<f4', 'fortran_order': False, 'shape': (N, H, W), }
+ * padded with spaces, then the C-order data. Images are uint8 or
+ * little-endian float32/float64, shaped (N,H,W), (N,H,W,C) or (N,C,H,W)
+ * with C = 1 or 3. Images are streamed one record at a time; record
+ * indices in messages are 0-based, like the array indices. */
+#include "relmask/error.h"
+#include "relmask/ingest.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum { NPY_MAX_DIMS = 8, NPY_MAX_HEADER = 1 << 20, NPY_DESCR_MAX = 32 };
+
+typedef struct {
+    const char *path;
+    FILE *fp;
+    char descr[NPY_DESCR_MAX];
+    char kind;              /* 'u', 'i' or 'f' */
+    int itemsize;
+    int ndims;
+    size_t shape[NPY_MAX_DIMS];
+    size_t count;           /* shape[0] */
+    size_t record_bytes;    /* bytes of one record (shape[1..] x itemsize) */
+    size_t data_offset, data_bytes;
+} npy_file;
+
+/* --- header dict parsing --------------------------------------------------*/
+
+typedef struct {
+    const char *p;
+    const char *path;
+} hparse;
+
+static void skip_ws(hparse *h)
+{
+    while (*h->p && isspace((unsigned char)*h->p)) h->p++;
+}
+
+static int malformed(const hparse *h, const char *what)
+{
+    return rm_error("%s: malformed NPY header: %s", h->path, what);
+}
+
+/* A quoted Python string without escapes (dtype strings never need them). */
+static int parse_string(hparse *h, char *out, size_t cap)
+{
+    char quote = *h->p;
+    if (quote != '\'' && quote != '"') return -1;
+    const char *end = strchr(h->p + 1, quote);
+    if (!end) return -1;
+    size_t n = (size_t)(end - h->p - 1);
+    if (out) {
+        if (n >= cap) return -1;
+        memcpy(out, h->p + 1, n);
+        out[n] = 0;
+    }
+    h->p = end + 1;
+    return 0;
+}
+
+static int parse_word(hparse *h, const char *word)
+{
+    size_t n = strlen(word);
+    if (strncmp(h->p, word, n) != 0 || isalnum((unsigned char)h->p[n]) || h->p[n] == '_')
+        return -1;
+    h->p += n;
+    return 0;
+}
+
+/* "(a, b, c)" or "(a,)" or "()"; Python 2 longs ("28L") are accepted. */
+static int parse_shape(hparse *h, size_t *shape, int *ndims)
+{
+    if (*h->p != '(') return -1;
+    h->p++;
+    *ndims = 0;
+    for (;;) {
+        skip_ws(h);
+        if (*h->p == ')') break;
+        if (!isdigit((unsigned char)*h->p) || *ndims == NPY_MAX_DIMS) return -1;
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(h->p, &end, 10);
+        if (errno || v > SIZE_MAX) return -1;
+        shape[(*ndims)++] = (size_t)v;
+        h->p = end;
+        if (*h->p == 'L') h->p++;
+        skip_ws(h);
+        if (*h->p == ',') h->p++;
+        else if (*h->p != ')') return -1;
+    }
+    h->p++;
+    return 0;
+}
+
+/* Skips a value of a key we do not use: a string, word, number or tuple. */
+static int skip_value(hparse *h)
+{
+    if (*h->p == '\'' || *h->p == '"') return parse_string(h, NULL, 0);
+    if (*h->p == '(' || *h->p == '[') {
+        int depth = 0;
+        do {
+            if (*h->p == '(' || *h->p == '[') depth++;
+            else if (*h->p == ')' || *h->p == ']') depth--;
+            else if (!*h->p) return -1;
+            h->p++;
+        } while (depth > 0);
+        return 0;
+    }
+    const char *start = h->p;
+    while (isalnum((unsigned char)*h->p) || *h->p == '_' || *h->p == '.' || *h->p == '-')
+        h->p++;
+    return h->p > start ? 0 : -1;
+}
+
+static int parse_header(npy_file *f, const char *text)
+{
+    hparse h = {text, f->path};
+    int have_descr = 0, have_order = 0, have_shape = 0, fortran = 0;
+    skip_ws(&h);
+    if (*h.p != '{') return malformed(&h, "expected '{' at the start");
+    h.p++;
+    for (;;) {
+        skip_ws(&h);
+        if (*h.p == '}') break;
+        char key[64];
+        if (parse_string(&h, key, sizeof key) != 0)
+            return malformed(&h, "expected a quoted key or '}'");
+        skip_ws(&h);
+        if (*h.p != ':') return malformed(&h, "expected ':' after a key");
+        h.p++;
+        skip_ws(&h);
+        if (strcmp(key, "descr") == 0) {
+            if (parse_string(&h, f->descr, sizeof f->descr) != 0)
+                return malformed(&h, "'descr' must be a dtype string such as '<f4' "
+                                     "(structured arrays are not supported)");
+            have_descr = 1;
+        } else if (strcmp(key, "fortran_order") == 0) {
+            if (parse_word(&h, "True") == 0) fortran = 1;
+            else if (parse_word(&h, "False") == 0) fortran = 0;
+            else return malformed(&h, "'fortran_order' must be True or False");
+            have_order = 1;
+        } else if (strcmp(key, "shape") == 0) {
+            if (parse_shape(&h, f->shape, &f->ndims) != 0)
+                return malformed(&h, "'shape' must be a tuple of at most 8 integers");
+            have_shape = 1;
+        } else if (skip_value(&h) != 0) {
+            return malformed(&h, "cannot parse a value");
+        }
+        skip_ws(&h);
+        if (*h.p == ',') h.p++;
+        else if (*h.p != '}') return malformed(&h, "expected ',' or '}' after a value");
+    }
+    if (!have_descr) return malformed(&h, "expected 'descr' key");
+    if (!have_order) return malformed(&h, "expected 'fortran_order' key");
+    if (!have_shape) return malformed(&h, "expected 'shape' key");
+    if (fortran)
+        return rm_error("%s: Fortran-order arrays are not supported; save a C-order copy "
+                        "(numpy.ascontiguousarray)", f->path);
+    return 0;
+}
+
+/* Decodes descr into kind/itemsize: byte order '<' or '|' ('|' or '>' for
+ * single bytes, where order does not matter). */
+static int parse_descr(npy_file *f)
+{
+    const char *d = f->descr;
+    char order = 0;
+    if (*d == '<' || *d == '|' || *d == '>' || *d == '=') order = *d++;
+    if (!*d || !strchr("uif", d[0]) || !isdigit((unsigned char)d[1])) return -1;
+    char *end;
+    long size = strtol(d + 1, &end, 10);
+    if (*end || (size != 1 && size != 2 && size != 4 && size != 8)) return -1;
+    if (size > 1 && order != '<') return -1;   /* big-endian or unspecified */
+    f->kind = d[0];
+    f->itemsize = (int)size;
+    return 0;
+}
+
+static void npy_close(npy_file *f)
+{
+    if (f->fp) fclose(f->fp);
+    f->fp = NULL;
+}
+
+static int truncated(const npy_file *f, size_t record, size_t got)
+{
+    return rm_error("%s: truncated: record %zu of %zu needs %zu bytes, only %zu remain",
+                    f->path, record, f->count, f->record_bytes, got);
+}
+
+/* Opens an NPY file and parses its header; the stream is left at the data. */
+static int npy_open(npy_file *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    char *text = NULL;
+    f->fp = fopen(path, "rb");
+    if (!f->fp) return rm_error("%s: cannot open: %s", path, strerror(errno));
+
+    uint8_t pre[12];
+    size_t got = fread(pre, 1, 10, f->fp);
+    if (got < 6) {
+        rm_error("%s: not an NPY file (%zu bytes, too short for the magic)", path, got);
+        goto fail;
+    }
+    if (memcmp(pre, "\x93NUMPY", 6) != 0) {
+        char hex[2 * 6 + 1] = "";
+        for (size_t i = 0; i < 6; i++) sprintf(hex + 2 * i, "%02X", pre[i]);
+        rm_error("%s: not an NPY file (bad magic 0x%s, expected 0x934E554D5059)", path, hex);
+        goto fail;
+    }
+    if (got < 10) goto short_header;
+    size_t header_len, prefix = 10;
+    if (pre[6] == 1) {
+        header_len = pre[8] | (size_t)pre[9] << 8;
+    } else if (pre[6] == 2 || pre[6] == 3) {
+        if (fread(pre + 10, 1, 2, f->fp) != 2) goto short_header;
+        header_len = pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
+                     (size_t)pre[11] << 24;
+        prefix = 12;
+    } else {
+        rm_error("%s: unsupported NPY format version %d.%d (expected 1.0, 2.0 or 3.0)", path,
+                 pre[6], pre[7]);
+        goto fail;
+    }
+    if (header_len > NPY_MAX_HEADER) {
+        rm_error("%s: NPY header length %zu exceeds the limit of %d bytes", path, header_len,
+                 NPY_MAX_HEADER);
+        goto fail;
+    }
+    if (!(text = rm_malloc(header_len + 1, "an NPY header"))) goto fail;
+    if ((got = fread(text, 1, header_len, f->fp)) < header_len) {
+        rm_error("%s: truncated NPY header: expected %zu bytes, got %zu", path, header_len, got);
+        goto fail;
+    }
+    text[header_len] = 0;
+    if (strlen(text) != header_len) {
+        rm_error("%s: malformed NPY header: contains a NUL byte", path);
+        goto fail;
+    }
+    if (parse_header(f, text) != 0) goto fail;
+    free(text);
+    text = NULL;
+    if (parse_descr(f) != 0) {
+        rm_error("%s: unsupported NPY dtype '%s'", path, f->descr);
+        goto fail;
+    }
+    if (f->ndims < 1) {
+        rm_error("%s: NPY array is a scalar, expected an array of records", path);
+        goto fail;
+    }
+    f->count = f->shape[0];
+    f->record_bytes = (size_t)f->itemsize;
+    for (int i = 1; i < f->ndims; i++)
+        if (rm_size_mul(&f->record_bytes, f->record_bytes, f->shape[i], SIZE_MAX,
+                        "NPY record") != 0) {
+            rm_error_prefix("%s", path);
+            goto fail;
+        }
+    f->data_offset = prefix + header_len;
+    if (rm_size_mul(&f->data_bytes, f->count, f->record_bytes, SIZE_MAX - f->data_offset,
+                    "NPY data") != 0) {
+        rm_error_prefix("%s", path);
+        goto fail;
+    }
+    return 0;
+short_header:
+    rm_error("%s: truncated NPY header", path);
+fail:
+    free(text);
+    npy_close(f);
+    return -1;
+}
+
+/* Reports truncation before any work (regular files only). */
+static int check_size(const npy_file *f)
+{
+    struct stat st;
+    if (fstat(fileno(f->fp), &st) == 0 && S_ISREG(st.st_mode) && f->record_bytes > 0 &&
+        (size_t)st.st_size < f->data_offset + f->data_bytes) {
+        size_t have = (size_t)st.st_size - f->data_offset;
+        return truncated(f, have / f->record_bytes, have % f->record_bytes);
+    }
+    return 0;
+}
+
+static int npy_read(npy_file *f, void *buf, size_t record)
+{
+    size_t got = fread(buf, 1, f->record_bytes, f->fp);
+    if (got < f->record_bytes) {
+        if (ferror(f->fp)) return rm_error("%s: read error: %s", f->path, strerror(errno));
+        return truncated(f, record, got);
+    }
+    return 0;
+}
+
+static uint64_t load_le(const uint8_t *p, int size)
+{
+    uint64_t v = 0;
+    for (int i = size - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+/* Reads all labels (the file holds count x itemsize bytes, so the array is
+ * bounded by the file's size). Values beyond int64 are clamped. */
+static int read_labels(npy_file *f, int64_t **out)
+{
+    size_t bytes;
+    RM_TRY(rm_size_mul(&bytes, f->count, sizeof **out, SIZE_MAX, "NPY labels"));
+    int64_t *labels = rm_malloc(bytes, "NPY labels");
+    uint8_t *raw = rm_malloc(f->record_bytes * 4096, "NPY labels");
+    if (!labels || !raw) goto fail;
+    for (size_t i = 0; i < f->count;) {
+        size_t n = f->count - i < 4096 ? f->count - i : 4096;
+        size_t got = fread(raw, f->record_bytes, n, f->fp);
+        if (got < n) {
+            truncated(f, i + got, 0);
+            goto fail;
+        }
+        for (size_t k = 0; k < n; k++, i++) {
+            uint64_t u = load_le(raw + k * f->record_bytes, f->itemsize);
+            int bits = 8 * f->itemsize;
+            if (f->kind == 'i') {
+                if (bits < 64 && (u >> (bits - 1) & 1)) u |= ~(uint64_t)0 << bits;
+                labels[i] = (int64_t)u;   /* two's complement */
+            } else {
+                labels[i] = u > INT64_MAX ? INT64_MAX : (int64_t)u;
+            }
+        }
+    }
+    free(raw);
+    *out = labels;
+    return 0;
+fail:
+    free(labels);
+    free(raw);
+    return -1;
+}
+
+/* --classes overrides the class count: count its entries. */
+static int class_count(const rm_ingest_options *opt, int fallback)
+{
+    if (!opt->classes) return fallback;
+    int count;
+    const char *const *names;
+    if (rm_class_preset(opt->classes, &count, &names) == 0) return count;
+    rm_error_clear();
+    count = 1;
+    for (const char *p = opt->classes; *p; p++) count += *p == ',';
+    return count;
+}
+
+/* --- the ingester ---------------------------------------------------------*/
+
+typedef enum { LAYOUT_NHW, LAYOUT_NHWC, LAYOUT_NCHW } npy_layout;
+static const char *const layout_names[] = {"NHW", "NHWC", "NCHW"};
+
+static int image_shape(const npy_file *f, npy_layout *layout, int *h, int *w, int *c)
+{
+    const size_t *s = f->shape;
+    size_t hh, ww, cc = 1;
+    if (f->ndims == 3) {
+        *layout = LAYOUT_NHW;
+        hh = s[1], ww = s[2];
+    } else if (f->ndims == 4 && (s[3] == 1 || s[3] == 3)) {
+        *layout = LAYOUT_NHWC;
+        hh = s[1], ww = s[2], cc = s[3];
+    } else if (f->ndims == 4 && (s[1] == 1 || s[1] == 3)) {
+        *layout = LAYOUT_NCHW;
+        hh = s[2], ww = s[3], cc = s[1];
+    } else {
+        char buf[160] = "";
+        for (int i = 0; i < f->ndims; i++)
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%zu", i ? ", " : "",
+                     s[i]);
+        return rm_error("%s: NPY image shape (%s) is not (N,H,W), (N,H,W,C) or (N,C,H,W) "
+                        "with C = 1 or 3", f->path, buf);
+    }
+    if (hh < 1 || ww < 1 || hh > RM_IMAGE_MAX_SIDE || ww > RM_IMAGE_MAX_SIDE)
+        return rm_error("%s: image size %zux%zu in the NPY shape is out of range (1..%d)",
+                        f->path, ww, hh, RM_IMAGE_MAX_SIDE);
+    *h = (int)hh, *w = (int)ww, *c = (int)cc;
+    return 0;
+}
+
+/* Converts one record to planar uint8. Returns 1 (with *bad_value set) for a
+ * float outside [0, float_max] or not finite. */
+static int convert_record(const npy_file *f, npy_layout layout, const uint8_t *rec,
+                          rm_image *img, double float_max, double *bad_value)
+{
+    size_t hw = (size_t)img->height * (size_t)img->width, n = hw * (size_t)img->channels;
+    for (size_t i = 0; i < n; i++) {
+        /* i walks the source order; dst is the planar [C,H,W] index. */
+        size_t dst = layout == LAYOUT_NHWC ? (i % (size_t)img->channels) * hw +
+                                                 i / (size_t)img->channels
+                                           : i;
+        const uint8_t *p = rec + i * (size_t)f->itemsize;
+        if (f->kind == 'u') {
+            img->pixels[dst] = *p;
+            continue;
+        }
+        double v;
+        if (f->itemsize == 4) {
+            uint32_t u = (uint32_t)load_le(p, 4);
+            float x;
+            memcpy(&x, &u, sizeof x);
+            v = x;
+        } else {
+            uint64_t u = load_le(p, 8);
+            memcpy(&v, &u, sizeof v);
+        }
+        if (!(v >= 0 && v <= float_max)) {   /* also catches NaN */
+            *bad_value = v;
+            return 1;
+        }
+        img->pixels[dst] = (uint8_t)round(v * 255.0 / float_max);
+    }
+    return 0;
+}
+
+int rm_ingest_npy(const char *images_path, const rm_ingest_options *opt)
+{
+    if (!opt->labels_path)
+        return rm_error("npy: --labels is required (the labels .npy matching %s)", images_path);
+    double float_max = opt->float_max == 0 ? 1.0 : opt->float_max;
+    if (!(float_max > 0) || isinf(float_max))
+        return rm_error("npy: --float-max must be a positive number, got %g", opt->float_max);
+
+    npy_file im = {0}, lb = {0};
+    int64_t *labels = NULL;
+    uint8_t *rec = NULL;
+    rm_image img = {0};
+    rm_ingest_sink *sink = NULL;
+    int rc = -1;
+    npy_layout layout = LAYOUT_NHW;
+
+    if (npy_open(&im, images_path) != 0) goto done;
+    if (!((im.kind == 'u' && im.itemsize == 1) || (im.kind == 'f' && im.itemsize >= 4))) {
+        rm_error("%s: unsupported NPY dtype '%s' for images (expected '|u1', '<f4' or '<f8')",
+                 im.path, im.descr);
+        goto done;
+    }
+    if (image_shape(&im, &layout, &img.height, &img.width, &img.channels) != 0) goto done;
+    if (im.count == 0) {
+        rm_error("%s: the NPY array holds no images (shape starts with 0)", im.path);
+        goto done;
+    }
+    if (npy_open(&lb, opt->labels_path) != 0) goto done;
+    if (lb.kind == 'f' || !(lb.ndims == 1 || (lb.ndims == 2 && lb.shape[1] == 1))) {
+        rm_error("%s: labels must be a 1-D integer array, got dtype '%s' with %d dimension(s)",
+                 lb.path, lb.descr, lb.ndims);
+        goto done;
+    }
+    if (im.count != lb.count) {
+        rm_error("%s has %zu images but %s has %zu labels", im.path, im.count, lb.path,
+                 lb.count);
+        goto done;
+    }
+    if (check_size(&im) != 0 || check_size(&lb) != 0) goto done;
+    if (read_labels(&lb, &labels) != 0) goto done;
+
+    int64_t max_label = -1;
+    for (size_t i = 0; i < lb.count; i++)
+        if (labels[i] < RM_MAX_CLASSES && labels[i] > max_label) max_label = labels[i];
+    int num_classes = class_count(opt, max_label < 0 ? 1 : (int)max_label + 1);
+    if (num_classes < 1 || num_classes > RM_MAX_CLASSES) {
+        rm_error("npy: --classes gives %d classes, expected 1..%d", num_classes, RM_MAX_CLASSES);
+        goto done;
+    }
+    char name_buf[RM_MAX_CLASSES][12];
+    const char *names[RM_MAX_CLASSES];
+    for (int c = 0; c < num_classes; c++) {
+        snprintf(name_buf[c], sizeof name_buf[c], "%d", c);
+        names[c] = name_buf[c];
+    }
+
+    if (!(rec = rm_malloc(im.record_bytes, "an NPY record"))) goto done;
+    if (!(img.pixels = rm_malloc(im.record_bytes / (size_t)im.itemsize, "an NPY image")))
+        goto done;
+    if (rm_sink_open(&sink, opt, "npy", images_path, img.width, img.height, num_classes,
+                     names) != 0) {
+        sink = NULL;
+        goto done;
+    }
+    if (rm_sink_param(sink, "labels", "%s", opt->labels_path) != 0 ||
+        rm_sink_param(sink, "dtype", "%s", im.descr) != 0 ||
+        rm_sink_param(sink, "layout", "%s", layout_names[layout]) != 0 ||
+        (im.kind == 'f' && rm_sink_param(sink, "float_max", "%g", float_max) != 0))
+        goto done;
+
+    for (size_t i = 0; i < im.count; i++) {
+        if (npy_read(&im, rec, i) != 0) goto done;
+        if (labels[i] < 0 || labels[i] >= num_classes) {
+            if (rm_sink_bad(sink, "%s: record %zu: label %" PRId64 " out of range 0..%d",
+                            lb.path, i, labels[i], num_classes - 1) != 0)
+                goto done;
+            continue;
+        }
+        double bad;
+        if (convert_record(&im, layout, rec, &img, float_max, &bad)) {
+            if (rm_sink_bad(sink, "%s: record %zu: pixel value %g outside [0, %g]", im.path, i,
+                            bad, float_max) != 0)
+                goto done;
+            continue;
+        }
+        if (rm_sink_add(sink, &img, (int32_t)labels[i], RM_SPLIT_UNASSIGNED) != 0) goto done;
+    }
+    if (fgetc(im.fp) != EOF)
+        rm_warn("%s: ignoring data after the %zu records the NPY shape declares", im.path,
+                im.count);
+    rc = rm_sink_finish(sink);
+    sink = NULL;   /* finish frees the sink, also on failure */
+
+done:
+    if (sink) rm_sink_abort(sink);
+    npy_close(&im);
+    npy_close(&lb);
+    free(labels);
+    free(rec);
+    free(img.pixels);
+    return rc;
+}
