@@ -2,7 +2,10 @@
 # command line: `make THREADS=16`, `make check CC=clang`.
 
 # --- toolchain -------------------------------------------------------------
-CC        ?= gcc
+# make's built-in default CC is cc; use gcc unless CC is given.
+ifeq ($(origin CC),default)
+CC        := gcc
+endif
 OPT       ?= -O2 -march=native
 # -Werror is on: CI and every developer build must stay warning-free.
 WARN      ?= -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
