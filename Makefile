@@ -7,7 +7,8 @@ VERSION := 0.1.0
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 CPPFLAGS += -Iinclude $(HDF5_CFLAGS) -D_GNU_SOURCE \
-            -DRELMASK_VERSION='"$(VERSION)"' -DRELMASK_GIT_REV='"$(GIT_REV)"'
+            -DRELMASK_VERSION='"$(VERSION)"' -DRELMASK_GIT_REV='"$(GIT_REV)"' \
+            -DRELMASK_NETS_DIR='"$(abspath nets)"'
 CFLAGS   += $(CSTD) $(OPT) -g $(WARN) -fopenmp -MMD -MP
 LDLIBS   += $(HDF5_LIBS) $(DNNL_LIBS) $(IMAGE_LIBS) -lm
 ifeq ($(SANITIZE),1)
@@ -15,7 +16,7 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC   := $(wildcard src/core/*.c src/ingest/*.c) $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
+LIB_SRC   := $(wildcard src/core/*.c src/nn/*.c src/ingest/*.c src/train/*.c src/relevance/*.c src/encode/*.c src/report/*.c) $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
 MAIN_SRC  := src/cli/main.c
 TEST_SRC  := $(wildcard tests/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -54,7 +55,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 # Tests find the CLI and the fixtures through the environment; each runs in
 # its own process (Criterion) with a private scratch directory.
 check test: $(BIN) $(TEST_BIN)
-	RELMASK_BIN=$(abspath $(BIN)) RELMASK_FIXTURES=$(abspath tests/fixtures) \
+	RELMASK_BIN=$(abspath $(BIN)) RELMASK_FIXTURES=$(abspath tests/fixtures) RELMASK_NETS=$(abspath nets) \
 	  $(TEST_BIN) --jobs 2 $(TEST_ARGS)
 
 bench: $(BIN) $(BENCH_BIN)

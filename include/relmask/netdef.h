@@ -1,0 +1,78 @@
+/* Network definitions: readable text files under nets/ (darknet-like
+ * sections), parsed into a list of layers with their output shapes. The
+ * text is stored verbatim inside every model file.
+ *
+ *   [net]
+ *   input = 1x48x48        # channels x height x width
+ *   classes = 7
+ *
+ *   [conv]                 # name = conv1 (default: type + running number)
+ *   filters = 32
+ *   size = 3               # square kernel
+ *   stride = 1
+ *   pad = 1
+ *   bias = 1
+ *   activation = relu      # shorthand: appends a [relu] layer
+ *
+ *   [relu] [maxpool] [avgpool] [globalavgpool] [flatten] [dropout]
+ *   [batchnorm] [dense] (units = N, bias, activation)
+ */
+#ifndef RELMASK_NETDEF_H
+#define RELMASK_NETDEF_H
+
+#include <stdint.h>
+
+typedef enum {
+    RM_LAYER_CONV,
+    RM_LAYER_RELU,
+    RM_LAYER_MAXPOOL,
+    RM_LAYER_AVGPOOL,
+    RM_LAYER_GLOBALAVGPOOL,
+    RM_LAYER_FLATTEN,
+    RM_LAYER_DROPOUT,
+    RM_LAYER_BATCHNORM,
+    RM_LAYER_DENSE,
+    RM_LAYER_TYPE_COUNT
+} rm_layer_type;
+
+extern const char *const rm_layer_type_names[RM_LAYER_TYPE_COUNT];
+
+typedef struct { int c, h, w; } rm_shape;   /* per image; dense output: c = units, h = w = 1 */
+
+typedef struct {
+    rm_layer_type type;
+    char name[32];        /* unique; "conv1", "dense2", "relu3", ... unless named */
+    int line;             /* line of the section header in the text */
+    /* conv: filters, size, stride, pad, bias; pooling: size, stride, pad */
+    int filters, size, stride, pad, bias;
+    int units;            /* dense */
+    double p;             /* dropout probability of zeroing, [0, 1) */
+    double eps, momentum; /* batchnorm: variance epsilon (1e-5), running-average momentum (0.1) */
+    rm_shape in, out;     /* filled by the parser */
+    int64_t params;       /* learnable parameter count */
+    int64_t flops;        /* forward multiply-adds x 2 per image */
+} rm_layer_def;
+
+typedef struct {
+    char name[64];        /* from the file name or "name =" in [net] */
+    rm_shape input;
+    int classes;
+    int num_layers;
+    rm_layer_def *layers;
+    char *text;           /* the definition as parsed (owned) */
+} rm_netdef;
+
+/* Parses a definition. Errors name the source and line:
+ * "nets/x.cfg:12: [conv] needs 'filters'", "...: unknown section [lstm]",
+ * "...: 'size = 0' must be in 1..64", "...: pooling 3x3 larger than input 2x2",
+ * "...: last layer has 10 outputs but [net] classes = 7". */
+int rm_netdef_parse(rm_netdef *def, const char *text, const char *source_name);
+int rm_netdef_load(rm_netdef *def, const char *path);
+/* Finds a built-in definition by name ("fer-small") under the nets/
+ * directory (RELMASK_NETS env var, else the compiled-in path), or a path. */
+int rm_netdef_find(rm_netdef *def, const char *name_or_path);
+void rm_netdef_free(rm_netdef *def);
+int64_t rm_netdef_params(const rm_netdef *def);
+int64_t rm_netdef_flops(const rm_netdef *def);
+
+#endif

@@ -1,0 +1,673 @@
+/* Network definition parser (format in netdef.h). One pass reads sections
+ * and keys into layers; then unnamed layers get default names and every
+ * layer's shape, parameter count and FLOPs are inferred. Every error names
+ * the source and the line. */
+#include "relmask/netdef.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "relmask/error.h"
+
+#ifndef RELMASK_NETS_DIR
+#define RELMASK_NETS_DIR "nets"
+#endif
+
+enum { MAX_LAYERS = 256, MAX_LINE = 1024, MAX_FILE = 1 << 20 };
+enum { MAX_INPUT_C = 1024, MAX_INPUT_HW = 4096 };
+/* Values per image in any layer's output: keeps c*h*w well inside int and
+ * every FLOP and parameter count inside int64. */
+#define MAX_ELEMENTS ((int64_t)1 << 28)
+
+const char *const rm_layer_type_names[RM_LAYER_TYPE_COUNT] = {
+    [RM_LAYER_CONV] = "conv",
+    [RM_LAYER_RELU] = "relu",
+    [RM_LAYER_MAXPOOL] = "maxpool",
+    [RM_LAYER_AVGPOOL] = "avgpool",
+    [RM_LAYER_GLOBALAVGPOOL] = "globalavgpool",
+    [RM_LAYER_FLATTEN] = "flatten",
+    [RM_LAYER_DROPOUT] = "dropout",
+    [RM_LAYER_BATCHNORM] = "batchnorm",
+    [RM_LAYER_DENSE] = "dense",
+};
+
+/* ---- keys and sections ---------------------------------------------------- */
+
+typedef enum {
+    K_INPUT, K_CLASSES, K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_BIAS, K_UNITS,
+    K_P, K_EPS, K_MOMENTUM, K_ACTIVATION, K_NAME, K_COUNT
+} key_id;
+
+static const char *const key_names[K_COUNT] = {
+    [K_INPUT] = "input", [K_CLASSES] = "classes", [K_FILTERS] = "filters",
+    [K_SIZE] = "size", [K_STRIDE] = "stride", [K_PAD] = "pad", [K_BIAS] = "bias",
+    [K_UNITS] = "units", [K_P] = "p", [K_EPS] = "eps", [K_MOMENTUM] = "momentum",
+    [K_ACTIVATION] = "activation", [K_NAME] = "name",
+};
+
+static const struct { int lo, hi; } int_range[K_COUNT] = {
+    [K_CLASSES] = {1, 1000}, [K_FILTERS] = {1, 4096}, [K_SIZE] = {1, 64},
+    [K_STRIDE] = {1, 64}, [K_PAD] = {0, 64}, [K_BIAS] = {0, 1}, [K_UNITS] = {1, 65536},
+};
+
+static const char *const real_range_text[K_COUNT] = {
+    [K_P] = "[0, 1)", [K_EPS] = "(0, inf)", [K_MOMENTUM] = "(0, 1]",
+};
+
+#define BIT(k) (1u << (k))
+#define SECTION_NET (-1)
+
+typedef struct {
+    const char *name;
+    int type;               /* rm_layer_type, or SECTION_NET */
+    int num_keys;
+    key_id keys[7];         /* in the order the error message lists them */
+    unsigned required;      /* BIT(key) for each required key */
+} section_spec;
+
+static const section_spec sections[] = {
+    {"net", SECTION_NET, 3, {K_INPUT, K_CLASSES, K_NAME}, BIT(K_INPUT) | BIT(K_CLASSES)},
+    {"conv", RM_LAYER_CONV, 7, {K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_BIAS, K_ACTIVATION, K_NAME},
+     BIT(K_FILTERS) | BIT(K_SIZE)},
+    {"relu", RM_LAYER_RELU, 1, {K_NAME}, 0},
+    {"maxpool", RM_LAYER_MAXPOOL, 4, {K_SIZE, K_STRIDE, K_PAD, K_NAME}, BIT(K_SIZE)},
+    {"avgpool", RM_LAYER_AVGPOOL, 4, {K_SIZE, K_STRIDE, K_PAD, K_NAME}, BIT(K_SIZE)},
+    {"globalavgpool", RM_LAYER_GLOBALAVGPOOL, 1, {K_NAME}, 0},
+    {"flatten", RM_LAYER_FLATTEN, 1, {K_NAME}, 0},
+    {"dropout", RM_LAYER_DROPOUT, 2, {K_P, K_NAME}, 0},
+    {"batchnorm", RM_LAYER_BATCHNORM, 3, {K_EPS, K_MOMENTUM, K_NAME}, 0},
+    {"dense", RM_LAYER_DENSE, 4, {K_UNITS, K_BIAS, K_ACTIVATION, K_NAME}, BIT(K_UNITS)},
+};
+enum { NUM_SECTIONS = sizeof sections / sizeof sections[0] };
+
+static const section_spec *find_section(const char *name)
+{
+    for (int i = 0; i < NUM_SECTIONS; i++)
+        if (!strcmp(sections[i].name, name)) return &sections[i];
+    return NULL;
+}
+
+static int find_key(const section_spec *sec, const char *key)
+{
+    for (int i = 0; i < sec->num_keys; i++)
+        if (!strcmp(key_names[sec->keys[i]], key)) return (int)sec->keys[i];
+    return -1;
+}
+
+/* "a, b, c" into buf. */
+static const char *join(char *buf, size_t size, const char *const *items, int n)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", items[i]);
+    return buf;
+}
+
+static const char *section_list(char *buf, size_t size)
+{
+    const char *names[NUM_SECTIONS];
+    for (int i = 0; i < NUM_SECTIONS; i++) names[i] = sections[i].name;
+    return join(buf, size, names, NUM_SECTIONS);
+}
+
+static const char *key_list(const section_spec *sec, char *buf, size_t size)
+{
+    const char *names[K_COUNT];
+    for (int i = 0; i < sec->num_keys; i++) names[i] = key_names[sec->keys[i]];
+    return join(buf, size, names, sec->num_keys);
+}
+
+/* ---- parser state and errors ---------------------------------------------- */
+
+typedef struct {
+    rm_netdef *def;
+    const char *src;
+    int line;                   /* current line, 1-based */
+    const section_spec *sec;    /* current section; NULL before the first */
+    int sec_line;
+    int key_line[K_COUNT];      /* line where each key of the section was set; 0 = unset */
+    int net_line;               /* line of [net]; 0 until seen */
+    int relu_after;             /* "activation = relu" in the current section */
+} parser;
+
+static int fail_at(const char *src, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_at(const char *src, int line, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return rm_error("%s:%d: %s", src, line, msg);
+}
+
+#define fail(p, ...) fail_at((p)->src, (p)->line, __VA_ARGS__)
+
+static rm_layer_def *current_layer(const parser *p) { return &p->def->layers[p->def->num_layers - 1]; }
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1])) *--end = 0;
+    return s;
+}
+
+/* ---- values --------------------------------------------------------------- */
+
+static int parse_int(const parser *p, key_id k, const char *value, int *out)
+{
+    int lo = int_range[k].lo, hi = int_range[k].hi;
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (end == value || *end)
+        return fail(p, "'%s = %s' is not an integer (valid: %d..%d)", key_names[k], value, lo, hi);
+    if (errno == ERANGE || v < lo || v > hi)
+        return fail(p, "'%s = %s' must be in %d..%d", key_names[k], value, lo, hi);
+    *out = (int)v;
+    return 0;
+}
+
+static int real_in_range(key_id k, double v)
+{
+    switch (k) {
+    case K_P: return v >= 0 && v < 1;
+    case K_EPS: return v > 0 && isfinite(v);
+    case K_MOMENTUM: return v > 0 && v <= 1;
+    default: return 0;
+    }
+}
+
+static int parse_real(const parser *p, key_id k, const char *value, double *out)
+{
+    char *end;
+    double v = strtod(value, &end);
+    if (end == value || *end)
+        return fail(p, "'%s = %s' is not a number (valid: %s)", key_names[k], value, real_range_text[k]);
+    if (!real_in_range(k, v))
+        return fail(p, "'%s = %s' must be in %s", key_names[k], value, real_range_text[k]);
+    *out = v;
+    return 0;
+}
+
+/* One dimension of "CxHxW" (1..hi), preceded by an 'x' unless it is the
+ * first; advances *s past it. Returns -1 if malformed or out of range. */
+static int shape_dim(const char **s, int first, int hi)
+{
+    const char *c = *s + strspn(*s, " \t");
+    if (!first) {
+        if (*c != 'x') return -1;
+        c += 1 + strspn(c + 1, " \t");
+    }
+    if (!isdigit((unsigned char)*c)) return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(c, &end, 10);
+    *s = end;
+    return errno || v < 1 || v > hi ? -1 : (int)v;
+}
+
+static int parse_shape(const parser *p, const char *value, rm_shape *shape)
+{
+    const char *s = value;
+    int c = shape_dim(&s, 1, MAX_INPUT_C);
+    int h = c > 0 ? shape_dim(&s, 0, MAX_INPUT_HW) : -1;
+    int w = h > 0 ? shape_dim(&s, 0, MAX_INPUT_HW) : -1;
+    if (w < 0 || *s)
+        return fail(p, "'input = %s' must be CxHxW with C in 1..%d and H, W in 1..%d (e.g. 1x48x48)",
+                    value, MAX_INPUT_C, MAX_INPUT_HW);
+    if ((int64_t)c * h * w > MAX_ELEMENTS)
+        return fail(p, "'input = %s' has more than %lld values", value, (long long)MAX_ELEMENTS);
+    *shape = (rm_shape){c, h, w};
+    return 0;
+}
+
+static int valid_name(const char *s, size_t size)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= size) return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("_-.", *s)) return 0;
+    return 1;
+}
+
+static int parse_name(const parser *p, const char *value, char *dst, size_t size)
+{
+    if (!valid_name(value, size))
+        return fail(p, "'name = %s' must be 1..%zu letters, digits, '_', '-' or '.'", value, size - 1);
+    memcpy(dst, value, strlen(value) + 1);
+    return 0;
+}
+
+static int parse_activation(parser *p, const char *value)
+{
+    if (!strcmp(value, "none")) p->relu_after = 0;
+    else if (!strcmp(value, "relu")) p->relu_after = 1;
+    else return fail(p, "'activation = %s' must be none or relu", value);
+    return 0;
+}
+
+static int set_net_key(parser *p, key_id k, const char *value)
+{
+    rm_netdef *def = p->def;
+    switch (k) {
+    case K_INPUT: return parse_shape(p, value, &def->input);
+    case K_CLASSES: return parse_int(p, k, value, &def->classes);
+    case K_NAME: return parse_name(p, value, def->name, sizeof def->name);
+    default: return fail(p, "internal error: key '%s' in [net]", key_names[k]);
+    }
+}
+
+static int set_layer_key(parser *p, key_id k, const char *value)
+{
+    rm_layer_def *L = current_layer(p);
+    switch (k) {
+    case K_FILTERS: return parse_int(p, k, value, &L->filters);
+    case K_SIZE: return parse_int(p, k, value, &L->size);
+    case K_STRIDE: return parse_int(p, k, value, &L->stride);
+    case K_PAD: return parse_int(p, k, value, &L->pad);
+    case K_BIAS: return parse_int(p, k, value, &L->bias);
+    case K_UNITS: return parse_int(p, k, value, &L->units);
+    case K_P: return parse_real(p, k, value, &L->p);
+    case K_EPS: return parse_real(p, k, value, &L->eps);
+    case K_MOMENTUM: return parse_real(p, k, value, &L->momentum);
+    case K_ACTIVATION: return parse_activation(p, value);
+    case K_NAME: return parse_name(p, value, L->name, sizeof L->name);
+    default: return fail(p, "internal error: key '%s' in a layer", key_names[k]);
+    }
+}
+
+/* ---- sections ------------------------------------------------------------- */
+
+static void set_defaults(rm_layer_def *L)
+{
+    switch (L->type) {
+    case RM_LAYER_CONV: L->stride = 1; L->bias = 1; break;
+    case RM_LAYER_DENSE: L->bias = 1; break;
+    case RM_LAYER_DROPOUT: L->p = 0.5; break;
+    case RM_LAYER_BATCHNORM: L->eps = 1e-5; L->momentum = 0.1; break;
+    default: break;   /* pooling stride defaults to size, set when the section ends */
+    }
+}
+
+static int add_layer(parser *p, rm_layer_type type, int line)
+{
+    rm_netdef *def = p->def;
+    if (def->num_layers == MAX_LAYERS) return fail_at(p->src, line, "more than %d layers", MAX_LAYERS);
+    rm_layer_def *L = &def->layers[def->num_layers++];
+    memset(L, 0, sizeof *L);
+    L->type = type;
+    L->line = line;
+    set_defaults(L);
+    return 0;
+}
+
+static int check_required(const parser *p)
+{
+    for (int i = 0; i < p->sec->num_keys; i++) {
+        key_id k = p->sec->keys[i];
+        if ((p->sec->required & BIT(k)) && !p->key_line[k])
+            return fail_at(p->src, p->sec_line, "[%s] needs '%s'", p->sec->name, key_names[k]);
+    }
+    return 0;
+}
+
+static int finish_pool(const parser *p, rm_layer_def *L)
+{
+    if (!p->key_line[K_STRIDE]) L->stride = L->size;
+    if (L->pad >= L->size)
+        return fail_at(p->src, p->key_line[K_PAD], "'pad = %d' must be less than size = %d in [%s]",
+                       L->pad, L->size, p->sec->name);
+    return 0;
+}
+
+static int end_section(parser *p)
+{
+    if (!p->sec) return 0;
+    RM_TRY(check_required(p));
+    if (p->sec->type == SECTION_NET) return 0;
+    rm_layer_type type = current_layer(p)->type;
+    if (type == RM_LAYER_MAXPOOL || type == RM_LAYER_AVGPOOL) RM_TRY(finish_pool(p, current_layer(p)));
+    if (p->relu_after) RM_TRY(add_layer(p, RM_LAYER_RELU, p->sec_line));
+    return 0;
+}
+
+static int begin_section(parser *p, char *line)
+{
+    size_t n = strlen(line);
+    if (line[n - 1] != ']') return fail(p, "expected ']' at the end of section header '%s'", line);
+    line[n - 1] = 0;
+    const char *name = trim(line + 1);
+    const section_spec *sec = find_section(name);
+    char list[256];
+    if (!sec) return fail(p, "unknown section [%s] (expected %s)", name, section_list(list, sizeof list));
+    RM_TRY(end_section(p));
+    if (sec->type == SECTION_NET && p->net_line)
+        return fail(p, "second [net] section (the first is at line %d)", p->net_line);
+    if (sec->type == SECTION_NET) p->net_line = p->line;
+    else if (!p->net_line) return fail(p, "[%s] before [net]; a definition starts with [net]", name);
+    else RM_TRY(add_layer(p, (rm_layer_type)sec->type, p->line));
+    p->sec = sec;
+    p->sec_line = p->line;
+    p->relu_after = 0;
+    memset(p->key_line, 0, sizeof p->key_line);
+    return 0;
+}
+
+static int parse_key_value(parser *p, char *line)
+{
+    char *eq = strchr(line, '=');
+    if (!eq) return fail(p, "expected 'key = value' or a [section], got '%s'", line);
+    *eq = 0;
+    const char *key = trim(line), *value = trim(eq + 1);
+    if (!p->sec) return fail(p, "'%s' before any section; a definition starts with [net]", key);
+    int k = find_key(p->sec, key);
+    char list[256];
+    if (k < 0)
+        return fail(p, "unknown key '%s' in [%s] (expected %s)", key, p->sec->name,
+                    key_list(p->sec, list, sizeof list));
+    if (p->key_line[k])
+        return fail(p, "duplicate key '%s' in [%s] (first set at line %d)", key, p->sec->name, p->key_line[k]);
+    if (!*value) return fail(p, "'%s' has no value", key);
+    p->key_line[k] = p->line;
+    return p->sec->type == SECTION_NET ? set_net_key(p, (key_id)k, value) : set_layer_key(p, (key_id)k, value);
+}
+
+static int parse_line(parser *p, char *line)
+{
+    char *hash = strchr(line, '#');
+    if (hash) *hash = 0;
+    line = trim(line);
+    if (!*line) return 0;
+    return *line == '[' ? begin_section(p, line) : parse_key_value(p, line);
+}
+
+static int parse_lines(parser *p, const char *text)
+{
+    char buf[MAX_LINE];
+    for (const char *s = text; *s;) {
+        size_t len = strcspn(s, "\n");
+        p->line++;
+        if (len >= sizeof buf) return fail(p, "line longer than %d characters", MAX_LINE - 1);
+        memcpy(buf, s, len);
+        buf[len] = 0;
+        RM_TRY(parse_line(p, buf));
+        s += len + (s[len] == '\n');
+    }
+    return end_section(p);
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+/* Unnamed layers become <type><k>, k counting every layer of that type. */
+static void name_layers(rm_netdef *def)
+{
+    int count[RM_LAYER_TYPE_COUNT] = {0};
+    for (int i = 0; i < def->num_layers; i++) {
+        rm_layer_def *L = &def->layers[i];
+        int k = ++count[L->type];
+        if (!L->name[0]) snprintf(L->name, sizeof L->name, "%s%d", rm_layer_type_names[L->type], k);
+    }
+}
+
+static int check_unique_names(const parser *p)
+{
+    const rm_netdef *def = p->def;
+    for (int i = 1; i < def->num_layers; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(def->layers[i].name, def->layers[j].name))
+                return fail_at(p->src, def->layers[i].line,
+                               "layer name '%s' is already used at line %d (default names are "
+                               "the type and a running number: conv1, conv2, ...)",
+                               def->layers[i].name, def->layers[j].line);
+    return 0;
+}
+
+/* ---- shapes --------------------------------------------------------------- */
+
+static int64_t elements(rm_shape s) { return (int64_t)s.c * s.h * s.w; }
+
+/* Output size of a sliding window; the caller checks in + 2*pad >= size
+ * (C division would round a negative numerator towards zero). */
+static int window_out(int in, int size, int stride, int pad) { return (in + 2 * pad - size) / stride + 1; }
+
+static int window_fits(const char *src, const rm_layer_def *L, const char *what)
+{
+    if (L->in.h + 2 * L->pad >= L->size && L->in.w + 2 * L->pad >= L->size) return 0;
+    return fail_at(src, L->line, "[%s] '%s': %s %dx%d larger than input %dx%d (pad %d)",
+                   rm_layer_type_names[L->type], L->name, what, L->size, L->size, L->in.h, L->in.w, L->pad);
+}
+
+static int infer_conv(const char *src, rm_layer_def *L)
+{
+    RM_TRY(window_fits(src, L, "kernel"));
+    const rm_shape in = L->in;
+    L->out = (rm_shape){L->filters, window_out(in.h, L->size, L->stride, L->pad),
+                        window_out(in.w, L->size, L->stride, L->pad)};
+    int64_t taps = (int64_t)in.c * L->size * L->size;
+    L->params = L->filters * taps + (L->bias ? L->filters : 0);
+    L->flops = 2 * elements(L->out) * taps;
+    return 0;
+}
+
+static int infer_pool(const char *src, rm_layer_def *L)
+{
+    RM_TRY(window_fits(src, L, "pooling"));
+    const rm_shape in = L->in;
+    L->out = (rm_shape){in.c, window_out(in.h, L->size, L->stride, L->pad),
+                        window_out(in.w, L->size, L->stride, L->pad)};
+    return 0;
+}
+
+static void infer_dense(rm_layer_def *L)
+{
+    int64_t in_features = elements(L->in);
+    L->out = (rm_shape){L->units, 1, 1};
+    L->params = L->units * in_features + (L->bias ? L->units : 0);
+    L->flops = 2 * L->units * in_features;
+}
+
+/* FLOPs count the multiply-adds of conv and dense layers only (x 2), the
+ * usual convention; pooling, batchnorm and activations count as 0. */
+static int infer_layer(const char *src, rm_layer_def *L)
+{
+    const rm_shape in = L->in;
+    switch (L->type) {
+    case RM_LAYER_CONV: RM_TRY(infer_conv(src, L)); break;
+    case RM_LAYER_MAXPOOL:
+    case RM_LAYER_AVGPOOL: RM_TRY(infer_pool(src, L)); break;
+    case RM_LAYER_GLOBALAVGPOOL: L->out = (rm_shape){in.c, 1, 1}; break;
+    case RM_LAYER_FLATTEN: L->out = (rm_shape){(int)elements(in), 1, 1}; break;
+    case RM_LAYER_DENSE: infer_dense(L); break;
+    case RM_LAYER_BATCHNORM: L->out = in; L->params = 2 * (int64_t)in.c; break;
+    default: L->out = in; break;
+    }
+    if (elements(L->out) > MAX_ELEMENTS)
+        return fail_at(src, L->line, "[%s] '%s': output %dx%dx%d has more than %lld values",
+                       rm_layer_type_names[L->type], L->name, L->out.c, L->out.h, L->out.w,
+                       (long long)MAX_ELEMENTS);
+    return 0;
+}
+
+static int infer_shapes(const parser *p)
+{
+    rm_netdef *def = p->def;
+    rm_shape shape = def->input;
+    for (int i = 0; i < def->num_layers; i++) {
+        def->layers[i].in = shape;
+        RM_TRY(infer_layer(p->src, &def->layers[i]));
+        shape = def->layers[i].out;
+    }
+    return 0;
+}
+
+static int check_output(const parser *p)
+{
+    const rm_netdef *def = p->def;
+    const rm_layer_def *last = &def->layers[def->num_layers - 1];
+    if (last->out.h != 1 || last->out.w != 1)
+        return fail_at(p->src, last->line, "last layer '%s' outputs %dx%dx%d; it must give %d values "
+                       "with height and width 1 (end with [dense] or [globalavgpool])",
+                       last->name, last->out.c, last->out.h, last->out.w, def->classes);
+    if (last->out.c != def->classes)
+        return fail_at(p->src, last->line, "last layer has %d outputs but [net] classes = %d",
+                       last->out.c, def->classes);
+    return 0;
+}
+
+static int finish(parser *p)
+{
+    if (!p->net_line) return rm_error("%s: no [net] section", p->src);
+    if (p->def->num_layers == 0) return fail_at(p->src, p->net_line, "no layers after [net]");
+    name_layers(p->def);
+    RM_TRY(check_unique_names(p));
+    RM_TRY(infer_shapes(p));
+    return check_output(p);
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+/* "nets/fer-small.cfg" -> "fer-small". */
+static void default_net_name(char *dst, size_t size, const char *source_name)
+{
+    const char *base = source_name ? strrchr(source_name, '/') : NULL;
+    base = base ? base + 1 : source_name ? source_name : "net";
+    size_t n = strlen(base);
+    if (n > 4 && !strcmp(base + n - 4, ".cfg")) n -= 4;
+    if (n >= size) n = size - 1;
+    memcpy(dst, base, n);
+    dst[n] = 0;
+}
+
+int rm_netdef_parse(rm_netdef *def, const char *text, const char *source_name)
+{
+    memset(def, 0, sizeof *def);
+    parser p = {.def = def, .src = source_name ? source_name : "(text)"};
+    default_net_name(def->name, sizeof def->name, source_name);
+    def->layers = rm_calloc(MAX_LAYERS, sizeof *def->layers, "network layers");
+    def->text = def->layers ? rm_strdup(text) : NULL;
+    if (!def->text || parse_lines(&p, text) != 0 || finish(&p) != 0) {
+        rm_netdef_free(def);
+        return -1;
+    }
+    return 0;
+}
+
+/* The rest of an open file as a string; NULL after rm_error. */
+static char *read_all(FILE *f, const char *path)
+{
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        rm_error("%s: not a regular file", path);
+        return NULL;
+    }
+    if (st.st_size > MAX_FILE) {
+        rm_error("%s: larger than 1 MiB; not a network definition?", path);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size;
+    char *text = rm_malloc(size + 1, path);
+    if (!text) return NULL;
+    size_t n = fread(text, 1, size, f);
+    text[n] = 0;
+    if (n == size && !memchr(text, 0, n)) return text;
+    if (n != size) rm_error("%s: read error: %s", path, strerror(errno));
+    else rm_error("%s: contains a NUL byte; not a text file", path);
+    free(text);
+    return NULL;
+}
+
+static char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rm_error("cannot open network definition %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = read_all(f, path);
+    fclose(f);
+    return text;
+}
+
+int rm_netdef_load(rm_netdef *def, const char *path)
+{
+    memset(def, 0, sizeof *def);
+    char *text = read_text_file(path);
+    if (!text) return -1;
+    int rc = rm_netdef_parse(def, text, path);
+    free(text);
+    return rc;
+}
+
+static int is_cfg_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && !strcmp(name + n - 4, ".cfg");
+}
+
+static int cfg_filter(const struct dirent *e) { return is_cfg_name(e->d_name); }
+
+static int not_found(const char *name, const char *dir)
+{
+    struct dirent **list;
+    int n = scandir(dir, &list, cfg_filter, alphasort);
+    if (n < 0)
+        return rm_error("no network definition '%s': cannot read directory %s (%s); set RELMASK_NETS "
+                        "or give a path to a .cfg file", name, dir, strerror(errno));
+    char names[1024] = "";
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        if (used < sizeof names)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%.*s", i ? ", " : "",
+                                     (int)strlen(list[i]->d_name) - 4, list[i]->d_name);
+        free(list[i]);
+    }
+    free(list);
+    return rm_error("no network definition '%s' in %s (looked for %s/%s.cfg; available: %s)",
+                    name, dir, dir, name, n ? names : "none");
+}
+
+int rm_netdef_find(rm_netdef *def, const char *name_or_path)
+{
+    memset(def, 0, sizeof *def);
+    if (strchr(name_or_path, '/') || is_cfg_name(name_or_path)) return rm_netdef_load(def, name_or_path);
+    if (!*name_or_path) return rm_error("empty network name");
+    const char *dir = getenv("RELMASK_NETS");
+    if (!dir || !*dir) dir = RELMASK_NETS_DIR;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s.cfg", dir, name_or_path) >= (int)sizeof path)
+        return rm_error("network name '%s' is too long", name_or_path);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return not_found(name_or_path, dir);
+    return rm_netdef_load(def, path);
+}
+
+void rm_netdef_free(rm_netdef *def)
+{
+    free(def->layers);
+    free(def->text);
+    memset(def, 0, sizeof *def);
+}
+
+int64_t rm_netdef_params(const rm_netdef *def)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < def->num_layers; i++) sum += def->layers[i].params;
+    return sum;
+}
+
+int64_t rm_netdef_flops(const rm_netdef *def)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < def->num_layers; i++) sum += def->layers[i].flops;
+    return sum;
+}
