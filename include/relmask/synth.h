@@ -32,8 +32,19 @@ typedef struct {
  * permutation per block of 7), so any prefix of 7k images has k per class. */
 int32_t rm_synth_label(const rm_synth_params *p, uint64_t index);
 /* Renders image `index` into image[size*size] and its expression-region
- * mask into region[size*size] (1 inside, 0 outside). Thread-safe. */
+ * mask into region[size*size] (1 inside, 0 outside): where the image's
+ * active action units act; for neutral (no action units) the brow, eye and
+ * mouth areas, where the absence of deformation is the evidence
+ * (docs/synth.md). Thread-safe. Either output may be NULL to skip it. */
 void rm_synth_render(const rm_synth_params *p, uint64_t index,
                      uint8_t *image, uint8_t *region);
+/* The same image with `label` in place of rm_synth_label(p, index): the same
+ * person, pose, lighting, distractors and noise, another expression. For
+ * tests and demonstrations. */
+void rm_synth_render_with(const rm_synth_params *p, uint64_t index, int32_t label,
+                          uint8_t *image, uint8_t *region);
+/* 0 if size is 16..256, the domain known and intensity in (0, 1]; else -1
+ * with rm_error naming the bad field. */
+int rm_synth_params_check(const rm_synth_params *p);
 
 #endif
