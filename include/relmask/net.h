@@ -1,0 +1,122 @@
+/* A network built from a definition for a fixed batch size: every layer's
+ * oneDNN primitives are created once (layouts chosen by oneDNN through
+ * format_tag_any, reorders only at the input edge) and every buffer lives
+ * in one arena allocated up front. forward/backward then only execute.
+ *
+ * Data flow: the caller writes a plain NCHW float batch into
+ * rm_net_input(net) [B,C,H,W]; rm_net_forward fills rm_net_logits(net)
+ * [B,K] (plain); rm_net_loss_backward computes the softmax cross-entropy
+ * and every parameter gradient (overwritten each call, not accumulated). */
+#ifndef RELMASK_NET_H
+#define RELMASK_NET_H
+
+#include <stdint.h>
+
+#include "relmask/dnn.h"
+#include "relmask/netdef.h"
+
+typedef enum { RM_MODE_INFER = 0, RM_MODE_TRAIN = 1 } rm_mode;
+
+/* A parameter tensor. value/grad share oneDNN's chosen layout (so an
+ * optimizer can update them elementwise, padding included: padded entries
+ * stay zero); plain_tag/dims give the PyTorch-convention layout used in
+ * model files: conv [O,I,KH,KW], dense [O,I] (I in C,H,W order), vectors [C]. */
+typedef struct {
+    char name[16];              /* weight, bias, gamma, beta, running_mean, running_var */
+    int learnable;              /* 0: running statistics (saved, not optimized) */
+    int ndims;
+    dnnl_dims_t dims;           /* plain dims, PyTorch convention */
+    dnnl_format_tag_t plain_tag;
+    dnnl_memory_t value, grad;  /* grad NULL when not learnable or inference */
+} rm_param;
+
+typedef struct rm_net rm_net;
+typedef struct rm_layer rm_layer;
+
+typedef struct {
+    /* Creates primitive descriptors and memories (registered in the arena)
+     * from l->src_md; sets l->dst_md and l->dst (and l->diff_src when
+     * training). Primitives that need no storage are created here too. */
+    int (*build)(rm_layer *l, rm_net *net);
+    int (*forward)(rm_layer *l, rm_net *net);
+    /* Uses l->diff_dst; writes parameter grads and, if l->diff_src, diff_src. */
+    int (*backward)(rm_layer *l, rm_net *net);
+    void (*destroy)(rm_layer *l);
+} rm_layer_ops;
+
+enum { RM_MAX_PARAMS = 4 };
+
+struct rm_layer {
+    const rm_layer_def *def;
+    const rm_layer_ops *ops;
+    int index;
+    dnnl_memory_desc_t src_md, dst_md;
+    dnnl_memory_t src, dst;            /* src: the previous layer's dst (not owned) */
+    dnnl_memory_t diff_src, diff_dst;  /* diff_dst: the next layer's diff_src (not owned) */
+    int owns_dst, owns_diff_src;       /* 0 for layers that alias (flatten) */
+    rm_param params[RM_MAX_PARAMS];
+    int num_params;
+    void *impl;
+};
+
+struct rm_net {
+    const rm_netdef *def;              /* the caller's; must outlive the net */
+    int batch;
+    rm_mode mode;
+    int input_grad;                    /* compute d loss / d input too */
+    rm_dnn dnn;
+    rm_arena arena;
+    rm_layer *layers;
+    int num_layers;
+    dnnl_memory_t input_user, input;   /* plain NCHW batch; first layer's layout */
+    dnnl_primitive_t input_reorder;
+    dnnl_memory_t input_grad_user;     /* plain NCHW d loss / d input (input_grad) */
+    dnnl_primitive_t input_grad_reorder;
+    dnnl_memory_t logits_user;         /* plain [B,K] */
+    dnnl_primitive_t logits_reorder;
+    float *probs, *diff_logits_user;   /* [B,K] */
+    dnnl_memory_t diff_logits_mem;     /* wraps diff_logits_user */
+    dnnl_primitive_t diff_logits_reorder;
+    /* one scratchpad buffer shared by every primitive (user mode) */
+    dnnl_primitive_attr_t attr;
+    dnnl_memory_t *scratch;
+    int num_scratch;
+    size_t scratch_size;
+    void *scratch_base;
+    uint64_t seed, step;               /* dropout masks: f(seed, step, layer, element) */
+};
+
+/* Builds a network. mode RM_MODE_TRAIN creates backward primitives too. */
+int rm_net_create(rm_net *net, const rm_netdef *def, int batch, rm_mode mode, int input_grad);
+void rm_net_destroy(rm_net *net);
+
+float *rm_net_input(rm_net *net);            /* [B,C,H,W] plain, caller fills */
+int rm_net_forward(rm_net *net);
+const float *rm_net_logits(rm_net *net);     /* [B,K] after forward */
+/* Softmax cross-entropy over the first `valid` images of the batch (the
+ * rest are padding and get zero gradient), mean over valid; then backward
+ * through every layer. Returns the loss in *loss; probabilities in
+ * net->probs. */
+int rm_net_loss_backward(rm_net *net, const int32_t *labels, int valid, double *loss);
+const float *rm_net_input_grad(rm_net *net); /* [B,C,H,W] when input_grad */
+
+/* Parameter access in the plain (PyTorch) layout, for model files/tests. */
+rm_param *rm_net_param(rm_net *net, const char *layer, const char *name);
+int rm_net_param_write(rm_net *net, rm_param *p, const float *plain);
+int rm_net_param_read(rm_net *net, rm_param *p, float *plain);
+int rm_net_grad_read(rm_net *net, rm_param *p, float *plain);
+int64_t rm_param_plain_count(const rm_param *p);
+
+/* Helpers for layer implementations. */
+int rm_net_scratchpad(rm_net *net, const_dnnl_primitive_desc_t pd, dnnl_memory_t *mem);
+int rm_net_pd(rm_net *net, dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
+              const_dnnl_primitive_desc_t hint);
+int rm_layer_add_param(rm_layer *l, rm_net *net, const char *name, int learnable,
+                       const dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t plain_dims,
+                       dnnl_format_tag_t plain_tag);
+
+/* The layer implementations, one file each (src/nn/layer_*.c). */
+extern const rm_layer_ops rm_conv_ops, rm_relu_ops, rm_pool_ops, rm_flatten_ops, rm_dropout_ops,
+    rm_batchnorm_ops, rm_dense_ops;
+
+#endif

@@ -1,0 +1,138 @@
+/* Convolution on oneDNN: forward, backward-data, backward-weights.
+ *   src [B,C,H,W] (previous layer's layout), weights [O,C,K,K], bias [O],
+ *   dst [B,O,OH,OW] (layout chosen by oneDNN). */
+#include <stdlib.h>
+
+#include "relmask/error.h"
+#include "relmask/net.h"
+
+typedef struct {
+    dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_weights_pd;
+    dnnl_primitive_t fwd, bwd_data, bwd_weights;
+    dnnl_memory_t fwd_scratch, bwd_data_scratch, bwd_weights_scratch;
+    /* When backward-weights picks another layout than forward: */
+    dnnl_memory_t diff_weights_tmp;
+    dnnl_primitive_t diff_weights_reorder;
+    rm_param *weight, *bias;
+} conv_impl;
+
+static void conv_geometry(const rm_layer *l, dnnl_dims_t strides, dnnl_dims_t pad)
+{
+    strides[0] = strides[1] = l->def->stride;
+    pad[0] = pad[1] = l->def->pad;
+}
+
+static int build_forward(rm_layer *l, rm_net *net, conv_impl *c, dnnl_memory_desc_t *wmd, dnnl_memory_desc_t *bmd)
+{
+    const rm_layer_def *d = l->def;
+    dnnl_dims_t wdims = {d->filters, d->in.c, d->size, d->size}, bdims = {d->filters};
+    dnnl_dims_t ddims = {net->batch, d->out.c, d->out.h, d->out.w}, strides, pad;
+    conv_geometry(l, strides, pad);
+    dnnl_memory_desc_t w_any, b_any, dst_any;
+    RM_TRY(rm_md_init(&w_any, 4, wdims, dnnl_format_tag_any));
+    RM_TRY(rm_md_init(&b_any, 1, bdims, dnnl_x));
+    RM_TRY(rm_md_init(&dst_any, 4, ddims, dnnl_format_tag_any));
+    dnnl_convolution_desc_t desc;
+    RM_DNNL_TRY(dnnl_convolution_forward_desc_init(
+        &desc, net->mode == RM_MODE_TRAIN ? dnnl_forward_training : dnnl_forward_inference,
+        dnnl_convolution_direct, &l->src_md, &w_any, d->bias ? &b_any : NULL, &dst_any, strides, pad, pad));
+    RM_TRY(rm_net_pd(net, &c->fwd_pd, &desc, NULL));
+    l->dst_md = rm_pd_md(c->fwd_pd, dnnl_query_dst_md, 0);
+    *wmd = rm_pd_md(c->fwd_pd, dnnl_query_weights_md, 0);
+    *bmd = b_any;
+    dnnl_memory_desc_t chosen_src = rm_pd_md(c->fwd_pd, dnnl_query_src_md, 0);
+    if (!rm_md_equal(&l->src_md, &chosen_src))
+        return rm_error("oneDNN chose another input layout than the previous layer's output");
+    RM_TRY(rm_primitive(&c->fwd, c->fwd_pd));
+    return rm_net_scratchpad(net, c->fwd_pd, &c->fwd_scratch);
+}
+
+static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_desc_t *wmd,
+                          const dnnl_memory_desc_t *bmd)
+{
+    const rm_layer_def *d = l->def;
+    dnnl_dims_t wdims = {d->filters, d->in.c, d->size, d->size}, strides, pad;
+    conv_geometry(l, strides, pad);
+    dnnl_convolution_desc_t desc;
+    if (l->index > 0 || net->input_grad) {
+        RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &l->src_md, wmd,
+                                                             &l->dst_md, strides, pad, pad));
+        RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
+        RM_TRY(rm_primitive(&c->bwd_data, c->bwd_data_pd));
+        RM_TRY(rm_net_scratchpad(net, c->bwd_data_pd, &c->bwd_data_scratch));
+        RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->src_md, &l->diff_src));
+        l->owns_diff_src = 1;
+    }
+    dnnl_memory_desc_t dw_any;
+    RM_TRY(rm_md_init(&dw_any, 4, wdims, dnnl_format_tag_any));
+    RM_DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &l->src_md, &dw_any,
+                                                            d->bias ? bmd : NULL, &l->dst_md, strides, pad, pad));
+    RM_TRY(rm_net_pd(net, &c->bwd_weights_pd, &desc, c->fwd_pd));
+    RM_TRY(rm_primitive(&c->bwd_weights, c->bwd_weights_pd));
+    RM_TRY(rm_net_scratchpad(net, c->bwd_weights_pd, &c->bwd_weights_scratch));
+    dnnl_memory_desc_t dw = rm_pd_md(c->bwd_weights_pd, dnnl_query_diff_weights_md, 0);
+    if (!rm_md_equal(&dw, wmd)) {
+        RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &dw, &c->diff_weights_tmp));
+        RM_TRY(rm_reorder_create(&c->diff_weights_reorder, &net->dnn, &dw, wmd));
+    }
+    return 0;
+}
+
+static int conv_build(rm_layer *l, rm_net *net)
+{
+    conv_impl *c = rm_calloc(1, sizeof *c, "conv layer");
+    if (!c) return -1;
+    l->impl = c;
+    const rm_layer_def *d = l->def;
+    dnnl_memory_desc_t wmd, bmd;
+    RM_TRY(build_forward(l, net, c, &wmd, &bmd));
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->dst_md, &l->dst));
+    l->owns_dst = 1;
+    dnnl_dims_t wplain = {d->filters, d->in.c, d->size, d->size}, bplain = {d->filters};
+    RM_TRY(rm_layer_add_param(l, net, "weight", 1, &wmd, 4, wplain, dnnl_oihw));
+    c->weight = &l->params[0];
+    if (d->bias) {
+        RM_TRY(rm_layer_add_param(l, net, "bias", 1, &bmd, 1, bplain, dnnl_x));
+        c->bias = &l->params[1];
+    }
+    if (net->mode == RM_MODE_TRAIN) RM_TRY(build_backward(l, net, c, &wmd, &bmd));
+    return 0;
+}
+
+static int conv_forward(rm_layer *l, rm_net *net)
+{
+    conv_impl *c = l->impl;
+    return rm_exec(&net->dnn, c->fwd, 5, DNNL_ARG_SRC, l->src, DNNL_ARG_WEIGHTS, c->weight->value, DNNL_ARG_BIAS,
+                   c->bias ? c->bias->value : NULL, DNNL_ARG_DST, l->dst, DNNL_ARG_SCRATCHPAD, c->fwd_scratch);
+}
+
+static int conv_backward(rm_layer *l, rm_net *net)
+{
+    conv_impl *c = l->impl;
+    dnnl_memory_t dw = c->diff_weights_tmp ? c->diff_weights_tmp : c->weight->grad;
+    RM_TRY(rm_exec(&net->dnn, c->bwd_weights, 5, DNNL_ARG_SRC, l->src, DNNL_ARG_DIFF_DST, l->diff_dst,
+                   DNNL_ARG_DIFF_WEIGHTS, dw, DNNL_ARG_DIFF_BIAS, c->bias ? c->bias->grad : NULL,
+                   DNNL_ARG_SCRATCHPAD, c->bwd_weights_scratch));
+    RM_TRY(rm_reorder_run(&net->dnn, c->diff_weights_reorder, dw, c->weight->grad));
+    if (!l->diff_src) return 0;
+    return rm_exec(&net->dnn, c->bwd_data, 4, DNNL_ARG_DIFF_DST, l->diff_dst, DNNL_ARG_WEIGHTS, c->weight->value,
+                   DNNL_ARG_DIFF_SRC, l->diff_src, DNNL_ARG_SCRATCHPAD, c->bwd_data_scratch);
+}
+
+static void conv_destroy(rm_layer *l)
+{
+    conv_impl *c = l->impl;
+    if (!c) return;
+    rm_primitive_destroy(&c->fwd);
+    rm_primitive_destroy(&c->bwd_data);
+    rm_primitive_destroy(&c->bwd_weights);
+    rm_primitive_destroy(&c->diff_weights_reorder);
+    rm_pd_destroy(&c->fwd_pd);
+    rm_pd_destroy(&c->bwd_data_pd);
+    rm_pd_destroy(&c->bwd_weights_pd);
+    rm_memory_destroy(&c->diff_weights_tmp);
+    free(c);
+    l->impl = NULL;
+}
+
+const rm_layer_ops rm_conv_ops = {conv_build, conv_forward, conv_backward, conv_destroy};

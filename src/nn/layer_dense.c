@@ -1,0 +1,135 @@
+/* Dense (inner product) on oneDNN. The input may be 4D in a blocked layout
+ * (after convolutions): oneDNN then picks matching 4D weights, which are
+ * the plain [O, C*H*W] matrix in C,H,W order (PyTorch's flatten order).
+ *   src [B,C,H,W] or [B,I], weights [O,I], bias [O], dst [B,O]. */
+#include <stdlib.h>
+
+#include "relmask/error.h"
+#include "relmask/net.h"
+
+typedef struct {
+    dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_weights_pd;
+    dnnl_primitive_t fwd, bwd_data, bwd_weights;
+    dnnl_memory_t fwd_scratch, bwd_data_scratch, bwd_weights_scratch;
+    dnnl_memory_t diff_weights_tmp;
+    dnnl_primitive_t diff_weights_reorder;
+    rm_param *weight, *bias;
+} dense_impl;
+
+/* Weight dims follow the source rank: [O,C,H,W] for 4D sources, [O,I] for 2D. */
+static void weight_dims(const rm_layer *l, dnnl_dims_t dims)
+{
+    const dnnl_memory_desc_t *s = &l->src_md;
+    dims[0] = l->def->units;
+    for (int i = 1; i < s->ndims; i++) dims[i] = s->dims[i];
+}
+
+static int build_forward(rm_layer *l, rm_net *net, dense_impl *d, dnnl_memory_desc_t *wmd, dnnl_memory_desc_t *bmd)
+{
+    dnnl_dims_t wdims, bdims = {l->def->units}, ddims = {net->batch, l->def->units};
+    weight_dims(l, wdims);
+    dnnl_memory_desc_t w_any, dst_any;
+    RM_TRY(rm_md_init(&w_any, l->src_md.ndims, wdims, dnnl_format_tag_any));
+    RM_TRY(rm_md_init(bmd, 1, bdims, dnnl_x));
+    RM_TRY(rm_md_init(&dst_any, 2, ddims, dnnl_format_tag_any));
+    dnnl_inner_product_desc_t desc;
+    RM_DNNL_TRY(dnnl_inner_product_forward_desc_init(
+        &desc, net->mode == RM_MODE_TRAIN ? dnnl_forward_training : dnnl_forward_inference, &l->src_md, &w_any,
+        l->def->bias ? bmd : NULL, &dst_any));
+    RM_TRY(rm_net_pd(net, &d->fwd_pd, &desc, NULL));
+    dnnl_memory_desc_t chosen_src = rm_pd_md(d->fwd_pd, dnnl_query_src_md, 0);
+    if (!rm_md_equal(&chosen_src, &l->src_md))
+        return rm_error("oneDNN chose another input layout than the previous layer's output");
+    l->dst_md = rm_pd_md(d->fwd_pd, dnnl_query_dst_md, 0);
+    *wmd = rm_pd_md(d->fwd_pd, dnnl_query_weights_md, 0);
+    RM_TRY(rm_primitive(&d->fwd, d->fwd_pd));
+    return rm_net_scratchpad(net, d->fwd_pd, &d->fwd_scratch);
+}
+
+static int build_backward(rm_layer *l, rm_net *net, dense_impl *d, const dnnl_memory_desc_t *wmd,
+                          const dnnl_memory_desc_t *bmd)
+{
+    dnnl_inner_product_desc_t desc;
+    if (l->index > 0 || net->input_grad) {
+        RM_DNNL_TRY(dnnl_inner_product_backward_data_desc_init(&desc, &l->src_md, wmd, &l->dst_md));
+        RM_TRY(rm_net_pd(net, &d->bwd_data_pd, &desc, d->fwd_pd));
+        RM_TRY(rm_primitive(&d->bwd_data, d->bwd_data_pd));
+        RM_TRY(rm_net_scratchpad(net, d->bwd_data_pd, &d->bwd_data_scratch));
+        RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->src_md, &l->diff_src));
+        l->owns_diff_src = 1;
+    }
+    dnnl_dims_t wdims;
+    weight_dims(l, wdims);
+    dnnl_memory_desc_t dw_any;
+    RM_TRY(rm_md_init(&dw_any, l->src_md.ndims, wdims, dnnl_format_tag_any));
+    RM_DNNL_TRY(dnnl_inner_product_backward_weights_desc_init(&desc, &l->src_md, &dw_any,
+                                                              l->def->bias ? bmd : NULL, &l->dst_md));
+    RM_TRY(rm_net_pd(net, &d->bwd_weights_pd, &desc, d->fwd_pd));
+    RM_TRY(rm_primitive(&d->bwd_weights, d->bwd_weights_pd));
+    RM_TRY(rm_net_scratchpad(net, d->bwd_weights_pd, &d->bwd_weights_scratch));
+    dnnl_memory_desc_t dw = rm_pd_md(d->bwd_weights_pd, dnnl_query_diff_weights_md, 0);
+    if (!rm_md_equal(&dw, wmd)) {
+        RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &dw, &d->diff_weights_tmp));
+        RM_TRY(rm_reorder_create(&d->diff_weights_reorder, &net->dnn, &dw, wmd));
+    }
+    return 0;
+}
+
+static int dense_build(rm_layer *l, rm_net *net)
+{
+    dense_impl *d = rm_calloc(1, sizeof *d, "dense layer");
+    if (!d) return -1;
+    l->impl = d;
+    dnnl_memory_desc_t wmd, bmd;
+    RM_TRY(build_forward(l, net, d, &wmd, &bmd));
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->dst_md, &l->dst));
+    l->owns_dst = 1;
+    int64_t in_features = (int64_t)l->def->in.c * l->def->in.h * l->def->in.w;
+    dnnl_dims_t wplain = {l->def->units, in_features}, bplain = {l->def->units};
+    RM_TRY(rm_layer_add_param(l, net, "weight", 1, &wmd, 2, wplain, dnnl_oi));
+    d->weight = &l->params[0];
+    if (l->def->bias) {
+        RM_TRY(rm_layer_add_param(l, net, "bias", 1, &bmd, 1, bplain, dnnl_x));
+        d->bias = &l->params[1];
+    }
+    if (net->mode == RM_MODE_TRAIN) RM_TRY(build_backward(l, net, d, &wmd, &bmd));
+    return 0;
+}
+
+static int dense_forward(rm_layer *l, rm_net *net)
+{
+    dense_impl *d = l->impl;
+    return rm_exec(&net->dnn, d->fwd, 5, DNNL_ARG_SRC, l->src, DNNL_ARG_WEIGHTS, d->weight->value, DNNL_ARG_BIAS,
+                   d->bias ? d->bias->value : NULL, DNNL_ARG_DST, l->dst, DNNL_ARG_SCRATCHPAD, d->fwd_scratch);
+}
+
+static int dense_backward(rm_layer *l, rm_net *net)
+{
+    dense_impl *d = l->impl;
+    dnnl_memory_t dw = d->diff_weights_tmp ? d->diff_weights_tmp : d->weight->grad;
+    RM_TRY(rm_exec(&net->dnn, d->bwd_weights, 5, DNNL_ARG_SRC, l->src, DNNL_ARG_DIFF_DST, l->diff_dst,
+                   DNNL_ARG_DIFF_WEIGHTS, dw, DNNL_ARG_DIFF_BIAS, d->bias ? d->bias->grad : NULL,
+                   DNNL_ARG_SCRATCHPAD, d->bwd_weights_scratch));
+    RM_TRY(rm_reorder_run(&net->dnn, d->diff_weights_reorder, dw, d->weight->grad));
+    if (!l->diff_src) return 0;
+    return rm_exec(&net->dnn, d->bwd_data, 4, DNNL_ARG_DIFF_DST, l->diff_dst, DNNL_ARG_WEIGHTS, d->weight->value,
+                   DNNL_ARG_DIFF_SRC, l->diff_src, DNNL_ARG_SCRATCHPAD, d->bwd_data_scratch);
+}
+
+static void dense_destroy(rm_layer *l)
+{
+    dense_impl *d = l->impl;
+    if (!d) return;
+    rm_primitive_destroy(&d->fwd);
+    rm_primitive_destroy(&d->bwd_data);
+    rm_primitive_destroy(&d->bwd_weights);
+    rm_primitive_destroy(&d->diff_weights_reorder);
+    rm_pd_destroy(&d->fwd_pd);
+    rm_pd_destroy(&d->bwd_data_pd);
+    rm_pd_destroy(&d->bwd_weights_pd);
+    rm_memory_destroy(&d->diff_weights_tmp);
+    free(d);
+    l->impl = NULL;
+}
+
+const rm_layer_ops rm_dense_ops = {dense_build, dense_forward, dense_backward, dense_destroy};

@@ -1,0 +1,62 @@
+/* ReLU on oneDNN's eltwise primitive, in the previous layer's layout.
+ *   src [B,C,H,W] -> dst [B,C,H,W]; backward uses src (dx = dy * (x > 0)). */
+#include <stdlib.h>
+
+#include "relmask/error.h"
+#include "relmask/net.h"
+
+typedef struct {
+    dnnl_primitive_desc_t fwd_pd, bwd_pd;
+    dnnl_primitive_t fwd, bwd;
+} relu_impl;
+
+static int relu_build(rm_layer *l, rm_net *net)
+{
+    relu_impl *r = rm_calloc(1, sizeof *r, "relu layer");
+    if (!r) return -1;
+    l->impl = r;
+    dnnl_eltwise_desc_t desc;
+    RM_DNNL_TRY(dnnl_eltwise_forward_desc_init(
+        &desc, net->mode == RM_MODE_TRAIN ? dnnl_forward_training : dnnl_forward_inference, dnnl_eltwise_relu,
+        &l->src_md, 0.f, 0.f));
+    RM_TRY(rm_net_pd(net, &r->fwd_pd, &desc, NULL));
+    RM_TRY(rm_primitive(&r->fwd, r->fwd_pd));
+    l->dst_md = rm_pd_md(r->fwd_pd, dnnl_query_dst_md, 0);
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->dst_md, &l->dst));
+    l->owns_dst = 1;
+    if (net->mode != RM_MODE_TRAIN || (l->index == 0 && !net->input_grad)) return 0;
+    RM_DNNL_TRY(dnnl_eltwise_backward_desc_init(&desc, dnnl_eltwise_relu, &l->src_md, &l->src_md, 0.f, 0.f));
+    RM_TRY(rm_net_pd(net, &r->bwd_pd, &desc, r->fwd_pd));
+    RM_TRY(rm_primitive(&r->bwd, r->bwd_pd));
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->src_md, &l->diff_src));
+    l->owns_diff_src = 1;
+    return 0;
+}
+
+static int relu_forward(rm_layer *l, rm_net *net)
+{
+    relu_impl *r = l->impl;
+    return rm_exec(&net->dnn, r->fwd, 2, DNNL_ARG_SRC, l->src, DNNL_ARG_DST, l->dst);
+}
+
+static int relu_backward(rm_layer *l, rm_net *net)
+{
+    relu_impl *r = l->impl;
+    if (!l->diff_src) return 0;
+    return rm_exec(&net->dnn, r->bwd, 3, DNNL_ARG_SRC, l->src, DNNL_ARG_DIFF_DST, l->diff_dst, DNNL_ARG_DIFF_SRC,
+                   l->diff_src);
+}
+
+static void relu_destroy(rm_layer *l)
+{
+    relu_impl *r = l->impl;
+    if (!r) return;
+    rm_primitive_destroy(&r->fwd);
+    rm_primitive_destroy(&r->bwd);
+    rm_pd_destroy(&r->fwd_pd);
+    rm_pd_destroy(&r->bwd_pd);
+    free(r);
+    l->impl = NULL;
+}
+
+const rm_layer_ops rm_relu_ops = {relu_build, relu_forward, relu_backward, relu_destroy};

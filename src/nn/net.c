@@ -1,0 +1,327 @@
+#include "relmask/net.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/error.h"
+
+static const rm_layer_ops *ops_for(rm_layer_type type)
+{
+    switch (type) {
+    case RM_LAYER_CONV: return &rm_conv_ops;
+    case RM_LAYER_RELU: return &rm_relu_ops;
+    case RM_LAYER_MAXPOOL:
+    case RM_LAYER_AVGPOOL:
+    case RM_LAYER_GLOBALAVGPOOL: return &rm_pool_ops;
+    case RM_LAYER_FLATTEN: return &rm_flatten_ops;
+    case RM_LAYER_DROPOUT: return &rm_dropout_ops;
+    case RM_LAYER_BATCHNORM: return &rm_batchnorm_ops;
+    case RM_LAYER_DENSE: return &rm_dense_ops;
+    default: return NULL;
+    }
+}
+
+int rm_net_pd(rm_net *net, dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
+              const_dnnl_primitive_desc_t hint)
+{
+    return RM_DNNL(dnnl_primitive_desc_create(pd, desc, net->attr, net->dnn.engine, hint));
+}
+
+int rm_net_scratchpad(rm_net *net, const_dnnl_primitive_desc_t pd, dnnl_memory_t *mem)
+{
+    dnnl_memory_desc_t md = rm_pd_md(pd, dnnl_query_scratchpad_md, 0);
+    *mem = NULL;
+    size_t size = dnnl_memory_desc_get_size(&md);
+    if (size == 0) return 0;
+    dnnl_memory_t *grown = rm_realloc(net->scratch, (size_t)(net->num_scratch + 1) * sizeof *grown, "scratchpads");
+    if (!grown) return -1;
+    net->scratch = grown;
+    RM_DNNL_TRY(dnnl_memory_create(mem, &md, net->dnn.engine, DNNL_MEMORY_NONE));
+    net->scratch[net->num_scratch++] = *mem;
+    if (size > net->scratch_size) net->scratch_size = size;
+    return 0;
+}
+
+int rm_layer_add_param(rm_layer *l, rm_net *net, const char *name, int learnable,
+                       const dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t plain_dims,
+                       dnnl_format_tag_t plain_tag)
+{
+    if (l->num_params == RM_MAX_PARAMS) return rm_error("%s: too many parameters", l->def->name);
+    rm_param *p = &l->params[l->num_params++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->learnable = learnable;
+    p->ndims = ndims;
+    memcpy(p->dims, plain_dims, sizeof(dnnl_dim_t) * (size_t)ndims);
+    p->plain_tag = plain_tag;
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, md, &p->value));
+    if (learnable && net->mode == RM_MODE_TRAIN) RM_TRY(rm_arena_memory(&net->arena, &net->dnn, md, &p->grad));
+    return 0;
+}
+
+int64_t rm_param_plain_count(const rm_param *p)
+{
+    int64_t n = 1;
+    for (int i = 0; i < p->ndims; i++) n *= p->dims[i];
+    return n;
+}
+
+static int build_layers(rm_net *net)
+{
+    const rm_netdef *def = net->def;
+    dnnl_dims_t in_dims = {net->batch, def->input.c, def->input.h, def->input.w};
+    dnnl_memory_desc_t prev_md;
+    RM_TRY(rm_md_init(&prev_md, 4, in_dims, dnnl_nchw));
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &prev_md, &net->input_user));
+    net->input = net->input_user;
+    dnnl_memory_t prev = net->input;
+    for (int i = 0; i < net->num_layers; i++) {
+        rm_layer *l = &net->layers[i];
+        l->def = &def->layers[i];
+        l->index = i;
+        l->ops = ops_for(l->def->type);
+        if (!l->ops) return rm_error("%s: layer type not supported", l->def->name);
+        l->src_md = prev_md;
+        l->src = prev;
+        if (l->ops->build(l, net) != 0) return rm_error_prefix("building layer %s", l->def->name);
+        prev_md = l->dst_md;
+        prev = l->dst;
+    }
+    return 0;
+}
+
+/* Links each layer's diff_dst to the next layer's diff_src, from the top;
+ * flatten passes its gradient through unchanged (an alias). */
+static int link_backward(rm_net *net)
+{
+    rm_layer *last = &net->layers[net->num_layers - 1];
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &last->dst_md, &last->diff_dst));
+    for (int i = net->num_layers - 1; i >= 0; i--) {
+        rm_layer *l = &net->layers[i];
+        if (i < net->num_layers - 1) l->diff_dst = net->layers[i + 1].diff_src;
+        if (!l->diff_dst) return rm_error("%s: no gradient from the next layer", net->layers[i + 1].def->name);
+        if (l->def->type == RM_LAYER_FLATTEN) l->diff_src = l->diff_dst;
+    }
+    return 0;
+}
+
+static int build_edges(rm_net *net)
+{
+    rm_layer *last = &net->layers[net->num_layers - 1];
+    int k = net->def->classes;
+    dnnl_dims_t dims = {net->batch, k};
+    dnnl_memory_desc_t plain;
+    RM_TRY(rm_md_init(&plain, 2, dims, dnnl_nc));
+    /* The last layer's dst may be 4D [B,K,1,1]; view it as [B,K] for reorders. */
+    dnnl_memory_desc_t last2d = last->dst_md;
+    if (last2d.ndims == 4) RM_DNNL_TRY(dnnl_memory_desc_reshape(&last2d, &last->dst_md, 2, dims));
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &plain, &net->logits_user));
+    RM_TRY(rm_reorder_create(&net->logits_reorder, &net->dnn, &last2d, &plain));
+    RM_TRY(rm_arena_raw(&net->arena, (size_t)net->batch * (size_t)k * sizeof(float), (void **)&net->probs));
+    if (net->mode != RM_MODE_TRAIN) return 0;
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &plain, &net->diff_logits_mem));
+    RM_TRY(rm_reorder_create(&net->diff_logits_reorder, &net->dnn, &plain, &last2d));
+    if (net->input_grad) {
+        dnnl_memory_desc_t in_md;
+        dnnl_dims_t in_dims = {net->batch, net->def->input.c, net->def->input.h, net->def->input.w};
+        RM_TRY(rm_md_init(&in_md, 4, in_dims, dnnl_nchw));
+        RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &in_md, &net->input_grad_user));
+        RM_TRY(rm_reorder_create(&net->input_grad_reorder, &net->dnn, &net->layers[0].src_md, &in_md));
+    }
+    return 0;
+}
+
+static int bind(rm_net *net)
+{
+    void **scratch_ptr = &net->scratch_base;
+    if (net->scratch_size) RM_TRY(rm_arena_raw(&net->arena, net->scratch_size, scratch_ptr));
+    RM_TRY(rm_arena_bind(&net->arena));
+    for (int i = 0; i < net->num_scratch; i++)
+        RM_DNNL_TRY(dnnl_memory_set_data_handle(net->scratch[i], net->scratch_base));
+    if (net->diff_logits_mem) net->diff_logits_user = rm_memory_ptr(net->diff_logits_mem);
+    /* Views sharing storage: a 4D last dst and the 2D reorder source. */
+    return 0;
+}
+
+int rm_net_create(rm_net *net, const rm_netdef *def, int batch, rm_mode mode, int input_grad)
+{
+    memset(net, 0, sizeof *net);
+    if (batch < 1 || batch > 65536) return rm_error("batch size %d outside 1..65536", batch);
+    net->def = def;
+    net->batch = batch;
+    net->mode = mode;
+    net->input_grad = input_grad && mode == RM_MODE_TRAIN;
+    net->num_layers = def->num_layers;
+    net->seed = 1;
+    RM_TRY(rm_dnn_create(&net->dnn));
+    net->layers = rm_calloc((size_t)def->num_layers, sizeof *net->layers, "layers");
+    if (!net->layers ||
+        RM_DNNL(dnnl_primitive_attr_create(&net->attr)) != 0 ||
+        RM_DNNL(dnnl_primitive_attr_set_scratchpad_mode(net->attr, dnnl_scratchpad_mode_user)) != 0 ||
+        build_layers(net) != 0 || (mode == RM_MODE_TRAIN && link_backward(net) != 0) ||
+        build_edges(net) != 0 || bind(net) != 0) {
+        rm_net_destroy(net);
+        return -1;
+    }
+    return 0;
+}
+
+void rm_net_destroy(rm_net *net)
+{
+    for (int i = 0; i < net->num_layers && net->layers; i++) {
+        rm_layer *l = &net->layers[i];
+        if (l->ops && l->ops->destroy) l->ops->destroy(l);
+        if (l->owns_dst) rm_memory_destroy(&l->dst);
+        if (l->owns_diff_src) rm_memory_destroy(&l->diff_src);
+        for (int p = 0; p < l->num_params; p++) {
+            rm_memory_destroy(&l->params[p].value);
+            rm_memory_destroy(&l->params[p].grad);
+        }
+    }
+    if (net->layers && net->num_layers && net->mode == RM_MODE_TRAIN)
+        rm_memory_destroy(&net->layers[net->num_layers - 1].diff_dst);
+    free(net->layers);
+    for (int i = 0; i < net->num_scratch; i++) rm_memory_destroy(&net->scratch[i]);
+    free(net->scratch);
+    rm_memory_destroy(&net->input_user);
+    rm_memory_destroy(&net->logits_user);
+    rm_memory_destroy(&net->diff_logits_mem);
+    rm_memory_destroy(&net->input_grad_user);
+    rm_primitive_destroy(&net->logits_reorder);
+    rm_primitive_destroy(&net->diff_logits_reorder);
+    rm_primitive_destroy(&net->input_grad_reorder);
+    if (net->attr) dnnl_primitive_attr_destroy(net->attr);
+    rm_arena_free(&net->arena);
+    rm_dnn_destroy(&net->dnn);
+    memset(net, 0, sizeof *net);
+}
+
+float *rm_net_input(rm_net *net) { return rm_memory_ptr(net->input_user); }
+
+/* A memory viewing `mem`'s storage with a 2D [B,K] descriptor. */
+static int view_2d(rm_net *net, dnnl_memory_t mem, dnnl_memory_t *view)
+{
+    const dnnl_memory_desc_t *md;
+    RM_DNNL_TRY(dnnl_memory_get_memory_desc(mem, &md));
+    dnnl_memory_desc_t flat = *md;
+    if (md->ndims == 4) {
+        dnnl_dims_t dims = {md->dims[0], md->dims[1]};
+        RM_DNNL_TRY(dnnl_memory_desc_reshape(&flat, md, 2, dims));
+    }
+    return RM_DNNL(dnnl_memory_create(view, &flat, net->dnn.engine, rm_memory_ptr(mem)));
+}
+
+static int copy_logits(rm_net *net)
+{
+    rm_layer *last = &net->layers[net->num_layers - 1];
+    if (!net->logits_reorder) {
+        memcpy(rm_memory_ptr(net->logits_user), rm_memory_ptr(last->dst),
+               (size_t)net->batch * (size_t)net->def->classes * sizeof(float));
+        return 0;
+    }
+    dnnl_memory_t view;
+    RM_TRY(view_2d(net, last->dst, &view));
+    int rc = rm_reorder_run(&net->dnn, net->logits_reorder, view, net->logits_user);
+    dnnl_memory_destroy(view);
+    return rc;
+}
+
+int rm_net_forward(rm_net *net)
+{
+    for (int i = 0; i < net->num_layers; i++) {
+        rm_layer *l = &net->layers[i];
+        if (l->ops->forward(l, net) != 0) return rm_error_prefix("forward %s", l->def->name);
+    }
+    RM_TRY(copy_logits(net));
+    return RM_DNNL(dnnl_stream_wait(net->dnn.stream));
+}
+
+const float *rm_net_logits(rm_net *net) { return rm_memory_ptr(net->logits_user); }
+
+/* Mean softmax cross-entropy over `valid` rows; writes probs and d/dlogits. */
+static double softmax_xent(float *probs, float *dlogits, const float *logits, const int32_t *labels,
+                           int batch, int valid, int k)
+{
+    double loss = 0;
+    for (int n = 0; n < batch; n++) {
+        const float *z = logits + (size_t)n * k;
+        float *p = probs + (size_t)n * k, *d = dlogits + (size_t)n * k;
+        double max = z[0], sum = 0;
+        for (int j = 1; j < k; j++) max = z[j] > max ? z[j] : max;
+        for (int j = 0; j < k; j++) sum += exp((double)z[j] - max);
+        for (int j = 0; j < k; j++) p[j] = (float)(exp((double)z[j] - max) / sum);
+        if (n >= valid) {
+            memset(d, 0, sizeof(float) * (size_t)k);
+            continue;
+        }
+        loss += log(sum) + max - z[labels[n]];
+        for (int j = 0; j < k; j++) d[j] = (float)(((double)p[j] - (j == labels[n])) / valid);
+    }
+    return loss / valid;
+}
+
+int rm_net_loss_backward(rm_net *net, const int32_t *labels, int valid, double *loss)
+{
+    if (net->mode != RM_MODE_TRAIN) return rm_error("network was built for inference only");
+    int k = net->def->classes;
+    for (int n = 0; n < valid; n++)
+        if (labels[n] < 0 || labels[n] >= k) return rm_error("label %d out of range 0..%d", labels[n], k - 1);
+    *loss = softmax_xent(net->probs, net->diff_logits_user, rm_net_logits(net), labels, net->batch, valid, k);
+    rm_layer *last = &net->layers[net->num_layers - 1];
+    if (net->diff_logits_reorder) {
+        dnnl_memory_t view;
+        RM_TRY(view_2d(net, last->diff_dst, &view));
+        int rc = rm_reorder_run(&net->dnn, net->diff_logits_reorder, net->diff_logits_mem, view);
+        dnnl_memory_destroy(view);
+        RM_TRY(rc);
+    } else {
+        memcpy(rm_memory_ptr(last->diff_dst), net->diff_logits_user, (size_t)net->batch * (size_t)k * sizeof(float));
+    }
+    for (int i = net->num_layers - 1; i >= 0; i--) {
+        rm_layer *l = &net->layers[i];
+        if (l->ops->backward(l, net) != 0) return rm_error_prefix("backward %s", l->def->name);
+    }
+    if (net->input_grad) RM_TRY(rm_reorder_run(&net->dnn, net->input_grad_reorder, net->layers[0].diff_src,
+                                               net->input_grad_user));
+    net->step++;
+    return RM_DNNL(dnnl_stream_wait(net->dnn.stream));
+}
+
+const float *rm_net_input_grad(rm_net *net)
+{
+    if (!net->input_grad) return NULL;
+    return rm_memory_ptr(net->input_grad_reorder ? net->input_grad_user : net->layers[0].diff_src);
+}
+
+rm_param *rm_net_param(rm_net *net, const char *layer, const char *name)
+{
+    for (int i = 0; i < net->num_layers; i++) {
+        rm_layer *l = &net->layers[i];
+        if (strcmp(l->def->name, layer) != 0) continue;
+        for (int p = 0; p < l->num_params; p++)
+            if (!strcmp(l->params[p].name, name)) return &l->params[p];
+    }
+    return NULL;
+}
+
+/* The parameter's memory seen with its plain dims (dense weights [O,I] vs a
+ * 4D [O,C,H,W] layout are the same bytes in oihw order). */
+static int plain_copy(rm_net *net, rm_param *p, dnnl_memory_t mem, float *plain, int to_mem)
+{
+    const dnnl_memory_desc_t *md;
+    RM_DNNL_TRY(dnnl_memory_get_memory_desc(mem, &md));
+    dnnl_format_tag_t tag = p->plain_tag;
+    if (md->ndims == 4 && p->ndims == 2) tag = dnnl_oihw;
+    return to_mem ? rm_memory_write(&net->dnn, mem, plain, tag) : rm_memory_read(&net->dnn, mem, plain, tag);
+}
+
+int rm_net_param_write(rm_net *net, rm_param *p, const float *plain) { return plain_copy(net, p, p->value, (float *)plain, 1); }
+int rm_net_param_read(rm_net *net, rm_param *p, float *plain) { return plain_copy(net, p, p->value, plain, 0); }
+
+int rm_net_grad_read(rm_net *net, rm_param *p, float *plain)
+{
+    if (!p->grad) return rm_error("%s has no gradient", p->name);
+    return plain_copy(net, p, p->grad, plain, 0);
+}
