@@ -55,7 +55,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 # Tests find the CLI and the fixtures through the environment; each runs in
 # its own process (Criterion) with a private scratch directory.
 check test: $(BIN) $(TEST_BIN)
-	RELMASK_BIN=$(abspath $(BIN)) RELMASK_FIXTURES=$(abspath tests/fixtures) RELMASK_NETS=$(abspath nets) \
+	RELMASK_QUIET=1 RELMASK_BIN=$(abspath $(BIN)) RELMASK_FIXTURES=$(abspath tests/fixtures) RELMASK_NETS=$(abspath nets) \
 	  $(TEST_BIN) --jobs 2 $(TEST_ARGS)
 
 bench: $(BIN) $(BENCH_BIN)

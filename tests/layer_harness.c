@@ -58,6 +58,8 @@ void lh_forward(lh_case *c)
         cr_assert_eq(l->ops->forward(l, net), 0, "%s", rm_error_message());
     }
     cr_assert_eq(RM_DNNL(dnnl_stream_wait(net->dnn.stream)), 0);
+    free(c->x);
+    free(c->xd);
     c->x = malloc(sizeof(float) * (size_t)c->in_count);
     cr_assert_eq(rm_memory_read(&net->dnn, c->layer->src, c->x, c->layer->src_md.ndims == 4 ? dnnl_nchw : dnnl_nc), 0,
                  "%s", rm_error_message());

@@ -1,6 +1,7 @@
 /* The relmask binary as a user meets it: exit codes (0 ok, 1 runtime
  * error, 2 usage error), messages, --force, and files other tools read. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ Test(cli, usage_errors_exit_2_with_a_hint)
 {
     expect(2, "--out FILE.h5 is required", "synth");
     expect(2, "--count 'abc': expected an integer", "synth -o x.h5 --count abc");
-    expect(2, "unknown domain", "synth -o x.h5 --domain cartoon");
+    expect(2, "unknown synth domain 'cartoon'", "synth -o x.h5 --domain cartoon");
     expect(2, "unknown option '--bogus'", "synth --bogus");
     expect(2, "option '--count' needs a value", "synth -o x.h5 --count");
     expect(2, "Try 'relmask synth --help'", "synth --intensity 2 -o x.h5");

@@ -49,7 +49,7 @@ int rm_arena_raw(rm_arena *a, size_t size, void **ptr);
 int rm_arena_bind(rm_arena *a);
 void rm_arena_free(rm_arena *a);   /* frees storage; memories are the owners' */
 
-/* Executes a primitive with up to 8 (arg, memory) pairs; NULL memories are
+/* Executes a primitive with up to 12 (arg, memory) pairs; NULL memories are
  * skipped. Example: rm_exec(dnn, p, 2, DNNL_ARG_SRC, src, DNNL_ARG_DST, dst). */
 int rm_exec(rm_dnn *dnn, dnnl_primitive_t prim, int nargs, ...);
 

@@ -8,7 +8,9 @@
 #include <string.h>
 
 static _Thread_local char error_buf[2048];
-static int log_quiet;
+/* -1: not decided yet; RELMASK_QUIET=1 in the environment silences logs
+ * (make check sets it so test output shows only failures and warnings). */
+static int log_quiet = -1;
 
 int rm_error(const char *fmt, ...)
 {
@@ -86,6 +88,10 @@ void rm_warn(const char *fmt, ...)
 
 void rm_log(const char *fmt, ...)
 {
+    if (log_quiet < 0) {
+        const char *env = getenv("RELMASK_QUIET");
+        log_quiet = env && *env && strcmp(env, "0") != 0;
+    }
     if (log_quiet) return;
     va_list ap;
     va_start(ap, fmt);

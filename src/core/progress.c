@@ -1,10 +1,12 @@
 #include "relmask/progress.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static int quiet;
+static int quiet = -1;   /* -1: from RELMASK_QUIET on first use */
 
 void rm_progress_set_quiet(int q) { quiet = q; }
 
@@ -23,6 +25,10 @@ void rm_progress_start(rm_progress *p, const char *label, const char *unit, size
     p->done = 0;
     p->start = p->last_draw = rm_now();
     p->tty = isatty(STDERR_FILENO);
+    if (quiet < 0) {
+        const char *env = getenv("RELMASK_QUIET");
+        quiet = env && *env && strcmp(env, "0") != 0;
+    }
     p->enabled = !quiet;
     p->last_decile = 0;
 }

@@ -101,11 +101,13 @@ void rm_arena_free(rm_arena *a)
 
 int rm_exec(rm_dnn *dnn, dnnl_primitive_t prim, int nargs, ...)
 {
-    dnnl_exec_arg_t args[8];
+    enum { MAX_ARGS = 12 };
+    if (nargs > MAX_ARGS) return rm_error("rm_exec: %d arguments, at most %d", nargs, MAX_ARGS);
+    dnnl_exec_arg_t args[MAX_ARGS];
     int n = 0;
     va_list ap;
     va_start(ap, nargs);
-    for (int i = 0; i < nargs && i < 8; i++) {
+    for (int i = 0; i < nargs; i++) {
         int arg = va_arg(ap, int);
         dnnl_memory_t mem = va_arg(ap, dnnl_memory_t);
         if (mem) args[n++] = (dnnl_exec_arg_t){arg, mem};

@@ -1,0 +1,61 @@
+/* Minibatches from a dataset file for training and evaluation: a per-epoch
+ * shuffle, normalization to float, augmentation, and a background thread
+ * that prepares the next batch while the current one is computed. All
+ * randomness is a function of (seed, epoch, position), so a run is
+ * reproducible and a resumed run sees the same batches.
+ *
+ * Memory: a split whose images fit in `cache_bytes` is read into memory
+ * once; a larger one is streamed by HDF5 chunk, shuffling the chunk order
+ * and the images within a window of chunks (bounded memory). */
+#ifndef RELMASK_LOADER_H
+#define RELMASK_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "relmask/dataset.h"
+
+typedef struct {
+    int hflip;              /* random horizontal flip with probability 1/2 */
+    int shift;              /* random translation by up to +-shift pixels (edge padding) */
+    double rotate_deg;      /* random rotation in [-r, r] degrees (bilinear) */
+} rm_augment;
+
+typedef struct {
+    const char *path;       /* dataset file */
+    int split;              /* RM_SPLIT_TRAIN / VAL / TEST, or -1 for all records */
+    int batch;
+    int shuffle;            /* per-epoch shuffle (training) */
+    int drop_last;          /* skip the final partial batch (training) */
+    rm_augment augment;     /* all zero: none */
+    const float *mean, *std;/* per channel: x' = (x/255 - mean) / std */
+    uint64_t seed;
+    size_t cache_bytes;     /* default 2 GiB when 0 */
+} rm_loader_config;
+
+typedef struct {
+    float *images;          /* [batch, C, H, W] normalized; rows >= count are zero */
+    int32_t *labels;        /* [batch]; rows >= count are 0 */
+    int64_t *indices;       /* [batch] record indices in the file */
+    int count;              /* valid rows (the last batch may be partial) */
+} rm_batch;
+
+typedef struct rm_loader rm_loader;
+
+int rm_loader_open(rm_loader **l, const rm_loader_config *cfg);
+/* Records in the selected split and batches per epoch. */
+size_t rm_loader_size(const rm_loader *l);
+size_t rm_loader_batches(const rm_loader *l);
+const rm_dataset *rm_loader_dataset(const rm_loader *l);
+/* Starts epoch `epoch` (0-based): shuffles and starts the prefetch thread. */
+int rm_loader_start_epoch(rm_loader *l, int epoch);
+/* The next batch of the epoch (valid until the next call); returns 1 with
+ * *batch set, 0 at the end of the epoch, -1 on error (read failure). */
+int rm_loader_next(rm_loader *l, const rm_batch **batch);
+void rm_loader_close(rm_loader *l);
+
+/* Per-channel mean and standard deviation of x/255 over a split, computed
+ * in double precision in one pass over the file. */
+int rm_dataset_channel_stats(const rm_dataset *ds, int split, float *mean, float *std);
+
+#endif
