@@ -48,6 +48,10 @@ int rm_model_capture(rm_model *m, rm_net *net);
 int rm_model_apply(const rm_model *m, rm_net *net);
 /* Writes the model atomically (temporary file + rename). */
 int rm_model_save(const rm_model *m, const char *path, int force, const char *command_line);
+/* The same, calling extra(file hid_t, ctx) before closing, for checkpoints
+ * that add the optimizer state. */
+int rm_model_save_ex(const rm_model *m, const char *path, int force, const char *command_line,
+                     int (*extra)(int64_t file, void *ctx), void *ctx);
 /* Reads and validates a model file; errors name the file and what is wrong. */
 int rm_model_load(rm_model *m, const char *path);
 void rm_model_free(rm_model *m);

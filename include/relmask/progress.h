@@ -12,6 +12,7 @@ typedef struct {
     size_t done;
     double start, last_draw;
     int tty, enabled, last_decile;
+    char note[96];           /* shown after the rate, e.g. "loss 0.532" */
 } rm_progress;
 
 void rm_progress_start(rm_progress *p, const char *label, const char *unit,

@@ -15,6 +15,7 @@ static const struct {
 } commands[] = {
     {"synth", cmd_synth, "render synthetic expression faces (the embedded default dataset)"},
     {"ingest", cmd_ingest, "convert FER2013 CSV, image folders, JAFFE, CK+, IDX or NPY to a dataset"},
+    {"train", cmd_train, "train a network on a dataset (best model, history, checkpoints)"},
     {"info", cmd_info, "summarize any relmask HDF5 file"},
 };
 enum { NUM_COMMANDS = sizeof commands / sizeof commands[0] };

@@ -9,7 +9,7 @@
 
 void rm_h5_init(void)
 {
-    static int done;
+    static _Thread_local int done;   /* HDF5's error printing is per thread */
     if (!done) {
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
         done = 1;

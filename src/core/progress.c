@@ -31,6 +31,7 @@ void rm_progress_start(rm_progress *p, const char *label, const char *unit, size
     }
     p->enabled = !quiet;
     p->last_decile = 0;
+    p->note[0] = 0;
 }
 
 static void format_eta(char *buf, size_t size, double seconds)
@@ -55,15 +56,16 @@ static void draw(rm_progress *p, double now, int final)
             char bar[WIDTH + 1];
             for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
             bar[WIDTH] = 0;
-            fprintf(stderr, "\r%s [%s] %zu/%zu %s  %.0f %s/s  ETA %s ", p->label, bar,
-                    p->done, p->total, p->unit, rate, p->unit, eta);
+            fprintf(stderr, "\r%s [%s] %zu/%zu %s  %.0f %s/s  %s  ETA %s ", p->label, bar,
+                    p->done, p->total, p->unit, rate, p->unit, p->note, eta);
         } else {
             fprintf(stderr, "\r%s %zu %s  %.0f %s/s ", p->label, p->done, p->unit, rate, p->unit);
         }
         if (final) fputc('\n', stderr);
     } else if (p->total) {
-        fprintf(stderr, "relmask: %s: %zu/%zu %s (%.0f%%), %.0f %s/s, ETA %s\n", p->label,
-                p->done, p->total, p->unit, 100.0 * (double)p->done / (double)p->total, rate, p->unit, eta);
+        fprintf(stderr, "relmask: %s: %zu/%zu %s (%.0f%%), %.0f %s/s, %s%sETA %s\n", p->label,
+                p->done, p->total, p->unit, 100.0 * (double)p->done / (double)p->total, rate, p->unit,
+                p->note, p->note[0] ? ", " : "", eta);
     } else {
         fprintf(stderr, "relmask: %s: %zu %s, %.0f %s/s\n", p->label, p->done, p->unit, rate, p->unit);
     }

@@ -13,6 +13,12 @@ typedef struct {
     /* When backward-weights picks another layout than forward: */
     dnnl_memory_t diff_weights_tmp;
     dnnl_primitive_t diff_weights_reorder;
+    /* Backward-data's fast kernels want the weights blocked the other way
+     * round (e.g. ABcd16a16b vs forward's ABcd16b16a); forcing forward's
+     * layout falls back to the reference kernel, 100x slower. So the
+     * weights are reordered into its layout before every backward-data. */
+    dnnl_memory_t bwd_data_weights;
+    dnnl_primitive_t bwd_data_weights_reorder;
     rm_param *weight, *bias;
 } conv_impl;
 
@@ -55,10 +61,17 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
     conv_geometry(l, strides, pad);
     dnnl_convolution_desc_t desc;
     if (l->index > 0 || net->input_grad) {
-        RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &l->src_md, wmd,
+        dnnl_memory_desc_t w_any;
+        RM_TRY(rm_md_init(&w_any, 4, wdims, dnnl_format_tag_any));
+        RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &l->src_md, &w_any,
                                                              &l->dst_md, strides, pad, pad));
         RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
         RM_TRY(rm_primitive(&c->bwd_data, c->bwd_data_pd));
+        dnnl_memory_desc_t bw = rm_pd_md(c->bwd_data_pd, dnnl_query_weights_md, 0);
+        if (!rm_md_equal(&bw, wmd)) {
+            RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &bw, &c->bwd_data_weights));
+            RM_TRY(rm_reorder_create(&c->bwd_data_weights_reorder, &net->dnn, wmd, &bw));
+        }
         RM_TRY(rm_net_scratchpad(net, c->bwd_data_pd, &c->bwd_data_scratch));
         RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->src_md, &l->diff_src));
         l->owns_diff_src = 1;
@@ -115,7 +128,12 @@ static int conv_backward(rm_layer *l, rm_net *net)
                    DNNL_ARG_SCRATCHPAD, c->bwd_weights_scratch));
     RM_TRY(rm_reorder_run(&net->dnn, c->diff_weights_reorder, dw, c->weight->grad));
     if (!l->diff_src) return 0;
-    return rm_exec(&net->dnn, c->bwd_data, 4, DNNL_ARG_DIFF_DST, l->diff_dst, DNNL_ARG_WEIGHTS, c->weight->value,
+    dnnl_memory_t w = c->weight->value;
+    if (c->bwd_data_weights) {
+        RM_TRY(rm_reorder_run(&net->dnn, c->bwd_data_weights_reorder, w, c->bwd_data_weights));
+        w = c->bwd_data_weights;
+    }
+    return rm_exec(&net->dnn, c->bwd_data, 4, DNNL_ARG_DIFF_DST, l->diff_dst, DNNL_ARG_WEIGHTS, w,
                    DNNL_ARG_DIFF_SRC, l->diff_src, DNNL_ARG_SCRATCHPAD, c->bwd_data_scratch);
 }
 
@@ -131,6 +149,8 @@ static void conv_destroy(rm_layer *l)
     rm_pd_destroy(&c->bwd_data_pd);
     rm_pd_destroy(&c->bwd_weights_pd);
     rm_memory_destroy(&c->diff_weights_tmp);
+    rm_memory_destroy(&c->bwd_data_weights);
+    rm_primitive_destroy(&c->bwd_data_weights_reorder);
     free(c);
     l->impl = NULL;
 }

@@ -227,6 +227,12 @@ static int write_attrs(hid_t f, const rm_model *m, const char *command_line)
 
 int rm_model_save(const rm_model *m, const char *path, int force, const char *command_line)
 {
+    return rm_model_save_ex(m, path, force, command_line, NULL, NULL);
+}
+
+int rm_model_save_ex(const rm_model *m, const char *path, int force, const char *command_line,
+                     int (*extra)(int64_t file, void *ctx), void *ctx)
+{
     if (!m->norm_mean || !m->norm_std || !m->class_names) return rm_error("%s: model is incomplete", path);
     rm_h5_init();
     rm_output out;
@@ -240,6 +246,7 @@ int rm_model_save(const rm_model *m, const char *path, int force, const char *co
     int rc = write_attrs(f, m, command_line);
     if (rc == 0) rc = write_params(f, m);
     if (rc == 0) rc = write_history(f, m);
+    if (rc == 0 && extra) rc = extra(f, ctx);
     if (H5Fclose(f) < 0 && rc == 0) rc = rm_h5_error("closing the file failed (disk full?)");
     if (rc != 0) {
         rm_error_prefix("%s", path);

@@ -1,0 +1,106 @@
+/* Training and inference throughput of fer-small (the peers' reference
+ * network) on random data, as the PyTorch peer measures it: training =
+ * forward + softmax cross-entropy + backward + SGD momentum step, batch 64;
+ * inference = forward, batch 256. Median of 7 timed blocks after one
+ * warm-up block. One JSON line per figure. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "relmask/error.h"
+#include "relmask/optim.h"
+#include "relmask/progress.h"
+#include "relmask/rng.h"
+#include "relmask/train.h"
+
+enum { BLOCKS = 7, TRAIN_ITERS = 10, INFER_ITERS = 4 };
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void fill(rm_net *net, const rm_netdef *def, rm_rng *rng)
+{
+    size_t n = (size_t)net->batch * def->input.c * def->input.h * def->input.w;
+    float *x = rm_net_input(net);
+    for (size_t i = 0; i < n; i++) x[i] = (float)rm_rng_uniform(rng);
+}
+
+static double median_rate(double *secs, int images)
+{
+    qsort(secs, BLOCKS, sizeof *secs, cmp);
+    return images / secs[BLOCKS / 2];
+}
+
+static int bench_train(const rm_netdef *def, const char *name)
+{
+    rm_net net;
+    RM_TRY(rm_net_create(&net, def, 64, RM_MODE_TRAIN, 0));
+    RM_TRY(rm_net_init_params(&net, RM_INIT_HE, 1));
+    rm_optim_config cfg;
+    rm_optim_config_defaults(&cfg, RM_OPT_SGD);
+    rm_optimizer opt;
+    RM_TRY(rm_optimizer_create(&opt, &net, &cfg));
+    rm_rng rng;
+    rm_rng_seed(&rng, 1234, 0, 0);
+    int32_t labels[64];
+    for (int i = 0; i < 64; i++) labels[i] = (int32_t)rm_rng_below(&rng, (uint64_t)def->classes);
+    fill(&net, def, &rng);
+    double secs[BLOCKS];
+    for (int block = -1; block < BLOCKS; block++) {
+        double t0 = rm_now();
+        for (int it = 0; it < TRAIN_ITERS; it++) {
+            double loss;
+            RM_TRY(rm_net_forward(&net));
+            RM_TRY(rm_net_loss_backward(&net, labels, 64, &loss));
+            rm_optimizer_step(&opt, cfg.lr);
+        }
+        if (block >= 0) secs[block] = rm_now() - t0;
+    }
+    double rate = median_rate(secs, 64 * TRAIN_ITERS);
+    double gflops = rate * 3.0 * (double)rm_netdef_flops(def) / 1e9;
+    printf("{\"bench\":\"train\",\"net\":\"%s\",\"batch\":64,\"threads\":%d,\"img_per_s\":%.1f,"
+           "\"gflop_s\":%.1f,\"flop_model\":\"3x forward\",\"stat\":\"median of %d\"}\n",
+           name, omp_get_max_threads(), rate, gflops, BLOCKS);
+    fflush(stdout);
+    rm_optimizer_destroy(&opt);
+    rm_net_destroy(&net);
+    return 0;
+}
+
+static int bench_infer(const rm_netdef *def, const char *name)
+{
+    rm_net net;
+    RM_TRY(rm_net_create(&net, def, 256, RM_MODE_INFER, 0));
+    RM_TRY(rm_net_init_params(&net, RM_INIT_HE, 1));
+    rm_rng rng;
+    rm_rng_seed(&rng, 1234, 1, 0);
+    fill(&net, def, &rng);
+    double secs[BLOCKS];
+    for (int block = -1; block < BLOCKS; block++) {
+        double t0 = rm_now();
+        for (int it = 0; it < INFER_ITERS; it++) RM_TRY(rm_net_forward(&net));
+        if (block >= 0) secs[block] = rm_now() - t0;
+    }
+    double rate = median_rate(secs, 256 * INFER_ITERS);
+    printf("{\"bench\":\"infer\",\"net\":\"%s\",\"batch\":256,\"threads\":%d,\"img_per_s\":%.1f,"
+           "\"gflop_s\":%.1f,\"stat\":\"median of %d\"}\n",
+           name, omp_get_max_threads(), rate, rate * (double)rm_netdef_flops(def) / 1e9, BLOCKS);
+    fflush(stdout);
+    rm_net_destroy(&net);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *name = argc > 1 ? argv[1] : "fer-small";
+    rm_netdef def;
+    if (rm_netdef_find(&def, name) != 0 || bench_train(&def, name) != 0 || bench_infer(&def, name) != 0) {
+        fprintf(stderr, "bench_train: %s\n", rm_error_message());
+        return 1;
+    }
+    rm_netdef_free(&def);
+    return 0;
+}

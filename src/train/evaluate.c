@@ -1,0 +1,63 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/error.h"
+#include "relmask/train.h"
+
+void rm_eval_result_free(rm_eval_result *r)
+{
+    free(r->confusion);
+    memset(r, 0, sizeof *r);
+}
+
+static int argmax(const float *v, int k)
+{
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (v[j] > v[best]) best = j;
+    return best;
+}
+
+/* Cross-entropy of one row of logits, stable. */
+static double row_loss(const float *z, int k, int label)
+{
+    double max = z[0], sum = 0;
+    for (int j = 1; j < k; j++) max = fmax(max, z[j]);
+    for (int j = 0; j < k; j++) sum += exp((double)z[j] - max);
+    return log(sum) + max - z[label];
+}
+
+int rm_evaluate(rm_net *net, rm_loader *loader, rm_eval_result *out, float *logits)
+{
+    int k = net->def->classes;
+    memset(out, 0, sizeof *out);
+    out->num_classes = k;
+    out->confusion = rm_calloc((size_t)k * (size_t)k, sizeof *out->confusion, "confusion matrix");
+    if (!out->confusion) return -1;
+    RM_TRY(rm_loader_start_epoch(loader, 0));
+    size_t per_image = (size_t)net->def->input.c * net->def->input.h * net->def->input.w;
+    const rm_batch *b;
+    int got;
+    int64_t correct = 0;
+    double loss = 0;
+    while ((got = rm_loader_next(loader, &b)) == 1) {
+        memcpy(rm_net_input(net), b->images, sizeof(float) * per_image * (size_t)net->batch);
+        RM_TRY(rm_net_forward(net));
+        const float *z = rm_net_logits(net);
+        for (int n = 0; n < b->count; n++) {
+            const float *row = z + (size_t)n * k;
+            int pred = argmax(row, k), label = b->labels[n];
+            correct += pred == label;
+            out->confusion[(size_t)label * k + pred]++;
+            loss += row_loss(row, k, label);
+            if (logits) memcpy(logits + (size_t)(out->count + n) * k, row, sizeof(float) * (size_t)k);
+        }
+        out->count += b->count;
+    }
+    if (got < 0) return -1;
+    if (out->count == 0) return rm_error("evaluation: no records");
+    out->accuracy = (double)correct / (double)out->count;
+    out->loss = loss / (double)out->count;
+    return 0;
+}
