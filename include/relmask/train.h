@@ -16,6 +16,7 @@ typedef struct {
     const char *net;            /* built-in name (nets/<name>.cfg) or path */
     const char *out_path;       /* best model; checkpoint at <out>.ckpt */
     int force, resume;
+    int stop_after;             /* stop after this many epochs in this run, keeping the checkpoint (0: never) */
     int epochs, batch, eval_batch;
     rm_optim_config optim;
     rm_augment augment;
@@ -45,5 +46,34 @@ typedef struct {
  * logits is not NULL it receives [N,K] in loader order. */
 int rm_evaluate(rm_net *net, rm_loader *loader, rm_eval_result *out, float *logits);
 void rm_eval_result_free(rm_eval_result *r);
+
+/* --- inference of a saved model (relmask eval / predict; inference.c) --- */
+
+/* "train", "val", "test" -> RM_SPLIT_*, "all" -> -1; else an error. */
+int rm_split_parse(const char *name, int *split);
+/* The inverse: "train", "val", "test" or "all". */
+const char *rm_split_label(int split);
+/* Checks that a dataset fits a model: input shape, class count, class
+ * names. "M.h5 expects 1x48x48 inputs with 7 classes but D.h5 holds
+ * 1x28x28 images with 10 classes". */
+int rm_model_check_dataset(const rm_model *m, const char *model_path, const rm_dataset *ds);
+
+typedef struct {
+    const char *model_path;
+    rm_model model;
+    rm_eval_result result;      /* loss, accuracy, confusion */
+    int64_t count;              /* records of the split */
+    float *logits;              /* [count, K] when asked, in the order of indices */
+    int32_t *labels;            /* [count] */
+    int64_t *indices;           /* [count] record indices in the dataset, ascending */
+    char data_fingerprint[17];  /* rm_dataset_fingerprint of the whole dataset */
+} rm_inference;
+
+/* Loads the model, checks the dataset against it and runs the network over
+ * the split (-1: all records) in file order, normalized with the model's
+ * mean/std. Call rm_inference_free whatever the result. */
+int rm_inference_run(rm_inference *inf, const char *model_path, const char *data_path, int split, int batch,
+                     int want_logits);
+void rm_inference_free(rm_inference *inf);
 
 #endif

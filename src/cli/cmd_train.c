@@ -42,6 +42,8 @@ static const char help[] =
     "  -t, --threads N        threads (0 = all cores)\n"
     "  -f, --force            overwrite an existing model file\n"
     "      --resume           continue from MODEL.h5.ckpt\n"
+    "      --stop-after N     stop after N epochs of this run, keeping the checkpoint\n"
+    "                         (time-sliced runs: continue later with --resume)\n"
     "  -q, --quiet            no progress bar\n"
     "\n"
     "The same seed and thread count give the same model. Exit codes: 0 ok,\n"
@@ -49,7 +51,7 @@ static const char help[] =
 
 enum {
     OPT_OPTIMIZER = 256, OPT_LR, OPT_MOMENTUM, OPT_NESTEROV, OPT_WD, OPT_SCHEDULE, OPT_STEP_EVERY, OPT_STEP_GAMMA,
-    OPT_MIN_LR, OPT_WARMUP, OPT_HFLIP, OPT_SHIFT, OPT_ROTATE, OPT_INIT, OPT_SEED, OPT_CACHE, OPT_RESUME,
+    OPT_MIN_LR, OPT_WARMUP, OPT_HFLIP, OPT_SHIFT, OPT_ROTATE, OPT_INIT, OPT_SEED, OPT_CACHE, OPT_RESUME, OPT_STOP_AFTER,
 };
 
 static const struct option longopts[] = {
@@ -65,7 +67,7 @@ static const struct option longopts[] = {
     {"rotate", required_argument, NULL, OPT_ROTATE}, {"init", required_argument, NULL, OPT_INIT},
     {"seed", required_argument, NULL, OPT_SEED}, {"cache-mb", required_argument, NULL, OPT_CACHE},
     {"threads", required_argument, NULL, 't'}, {"force", no_argument, NULL, 'f'},
-    {"resume", no_argument, NULL, OPT_RESUME}, {"quiet", no_argument, NULL, 'q'},
+    {"resume", no_argument, NULL, OPT_RESUME}, {"stop-after", required_argument, NULL, OPT_STOP_AFTER}, {"quiet", no_argument, NULL, 'q'},
     {NULL, 0, NULL, 0},
 };
 
@@ -152,6 +154,10 @@ static int parse(int argc, char **argv, rm_train_config *c, int *done)
             break;
         case 'f': c->force = 1; break;
         case OPT_RESUME: c->resume = 1; break;
+        case OPT_STOP_AFTER:
+            if (cli_parse_int("train", "--stop-after", optarg, 1, 100000, &v)) return RM_EXIT_USAGE;
+            c->stop_after = (int)v;
+            break;
         case 'q': rm_progress_set_quiet(1); c->quiet = 1; break;
         default: return cli_bad_option("train", ch, argv);
         }

@@ -333,7 +333,9 @@ static int record_epoch(trainer *t, const rm_epoch_record *rec, int *improved)
 static int run(trainer *t)
 {
     const rm_train_config *c = t->cfg;
-    for (int epoch = t->start_epoch; epoch < c->epochs; epoch++) {
+    int last = c->epochs;
+    if (c->stop_after > 0 && t->start_epoch + c->stop_after < last) last = t->start_epoch + c->stop_after;
+    for (int epoch = t->start_epoch; epoch < last; epoch++) {
         rm_epoch_record rec = {.epoch = epoch + 1};
         double t0 = rm_now();
         RM_TRY(train_epoch(t, epoch, &rec));
@@ -349,9 +351,13 @@ static int run(trainer *t)
         rm_hdf5_unlock();
         RM_TRY(rc);
         RM_TRY(save_checkpoint(t, epoch + 1));
-        fprintf(stderr, "relmask: epoch %d/%d: train loss %.4f acc %.2f%%, val loss %.4f acc %.2f%%, %.1f s%s\n",
+        rm_log("epoch %d/%d: train loss %.4f acc %.2f%%, val loss %.4f acc %.2f%%, %.1f s%s",
                 epoch + 1, c->epochs, rec.train_loss, 100 * rec.train_acc, rec.val_loss, 100 * rec.val_acc,
                 rec.seconds, improved ? " (best)" : "");
+    }
+    if (last < c->epochs) {
+        rm_log("stopped after epoch %d of %d as asked; continue with --resume", last, c->epochs);
+        return 0;
     }
     unlink(t->ckpt_path);   /* finished: the model file holds everything */
     return 0;
