@@ -6,6 +6,10 @@
 #include "relmask/error.h"
 #include "relmask/net.h"
 
+#ifndef RM_CONV_ALG
+#define RM_CONV_ALG dnnl_convolution_auto
+#endif
+
 typedef struct {
     dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_weights_pd;
     dnnl_primitive_t fwd, bwd_data, bwd_weights;
@@ -41,7 +45,7 @@ static int build_forward(rm_layer *l, rm_net *net, conv_impl *c, dnnl_memory_des
     dnnl_convolution_desc_t desc;
     RM_DNNL_TRY(dnnl_convolution_forward_desc_init(
         &desc, net->mode == RM_MODE_TRAIN ? dnnl_forward_training : dnnl_forward_inference,
-        dnnl_convolution_direct, &l->src_md, &w_any, d->bias ? &b_any : NULL, &dst_any, strides, pad, pad));
+        RM_CONV_ALG, &l->src_md, &w_any, d->bias ? &b_any : NULL, &dst_any, strides, pad, pad));
     RM_TRY(rm_net_pd(net, &c->fwd_pd, &desc, NULL));
     l->dst_md = rm_pd_md(c->fwd_pd, dnnl_query_dst_md, 0);
     *wmd = rm_pd_md(c->fwd_pd, dnnl_query_weights_md, 0);
@@ -63,7 +67,7 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
     if (l->index > 0 || net->input_grad) {
         dnnl_memory_desc_t w_any;
         RM_TRY(rm_md_init(&w_any, 4, wdims, dnnl_format_tag_any));
-        RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &l->src_md, &w_any,
+        RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, &l->src_md, &w_any,
                                                              &l->dst_md, strides, pad, pad));
         RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
         RM_TRY(rm_primitive(&c->bwd_data, c->bwd_data_pd));
@@ -78,7 +82,7 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
     }
     dnnl_memory_desc_t dw_any;
     RM_TRY(rm_md_init(&dw_any, 4, wdims, dnnl_format_tag_any));
-    RM_DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &l->src_md, &dw_any,
+    RM_DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&desc, RM_CONV_ALG, &l->src_md, &dw_any,
                                                             d->bias ? bmd : NULL, &l->dst_md, strides, pad, pad));
     RM_TRY(rm_net_pd(net, &c->bwd_weights_pd, &desc, c->fwd_pd));
     RM_TRY(rm_primitive(&c->bwd_weights, c->bwd_weights_pd));
