@@ -54,6 +54,8 @@ struct rm_layer {
     dnnl_memory_t src, dst;            /* src: the previous layer's dst (not owned) */
     dnnl_memory_t diff_src, diff_dst;  /* diff_dst: the next layer's diff_src (not owned) */
     int owns_dst, owns_diff_src;       /* 0 for layers that alias (flatten) */
+    int fused_relu;                    /* conv: applies the next ReLU as a post-op;
+                                          relu: already applied, dst aliases src */
     rm_param params[RM_MAX_PARAMS];
     int num_params;
     void *impl;

@@ -24,7 +24,19 @@ typedef struct {
     dnnl_memory_t bwd_data_weights;
     dnnl_primitive_t bwd_data_weights_reorder;
     rm_param *weight, *bias;
+    dnnl_primitive_attr_t relu_attr;   /* the net's attributes + a ReLU post-op */
 } conv_impl;
+
+static int relu_post_op_attr(rm_net *net, dnnl_primitive_attr_t *attr)
+{
+    dnnl_post_ops_t ops;
+    RM_DNNL_TRY(dnnl_primitive_attr_clone(attr, net->attr));
+    RM_DNNL_TRY(dnnl_post_ops_create(&ops));
+    int rc = RM_DNNL(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_relu, 0.f, 0.f));
+    if (rc == 0) rc = RM_DNNL(dnnl_primitive_attr_set_post_ops(*attr, ops));
+    dnnl_post_ops_destroy(ops);
+    return rc;
+}
 
 static void conv_geometry(const rm_layer *l, dnnl_dims_t strides, dnnl_dims_t pad)
 {
@@ -46,7 +58,12 @@ static int build_forward(rm_layer *l, rm_net *net, conv_impl *c, dnnl_memory_des
     RM_DNNL_TRY(dnnl_convolution_forward_desc_init(
         &desc, net->mode == RM_MODE_TRAIN ? dnnl_forward_training : dnnl_forward_inference,
         RM_CONV_ALG, &l->src_md, &w_any, d->bias ? &b_any : NULL, &dst_any, strides, pad, pad));
-    RM_TRY(rm_net_pd(net, &c->fwd_pd, &desc, NULL));
+    if (l->fused_relu) {
+        RM_TRY(relu_post_op_attr(net, &c->relu_attr));
+        RM_DNNL_TRY(dnnl_primitive_desc_create(&c->fwd_pd, &desc, c->relu_attr, net->dnn.engine, NULL));
+    } else {
+        RM_TRY(rm_net_pd(net, &c->fwd_pd, &desc, NULL));
+    }
     l->dst_md = rm_pd_md(c->fwd_pd, dnnl_query_dst_md, 0);
     *wmd = rm_pd_md(c->fwd_pd, dnnl_query_weights_md, 0);
     *bmd = b_any;
@@ -154,6 +171,7 @@ static void conv_destroy(rm_layer *l)
     rm_pd_destroy(&c->bwd_weights_pd);
     rm_memory_destroy(&c->diff_weights_tmp);
     rm_memory_destroy(&c->bwd_data_weights);
+    if (c->relu_attr) dnnl_primitive_attr_destroy(c->relu_attr);
     rm_primitive_destroy(&c->bwd_data_weights_reorder);
     free(c);
     l->impl = NULL;

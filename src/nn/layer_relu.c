@@ -1,5 +1,8 @@
 /* ReLU on oneDNN's eltwise primitive, in the previous layer's layout.
- *   src [B,C,H,W] -> dst [B,C,H,W]; backward uses src (dx = dy * (x > 0)). */
+ *   src [B,C,H,W] -> dst [B,C,H,W]; backward uses src (dx = dy * (x > 0)).
+ * After a convolution the ReLU runs as the convolution's post-op: this layer
+ * then aliases its input (already rectified) and its backward reads the
+ * output instead (dx = dy * (y > 0), the same mask). */
 #include <stdlib.h>
 
 #include "relmask/error.h"
@@ -10,12 +13,32 @@ typedef struct {
     dnnl_primitive_t fwd, bwd;
 } relu_impl;
 
+static int build_fused(rm_layer *l, rm_net *net, relu_impl *r)
+{
+    l->dst_md = l->src_md;
+    l->dst = l->src;
+    if (net->mode != RM_MODE_TRAIN || (l->index == 0 && !net->input_grad)) return 0;
+    /* The backward needs a forward hint describing the same operation. */
+    dnnl_eltwise_desc_t desc;
+    RM_DNNL_TRY(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd,
+                                               &l->src_md, 0.f, 0.f));
+    RM_TRY(rm_net_pd(net, &r->fwd_pd, &desc, NULL));
+    RM_DNNL_TRY(dnnl_eltwise_backward_desc_init(&desc, dnnl_eltwise_relu_use_dst_for_bwd, &l->src_md, &l->src_md,
+                                                0.f, 0.f));
+    RM_TRY(rm_net_pd(net, &r->bwd_pd, &desc, r->fwd_pd));
+    RM_TRY(rm_primitive(&r->bwd, r->bwd_pd));
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->src_md, &l->diff_src));
+    l->owns_diff_src = 1;
+    return 0;
+}
+
 static int relu_build(rm_layer *l, rm_net *net)
 {
     relu_impl *r = rm_calloc(1, sizeof *r, "relu layer");
     if (!r) return -1;
     l->impl = r;
     dnnl_eltwise_desc_t desc;
+    if (l->fused_relu) return build_fused(l, net, r);
     RM_DNNL_TRY(dnnl_eltwise_forward_desc_init(
         &desc, net->mode == RM_MODE_TRAIN ? dnnl_forward_training : dnnl_forward_inference, dnnl_eltwise_relu,
         &l->src_md, 0.f, 0.f));
@@ -36,6 +59,7 @@ static int relu_build(rm_layer *l, rm_net *net)
 static int relu_forward(rm_layer *l, rm_net *net)
 {
     relu_impl *r = l->impl;
+    if (l->fused_relu) return 0;
     return rm_exec(&net->dnn, r->fwd, 2, DNNL_ARG_SRC, l->src, DNNL_ARG_DST, l->dst);
 }
 
@@ -43,6 +67,9 @@ static int relu_backward(rm_layer *l, rm_net *net)
 {
     relu_impl *r = l->impl;
     if (!l->diff_src) return 0;
+    if (l->fused_relu)
+        return rm_exec(&net->dnn, r->bwd, 3, DNNL_ARG_DST, l->dst, DNNL_ARG_DIFF_DST, l->diff_dst, DNNL_ARG_DIFF_SRC,
+                       l->diff_src);
     return rm_exec(&net->dnn, r->bwd, 3, DNNL_ARG_SRC, l->src, DNNL_ARG_DIFF_DST, l->diff_dst, DNNL_ARG_DIFF_SRC,
                    l->diff_src);
 }
