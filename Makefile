@@ -59,7 +59,8 @@ check test: $(BIN) $(TEST_BIN)
 	  $(TEST_BIN) --jobs 2 $(TEST_ARGS)
 
 bench: $(BIN) $(BENCH_BIN)
-	@BUILD=$(BUILD) bench/run.sh
+	@scripts/deps.sh --bench
+	@BUILD=$(BUILD) THREADS=$(BENCH_THREADS) bench/run.sh
 
 # --- the experiment (stages land one issue at a time) ----------------------
 # Each stage's parameters are kept in a .params file that changes only when

@@ -25,6 +25,8 @@ TEST_LIBS   ?= -lcriterion
 # --- runtime ---------------------------------------------------------------
 # Threads for OpenMP stages (0 = all cores).
 THREADS   ?= 0
+# Threads for `make bench` (the peers' figures are for 2).
+BENCH_THREADS ?= 2
 # Deflate level for HDF5 image stacks (0-9).
 DEFLATE   ?= 4
 

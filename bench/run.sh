@@ -1,8 +1,29 @@
 #!/bin/sh
-# Runs every benchmark; each prints one JSON line per figure on stdout.
+# make bench: every relmask benchmark and, in the same run, the peers from
+# ../shared/peers (the PyTorch peer on fer-small, the machine's FMA peak),
+# then the ratios. Every line on stdout is one JSON object.
 set -eu
 BUILD=${BUILD:-build}
-for b in "$BUILD"/bench/*; do
-  [ -x "$b" ] || continue
-  "$b"
-done
+THREADS=${THREADS:-2}
+[ "$THREADS" -gt 0 ] 2>/dev/null || THREADS=$(nproc)
+PEERS=${PEERS:-../shared/peers}
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+export OMP_NUM_THREADS="$THREADS"
+
+"$BUILD/bench/bench_ingest" | tee -a "$OUT/all.jsonl"
+"$BUILD/bench/bench_synth" | tee -a "$OUT/all.jsonl"
+"$BUILD/bench/bench_train" fer-small | tee -a "$OUT/all.jsonl"
+
+# Peers, measured now on this machine (figures vary 15-25% between runs).
+if [ -f "$PEERS/fma_peak.c" ]; then
+  gcc -O2 -march=native -fopenmp "$PEERS/fma_peak.c" -o "$OUT/fma_peak"
+  "$OUT/fma_peak" "$THREADS" | sed 's/^{/{"peer":"fma_peak",/' | tee -a "$OUT/all.jsonl"
+fi
+if [ -f "$PEERS/torch_peer.py" ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  /usr/bin/python3 "$PEERS/torch_peer.py" --threads "$THREADS" --tuned --only train,infer 2>/dev/null \
+    | tail -n 1 | sed 's/^{/{"peer":"torch_tuned",/' | tee -a "$OUT/all.jsonl"
+else
+  echo '{"peer":"torch_tuned","unavailable":"install python3-torch python3-numpy libopenblas0-openmp (scripts/deps.sh --bench)"}'
+fi
+/usr/bin/python3 bench/ratios.py "$OUT/all.jsonl"

@@ -4,6 +4,8 @@
 set -eu
 PKGS="gcc make libc6-dev libdnnl-dev libhdf5-dev hdf5-tools libcriterion-dev
       libpng-dev libjpeg-dev libtiff-dev zlib1g-dev"
+# --bench: also the peers that `make bench` measures side by side.
+[ "${1:-}" = "--bench" ] && PKGS="$PKGS python3 python3-torch python3-numpy libopenblas0-openmp"
 missing=""
 for p in $PKGS; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -17,7 +19,13 @@ echo "relmask: missing Debian packages:$missing" >&2
 if [ "$(id -u)" = 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
+  # Installing OpenBLAS may switch the system BLAS/LAPACK alternatives; the
+  # peer selects OpenBLAS itself, so keep the system's choice as it was.
+  blas=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | sed -n 's/^Value: //p')
+  lapack=$(update-alternatives --query liblapack.so.3-x86_64-linux-gnu 2>/dev/null | sed -n 's/^Value: //p')
   apt-get install -y -q --no-install-recommends $missing
+  [ -n "$blas" ] && update-alternatives --set libblas.so.3-x86_64-linux-gnu "$blas" >/dev/null 2>&1 || true
+  [ -n "$lapack" ] && update-alternatives --set liblapack.so.3-x86_64-linux-gnu "$lapack" >/dev/null 2>&1 || true
 else
   echo "relmask: run as root:  apt-get update && apt-get install -y$missing" >&2
   exit 1
