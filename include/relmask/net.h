@@ -78,6 +78,7 @@ struct rm_net {
     dnnl_primitive_t logits_reorder;
     float *probs, *diff_logits_user;   /* [B,K] */
     dnnl_memory_t diff_logits_mem;     /* wraps diff_logits_user */
+    dnnl_memory_t last_dst_2d, last_diff_2d;   /* [B,K] views of the last layer's buffers */
     dnnl_primitive_t diff_logits_reorder;
     /* one scratchpad buffer shared by every primitive (user mode) */
     dnnl_primitive_attr_t attr;

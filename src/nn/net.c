@@ -136,6 +136,19 @@ static int build_edges(rm_net *net)
     return 0;
 }
 
+/* A memory viewing `mem`'s storage with a 2D [B,K] descriptor. */
+static int view_2d(rm_net *net, dnnl_memory_t mem, dnnl_memory_t *view)
+{
+    const dnnl_memory_desc_t *md;
+    RM_DNNL_TRY(dnnl_memory_get_memory_desc(mem, &md));
+    dnnl_memory_desc_t flat = *md;
+    if (md->ndims == 4) {
+        dnnl_dims_t dims = {md->dims[0], md->dims[1]};
+        RM_DNNL_TRY(dnnl_memory_desc_reshape(&flat, md, 2, dims));
+    }
+    return RM_DNNL(dnnl_memory_create(view, &flat, net->dnn.engine, rm_memory_ptr(mem)));
+}
+
 static int bind(rm_net *net)
 {
     void **scratch_ptr = &net->scratch_base;
@@ -144,7 +157,10 @@ static int bind(rm_net *net)
     for (int i = 0; i < net->num_scratch; i++)
         RM_DNNL_TRY(dnnl_memory_set_data_handle(net->scratch[i], net->scratch_base));
     if (net->diff_logits_mem) net->diff_logits_user = rm_memory_ptr(net->diff_logits_mem);
-    /* Views sharing storage: a 4D last dst and the 2D reorder source. */
+    /* 2D views of the last layer's buffers for the logits reorders, made once. */
+    rm_layer *last = &net->layers[net->num_layers - 1];
+    RM_TRY(view_2d(net, last->dst, &net->last_dst_2d));
+    if (last->diff_dst) RM_TRY(view_2d(net, last->diff_dst, &net->last_diff_2d));
     return 0;
 }
 
@@ -191,6 +207,8 @@ void rm_net_destroy(rm_net *net)
     rm_memory_destroy(&net->input_user);
     rm_memory_destroy(&net->logits_user);
     rm_memory_destroy(&net->diff_logits_mem);
+    rm_memory_destroy(&net->last_dst_2d);
+    rm_memory_destroy(&net->last_diff_2d);
     rm_memory_destroy(&net->input_grad_user);
     rm_primitive_destroy(&net->logits_reorder);
     rm_primitive_destroy(&net->diff_logits_reorder);
@@ -203,19 +221,6 @@ void rm_net_destroy(rm_net *net)
 
 float *rm_net_input(rm_net *net) { return rm_memory_ptr(net->input_user); }
 
-/* A memory viewing `mem`'s storage with a 2D [B,K] descriptor. */
-static int view_2d(rm_net *net, dnnl_memory_t mem, dnnl_memory_t *view)
-{
-    const dnnl_memory_desc_t *md;
-    RM_DNNL_TRY(dnnl_memory_get_memory_desc(mem, &md));
-    dnnl_memory_desc_t flat = *md;
-    if (md->ndims == 4) {
-        dnnl_dims_t dims = {md->dims[0], md->dims[1]};
-        RM_DNNL_TRY(dnnl_memory_desc_reshape(&flat, md, 2, dims));
-    }
-    return RM_DNNL(dnnl_memory_create(view, &flat, net->dnn.engine, rm_memory_ptr(mem)));
-}
-
 static int copy_logits(rm_net *net)
 {
     rm_layer *last = &net->layers[net->num_layers - 1];
@@ -224,11 +229,7 @@ static int copy_logits(rm_net *net)
                (size_t)net->batch * (size_t)net->def->classes * sizeof(float));
         return 0;
     }
-    dnnl_memory_t view;
-    RM_TRY(view_2d(net, last->dst, &view));
-    int rc = rm_reorder_run(&net->dnn, net->logits_reorder, view, net->logits_user);
-    dnnl_memory_destroy(view);
-    return rc;
+    return rm_reorder_run(&net->dnn, net->logits_reorder, net->last_dst_2d, net->logits_user);
 }
 
 int rm_net_forward(rm_net *net)
@@ -274,11 +275,7 @@ int rm_net_loss_backward(rm_net *net, const int32_t *labels, int valid, double *
     *loss = softmax_xent(net->probs, net->diff_logits_user, rm_net_logits(net), labels, net->batch, valid, k);
     rm_layer *last = &net->layers[net->num_layers - 1];
     if (net->diff_logits_reorder) {
-        dnnl_memory_t view;
-        RM_TRY(view_2d(net, last->diff_dst, &view));
-        int rc = rm_reorder_run(&net->dnn, net->diff_logits_reorder, net->diff_logits_mem, view);
-        dnnl_memory_destroy(view);
-        RM_TRY(rc);
+        RM_TRY(rm_reorder_run(&net->dnn, net->diff_logits_reorder, net->diff_logits_mem, net->last_diff_2d));
     } else {
         memcpy(rm_memory_ptr(last->diff_dst), net->diff_logits_user, (size_t)net->batch * (size_t)k * sizeof(float));
     }
