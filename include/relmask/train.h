@@ -49,6 +49,10 @@ void rm_eval_result_free(rm_eval_result *r);
 
 /* --- inference of a saved model (relmask eval / predict; inference.c) --- */
 
+/* Files written by relmask predict (docs/formats.md). */
+#define RM_PREDICTIONS_SCHEMA "relmask.predictions"
+#define RM_PREDICTIONS_SCHEMA_VERSION 1
+
 /* "train", "val", "test" -> RM_SPLIT_*, "all" -> -1; else an error. */
 int rm_split_parse(const char *name, int *split);
 /* The inverse: "train", "val", "test" or "all". */
@@ -67,6 +71,7 @@ typedef struct {
     int32_t *labels;            /* [count] */
     int64_t *indices;           /* [count] record indices in the dataset, ascending */
     char data_fingerprint[17];  /* rm_dataset_fingerprint of the whole dataset */
+    char net_name[64];          /* the model's net_name attribute */
 } rm_inference;
 
 /* Loads the model, checks the dataset against it and runs the network over

@@ -5,8 +5,10 @@
 
 #include <stdint.h>
 
+int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 

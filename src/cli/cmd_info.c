@@ -8,18 +8,26 @@
 #include "relmask/dataset.h"
 #include "relmask/error.h"
 #include "relmask/h5util.h"
+#include "relmask/model.h"
+#include "relmask/train.h"
 
 static const char help[] =
     "usage: relmask info FILE.h5...\n"
     "\n"
-    "Prints a summary of relmask files: schema, shapes, classes, record counts\n"
-    "per split and class, and provenance (inputs, parameters, tool version).\n"
+    "Prints a summary of relmask files and their provenance (inputs, parameters,\n"
+    "tool version):\n"
+    "  datasets     shapes, classes, record counts per split and class\n"
+    "  models       network, input shape, classes, parameter count, normalization,\n"
+    "               best epoch, training history and parameters, the dataset\n"
+    "               trained on, and whether the file is a checkpoint\n"
+    "  predictions  shape, split, classes, accuracy of the predicted classes\n"
     "Exits 1 with a message if a file is not a relmask file.\n";
 
+/* Prints an attribute unless ctx (a NULL-terminated list) names it as shown
+ * elsewhere in the summary. */
 static void print_attr(const char *name, const char *text, void *ctx)
 {
-    static const char *const shown_elsewhere[] = {"schema", "schema_version", "class_names",
-                                                  "num_classes", "split_names", NULL};
+    const char *const *shown_elsewhere = ctx;
     for (int i = 0; shown_elsewhere[i]; i++)
         if (!strcmp(name, shown_elsewhere[i])) return;
     /* Multi-line values (ingest parameters) are indented under the name. */
@@ -66,9 +74,180 @@ static int info_dataset(const char *path)
     printf("\n");
     print_counts(&ds);
     printf("provenance:\n");
-    int rc = rm_h5_attr_visit((hid_t)ds.hfile, print_attr, NULL);
+    static const char *const shown[] = {"schema", "schema_version", "class_names", "num_classes", "split_names", NULL};
+    int rc = rm_h5_attr_visit((hid_t)ds.hfile, print_attr, (void *)shown);
     rm_dataset_close(&ds);
     return rc;
+}
+
+static void print_classes(int count, char *const *names)
+{
+    printf("classes (%d):", count);
+    for (int c = 0; c < count; c++) printf(" %d=%s", c, names[c]);
+    printf("\n");
+}
+
+/* --- models ------------------------------------------------------------------ */
+
+static void print_history_row(const rm_epoch_record *r, int best)
+{
+    printf("  %5d%c %10.4f %9.4f %10.4f %9.4f %8.1f\n", r->epoch, best ? '*' : ' ', r->train_loss, r->train_acc,
+           r->val_loss, r->val_acc, r->seconds);
+}
+
+/* Every epoch up to 20, else the first and last 8 around an ellipsis. */
+static void print_history(const rm_model *m)
+{
+    int n = m->num_epochs, head = n <= 20 ? n : 8;
+    printf("history (%d epoch%s, * best):\n  %5s  %10s %9s %10s %9s %8s\n", n, n == 1 ? "" : "s", "epoch",
+           "train loss", "train acc", "val loss", "val acc", "seconds");
+    for (int e = 0; e < head; e++) print_history_row(&m->history[e], m->history[e].epoch == m->best_epoch);
+    if (head == n) return;
+    printf("  %6s\n", "...");
+    for (int e = n - 8; e < n; e++) print_history_row(&m->history[e], m->history[e].epoch == m->best_epoch);
+}
+
+static void print_indented(const char *title, const char *text)
+{
+    printf("%s:\n", title);
+    for (const char *p = text; *p;) {
+        const char *end = strchr(p, '\n');
+        int len = end ? (int)(end - p) : (int)strlen(p);
+        if (len) printf("  %.*s\n", len, p);
+        p += len + (end != NULL);
+    }
+}
+
+static void print_checkpoint(hid_t f)
+{
+    int64_t done = 0, step = 0;
+    if (!rm_h5_attr_exists(f, "checkpoint_epochs_done") || rm_h5_attr_get_int(f, "checkpoint_epochs_done", &done) ||
+        rm_h5_attr_get_int(f, "checkpoint_optimizer_step", &step)) {
+        rm_error_clear();
+        printf("checkpoint: no (a finished model: the weights of the best epoch)\n");
+        return;
+    }
+    printf("checkpoint: yes, %lld epochs done, optimizer step %lld: the latest weights and the optimizer\n"
+           "            state; continue the run with relmask train --resume\n", (long long)done, (long long)step);
+}
+
+static void print_model(const rm_model *m, const char *net_name)
+{
+    const rm_shape *in = &m->def.input;
+    printf("network: %s, %d layers, %lld parameters, %.3g MFLOP per image\n", net_name, m->def.num_layers,
+           (long long)rm_netdef_params(&m->def), (double)rm_netdef_flops(&m->def) / 1e6);
+    printf("input: float32 [%d, %d, %d] (C, H, W), x' = (x/255 - mean) / std with mean", in->c, in->h, in->w);
+    for (int c = 0; c < m->channels; c++) printf(" %.4f", m->norm_mean[c]);
+    printf(", std");
+    for (int c = 0; c < m->channels; c++) printf(" %.4f", m->norm_std[c]);
+    printf("\n");
+    print_classes(m->num_classes, m->class_names);
+    printf("best: epoch %d, val accuracy %.4f\n", m->best_epoch, m->best_val_acc);
+    printf("trained on: %s (dataset fingerprint %s)\n", m->dataset_path, m->dataset_fingerprint);
+    print_history(m);
+    print_indented("training parameters", m->train_params);
+}
+
+static int info_model(const char *path)
+{
+    rm_model m;
+    RM_TRY(rm_model_load(&m, path));
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int rc = f < 0 ? rm_h5_error("%s: cannot open HDF5 file", path) : 0;
+    char *net_name = NULL;
+    if (rc == 0 && rm_h5_attr_get_string(f, "net_name", &net_name) != 0) rc = rm_error_prefix("%s", path);
+    if (rc == 0) {
+        printf("%s\nschema: %s version %d\n", path, RM_MODEL_SCHEMA, RM_MODEL_SCHEMA_VERSION);
+        print_model(&m, net_name);
+        print_checkpoint(f);
+        printf("provenance:\n");
+        static const char *const shown[] = {
+            "schema", "schema_version", "class_names", "num_classes", "net_name", "net_text", "input_shape",
+            "normalization_mean", "normalization_std", "training_parameters", "dataset_path",
+            "dataset_fingerprint", "best_epoch", "best_val_accuracy", "checkpoint_epochs_done",
+            "checkpoint_optimizer_step", NULL};
+        rc = rm_h5_attr_visit(f, print_attr, (void *)shown);
+    }
+    free(net_name);
+    if (f >= 0) H5Fclose(f);
+    rm_model_free(&m);
+    return rc;
+}
+
+/* --- predictions ------------------------------------------------------------- */
+
+static int dataset_dims(hid_t f, const char *name, int want_rank, hsize_t *dims)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return rm_error("missing dataset /%s", name);
+    hid_t space = H5Dget_space(d);
+    int rank = H5Sget_simple_extent_ndims(space);
+    if (rank == want_rank) H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    H5Dclose(d);
+    return rank == want_rank ? 0 : rm_error("/%s has rank %d, expected %d", name, rank, want_rank);
+}
+
+static int read_i32(hid_t f, const char *name, int32_t *out)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return rm_error("missing dataset /%s", name);
+    int rc = H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0 ? rm_h5_error("reading /%s", name) : 0;
+    H5Dclose(d);
+    return rc;
+}
+
+/* Shapes, the split and the accuracy of /predicted against /labels. */
+static int summarize_predictions(hid_t f, const char *path)
+{
+    hsize_t nk[2], n[1];
+    RM_TRY(dataset_dims(f, "logits", 2, nk));
+    RM_TRY(dataset_dims(f, "predicted", 1, n));
+    if (n[0] != nk[0]) return rm_error("/predicted has %llu records but /logits %llu", (unsigned long long)n[0],
+                                       (unsigned long long)nk[0]);
+    char *split = NULL, **names = NULL;
+    int count = 0;
+    RM_TRY(rm_h5_attr_get_string(f, "split", &split));
+    int rc = rm_h5_attr_get_strings(f, "class_names", &count, &names);
+    int32_t *pred = rm_malloc(sizeof *pred * (size_t)(n[0] ? n[0] : 1), "predictions");
+    int32_t *labels = rm_malloc(sizeof *labels * (size_t)(n[0] ? n[0] : 1), "labels");
+    if (rc == 0 && (!pred || !labels)) rc = -1;
+    if (rc == 0 && n[0]) rc = read_i32(f, "predicted", pred);
+    if (rc == 0 && n[0]) rc = read_i32(f, "labels", labels);
+    if (rc == 0) {
+        size_t correct = 0;
+        for (hsize_t i = 0; i < n[0]; i++) correct += pred[i] == labels[i];
+        printf("%s\nschema: %s version %d\n", path, RM_PREDICTIONS_SCHEMA, RM_PREDICTIONS_SCHEMA_VERSION);
+        printf("records: %llu (split: %s); logits and probabilities float32 [%llu, %llu]\n",
+               (unsigned long long)n[0], split, (unsigned long long)nk[0], (unsigned long long)nk[1]);
+        print_classes(count, names);
+        printf("accuracy: %.4f (%zu of %llu predicted classes match the labels)\n",
+               n[0] ? (double)correct / (double)n[0] : 0.0, correct, (unsigned long long)n[0]);
+    }
+    free(pred);
+    free(labels);
+    free(split);
+    rm_h5_free_strings(count, names);
+    return rc;
+}
+
+static int info_predictions(const char *path)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return rm_h5_error("%s: cannot open HDF5 file", path);
+    int64_t version = 0;
+    int rc = rm_h5_attr_get_int(f, "schema_version", &version);
+    if (rc == 0 && version != RM_PREDICTIONS_SCHEMA_VERSION)
+        rc = rm_error("predictions schema version %lld is not supported (this relmask reads %d)", (long long)version,
+                      RM_PREDICTIONS_SCHEMA_VERSION);
+    if (rc == 0) rc = summarize_predictions(f, path);
+    if (rc == 0) {
+        printf("provenance:\n");
+        static const char *const shown[] = {"schema", "schema_version", "class_names", "num_classes", "split", NULL};
+        rc = rm_h5_attr_visit(f, print_attr, (void *)shown);
+    }
+    H5Fclose(f);
+    return rc ? rm_error_prefix("%s", path) : 0;
 }
 
 /* Any file: dispatch on the schema attribute. */
@@ -93,6 +272,8 @@ static int info_file(const char *path)
     H5Fclose(file);
     if (rc != 0) return rc;
     if (!strcmp(schema, RM_DATASET_SCHEMA)) rc = info_dataset(path);
+    else if (!strcmp(schema, RM_MODEL_SCHEMA)) rc = info_model(path);
+    else if (!strcmp(schema, RM_PREDICTIONS_SCHEMA)) rc = info_predictions(path);
     else rc = rm_error("%s: unknown relmask schema '%s'", path, schema);
     free(schema);
     return rc;

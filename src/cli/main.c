@@ -16,6 +16,8 @@ static const struct {
     {"synth", cmd_synth, "render synthetic expression faces (the embedded default dataset)"},
     {"ingest", cmd_ingest, "convert FER2013 CSV, image folders, JAFFE, CK+, IDX or NPY to a dataset"},
     {"train", cmd_train, "train a network on a dataset (best model, history, checkpoints)"},
+    {"eval", cmd_eval, "evaluate a model on a dataset split (accuracy, per-class metrics, confusion)"},
+    {"predict", cmd_predict, "write a model's logits, probabilities and predicted classes for a dataset"},
     {"info", cmd_info, "summarize any relmask HDF5 file"},
 };
 enum { NUM_COMMANDS = sizeof commands / sizeof commands[0] };

@@ -343,11 +343,10 @@ static int run(trainer *t)
         rec.seconds = rm_now() - t0;
         int improved;
         RM_TRY(record_epoch(t, &rec, &improved));
+        /* Every epoch: the best weights so far with the full history. The
+         * first write honours --force; later ones replace our own file. */
         rm_hdf5_lock();
-        /* The first write honours --force; later ones replace our own file. */
-        int rc = improved || epoch == t->start_epoch
-                     ? rm_model_save(&t->model, c->out_path, c->force || c->resume || epoch > 0, c->command_line)
-                     : 0;
+        int rc = rm_model_save(&t->model, c->out_path, c->force || c->resume || epoch > 0, c->command_line);
         rm_hdf5_unlock();
         RM_TRY(rc);
         RM_TRY(save_checkpoint(t, epoch + 1));

@@ -1,0 +1,313 @@
+/* relmask eval --model M.h5 --data D.h5: accuracy, loss, per-class
+ * precision/recall/F1 and the confusion matrix of a model on a split. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+#include "relmask/error.h"
+#include "relmask/metrics.h"
+#include "relmask/output.h"
+#include "relmask/train.h"
+
+static const char help[] =
+    "usage: relmask eval --model MODEL.h5 --data D.h5 [options]\n"
+    "\n"
+    "Evaluates a trained model on a dataset split: prints the accuracy, the mean\n"
+    "cross-entropy loss and the record count, a per-class table (precision,\n"
+    "recall, F1, support) with macro averages, and the confusion matrix (rows:\n"
+    "true class, columns: predicted class). The dataset must have the model's\n"
+    "input shape and the same classes in the same order.\n"
+    "\n"
+    "options:\n"
+    "  -m, --model FILE       model file (relmask train)\n"
+    "  -d, --data FILE        dataset (relmask synth / ingest)\n"
+    "  -s, --split NAME       test (default), val, train or all\n"
+    "  -b, --batch N          records per forward pass (256)\n"
+    "  -o, --out FILE         also write the results: JSON if FILE ends in .json,\n"
+    "                         else CSV (docs/formats.md)\n"
+    "  -f, --force            overwrite an existing --out file\n"
+    "  -t, --threads N        threads (0 = all cores)\n"
+    "\n"
+    "Precision of a class that was never predicted is 0, recall of a class with\n"
+    "no records is 0; macro averages are over the classes that occur as a true\n"
+    "or predicted label. Exit codes: 0 ok, 1 error, 2 usage error.\n";
+
+typedef struct {
+    const char *model_path, *data_path, *out_path;
+    int split, batch, force;
+} eval_args;
+
+typedef struct {
+    const eval_args *args;
+    const rm_inference *inf;
+    const rm_metrics *met;
+} eval_report;
+
+static int parse(int argc, char **argv, eval_args *a, int *done)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},        {"model", required_argument, NULL, 'm'},
+        {"data", required_argument, NULL, 'd'},  {"split", required_argument, NULL, 's'},
+        {"batch", required_argument, NULL, 'b'}, {"out", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},       {"threads", required_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    long v;
+    opterr = 0;
+    *done = 0;
+    while ((ch = getopt_long(argc, argv, ":hm:d:s:b:o:ft:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'h': fputs(help, stdout); *done = 1; return RM_EXIT_OK;
+        case 'm': a->model_path = optarg; break;
+        case 'd': a->data_path = optarg; break;
+        case 's':
+            if (rm_split_parse(optarg, &a->split) != 0) return cli_usage_error("eval", "--split: %s", rm_error_message());
+            break;
+        case 'b':
+            if (cli_parse_int("eval", "--batch", optarg, 1, 65536, &v)) return RM_EXIT_USAGE;
+            a->batch = (int)v;
+            break;
+        case 'o': a->out_path = optarg; break;
+        case 'f': a->force = 1; break;
+        case 't':
+            if (cli_parse_int("eval", "--threads", optarg, 0, 4096, &v)) return RM_EXIT_USAGE;
+            cli_set_threads(v);
+            break;
+        default: return cli_bad_option("eval", ch, argv);
+        }
+    }
+    if (optind < argc) return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
+    if (!a->model_path) return cli_usage_error("eval", "--model FILE is required");
+    if (!a->data_path) return cli_usage_error("eval", "--data FILE is required");
+    return RM_EXIT_OK;
+}
+
+/* --- the text report ------------------------------------------------------- */
+
+static int name_width(const rm_model *m, int min)
+{
+    int w = min;
+    for (int c = 0; c < m->num_classes; c++)
+        if ((int)strlen(m->class_names[c]) > w) w = (int)strlen(m->class_names[c]);
+    return w;
+}
+
+static void print_summary(const eval_report *r)
+{
+    const rm_inference *inf = r->inf;
+    printf("model:     %s (%s)\n", r->args->model_path, inf->net_name);
+    printf("data:      %s, %s split\n", r->args->data_path, rm_split_label(r->args->split));
+    printf("records:   %lld\n", (long long)inf->count);
+    printf("accuracy:  %.4f (%lld of %lld correct)\n", r->met->accuracy, (long long)r->met->correct,
+           (long long)r->met->count);
+    printf("mean loss: %.4f (cross-entropy)\n", inf->result.loss);
+}
+
+static void print_row(int width, const char *name, const rm_class_metrics *c)
+{
+    printf("  %-*s %9.4f %9.4f %9.4f %9lld\n", width, name, c->precision, c->recall, c->f1, (long long)c->support);
+}
+
+static void print_class_table(const eval_report *r)
+{
+    const rm_model *m = &r->inf->model;
+    int width = name_width(m, 9);
+    printf("\nper class:\n  %-*s %9s %9s %9s %9s\n", width, "class", "precision", "recall", "f1", "support");
+    for (int c = 0; c < m->num_classes; c++) print_row(width, m->class_names[c], &r->met->per_class[c]);
+    print_row(width, "macro avg", &r->met->macro);
+    int never = 0;
+    for (int c = 0; c < m->num_classes; c++) never += r->met->per_class[c].predicted == 0;
+    if (never) printf("  (%d class%s never predicted: precision 0)\n", never, never == 1 ? "" : "es");
+}
+
+static void print_confusion(const eval_report *r)
+{
+    const rm_model *m = &r->inf->model;
+    const int64_t *cm = r->inf->result.confusion;
+    static const char corner[] = "true \\ pred";
+    int k = m->num_classes, width = name_width(m, (int)strlen(corner)), cell = 5;
+    char digits[32];
+    for (int i = 0; i < k * k; i++) {
+        int n = snprintf(digits, sizeof digits, "%lld", (long long)cm[i]);
+        if (n > cell) cell = n;
+    }
+    for (int c = 0; c < k; c++)
+        if ((int)strlen(m->class_names[c]) > cell) cell = (int)strlen(m->class_names[c]);
+    printf("\nconfusion matrix (rows: true class, columns: predicted class):\n  %-*s", width, corner);
+    for (int c = 0; c < k; c++) printf(" %*s", cell, m->class_names[c]);
+    printf("\n");
+    for (int t = 0; t < k; t++) {
+        printf("  %-*s", width, m->class_names[t]);
+        for (int p = 0; p < k; p++) printf(" %*lld", cell, (long long)cm[(size_t)t * k + p]);
+        printf("\n");
+    }
+}
+
+/* --- JSON and CSV ----------------------------------------------------------- */
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void json_number(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, "%.10g", v);
+    else fputs("null", f);
+}
+
+static void json_metrics(FILE *f, const char *name, const rm_class_metrics *c)
+{
+    fputs("{", f);
+    if (name) {
+        fputs("\"name\": ", f);
+        json_string(f, name);
+        fputs(", ", f);
+    }
+    fputs("\"precision\": ", f);
+    json_number(f, c->precision);
+    fputs(", \"recall\": ", f);
+    json_number(f, c->recall);
+    fputs(", \"f1\": ", f);
+    json_number(f, c->f1);
+    fprintf(f, ", \"support\": %lld, \"predicted\": %lld}", (long long)c->support, (long long)c->predicted);
+}
+
+static void write_json(FILE *f, const eval_report *r)
+{
+    const rm_model *m = &r->inf->model;
+    int k = m->num_classes;
+    fputs("{\n  \"model\": ", f);
+    json_string(f, r->args->model_path);
+    fputs(",\n  \"data\": ", f);
+    json_string(f, r->args->data_path);
+    fprintf(f, ",\n  \"split\": \"%s\",\n  \"count\": %lld,\n  \"correct\": %lld,\n  \"accuracy\": ",
+            rm_split_label(r->args->split), (long long)r->met->count, (long long)r->met->correct);
+    json_number(f, r->met->accuracy);
+    fputs(",\n  \"loss\": ", f);
+    json_number(f, r->inf->result.loss);
+    fputs(",\n  \"classes\": [", f);
+    for (int c = 0; c < k; c++) {
+        if (c) fputs(", ", f);
+        json_string(f, m->class_names[c]);
+    }
+    fputs("],\n  \"per_class\": [\n", f);
+    for (int c = 0; c < k; c++) {
+        fputs("    ", f);
+        json_metrics(f, m->class_names[c], &r->met->per_class[c]);
+        fputs(c + 1 < k ? ",\n" : "\n", f);
+    }
+    fputs("  ],\n  \"macro\": ", f);
+    json_metrics(f, NULL, &r->met->macro);
+    fputs(",\n  \"confusion\": [\n", f);
+    for (int t = 0; t < k; t++) {
+        fputs("    [", f);
+        for (int p = 0; p < k; p++) fprintf(f, "%s%lld", p ? ", " : "", (long long)r->inf->result.confusion[(size_t)t * k + p]);
+        fputs(t + 1 < k ? "],\n" : "]\n", f);
+    }
+    fputs("  ]\n}\n", f);
+}
+
+/* RFC 4180: quote a field holding a comma, quote or line break. */
+static void csv_field(FILE *f, const char *prefix, const char *s)
+{
+    char joined[1024];
+    snprintf(joined, sizeof joined, "%s%s", prefix, s);
+    if (!strpbrk(joined, ",\"\r\n")) {
+        fputs(joined, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = joined; *p; p++) {
+        if (*p == '"') fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_row(FILE *f, const char *name, const rm_class_metrics *c, const int64_t *confusion_row, int k)
+{
+    csv_field(f, "", name);
+    fprintf(f, ",%.10g,%.10g,%.10g,%lld,%lld", c->precision, c->recall, c->f1, (long long)c->support,
+            (long long)c->predicted);
+    for (int p = 0; p < k; p++) {
+        if (confusion_row) fprintf(f, ",%lld", (long long)confusion_row[p]);
+        else fputc(',', f);
+    }
+    fputc('\n', f);
+}
+
+static void write_csv(FILE *f, const eval_report *r)
+{
+    const rm_model *m = &r->inf->model;
+    int k = m->num_classes;
+    fputs("# relmask eval: model=", f);
+    csv_field(f, "", r->args->model_path);
+    fputs(" data=", f);
+    csv_field(f, "", r->args->data_path);
+    fprintf(f, " split=%s\n# count=%lld correct=%lld accuracy=%.10g loss=%.10g\n", rm_split_label(r->args->split),
+            (long long)r->met->count, (long long)r->met->correct, r->met->accuracy, r->inf->result.loss);
+    fputs("class,precision,recall,f1,support,predicted", f);
+    for (int c = 0; c < k; c++) {
+        fputc(',', f);
+        csv_field(f, "pred_", m->class_names[c]);
+    }
+    fputc('\n', f);
+    for (int c = 0; c < k; c++)
+        csv_row(f, m->class_names[c], &r->met->per_class[c], r->inf->result.confusion + (size_t)c * k, k);
+    csv_row(f, "macro_avg", &r->met->macro, NULL, k);
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcasecmp(s + n - k, suffix);
+}
+
+static int write_results(rm_output *out, const eval_report *r)
+{
+    FILE *f = fopen(out->tmp_path, "w");
+    if (!f) return rm_error("%s: cannot create %s", out->final_path, out->tmp_path);
+    if (has_suffix(out->final_path, ".json")) write_json(f, r);
+    else write_csv(f, r);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) return rm_error("%s: writing failed (disk full?)", out->final_path);
+    return rm_output_commit(out);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_args a = {.split = RM_SPLIT_TEST, .batch = 256};
+    int done, rc = parse(argc, argv, &a, &done);
+    if (rc != RM_EXIT_OK || done) return rc;
+    rm_output out = {.slot = -1};
+    if (a.out_path && rm_output_begin(&out, a.out_path, a.force) != 0) return cli_runtime_error();
+    rm_inference inf;
+    rm_metrics met = {0};
+    rc = rm_inference_run(&inf, a.model_path, a.data_path, a.split, a.batch, 0);
+    if (rc == 0) rc = rm_metrics_compute(&met, inf.result.confusion, inf.model.num_classes);
+    eval_report r = {&a, &inf, &met};
+    if (rc == 0) {
+        print_summary(&r);
+        print_class_table(&r);
+        print_confusion(&r);
+        fflush(stdout);
+    }
+    if (rc == 0 && a.out_path) rc = write_results(&out, &r);
+    if (rc != 0 && a.out_path) rm_output_abort(&out);
+    rm_metrics_free(&met);
+    rm_inference_free(&inf);
+    return rc == 0 ? RM_EXIT_OK : cli_runtime_error();
+}

@@ -1,0 +1,142 @@
+/* Inference of a saved model over a dataset split, shared by `relmask eval`
+ * and `relmask predict`: the model-vs-dataset check, the record selection
+ * (file order, as a loader without shuffling delivers it) and the run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/error.h"
+#include "relmask/h5util.h"
+#include "relmask/train.h"
+
+int rm_split_parse(const char *name, int *split)
+{
+    if (!strcmp(name, "all")) {
+        *split = -1;
+        return 0;
+    }
+    for (int s = 0; s < RM_SPLIT_COUNT; s++)
+        if (!strcmp(name, rm_split_names[s])) {
+            *split = s;
+            return 0;
+        }
+    return rm_error("unknown split '%s', expected train, val, test or all", name);
+}
+
+const char *rm_split_label(int split)
+{
+    return split >= 0 && split < RM_SPLIT_COUNT ? rm_split_names[split] : "all";
+}
+
+int rm_model_check_dataset(const rm_model *m, const char *model_path, const rm_dataset *ds)
+{
+    const rm_shape *in = &m->def.input;
+    if (in->c != ds->channels || in->h != ds->height || in->w != ds->width || m->num_classes != ds->num_classes)
+        return rm_error("%s expects %dx%dx%d inputs with %d classes but %s holds %dx%dx%d images with %d classes",
+                        model_path, in->c, in->h, in->w, m->num_classes, ds->path, ds->channels, ds->height,
+                        ds->width, ds->num_classes);
+    for (int c = 0; c < m->num_classes; c++)
+        if (strcmp(m->class_names[c], ds->class_names[c]) != 0)
+            return rm_error("%s and %s name their classes differently: class %d is '%s' in the model but '%s' "
+                            "in the dataset", model_path, ds->path, c, m->class_names[c], ds->class_names[c]);
+    return 0;
+}
+
+/* Labels and record indices of the selected split, in file order. */
+static int select_records(rm_inference *inf, const rm_dataset *ds, int split)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < ds->count; i++) n += split < 0 || ds->split[i] == split;
+    if (n == 0)
+        return split < 0 ? rm_error("%s: the file has no records", ds->path)
+                         : rm_error("%s: the %s split is empty", ds->path, rm_split_names[split]);
+    inf->labels = rm_malloc(sizeof *inf->labels * (size_t)n, "labels");
+    inf->indices = rm_malloc(sizeof *inf->indices * (size_t)n, "record indices");
+    if (!inf->labels || !inf->indices) return -1;
+    int64_t k = 0;
+    for (size_t i = 0; i < ds->count; i++)
+        if (split < 0 || ds->split[i] == split) {
+            inf->labels[k] = ds->labels[i];
+            inf->indices[k++] = (int64_t)i;
+        }
+    inf->count = n;
+    return 0;
+}
+
+/* Opens the dataset only to check it against the model and select records;
+ * the loader reopens it (the loader reads mean/std per dataset channel, so
+ * the shapes must agree before it is opened). */
+static int inspect_dataset(rm_inference *inf, const char *data_path, int split)
+{
+    rm_dataset ds;
+    RM_TRY(rm_dataset_open(&ds, data_path));
+    int rc = rm_model_check_dataset(&inf->model, inf->model_path, &ds);
+    if (rc == 0) rc = select_records(inf, &ds, split);
+    if (rc == 0)
+        rm_dataset_fingerprint(inf->data_fingerprint, (int64_t)ds.count, ds.channels, ds.height, ds.width,
+                               ds.labels, ds.split);
+    rm_dataset_close(&ds);
+    return rc;
+}
+
+static int run_net(rm_inference *inf, const char *data_path, int split, int batch, int want_logits)
+{
+    const rm_model *m = &inf->model;
+    if (batch > inf->count) batch = (int)inf->count;
+    if (want_logits) {
+        inf->logits = rm_malloc(sizeof *inf->logits * (size_t)inf->count * (size_t)m->num_classes, "logits");
+        if (!inf->logits) return -1;
+    }
+    rm_net net;
+    memset(&net, 0, sizeof net);
+    rm_loader *loader = NULL;
+    rm_loader_config lc = {.path = data_path, .split = split, .batch = batch, .mean = m->norm_mean, .std = m->norm_std};
+    int rc = rm_net_create(&net, &m->def, batch, RM_MODE_INFER, 0);
+    if (rc == 0) rc = rm_model_apply(m, &net);
+    if (rc == 0) rc = rm_loader_open(&loader, &lc);
+    if (rc == 0) rc = rm_evaluate(&net, loader, &inf->result, inf->logits);
+    if (rc == 0 && inf->result.count != inf->count)
+        rc = rm_error("%s: evaluated %lld records, expected %lld", data_path, (long long)inf->result.count,
+                      (long long)inf->count);
+    rm_loader_close(loader);
+    rm_net_destroy(&net);
+    return rc;
+}
+
+/* rm_model keeps the parsed definition, whose name comes from the source;
+ * the name the network was trained under is the net_name attribute. */
+static int read_net_name(rm_inference *inf, const char *model_path)
+{
+    snprintf(inf->net_name, sizeof inf->net_name, "%s", inf->model.def.name);
+    hid_t f = H5Fopen(model_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return rm_h5_error("%s: cannot open HDF5 file", model_path);
+    char *name = NULL;
+    int rc = rm_h5_attr_exists(f, "net_name") ? rm_h5_attr_get_string(f, "net_name", &name) : 0;
+    H5Fclose(f);
+    if (rc != 0) return rm_error_prefix("%s", model_path);
+    if (name) snprintf(inf->net_name, sizeof inf->net_name, "%s", name);
+    free(name);
+    return 0;
+}
+
+int rm_inference_run(rm_inference *inf, const char *model_path, const char *data_path, int split, int batch,
+                     int want_logits)
+{
+    memset(inf, 0, sizeof *inf);
+    inf->model_path = model_path;
+    if (batch < 1) return rm_error("batch size %d, expected >= 1", batch);
+    RM_TRY(rm_model_load(&inf->model, model_path));
+    RM_TRY(read_net_name(inf, model_path));
+    RM_TRY(inspect_dataset(inf, data_path, split));
+    return run_net(inf, data_path, split, batch, want_logits);
+}
+
+void rm_inference_free(rm_inference *inf)
+{
+    rm_model_free(&inf->model);
+    rm_eval_result_free(&inf->result);
+    free(inf->logits);
+    free(inf->labels);
+    free(inf->indices);
+    memset(inf, 0, sizeof *inf);
+}
