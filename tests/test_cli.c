@@ -31,6 +31,18 @@ Test(cli, every_command_has_help)
     expect(0, "usage: relmask synth", "synth --help");
     expect(0, "usage: relmask ingest", "ingest --help");
     expect(0, "usage: relmask info", "info --help");
+    expect(0, "usage: relmask train", "train --help");
+    expect(0, "usage: relmask net", "net --help");
+}
+
+Test(cli, net_prints_layers_params_and_flops)
+{
+    expect(0, "1320551", "net fer-small");
+    expect(0, "131.092", "net fer-small");
+    expect(0, "maxpool3       maxpool        128x6x6", "net fer-small");
+    expect(0, "speed: inference", "net tiny --speed --batch 4 -t 1");
+    expect(1, "nets/nonexistent.cfg", "net nonexistent");
+    expect(2, "expected one network name", "net");
 }
 
 Test(cli, usage_errors_exit_2_with_a_hint)

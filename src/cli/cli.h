@@ -11,6 +11,7 @@ int cmd_ingest(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_net(int argc, char **argv);
 
 /* Prints "relmask <cmd>: <message>" and a hint to --help; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
