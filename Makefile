@@ -77,19 +77,28 @@ TARGET_ARGS  := --domain target --count $(TARGET_COUNT) --size $(SYNTH_SIZE) --s
                 --threads $(THREADS) --deflate $(DEFLATE)
 
 .PHONY: FORCE
+.PRECIOUS: $(EXP_DIR)/%.params
 $(EXP_DIR)/%.params: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$($(call UPPER,$*)_ARGS)' | cmp -s - $@ 2>/dev/null || echo '$($(call UPPER,$*)_ARGS)' > $@
-UPPER = $(shell echo $(1) | tr a-z A-Z)
+UPPER = $(shell echo $(1) | tr a-z- A-Z_)
 
 $(EXP_DIR)/%.h5: $(EXP_DIR)/%.params $(BIN)
-	$(BIN) synth $(shell cat $<) --force --out $@
+	$(BIN) synth $$(cat $<) --force --out $@
 
-experiment: $(EXP_DIR)/source.h5 $(EXP_DIR)/target.h5
-	@$(BIN) info $^
+SOURCE_MODEL_ARGS := --net $(SOURCE_NET) --epochs $(SOURCE_EPOCHS) --batch 64 --lr $(SOURCE_LR) --nesterov \
+                     --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --seed $(SEED) --threads $(THREADS)
+
+# The source model ("trainer"): trained on the abundant source-style faces.
+$(EXP_DIR)/source_model.h5: $(EXP_DIR)/source.h5 $(EXP_DIR)/source_model.params $(BIN)
+	$(BIN) train --data $< $$(cat $(EXP_DIR)/source_model.params) --force --out $@
+	$(BIN) eval --model $@ --data $< --split test --force --out $(EXP_DIR)/source_model_eval.json
+
+experiment: $(EXP_DIR)/source.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/source_model.h5
+	@$(BIN) info $(EXP_DIR)/source.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/source_model.h5
 	@echo
-	@echo "make experiment: the datasets are ready in $(EXP_DIR)/; training, relevance,"
-	@echo "encoding and the report are not yet available (see README.md, Status)."
+	@echo "make experiment: data and source model are ready in $(EXP_DIR)/; relevance,"
+	@echo "encoding, student training and the report are not yet available (README.md, Status)."
 
 clean:
 	rm -rf $(BUILD) build-asan

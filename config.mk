@@ -38,3 +38,9 @@ TARGET_TRAIN    ?= 1000
 TARGET_VAL      ?= 500
 TARGET_TEST     ?= 1000
 SYNTH_INTENSITY ?= 0.6
+SEED            ?= 1
+
+# --- the experiment's source model ------------------------------------------
+SOURCE_NET      ?= fer-small
+SOURCE_EPOCHS   ?= 12
+SOURCE_LR       ?= 0.02
