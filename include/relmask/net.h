@@ -15,7 +15,20 @@
 #include "relmask/dnn.h"
 #include "relmask/netdef.h"
 
-typedef enum { RM_MODE_INFER = 0, RM_MODE_TRAIN = 1 } rm_mode;
+/* INFER: forward only. TRAIN: forward (batch statistics, dropout) and every
+ * backward. LRP: forward as INFER (batchnorm must be folded first), plus the
+ * primitives relevance propagation needs (rm_lrp_prims). */
+typedef enum { RM_MODE_INFER = 0, RM_MODE_TRAIN = 1, RM_MODE_LRP = 2 } rm_mode;
+
+/* What a layer built for RM_MODE_LRP exposes: convolution and dense give
+ * their inference forward and backward-data primitives (the same primitive
+ * runs with modified weights and inputs) and the weight layout each expects;
+ * max/avg pooling give the forward (with workspace) and backward. */
+typedef struct {
+    dnnl_primitive_t fwd, bwd;
+    dnnl_memory_t fwd_scratch, bwd_scratch, workspace;
+    dnnl_memory_desc_t weights_md, bwd_weights_md;
+} rm_lrp_prims;
 
 /* A parameter tensor. value/grad share oneDNN's chosen layout (so an
  * optimizer can update them elementwise, padding included: padded entries
@@ -58,6 +71,7 @@ struct rm_layer {
                                           relu: already applied, dst aliases src */
     rm_param params[RM_MAX_PARAMS];
     int num_params;
+    rm_lrp_prims lrp;                  /* RM_MODE_LRP only */
     void *impl;
 };
 

@@ -112,6 +112,30 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
     return 0;
 }
 
+/* Relevance propagation runs the inference forward and a backward-data with
+ * modified weights; the LRP engine prepares those in each one's layout. */
+static int build_lrp(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_desc_t *wmd)
+{
+    const rm_layer_def *d = l->def;
+    dnnl_dims_t wdims = {d->filters, d->in.c, d->size, d->size}, strides, pad;
+    conv_geometry(l, strides, pad);
+    dnnl_memory_desc_t w_any;
+    RM_TRY(rm_md_init(&w_any, 4, wdims, dnnl_format_tag_any));
+    dnnl_convolution_desc_t desc;
+    RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, &l->src_md, &w_any, &l->dst_md, strides,
+                                                         pad, pad));
+    RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
+    RM_TRY(rm_primitive(&c->bwd_data, c->bwd_data_pd));
+    RM_TRY(rm_net_scratchpad(net, c->bwd_data_pd, &c->bwd_data_scratch));
+    l->lrp.fwd = c->fwd;
+    l->lrp.bwd = c->bwd_data;
+    l->lrp.fwd_scratch = c->fwd_scratch;
+    l->lrp.bwd_scratch = c->bwd_data_scratch;
+    l->lrp.weights_md = *wmd;
+    l->lrp.bwd_weights_md = rm_pd_md(c->bwd_data_pd, dnnl_query_weights_md, 0);
+    return 0;
+}
+
 static int conv_build(rm_layer *l, rm_net *net)
 {
     conv_impl *c = rm_calloc(1, sizeof *c, "conv layer");
@@ -130,6 +154,7 @@ static int conv_build(rm_layer *l, rm_net *net)
         c->bias = &l->params[1];
     }
     if (net->mode == RM_MODE_TRAIN) RM_TRY(build_backward(l, net, c, &wmd, &bmd));
+    if (net->mode == RM_MODE_LRP) RM_TRY(build_lrp(l, net, c, &wmd));
     return 0;
 }
 

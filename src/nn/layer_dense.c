@@ -75,6 +75,24 @@ static int build_backward(rm_layer *l, rm_net *net, dense_impl *d, const dnnl_me
     return 0;
 }
 
+/* Relevance propagation: the inference forward and a backward-data that the
+ * LRP engine runs with modified weights (see layer_conv.c). */
+static int build_lrp(rm_layer *l, rm_net *net, dense_impl *d, const dnnl_memory_desc_t *wmd)
+{
+    dnnl_inner_product_desc_t desc;
+    RM_DNNL_TRY(dnnl_inner_product_backward_data_desc_init(&desc, &l->src_md, wmd, &l->dst_md));
+    RM_TRY(rm_net_pd(net, &d->bwd_data_pd, &desc, d->fwd_pd));
+    RM_TRY(rm_primitive(&d->bwd_data, d->bwd_data_pd));
+    RM_TRY(rm_net_scratchpad(net, d->bwd_data_pd, &d->bwd_data_scratch));
+    l->lrp.fwd = d->fwd;
+    l->lrp.bwd = d->bwd_data;
+    l->lrp.fwd_scratch = d->fwd_scratch;
+    l->lrp.bwd_scratch = d->bwd_data_scratch;
+    l->lrp.weights_md = *wmd;
+    l->lrp.bwd_weights_md = *wmd;
+    return 0;
+}
+
 static int dense_build(rm_layer *l, rm_net *net)
 {
     dense_impl *d = rm_calloc(1, sizeof *d, "dense layer");
@@ -93,6 +111,7 @@ static int dense_build(rm_layer *l, rm_net *net)
         d->bias = &l->params[1];
     }
     if (net->mode == RM_MODE_TRAIN) RM_TRY(build_backward(l, net, d, &wmd, &bmd));
+    if (net->mode == RM_MODE_LRP) RM_TRY(build_lrp(l, net, d, &wmd));
     return 0;
 }
 

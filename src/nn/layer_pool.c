@@ -47,7 +47,8 @@ static int build_forward(rm_layer *l, rm_net *net, pool_impl *p, const pool_geom
     dnnl_dims_t ddims = {net->batch, d->out.c, d->out.h, d->out.w};
     dnnl_memory_desc_t dst_any;
     RM_TRY(rm_md_init(&dst_any, 4, ddims, dnnl_format_tag_any));
-    int train = net->mode == RM_MODE_TRAIN;
+    /* LRP routes relevance through the backward, which needs the workspace. */
+    int train = net->mode == RM_MODE_TRAIN || net->mode == RM_MODE_LRP;
     dnnl_pooling_v2_desc_t desc;
     RM_DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&desc, train ? dnnl_forward_training : dnnl_forward_inference,
                                                   g->alg, &l->src_md, &dst_any, g->strides, g->kernel,
@@ -77,6 +78,22 @@ static int build_backward(rm_layer *l, rm_net *net, pool_impl *p, const pool_geo
     return 0;
 }
 
+static int build_lrp(rm_layer *l, rm_net *net, pool_impl *p, const pool_geometry *g)
+{
+    dnnl_pooling_v2_desc_t desc;
+    RM_DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&desc, g->alg, &l->src_md, &l->dst_md, g->strides, g->kernel,
+                                                   g->dilation, g->pad, g->pad));
+    RM_TRY(rm_net_pd(net, &p->bwd_pd, &desc, p->fwd_pd));
+    RM_TRY(rm_primitive(&p->bwd, p->bwd_pd));
+    RM_TRY(rm_net_scratchpad(net, p->bwd_pd, &p->bwd_scratch));
+    l->lrp.fwd = p->fwd;
+    l->lrp.bwd = p->bwd;
+    l->lrp.fwd_scratch = p->fwd_scratch;
+    l->lrp.bwd_scratch = p->bwd_scratch;
+    l->lrp.workspace = p->workspace;
+    return 0;
+}
+
 static int pool_build(rm_layer *l, rm_net *net)
 {
     pool_impl *p = rm_calloc(1, sizeof *p, "pooling layer");
@@ -85,6 +102,7 @@ static int pool_build(rm_layer *l, rm_net *net)
     pool_geometry g;
     geometry(l, &g);
     RM_TRY(build_forward(l, net, p, &g));
+    if (net->mode == RM_MODE_LRP) return build_lrp(l, net, p, &g);
     if (net->mode != RM_MODE_TRAIN || (l->index == 0 && !net->input_grad)) return 0;
     return build_backward(l, net, p, &g);
 }

@@ -87,7 +87,7 @@ static int build_layers(rm_net *net)
         l->src = prev;
         /* conv + relu: one pass over the data instead of two. */
         int next_relu = i + 1 < net->num_layers && def->layers[i + 1].type == RM_LAYER_RELU;
-        if (l->def->type == RM_LAYER_CONV && next_relu) l->fused_relu = net->layers[i + 1].fused_relu = 1;
+        if (l->def->type == RM_LAYER_CONV && next_relu && net->mode != RM_MODE_LRP) l->fused_relu = net->layers[i + 1].fused_relu = 1;
         if (l->ops->build(l, net) != 0) return rm_error_prefix("building layer %s", l->def->name);
         prev_md = l->dst_md;
         prev = l->dst;
