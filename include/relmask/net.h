@@ -116,6 +116,9 @@ const float *rm_net_logits(rm_net *net);     /* [B,K] after forward */
  * net->probs. */
 int rm_net_loss_backward(rm_net *net, const int32_t *labels, int valid, double *loss);
 const float *rm_net_input_grad(rm_net *net); /* [B,C,H,W] when input_grad */
+/* Backward from a given gradient of the logits [B,K] (e.g. one-hot for
+ * d logit / d input), after rm_net_forward. */
+int rm_net_backward(rm_net *net, const float *dlogits);
 
 /* Parameter access in the plain (PyTorch) layout, for model files/tests. */
 rm_param *rm_net_param(rm_net *net, const char *layer, const char *name);

@@ -44,6 +44,20 @@ static void conv_geometry(const rm_layer *l, dnnl_dims_t strides, dnnl_dims_t pa
     pad[0] = pad[1] = l->def->pad;
 }
 
+static int plain_reorder_exists(rm_net *net, const dnnl_memory_desc_t *md)
+{
+    dnnl_memory_desc_t plain;
+    if (rm_md_init(&plain, 4, md->dims, dnnl_oihw) != 0) return 0;
+    dnnl_primitive_desc_t to, from;
+    if (dnnl_reorder_primitive_desc_create(&to, &plain, net->dnn.engine, md, net->dnn.engine, NULL) != dnnl_success)
+        return 0;
+    dnnl_primitive_desc_destroy(to);
+    if (dnnl_reorder_primitive_desc_create(&from, md, net->dnn.engine, &plain, net->dnn.engine, NULL) != dnnl_success)
+        return 0;
+    dnnl_primitive_desc_destroy(from);
+    return 1;
+}
+
 static int build_forward(rm_layer *l, rm_net *net, conv_impl *c, dnnl_memory_desc_t *wmd, dnnl_memory_desc_t *bmd)
 {
     const rm_layer_def *d = l->def;
@@ -54,15 +68,25 @@ static int build_forward(rm_layer *l, rm_net *net, conv_impl *c, dnnl_memory_des
     RM_TRY(rm_md_init(&w_any, 4, wdims, dnnl_format_tag_any));
     RM_TRY(rm_md_init(&b_any, 1, bdims, dnnl_x));
     RM_TRY(rm_md_init(&dst_any, 4, ddims, dnnl_format_tag_any));
-    dnnl_convolution_desc_t desc;
-    RM_DNNL_TRY(dnnl_convolution_forward_desc_init(
-        &desc, net->mode == RM_MODE_TRAIN ? dnnl_forward_training : dnnl_forward_inference,
-        RM_CONV_ALG, &l->src_md, &w_any, d->bias ? &b_any : NULL, &dst_any, strides, pad, pad));
-    if (l->fused_relu) {
-        RM_TRY(relu_post_op_attr(net, &c->relu_attr));
-        RM_DNNL_TRY(dnnl_primitive_desc_create(&c->fwd_pd, &desc, c->relu_attr, net->dnn.engine, NULL));
-    } else {
-        RM_TRY(rm_net_pd(net, &c->fwd_pd, &desc, NULL));
+    dnnl_alg_kind_t alg = RM_CONV_ALG;
+    for (;;) {
+        dnnl_convolution_desc_t desc;
+        RM_DNNL_TRY(dnnl_convolution_forward_desc_init(
+            &desc, net->mode == RM_MODE_TRAIN ? dnnl_forward_training : dnnl_forward_inference, alg, &l->src_md,
+            &w_any, d->bias ? &b_any : NULL, &dst_any, strides, pad, pad));
+        if (l->fused_relu) {
+            if (!c->relu_attr) RM_TRY(relu_post_op_attr(net, &c->relu_attr));
+            RM_DNNL_TRY(dnnl_primitive_desc_create(&c->fwd_pd, &desc, c->relu_attr, net->dnn.engine, NULL));
+        } else {
+            RM_TRY(rm_net_pd(net, &c->fwd_pd, &desc, NULL));
+        }
+        /* Inference Winograd may pick a weight layout that oneDNN 2.6 cannot
+         * convert to or from plain weights (model files): use direct there. */
+        dnnl_memory_desc_t w = rm_pd_md(c->fwd_pd, dnnl_query_weights_md, 0);
+        if (alg == dnnl_convolution_direct || w.format_kind != dnnl_format_kind_wino || plain_reorder_exists(net, &w))
+            break;
+        rm_pd_destroy(&c->fwd_pd);
+        alg = dnnl_convolution_direct;
     }
     l->dst_md = rm_pd_md(c->fwd_pd, dnnl_query_dst_md, 0);
     *wmd = rm_pd_md(c->fwd_pd, dnnl_query_weights_md, 0);

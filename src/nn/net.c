@@ -266,13 +266,10 @@ static double softmax_xent(float *probs, float *dlogits, const float *logits, co
     return loss / valid;
 }
 
-int rm_net_loss_backward(rm_net *net, const int32_t *labels, int valid, double *loss)
+/* Backward through every layer from net->diff_logits_user. */
+static int backward_from_diff_logits(rm_net *net)
 {
-    if (net->mode != RM_MODE_TRAIN) return rm_error("network was built for inference only");
     int k = net->def->classes;
-    for (int n = 0; n < valid; n++)
-        if (labels[n] < 0 || labels[n] >= k) return rm_error("label %d out of range 0..%d", labels[n], k - 1);
-    *loss = softmax_xent(net->probs, net->diff_logits_user, rm_net_logits(net), labels, net->batch, valid, k);
     rm_layer *last = &net->layers[net->num_layers - 1];
     if (net->diff_logits_reorder) {
         RM_TRY(rm_reorder_run(&net->dnn, net->diff_logits_reorder, net->diff_logits_mem, net->last_diff_2d));
@@ -287,6 +284,23 @@ int rm_net_loss_backward(rm_net *net, const int32_t *labels, int valid, double *
                                                net->input_grad_user));
     net->step++;
     return RM_DNNL(dnnl_stream_wait(net->dnn.stream));
+}
+
+int rm_net_loss_backward(rm_net *net, const int32_t *labels, int valid, double *loss)
+{
+    if (net->mode != RM_MODE_TRAIN) return rm_error("network was built for inference only");
+    int k = net->def->classes;
+    for (int n = 0; n < valid; n++)
+        if (labels[n] < 0 || labels[n] >= k) return rm_error("label %d out of range 0..%d", labels[n], k - 1);
+    *loss = softmax_xent(net->probs, net->diff_logits_user, rm_net_logits(net), labels, net->batch, valid, k);
+    return backward_from_diff_logits(net);
+}
+
+int rm_net_backward(rm_net *net, const float *dlogits)
+{
+    if (net->mode != RM_MODE_TRAIN) return rm_error("network was built for inference only");
+    memcpy(net->diff_logits_user, dlogits, sizeof(float) * (size_t)net->batch * (size_t)net->def->classes);
+    return backward_from_diff_logits(net);
 }
 
 const float *rm_net_input_grad(rm_net *net)

@@ -1,0 +1,84 @@
+/* Layer-wise Relevance Propagation on the oneDNN network (../shared/method.md,
+ * "LRP in one page"). Every dense/convolution rule is the four-step pattern
+ * run with the layer's own primitives: a forward with modified weights and
+ * inputs (z'), a division (s = R / stab(z')), a backward-data with the same
+ * modified weights (c = W'^T s) and a multiplication by the modified input.
+ * Modified weights (W+, W-, W^2, ones, W + gamma W+-) are prepared once per
+ * model in the layouts the primitives expect. Batch normalization is folded
+ * into the preceding convolution first; ReLU, dropout and flatten pass
+ * relevance unchanged; max pooling routes it to the winners through the
+ * pooling backward (overlapping windows accumulate); average pooling uses the
+ * epsilon rule with its own weights. */
+#ifndef RELMASK_LRP_H
+#define RELMASK_LRP_H
+
+#include <stdint.h>
+
+#include "relmask/model.h"
+#include "relmask/net.h"
+
+typedef enum {
+    RM_RULE_ZERO = 0,     /* LRP-0 */
+    RM_RULE_EPSILON,      /* z + eps sign0(z) */
+    RM_RULE_ZPLUS,        /* alpha1-beta0: x+W+ + x-W- + b+ */
+    RM_RULE_ALPHABETA,    /* alpha * positive part - beta * negative part */
+    RM_RULE_GAMMA,        /* W + gamma W+ for z >= 0, W + gamma W- for z < 0 */
+    RM_RULE_WSQUARE,      /* w^2 / sum w^2, input ignored */
+    RM_RULE_FLAT,         /* all weights 1, input ignored */
+    RM_RULE_ZBOX,         /* z^B with pixel bounds l <= x <= h (input layer) */
+    RM_RULE_PASS,         /* relevance passes unchanged (relu, dropout, flatten) */
+    RM_RULE_COUNT
+} rm_rule_kind;
+
+extern const char *const rm_rule_names[RM_RULE_COUNT];
+
+typedef struct {
+    rm_rule_kind kind;
+    double eps;           /* epsilon rule's epsilon; other rules stabilize with 1e-9 * sign0 */
+    double gamma;
+    double alpha, beta;   /* alpha - beta = 1 */
+} rm_rule;
+
+typedef struct {
+    /* One rule per layer of the model's definition (batchnorm layers are
+     * ignored: they are folded into the convolution before them). */
+    rm_rule *rules;
+    int num_rules;
+    int ignore_bias;      /* --ignore-bias: biases take no part in z */
+} rm_lrp_config;
+
+/* The named composites: "epsilon-plus-flat" (default: flat for the first
+ * layer, z+ for convolutions, epsilon for dense layers), "epsilon-gamma-box"
+ * (z-box first layer, gamma convolutions, epsilon dense), "epsilon" (every
+ * layer), "alpha2-beta1" (alpha2-beta1 for convolutions, epsilon dense).
+ * Overrides "NAME=RULE" (NAME may end in '*' as a prefix glob) follow.
+ * eps and gamma fill the parameters. Fills cfg->rules for def. */
+int rm_lrp_composite(rm_lrp_config *cfg, const rm_netdef *def, const char *composite,
+                     const char *const *overrides, int num_overrides, double eps, double gamma);
+int rm_rule_parse(const char *text, rm_rule *rule, double eps, double gamma);
+void rm_lrp_config_free(rm_lrp_config *cfg);
+
+typedef struct rm_lrp rm_lrp;
+
+/* Builds the folded network (RM_MODE_LRP) for `batch` images and prepares
+ * every modified weight. The z-box bounds are the normalized images of pixel
+ * values 0 and 255 under the model's normalization. */
+int rm_lrp_create(rm_lrp **lrp, const rm_model *model, int batch, const rm_lrp_config *cfg);
+/* The normalized input batch [B,C,H,W] the caller fills. */
+float *rm_lrp_input(rm_lrp *lrp);
+/* Forward, then relevance seeded with the logit of target[b] (or the
+ * predicted class when target is NULL or target[b] < 0). Fills
+ * relevance [B,C,H,W] (plain), explained[b], logit[b], predicted[b]. */
+int rm_lrp_run(rm_lrp *lrp, const int32_t *target, float *relevance, int32_t *explained, float *logit,
+               int32_t *predicted);
+const float *rm_lrp_logits(rm_lrp *lrp);   /* [B,K] after a run */
+void rm_lrp_destroy(rm_lrp *lrp);
+
+/* Batch normalization folded into the preceding convolution: a definition
+ * without batchnorm layers (those convolutions gain a bias) and the model's
+ * tensors rewritten accordingly (W' = W g/sqrt(v+e), b' = (b - m) g/sqrt(v+e)
+ * + beta). `layer_map[i]` gives, for each layer of the folded definition, the
+ * index of the same layer in the original one. */
+int rm_fold_batchnorm(const rm_model *model, rm_netdef *folded_def, rm_model *folded, int *layer_map);
+
+#endif

@@ -1,0 +1,112 @@
+/* Batch normalization folded into the preceding convolution (LRP explains
+ * the equivalent affine layer):
+ *   W'[o] = W[o] * g[o] / sqrt(v[o] + e),  b'[o] = (b[o] - m[o]) * g[o] / sqrt(v[o] + e) + beta[o]. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/error.h"
+#include "relmask/lrp.h"
+
+static const rm_model_tensor *tensor(const rm_model *m, const char *layer, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s/%s", layer, name);
+    for (int i = 0; i < m->num_tensors; i++)
+        if (!strcmp(m->tensors[i].key, key)) return &m->tensors[i];
+    return NULL;
+}
+
+static int add_copy(rm_model *out, const char *layer, const char *name, int64_t count, const float *data)
+{
+    rm_model_tensor *t = rm_realloc(out->tensors, sizeof *t * (size_t)(out->num_tensors + 1), "folded tensors");
+    if (!t) return -1;
+    out->tensors = t;
+    t = &out->tensors[out->num_tensors];
+    snprintf(t->key, sizeof t->key, "%s/%s", layer, name);
+    t->count = count;
+    t->data = rm_malloc(sizeof(float) * (size_t)count, "folded tensor");
+    if (!t->data) return -1;
+    if (data) memcpy(t->data, data, sizeof(float) * (size_t)count);
+    else memset(t->data, 0, sizeof(float) * (size_t)count);
+    out->num_tensors++;
+    return 0;
+}
+
+static int copy_layer_tensors(rm_model *out, const rm_model *m, const char *layer)
+{
+    static const char *const names[] = {"weight", "bias"};
+    for (int k = 0; k < 2; k++) {
+        const rm_model_tensor *t = tensor(m, layer, names[k]);
+        if (t) RM_TRY(add_copy(out, layer, names[k], t->count, t->data));
+    }
+    return 0;
+}
+
+/* Rewrites the conv's weight/bias (already copied into out) with the BN. */
+static int fold_one(rm_model *out, const rm_model *m, const rm_layer_def *conv, const rm_layer_def *bn)
+{
+    const rm_model_tensor *g = tensor(m, bn->name, "gamma"), *beta = tensor(m, bn->name, "beta"),
+                          *mean = tensor(m, bn->name, "running_mean"), *var = tensor(m, bn->name, "running_var");
+    if (!g || !beta || !mean || !var) return rm_error("%s: batchnorm parameters missing", bn->name);
+    rm_model_tensor *w = NULL, *b = NULL;
+    for (int i = 0; i < out->num_tensors; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s/weight", conv->name);
+        if (!strcmp(out->tensors[i].key, key)) w = &out->tensors[i];
+    }
+    if (!w) return rm_error("%s: weights missing", conv->name);
+    if (!conv->bias) RM_TRY(add_copy(out, conv->name, "bias", conv->filters, NULL));
+    for (int i = 0; i < out->num_tensors; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s/bias", conv->name);
+        if (!strcmp(out->tensors[i].key, key)) b = &out->tensors[i];
+        snprintf(key, sizeof key, "%s/weight", conv->name);
+        if (!strcmp(out->tensors[i].key, key)) w = &out->tensors[i];
+    }
+    int64_t per_filter = w->count / conv->filters;
+    for (int o = 0; o < conv->filters; o++) {
+        double scale = g->data[o] / sqrt((double)var->data[o] + bn->eps);
+        for (int64_t k = 0; k < per_filter; k++) w->data[o * per_filter + k] = (float)(w->data[o * per_filter + k] * scale);
+        b->data[o] = (float)(((double)b->data[o] - mean->data[o]) * scale + beta->data[o]);
+    }
+    return 0;
+}
+
+int rm_fold_batchnorm(const rm_model *m, rm_netdef *fd, rm_model *out, int *layer_map)
+{
+    memset(fd, 0, sizeof *fd);
+    memset(out, 0, sizeof *out);
+    const rm_netdef *d = &m->def;
+    *fd = *d;
+    fd->layers = rm_calloc((size_t)d->num_layers, sizeof *fd->layers, "folded layers");
+    fd->text = rm_strdup(d->text);
+    if (!fd->layers || !fd->text) goto fail;
+    fd->num_layers = 0;
+    for (int i = 0; i < d->num_layers; i++) {
+        const rm_layer_def *l = &d->layers[i];
+        if (l->type == RM_LAYER_BATCHNORM) {
+            rm_layer_def *prev = fd->num_layers ? &fd->layers[fd->num_layers - 1] : NULL;
+            if (!prev || prev->type != RM_LAYER_CONV) {
+                rm_error("%s (line %d): LRP folds batch normalization into a directly preceding convolution; "
+                         "this one follows %s", l->name, l->line, prev ? prev->name : "the input");
+                goto fail;
+            }
+            if (fold_one(out, m, prev, l) != 0) goto fail;
+            if (!prev->bias) prev->params += prev->filters;
+            prev->bias = 1;
+            continue;
+        }
+        if (layer_map) layer_map[fd->num_layers] = i;
+        fd->layers[fd->num_layers++] = *l;
+        if (copy_layer_tensors(out, m, l->name) != 0) goto fail;
+    }
+    return 0;
+fail:
+    rm_netdef_free(fd);
+    for (int i = 0; i < out->num_tensors; i++) free(out->tensors[i].data);
+    free(out->tensors);
+    memset(out, 0, sizeof *out);
+    return -1;
+}

@@ -1,0 +1,253 @@
+/* LRP on oneDNN: properties that hold whatever the weights (LRP-0 equals
+ * gradient x input, conservation, batch independence, batchnorm folding,
+ * z-box/z+/flat/w-square conservation), and the composites' rule choice.
+ * Tolerances: float32 sums over a few thousand terms, 1e-4 relative to the
+ * largest magnitude unless stated. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/error.h"
+#include "relmask/lrp.h"
+#include "relmask/rng.h"
+#include "relmask/train.h"
+
+static const char *const plain_net =
+    "[net]\ninput = 2x12x10\nclasses = 5\n[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n"
+    "[maxpool]\nsize = 2\n[conv]\nfilters = 17\nsize = 3\nstride = 2\npad = 1\nactivation = relu\n"
+    "[avgpool]\nsize = 3\nstride = 1\npad = 1\n[dense]\nunits = 12\nactivation = relu\n[dense]\nunits = 5\n";
+
+static const char *const bn_net =
+    "[net]\ninput = 1x10x10\nclasses = 4\n[conv]\nfilters = 16\nsize = 3\npad = 1\nbias = 0\n[batchnorm]\n[relu]\n"
+    "[maxpool]\nsize = 2\n[conv]\nfilters = 8\nsize = 3\npad = 1\n[batchnorm]\n[relu]\n[dense]\nunits = 4\n";
+
+enum { B = 4 };
+
+/* A model with random weights (and batchnorm statistics), biases optional. */
+static void make_model(rm_model *m, const char *text, int zero_bias, uint64_t seed)
+{
+    memset(m, 0, sizeof *m);
+    cr_assert_eq(rm_netdef_parse(&m->def, text, "t.cfg"), 0, "%s", rm_error_message());
+    rm_net net;
+    cr_assert_eq(rm_net_create(&net, &m->def, 1, RM_MODE_INFER, 0), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_net_init_params(&net, RM_INIT_HE, seed), 0);
+    rm_rng rng;
+    rm_rng_seed(&rng, seed, 9, 0);
+    for (int i = 0; i < net.num_layers; i++)
+        for (int p = 0; p < net.layers[i].num_params; p++) {
+            rm_param *prm = &net.layers[i].params[p];
+            int64_t n = rm_param_plain_count(prm);
+            float *v = malloc(sizeof *v * (size_t)n);
+            cr_assert_eq(rm_net_param_read(&net, prm, v), 0);
+            for (int64_t k = 0; k < n; k++) {
+                if (!strcmp(prm->name, "bias")) v[k] = zero_bias ? 0 : (float)rm_rng_range(&rng, -0.2, 0.2);
+                if (!strcmp(prm->name, "gamma") || !strcmp(prm->name, "running_var"))
+                    v[k] = (float)rm_rng_range(&rng, 0.5, 1.5);
+                if (!strcmp(prm->name, "beta") || !strcmp(prm->name, "running_mean"))
+                    v[k] = (float)rm_rng_range(&rng, -0.3, 0.3);
+            }
+            cr_assert_eq(rm_net_param_write(&net, prm, v), 0);
+            free(v);
+        }
+    cr_assert_eq(rm_model_capture(m, &net), 0);
+    rm_net_destroy(&net);
+    char *names[5] = {"a", "b", "c", "d", "e"};
+    cr_assert_eq(rm_model_set_classes(m, m->def.classes, names), 0);
+    m->channels = m->def.input.c;
+    m->norm_mean = calloc((size_t)m->channels, sizeof(float));
+    m->norm_std = malloc(sizeof(float) * (size_t)m->channels);
+    for (int c = 0; c < m->channels; c++) m->norm_std[c] = 0.5f;
+}
+
+static int64_t input_size(const rm_model *m) { return (int64_t)m->def.input.c * m->def.input.h * m->def.input.w; }
+
+static void fill_input(float *x, int64_t n, uint64_t seed, double lo)
+{
+    rm_rng rng;
+    rm_rng_seed(&rng, seed, 3, 0);
+    for (int64_t i = 0; i < n; i++) x[i] = (float)rm_rng_range(&rng, lo, 1);
+}
+
+static void run_lrp(const rm_model *m, const char *composite, const char *const *overrides, int noverrides,
+                    double eps, int batch, const float *x, float *rel, int32_t *expl, float *logit)
+{
+    rm_lrp_config cfg;
+    cr_assert_eq(rm_lrp_composite(&cfg, &m->def, composite, overrides, noverrides, eps, 0.25), 0, "%s",
+                 rm_error_message());
+    rm_lrp *e;
+    cr_assert_eq(rm_lrp_create(&e, m, batch, &cfg), 0, "%s", rm_error_message());
+    memcpy(rm_lrp_input(e), x, sizeof(float) * (size_t)(batch * input_size(m)));
+    cr_assert_eq(rm_lrp_run(e, NULL, rel, expl, logit, NULL), 0, "%s", rm_error_message());
+    rm_lrp_destroy(e);
+    rm_lrp_config_free(&cfg);
+}
+
+static void assert_close(const float *a, const float *b, int64_t n, double rtol, const char *what)
+{
+    double scale = 0;
+    for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
+    for (int64_t i = 0; i < n; i++)
+        cr_assert(fabs(a[i] - b[i]) <= rtol * scale + 1e-12, "%s: [%lld] %.8g vs %.8g (scale %.3g)", what,
+                  (long long)i, a[i], b[i], scale);
+}
+
+Test(lrp, lrp0_equals_gradient_times_input)
+{
+    rm_model m;
+    make_model(&m, plain_net, 0, 1);
+    int64_t n = input_size(&m);
+    float *x = malloc(sizeof *x * (size_t)(B * n)), *rel = malloc(sizeof *rel * (size_t)(B * n));
+    fill_input(x, B * n, 5, -1);
+    int32_t expl[B];
+    float logit[B];
+    const char *const all_zero[] = {"conv*=zero", "dense*=zero"};
+    run_lrp(&m, "epsilon", all_zero, 2, 0, B, x, rel, expl, logit);
+
+    rm_net net;
+    cr_assert_eq(rm_net_create(&net, &m.def, B, RM_MODE_TRAIN, 1), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_model_apply(&m, &net), 0);
+    memcpy(rm_net_input(&net), x, sizeof *x * (size_t)(B * n));
+    cr_assert_eq(rm_net_forward(&net), 0);
+    float dz[B * 5] = {0};
+    for (int b = 0; b < B; b++) dz[b * 5 + expl[b]] = 1;
+    cr_assert_eq(rm_net_backward(&net, dz), 0, "%s", rm_error_message());
+    const float *g = rm_net_input_grad(&net);
+    float *gx = malloc(sizeof *gx * (size_t)(B * n));
+    for (int64_t i = 0; i < B * n; i++) gx[i] = g[i] * x[i];
+    /* LRP-0 divides by z at every layer, so float32 rounding in the
+     * (Winograd) forward is amplified where z is small: 1e-3 of the largest
+     * magnitude. The average pool's stabilizer (1e-6) adds nothing visible. */
+    assert_close(rel, gx, B * n, 1e-3, "LRP-0 vs gradient x input");
+    rm_net_destroy(&net);
+    free(x), free(rel), free(gx);
+    rm_model_free(&m);
+}
+
+static void check_conservation(const char *composite, const char *const *ov, int nov, double lo, double rtol)
+{
+    rm_model m;
+    make_model(&m, plain_net, 1, 2);
+    int64_t n = input_size(&m);
+    float *x = malloc(sizeof *x * (size_t)(B * n)), *rel = malloc(sizeof *rel * (size_t)(B * n));
+    fill_input(x, B * n, 6, lo);
+    int32_t expl[B];
+    float logit[B];
+    run_lrp(&m, composite, ov, nov, 1e-9, B, x, rel, expl, logit);
+    for (int b = 0; b < B; b++) {
+        double sum = 0;
+        for (int64_t i = 0; i < n; i++) sum += rel[b * n + i];
+        cr_assert(fabs(sum - logit[b]) <= rtol * fabs(logit[b]), "%s: image %d sums to %.8g, logit %.8g", composite, b,
+                  sum, logit[b]);
+    }
+    free(x), free(rel);
+    rm_model_free(&m);
+}
+
+Test(lrp, epsilon_conserves_with_zero_bias) { check_conservation("epsilon", NULL, 0, -1, 1e-4); }
+Test(lrp, zplus_conserves_on_nonnegative_input)
+{
+    const char *const ov[] = {"conv1=zplus"};
+    check_conservation("epsilon-plus", ov, 1, 0, 1e-4);
+}
+Test(lrp, flat_first_layer_conserves) { check_conservation("epsilon-plus-flat", NULL, 0, -1, 1e-4); }
+Test(lrp, wsquare_first_layer_conserves)
+{
+    const char *const ov[] = {"conv1=wsquare"};
+    check_conservation("epsilon-plus", ov, 1, -1, 1e-4);
+}
+Test(lrp, zbox_first_layer_conserves)
+{
+    /* bounds: normalized 0 and 255 = (0 - 0) / 0.5 and (1 - 0) / 0.5 */
+    check_conservation("epsilon-gamma-box", NULL, 0, 0, 1e-3);
+}
+
+Test(lrp, heatmap_is_the_same_alone_and_in_a_batch)
+{
+    rm_model m;
+    make_model(&m, plain_net, 0, 3);
+    int64_t n = input_size(&m);
+    enum { N8 = 8 };
+    float *x = malloc(sizeof *x * (size_t)(N8 * n)), *rel = malloc(sizeof *rel * (size_t)(N8 * n));
+    float *one = malloc(sizeof *one * (size_t)n);
+    fill_input(x, N8 * n, 7, -1);
+    int32_t expl[N8], e1;
+    float logit[N8], l1;
+    run_lrp(&m, "epsilon-gamma-box", NULL, 0, 1e-2, N8, x, rel, expl, logit);
+    run_lrp(&m, "epsilon-gamma-box", NULL, 0, 1e-2, 1, x + 5 * n, one, &e1, &l1);
+    cr_assert_eq(e1, expl[5]);
+    assert_close(one, rel + 5 * n, n, 1e-5, "image 5 alone vs in a batch of 8");
+    free(x), free(rel), free(one);
+    rm_model_free(&m);
+}
+
+Test(lrp, batchnorm_folding_keeps_the_outputs)
+{
+    rm_model m;
+    make_model(&m, bn_net, 0, 4);
+    int64_t n = input_size(&m);
+    float *x = malloc(sizeof *x * (size_t)(B * n));
+    fill_input(x, B * n, 8, -1);
+    rm_net net;
+    cr_assert_eq(rm_net_create(&net, &m.def, B, RM_MODE_INFER, 0), 0);
+    cr_assert_eq(rm_model_apply(&m, &net), 0);
+    memcpy(rm_net_input(&net), x, sizeof *x * (size_t)(B * n));
+    cr_assert_eq(rm_net_forward(&net), 0);
+    rm_lrp_config cfg;
+    cr_assert_eq(rm_lrp_composite(&cfg, &m.def, "epsilon", NULL, 0, 1e-2, 0.25), 0);
+    rm_lrp *e;
+    cr_assert_eq(rm_lrp_create(&e, &m, B, &cfg), 0, "%s", rm_error_message());
+    memcpy(rm_lrp_input(e), x, sizeof *x * (size_t)(B * n));
+    float *rel = malloc(sizeof *rel * (size_t)(B * n));
+    cr_assert_eq(rm_lrp_run(e, NULL, rel, NULL, NULL, NULL), 0, "%s", rm_error_message());
+    assert_close(rm_lrp_logits(e), rm_net_logits(&net), B * 4, 1e-5, "folded vs batchnorm logits");
+    rm_lrp_destroy(e);
+    rm_lrp_config_free(&cfg);
+    rm_net_destroy(&net);
+    free(x), free(rel);
+    rm_model_free(&m);
+}
+
+Test(lrp, composites_and_overrides)
+{
+    rm_netdef d;
+    cr_assert_eq(rm_netdef_parse(&d, plain_net, "t.cfg"), 0);
+    rm_lrp_config c;
+    cr_assert_eq(rm_lrp_composite(&c, &d, "epsilon-plus-flat", NULL, 0, 0.01, 0.25), 0);
+    cr_assert_eq(c.rules[0].kind, RM_RULE_FLAT, "first layer flat");
+    cr_assert_eq(c.rules[3].kind, RM_RULE_ZPLUS, "convolutions z+");
+    cr_assert_eq(c.rules[6].kind, RM_RULE_EPSILON, "dense epsilon");
+    cr_assert_eq(c.rules[2].kind, RM_RULE_PASS, "pooling passes to its own treatment");
+    rm_lrp_config_free(&c);
+    const char *const ov[] = {"conv1=zbox", "dense*=alpha2-beta1"};
+    cr_assert_eq(rm_lrp_composite(&c, &d, "epsilon", ov, 2, 0.01, 0.25), 0, "%s", rm_error_message());
+    cr_assert_eq(c.rules[0].kind, RM_RULE_ZBOX);
+    cr_assert_eq(c.rules[6].kind, RM_RULE_ALPHABETA);
+    cr_assert_eq(c.rules[6].alpha, 2);
+    rm_lrp_config_free(&c);
+    const char *const bad1[] = {"conv9=zplus"};
+    cr_assert_neq(rm_lrp_composite(&c, &d, "epsilon", bad1, 1, 0.01, 0.25), 0);
+    cr_assert(strstr(rm_error_message(), "no conv or dense layer is named 'conv9'"), "%s", rm_error_message());
+    const char *const bad2[] = {"conv1=alpha2-beta2"};
+    cr_assert_neq(rm_lrp_composite(&c, &d, "epsilon", bad2, 1, 0.01, 0.25), 0);
+    cr_assert(strstr(rm_error_message(), "alpha - beta = 1"), "%s", rm_error_message());
+    const char *const bad3[] = {"maxpool1=epsilon"};
+    cr_assert_neq(rm_lrp_composite(&c, &d, "epsilon", bad3, 1, 0.01, 0.25), 0);
+    cr_assert_neq(rm_lrp_composite(&c, &d, "nonsense", NULL, 0, 0.01, 0.25), 0);
+    cr_assert(strstr(rm_error_message(), "unknown composite"), "%s", rm_error_message());
+    rm_netdef_free(&d);
+}
+
+Test(lrp, zbox_is_refused_past_the_first_layer)
+{
+    rm_model m;
+    make_model(&m, plain_net, 0, 1);
+    const char *const ov[] = {"conv2=zbox"};
+    rm_lrp_config cfg;
+    cr_assert_eq(rm_lrp_composite(&cfg, &m.def, "epsilon", ov, 1, 0.01, 0.25), 0);
+    rm_lrp *e;
+    cr_assert_neq(rm_lrp_create(&e, &m, 2, &cfg), 0);
+    cr_assert(strstr(rm_error_message(), "first layer only"), "%s", rm_error_message());
+    rm_lrp_config_free(&cfg);
+    rm_model_free(&m);
+}
