@@ -1,0 +1,489 @@
+/* Slow double-precision LRP in matrix form (see include/relmask/lrp_reference.h).
+ * Every dense/convolution rule goes through one routine, spread(): for one
+ * output k with its explicitly listed connections (input j, weight w_jk) it
+ * computes z'_k = sum_j a_jk + b'_k and adds a_jk / stab(z'_k) * R_k to R_j.
+ * The layer functions only enumerate connections; the rules only name a_jk
+ * and b'_k. No four-step trick, no modified weight tensors. */
+#include "relmask/lrp_reference.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/error.h"
+#include "relmask/reference.h"
+
+static double pos(double v) { return v > 0 ? v : 0.0; }
+static double neg(double v) { return v < 0 ? v : 0.0; }
+
+double rm_lrp_stab(double z, double eps) { return z + (z >= 0 ? eps : -eps); }
+
+static const char *const rule_names[RM_LRP_RULE_COUNT] = {
+    "zero", "epsilon", "zplus", "alphabeta", "gamma", "wsquare", "flat", "zbox"};
+
+const char *rm_lrp_rule_name(rm_lrp_rule rule)
+{
+    return (int)rule >= 0 && rule < RM_LRP_RULE_COUNT ? rule_names[rule] : "unknown";
+}
+
+rm_lrp_params rm_lrp_params_default(rm_lrp_rule rule)
+{
+    rm_lrp_params p;
+    memset(&p, 0, sizeof p);
+    p.rule = rule;
+    p.eps = rule == RM_LRP_ZERO ? 0.0 : rule == RM_LRP_EPSILON ? RM_LRP_DEFAULT_EPS : RM_LRP_STAB_EPS;
+    p.gamma = 0.25;
+    p.alpha = rule == RM_LRP_ALPHABETA ? 2.0 : 1.0;
+    p.beta = rule == RM_LRP_ALPHABETA ? 1.0 : 0.0;
+    p.low = 0.0;
+    p.high = 1.0;
+    return p;
+}
+
+int rm_lrp_params_check(const rm_lrp_params *p)
+{
+    if ((int)p->rule < 0 || p->rule >= RM_LRP_RULE_COUNT)
+        return rm_error("LRP: unknown rule %d", (int)p->rule);
+    const char *name = rm_lrp_rule_name(p->rule);
+    if (!(p->eps >= 0) || isinf(p->eps))
+        return rm_error("LRP %s rule: eps must be finite and >= 0 (got %g)", name, p->eps);
+    if (p->rule == RM_LRP_GAMMA && (!(p->gamma >= 0) || isinf(p->gamma)))
+        return rm_error("LRP gamma rule: gamma must be finite and >= 0 (got %g)", p->gamma);
+    if (p->rule == RM_LRP_ALPHABETA) {
+        if (!(p->alpha >= 0) || !(p->beta >= 0))
+            return rm_error("LRP alpha-beta rule: alpha and beta must both be >= 0 (got alpha %g, "
+                            "beta %g)", p->alpha, p->beta);
+        if (!(fabs(p->alpha - p->beta - 1.0) <= 1e-12))
+            return rm_error("LRP alpha-beta rule: alpha - beta must equal 1 (got alpha %g, beta %g, "
+                            "alpha - beta = %g); e.g. alpha 2, beta 1", p->alpha, p->beta,
+                            p->alpha - p->beta);
+    }
+    if (p->rule == RM_LRP_ZBOX && !p->low_map && !p->high_map && !(p->low <= p->high))
+        return rm_error("LRP z-box rule: low must be <= high (got low %g, high %g)", p->low, p->high);
+    return 0;
+}
+
+/* ---- one output: the matrix form ------------------------------------------ */
+
+/* One input j feeding the output: its flat index into x (and rin), its index
+ * within the sample (for per-element bounds) and the flat weight index. */
+typedef struct { size_t x, xs, w; } conn;
+
+/* The contributions a_jk a rule is built from. */
+typedef enum {
+    PART_PLAIN,       /* x w */
+    PART_POS,         /* x+ w+ + x- w-   (z+ and alpha-beta's positive part) */
+    PART_NEG,         /* x+ w- + x- w+   (alpha-beta's negative part) */
+    PART_GAMMA_POS,   /* x w + gamma (x w)+ = x+ (w + gamma w+) + x- (w + gamma w-) */
+    PART_GAMMA_NEG,   /* x w + gamma (x w)- = x+ (w + gamma w-) + x- (w + gamma w+) */
+    PART_WSQUARE,     /* w^2 */
+    PART_FLAT,        /* 1 */
+    PART_ZBOX         /* x w - l w+ - h w- */
+} part;
+
+typedef struct {
+    const double *x, *w;
+    const rm_lrp_params *p;
+} layer_in;
+
+static double contribution(part kind, const layer_in *L, const conn *c)
+{
+    double x = L->x[c->x], w = L->w[c->w], g = L->p->gamma;
+    switch (kind) {
+    case PART_PLAIN: return x * w;
+    case PART_POS: return pos(x) * pos(w) + neg(x) * neg(w);
+    case PART_NEG: return pos(x) * neg(w) + neg(x) * pos(w);
+    case PART_GAMMA_POS: return x * w + g * pos(x * w);
+    case PART_GAMMA_NEG: return x * w + g * neg(x * w);
+    case PART_WSQUARE: return w * w;
+    case PART_FLAT: return 1.0;
+    case PART_ZBOX: {
+        double l = L->p->low_map ? L->p->low_map[c->xs] : L->p->low;
+        double h = L->p->high_map ? L->p->high_map[c->xs] : L->p->high;
+        return x * w - l * pos(w) - h * neg(w);
+    }
+    }
+    return 0.0;
+}
+
+/* R_j += scale * a_jk / stab(z'_k) * R_k over the m connections of output k,
+ * z'_k = sum_j a_jk + bias. */
+static void spread(double *rin, const layer_in *L, const conn *cs, int m, part kind, double bias,
+                   double eps, double scale, double Rk)
+{
+    double z = bias;
+    for (int t = 0; t < m; t++) z += contribution(kind, L, &cs[t]);
+    double d = rm_lrp_stab(z, eps);
+    if (d == 0) return;   /* eps = 0 and z' = 0: the output passes nothing */
+    for (int t = 0; t < m; t++) rin[cs[t].x] += scale * (contribution(kind, L, &cs[t]) / d) * Rk;
+}
+
+/* The rule for one output k: b is the layer's bias b_k (0 without bias). */
+static void relevance_of_output(double *rin, const layer_in *L, const conn *cs, int m, double b,
+                                double Rk)
+{
+    const rm_lrp_params *p = L->p;
+    double bb = p->ignore_bias ? 0.0 : b;   /* the bias as the rule sees it */
+    double eps = p->eps;
+    switch (p->rule) {
+    case RM_LRP_ZERO: spread(rin, L, cs, m, PART_PLAIN, bb, 0.0, 1.0, Rk); break;
+    case RM_LRP_EPSILON: spread(rin, L, cs, m, PART_PLAIN, bb, eps, 1.0, Rk); break;
+    case RM_LRP_ZPLUS: spread(rin, L, cs, m, PART_POS, pos(bb), eps, 1.0, Rk); break;
+    case RM_LRP_ALPHABETA:
+        spread(rin, L, cs, m, PART_POS, pos(bb), eps, p->alpha, Rk);
+        spread(rin, L, cs, m, PART_NEG, neg(bb), eps, -p->beta, Rk);
+        break;
+    case RM_LRP_GAMMA: {
+        /* The branch follows the layer's real output z_k = sum x w + b_k. */
+        double z = b;
+        for (int t = 0; t < m; t++) z += contribution(PART_PLAIN, L, &cs[t]);
+        if (z >= 0) spread(rin, L, cs, m, PART_GAMMA_POS, bb + p->gamma * pos(bb), eps, 1.0, Rk);
+        else spread(rin, L, cs, m, PART_GAMMA_NEG, bb + p->gamma * neg(bb), eps, 1.0, Rk);
+        break;
+    }
+    case RM_LRP_WSQUARE: spread(rin, L, cs, m, PART_WSQUARE, 0.0, eps, 1.0, Rk); break;
+    case RM_LRP_FLAT: spread(rin, L, cs, m, PART_FLAT, 0.0, eps, 1.0, Rk); break;
+    case RM_LRP_ZBOX: spread(rin, L, cs, m, PART_ZBOX, 0.0, eps, 1.0, Rk); break;
+    case RM_LRP_RULE_COUNT: break;
+    }
+}
+
+/* ---- dense ------------------------------------------------------------------ */
+
+int rm_lrp_ref_dense(double *rin, const double *rout, const double *x, const double *w,
+                     const double *b, int N, int I, int O, const rm_lrp_params *p)
+{
+    RM_TRY(rm_lrp_params_check(p));
+    if (N <= 0 || I <= 0 || O <= 0)
+        return rm_error("LRP dense: sizes must be positive (N %d, I %d, O %d)", N, I, O);
+    conn *cs = rm_malloc(sizeof *cs * (size_t)I, "LRP dense connections");
+    if (!cs) return -1;
+    layer_in L = {x, w, p};
+    memset(rin, 0, sizeof *rin * (size_t)N * I);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++) {
+            /* output (n, o) is fed by every input i through w[o,i] */
+            for (int i = 0; i < I; i++)
+                cs[i] = (conn){(size_t)n * I + i, (size_t)i, (size_t)o * I + i};
+            relevance_of_output(rin, &L, cs, I, b ? b[o] : 0.0, rout[(size_t)n * O + o]);
+        }
+    free(cs);
+    return 0;
+}
+
+/* ---- convolution ------------------------------------------------------------ */
+
+int rm_lrp_ref_conv(double *rin, const double *rout, const double *x, const double *w,
+                    const double *b, int N, int C, int H, int W, int O, int K, int stride, int pad,
+                    const rm_lrp_params *p)
+{
+    RM_TRY(rm_lrp_params_check(p));
+    if (N <= 0 || C <= 0 || H <= 0 || W <= 0 || O <= 0 || K <= 0 || stride <= 0 || pad < 0)
+        return rm_error("LRP conv: invalid sizes (N %d, C %d, H %d, W %d, O %d, K %d, stride %d, "
+                        "pad %d)", N, C, H, W, O, K, stride, pad);
+    if (H + 2 * pad < K || W + 2 * pad < K)
+        return rm_error("LRP conv: kernel %d with padding %d does not fit a %dx%d input", K, pad, H, W);
+    int OH = rm_ref_out_size(H, K, stride, pad), OW = rm_ref_out_size(W, K, stride, pad);
+    conn *cs = rm_malloc(sizeof *cs * (size_t)C * K * K, "LRP conv connections");
+    if (!cs) return -1;
+    layer_in L = {x, w, p};
+    size_t sample = (size_t)C * H * W;
+    memset(rin, 0, sizeof *rin * (size_t)N * sample);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++)
+            for (int i = 0; i < OH; i++)
+                for (int j = 0; j < OW; j++) {
+                    /* output (n, o, i, j) is fed by x[n, c, i*stride-pad+a, j*stride-pad+e]
+                     * through w[o, c, a, e], for the cells inside the image */
+                    int m = 0;
+                    for (int c = 0; c < C; c++)
+                        for (int a = 0; a < K; a++)
+                            for (int e = 0; e < K; e++) {
+                                int h = i * stride - pad + a, v = j * stride - pad + e;
+                                if (h < 0 || h >= H || v < 0 || v >= W) continue;   /* padding */
+                                size_t xs = ((size_t)c * H + h) * W + v;
+                                cs[m++] = (conn){(size_t)n * sample + xs, xs,
+                                                 (((size_t)o * C + c) * K + a) * K + e};
+                            }
+                    double Rk = rout[(((size_t)n * O + o) * OH + i) * OW + j];
+                    relevance_of_output(rin, &L, cs, m, b ? b[o] : 0.0, Rk);
+                }
+    free(cs);
+    return 0;
+}
+
+/* ---- pooling ---------------------------------------------------------------- */
+
+int rm_lrp_ref_maxpool(double *rin, const double *rout, const double *x, int N, int C, int H,
+                       int W, int K, int stride, int pad)
+{
+    int OH = rm_ref_out_size(H, K, stride, pad), OW = rm_ref_out_size(W, K, stride, pad);
+    size_t nout = (size_t)N * C * OH * OW;
+    double *y = rm_malloc(sizeof *y * nout, "LRP max-pool output");
+    int64_t *winner = rm_malloc(sizeof *winner * nout, "LRP max-pool winners");
+    if (!y || !winner) {
+        free(y), free(winner);
+        return -1;
+    }
+    rm_ref_maxpool_forward(y, winner, x, N, C, H, W, K, stride, pad);
+    memset(rin, 0, sizeof *rin * (size_t)N * C * H * W);
+    for (size_t k = 0; k < nout; k++)
+        if (winner[k] >= 0) rin[winner[k]] += rout[k];   /* overlapping windows accumulate */
+    free(y), free(winner);
+    return 0;
+}
+
+void rm_lrp_ref_avgpool(double *rin, const double *rout, const double *x, int N, int C, int H,
+                        int W, int K, int stride, int pad, double eps)
+{
+    int OH = rm_ref_out_size(H, K, stride, pad), OW = rm_ref_out_size(W, K, stride, pad);
+    double weight = 1.0 / ((double)K * K);   /* include-padding: padding cells are zeros */
+    memset(rin, 0, sizeof *rin * (size_t)N * C * H * W);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < OH; i++)
+                for (int j = 0; j < OW; j++) {
+                    double z = 0.0;
+                    for (int a = 0; a < K; a++)
+                        for (int e = 0; e < K; e++) {
+                            int h = i * stride - pad + a, v = j * stride - pad + e;
+                            if (h < 0 || h >= H || v < 0 || v >= W) continue;
+                            z += x[(((size_t)n * C + c) * H + h) * W + v] * weight;
+                        }
+                    double d = rm_lrp_stab(z, eps);
+                    if (d == 0) continue;
+                    double Rk = rout[(((size_t)n * C + c) * OH + i) * OW + j];
+                    for (int a = 0; a < K; a++)
+                        for (int e = 0; e < K; e++) {
+                            int h = i * stride - pad + a, v = j * stride - pad + e;
+                            if (h < 0 || h >= H || v < 0 || v >= W) continue;
+                            size_t xi = (((size_t)n * C + c) * H + h) * W + v;
+                            rin[xi] += (x[xi] * weight / d) * Rk;
+                        }
+                }
+}
+
+void rm_lrp_ref_global_avgpool(double *rin, const double *rout, const double *x, int N, int C,
+                               int H, int W, double eps)
+{
+    size_t cells = (size_t)H * W;
+    double weight = 1.0 / (double)cells;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) {
+            const double *xc = x + ((size_t)n * C + c) * cells;
+            double *rc = rin + ((size_t)n * C + c) * cells;
+            double z = 0.0;
+            for (size_t j = 0; j < cells; j++) z += xc[j] * weight;
+            double d = rm_lrp_stab(z, eps), Rk = rout[(size_t)n * C + c];
+            for (size_t j = 0; j < cells; j++) rc[j] = d == 0 ? 0.0 : (xc[j] * weight / d) * Rk;
+        }
+}
+
+/* ---- batch normalization folding -------------------------------------------- */
+
+void rm_lrp_ref_fold_bn(double *w_out, double *b_out, const double *w, const double *b,
+                        const double *gamma, const double *beta, const double *mean,
+                        const double *var, double eps, int O, int fan_in)
+{
+    for (int o = 0; o < O; o++) {
+        double scale = gamma[o] / sqrt(var[o] + eps);
+        for (int i = 0; i < fan_in; i++)
+            w_out[(size_t)o * fan_in + i] = w[(size_t)o * fan_in + i] * scale;
+        b_out[o] = ((b ? b[o] : 0.0) - mean[o]) * scale + beta[o];
+    }
+}
+
+/* ---- whole network ---------------------------------------------------------- */
+
+typedef struct { int C, H, W; } shape;
+
+static size_t shape_count(shape s) { return (size_t)s.C * s.H * s.W; }
+
+/* The output shape of layer l for input shape in; -1 (message) if invalid. */
+static int layer_out_shape(const rm_lrp_ref_layer *l, int index, shape in, shape *out)
+{
+    *out = in;
+    switch (l->type) {
+    case RM_LRP_REF_CONV:
+        if (l->units <= 0 || l->size <= 0 || l->stride <= 0 || l->pad < 0 || !l->w)
+            return rm_error("LRP net layer %d (conv): needs units, size, stride >= 1, pad >= 0 "
+                            "and weights", index);
+        out->C = l->units;
+        out->H = rm_ref_out_size(in.H, l->size, l->stride, l->pad);
+        out->W = rm_ref_out_size(in.W, l->size, l->stride, l->pad);
+        break;
+    case RM_LRP_REF_DENSE:
+        if (l->units <= 0 || !l->w)
+            return rm_error("LRP net layer %d (dense): needs units and weights", index);
+        *out = (shape){l->units, 1, 1};
+        break;
+    case RM_LRP_REF_MAXPOOL:
+    case RM_LRP_REF_AVGPOOL:
+        if (l->size <= 0 || l->stride <= 0 || l->pad < 0 || l->pad >= l->size)
+            return rm_error("LRP net layer %d (pool): needs size, stride >= 1 and 0 <= pad < size",
+                            index);
+        out->H = rm_ref_out_size(in.H, l->size, l->stride, l->pad);
+        out->W = rm_ref_out_size(in.W, l->size, l->stride, l->pad);
+        break;
+    case RM_LRP_REF_GLOBAL_AVGPOOL: *out = (shape){in.C, 1, 1}; break;
+    case RM_LRP_REF_FLATTEN: *out = (shape){in.C * in.H * in.W, 1, 1}; break;
+    case RM_LRP_REF_RELU: break;
+    default: return rm_error("LRP net layer %d: unknown layer type %d", index, (int)l->type);
+    }
+    int windowed = l->type == RM_LRP_REF_CONV || l->type == RM_LRP_REF_MAXPOOL ||
+                   l->type == RM_LRP_REF_AVGPOOL;
+    if (windowed && (in.H + 2 * l->pad < l->size || in.W + 2 * l->pad < l->size))
+        return rm_error("LRP net layer %d: window %d with padding %d does not fit a %dx%d input",
+                        index, l->size, l->pad, in.H, in.W);
+    if (out->C <= 0 || out->H <= 0 || out->W <= 0)
+        return rm_error("LRP net layer %d: input %dx%dx%d is too small", index, in.C, in.H, in.W);
+    if ((l->type == RM_LRP_REF_CONV || l->type == RM_LRP_REF_DENSE) && rm_lrp_params_check(&l->rule))
+        return rm_error_prefix("LRP net layer %d", index);
+    if ((l->type == RM_LRP_REF_AVGPOOL || l->type == RM_LRP_REF_GLOBAL_AVGPOOL) &&
+        !(l->rule.eps >= 0))
+        return rm_error("LRP net layer %d (avgpool): eps must be >= 0", index);
+    return 0;
+}
+
+int rm_lrp_ref_net_classes(const rm_lrp_ref_layer *layers, int num_layers, int C, int H, int W)
+{
+    if (num_layers <= 0 || C <= 0 || H <= 0 || W <= 0)
+        return rm_error("LRP net: needs layers and a positive input shape");
+    shape s = {C, H, W};
+    for (int i = 0; i < num_layers; i++) RM_TRY(layer_out_shape(&layers[i], i, s, &s));
+    return (int)shape_count(s);
+}
+
+/* Forward of layer l: out from in (shape s in, t out), for N images. */
+static int layer_forward(const rm_lrp_ref_layer *l, double *out, const double *in, int N, shape s)
+{
+    size_t n_in = (size_t)N * shape_count(s);
+    switch (l->type) {
+    case RM_LRP_REF_CONV:
+        rm_ref_conv_forward(out, in, l->w, l->b, N, s.C, s.H, s.W, l->units, l->size, l->stride,
+                            l->pad);
+        break;
+    case RM_LRP_REF_DENSE:
+        rm_ref_dense_forward(out, in, l->w, l->b, N, (int)shape_count(s), l->units);
+        break;
+    case RM_LRP_REF_RELU: rm_ref_relu_forward(out, in, n_in); break;
+    case RM_LRP_REF_MAXPOOL:
+        rm_ref_maxpool_forward(out, NULL, in, N, s.C, s.H, s.W, l->size, l->stride, l->pad);
+        break;
+    case RM_LRP_REF_AVGPOOL:
+        rm_ref_avgpool_forward(out, in, N, s.C, s.H, s.W, l->size, l->stride, l->pad, 1);
+        break;
+    case RM_LRP_REF_GLOBAL_AVGPOOL: rm_ref_global_avgpool_forward(out, in, N, s.C, s.H, s.W); break;
+    case RM_LRP_REF_FLATTEN: memcpy(out, in, sizeof *out * n_in); break;
+    }
+    return 0;
+}
+
+/* Relevance of layer l: rin (shape s) from rout, with the layer's input x. */
+static int layer_relevance(const rm_lrp_ref_layer *l, double *rin, const double *rout,
+                           const double *x, int N, shape s)
+{
+    size_t n_in = (size_t)N * shape_count(s);
+    switch (l->type) {
+    case RM_LRP_REF_CONV:
+        return rm_lrp_ref_conv(rin, rout, x, l->w, l->b, N, s.C, s.H, s.W, l->units, l->size,
+                               l->stride, l->pad, &l->rule);
+    case RM_LRP_REF_DENSE:
+        return rm_lrp_ref_dense(rin, rout, x, l->w, l->b, N, (int)shape_count(s), l->units,
+                                &l->rule);
+    case RM_LRP_REF_RELU:
+    case RM_LRP_REF_FLATTEN: memcpy(rin, rout, sizeof *rin * n_in); return 0;
+    case RM_LRP_REF_MAXPOOL:
+        return rm_lrp_ref_maxpool(rin, rout, x, N, s.C, s.H, s.W, l->size, l->stride, l->pad);
+    case RM_LRP_REF_AVGPOOL:
+        rm_lrp_ref_avgpool(rin, rout, x, N, s.C, s.H, s.W, l->size, l->stride, l->pad, l->rule.eps);
+        return 0;
+    case RM_LRP_REF_GLOBAL_AVGPOOL:
+        rm_lrp_ref_global_avgpool(rin, rout, x, N, s.C, s.H, s.W, l->rule.eps);
+        return 0;
+    }
+    return 0;
+}
+
+int rm_lrp_ref_net_run(const rm_lrp_ref_layer *layers, int num_layers, int C, int H, int W,
+                       int N, const double *x, const int32_t *target, double *relevance,
+                       double *layer_sums, double *logits, int32_t *explained)
+{
+    int K = rm_lrp_ref_net_classes(layers, num_layers, C, H, W);
+    if (K < 0) return -1;
+    if (N <= 0) return rm_error("LRP net: batch size must be positive (got %d)", N);
+    int L = num_layers, rc = -1;
+    /* shapes[i]: input shape of layer i; shapes[L]: the logits' shape.
+     * acts[i]: input activation of layer i (acts[0] = x), acts[L]: logits. */
+    shape *shapes = rm_calloc((size_t)L + 1, sizeof *shapes, "LRP net shapes");
+    double **acts = rm_calloc((size_t)L + 1, sizeof *acts, "LRP net activations");
+    double *rbuf[2] = {NULL, NULL};
+    if (!shapes || !acts) goto out;
+    shapes[0] = (shape){C, H, W};
+    size_t biggest = shape_count(shapes[0]);
+    for (int i = 0; i < L; i++) {
+        layer_out_shape(&layers[i], i, shapes[i], &shapes[i + 1]);   /* checked above */
+        if (shape_count(shapes[i + 1]) > biggest) biggest = shape_count(shapes[i + 1]);
+    }
+
+    /* forward */
+    acts[0] = (double *)x;   /* never written */
+    for (int i = 0; i < L; i++) {
+        acts[i + 1] = rm_malloc(sizeof(double) * (size_t)N * shape_count(shapes[i + 1]),
+                                "LRP net activation");
+        if (!acts[i + 1]) goto out;
+        layer_forward(&layers[i], acts[i + 1], acts[i], N, shapes[i]);
+    }
+    const double *z = acts[L];
+
+    /* seed: R = onehot(class) * logit[class] */
+    for (int k = 0; k < 2; k++) {
+        rbuf[k] = rm_malloc(sizeof(double) * (size_t)N * biggest, "LRP net relevance");
+        if (!rbuf[k]) goto out;
+    }
+    double *rout = rbuf[0], *rin = rbuf[1];
+    memset(rout, 0, sizeof *rout * (size_t)N * K);
+    for (int n = 0; n < N; n++) {
+        const double *zn = z + (size_t)n * K;
+        int cls = 0;
+        if (target && target[n] >= 0) {
+            if (target[n] >= K) {
+                rm_error("LRP net: target class %d of image %d is out of range [0, %d)",
+                         (int)target[n], n, K);
+                goto out;
+            }
+            cls = target[n];
+        } else {
+            for (int k = 1; k < K; k++)
+                if (zn[k] > zn[cls]) cls = k;
+        }
+        rout[(size_t)n * K + cls] = zn[cls];
+        if (explained) explained[n] = cls;
+        if (layer_sums) layer_sums[(size_t)n * (L + 1) + L] = zn[cls];
+    }
+    if (logits) memcpy(logits, z, sizeof *logits * (size_t)N * K);
+
+    /* relevance, top to bottom */
+    for (int i = L - 1; i >= 0; i--) {
+        if (layer_relevance(&layers[i], rin, rout, acts[i], N, shapes[i]))
+            goto out;
+        size_t per = shape_count(shapes[i]);
+        if (layer_sums)
+            for (int n = 0; n < N; n++) {
+                double sum = 0.0;
+                for (size_t j = 0; j < per; j++) sum += rin[(size_t)n * per + j];
+                layer_sums[(size_t)n * (L + 1) + i] = sum;
+            }
+        double *t = rin;
+        rin = rout;
+        rout = t;
+    }
+    memcpy(relevance, rout, sizeof *relevance * (size_t)N * C * H * W);
+    rc = 0;
+
+out:
+    if (acts)
+        for (int i = 1; i <= L; i++) free(acts[i]);
+    free(acts), free(shapes), free(rbuf[0]), free(rbuf[1]);
+    return rc;
+}
