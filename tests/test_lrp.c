@@ -5,11 +5,13 @@
  * largest magnitude unless stated. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "relmask/error.h"
 #include "relmask/lrp.h"
+#include "relmask/lrp_reference.h"
 #include "relmask/rng.h"
 #include "relmask/train.h"
 
@@ -250,4 +252,100 @@ Test(lrp, zbox_is_refused_past_the_first_layer)
     cr_assert(strstr(rm_error_message(), "first layer only"), "%s", rm_error_message());
     rm_lrp_config_free(&cfg);
     rm_model_free(&m);
+}
+
+/* --- the fast engine against the double-precision matrix-form reference ---- */
+
+static double *tensor_doubles(const rm_model *m, const char *layer, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s/%s", layer, name);
+    for (int i = 0; i < m->num_tensors; i++)
+        if (!strcmp(m->tensors[i].key, key)) {
+            double *d = malloc(sizeof *d * (size_t)m->tensors[i].count);
+            for (int64_t k = 0; k < m->tensors[i].count; k++) d[k] = m->tensors[i].data[k];
+            return d;
+        }
+    return NULL;
+}
+
+static rm_lrp_params ref_params(const rm_rule *r)
+{
+    static const rm_lrp_rule kinds[] = {RM_LRP_ZERO, RM_LRP_EPSILON, RM_LRP_ZPLUS, RM_LRP_ALPHABETA, RM_LRP_GAMMA,
+                                        RM_LRP_WSQUARE, RM_LRP_FLAT, RM_LRP_ZBOX};
+    rm_lrp_params p = rm_lrp_params_default(r->kind == RM_RULE_PASS ? RM_LRP_EPSILON : kinds[r->kind]);
+    if (r->kind == RM_RULE_EPSILON) p.eps = r->eps;
+    p.gamma = r->gamma;
+    if (r->kind == RM_RULE_ALPHABETA) p.alpha = r->alpha, p.beta = r->beta;
+    p.low = 0, p.high = 2;   /* normalized 0 and 255: (0 - 0) / 0.5, (1 - 0) / 0.5 */
+    return p;
+}
+
+/* Runs both on the same model and input; compares heatmaps within rtol of
+ * the largest magnitude. */
+static void check_against_reference(const char *composite, const char *const *ov, int nov, double lo, double rtol)
+{
+    rm_model m;
+    make_model(&m, plain_net, 0, 11);
+    int64_t n = input_size(&m);
+    float *x = malloc(sizeof *x * (size_t)(B * n)), *rel = malloc(sizeof *rel * (size_t)(B * n));
+    fill_input(x, B * n, 12, lo);
+    int32_t expl[B];
+    float logit[B];
+    run_lrp(&m, composite, ov, nov, 1e-2, B, x, rel, expl, logit);
+
+    rm_lrp_config cfg;
+    cr_assert_eq(rm_lrp_composite(&cfg, &m.def, composite, ov, nov, 1e-2, 0.25), 0);
+    rm_lrp_ref_layer layers[32];
+    double *owned[64];
+    int nl = 0, no = 0;
+    for (int i = 0; i < m.def.num_layers; i++) {
+        const rm_layer_def *d = &m.def.layers[i];
+        rm_lrp_ref_layer *L = &layers[nl++];
+        memset(L, 0, sizeof *L);
+        L->rule = ref_params(&cfg.rules[i]);
+        L->rule.eps = cfg.rules[i].kind == RM_RULE_PASS ? 1e-2 : L->rule.eps;
+        L->size = d->size, L->stride = d->stride, L->pad = d->pad;
+        switch (d->type) {
+        case RM_LAYER_CONV:
+        case RM_LAYER_DENSE:
+            L->type = d->type == RM_LAYER_CONV ? RM_LRP_REF_CONV : RM_LRP_REF_DENSE;
+            L->units = d->type == RM_LAYER_CONV ? d->filters : d->units;
+            L->w = owned[no++] = tensor_doubles(&m, d->name, "weight");
+            L->b = owned[no++] = tensor_doubles(&m, d->name, "bias");
+            break;
+        case RM_LAYER_RELU: L->type = RM_LRP_REF_RELU; break;
+        case RM_LAYER_MAXPOOL: L->type = RM_LRP_REF_MAXPOOL; break;
+        case RM_LAYER_AVGPOOL: L->type = RM_LRP_REF_AVGPOOL; break;
+        default: cr_assert_fail("layer type not mapped");
+        }
+    }
+    double *xd = malloc(sizeof *xd * (size_t)(B * n)), *want = malloc(sizeof *want * (size_t)(B * n));
+    for (int64_t i = 0; i < B * n; i++) xd[i] = x[i];
+    int32_t ref_expl[B];
+    cr_assert_eq(rm_lrp_ref_net_run(layers, nl, m.def.input.c, m.def.input.h, m.def.input.w, B, xd, NULL, want, NULL,
+                                    NULL, ref_expl), 0, "%s", rm_error_message());
+    float *wantf = malloc(sizeof *wantf * (size_t)(B * n));
+    for (int64_t i = 0; i < B * n; i++) wantf[i] = (float)want[i];
+    for (int b = 0; b < B; b++) cr_assert_eq(expl[b], ref_expl[b], "image %d explains another class", b);
+    assert_close(rel, wantf, B * n, rtol, composite);
+    for (int k = 0; k < no; k++) free(owned[k]);
+    free(x), free(rel), free(xd), free(want), free(wantf);
+    rm_lrp_config_free(&cfg);
+    rm_model_free(&m);
+}
+
+Test(lrp_vs_reference, epsilon) { check_against_reference("epsilon", NULL, 0, -1, 1e-4); }
+Test(lrp_vs_reference, epsilon_plus_flat) { check_against_reference("epsilon-plus-flat", NULL, 0, -1, 1e-4); }
+Test(lrp_vs_reference, epsilon_gamma_box) { check_against_reference("epsilon-gamma-box", NULL, 0, 0, 1e-4); }
+Test(lrp_vs_reference, alpha2_beta1) { check_against_reference("alpha2-beta1", NULL, 0, -1, 1e-4); }
+Test(lrp_vs_reference, gamma_on_signed_input)
+{
+    const char *const ov[] = {"conv1=gamma"};
+    check_against_reference("epsilon", ov, 1, -1, 1e-4);
+}
+Test(lrp_vs_reference, zplus_and_wsquare)
+{
+    const char *const ov[] = {"conv1=wsquare", "conv2=zplus", "dense1=zplus"};
+    check_against_reference("epsilon", ov, 3, -1, 1e-4);
 }

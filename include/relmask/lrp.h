@@ -22,7 +22,7 @@ typedef enum {
     RM_RULE_EPSILON,      /* z + eps sign0(z) */
     RM_RULE_ZPLUS,        /* alpha1-beta0: x+W+ + x-W- + b+ */
     RM_RULE_ALPHABETA,    /* alpha * positive part - beta * negative part */
-    RM_RULE_GAMMA,        /* W + gamma W+ for z >= 0, W + gamma W- for z < 0 */
+    RM_RULE_GAMMA,        /* zennit's Gamma: same-sign contributions amplified by gamma */
     RM_RULE_WSQUARE,      /* w^2 / sum w^2, input ignored */
     RM_RULE_FLAT,         /* all weights 1, input ignored */
     RM_RULE_ZBOX,         /* z^B with pixel bounds l <= x <= h (input layer) */

@@ -28,6 +28,7 @@ typedef struct {
     dnnl_primitive_t fwd, bwd;
     dnnl_memory_t fwd_scratch, bwd_scratch, workspace;
     dnnl_memory_desc_t weights_md, bwd_weights_md;
+    dnnl_memory_desc_t bwd_diff_src_md;   /* backward-data's output layout (may differ from src) */
 } rm_lrp_prims;
 
 /* A parameter tensor. value/grad share oneDNN's chosen layout (so an

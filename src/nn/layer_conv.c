@@ -143,10 +143,14 @@ static int build_lrp(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_d
     const rm_layer_def *d = l->def;
     dnnl_dims_t wdims = {d->filters, d->in.c, d->size, d->size}, strides, pad;
     conv_geometry(l, strides, pad);
-    dnnl_memory_desc_t w_any;
+    dnnl_memory_desc_t w_any, src_any;
     RM_TRY(rm_md_init(&w_any, 4, wdims, dnnl_format_tag_any));
+    /* Free output layout: for a plain 1-channel input the only backward-data
+     * with a plain diff_src is oneDNN's reference kernel (100x slower). */
+    dnnl_dims_t sdims = {net->batch, d->in.c, d->in.h, d->in.w};
+    RM_TRY(rm_md_init(&src_any, 4, sdims, dnnl_format_tag_any));
     dnnl_convolution_desc_t desc;
-    RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, &l->src_md, &w_any, &l->dst_md, strides,
+    RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, &src_any, &w_any, &l->dst_md, strides,
                                                          pad, pad));
     RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
     RM_TRY(rm_primitive(&c->bwd_data, c->bwd_data_pd));
@@ -157,6 +161,7 @@ static int build_lrp(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_d
     l->lrp.bwd_scratch = c->bwd_data_scratch;
     l->lrp.weights_md = *wmd;
     l->lrp.bwd_weights_md = rm_pd_md(c->bwd_data_pd, dnnl_query_weights_md, 0);
+    l->lrp.bwd_diff_src_md = rm_pd_md(c->bwd_data_pd, dnnl_query_diff_src_md, 0);
     return 0;
 }
 

@@ -90,6 +90,7 @@ static int build_lrp(rm_layer *l, rm_net *net, dense_impl *d, const dnnl_memory_
     l->lrp.bwd_scratch = d->bwd_data_scratch;
     l->lrp.weights_md = *wmd;
     l->lrp.bwd_weights_md = *wmd;
+    l->lrp.bwd_diff_src_md = l->src_md;
     return 0;
 }
 

@@ -18,6 +18,7 @@ typedef struct { int x, w; } term;
 typedef struct {
     term t[3];
     int nterms, bias, mask;
+    int reuse_z;                 /* z' is the layer's own output (0/epsilon with bias) */
     double scale, eps;
 } pass;
 
@@ -31,6 +32,8 @@ typedef struct {
     dnnl_memory_t x[X_KINDS];    /* input variants (src layout) */
     dnnl_memory_t z, zt, s;      /* dst layout */
     dnnl_memory_t c;             /* src layout */
+    dnnl_memory_t c_native;      /* backward-data's own output layout, when it differs */
+    dnnl_primitive_t c_reorder;
     dnnl_memory_t rin, rout;     /* relevance below / above the layer */
 } lrp_layer;
 
@@ -78,11 +81,16 @@ static void plan_rule(lrp_layer *L)
         }
         break;
     case RM_RULE_GAMMA:
-        add_term(p, X_ORIG, W_GPOS);
+        /* zennit's Gamma: contributions sharing the output's sign are
+         * amplified; for rectified inputs this is W + gamma W+ (z >= 0) and
+         * W + gamma W- (z < 0). */
+        add_term(p, X_POS, W_GPOS);
+        if (!L->nonneg_input) add_term(p, X_NEG, W_GNEG);
         p->bias = B_GPOS;
         p->mask = MASK_NONNEG;
         *q = (pass){.scale = 1, .eps = STAB_EPS, .bias = B_GNEG, .mask = MASK_NEG};
-        add_term(q, X_ORIG, W_GNEG);
+        add_term(q, X_POS, W_GNEG);
+        if (!L->nonneg_input) add_term(q, X_NEG, W_GPOS);
         L->npasses = 2;
         break;
     case RM_RULE_WSQUARE: add_term(p, X_ONES, W_SQ); p->bias = B_ZERO; break;
@@ -262,11 +270,17 @@ static int prepare_layer(rm_lrp *e, lrp_layer *L, const rm_model *model, int ign
         return rm_error("%s: the z-box rule needs pixel bounds and applies to the first layer only", l->def->name);
     L->nonneg_input = input_is_rectified(&e->net, l->index);
     plan_rule(L);
+    int plain_rule = L->rule.kind == RM_RULE_ZERO || L->rule.kind == RM_RULE_EPSILON;
+    L->passes[0].reuse_z = plain_rule && (!ignore_bias || l->num_params < 2);
     RM_TRY(prepare_weights(e, L, ignore_bias));
     RM_TRY(view(e, &l->dst_md, e->scratch_dst[0], &L->z));
     RM_TRY(view(e, &l->dst_md, e->scratch_dst[1], &L->zt));
     RM_TRY(view(e, &l->dst_md, e->scratch_dst[2], &L->s));
     RM_TRY(view(e, &l->src_md, e->scratch_src[0], &L->c));
+    if (!rm_md_equal(&l->lrp.bwd_diff_src_md, &l->src_md)) {
+        RM_DNNL_TRY(dnnl_memory_create(&L->c_native, &l->lrp.bwd_diff_src_md, e->net.dnn.engine, DNNL_MEMORY_ALLOCATE));
+        RM_TRY(rm_reorder_create(&L->c_reorder, &e->net.dnn, &l->lrp.bwd_diff_src_md, &l->src_md));
+    }
     L->x[X_ORIG] = NULL;   /* the layer's own input, l->src, at run time */
     if (used_input(L, X_POS)) RM_TRY(view(e, &l->src_md, e->scratch_src[1], &L->x[X_POS]));
     if (used_input(L, X_NEG)) RM_TRY(view(e, &l->src_md, e->scratch_src[2], &L->x[X_NEG]));
@@ -303,7 +317,7 @@ static void split_input(lrp_layer *L)
 /* s = mask(z_orig) * R / stab(z') */
 static void divide(lrp_layer *L, const pass *p)
 {
-    const float *z = rm_memory_ptr(L->z), *r = rm_memory_ptr(L->rout), *zo = rm_memory_ptr(L->layer->dst);
+    const float *z = rm_memory_ptr(p->reuse_z ? L->layer->dst : L->z), *r = rm_memory_ptr(L->rout), *zo = rm_memory_ptr(L->layer->dst);
     float *s = rm_memory_ptr(L->s);
     size_t n = rm_memory_floats(L->s);
     const float eps = (float)p->eps;
@@ -312,7 +326,7 @@ static void divide(lrp_layer *L, const pass *p)
     for (size_t i = 0; i < n; i++) {
         float keep = mask == MASK_ALL ? 1.f : ((zo[i] >= 0) == (mask == MASK_NONNEG) ? 1.f : 0.f);
         float d = z[i] + (z[i] >= 0 ? eps : -eps);
-        s[i] = keep * r[i] / d;
+        s[i] = d != 0 ? keep * r[i] / d : 0;   /* only LRP-0 can meet z = 0: no relevance passes */
     }
 }
 
@@ -325,7 +339,7 @@ static int linear_relevance(rm_lrp *e, lrp_layer *L)
     memset(rin, 0, nin * sizeof *rin);
     for (int k = 0; k < L->npasses; k++) {
         const pass *p = &L->passes[k];
-        RM_TRY(forward_term(e, L, &p->t[0], p->bias, L->z));
+        if (!p->reuse_z) RM_TRY(forward_term(e, L, &p->t[0], p->bias, L->z));
         for (int t = 1; t < p->nterms; t++) {
             RM_TRY(forward_term(e, L, &p->t[t], B_ZERO, L->zt));
             RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
@@ -338,7 +352,9 @@ static int linear_relevance(rm_lrp *e, lrp_layer *L)
         divide(L, p);
         for (int t = 0; t < p->nterms; t++) {
             RM_TRY(rm_exec(&e->net.dnn, l->lrp.bwd, 4, DNNL_ARG_DIFF_DST, L->s, DNNL_ARG_WEIGHTS, L->wb[p->t[t].w],
-                           DNNL_ARG_DIFF_SRC, L->c, DNNL_ARG_SCRATCHPAD, l->lrp.bwd_scratch));
+                           DNNL_ARG_DIFF_SRC, L->c_native ? L->c_native : L->c, DNNL_ARG_SCRATCHPAD,
+                           l->lrp.bwd_scratch));
+            if (L->c_native) RM_TRY(rm_reorder_run(&e->net.dnn, L->c_reorder, L->c_native, L->c));
             RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
             const float *c = rm_memory_ptr(L->c), *x = rm_memory_ptr(input_variant(L, p->t[t].x));
             const float scale = (float)p->scale;
@@ -492,6 +508,8 @@ void rm_lrp_destroy(rm_lrp *e)
         rm_memory_destroy(&L->zt);
         rm_memory_destroy(&L->s);
         rm_memory_destroy(&L->c);
+        rm_memory_destroy(&L->c_native);
+        rm_primitive_destroy(&L->c_reorder);
         rm_memory_destroy(&L->rin);
         rm_memory_destroy(&L->rout);
     }
