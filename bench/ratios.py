@@ -22,3 +22,19 @@ for kind, peer_key in (("train", "train_img_s"), ("infer", "infer_img_s")):
         out["fraction_of_fma_peak"] = round(mine["gflop_s"] / peak, 3)
         out["fma_peak_gflop_s"] = peak
     print(json.dumps(out))
+
+# LRP heatmaps/s: PyTorch's explicit LRP measured now; zennit 0.5.1 cannot be
+# installed here (no PyPI), so its figures are the ones ../shared/peers/README.md
+# records for this machine kind, labelled as such.
+ZENNIT_DOCUMENTED = {"epsilon": 430.0, "composite": 284.0}
+for kind, peer_key in (("epsilon", "lrp_eps_hm_s"), ("composite", "lrp_comp_hm_s")):
+    mine = ours.get(("lrp_" + kind, "fer-small"))
+    if not mine:
+        continue
+    out = {"ratio": "lrp_" + kind, "relmask_heatmaps_per_s": mine["heatmaps_per_s"]}
+    if torch and peer_key in torch:
+        out["torch_heatmaps_per_s"] = torch[peer_key]
+        out["ratio_vs_torch"] = round(mine["heatmaps_per_s"] / torch[peer_key], 3)
+    out["zennit_documented_heatmaps_per_s"] = ZENNIT_DOCUMENTED[kind]
+    out["ratio_vs_zennit_documented"] = round(mine["heatmaps_per_s"] / ZENNIT_DOCUMENTED[kind], 3)
+    print(json.dumps(out))

@@ -14,6 +14,7 @@ export OMP_NUM_THREADS="$THREADS"
 "$BUILD/bench/bench_ingest" | tee -a "$OUT/all.jsonl"
 "$BUILD/bench/bench_synth" | tee -a "$OUT/all.jsonl"
 "$BUILD/bench/bench_train" fer-small | tee -a "$OUT/all.jsonl"
+"$BUILD/bench/bench_lrp" | tee -a "$OUT/all.jsonl"
 
 # Peers, measured now on this machine (figures vary 15-25% between runs).
 if [ -f "$PEERS/fma_peak.c" ]; then
@@ -21,7 +22,7 @@ if [ -f "$PEERS/fma_peak.c" ]; then
   "$OUT/fma_peak" "$THREADS" | sed 's/^{/{"peer":"fma_peak",/' | tee -a "$OUT/all.jsonl"
 fi
 if [ -f "$PEERS/torch_peer.py" ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-  /usr/bin/python3 "$PEERS/torch_peer.py" --threads "$THREADS" --tuned --only train,infer 2>/dev/null \
+  /usr/bin/python3 "$PEERS/torch_peer.py" --threads "$THREADS" --tuned 2>/dev/null \
     | tail -n 1 | sed 's/^{/{"peer":"torch_tuned",/' | tee -a "$OUT/all.jsonl"
 else
   echo '{"peer":"torch_tuned","unavailable":"install python3-torch python3-numpy libopenblas0-openmp (scripts/deps.sh --bench)"}'
