@@ -6,7 +6,7 @@ import sys
 
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
 ours = {(l.get("bench"), l.get("net")): l for l in lines if "bench" in l}
-torch = next((l for l in lines if l.get("peer") == "torch_tuned"), None)
+torch = next((l for l in lines if l.get("measured_as") == "torch_tuned"), None)
 peak = max((l.get("gflop_s_best_of_5", 0) for l in lines if l.get("peer") == "fma_peak"), default=0)
 
 for kind, peer_key in (("train", "train_img_s"), ("infer", "infer_img_s")):

@@ -23,8 +23,8 @@ if [ -f "$PEERS/fma_peak.c" ]; then
 fi
 if [ -f "$PEERS/torch_peer.py" ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 "$PEERS/torch_peer.py" --threads "$THREADS" --tuned 2>/dev/null \
-    | tail -n 1 | sed 's/^{/{"peer":"torch_tuned",/' | tee -a "$OUT/all.jsonl"
+    | tail -n 1 | sed 's/^{/{"measured_as":"torch_tuned",/' | tee -a "$OUT/all.jsonl"
 else
-  echo '{"peer":"torch_tuned","unavailable":"install python3-torch python3-numpy libopenblas0-openmp (scripts/deps.sh --bench)"}'
+  echo '{"measured_as":"torch_tuned","unavailable":"install python3-torch python3-numpy libopenblas0-openmp (scripts/deps.sh --bench)"}'
 fi
 /usr/bin/python3 bench/ratios.py "$OUT/all.jsonl"
