@@ -5,27 +5,13 @@
 
 #include "relmask/error.h"
 #include "relmask/net.h"
+#include "linear.h"
 
 #ifndef RM_CONV_ALG
 #define RM_CONV_ALG dnnl_convolution_auto
 #endif
 
-typedef struct {
-    dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_weights_pd;
-    dnnl_primitive_t fwd, bwd_data, bwd_weights;
-    dnnl_memory_t fwd_scratch, bwd_data_scratch, bwd_weights_scratch;
-    /* When backward-weights picks another layout than forward: */
-    dnnl_memory_t diff_weights_tmp;
-    dnnl_primitive_t diff_weights_reorder;
-    /* Backward-data's fast kernels want the weights blocked the other way
-     * round (e.g. ABcd16a16b vs forward's ABcd16b16a); forcing forward's
-     * layout falls back to the reference kernel, 100x slower. So the
-     * weights are reordered into its layout before every backward-data. */
-    dnnl_memory_t bwd_data_weights;
-    dnnl_primitive_t bwd_data_weights_reorder;
-    rm_param *weight, *bias;
-    dnnl_primitive_attr_t relu_attr;   /* the net's attributes + a ReLU post-op */
-} conv_impl;
+typedef rm_linear conv_impl;
 
 static int relu_post_op_attr(rm_net *net, dnnl_primitive_attr_t *attr)
 {
@@ -128,12 +114,7 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
     RM_TRY(rm_net_pd(net, &c->bwd_weights_pd, &desc, c->fwd_pd));
     RM_TRY(rm_primitive(&c->bwd_weights, c->bwd_weights_pd));
     RM_TRY(rm_net_scratchpad(net, c->bwd_weights_pd, &c->bwd_weights_scratch));
-    dnnl_memory_desc_t dw = rm_pd_md(c->bwd_weights_pd, dnnl_query_diff_weights_md, 0);
-    if (!rm_md_equal(&dw, wmd)) {
-        RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &dw, &c->diff_weights_tmp));
-        RM_TRY(rm_reorder_create(&c->diff_weights_reorder, &net->dnn, &dw, wmd));
-    }
-    return 0;
+    return rm_linear_bind_diff_weights(c, net, wmd);
 }
 
 /* Relevance propagation runs the inference forward and a backward-data with
@@ -187,48 +168,4 @@ static int conv_build(rm_layer *l, rm_net *net)
     return 0;
 }
 
-static int conv_forward(rm_layer *l, rm_net *net)
-{
-    conv_impl *c = l->impl;
-    return rm_exec(&net->dnn, c->fwd, 5, DNNL_ARG_SRC, l->src, DNNL_ARG_WEIGHTS, c->weight->value, DNNL_ARG_BIAS,
-                   c->bias ? c->bias->value : NULL, DNNL_ARG_DST, l->dst, DNNL_ARG_SCRATCHPAD, c->fwd_scratch);
-}
-
-static int conv_backward(rm_layer *l, rm_net *net)
-{
-    conv_impl *c = l->impl;
-    dnnl_memory_t dw = c->diff_weights_tmp ? c->diff_weights_tmp : c->weight->grad;
-    RM_TRY(rm_exec(&net->dnn, c->bwd_weights, 5, DNNL_ARG_SRC, l->src, DNNL_ARG_DIFF_DST, l->diff_dst,
-                   DNNL_ARG_DIFF_WEIGHTS, dw, DNNL_ARG_DIFF_BIAS, c->bias ? c->bias->grad : NULL,
-                   DNNL_ARG_SCRATCHPAD, c->bwd_weights_scratch));
-    RM_TRY(rm_reorder_run(&net->dnn, c->diff_weights_reorder, dw, c->weight->grad));
-    if (!l->diff_src) return 0;
-    dnnl_memory_t w = c->weight->value;
-    if (c->bwd_data_weights) {
-        RM_TRY(rm_reorder_run(&net->dnn, c->bwd_data_weights_reorder, w, c->bwd_data_weights));
-        w = c->bwd_data_weights;
-    }
-    return rm_exec(&net->dnn, c->bwd_data, 4, DNNL_ARG_DIFF_DST, l->diff_dst, DNNL_ARG_WEIGHTS, w,
-                   DNNL_ARG_DIFF_SRC, l->diff_src, DNNL_ARG_SCRATCHPAD, c->bwd_data_scratch);
-}
-
-static void conv_destroy(rm_layer *l)
-{
-    conv_impl *c = l->impl;
-    if (!c) return;
-    rm_primitive_destroy(&c->fwd);
-    rm_primitive_destroy(&c->bwd_data);
-    rm_primitive_destroy(&c->bwd_weights);
-    rm_primitive_destroy(&c->diff_weights_reorder);
-    rm_pd_destroy(&c->fwd_pd);
-    rm_pd_destroy(&c->bwd_data_pd);
-    rm_pd_destroy(&c->bwd_weights_pd);
-    rm_memory_destroy(&c->diff_weights_tmp);
-    rm_memory_destroy(&c->bwd_data_weights);
-    if (c->relu_attr) dnnl_primitive_attr_destroy(c->relu_attr);
-    rm_primitive_destroy(&c->bwd_data_weights_reorder);
-    free(c);
-    l->impl = NULL;
-}
-
-const rm_layer_ops rm_conv_ops = {conv_build, conv_forward, conv_backward, conv_destroy};
+const rm_layer_ops rm_conv_ops = {conv_build, rm_linear_forward, rm_linear_backward, rm_linear_destroy};

@@ -6,15 +6,9 @@
 
 #include "relmask/error.h"
 #include "relmask/net.h"
+#include "linear.h"
 
-typedef struct {
-    dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_weights_pd;
-    dnnl_primitive_t fwd, bwd_data, bwd_weights;
-    dnnl_memory_t fwd_scratch, bwd_data_scratch, bwd_weights_scratch;
-    dnnl_memory_t diff_weights_tmp;
-    dnnl_primitive_t diff_weights_reorder;
-    rm_param *weight, *bias;
-} dense_impl;
+typedef rm_linear dense_impl;
 
 /* Weight dims follow the source rank: [O,C,H,W] for 4D sources, [O,I] for 2D. */
 static void weight_dims(const rm_layer *l, dnnl_dims_t dims)
@@ -67,12 +61,7 @@ static int build_backward(rm_layer *l, rm_net *net, dense_impl *d, const dnnl_me
     RM_TRY(rm_net_pd(net, &d->bwd_weights_pd, &desc, d->fwd_pd));
     RM_TRY(rm_primitive(&d->bwd_weights, d->bwd_weights_pd));
     RM_TRY(rm_net_scratchpad(net, d->bwd_weights_pd, &d->bwd_weights_scratch));
-    dnnl_memory_desc_t dw = rm_pd_md(d->bwd_weights_pd, dnnl_query_diff_weights_md, 0);
-    if (!rm_md_equal(&dw, wmd)) {
-        RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &dw, &d->diff_weights_tmp));
-        RM_TRY(rm_reorder_create(&d->diff_weights_reorder, &net->dnn, &dw, wmd));
-    }
-    return 0;
+    return rm_linear_bind_diff_weights(d, net, wmd);
 }
 
 /* Relevance propagation: the inference forward and a backward-data that the
@@ -116,40 +105,4 @@ static int dense_build(rm_layer *l, rm_net *net)
     return 0;
 }
 
-static int dense_forward(rm_layer *l, rm_net *net)
-{
-    dense_impl *d = l->impl;
-    return rm_exec(&net->dnn, d->fwd, 5, DNNL_ARG_SRC, l->src, DNNL_ARG_WEIGHTS, d->weight->value, DNNL_ARG_BIAS,
-                   d->bias ? d->bias->value : NULL, DNNL_ARG_DST, l->dst, DNNL_ARG_SCRATCHPAD, d->fwd_scratch);
-}
-
-static int dense_backward(rm_layer *l, rm_net *net)
-{
-    dense_impl *d = l->impl;
-    dnnl_memory_t dw = d->diff_weights_tmp ? d->diff_weights_tmp : d->weight->grad;
-    RM_TRY(rm_exec(&net->dnn, d->bwd_weights, 5, DNNL_ARG_SRC, l->src, DNNL_ARG_DIFF_DST, l->diff_dst,
-                   DNNL_ARG_DIFF_WEIGHTS, dw, DNNL_ARG_DIFF_BIAS, d->bias ? d->bias->grad : NULL,
-                   DNNL_ARG_SCRATCHPAD, d->bwd_weights_scratch));
-    RM_TRY(rm_reorder_run(&net->dnn, d->diff_weights_reorder, dw, d->weight->grad));
-    if (!l->diff_src) return 0;
-    return rm_exec(&net->dnn, d->bwd_data, 4, DNNL_ARG_DIFF_DST, l->diff_dst, DNNL_ARG_WEIGHTS, d->weight->value,
-                   DNNL_ARG_DIFF_SRC, l->diff_src, DNNL_ARG_SCRATCHPAD, d->bwd_data_scratch);
-}
-
-static void dense_destroy(rm_layer *l)
-{
-    dense_impl *d = l->impl;
-    if (!d) return;
-    rm_primitive_destroy(&d->fwd);
-    rm_primitive_destroy(&d->bwd_data);
-    rm_primitive_destroy(&d->bwd_weights);
-    rm_primitive_destroy(&d->diff_weights_reorder);
-    rm_pd_destroy(&d->fwd_pd);
-    rm_pd_destroy(&d->bwd_data_pd);
-    rm_pd_destroy(&d->bwd_weights_pd);
-    rm_memory_destroy(&d->diff_weights_tmp);
-    free(d);
-    l->impl = NULL;
-}
-
-const rm_layer_ops rm_dense_ops = {dense_build, dense_forward, dense_backward, dense_destroy};
+const rm_layer_ops rm_dense_ops = {dense_build, rm_linear_forward, rm_linear_backward, rm_linear_destroy};

@@ -1,0 +1,57 @@
+#include "linear.h"
+
+#include <stdlib.h>
+
+#include "relmask/error.h"
+
+int rm_linear_bind_diff_weights(rm_linear *k, rm_net *net, const dnnl_memory_desc_t *wmd)
+{
+    dnnl_memory_desc_t dw = rm_pd_md(k->bwd_weights_pd, dnnl_query_diff_weights_md, 0);
+    if (rm_md_equal(&dw, wmd)) return 0;
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &dw, &k->diff_weights_tmp));
+    return rm_reorder_create(&k->diff_weights_reorder, &net->dnn, &dw, wmd);
+}
+
+int rm_linear_forward(rm_layer *l, rm_net *net)
+{
+    rm_linear *k = l->impl;
+    return rm_exec(&net->dnn, k->fwd, 5, DNNL_ARG_SRC, l->src, DNNL_ARG_WEIGHTS, k->weight->value, DNNL_ARG_BIAS,
+                   k->bias ? k->bias->value : NULL, DNNL_ARG_DST, l->dst, DNNL_ARG_SCRATCHPAD, k->fwd_scratch);
+}
+
+int rm_linear_backward(rm_layer *l, rm_net *net)
+{
+    rm_linear *k = l->impl;
+    dnnl_memory_t dw = k->diff_weights_tmp ? k->diff_weights_tmp : k->weight->grad;
+    RM_TRY(rm_exec(&net->dnn, k->bwd_weights, 5, DNNL_ARG_SRC, l->src, DNNL_ARG_DIFF_DST, l->diff_dst,
+                   DNNL_ARG_DIFF_WEIGHTS, dw, DNNL_ARG_DIFF_BIAS, k->bias ? k->bias->grad : NULL,
+                   DNNL_ARG_SCRATCHPAD, k->bwd_weights_scratch));
+    RM_TRY(rm_reorder_run(&net->dnn, k->diff_weights_reorder, dw, k->weight->grad));
+    if (!l->diff_src) return 0;
+    dnnl_memory_t w = k->weight->value;
+    if (k->bwd_data_weights) {
+        RM_TRY(rm_reorder_run(&net->dnn, k->bwd_data_weights_reorder, w, k->bwd_data_weights));
+        w = k->bwd_data_weights;
+    }
+    return rm_exec(&net->dnn, k->bwd_data, 4, DNNL_ARG_DIFF_DST, l->diff_dst, DNNL_ARG_WEIGHTS, w,
+                   DNNL_ARG_DIFF_SRC, l->diff_src, DNNL_ARG_SCRATCHPAD, k->bwd_data_scratch);
+}
+
+void rm_linear_destroy(rm_layer *l)
+{
+    rm_linear *k = l->impl;
+    if (!k) return;
+    rm_primitive_destroy(&k->fwd);
+    rm_primitive_destroy(&k->bwd_data);
+    rm_primitive_destroy(&k->bwd_weights);
+    rm_primitive_destroy(&k->diff_weights_reorder);
+    rm_primitive_destroy(&k->bwd_data_weights_reorder);
+    rm_pd_destroy(&k->fwd_pd);
+    rm_pd_destroy(&k->bwd_data_pd);
+    rm_pd_destroy(&k->bwd_weights_pd);
+    rm_memory_destroy(&k->diff_weights_tmp);
+    rm_memory_destroy(&k->bwd_data_weights);
+    if (k->relu_attr) dnnl_primitive_attr_destroy(k->relu_attr);
+    free(k);
+    l->impl = NULL;
+}

@@ -1,0 +1,32 @@
+/* What convolution and dense layers share: their primitives, the weight
+ * layouts each backward needs, and the forward/backward/destroy steps that
+ * only execute them. Private to src/nn. */
+#ifndef RELMASK_NN_LINEAR_H
+#define RELMASK_NN_LINEAR_H
+
+#include "relmask/net.h"
+
+typedef struct {
+    dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_weights_pd;
+    dnnl_primitive_t fwd, bwd_data, bwd_weights;
+    dnnl_memory_t fwd_scratch, bwd_data_scratch, bwd_weights_scratch;
+    /* When backward-weights picks another layout than forward: */
+    dnnl_memory_t diff_weights_tmp;
+    dnnl_primitive_t diff_weights_reorder;
+    /* When backward-data wants the weights in another layout (conv: its fast
+     * kernels want them blocked the other way round; forcing forward's
+     * layout falls back to the reference kernel, 100x slower). */
+    dnnl_memory_t bwd_data_weights;
+    dnnl_primitive_t bwd_data_weights_reorder;
+    dnnl_primitive_attr_t relu_attr;   /* conv: the net's attributes + a ReLU post-op */
+    rm_param *weight, *bias;
+} rm_linear;
+
+/* After the backward-weights pd exists: a temporary and a reorder when its
+ * diff-weights layout differs from the weights' (wmd). */
+int rm_linear_bind_diff_weights(rm_linear *k, rm_net *net, const dnnl_memory_desc_t *wmd);
+int rm_linear_forward(rm_layer *l, rm_net *net);
+int rm_linear_backward(rm_layer *l, rm_net *net);
+void rm_linear_destroy(rm_layer *l);
+
+#endif
