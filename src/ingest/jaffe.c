@@ -19,9 +19,6 @@ enum { JAFFE_CLASSES = 7, JAFFE_SIDE = 256 };
 static const char *const jaffe_codes[JAFFE_CLASSES] = {
     "NE", "HA", "SA", "SU", "FE", "DI", "AN",
 };
-static const char *const jaffe_class_names[JAFFE_CLASSES] = {
-    "neutral", "happy", "sad", "surprise", "fear", "disgust", "anger",
-};
 
 /* Splits "KA.HA1.29.tiff" into subject "KA" and code "HA"; 0 if the name
  * does not have the JAFFE form (subject: letters/digits; code: letters then
@@ -86,8 +83,10 @@ int rm_ingest_jaffe(const char *dir, const rm_ingest_options *opt)
         rm_warn("%s: ignored %zu file%s not named like KA.HA1.29.tiff (first: %s)", dir,
                 ignored, ignored == 1 ? "" : "s", first_ignored);
 
-    if (rm_sink_open(&sink, opt, "jaffe", dir, JAFFE_SIDE, JAFFE_SIDE, JAFFE_CLASSES,
-                     jaffe_class_names) != 0) {
+    int num_names;
+    const char *const *class_names;   /* the codes' order: the "jaffe" preset */
+    rm_class_preset("jaffe", &num_names, &class_names);
+    if (rm_sink_open(&sink, opt, "jaffe", dir, JAFFE_SIDE, JAFFE_SIDE, JAFFE_CLASSES, class_names) != 0) {
         sink = NULL;
         goto fail;
     }

@@ -42,11 +42,8 @@ struct rm_lrp {
     rm_model folded;
     rm_net net;
     lrp_layer *layers;
-    float *buf[2], *scratch_dst[3], *scratch_src[4];
+    float *buf[2], *scratch_dst[3], *scratch_src[3];
     size_t max_floats;
-    float *relevance_plain;
-    dnnl_memory_t relevance_user;
-    dnnl_primitive_t relevance_reorder;
     int classes;
 };
 
@@ -233,7 +230,6 @@ static int constant_input(rm_lrp *e, lrp_layer *L, int kind, const rm_model *mod
     for (int64_t i = 0; i < n; i++) {
         int c = (int)(i / per % d->in.c);
         if (kind == X_ONES) v[i] = 1;
-        else if (L->layer->index != 0) v[i] = kind == X_LOW ? 0 : 1;   /* not reached: checked at create */
         else v[i] = ((kind == X_LOW ? 0.f : 1.f) - model->norm_mean[c]) / model->norm_std[c];
     }
     dnnl_format_tag_t tag = L->layer->src_md.ndims == 4 ? dnnl_nchw : dnnl_nc;
@@ -473,9 +469,11 @@ int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_c
     if (rc == 0) {
         for (int k = 0; k < 2; k++) e->buf[k] = rm_calloc(e->max_floats, sizeof(float), "relevance");
         for (int k = 0; k < 3; k++) e->scratch_dst[k] = rm_calloc(e->max_floats, sizeof(float), "LRP scratch");
-        for (int k = 0; k < 4; k++) e->scratch_src[k] = rm_calloc(e->max_floats, sizeof(float), "LRP scratch");
+        for (int k = 0; k < 3; k++) e->scratch_src[k] = rm_calloc(e->max_floats, sizeof(float), "LRP scratch");
         e->layers = rm_calloc((size_t)e->net.num_layers, sizeof *e->layers, "LRP layers");
-        rc = e->layers && e->buf[0] && e->buf[1] && e->scratch_dst[2] && e->scratch_src[3] ? 0 : -1;
+        rc = e->layers ? 0 : -1;
+        for (int k = 0; k < 3; k++)
+            if (!e->scratch_dst[k] || !e->scratch_src[k] || (k < 2 && !e->buf[k])) rc = -1;
     }
     for (int i = 0; rc == 0 && i < e->net.num_layers; i++) {
         lrp_layer *L = &e->layers[i];
@@ -520,6 +518,6 @@ void rm_lrp_destroy(rm_lrp *e)
     rm_netdef_free(&e->def);
     for (int k = 0; k < 2; k++) free(e->buf[k]);
     for (int k = 0; k < 3; k++) free(e->scratch_dst[k]);
-    for (int k = 0; k < 4; k++) free(e->scratch_src[k]);
+    for (int k = 0; k < 3; k++) free(e->scratch_src[k]);
     free(e);
 }
