@@ -19,6 +19,18 @@ int rm_output_commit(rm_output *out);
 /* Removes the temporary file (if any) and forgets it. */
 void rm_output_abort(rm_output *out);
 
+/* For resumable outputs: the same checks, but the work-in-progress file has
+ * the fixed name "<dir>/.<name>.partial" so a later run can find it, and it
+ * is not removed by SIGINT/SIGTERM (it is the checkpoint). */
+int rm_output_begin_resumable(rm_output *out, const char *path, int force);
+/* Forgets the output but keeps the temporary (partial) file on disk. */
+void rm_output_keep(rm_output *out);
+
+/* Defers SIGINT/SIGTERM/SIGHUP (e.g. around a checkpoint write and flush);
+ * a signal that arrived meanwhile is handled by rm_output_release_signals. */
+void rm_output_hold_signals(void);
+void rm_output_release_signals(void);
+
 /* Installs the SIGINT/SIGTERM/SIGHUP handlers (idempotent). */
 void rm_output_install_signal_handlers(void);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,7 @@ static char *dir_of(const char *path)
     return d;
 }
 
-int rm_output_begin(rm_output *out, const char *path, int force)
+static int begin(rm_output *out, const char *path, int force, int resumable)
 {
     memset(out, 0, sizeof *out);
     out->slot = -1;
@@ -96,12 +97,51 @@ int rm_output_begin(rm_output *out, const char *path, int force)
         rm_output_abort(out);
         return -1;
     }
-    snprintf(out->tmp_path, n, "%s/.%s.tmp-%ld", dir, base, (long)getpid());
+    if (resumable)
+        snprintf(out->tmp_path, n, "%s/.%s.partial", dir, base);
+    else
+        snprintf(out->tmp_path, n, "%s/.%s.tmp-%ld", dir, base, (long)getpid());
     free(copy);
     free(dir);
     rm_output_install_signal_handlers();
-    out->slot = register_pending(out->tmp_path);
+    if (!resumable) out->slot = register_pending(out->tmp_path);
     return 0;
+}
+
+int rm_output_begin(rm_output *out, const char *path, int force) { return begin(out, path, force, 0); }
+
+int rm_output_begin_resumable(rm_output *out, const char *path, int force)
+{
+    return begin(out, path, force, 1);
+}
+
+void rm_output_keep(rm_output *out)
+{
+    if (out->slot >= 0) pending_used[out->slot] = 0;
+    free(out->tmp_path);
+    free(out->final_path);
+    memset(out, 0, sizeof *out);
+    out->slot = -1;
+}
+
+static sigset_t held_old;
+static int held_depth;
+
+void rm_output_hold_signals(void)
+{
+    if (held_depth++) return;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, &held_old);
+}
+
+void rm_output_release_signals(void)
+{
+    if (held_depth <= 0 || --held_depth) return;
+    pthread_sigmask(SIG_SETMASK, &held_old, NULL);
 }
 
 static int fsync_path(const char *path, int directory)

@@ -1,0 +1,705 @@
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <hdf5_hl.h>
+
+#include "relmask/error.h"
+#include "relmask/h5util.h"
+#include "relmask/output.h"
+#include "relmask/relevance_file.h"
+#include "relmask/version.h"
+
+enum { CHUNK_RECORDS = 64, CHUNK_BYTES_MAX = 1 << 20, VECTOR_CHUNK = 4096 };
+
+typedef struct { char *name, *value; } attr_kv;
+
+/* Per-record vectors, in file order. */
+enum { V_INDEX, V_LABEL, V_EXPLAINED, V_PREDICTED, V_SCORE, V_SUM, NUM_VECTORS };
+static const char *const vector_names[NUM_VECTORS] = {"index", "label", "explained", "predicted", "score", "sum"};
+
+struct rm_relevance_writer {
+    rm_output out;
+    hid_t file, heatmap, heatmap_image, channels_d, vectors[NUM_VECTORS];
+    int64_t count, done;
+    int channels, height, width, store_channels;
+    int num_classes;
+    char **class_names;
+    uint8_t *image_buf;        /* [capacity,H,W] */
+    float *sum_buf;            /* [capacity] */
+    int64_t capacity;
+    attr_kv *attrs;
+    int num_attrs;
+};
+
+static hid_t vector_file_type(int v)
+{
+    switch (v) {
+    case V_INDEX: return H5T_STD_I64LE;
+    case V_SCORE: case V_SUM: return H5T_IEEE_F32LE;
+    default: return H5T_STD_I32LE;
+    }
+}
+
+static hid_t vector_mem_type(int v)
+{
+    switch (v) {
+    case V_INDEX: return H5T_NATIVE_INT64;
+    case V_SCORE: case V_SUM: return H5T_NATIVE_FLOAT;
+    default: return H5T_NATIVE_INT32;
+    }
+}
+
+void rm_relevance_palette(uint8_t rgb[256 * 3])
+{
+    for (int i = 0; i < 256; i++) {
+        double t = (i - 128) / 127.0;   /* -1.008 .. 1: blue, white at 128, red */
+        if (t < -1) t = -1;
+        double r, g, b;
+        if (t < 0) {
+            r = g = 1 + t;
+            b = 1;
+        } else {
+            r = 1;
+            g = b = 1 - t;
+        }
+        rgb[3 * i] = (uint8_t)lround(255 * r);
+        rgb[3 * i + 1] = (uint8_t)lround(255 * g);
+        rgb[3 * i + 2] = (uint8_t)lround(255 * b);
+    }
+}
+
+void rm_relevance_to_index_image(const float *heat, int64_t hw, uint8_t *out)
+{
+    float peak = 0;
+    for (int64_t i = 0; i < hw; i++) peak = fmaxf(peak, fabsf(heat[i]));
+    for (int64_t i = 0; i < hw; i++) {
+        long v = peak > 0 ? lround(128.0 + 127.0 * heat[i] / peak) : 128;
+        out[i] = (uint8_t)(v < 1 ? 1 : v > 255 ? 255 : v);
+    }
+}
+
+static void writer_free(rm_relevance_writer *w)
+{
+    if (w->heatmap > 0) H5Dclose(w->heatmap);
+    if (w->heatmap_image > 0) H5Dclose(w->heatmap_image);
+    if (w->channels_d > 0) H5Dclose(w->channels_d);
+    for (int v = 0; v < NUM_VECTORS; v++)
+        if (w->vectors[v] > 0) H5Dclose(w->vectors[v]);
+    if (w->file > 0) H5Fclose(w->file);
+    w->heatmap = w->heatmap_image = w->channels_d = w->file = -1;
+    for (int v = 0; v < NUM_VECTORS; v++) w->vectors[v] = -1;
+    for (int i = 0; i < w->num_classes; i++) free(w->class_names ? w->class_names[i] : NULL);
+    free(w->class_names);
+    for (int i = 0; i < w->num_attrs; i++) {
+        free(w->attrs[i].name);
+        free(w->attrs[i].value);
+    }
+    free(w->attrs);
+    free(w->image_buf);
+    free(w->sum_buf);
+    free(w);
+}
+
+static int validate_spec(const rm_relevance_spec *s)
+{
+    if (s->count < 1) return rm_error("relevance file: %lld records, expected at least 1", (long long)s->count);
+    if (s->channels < 1 || s->channels > 4)
+        return rm_error("relevance file: %d channels, expected 1..4", s->channels);
+    if (s->height < 1 || s->width < 1 || s->height > 4096 || s->width > 4096)
+        return rm_error("relevance file: image size %dx%d outside 1..4096", s->width, s->height);
+    if (s->num_classes < 1) return rm_error("relevance file: no class names");
+    for (int i = 0; i < s->num_classes; i++)
+        if (!s->class_names || !s->class_names[i]) return rm_error("relevance file: class %d has no name", i);
+    if (!s->method || !*s->method) return rm_error("relevance file: no method named");
+    return 0;
+}
+
+static hsize_t chunk_rows(size_t record_bytes, int64_t count)
+{
+    hsize_t rows = CHUNK_RECORDS;
+    while (rows > 1 && rows * record_bytes > CHUNK_BYTES_MAX) rows /= 2;
+    return rows > (hsize_t)count ? (hsize_t)count : rows;
+}
+
+static hid_t create_fixed(hid_t file, const char *name, hid_t type, int rank, const hsize_t *dims,
+                          size_t elem_size, int deflate, const char *const *axes)
+{
+    hsize_t chunk[4];
+    size_t record = elem_size;
+    for (int i = 1; i < rank; i++) {
+        chunk[i] = dims[i];
+        record *= dims[i];
+    }
+    chunk[0] = rank == 1 ? (dims[0] < VECTOR_CHUNK ? dims[0] : VECTOR_CHUNK) : chunk_rows(record, (int64_t)dims[0]);
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, rank, chunk);
+    if (deflate > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, (unsigned)deflate);
+    }
+    hid_t d = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    if (d < 0) {
+        rm_h5_error("creating /%s", name);
+        return -1;
+    }
+    for (int i = 0; i < rank; i++)
+        if (H5DSset_label(d, (unsigned)i, axes[i]) < 0) {
+            H5Dclose(d);
+            rm_h5_error("labelling /%s", name);
+            return -1;
+        }
+    return d;
+}
+
+static int create_layout(rm_relevance_writer *w, const rm_relevance_spec *spec)
+{
+    hid_t f = w->file;
+    int deflate = spec->deflate_level < 0 ? 0 : spec->deflate_level > 9 ? 9 : spec->deflate_level;
+    static const char *const axes3[3] = {"N", "H", "W"}, *const axes4[4] = {"N", "C", "H", "W"},
+                             *const axes1[1] = {"N"};
+    hsize_t d3[3] = {(hsize_t)w->count, (hsize_t)w->height, (hsize_t)w->width};
+    hsize_t d4[4] = {(hsize_t)w->count, (hsize_t)w->channels, (hsize_t)w->height, (hsize_t)w->width};
+    hsize_t d1[1] = {(hsize_t)w->count};
+    if ((w->heatmap = create_fixed(f, "heatmap", H5T_IEEE_F32LE, 3, d3, 4, deflate, axes3)) < 0) return -1;
+    if ((w->heatmap_image = create_fixed(f, "heatmap_image", H5T_STD_U8LE, 3, d3, 1, deflate, axes3)) < 0)
+        return -1;
+    if (w->store_channels &&
+        (w->channels_d = create_fixed(f, "relevance", H5T_IEEE_F32LE, 4, d4, 4, deflate, axes4)) < 0)
+        return -1;
+    for (int v = 0; v < NUM_VECTORS; v++)
+        if ((w->vectors[v] = create_fixed(f, vector_names[v], vector_file_type(v), 1, d1, 8, deflate, axes1)) < 0)
+            return -1;
+    RM_TRY(rm_h5_attr_set_string(w->heatmap, "description",
+                                 "relevance summed over input channels; positive = evidence for the explained class"));
+    uint8_t palette[256 * 3];
+    rm_relevance_palette(palette);
+    hsize_t pal_dims[2] = {256, 3};
+    if (H5IMmake_palette(f, "palette", pal_dims, palette) < 0) return rm_h5_error("writing /palette");
+    RM_TRY(rm_h5_attr_set_fixed_string(w->heatmap_image, "CLASS", "IMAGE"));
+    RM_TRY(rm_h5_attr_set_fixed_string(w->heatmap_image, "IMAGE_VERSION", "1.2"));
+    RM_TRY(rm_h5_attr_set_fixed_string(w->heatmap_image, "IMAGE_SUBCLASS", "IMAGE_INDEXED"));
+    if (H5IMlink_palette(f, "heatmap_image", "palette") < 0) return rm_h5_error("linking /palette");
+    RM_TRY(rm_h5_attr_set_string(w->heatmap_image, "description",
+                                 "128 + 127 heatmap / max|heatmap| per image; blue negative, white zero, red positive"));
+    RM_TRY(rm_h5_attr_set_string(f, "schema", RM_RELEVANCE_SCHEMA));
+    RM_TRY(rm_h5_attr_set_int(f, "schema_version", RM_RELEVANCE_SCHEMA_VERSION));
+    RM_TRY(rm_h5_attr_set_string(f, "method", spec->method));
+    RM_TRY(rm_h5_attr_set_string(f, "score_kind", spec->score_kind ? spec->score_kind : "none"));
+    RM_TRY(rm_h5_attr_set_string(f, "parameters", spec->parameters ? spec->parameters : ""));
+    RM_TRY(rm_h5_attr_set_int(f, "channels", w->channels));
+    RM_TRY(rm_h5_attr_set_int(f, "records_done", 0));
+    return 0;
+}
+
+/* A partial file can be continued when it was started with the same spec:
+ * 0 yes, 1 started with other settings, -1 damaged (rm_error set). */
+static int partial_matches(hid_t f, const rm_relevance_spec *spec, const char *partial, int64_t *done)
+{
+    char *schema = NULL, *method = NULL, *params = NULL;
+    int64_t channels = 0;
+    int rc = 0;
+    if (rm_h5_attr_get_string(f, "schema", &schema) != 0 || strcmp(schema, RM_RELEVANCE_SCHEMA) != 0 ||
+        rm_h5_attr_get_string(f, "method", &method) != 0 ||
+        rm_h5_attr_get_string(f, "parameters", &params) != 0 || rm_h5_attr_get_int(f, "channels", &channels) != 0 ||
+        rm_h5_attr_get_int(f, "records_done", done) != 0)
+        rc = rm_error("%s: not a partial relevance file", partial);
+    else if (strcmp(method, spec->method) != 0 || strcmp(params, spec->parameters ? spec->parameters : "") != 0) {
+        rm_error("%s was started with other settings (method %s, parameters:\n%s)", partial, method, params);
+        rc = 1;
+    }
+    else {
+        hid_t d = H5Dopen2(f, "heatmap", H5P_DEFAULT);
+        hsize_t dims[3] = {0, 0, 0};
+        if (d >= 0) {
+            hid_t s = H5Dget_space(d);
+            H5Sget_simple_extent_dims(s, dims, NULL);
+            H5Sclose(s);
+            H5Dclose(d);
+        }
+        int has_channels = H5Lexists(f, "relevance", H5P_DEFAULT) > 0;
+        if (dims[0] != (hsize_t)spec->count || dims[1] != (hsize_t)spec->height || dims[2] != (hsize_t)spec->width ||
+            channels != spec->channels || has_channels != (spec->store_channels != 0)) {
+            rm_error("%s holds another record count or shape", partial);
+            rc = 1;
+        }
+        else if (*done < 0 || *done > spec->count)
+            rc = rm_error("%s: records_done %lld outside 0..%lld", partial, (long long)*done, (long long)spec->count);
+    }
+    free(schema);
+    free(method);
+    free(params);
+    return rc;
+}
+
+static int reopen_partial(rm_relevance_writer *w, const rm_relevance_spec *spec, int64_t *done)
+{
+    const char *partial = w->out.tmp_path;
+    w->file = H5Fopen(partial, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (w->file < 0) return rm_h5_error("%s: cannot open the partial file", partial);
+    int match = partial_matches(w->file, spec, partial, done);
+    if (match != 0) return match;
+    if ((w->heatmap = H5Dopen2(w->file, "heatmap", H5P_DEFAULT)) < 0 ||
+        (w->heatmap_image = H5Dopen2(w->file, "heatmap_image", H5P_DEFAULT)) < 0 ||
+        (w->store_channels && (w->channels_d = H5Dopen2(w->file, "relevance", H5P_DEFAULT)) < 0))
+        return rm_h5_error("%s: damaged partial file", partial);
+    for (int v = 0; v < NUM_VECTORS; v++)
+        if ((w->vectors[v] = H5Dopen2(w->file, vector_names[v], H5P_DEFAULT)) < 0)
+            return rm_h5_error("%s: damaged partial file (/%s)", partial, vector_names[v]);
+    return 0;
+}
+
+static void close_handles(rm_relevance_writer *w)
+{
+    if (w->heatmap > 0) H5Dclose(w->heatmap);
+    if (w->heatmap_image > 0) H5Dclose(w->heatmap_image);
+    if (w->channels_d > 0) H5Dclose(w->channels_d);
+    for (int v = 0; v < NUM_VECTORS; v++)
+        if (w->vectors[v] > 0) H5Dclose(w->vectors[v]);
+    if (w->file > 0) H5Fclose(w->file);
+    w->heatmap = w->heatmap_image = w->channels_d = w->file = -1;
+    for (int v = 0; v < NUM_VECTORS; v++) w->vectors[v] = -1;
+}
+
+int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const rm_relevance_spec *spec, int force,
+                             int resume, int64_t *records_done)
+{
+    *wp = NULL;
+    *records_done = 0;
+    RM_TRY(validate_spec(spec));
+    rm_h5_init();
+    rm_relevance_writer *w = rm_calloc(1, sizeof *w, "relevance writer");
+    if (!w) return -1;
+    w->heatmap = w->heatmap_image = w->channels_d = w->file = -1;
+    for (int v = 0; v < NUM_VECTORS; v++) w->vectors[v] = -1;
+    w->count = spec->count;
+    w->channels = spec->channels;
+    w->height = spec->height;
+    w->width = spec->width;
+    w->store_channels = spec->store_channels != 0;
+    w->class_names = rm_calloc((size_t)spec->num_classes, sizeof *w->class_names, "class names");
+    if (!w->class_names) {
+        writer_free(w);
+        return -1;
+    }
+    w->num_classes = spec->num_classes;
+    for (int i = 0; i < spec->num_classes; i++)
+        if (!(w->class_names[i] = rm_strdup(spec->class_names[i]))) {
+            writer_free(w);
+            return -1;
+        }
+    if (rm_output_begin_resumable(&w->out, path, force) != 0) {
+        writer_free(w);
+        return -1;
+    }
+    struct stat st;
+    if (resume && stat(w->out.tmp_path, &st) == 0) {
+        int64_t done = 0;
+        int rc = reopen_partial(w, spec, &done);
+        if (rc == 0) {
+            w->done = done;
+            *records_done = done;
+            rm_log("%s: resuming after %lld of %lld records", path, (long long)done, (long long)w->count);
+            *wp = w;
+            return 0;
+        }
+        /* Other settings are an error; a damaged file is started afresh. */
+        if (rc > 0) {
+            rm_error_prefix("cannot resume (rerun without --resume to start afresh)");
+            close_handles(w);
+            rm_output_keep(&w->out);
+            writer_free(w);
+            return -1;
+        }
+        rm_warn("%s; starting afresh", rm_error_message());
+        close_handles(w);
+    }
+    w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->file < 0 || create_layout(w, spec) != 0 || H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
+        if (w->file < 0) rm_h5_error("%s: cannot create %s", path, w->out.tmp_path);
+        else rm_error_prefix("%s", path);
+        rm_relevance_writer_abort(w);
+        return -1;
+    }
+    *wp = w;
+    return 0;
+}
+
+static int write_rows(hid_t d, hid_t mem_type, int64_t at, int64_t rows, const void *data)
+{
+    hid_t space = H5Dget_space(d);
+    int rank = H5Sget_simple_extent_ndims(space);
+    hsize_t dims[4], start[4] = {(hsize_t)at, 0, 0, 0}, count[4];
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    for (int i = 0; i < rank; i++) count[i] = dims[i];
+    count[0] = (hsize_t)rows;
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+    hid_t mem = H5Screate_simple(rank, count, NULL);
+    herr_t st = H5Dwrite(d, mem_type, mem, space, H5P_DEFAULT, data);
+    H5Sclose(mem);
+    H5Sclose(space);
+    if (st < 0) return rm_h5_error("writing records %lld..%lld", (long long)at, (long long)(at + rows - 1));
+    return 0;
+}
+
+static int write_block(rm_relevance_writer *w, const rm_relevance_block *b)
+{
+    int64_t at = w->done, n = b->n;
+    const void *vec[NUM_VECTORS] = {b->index, b->label, b->explained, b->predicted, b->score, w->sum_buf};
+    RM_TRY(write_rows(w->heatmap, H5T_NATIVE_FLOAT, at, n, b->heatmap));
+    RM_TRY(write_rows(w->heatmap_image, H5T_NATIVE_UINT8, at, n, w->image_buf));
+    if (w->store_channels) RM_TRY(write_rows(w->channels_d, H5T_NATIVE_FLOAT, at, n, b->channels));
+    for (int v = 0; v < NUM_VECTORS; v++) RM_TRY(write_rows(w->vectors[v], vector_mem_type(v), at, n, vec[v]));
+    RM_TRY(rm_h5_attr_set_int(w->file, "records_done", at + n));
+    if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) return rm_h5_error("flushing (disk full?)");
+    return 0;
+}
+
+int rm_relevance_writer_write(rm_relevance_writer *w, const rm_relevance_block *b)
+{
+    const char *path = w->out.final_path;
+    if (b->n < 1 || w->done + b->n > w->count)
+        return rm_error("%s: block of %lld records after %lld exceeds the %lld planned", path, (long long)b->n,
+                        (long long)w->done, (long long)w->count);
+    if (!b->index || !b->label || !b->explained || !b->predicted || !b->score || !b->heatmap ||
+        (w->store_channels && !b->channels))
+        return rm_error("%s: incomplete block (a field is missing)", path);
+    int64_t hw = (int64_t)w->height * w->width;
+    if (b->n > w->capacity) {
+        size_t bytes;
+        if (rm_size_mul(&bytes, (size_t)b->n, (size_t)hw, SIZE_MAX, "heatmap images") != 0) return -1;
+        uint8_t *img = rm_realloc(w->image_buf, bytes, "heatmap images");
+        if (!img) return -1;
+        w->image_buf = img;
+        float *s = rm_realloc(w->sum_buf, (size_t)b->n * sizeof *s, "heatmap sums");
+        if (!s) return -1;
+        w->sum_buf = s;
+        w->capacity = b->n;
+    }
+    for (int64_t i = 0; i < b->n; i++) {
+        const float *h = b->heatmap + i * hw;
+        double sum = 0;
+        for (int64_t k = 0; k < hw; k++) {
+            if (!isfinite(h[k]))
+                return rm_error("%s: record %lld (dataset index %lld): heatmap value %g at pixel (%lld,%lld) is not finite",
+                                path, (long long)(w->done + i), (long long)b->index[i], (double)h[k],
+                                (long long)(k % w->width), (long long)(k / w->width));
+            sum += h[k];
+        }
+        w->sum_buf[i] = (float)sum;
+        rm_relevance_to_index_image(h, hw, w->image_buf + i * hw);
+    }
+    rm_output_hold_signals();
+    int rc = write_block(w, b);
+    rm_output_release_signals();
+    if (rc != 0) return rm_error_prefix("%s", path);
+    w->done += b->n;
+    return 0;
+}
+
+int rm_relevance_writer_set_attr(rm_relevance_writer *w, const char *name, const char *value)
+{
+    attr_kv *a = rm_realloc(w->attrs, (size_t)(w->num_attrs + 1) * sizeof *a, "attributes");
+    if (!a) return -1;
+    w->attrs = a;
+    a[w->num_attrs].name = rm_strdup(name);
+    a[w->num_attrs].value = rm_strdup(value ? value : "");
+    if (!a[w->num_attrs].name || !a[w->num_attrs].value) {
+        free(a[w->num_attrs].name);
+        free(a[w->num_attrs].value);
+        return -1;
+    }
+    w->num_attrs++;
+    return 0;
+}
+
+static int write_final_attrs(rm_relevance_writer *w)
+{
+    hid_t f = w->file;
+    char created[64];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    RM_TRY(rm_h5_attr_set_int(f, "num_classes", w->num_classes));
+    RM_TRY(rm_h5_attr_set_strings(f, "class_names", w->num_classes, (const char *const *)w->class_names));
+    RM_TRY(rm_h5_attr_set_string(f, "tool_version", rm_version_string()));
+    RM_TRY(rm_h5_attr_set_string(f, "created", created));
+    for (int i = 0; i < w->num_attrs; i++) RM_TRY(rm_h5_attr_set_string(f, w->attrs[i].name, w->attrs[i].value));
+    return 0;
+}
+
+int rm_relevance_writer_finish(rm_relevance_writer *w)
+{
+    const char *path = w->out.final_path;
+    if (w->done != w->count) {
+        rm_error("%s: only %lld of %lld records written", path, (long long)w->done, (long long)w->count);
+        rm_relevance_writer_close_partial(w);
+        return -1;
+    }
+    if (write_final_attrs(w) != 0) {
+        rm_error_prefix("%s", path);
+        rm_relevance_writer_abort(w);
+        return -1;
+    }
+    hid_t file = w->file;
+    w->file = -1;
+    close_handles(w);
+    if (H5Fclose(file) < 0) {
+        rm_h5_error("%s: closing the file failed (disk full?)", path);
+        rm_relevance_writer_abort(w);
+        return -1;
+    }
+    if (rm_output_commit(&w->out) != 0) {
+        writer_free(w);
+        return -1;
+    }
+    writer_free(w);
+    return 0;
+}
+
+void rm_relevance_writer_close_partial(rm_relevance_writer *w)
+{
+    if (!w) return;
+    close_handles(w);
+    rm_output_keep(&w->out);
+    writer_free(w);
+}
+
+void rm_relevance_writer_abort(rm_relevance_writer *w)
+{
+    if (!w) return;
+    close_handles(w);
+    rm_output_abort(&w->out);
+    writer_free(w);
+}
+
+/* --- reading -------------------------------------------------------------*/
+
+static int shape_of(hid_t f, const char *name, int rank, hsize_t *dims, H5T_class_t cls)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return rm_error("missing dataset /%s", name);
+    hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+    int rc = 0;
+    if (H5Sget_simple_extent_ndims(s) != rank)
+        rc = rm_error("/%s has rank %d, expected %d", name, H5Sget_simple_extent_ndims(s), rank);
+    else if (H5Tget_class(t) != cls)
+        rc = rm_error("/%s has the wrong element type (expected %s)", name, cls == H5T_FLOAT ? "float" : "integer");
+    else H5Sget_simple_extent_dims(s, dims, NULL);
+    H5Tclose(t);
+    H5Sclose(s);
+    H5Dclose(d);
+    return rc;
+}
+
+static int read_rows(hid_t f, const char *name, hid_t mem_type, int64_t start, int64_t rows, void *out)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return rm_h5_error("opening /%s", name);
+    hid_t space = H5Dget_space(d);
+    int rank = H5Sget_simple_extent_ndims(space);
+    hsize_t dims[4], st[4] = {(hsize_t)start, 0, 0, 0}, cnt[4];
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    for (int i = 0; i < rank; i++) cnt[i] = dims[i];
+    cnt[0] = (hsize_t)rows;
+    herr_t rc = -1;
+    if (start >= 0 && rows >= 0 && (hsize_t)(start + rows) <= dims[0]) {
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, st, NULL, cnt, NULL);
+        hid_t mem = H5Screate_simple(rank, cnt, NULL);
+        rc = H5Dread(d, mem_type, mem, space, H5P_DEFAULT, out);
+        H5Sclose(mem);
+    }
+    H5Sclose(space);
+    H5Dclose(d);
+    if (rc < 0) return rm_h5_error("reading /%s entries %lld..%lld", name, (long long)start, (long long)(start + rows - 1));
+    return 0;
+}
+
+static int optional_string(hid_t f, const char *name, char **out)
+{
+    *out = NULL;
+    if (!rm_h5_attr_exists(f, name)) return 0;
+    return rm_h5_attr_get_string(f, name, out);
+}
+
+static int load(rm_relevance *r)
+{
+    hid_t f = (hid_t)r->hfile;
+    if (!rm_h5_attr_exists(f, "schema")) return rm_error("not a relmask file (no 'schema' attribute on the root group)");
+    char *schema = NULL;
+    RM_TRY(rm_h5_attr_get_string(f, "schema", &schema));
+    int bad = strcmp(schema, RM_RELEVANCE_SCHEMA) != 0;
+    if (bad) rm_error("schema is '%s', expected '%s'", schema, RM_RELEVANCE_SCHEMA);
+    free(schema);
+    if (bad) return -1;
+    int64_t version, channels, done;
+    RM_TRY(rm_h5_attr_get_int(f, "schema_version", &version));
+    if (version != RM_RELEVANCE_SCHEMA_VERSION)
+        return rm_error("schema version %lld is not supported (this relmask reads version %d)", (long long)version,
+                        RM_RELEVANCE_SCHEMA_VERSION);
+    hsize_t d3[3];
+    RM_TRY(shape_of(f, "heatmap", 3, d3, H5T_FLOAT));
+    RM_TRY(rm_h5_attr_get_int(f, "channels", &channels));
+    RM_TRY(rm_h5_attr_get_int(f, "records_done", &done));
+    if (d3[0] < 1 || d3[1] < 1 || d3[2] < 1 || d3[1] > 4096 || d3[2] > 4096 || channels < 1 || channels > 4)
+        return rm_error("/heatmap has shape [%llu,%llu,%llu] with %lld channels, outside the schema's limits",
+                        (unsigned long long)d3[0], (unsigned long long)d3[1], (unsigned long long)d3[2],
+                        (long long)channels);
+    if (done != (int64_t)d3[0])
+        return rm_error("incomplete: %lld of %llu records written (an interrupted run? its partial file is "
+                        "resumed with --resume)", (long long)done, (unsigned long long)d3[0]);
+    r->count = (int64_t)d3[0];
+    r->height = (int)d3[1];
+    r->width = (int)d3[2];
+    r->channels = (int)channels;
+    if (H5Lexists(f, "relevance", H5P_DEFAULT) > 0) {
+        hsize_t d4[4];
+        RM_TRY(shape_of(f, "relevance", 4, d4, H5T_FLOAT));
+        if (d4[0] != d3[0] || d4[1] != (hsize_t)channels || d4[2] != d3[1] || d4[3] != d3[2])
+            return rm_error("/relevance shape does not match /heatmap");
+        r->has_channels = 1;
+    }
+    for (int v = 0; v < NUM_VECTORS; v++) {
+        hsize_t d1[1];
+        RM_TRY(shape_of(f, vector_names[v], 1, d1, v == V_SCORE || v == V_SUM ? H5T_FLOAT : H5T_INTEGER));
+        if (d1[0] != d3[0])
+            return rm_error("/%s has %llu entries, /heatmap %llu", vector_names[v], (unsigned long long)d1[0],
+                            (unsigned long long)d3[0]);
+    }
+    RM_TRY(rm_h5_attr_get_strings(f, "class_names", &r->num_classes, &r->class_names));
+    RM_TRY(optional_string(f, "method", &r->method));
+    RM_TRY(optional_string(f, "score_kind", &r->score_kind));
+    RM_TRY(optional_string(f, "parameters", &r->parameters));
+    RM_TRY(optional_string(f, "dataset_path", &r->dataset_path));
+    RM_TRY(optional_string(f, "dataset_fingerprint", &r->dataset_fingerprint));
+    size_t n = (size_t)r->count;
+    r->index = rm_malloc(n * sizeof *r->index, "relevance index");
+    r->label = rm_malloc(n * sizeof *r->label, "relevance labels");
+    r->explained = rm_malloc(n * sizeof *r->explained, "explained classes");
+    r->predicted = rm_malloc(n * sizeof *r->predicted, "predicted classes");
+    r->score = rm_malloc(n * sizeof *r->score, "scores");
+    r->sum = rm_malloc(n * sizeof *r->sum, "sums");
+    if (!r->index || !r->label || !r->explained || !r->predicted || !r->score || !r->sum) return -1;
+    void *dst[NUM_VECTORS] = {r->index, r->label, r->explained, r->predicted, r->score, r->sum};
+    for (int v = 0; v < NUM_VECTORS; v++) RM_TRY(read_rows(f, vector_names[v], vector_mem_type(v), 0, r->count, dst[v]));
+    for (int64_t i = 0; i < r->count; i++) {
+        if (r->index[i] < 0) return rm_error("entry %lld: negative dataset index %lld", (long long)i, (long long)r->index[i]);
+        if (r->explained[i] < -1 || r->explained[i] >= r->num_classes)
+            return rm_error("entry %lld: explained class %d out of range -1..%d", (long long)i, r->explained[i],
+                            r->num_classes - 1);
+    }
+    return 0;
+}
+
+int rm_relevance_open(rm_relevance *r, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    r->hfile = -1;
+    rm_h5_init();
+    r->path = rm_strdup(path);
+    if (!r->path) return -1;
+    if (H5Fis_hdf5(path) <= 0) {
+        FILE *probe = fopen(path, "rb");
+        if (!probe) rm_error("%s: cannot open: no such file or not readable", path);
+        else {
+            fclose(probe);
+            rm_error("%s: not an HDF5 file", path);
+        }
+        rm_relevance_close(r);
+        return -1;
+    }
+    r->hfile = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (r->hfile < 0) {
+        rm_h5_error("%s: cannot open", path);
+        rm_relevance_close(r);
+        return -1;
+    }
+    if (load(r) != 0) {
+        rm_error_prefix("%s", path);
+        rm_relevance_close(r);
+        return -1;
+    }
+    return 0;
+}
+
+int rm_relevance_read_heatmaps(const rm_relevance *r, int64_t start, int64_t count, float *out)
+{
+    if (read_rows((hid_t)r->hfile, "heatmap", H5T_NATIVE_FLOAT, start, count, out) != 0)
+        return rm_error_prefix("%s", r->path);
+    return 0;
+}
+
+int rm_relevance_read_channels(const rm_relevance *r, int64_t start, int64_t count, float *out)
+{
+    if (!r->has_channels) return rm_error("%s: no per-channel /relevance stored (written without --channels)", r->path);
+    if (read_rows((hid_t)r->hfile, "relevance", H5T_NATIVE_FLOAT, start, count, out) != 0)
+        return rm_error_prefix("%s", r->path);
+    return 0;
+}
+
+int rm_relevance_read_attr(const rm_relevance *r, const char *name, char **value)
+{
+    return optional_string((hid_t)r->hfile, name, value);
+}
+
+int rm_relevance_check_dataset(const rm_relevance *r, const char *data_path, int64_t count, int height, int width,
+                               const int32_t *labels)
+{
+    if (r->height != height || r->width != width)
+        return rm_error("%s: heatmaps are %dx%d but the images of %s are %dx%d", r->path, r->width, r->height,
+                        data_path, width, height);
+    for (int64_t i = 0; i < r->count; i++) {
+        if (r->index[i] >= count)
+            return rm_error("%s: entry %lld explains record %lld, but %s has %lld records", r->path, (long long)i,
+                            (long long)r->index[i], data_path, (long long)count);
+        if (labels && r->label[i] != labels[r->index[i]])
+            return rm_error("%s: entry %lld has label %d but record %lld of %s has label %d (relevance computed "
+                            "for another dataset?)",
+                            r->path, (long long)i, r->label[i], (long long)r->index[i], data_path,
+                            labels[r->index[i]]);
+    }
+    return 0;
+}
+
+int rm_relevance_index_map(const rm_relevance *r, int64_t dataset_count, int64_t *map)
+{
+    for (int64_t i = 0; i < dataset_count; i++) map[i] = -1;
+    for (int64_t i = 0; i < r->count; i++) {
+        if (r->index[i] >= dataset_count)
+            return rm_error("%s: entry %lld explains record %lld beyond the dataset's %lld", r->path, (long long)i,
+                            (long long)r->index[i], (long long)dataset_count);
+        if (map[r->index[i]] >= 0)
+            return rm_error("%s: record %lld is explained twice (entries %lld and %lld)", r->path,
+                            (long long)r->index[i], (long long)map[r->index[i]], (long long)i);
+        map[r->index[i]] = i;
+    }
+    return 0;
+}
+
+void rm_relevance_close(rm_relevance *r)
+{
+    if (r->hfile >= 0) H5Fclose((hid_t)r->hfile);
+    rm_h5_free_strings(r->num_classes, r->class_names);
+    free(r->path);
+    free(r->method);
+    free(r->score_kind);
+    free(r->parameters);
+    free(r->dataset_path);
+    free(r->dataset_fingerprint);
+    free(r->index);
+    free(r->label);
+    free(r->explained);
+    free(r->predicted);
+    free(r->score);
+    free(r->sum);
+    memset(r, 0, sizeof *r);
+    r->hfile = -1;
+}
