@@ -61,4 +61,8 @@ int rm_model_set_classes(rm_model *m, int count, char *const *names);
 void rm_dataset_fingerprint(char out[17], int64_t count, int c, int h, int w, const int32_t *labels,
                             const uint8_t *split);
 
+/* FNV-1a over the network text, every parameter and the normalization, as
+ * 16 hex digits: names the exact weights a relevance file came from. */
+void rm_model_fingerprint(char out[17], const rm_model *m);
+
 #endif

@@ -1,5 +1,6 @@
 /* relmask info FILE...: a human summary of any relmask HDF5 file. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "relmask/dataset.h"
 #include "relmask/error.h"
 #include "relmask/h5util.h"
+#include "relmask/relevance_file.h"
 #include "relmask/model.h"
 #include "relmask/train.h"
 
@@ -250,6 +252,41 @@ static int info_predictions(const char *path)
     return rc ? rm_error_prefix("%s", path) : 0;
 }
 
+/* --- relevance files --------------------------------------------------------- */
+
+static int info_relevance(const char *path)
+{
+    rm_relevance r;
+    RM_TRY(rm_relevance_open(&r, path));
+    printf("%s\nschema: %s version %d\n", path, RM_RELEVANCE_SCHEMA, RM_RELEVANCE_SCHEMA_VERSION);
+    printf("method: %s\n", r.method ? r.method : "?");
+    printf("heatmap: float32 [%lld, %d, %d] (N, H, W), summed over %d input channel%s; heatmap_image: uint8 with "
+           "the blue-white-red palette\n", (long long)r.count, r.height, r.width, r.channels, r.channels == 1 ? "" : "s");
+    printf("per-channel relevance: %s\n", r.has_channels ? "yes, float32 [N, C, H, W]" : "no");
+    print_classes(r.num_classes, r.class_names);
+    int64_t agree = 0, positive = 0, with_pred = 0;
+    double sum_gap = 0;
+    for (int64_t i = 0; i < r.count; i++) {
+        if (r.predicted[i] >= 0) {
+            with_pred++;
+            agree += r.predicted[i] == r.label[i];
+        }
+        positive += r.sum[i] > 0;
+        if (r.score_kind && !strcmp(r.score_kind, "logit"))
+            sum_gap += fabs(r.sum[i] - r.score[i]) / (fabs(r.score[i]) + 1e-12);
+    }
+    printf("records: %lld explained (dataset indices %lld..%lld); heatmap sum > 0 for %lld\n", (long long)r.count,
+           (long long)r.index[0], (long long)r.index[r.count - 1], (long long)positive);
+    if (with_pred) printf("model accuracy on these records: %.4f\n", (double)agree / (double)with_pred);
+    if (r.score_kind && !strcmp(r.score_kind, "logit"))
+        printf("conservation: mean |heatmap sum - logit| / |logit| = %.3g\n", sum_gap / (double)r.count);
+    printf("attributes:\n");
+    static const char *const shown[] = {"schema", "schema_version", "class_names", "num_classes", NULL};
+    int rc = rm_h5_attr_visit((hid_t)r.hfile, print_attr, (void *)shown);
+    rm_relevance_close(&r);
+    return rc;
+}
+
 /* Any file: dispatch on the schema attribute. */
 static int info_file(const char *path)
 {
@@ -274,6 +311,7 @@ static int info_file(const char *path)
     if (!strcmp(schema, RM_DATASET_SCHEMA)) rc = info_dataset(path);
     else if (!strcmp(schema, RM_MODEL_SCHEMA)) rc = info_model(path);
     else if (!strcmp(schema, RM_PREDICTIONS_SCHEMA)) rc = info_predictions(path);
+    else if (!strcmp(schema, RM_RELEVANCE_SCHEMA)) rc = info_relevance(path);
     else rc = rm_error("%s: unknown relmask schema '%s'", path, schema);
     free(schema);
     return rc;

@@ -89,6 +89,24 @@ void rm_dataset_fingerprint(char out[17], int64_t count, int c, int h, int w, co
     snprintf(out, 17, "%016llx", (unsigned long long)hash);
 }
 
+void rm_model_fingerprint(char out[17], const rm_model *m)
+{
+    uint64_t hash = 0xcbf29ce484222325ULL;
+    const char *text = m->def.text ? m->def.text : "";
+    for (const char *c = text; *c; c++) hash = (hash ^ (uint8_t)*c) * 0x100000001b3ULL;
+    for (int t = 0; t < m->num_tensors; t++) {
+        const rm_model_tensor *x = &m->tensors[t];
+        for (const char *c = x->key; *c; c++) hash = (hash ^ (uint8_t)*c) * 0x100000001b3ULL;
+        const uint8_t *bytes = (const uint8_t *)x->data;
+        for (size_t i = 0; i < (size_t)x->count * sizeof(float); i++) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+    }
+    for (int c = 0; c < m->channels; c++) {
+        const uint8_t *mb = (const uint8_t *)&m->norm_mean[c], *sb = (const uint8_t *)&m->norm_std[c];
+        for (size_t i = 0; i < sizeof(float); i++) hash = ((hash ^ mb[i]) * 0x100000001b3ULL ^ sb[i]) * 0x100000001b3ULL;
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)hash);
+}
+
 /* --- writing ------------------------------------------------------------ */
 
 static int write_f32(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data)

@@ -1,0 +1,236 @@
+/* relmask relevance end to end: the file matches the library's LRP on the
+ * same records, targets, record selection, resume after a stop, refusing to
+ * overwrite, usage errors and provenance. A tiny network trained for one
+ * epoch on 16x16 synthetic faces. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/dataset.h"
+#include "relmask/error.h"
+#include "relmask/lrp.h"
+#include "relmask/model.h"
+#include "relmask/relevance_file.h"
+#include "test_util.h"
+
+static char *dir;
+
+static const char net_text[] =
+    "[net]\ninput = 1x16x16\nclasses = 7\n"
+    "[conv]\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
+    "[maxpool]\nsize = 2\n"
+    "[conv]\nfilters = 6\nsize = 3\npad = 1\nactivation = relu\n"
+    "[dense]\nunits = 7\n";
+
+static char *run(int want_code, const char *want_text, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static char *run(int want_code, const char *want_text, const char *fmt, ...)
+{
+    char args[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    char *out;
+    int code = tu_run_cli(&out, "%s", args);
+    cr_assert_eq(code, want_code, "relmask %s exited %d, expected %d:\n%s", args, code, want_code, out);
+    if (want_text) cr_assert(strstr(out, want_text), "expected '%s' in:\n%s", want_text, out);
+    return out;
+}
+
+#define EXPECT(code, text, ...) free(run(code, text, __VA_ARGS__))
+
+static void setup(void)
+{
+    dir = tu_scratch_dir();
+    tu_write_text(tu_path(dir, "net.cfg"), net_text);
+    EXPECT(0, NULL, "synth -q -n 140 --size 16 -o %s", tu_path(dir, "d.h5"));
+    EXPECT(0, NULL, "train -q --data %s --net %s --out %s --epochs 1 --batch 16", tu_path(dir, "d.h5"),
+           tu_path(dir, "net.cfg"), tu_path(dir, "m.h5"));
+}
+
+static void teardown(void) { tu_rmtree(dir); }
+
+TestSuite(relevance_cmd, .init = setup, .fini = teardown, .timeout = 120);
+
+/* The library's LRP on the given records (batch `b`), channel-summed. */
+static void library_heatmaps(const char *composite, const int64_t *idx, int64_t n, float *heat, int32_t *explained,
+                             float *logit)
+{
+    rm_model m;
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "d.h5")), 0, "%s", rm_error_message());
+    rm_lrp_config cfg;
+    cr_assert_eq(rm_lrp_composite(&cfg, &m.def, composite, NULL, 0, 1e-6, 0.25), 0, "%s", rm_error_message());
+    rm_lrp *lrp;
+    cr_assert_eq(rm_lrp_create(&lrp, &m, 1, &cfg), 0, "%s", rm_error_message());
+    uint8_t img[256];
+    float rel[256], l;
+    int32_t e, p;
+    for (int64_t i = 0; i < n; i++) {
+        cr_assert_eq(rm_dataset_read_images(&ds, (size_t)idx[i], 1, img), 0);
+        float *in = rm_lrp_input(lrp);
+        for (int k = 0; k < 256; k++) in[k] = ((float)img[k] / 255.0f - m.norm_mean[0]) / m.norm_std[0];
+        cr_assert_eq(rm_lrp_run(lrp, NULL, rel, &e, &l, &p), 0, "%s", rm_error_message());
+        memcpy(heat + i * 256, rel, sizeof rel);
+        explained[i] = e;
+        logit[i] = l;
+    }
+    rm_lrp_destroy(lrp);
+    rm_lrp_config_free(&cfg);
+    rm_dataset_close(&ds);
+    rm_model_free(&m);
+}
+
+Test(relevance_cmd, file_matches_the_library_on_the_same_records)
+{
+    char out[4096];
+    snprintf(out, sizeof out, "%s", tu_path(dir, "r.h5"));
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --split test --composite epsilon --batch 5",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    rm_relevance r;
+    cr_assert_eq(rm_relevance_open(&r, out), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "d.h5")), 0);
+    int64_t want = 0;
+    for (size_t i = 0; i < ds.count; i++) want += ds.split[i] == RM_SPLIT_TEST;
+    cr_assert_eq(r.count, want);
+    for (int64_t i = 0; i < r.count; i++) {
+        cr_assert_eq(ds.split[r.index[i]], RM_SPLIT_TEST);
+        cr_assert_eq(r.label[i], ds.labels[r.index[i]]);
+        cr_assert_eq(r.explained[i], r.predicted[i], "--target pred explains the prediction");
+    }
+    float *heat = malloc(sizeof(float) * 256 * (size_t)r.count), *lib = malloc(sizeof(float) * 256 * (size_t)r.count);
+    int32_t *e = malloc(sizeof(int32_t) * (size_t)r.count);
+    float *l = malloc(sizeof(float) * (size_t)r.count);
+    cr_assert_eq(rm_relevance_read_heatmaps(&r, 0, r.count, heat), 0);
+    library_heatmaps("epsilon", r.index, r.count, lib, e, l);
+    double peak = 0, err = 0;
+    for (int64_t k = 0; k < 256 * r.count; k++) {
+        peak = fmax(peak, fabs(lib[k]));
+        err = fmax(err, fabs(heat[k] - lib[k]));
+    }
+    cr_assert(err <= 1e-5 * peak, "max error %g of peak %g", err, peak);
+    for (int64_t i = 0; i < r.count; i++) {
+        cr_assert_eq(r.explained[i], e[i]);
+        cr_assert(fabsf(r.score[i] - l[i]) <= 1e-5f * (1 + fabsf(l[i])));
+        double s = 0;
+        for (int k = 0; k < 256; k++) s += heat[i * 256 + k];
+        cr_assert(fabs(r.sum[i] - s) <= 1e-4 * (1 + fabs(s)));
+    }
+    free(heat);
+    free(lib);
+    free(e);
+    free(l);
+    rm_dataset_close(&ds);
+    rm_relevance_close(&r);
+}
+
+Test(relevance_cmd, targets_and_record_selection)
+{
+    char out[4096];
+    snprintf(out, sizeof out, "%s", tu_path(dir, "r.h5"));
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --split train --start 5 --count 10 --target true",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    rm_relevance r;
+    cr_assert_eq(rm_relevance_open(&r, out), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "d.h5")), 0);
+    int64_t seen = 0, k = 0;
+    for (size_t i = 0; i < ds.count && k < 10; i++)
+        if (ds.split[i] == RM_SPLIT_TRAIN && seen++ >= 5) {
+            cr_assert_eq(r.index[k], (int64_t)i, "entry %lld", (long long)k);
+            cr_assert_eq(r.explained[k], ds.labels[i]);
+            k++;
+        }
+    cr_assert_eq(r.count, 10);
+    rm_relevance_close(&r);
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --count 7 --target %s --force", tu_path(dir, "m.h5"),
+           tu_path(dir, "d.h5"), out, ds.class_names[3]);
+    cr_assert_eq(rm_relevance_open(&r, out), 0, "%s", rm_error_message());
+    for (int64_t i = 0; i < r.count; i++) cr_assert_eq(r.explained[i], 3);
+    rm_relevance_close(&r);
+    rm_dataset_close(&ds);
+    EXPECT(1, "--target 'nope'", "relevance -q --model %s --data %s --out %s --force --target nope",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    EXPECT(1, "--start 100000 is past", "relevance -q --model %s --data %s --out %s --force --start 100000",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+}
+
+Test(relevance_cmd, resume_after_a_stop_gives_the_same_file_contents)
+{
+    char *full = strdup(tu_path(dir, "full.h5")), *part = strdup(tu_path(dir, "part.h5"));
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --batch 16 --channels", tu_path(dir, "m.h5"),
+           tu_path(dir, "d.h5"), full);
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --batch 16 --channels --stop-after 3",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
+    cr_assert(!tu_file_exists(part), "no final file after a stop");
+    cr_assert(tu_file_exists(tu_path(dir, ".part.h5.partial")));
+    /* Other settings cannot continue it. */
+    EXPECT(1, "other settings", "relevance -q --model %s --data %s --out %s --batch 16 --channels --resume --eps 0.5",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --batch 16 --channels --resume", tu_path(dir, "m.h5"),
+           tu_path(dir, "d.h5"), part);
+    cr_assert(!tu_file_exists(tu_path(dir, ".part.h5.partial")));
+    rm_relevance a, b;
+    cr_assert_eq(rm_relevance_open(&a, full), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_relevance_open(&b, part), 0, "%s", rm_error_message());
+    cr_assert_eq(a.count, 140);
+    cr_assert_eq(b.count, 140);
+    size_t n = 140 * 256;
+    float *ha = malloc(sizeof(float) * n), *hb = malloc(sizeof(float) * n);
+    cr_assert_eq(rm_relevance_read_channels(&a, 0, 140, ha), 0);
+    cr_assert_eq(rm_relevance_read_channels(&b, 0, 140, hb), 0);
+    cr_assert_eq(memcmp(ha, hb, sizeof(float) * n), 0, "a resumed run writes exactly what an uninterrupted one does");
+    cr_assert_eq(memcmp(a.explained, b.explained, sizeof(int32_t) * 140), 0);
+    free(ha);
+    free(hb);
+    rm_relevance_close(&a);
+    rm_relevance_close(&b);
+    free(full);
+    free(part);
+}
+
+Test(relevance_cmd, existing_output_and_usage_errors)
+{
+    char out[4096];
+    snprintf(out, sizeof out, "%s", tu_path(dir, "r.h5"));
+    tu_write_text(out, "precious");
+    EXPECT(1, "--force", "relevance -q --model %s --data %s --out %s", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"),
+           out);
+    FILE *f = fopen(out, "r");
+    char buf[16] = {0};
+    cr_assert(fgets(buf, sizeof buf, f));
+    fclose(f);
+    cr_assert_str_eq(buf, "precious");
+    EXPECT(2, "--model FILE is required", "relevance --data %s --out %s", tu_path(dir, "d.h5"), out);
+    EXPECT(2, "need --method occlusion", "relevance --model %s --data %s --out %s --patch 4", tu_path(dir, "m.h5"),
+           tu_path(dir, "d.h5"), out);
+    EXPECT(2, "--method 'shap'", "relevance --model %s --data %s --out %s --method shap", tu_path(dir, "m.h5"),
+           tu_path(dir, "d.h5"), out);
+    EXPECT(1, "no conv or dense layer is named 'convX'", "relevance -q --model %s --data %s --out %s --force --rule convX=zbox",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    EXPECT(1, "unknown composite", "relevance -q --model %s --data %s --out %s --force --composite fancy",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    EXPECT(0, "usage: relmask relevance", "relevance --help");
+    cr_assert_eq(tu_dir_entries(dir), 4, "no stray files (net.cfg, d.h5, m.h5, r.h5)");
+}
+
+Test(relevance_cmd, provenance_and_info)
+{
+    char out[4096];
+    snprintf(out, sizeof out, "%s", tu_path(dir, "r.h5"));
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --count 20 --rule 'conv*=alpha2-beta1'",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    char *text = run(0, "schema: relmask.relevance version 1", "info %s", out);
+    cr_assert(strstr(text, "rule.conv1=alpha2-beta1"), "%s", text);
+    cr_assert(strstr(text, "rule.conv2=alpha2-beta1"), "%s", text);
+    cr_assert(strstr(text, "rule.dense1=epsilon(1e-06)"), "%s", text);
+    cr_assert(strstr(text, "model_fingerprint"), "%s", text);
+    cr_assert(strstr(text, "dataset_fingerprint"), "%s", text);
+    free(text);
+}
