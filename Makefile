@@ -69,7 +69,8 @@ bench: $(BIN) $(BENCH_BIN)
 # --- the experiment (stages land one issue at a time) ----------------------
 # Each stage's parameters are kept in a .params file that changes only when
 # the parameters do, so a rerun skips finished stages and a changed setting
-# reruns what depends on it.
+# reruns what depends on it. The relmask binary is an order-only
+# prerequisite: rebuilding it does not rerun finished stages.
 EXP_DIR      ?= results/default
 TARGET_COUNT := $(shell echo $(TARGET_TRAIN) $(TARGET_VAL) $(TARGET_TEST) | awk '{print $$1+$$2+$$3}')
 TARGET_VALF  := $(shell echo $(TARGET_TRAIN) $(TARGET_VAL) $(TARGET_TEST) | awk '{printf "%.6f", $$2/($$1+$$2+$$3)}')
@@ -87,14 +88,14 @@ $(EXP_DIR)/%.params: FORCE
 	@echo '$($(call UPPER,$*)_ARGS)' | cmp -s - $@ 2>/dev/null || echo '$($(call UPPER,$*)_ARGS)' > $@
 UPPER = $(shell echo $(1) | tr a-z- A-Z_)
 
-$(EXP_DIR)/%.h5: $(EXP_DIR)/%.params $(BIN)
+$(EXP_DIR)/%.h5: $(EXP_DIR)/%.params | $(BIN)
 	$(BIN) synth $$(cat $<) --force --out $@
 
 SOURCE_MODEL_ARGS := --net $(SOURCE_NET) --epochs $(SOURCE_EPOCHS) --batch 64 --lr $(SOURCE_LR) --nesterov \
                      --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --seed $(SEED) --threads $(THREADS)
 
 # The source model ("trainer"): trained on the abundant source-style faces.
-$(EXP_DIR)/source_model.h5: $(EXP_DIR)/source.h5 $(EXP_DIR)/source_model.params $(BIN)
+$(EXP_DIR)/source_model.h5: $(EXP_DIR)/source.h5 $(EXP_DIR)/source_model.params | $(BIN)
 	$(BIN) train --data $< $$(cat $(EXP_DIR)/source_model.params) --force --out $@
 	$(BIN) eval --model $@ --data $< --split test --force --out $(EXP_DIR)/source_model_eval.json
 
