@@ -1,0 +1,122 @@
+/* relmask subset: stratified seeded draws, disjoint takes, complement,
+ * errors. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/dataset.h"
+#include "relmask/error.h"
+#include "relmask/subset.h"
+#include "test_util.h"
+
+static char *dir;
+static void setup(void)
+{
+    dir = tu_scratch_dir();
+    char *out;
+    int code = tu_run_cli(&out, "synth -q -n 700 --size 16 --val 0.2 --test 0.2 -o %s", tu_path(dir, "d.h5"));
+    cr_assert_eq(code, 0, "%s", out);
+    free(out);
+}
+static void teardown(void) { tu_rmtree(dir); }
+TestSuite(subset, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(subset, takes_are_stratified_disjoint_and_seeded)
+{
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "d.h5")), 0, "%s", rm_error_message());
+    rm_take takes[3];
+    cr_assert_eq(rm_take_parse("train:70", &takes[0]), 0);
+    cr_assert_eq(rm_take_parse("train:35:val", &takes[1]), 0);
+    cr_assert_eq(rm_take_parse("test:all", &takes[2]), 0);
+    uint8_t *a = malloc(ds.count), *b = malloc(ds.count), *c = malloc(ds.count);
+    cr_assert_eq(rm_subset_select(&ds, takes, 3, 7, a), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_subset_select(&ds, takes, 3, 7, b), 0);
+    cr_assert_eq(rm_subset_select(&ds, takes, 3, 8, c), 0);
+    cr_assert_eq(memcmp(a, b, ds.count), 0, "same seed, same draw");
+    cr_assert_neq(memcmp(a, c, ds.count), 0, "another seed, another draw");
+    int64_t per[3][7] = {{0}}, test_total = 0;
+    for (size_t i = 0; i < ds.count; i++) {
+        if (a[i] == RM_SPLIT_UNASSIGNED) continue;
+        cr_assert(a[i] == RM_SPLIT_TEST ? ds.split[i] == RM_SPLIT_TEST : ds.split[i] == RM_SPLIT_TRAIN,
+                  "record %zu drawn from its own split's pool", i);
+        per[a[i]][ds.labels[i]]++;
+    }
+    for (size_t i = 0; i < ds.count; i++) test_total += ds.split[i] == RM_SPLIT_TEST;
+    /* synth balances classes: 70 train = 10 per class, 35 val = 5 per class */
+    for (int k = 0; k < 7; k++) {
+        cr_assert_eq(per[RM_SPLIT_TRAIN][k], 10, "class %d", k);
+        cr_assert_eq(per[RM_SPLIT_VAL][k], 5, "class %d", k);
+    }
+    int64_t t = 0;
+    for (int k = 0; k < 7; k++) t += per[RM_SPLIT_TEST][k];
+    cr_assert_eq(t, test_total, "test:all takes every test record");
+    free(a);
+    free(b);
+    free(c);
+    rm_dataset_close(&ds);
+}
+
+Test(subset, subset_and_complement_partition_the_dataset)
+{
+    char *out;
+    const char *d = tu_path(dir, "d.h5");
+    char target[4096], source[4096];
+    snprintf(target, sizeof target, "%s", tu_path(dir, "t.h5"));
+    snprintf(source, sizeof source, "%s", tu_path(dir, "s.h5"));
+    cr_assert_eq(tu_run_cli(&out, "subset -q -d %s -o %s --take train:70 --take train:35:val --take test:70 --seed 3", d, target), 0, "%s", out);
+    free(out);
+    cr_assert_eq(tu_run_cli(&out, "subset -q -d %s -o %s --take train:70 --take train:35:val --take test:70 --seed 3 --complement", d, source), 0, "%s", out);
+    free(out);
+    rm_dataset D, T, S;
+    cr_assert_eq(rm_dataset_open(&D, d), 0);
+    cr_assert_eq(rm_dataset_open(&T, target), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_dataset_open(&S, source), 0, "%s", rm_error_message());
+    cr_assert_eq(T.count, 175);
+    cr_assert_eq(T.count + S.count, D.count);
+    cr_assert(T.has_regions && S.has_regions);
+    /* every record of D is in exactly one of them, in order, with its pixels */
+    size_t rec = 256, ti = 0, si = 0;
+    uint8_t *img = malloc(rec), *other = malloc(rec);
+    for (size_t i = 0; i < D.count; i++) {
+        cr_assert_eq(rm_dataset_read_images(&D, i, 1, img), 0);
+        int in_t = 0;
+        if (ti < T.count) {
+            cr_assert_eq(rm_dataset_read_images(&T, ti, 1, other), 0);
+            in_t = !memcmp(img, other, rec) && T.labels[ti] == D.labels[i];
+        }
+        if (in_t) ti++;
+        else {
+            cr_assert_eq(rm_dataset_read_images(&S, si, 1, other), 0);
+            cr_assert_eq(memcmp(img, other, rec), 0, "record %zu is in neither file", i);
+            cr_assert_eq(S.split[si], D.split[i], "the complement keeps the split");
+            si++;
+        }
+    }
+    cr_assert_eq(ti, T.count);
+    cr_assert_eq(si, S.count);
+    free(img);
+    free(other);
+    rm_dataset_close(&D);
+    rm_dataset_close(&T);
+    rm_dataset_close(&S);
+}
+
+Test(subset, errors)
+{
+    char *out;
+    const char *d = tu_path(dir, "d.h5");
+    cr_assert_eq(tu_run_cli(&out, "subset -q -d %s -o %s --take test:100000", d, tu_path(dir, "x.h5")), 1);
+    cr_assert(strstr(out, "asks for 100000 records of split test"), "%s", out);
+    free(out);
+    cr_assert_eq(tu_run_cli(&out, "subset -q -d %s -o %s --take all:10", d, tu_path(dir, "x.h5")), 2);
+    cr_assert(strstr(out, "needs an output split"), "%s", out);
+    free(out);
+    cr_assert_eq(tu_run_cli(&out, "subset -q -d %s -o %s --take train:ten", d, tu_path(dir, "x.h5")), 2);
+    cr_assert(strstr(out, "not a positive number"), "%s", out);
+    free(out);
+    cr_assert_eq(tu_run_cli(&out, "subset -q -d %s -o %s", d, tu_path(dir, "x.h5")), 2);
+    free(out);
+    cr_assert(!tu_file_exists(tu_path(dir, "x.h5")));
+}
