@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 int cmd_eval(int argc, char **argv);
+int cmd_heatmap(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
