@@ -13,6 +13,9 @@ int cmd_predict(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_net(int argc, char **argv);
+/* "relmask relevance import ..." (argv[0] = "import"); until the relevance
+ * command dispatches to it, also the top-level "relevance-import". */
+int cmd_relevance_import(int argc, char **argv);
 
 /* Prints "relmask <cmd>: <message>" and a hint to --help; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -18,6 +18,8 @@ static const struct {
     {"train", cmd_train, "train a network on a dataset (best model, history, checkpoints)"},
     {"eval", cmd_eval, "evaluate a model on a dataset split (accuracy, per-class metrics, confusion)"},
     {"predict", cmd_predict, "write a model's logits, probabilities and predicted classes for a dataset"},
+    {"relevance-import", cmd_relevance_import,
+     "import external relevance (PNG, NPY, HDF5, eye-tracking fixations) as a relevance file"},
     {"heatmap", cmd_heatmap, "draw PNG montages of images with their relevance heatmaps"},
     {"net", cmd_net, "show a network's layers, shapes, parameters, FLOPs (--speed: timings)"},
     {"info", cmd_info, "summarize any relmask HDF5 file"},
