@@ -23,6 +23,9 @@ typedef struct {
 int rm_image_load(rm_image *img, const char *path);
 /* Writes an 8-bit PNG (gray or RGB). */
 int rm_image_save_png(const rm_image *img, const char *path);
+/* Writes the PNG straight to `path`, for callers that manage their own
+ * temporary file (rm_output_begin / rm_output_commit). */
+int rm_image_write_png(const rm_image *img, const char *path);
 
 /* Allocates pixels for the given shape (zeroed). */
 int rm_image_alloc(rm_image *img, int width, int height, int channels);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 int cmd_eval(int argc, char **argv);
+int cmd_heatmap(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
@@ -14,6 +15,8 @@ int cmd_subset(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_net(int argc, char **argv);
+/* "relmask relevance import ..." (argv[0] = "import"), from cmd_relevance. */
+int cmd_relevance_import(int argc, char **argv);
 
 /* Prints "relmask <cmd>: <message>" and a hint to --help; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -481,6 +481,7 @@ static int run_job(relevance_job *j)
 
 int cmd_relevance(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "import")) return cmd_relevance_import(argc - 1, argv + 1);
     relevance_args a = {.split = -1, .batch = 64, .method = "lrp", .eps = -1, .gamma = -1};
     int done, rc = parse(argc, argv, &a, &done);
     if (rc != RM_EXIT_OK || done) return rc;

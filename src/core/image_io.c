@@ -499,13 +499,29 @@ static int save_png_stream(const rm_image *img, FILE *f, const char *path)
     return rc;
 }
 
-/* Writes "<path>.tmp" and renames it, so a failure leaves no partial file. */
-int rm_image_save_png(const rm_image *img, const char *path)
+static int check_writable_image(const rm_image *img, const char *path)
 {
     if (!img->pixels || (img->channels != 1 && img->channels != 3) || img->width <= 0 ||
         img->height <= 0)
         return rm_error("%s: cannot write PNG: invalid image %dx%d with %d channels", path,
                         img->width, img->height, img->channels);
+    return 0;
+}
+
+int rm_image_write_png(const rm_image *img, const char *path)
+{
+    RM_TRY(check_writable_image(img, path));
+    FILE *f = fopen(path, "wb");
+    if (!f) return rm_error("%s: cannot create: %s", path, strerror(errno));
+    int rc = save_png_stream(img, f, path);
+    if (fclose(f) != 0 && rc == 0) rc = rm_error("%s: cannot write: %s", path, strerror(errno));
+    return rc;
+}
+
+/* Writes "<path>.tmp" and renames it, so a failure leaves no partial file. */
+int rm_image_save_png(const rm_image *img, const char *path)
+{
+    RM_TRY(check_writable_image(img, path));
     size_t len = strlen(path) + 5;
     char *tmp = rm_malloc(len, "temporary path");
     if (!tmp) return -1;

@@ -6,6 +6,8 @@
  * little-endian float32/float64, shaped (N,H,W), (N,H,W,C) or (N,C,H,W)
  * with C = 1 or 3. Images are streamed one record at a time; record
  * indices in messages are 0-based, like the array indices. */
+#include "npy.h"
+
 #include "relmask/error.h"
 #include "relmask/ingest.h"
 
@@ -18,20 +20,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { NPY_MAX_DIMS = 8, NPY_MAX_HEADER = 1 << 20, NPY_DESCR_MAX = 32 };
+enum { NPY_MAX_HEADER = 1 << 20 };
 
-typedef struct {
-    const char *path;
-    FILE *fp;
-    char descr[NPY_DESCR_MAX];
-    char kind;              /* 'u', 'i' or 'f' */
-    int itemsize;
-    int ndims;
-    size_t shape[NPY_MAX_DIMS];
-    size_t count;           /* shape[0] */
-    size_t record_bytes;    /* bytes of one record (shape[1..] x itemsize) */
-    size_t data_offset, data_bytes;
-} npy_file;
+typedef rm_npy_file npy_file;
 
 /* --- header dict parsing --------------------------------------------------*/
 
@@ -529,3 +520,45 @@ done:
     free(img.pixels);
     return rc;
 }
+
+/* --- the reader for other modules (npy.h) ---------------------------------*/
+
+int rm_npy_open(rm_npy_file *f, const char *path)
+{
+    RM_TRY(npy_open(f, path));
+    if (check_size(f) != 0) {
+        npy_close(f);
+        return -1;
+    }
+    return 0;
+}
+
+int rm_npy_read_record(rm_npy_file *f, void *buf, size_t record) { return npy_read(f, buf, record); }
+
+int rm_npy_read_ints(rm_npy_file *f, int64_t **out)
+{
+    if (f->kind == 'f')
+        return rm_error("%s: expected an integer array, got dtype '%s'", f->path, f->descr);
+    return read_labels(f, out);
+}
+
+double rm_npy_value(const rm_npy_file *f, const void *record, size_t i)
+{
+    const uint8_t *p = (const uint8_t *)record + i * (size_t)f->itemsize;
+    uint64_t u = load_le(p, f->itemsize);
+    if (f->kind == 'f') {
+        if (f->itemsize == 4) {
+            uint32_t u32 = (uint32_t)u;
+            float x;
+            memcpy(&x, &u32, sizeof x);
+            return x;
+        }
+        double v;
+        memcpy(&v, &u, sizeof v);
+        return v;
+    }
+    if (f->kind == 'i' && f->itemsize < 8 && (u >> (8 * f->itemsize - 1) & 1)) u |= ~(uint64_t)0 << (8 * f->itemsize);
+    return f->kind == 'i' ? (double)(int64_t)u : (double)u;
+}
+
+void rm_npy_close(rm_npy_file *f) { npy_close(f); }

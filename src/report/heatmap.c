@@ -1,0 +1,349 @@
+/* Heatmap montages (include/relmask/heatmap.h has the colours and the
+ * geometry): tiles are read one record at a time, coloured at the data's
+ * resolution and upscaled by pixel replication into one RGB image. */
+#include "relmask/heatmap.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "font5x7.h"
+#include "relmask/error.h"
+#include "relmask/model.h"
+#include "relmask/output.h"
+
+enum { MAX_SCALE = 64 };
+
+void rm_heatmap_options_defaults(rm_heatmap_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->selection = RM_HEATMAP_PER_CLASS;
+    o->per_class = 8;
+    o->style = RM_HEATMAP_OVERLAY;
+    o->alpha = 0.5;
+}
+
+int rm_heatmap_default_scale(int height, int width)
+{
+    int side = height < width ? height : width;
+    if (side < 1) return 1;
+    return (RM_HEATMAP_MIN_TILE + side - 1) / side;
+}
+
+int rm_heatmap_colorize(const float *heat, int h, int w, const uint8_t *gray_or_null, double alpha,
+                        uint8_t *rgb_out)
+{
+    if (h < 1 || w < 1) return rm_error("heatmap colours: size %dx%d, expected at least 1x1", w, h);
+    if (!(alpha >= 0 && alpha <= 1)) return rm_error("heatmap colours: alpha %g outside [0, 1]", alpha);
+    size_t hw = (size_t)h * w;
+    for (size_t i = 0; i < hw; i++)
+        if (!isfinite(heat[i]))
+            return rm_error("heatmap colours: value %g at pixel (%zu,%zu) is not finite", (double)heat[i], i % w,
+                            i / w);
+    uint8_t *index = rm_malloc(hw, "heatmap colour indices");
+    if (!index) return -1;
+    uint8_t palette[256 * 3];
+    rm_relevance_palette(palette);
+    rm_relevance_to_index_image(heat, (int64_t)hw, index);
+    for (size_t i = 0; i < hw; i++)
+        for (int c = 0; c < 3; c++) {
+            double colour = palette[3 * index[i] + c];
+            rgb_out[c * hw + i] =
+                gray_or_null ? (uint8_t)lround((1 - alpha) * gray_or_null[i] + alpha * colour) : (uint8_t)colour;
+        }
+    free(index);
+    return 0;
+}
+
+/* --- layout --------------------------------------------------------------*/
+
+typedef struct {
+    int scale, panel_w, panel_h, tile_w, tile_h, label_w, columns, rows;
+    int64_t width, height;
+} geometry;
+
+static int label_chars(const char *name)
+{
+    size_t n = strlen(name);
+    return n > RM_HEATMAP_LABEL_CHARS ? RM_HEATMAP_LABEL_CHARS : (int)n;
+}
+
+static int layout(const rm_heatmap_options *o, const rm_dataset *ds, int rows, int columns, geometry *g)
+{
+    memset(g, 0, sizeof *g);
+    g->scale = o->scale > 0 ? o->scale : rm_heatmap_default_scale(ds->height, ds->width);
+    g->panel_w = ds->width * g->scale;
+    g->panel_h = ds->height * g->scale;
+    g->tile_w = o->style == RM_HEATMAP_SIDE_BY_SIDE ? 2 * g->panel_w + RM_HEATMAP_PAIR_GAP : g->panel_w;
+    g->tile_h = g->panel_h;
+    if (o->selection == RM_HEATMAP_PER_CLASS) {
+        int longest = 0;
+        for (int k = 0; k < ds->num_classes; k++)
+            if (label_chars(ds->class_names[k]) > longest) longest = label_chars(ds->class_names[k]);
+        g->label_w = RM_HEATMAP_LABEL_W(longest);
+    }
+    g->rows = rows;
+    g->columns = columns;
+    g->width = RM_HEATMAP_MARGIN + g->label_w + (int64_t)columns * (g->tile_w + RM_HEATMAP_MARGIN);
+    g->height = RM_HEATMAP_MARGIN + (int64_t)rows * (g->tile_h + RM_HEATMAP_CAPTION_H + RM_HEATMAP_MARGIN);
+    if (g->width > RM_IMAGE_MAX_SIDE || g->height > RM_IMAGE_MAX_SIDE)
+        return rm_error("the montage would be %lldx%lld pixels (%d rows of %d tiles at scale %d), more than %d per "
+                        "side; choose fewer records or a smaller --scale",
+                        (long long)g->width, (long long)g->height, rows, columns, g->scale, RM_IMAGE_MAX_SIDE);
+    return 0;
+}
+
+/* --- choosing the tiles --------------------------------------------------*/
+
+/* Fills *slots (rows x columns relevance entries, -1 = empty). */
+static int select_tiles(const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r, int64_t **slots,
+                        int *rows, int *columns)
+{
+    *slots = NULL;
+    int64_t n;
+    if (o->selection == RM_HEATMAP_PER_CLASS) {
+        *rows = ds->num_classes;
+        *columns = o->per_class;
+        n = (int64_t)*rows * *columns;
+        int64_t *s = rm_malloc((size_t)n * sizeof *s, "montage tiles");
+        int *filled = rm_calloc((size_t)ds->num_classes, sizeof *filled, "montage rows");
+        if (!s || !filled) {
+            free(s);
+            free(filled);
+            return -1;
+        }
+        for (int64_t i = 0; i < n; i++) s[i] = -1;
+        for (int64_t e = 0; e < r->count; e++) {
+            int k = ds->labels[r->index[e]];
+            if (filled[k] < *columns) s[(int64_t)k * *columns + filled[k]++] = e;
+        }
+        free(filled);
+        *slots = s;
+        return 0;
+    }
+    if (o->selection == RM_HEATMAP_INDICES) {
+        n = o->num_indices;
+        if (n < 1) return rm_error("no record indices given");
+    } else {
+        if (o->first < 1) return rm_error("--first %lld: expected at least 1 record", (long long)o->first);
+        n = o->first < r->count ? o->first : r->count;
+    }
+    int cols = o->columns > 0 ? o->columns : RM_HEATMAP_DEFAULT_COLUMNS;
+    *columns = n < cols ? (int)n : cols;
+    *rows = (int)((n + *columns - 1) / *columns);
+    int64_t cells = (int64_t)*rows * *columns;
+    int64_t *s = rm_malloc((size_t)cells * sizeof *s, "montage tiles");
+    if (!s) return -1;
+    for (int64_t i = 0; i < cells; i++) s[i] = i < n && o->selection == RM_HEATMAP_FIRST ? i : -1;
+    if (o->selection == RM_HEATMAP_INDICES) {
+        int64_t *map = rm_malloc(ds->count * sizeof *map, "relevance index map");
+        if (!map || rm_relevance_index_map(r, (int64_t)ds->count, map) != 0) {
+            free(map);
+            free(s);
+            return -1;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            int64_t rec = o->indices[i];
+            if (rec < 0 || rec >= (int64_t)ds->count) {
+                rm_error("record %lld is out of range: %s has records 0..%zu", (long long)rec, ds->path,
+                         ds->count - 1);
+                break;
+            }
+            if (map[rec] < 0) {
+                rm_error("record %lld of %s has no heatmap in %s (it explains %lld records)", (long long)rec,
+                         ds->path, r->path, (long long)r->count);
+                break;
+            }
+            s[i] = map[rec];
+        }
+        free(map);
+        for (int64_t i = 0; i < n; i++)
+            if (s[i] < 0) {
+                free(s);
+                return -1;
+            }
+    }
+    *slots = s;
+    return 0;
+}
+
+/* --- drawing -------------------------------------------------------------*/
+
+static const uint8_t text_rgb[3] = {RM_HEATMAP_TEXT, RM_HEATMAP_TEXT, RM_HEATMAP_TEXT};
+
+/* Copies a planar [3,h,w] (or [1,h,w], replicated) picture into the
+ * montage at (x0, y0), each pixel a scale x scale block. */
+static void blit(rm_image *dst, int x0, int y0, const uint8_t *src, int channels, int h, int w, int scale)
+{
+    size_t dplane = (size_t)dst->width * dst->height, splane = (size_t)h * w;
+    for (int y = 0; y < h * scale; y++) {
+        size_t drow = (size_t)(y0 + y) * dst->width + x0, srow = (size_t)(y / scale) * w;
+        for (int x = 0; x < w * scale; x++)
+            for (int c = 0; c < 3; c++)
+                dst->pixels[c * dplane + drow + x] = src[(channels == 3 ? c * splane : 0) + srow + x / scale];
+    }
+}
+
+static void draw_text_if_fits(rm_image *img, int x, int y, int max_w, const char *first, const char *second)
+{
+    if (rm_font_text_width(first, 1) <= max_w) rm_font_draw(img, x, y, first, 1, text_rgb);
+    else if (second && rm_font_text_width(second, 1) <= max_w) rm_font_draw(img, x, y, second, 1, text_rgb);
+}
+
+static const char *class_name(const rm_dataset *ds, int k) { return k >= 0 && k < ds->num_classes ? ds->class_names[k] : "-"; }
+
+static void draw_caption(rm_image *img, const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r,
+                         int64_t e, int x, int y, int w)
+{
+    char full[160], brief[160];
+    int64_t rec = r->index[e];
+    snprintf(brief, sizeof brief, "#%lld", (long long)rec);
+    if (o->selection == RM_HEATMAP_PER_CLASS) snprintf(full, sizeof full, "%s", brief);
+    else snprintf(full, sizeof full, "#%lld %.40s", (long long)rec, class_name(ds, ds->labels[rec]));
+    draw_text_if_fits(img, x, y + 2, w, full, brief);
+    int exp = r->explained[e], pred = r->predicted[e];
+    if (pred >= 0) {
+        snprintf(full, sizeof full, "e:%.40s p:%.40s", class_name(ds, exp), class_name(ds, pred));
+        snprintf(brief, sizeof brief, exp >= 0 ? "e:%d p:%d" : "e:- p:%d", exp >= 0 ? exp : pred, pred);
+    } else {
+        snprintf(full, sizeof full, "e:%.40s", class_name(ds, exp));
+        snprintf(brief, sizeof brief, exp >= 0 ? "e:%d" : "e:-", exp);
+    }
+    draw_text_if_fits(img, x, y + 2 + RM_FONT_LINE, w, full, brief);
+}
+
+typedef struct {
+    uint8_t *image;     /* [C,H,W] */
+    uint8_t *gray;      /* [H,W] */
+    float *heat;        /* [H,W] */
+    uint8_t *colour;    /* [3,H,W] */
+} tile_buffers;
+
+static int draw_tile(rm_image *img, const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r,
+                     const geometry *g, int64_t e, int x, int y, tile_buffers *b)
+{
+    int h = ds->height, w = ds->width, c = ds->channels;
+    size_t hw = (size_t)h * w;
+    RM_TRY(rm_dataset_read_images(ds, (size_t)r->index[e], 1, b->image));
+    RM_TRY(rm_relevance_read_heatmaps(r, e, 1, b->heat));
+    if (c == 1) memcpy(b->gray, b->image, hw);
+    else {
+        rm_image src = {.width = w, .height = h, .channels = 3, .pixels = b->image};
+        rm_image dst = {.width = w, .height = h, .channels = 1, .pixels = b->gray};
+        RM_TRY(rm_image_convert(&src, &dst));
+    }
+    if (o->style == RM_HEATMAP_SIDE_BY_SIDE) {
+        if (rm_heatmap_colorize(b->heat, h, w, NULL, 0, b->colour) != 0)
+            return rm_error_prefix("%s: entry %lld (record %lld)", r->path, (long long)e, (long long)r->index[e]);
+        blit(img, x, y, b->image, c, h, w, g->scale);
+        blit(img, x + g->panel_w + RM_HEATMAP_PAIR_GAP, y, b->colour, 3, h, w, g->scale);
+    } else {
+        if (rm_heatmap_colorize(b->heat, h, w, b->gray, o->alpha, b->colour) != 0)
+            return rm_error_prefix("%s: entry %lld (record %lld)", r->path, (long long)e, (long long)r->index[e]);
+        blit(img, x, y, b->colour, 3, h, w, g->scale);
+    }
+    draw_caption(img, o, ds, r, e, x, y + g->tile_h, g->tile_w);
+    return 0;
+}
+
+static int draw(rm_image *img, const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r,
+                const geometry *g, const int64_t *slots)
+{
+    size_t hw = (size_t)ds->height * ds->width;
+    tile_buffers b = {
+        .image = rm_malloc(hw * (size_t)ds->channels, "montage image"),
+        .gray = rm_malloc(hw, "montage gray image"),
+        .heat = rm_malloc(hw * sizeof(float), "montage heatmap"),
+        .colour = rm_malloc(hw * 3, "montage colours"),
+    };
+    int rc = b.image && b.gray && b.heat && b.colour ? 0 : -1;
+    memset(img->pixels, RM_HEATMAP_BACKGROUND, (size_t)img->width * img->height * 3);
+    int row_h = g->tile_h + RM_HEATMAP_CAPTION_H + RM_HEATMAP_MARGIN;
+    for (int row = 0; rc == 0 && row < g->rows; row++) {
+        int y = RM_HEATMAP_MARGIN + row * row_h;
+        if (o->selection == RM_HEATMAP_PER_CLASS) {
+            char label[RM_HEATMAP_LABEL_CHARS + 1];
+            snprintf(label, sizeof label, "%s", ds->class_names[row]);
+            int ly = y + (g->tile_h - RM_FONT_GLYPH_H) / 2;
+            rm_font_draw(img, RM_HEATMAP_MARGIN, ly < y ? y : ly, label, 1, text_rgb);
+        }
+        for (int col = 0; rc == 0 && col < g->columns; col++) {
+            int64_t e = slots[(int64_t)row * g->columns + col];
+            if (e < 0) continue;
+            int x = RM_HEATMAP_MARGIN + g->label_w + col * (g->tile_w + RM_HEATMAP_MARGIN);
+            rc = draw_tile(img, o, ds, r, g, e, x, y, &b);
+        }
+    }
+    free(b.image);
+    free(b.gray);
+    free(b.heat);
+    free(b.colour);
+    return rc;
+}
+
+/* --- checks and entry points ---------------------------------------------*/
+
+static int check_options(const rm_heatmap_options *o)
+{
+    if (!(o->alpha >= 0 && o->alpha <= 1)) return rm_error("alpha %g outside [0, 1]", o->alpha);
+    if (o->scale < 0 || o->scale > MAX_SCALE) return rm_error("scale %d outside 1..%d", o->scale, MAX_SCALE);
+    if (o->selection == RM_HEATMAP_PER_CLASS && o->per_class < 1)
+        return rm_error("per-class count %d, expected at least 1", o->per_class);
+    if (o->columns < 0) return rm_error("columns %d, expected at least 1", o->columns);
+    return 0;
+}
+
+static int check_match(const rm_dataset *ds, const rm_relevance *r)
+{
+    if (r->num_classes != ds->num_classes)
+        return rm_error("%s has %d classes but %s has %d (relevance computed for another dataset?)", r->path,
+                        r->num_classes, ds->path, ds->num_classes);
+    for (int k = 0; k < ds->num_classes; k++)
+        if (strcmp(r->class_names[k], ds->class_names[k]) != 0)
+            return rm_error("class %d is '%s' in %s but '%s' in %s", k, r->class_names[k], r->path,
+                            ds->class_names[k], ds->path);
+    RM_TRY(rm_relevance_check_dataset(r, ds->path, (int64_t)ds->count, ds->height, ds->width, ds->labels));
+    if (r->dataset_fingerprint) {
+        char fp[17];
+        rm_dataset_fingerprint(fp, (int64_t)ds->count, ds->channels, ds->height, ds->width, ds->labels, ds->split);
+        if (strcmp(fp, r->dataset_fingerprint) != 0)
+            rm_warn("%s was computed for a dataset with fingerprint %s, %s has %s (same labels, other split or "
+                    "channels?)",
+                    r->path, r->dataset_fingerprint, ds->path, fp);
+    }
+    return 0;
+}
+
+int rm_heatmap_render(const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r, rm_image *out)
+{
+    memset(out, 0, sizeof *out);
+    RM_TRY(check_options(o));
+    RM_TRY(check_match(ds, r));
+    int64_t *slots;
+    int rows = 0, columns = 0;
+    RM_TRY(select_tiles(o, ds, r, &slots, &rows, &columns));
+    geometry g;
+    int rc = layout(o, ds, rows, columns, &g);
+    if (rc == 0) rc = rm_image_alloc(out, (int)g.width, (int)g.height, 3);
+    if (rc == 0) rc = draw(out, o, ds, r, &g, slots);
+    if (rc != 0) rm_image_free(out);
+    free(slots);
+    return rc;
+}
+
+int rm_heatmap_montage(const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r,
+                       const char *out_png, int force)
+{
+    rm_output out;
+    RM_TRY(rm_output_begin(&out, out_png, force));
+    rm_image img;
+    int rc = rm_heatmap_render(o, ds, r, &img);
+    if (rc == 0) rc = rm_image_write_png(&img, out.tmp_path);
+    rm_image_free(&img);
+    if (rc != 0) {
+        rm_output_abort(&out);
+        return -1;
+    }
+    return rm_output_commit(&out);
+}

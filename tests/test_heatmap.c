@@ -1,0 +1,396 @@
+/* Heatmap montages: the colour map and overlay on hand-made pixels, the
+ * documented grid geometry, tiles at their places, determinism, the checks
+ * against the dataset and the atomic, --force-guarded output. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/dataset.h"
+#include "relmask/error.h"
+#include "relmask/heatmap.h"
+#include "relmask/image.h"
+#include "relmask/relevance_file.h"
+#include "test_util.h"
+
+/* --- colorize -------------------------------------------------------------*/
+
+static void expect_rgb(const uint8_t *planar, int n, int i, int r, int g, int b)
+{
+    cr_expect(planar[i] == r && planar[n + i] == g && planar[2 * n + i] == b, "pixel %d: (%d,%d,%d), expected (%d,%d,%d)",
+              i, planar[i], planar[n + i], planar[2 * n + i], r, g, b);
+}
+
+Test(heatmap, colorize_zero_white_max_red_min_blue)
+{
+    /* Peak |r| = 1: 0 -> index 128 (white), +1 -> 255 (red), -1 -> 1
+     * (blue), 0.5 -> round(128 + 63.5) = 192 -> (255, 255 * 63/127, same). */
+    const float heat[4] = {0, 1, -1, 0.5f};
+    uint8_t rgb[12];
+    cr_assert_eq(rm_heatmap_colorize(heat, 2, 2, NULL, 0.5, rgb), 0, "%s", rm_error_message());
+    expect_rgb(rgb, 4, 0, 255, 255, 255);
+    expect_rgb(rgb, 4, 1, 255, 0, 0);
+    expect_rgb(rgb, 4, 2, 0, 0, 255);
+    expect_rgb(rgb, 4, 3, 255, 126, 126);
+    /* Symmetric per-image normalization: the scale does not matter. */
+    const float scaled[4] = {0, 7, -7, 3.5f};
+    uint8_t rgb2[12];
+    cr_assert_eq(rm_heatmap_colorize(scaled, 2, 2, NULL, 0.5, rgb2), 0);
+    cr_assert_eq(memcmp(rgb, rgb2, sizeof rgb), 0);
+    /* A one-sided map still uses the signed scale: max -> red, 0 -> white. */
+    const float positive[2] = {0, 0.25f};
+    uint8_t rgb3[6];
+    cr_assert_eq(rm_heatmap_colorize(positive, 1, 2, NULL, 0, rgb3), 0);
+    expect_rgb(rgb3, 2, 0, 255, 255, 255);
+    expect_rgb(rgb3, 2, 1, 255, 0, 0);
+    const float zero[2] = {0, 0};
+    cr_assert_eq(rm_heatmap_colorize(zero, 2, 1, NULL, 0, rgb3), 0);
+    expect_rgb(rgb3, 2, 0, 255, 255, 255);
+    expect_rgb(rgb3, 2, 1, 255, 255, 255);
+}
+
+Test(heatmap, overlay_blends_with_alpha_exactly)
+{
+    const float heat[4] = {0, 1, -1, 0.5f};
+    const uint8_t gray[4] = {100, 0, 200, 50};
+    uint8_t rgb[12];
+    /* out = round(0.75 gray + 0.25 colour) */
+    cr_assert_eq(rm_heatmap_colorize(heat, 2, 2, gray, 0.25, rgb), 0, "%s", rm_error_message());
+    expect_rgb(rgb, 4, 0, 139, 139, 139);   /* 75 + 63.75 */
+    expect_rgb(rgb, 4, 1, 64, 0, 0);        /* 0 + 63.75, 0, 0 */
+    expect_rgb(rgb, 4, 2, 150, 150, 214);   /* 150, 150, 150 + 63.75 */
+    expect_rgb(rgb, 4, 3, 101, 69, 69);     /* 37.5 + 63.75, 37.5 + 31.5 */
+    cr_assert_eq(rm_heatmap_colorize(heat, 2, 2, gray, 0, rgb), 0);
+    for (int i = 0; i < 4; i++) expect_rgb(rgb, 4, i, gray[i], gray[i], gray[i]);
+    cr_assert_eq(rm_heatmap_colorize(heat, 2, 2, gray, 1, rgb), 0);
+    expect_rgb(rgb, 4, 1, 255, 0, 0);
+    expect_rgb(rgb, 4, 2, 0, 0, 255);
+}
+
+Test(heatmap, colorize_refuses_bad_input)
+{
+    const float heat[2] = {1, NAN};
+    uint8_t rgb[6];
+    cr_assert_neq(rm_heatmap_colorize(heat, 1, 2, NULL, 0.5, rgb), 0);
+    cr_assert(strstr(rm_error_message(), "pixel (1,0) is not finite"), "%s", rm_error_message());
+    const float ok[2] = {1, 2};
+    cr_assert_neq(rm_heatmap_colorize(ok, 1, 2, NULL, 1.5, rgb), 0);
+    cr_assert(strstr(rm_error_message(), "alpha"), "%s", rm_error_message());
+}
+
+/* --- montages -------------------------------------------------------------*/
+
+enum { N = 9, H = 8, W = 12, K = 3 };
+static const char *const classes[K] = {"alpha", "beta", "gamma"};
+
+/* Record i: uniform gray 60 + 10 i, label i % 3 (labels_shift changes them). */
+static void write_dataset(const char *path, int height, int labels_shift)
+{
+    rm_dataset_spec s = {.channels = 1, .height = height, .width = W, .num_classes = K, .class_names = classes,
+                         .source_format = "test", .source_path = "memory", .deflate_level = 1};
+    rm_dataset_writer *w;
+    cr_assert_eq(rm_dataset_writer_open(&w, path, &s, 0), 0, "%s", rm_error_message());
+    uint8_t img[64 * W];
+    for (int i = 0; i < N; i++) {
+        memset(img, 60 + 10 * i, sizeof img);
+        cr_assert_eq(rm_dataset_writer_append(w, img, (i + labels_shift) % K, RM_SPLIT_TRAIN, NULL), 0);
+    }
+    rm_split_spec sp = {0};
+    cr_assert_eq(rm_dataset_writer_finish(w, &sp), 0, "%s", rm_error_message());
+}
+
+/* Every record explained: +2 at pixel (2,1), -2 at (9,6), 0 elsewhere;
+ * explained = label, predicted = (label + 1) % 3. */
+static void write_relevance(const char *path)
+{
+    rm_relevance_spec spec = {.count = N, .channels = 1, .height = H, .width = W, .num_classes = K,
+                              .class_names = classes, .deflate_level = 1, .method = "lrp", .score_kind = "logit",
+                              .parameters = "test=1\n"};
+    rm_relevance_writer *w;
+    int64_t done;
+    cr_assert_eq(rm_relevance_writer_open(&w, path, &spec, 0, 0, &done), 0, "%s", rm_error_message());
+    static float heat[N * H * W];
+    int64_t index[N];
+    int32_t label[N], explained[N], predicted[N];
+    float score[N];
+    memset(heat, 0, sizeof heat);
+    for (int i = 0; i < N; i++) {
+        index[i] = i;
+        label[i] = explained[i] = i % K;
+        predicted[i] = (i + 1) % K;
+        score[i] = 1;
+        heat[i * H * W + 1 * W + 2] = 2;
+        heat[i * H * W + 6 * W + 9] = -2;
+    }
+    rm_relevance_block b = {.n = N, .index = index, .label = label, .explained = explained, .predicted = predicted,
+                            .score = score, .heatmap = heat};
+    cr_assert_eq(rm_relevance_writer_write(w, &b), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_relevance_writer_finish(w), 0, "%s", rm_error_message());
+}
+
+typedef struct {
+    char *dir;
+    rm_dataset ds;
+    rm_relevance rel;
+} fixture;
+
+static void setup(fixture *f)
+{
+    f->dir = tu_scratch_dir();
+    write_dataset(tu_path(f->dir, "d.h5"), H, 0);
+    write_relevance(tu_path(f->dir, "r.h5"));
+    cr_assert_eq(rm_dataset_open(&f->ds, tu_path(f->dir, "d.h5")), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_relevance_open(&f->rel, tu_path(f->dir, "r.h5")), 0, "%s", rm_error_message());
+}
+
+static void teardown(fixture *f)
+{
+    rm_relevance_close(&f->rel);
+    rm_dataset_close(&f->ds);
+    tu_rmtree(f->dir);
+}
+
+static void expect_px(const rm_image *img, int x, int y, int r, int g, int b)
+{
+    size_t plane = (size_t)img->width * img->height, at = (size_t)y * img->width + x;
+    cr_expect(img->pixels[at] == r && img->pixels[plane + at] == g && img->pixels[2 * plane + at] == b,
+              "montage pixel (%d,%d): (%d,%d,%d), expected (%d,%d,%d)", x, y, img->pixels[at], img->pixels[plane + at],
+              img->pixels[2 * plane + at], r, g, b);
+}
+
+Test(heatmap, default_scale_makes_tiles_at_least_96_px)
+{
+    cr_assert_eq(rm_heatmap_default_scale(48, 48), 2);
+    cr_assert_eq(rm_heatmap_default_scale(28, 28), 4);
+    cr_assert_eq(rm_heatmap_default_scale(8, 12), 12);
+    cr_assert_eq(rm_heatmap_default_scale(96, 200), 1);
+    cr_assert_eq(rm_heatmap_default_scale(300, 300), 1);
+}
+
+Test(heatmap, per_class_grid_size_and_tile_colours)
+{
+    fixture f;
+    setup(&f);
+    rm_heatmap_options o;
+    rm_heatmap_options_defaults(&o);
+    o.per_class = 4;   /* 3 records per class: the last column stays empty */
+    o.scale = 3;
+    rm_image img;
+    cr_assert_eq(rm_heatmap_render(&o, &f.ds, &f.rel, &img), 0, "%s", rm_error_message());
+    int label_w = RM_HEATMAP_LABEL_W(5), tile_w = W * 3, tile_h = H * 3, m = RM_HEATMAP_MARGIN;
+    cr_assert_eq(img.channels, 3);
+    cr_assert_eq(img.width, m + label_w + 4 * (tile_w + m), "width %d", img.width);
+    cr_assert_eq(img.height, m + K * (tile_h + RM_HEATMAP_CAPTION_H + m), "height %d", img.height);
+    cr_assert_eq(img.width, 4 + 33 + 4 * 40);
+    cr_assert_eq(img.height, 4 + 3 * 48);
+    /* Row 1 (beta) column 1 is record 4 (the second beta record): gray 100,
+     * overlay alpha 0.5: red 50 + 127.5, blue likewise, white 177.5 -> 178. */
+    int x0 = m + label_w + 1 * (tile_w + m), y0 = m + 1 * (tile_h + RM_HEATMAP_CAPTION_H + m);
+    for (int d = 0; d < 3; d++) {
+        expect_px(&img, x0 + 2 * 3 + d, y0 + 1 * 3 + d, 178, 50, 50);
+        expect_px(&img, x0 + 9 * 3 + d, y0 + 6 * 3 + 2 - d, 50, 50, 178);
+    }
+    expect_px(&img, x0, y0, 178, 178, 178);
+    expect_px(&img, x0 + tile_w - 1, y0 + tile_h - 1, 178, 178, 178);
+    expect_px(&img, x0 - 1, y0, RM_HEATMAP_BACKGROUND, RM_HEATMAP_BACKGROUND, RM_HEATMAP_BACKGROUND);
+    /* Row 2 (gamma) column 0: record 2, gray 80. */
+    int x2 = m + label_w, y2 = m + 2 * (tile_h + RM_HEATMAP_CAPTION_H + m);
+    expect_px(&img, x2 + 2 * 3, y2 + 1 * 3, 168, 40, 40);
+    /* The empty fourth column is background; the label column has text. */
+    int x3 = m + label_w + 3 * (tile_w + m);
+    for (int y = 0; y < img.height; y++)
+        expect_px(&img, x3 + tile_w / 2, y, RM_HEATMAP_BACKGROUND, RM_HEATMAP_BACKGROUND, RM_HEATMAP_BACKGROUND);
+    int text = 0;
+    for (int y = m; y < m + tile_h; y++)
+        for (int x = m; x < m + label_w; x++) text += img.pixels[(size_t)y * img.width + x] == RM_HEATMAP_TEXT;
+    cr_assert_gt(text, 10, "the class name 'alpha' is written in the first row label");
+    rm_image_free(&img);
+    teardown(&f);
+}
+
+Test(heatmap, side_by_side_shows_image_and_plain_colours)
+{
+    fixture f;
+    setup(&f);
+    rm_heatmap_options o;
+    rm_heatmap_options_defaults(&o);
+    o.selection = RM_HEATMAP_INDICES;
+    const int64_t idx[2] = {5, 1};
+    o.indices = idx;
+    o.num_indices = 2;
+    o.style = RM_HEATMAP_SIDE_BY_SIDE;
+    o.scale = 2;
+    rm_image img;
+    cr_assert_eq(rm_heatmap_render(&o, &f.ds, &f.rel, &img), 0, "%s", rm_error_message());
+    int m = RM_HEATMAP_MARGIN, pw = W * 2, tile_w = 2 * pw + RM_HEATMAP_PAIR_GAP;
+    cr_assert_eq(img.width, m + 2 * (tile_w + m));
+    cr_assert_eq(img.height, m + (H * 2 + RM_HEATMAP_CAPTION_H + m));
+    /* First tile: record 5 (gray 110) | its heatmap. */
+    expect_px(&img, m + 3, m + 3, 110, 110, 110);
+    expect_px(&img, m + pw + RM_HEATMAP_PAIR_GAP + 2 * 2, m + 1 * 2, 255, 0, 0);
+    expect_px(&img, m + pw + RM_HEATMAP_PAIR_GAP + 9 * 2 + 1, m + 6 * 2 + 1, 0, 0, 255);
+    expect_px(&img, m + pw + RM_HEATMAP_PAIR_GAP, m, 255, 255, 255);
+    /* Second tile: record 1 (gray 70). */
+    expect_px(&img, m + tile_w + m, m, 70, 70, 70);
+    rm_image_free(&img);
+    teardown(&f);
+}
+
+static unsigned char *slurp(const char *path, size_t *size)
+{
+    FILE *fp = fopen(path, "rb");
+    cr_assert(fp, "%s", path);
+    fseek(fp, 0, SEEK_END);
+    *size = (size_t)ftell(fp);
+    rewind(fp);
+    unsigned char *buf = malloc(*size);
+    cr_assert_eq(fread(buf, 1, *size, fp), *size);
+    fclose(fp);
+    return buf;
+}
+
+Test(heatmap, montage_file_is_deterministic_atomic_and_guarded)
+{
+    fixture f;
+    setup(&f);
+    rm_heatmap_options o;
+    rm_heatmap_options_defaults(&o);
+    const char *a = tu_path(f.dir, "a.png"), *b = tu_path(f.dir, "b.png");
+    cr_assert_eq(rm_heatmap_montage(&o, &f.ds, &f.rel, a, 0), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_heatmap_montage(&o, &f.ds, &f.rel, b, 0), 0, "%s", rm_error_message());
+    size_t na, nb;
+    unsigned char *pa = slurp(a, &na), *pb = slurp(b, &nb);
+    cr_assert(na == nb && memcmp(pa, pb, na) == 0, "same inputs, same bytes");
+    free(pa);
+    free(pb);
+    rm_image img;
+    cr_assert_eq(rm_image_load(&img, a), 0, "%s", rm_error_message());
+    int s = rm_heatmap_default_scale(H, W);
+    cr_assert_eq(s, 12);
+    cr_assert_eq(img.width, RM_HEATMAP_MARGIN + RM_HEATMAP_LABEL_W(5) + 8 * (W * s + RM_HEATMAP_MARGIN));
+    rm_image_free(&img);
+    /* Existing output: refused without force, replaced with it. */
+    cr_assert_neq(rm_heatmap_montage(&o, &f.ds, &f.rel, a, 0), 0);
+    cr_assert(strstr(rm_error_message(), "already exists; use --force"), "%s", rm_error_message());
+    o.selection = RM_HEATMAP_FIRST;
+    o.first = 2;
+    cr_assert_eq(rm_heatmap_montage(&o, &f.ds, &f.rel, a, 1), 0, "%s", rm_error_message());
+    pa = slurp(a, &na);
+    pb = slurp(b, &nb);
+    cr_assert(na != nb || memcmp(pa, pb, na) != 0, "--force replaced the montage");
+    free(pa);
+    free(pb);
+    /* A failing montage leaves neither output nor temporary file. */
+    const int64_t bad[1] = {N};
+    o.selection = RM_HEATMAP_INDICES;
+    o.indices = bad;
+    o.num_indices = 1;
+    cr_assert_neq(rm_heatmap_montage(&o, &f.ds, &f.rel, tu_path(f.dir, "c.png"), 0), 0);
+    cr_assert(strstr(rm_error_message(), "record 9 is out of range"), "%s", rm_error_message());
+    cr_assert_eq(tu_dir_entries(f.dir), 4, "d.h5, r.h5, a.png, b.png and nothing else");
+    teardown(&f);
+}
+
+Test(heatmap, refuses_a_relevance_file_of_another_dataset)
+{
+    fixture f;
+    setup(&f);
+    rm_heatmap_options o;
+    rm_heatmap_options_defaults(&o);
+    rm_image img;
+    rm_dataset other;
+    write_dataset(tu_path(f.dir, "other.h5"), H, 1);
+    cr_assert_eq(rm_dataset_open(&other, tu_path(f.dir, "other.h5")), 0);
+    cr_assert_neq(rm_heatmap_render(&o, &other, &f.rel, &img), 0);
+    cr_assert(strstr(rm_error_message(), "r.h5") && strstr(rm_error_message(), "other.h5") &&
+                  strstr(rm_error_message(), "label"),
+              "%s", rm_error_message());
+    rm_dataset_close(&other);
+    write_dataset(tu_path(f.dir, "tall.h5"), H + 2, 0);
+    cr_assert_eq(rm_dataset_open(&other, tu_path(f.dir, "tall.h5")), 0);
+    cr_assert_neq(rm_heatmap_montage(&o, &other, &f.rel, tu_path(f.dir, "m.png"), 0), 0);
+    cr_assert(strstr(rm_error_message(), "heatmaps are 12x8 but the images of") &&
+                  strstr(rm_error_message(), "tall.h5 are 12x10"),
+              "%s", rm_error_message());
+    cr_assert_not(tu_file_exists(tu_path(f.dir, "m.png")));
+    rm_dataset_close(&other);
+    teardown(&f);
+}
+
+Test(heatmap, indices_must_be_explained)
+{
+    fixture f;
+    setup(&f);
+    /* A relevance file explaining only records 0..3 of the 9. */
+    rm_relevance_spec spec = {.count = 4, .channels = 1, .height = H, .width = W, .num_classes = K,
+                              .class_names = classes, .method = "lrp", .score_kind = "logit"};
+    rm_relevance_writer *w;
+    int64_t done;
+    cr_assert_eq(rm_relevance_writer_open(&w, tu_path(f.dir, "part.h5"), &spec, 0, 0, &done), 0);
+    static float heat[4 * H * W];
+    int64_t index[4] = {0, 1, 2, 3};
+    int32_t label[4] = {0, 1, 2, 0}, pred[4] = {-1, -1, -1, -1};
+    float score[4] = {NAN, NAN, NAN, NAN};
+    rm_relevance_block b = {.n = 4, .index = index, .label = label, .explained = label, .predicted = pred,
+                            .score = score, .heatmap = heat};
+    cr_assert_eq(rm_relevance_writer_write(w, &b), 0);
+    cr_assert_eq(rm_relevance_writer_finish(w), 0);
+    rm_relevance part;
+    cr_assert_eq(rm_relevance_open(&part, tu_path(f.dir, "part.h5")), 0);
+    rm_heatmap_options o;
+    rm_heatmap_options_defaults(&o);
+    o.selection = RM_HEATMAP_INDICES;
+    const int64_t idx[2] = {3, 7};
+    o.indices = idx;
+    o.num_indices = 2;
+    rm_image img;
+    cr_assert_neq(rm_heatmap_render(&o, &f.ds, &part, &img), 0);
+    cr_assert(strstr(rm_error_message(), "record 7 of") && strstr(rm_error_message(), "has no heatmap in"),
+              "%s", rm_error_message());
+    /* An all-zero map renders as the white-blended gray image. */
+    o.num_indices = 1;
+    o.scale = 1;
+    cr_assert_eq(rm_heatmap_render(&o, &f.ds, &part, &img), 0, "%s", rm_error_message());
+    expect_px(&img, RM_HEATMAP_MARGIN, RM_HEATMAP_MARGIN, 173, 173, 173);   /* 0.5 * 90 + 127.5 = 172.5 */
+    rm_image_free(&img);
+    rm_relevance_close(&part);
+    teardown(&f);
+}
+
+/* --- the command ----------------------------------------------------------*/
+
+static void expect_cli(int want, const char *want_text, const char *args)
+{
+    char *out;
+    int code = tu_run_cli(&out, "%s", args);
+    cr_assert_eq(code, want, "relmask %s: exit %d, expected %d; output:\n%s", args, code, want, out);
+    if (want_text) cr_assert(strstr(out, want_text), "relmask %s: expected '%s' in:\n%s", args, want_text, out);
+    free(out);
+}
+
+Test(heatmap, command_usage_and_runs)
+{
+    fixture f;
+    setup(&f);
+    char args[8192];
+    expect_cli(0, "usage: relmask heatmap", "heatmap --help");
+    expect_cli(2, "--relevance FILE is required", "heatmap -d d.h5 -o m.png");
+    expect_cli(2, "choose one of --per-class, --indices and --first", "heatmap -r r -d d -o m.png -k 2 -n 3");
+    expect_cli(2, "choose one of --overlay and --side-by-side", "heatmap -r r -d d -o m.png --overlay --side-by-side");
+    expect_cli(2, "--indices '3,x'", "heatmap -r r -d d -o m.png --indices 3,x");
+    expect_cli(2, "--alpha '2'", "heatmap -r r -d d -o m.png --alpha 2");
+    const char *d = tu_path(f.dir, "d.h5"), *r = tu_path(f.dir, "r.h5"), *m = tu_path(f.dir, "m.png");
+    snprintf(args, sizeof args, "heatmap -q -r %s -d %s -o %s --indices 4,0,8 --side-by-side --scale 2", r, d, m);
+    expect_cli(0, NULL, args);
+    rm_image img;
+    cr_assert_eq(rm_image_load(&img, m), 0, "%s", rm_error_message());
+    cr_assert_eq(img.width, RM_HEATMAP_MARGIN + 3 * (2 * W * 2 + RM_HEATMAP_PAIR_GAP + RM_HEATMAP_MARGIN));
+    rm_image_free(&img);
+    expect_cli(1, "already exists; use --force", args);
+    snprintf(args, sizeof args, "heatmap -q -r %s -d %s -o %s --first 3 --force", r, d, m);
+    expect_cli(0, NULL, args);
+    snprintf(args, sizeof args, "heatmap -q -r %s -d %s -o %s --indices 99 --force", r, d, m);
+    expect_cli(1, "record 99 is out of range", args);
+    teardown(&f);
+}
