@@ -18,6 +18,7 @@ static const struct {
     {"train", cmd_train, "train a network on a dataset (best model, history, checkpoints)"},
     {"eval", cmd_eval, "evaluate a model on a dataset split (accuracy, per-class metrics, confusion)"},
     {"predict", cmd_predict, "write a model's logits, probabilities and predicted classes for a dataset"},
+    {"encode", cmd_encode, "encode relevance maps into a dataset's images (masking, blur, relevance channel)"},
     {"net", cmd_net, "show a network's layers, shapes, parameters, FLOPs (--speed: timings)"},
     {"info", cmd_info, "summarize any relmask HDF5 file"},
 };
