@@ -2,6 +2,7 @@
  * output and validation of files that are not relmask datasets. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
+#include <hdf5_hl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,7 @@ static void write_records(const char *path, int n, int channels, int has_regions
     rm_dataset_writer *w;
     rm_dataset_spec s = spec3(channels, has_regions);
     cr_assert_eq(rm_dataset_writer_open(&w, path, &s, 0), 0, "%s", rm_error_message());
-    uint8_t img[3 * 35], reg[35];
+    uint8_t img[RM_DATASET_MAX_CHANNELS * 35], reg[35];
     for (int i = 0; i < n; i++) {
         for (int k = 0; k < channels * 35; k++) img[k] = (uint8_t)(i * 7 + k);
         for (int k = 0; k < 35; k++) reg[k] = (uint8_t)((i + k) & 1);
@@ -103,6 +104,83 @@ Test(dataset, image_attributes_for_hdfview)
     free(sub);
     H5Dclose(d);
     H5Fclose(f);
+    tu_rmtree(dir);
+}
+
+/* Two and four channels (a relevance channel appended by relmask encode)
+ * round-trip and are marked grayscale (the Image specification has no
+ * reading for them as colour); five are refused. */
+Test(dataset, two_and_four_channels_round_trip)
+{
+    char *dir = tu_scratch_dir();
+    for (int channels = 2; channels <= 4; channels += 2) {
+        const char *path = tu_path(dir, channels == 2 ? "d2.h5" : "d4.h5");
+        write_records(path, 70, channels, 0, RM_SPLIT_TRAIN);
+        rm_dataset ds;
+        cr_assert_eq(rm_dataset_open(&ds, path), 0, "%s", rm_error_message());
+        cr_assert_eq(ds.channels, channels);
+        size_t bytes = (size_t)channels * 35;
+        uint8_t *img = malloc(70 * bytes);
+        cr_assert_eq(rm_dataset_read_images(&ds, 0, 70, img), 0);
+        for (int i = 0; i < 70; i++)
+            for (size_t k = 0; k < bytes; k++) cr_assert_eq(img[i * bytes + k], (uint8_t)(i * 7 + (int)k));
+        free(img);
+        hid_t d = H5Dopen2((hid_t)ds.hfile, "images", H5P_DEFAULT);
+        char *sub;
+        cr_assert_eq(rm_h5_attr_get_string(d, "IMAGE_SUBCLASS", &sub), 0);
+        cr_assert_str_eq(sub, "IMAGE_GRAYSCALE");
+        cr_assert_not(rm_h5_attr_exists(d, "INTERLACE_MODE"));
+        free(sub);
+        H5Dclose(d);
+        rm_dataset_close(&ds);
+    }
+    rm_dataset_writer *w;
+    rm_dataset_spec s = spec3(5, 0);
+    cr_assert_neq(rm_dataset_writer_open(&w, tu_path(dir, "d5.h5"), &s, 0), 0);
+    cr_assert(strstr(rm_error_message(), "5 channels"), "%s", rm_error_message());
+    tu_rmtree(dir);
+}
+
+/* Numeric root attributes and per-record flag vectors (/encoded). */
+Test(dataset, numeric_attributes_and_flag_vectors)
+{
+    char *dir = tu_scratch_dir();
+    const char *path = tu_path(dir, "d.h5");
+    rm_dataset_spec s = spec3(1, 0);
+    rm_dataset_writer *w;
+    cr_assert_eq(rm_dataset_writer_open(&w, path, &s, 0), 0, "%s", rm_error_message());
+    uint8_t img[35] = {0}, flags[3] = {1, 0, 1};
+    for (int i = 0; i < 3; i++) cr_assert_eq(rm_dataset_writer_append(w, img, i, RM_SPLIT_TRAIN, NULL), 0);
+    double means[2] = {12.5, -0.25};
+    cr_assert_eq(rm_dataset_writer_set_attr_int(w, "records_x", -7), 0);
+    cr_assert_eq(rm_dataset_writer_set_attr_doubles(w, "means", 2, means), 0);
+    cr_assert_eq(rm_dataset_writer_set_flags(w, "encoded", flags, 3, "1 = encoded"), 0);
+    rm_split_spec sp = {0};
+    cr_assert_eq(rm_dataset_writer_finish(w, &sp), 0, "%s", rm_error_message());
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int64_t x;
+    cr_assert_eq(rm_h5_attr_get_int(f, "records_x", &x), 0);
+    cr_assert_eq(x, -7);
+    double got[2];
+    cr_assert_geq(H5LTget_attribute_double(f, ".", "means", got), 0);
+    cr_assert(got[0] == 12.5 && got[1] == -0.25);
+    uint8_t back[3];
+    hid_t d = H5Dopen2(f, "encoded", H5P_DEFAULT);
+    cr_assert_geq(H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, back), 0);
+    cr_assert_eq(memcmp(back, flags, 3), 0);
+    char *desc;
+    cr_assert_eq(rm_h5_attr_get_string(d, "description", &desc), 0);
+    cr_assert_str_eq(desc, "1 = encoded");
+    free(desc);
+    H5Dclose(d);
+    H5Fclose(f);
+    /* A flag vector of the wrong length is refused and nothing is written. */
+    cr_assert_eq(rm_dataset_writer_open(&w, path, &s, 1), 0);
+    cr_assert_eq(rm_dataset_writer_append(w, img, 0, RM_SPLIT_TRAIN, NULL), 0);
+    cr_assert_eq(rm_dataset_writer_set_flags(w, "encoded", flags, 3, NULL), 0);
+    cr_assert_neq(rm_dataset_writer_finish(w, &sp), 0);
+    cr_assert(strstr(rm_error_message(), "/encoded has 3 values for 1 records"), "%s", rm_error_message());
+    cr_assert_eq(tu_dir_entries(dir), 1, "the earlier file only");
     tu_rmtree(dir);
 }
 

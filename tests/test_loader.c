@@ -34,7 +34,7 @@ static void write_dataset(const char *path, int n, int channels, int with_test)
                          .deflate_level = 4};
     rm_dataset_writer *w;
     cr_assert_eq(rm_dataset_writer_open(&w, path, &s, 0), 0, "%s", rm_error_message());
-    uint8_t img[3 * PLANE];
+    uint8_t img[RM_DATASET_MAX_CHANNELS * PLANE];
     for (int i = 0; i < n; i++) {
         for (int c = 0; c < channels; c++)
             for (int k = 0; k < PLANE; k++) img[c * PLANE + k] = pixel(i, c, k);
@@ -231,6 +231,43 @@ Test(loader, normalization_exact)
         }
     }
     rm_loader_close(l);
+}
+
+/* Gray + relevance and RGB + relevance datasets (relmask encode --mode
+ * channel): every channel is normalized with its own statistics, and a
+ * horizontal flip moves all channels together. */
+Test(loader, two_and_four_channels_normalized_per_channel)
+{
+    for (int channels = 2; channels <= 4; channels += 2) {
+        const char *path = tu_path(dir, channels == 2 ? "c2.h5" : "c4.h5");
+        write_dataset(path, 20, channels, 1);
+        float mean[4] = {0.1f, 0.2f, 0.3f, 0.4f}, std[4] = {0.5f, 0.25f, 0.75f, 1.5f};
+        rm_loader_config c = {.path = path, .split = RM_SPLIT_VAL, .batch = 4, .seed = 3, .mean = mean,
+                              .std = std, .augment = {.hflip = 1}};
+        rm_loader *l = open_loader(&c);
+        cr_assert_eq(rm_loader_dataset(l)->channels, channels);
+        cr_assert_eq(rm_loader_start_epoch(l, 0), 0);
+        const rm_batch *b;
+        cr_assert_eq(rm_loader_next(l, &b), 1);
+        cr_assert_eq(b->count, 4);
+        for (int r = 0; r < b->count; r++) {
+            int idx = (int)b->indices[r];
+            const float *img = b->images + (size_t)r * channels * PLANE;
+            /* Flipped or not: decided once per image, from channel 0. */
+            int flipped = img[1] != (float)(((double)pixel(idx, 0, 1) / 255.0 - mean[0]) / std[0]);
+            for (int ch = 0; ch < channels; ch++)
+                for (int y = 0; y < IH; y++)
+                    for (int x = 0; x < IW; x++) {
+                        int sx = flipped ? IW - 1 - x : x;
+                        float want = (float)(((double)pixel(idx, ch, y * IW + sx) / 255.0 - mean[ch]) / std[ch]);
+                        float got = img[ch * PLANE + y * IW + x];
+                        cr_assert(fabsf(got - want) <= 1e-6f * (1 + fabsf(want)),
+                                  "C=%d record %d channel %d (%d,%d): %.9g vs %.9g", channels, idx, ch, x, y,
+                                  got, want);
+                    }
+        }
+        rm_loader_close(l);
+    }
 }
 
 Test(loader, split_selection)

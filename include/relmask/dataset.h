@@ -1,6 +1,8 @@
 /* The relmask dataset schema v1 (docs/formats.md):
  *   /images  uint8 [N,C,H,W], chunked by a minibatch block, shuffle+deflate,
- *            HDF5 Image attributes (HDFView shows it);
+ *            HDF5 Image attributes (HDFView shows it); C is 1 (gray),
+ *            3 (RGB), or 2 / 4 when `relmask encode --mode channel` has
+ *            appended a relevance channel (root attribute relevance_channel);
  *   /labels  int32 [N];
  *   /split   uint8 [N] (0 train, 1 val, 2 test);
  *   /regions uint8 [N,H,W] (optional: ground-truth expression regions);
@@ -14,6 +16,8 @@
 #define RM_DATASET_SCHEMA "relmask.dataset"
 #define RM_DATASET_SCHEMA_VERSION 1
 #define RM_MAX_CLASSES 1000
+/* Gray or RGB, plus at most one appended relevance channel. */
+#define RM_DATASET_MAX_CHANNELS 4
 
 enum {
     RM_SPLIT_TRAIN = 0,
@@ -57,6 +61,14 @@ int rm_dataset_writer_append(rm_dataset_writer *w, const uint8_t *image,
  * parameters or the command line. */
 int rm_dataset_writer_set_attr(rm_dataset_writer *w, const char *name,
                                const char *value);
+/* Numeric root attributes: an int64 scalar, a float64 vector. */
+int rm_dataset_writer_set_attr_int(rm_dataset_writer *w, const char *name, int64_t value);
+int rm_dataset_writer_set_attr_doubles(rm_dataset_writer *w, const char *name, int count,
+                                       const double *values);
+/* A per-record uint8 vector /name [N] (e.g. /encoded), copied now and
+ * written at finish, where count must equal the number of records. */
+int rm_dataset_writer_set_flags(rm_dataset_writer *w, const char *name, const uint8_t *values,
+                                size_t count, const char *description);
 size_t rm_dataset_writer_count(const rm_dataset_writer *w);
 /* Assigns POOL/UNASSIGNED records with a stratified split, writes labels,
  * split and attributes, closes and renames into place. Frees w. */

@@ -17,6 +17,7 @@ int rm_h5_attr_set_strings(hid_t loc, const char *name, int count,
                            const char *const *values);
 int rm_h5_attr_set_int(hid_t loc, const char *name, int64_t value);
 int rm_h5_attr_set_double(hid_t loc, const char *name, double value);
+int rm_h5_attr_set_doubles(hid_t loc, const char *name, int count, const double *values);
 /* Fixed-length ASCII attribute, as the HDF5 Image specification asks. */
 int rm_h5_attr_set_fixed_string(hid_t loc, const char *name, const char *value);
 
@@ -28,6 +29,8 @@ int rm_h5_attr_get_string(hid_t loc, const char *name, char **value);
 int rm_h5_attr_get_strings(hid_t loc, const char *name, int *count,
                            char ***values);
 int rm_h5_attr_get_int(hid_t loc, const char *name, int64_t *value);
+/* A scalar integer or floating-point attribute, as double. */
+int rm_h5_attr_get_double(hid_t loc, const char *name, double *value);
 void rm_h5_free_strings(int count, char **values);
 
 /* Names every attribute of loc with a callback (for `relmask info`). */

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+int cmd_encode(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_heatmap(int argc, char **argv);
 int cmd_info(int argc, char **argv);

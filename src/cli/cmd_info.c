@@ -68,8 +68,10 @@ static int info_dataset(const char *path)
     RM_TRY(rm_dataset_open(&ds, path));
     printf("%s\n", path);
     printf("schema: %s version %d\n", RM_DATASET_SCHEMA, RM_DATASET_SCHEMA_VERSION);
+    static const char *const kinds[RM_DATASET_MAX_CHANNELS + 1] = {
+        "", "grayscale", "grayscale + relevance channel", "RGB", "RGB + relevance channel"};
     printf("images: uint8 [%zu, %d, %d, %d] (N, C, H, W), %s\n", ds.count, ds.channels, ds.height, ds.width,
-           ds.channels == 1 ? "grayscale" : "RGB");
+           kinds[ds.channels]);
     printf("regions: %s\n", ds.has_regions ? "yes, uint8 [N, H, W] expression-region masks" : "no");
     printf("classes (%d):", ds.num_classes);
     for (int c = 0; c < ds.num_classes; c++) printf(" %d=%s", c, ds.class_names[c]);

@@ -21,6 +21,7 @@ static const struct {
     {"predict", cmd_predict, "write a model's logits, probabilities and predicted classes for a dataset"},
     {"relevance", cmd_relevance, "explain a model's decisions: a relevance map per record (LRP, occlusion)"},
     {"heatmap", cmd_heatmap, "draw PNG montages of images with their relevance heatmaps"},
+    {"encode", cmd_encode, "encode relevance maps into a dataset's images (masking, blur, relevance channel)"},
     {"net", cmd_net, "show a network's layers, shapes, parameters, FLOPs (--speed: timings)"},
     {"info", cmd_info, "summarize any relmask HDF5 file"},
 };
@@ -36,7 +37,7 @@ static void usage(FILE *out)
             "\n"
             "commands:\n");
     for (int i = 0; i < (int)NUM_COMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
             "'relmask <command> --help' describes each command.\n"

@@ -65,8 +65,9 @@ static int load(rm_dataset *ds)
     RM_TRY(dataset_shape(f, "images", 4, idims, H5T_INTEGER, 1));
     RM_TRY(dataset_shape(f, "labels", 1, ldims, H5T_INTEGER, 4));
     RM_TRY(dataset_shape(f, "split", 1, sdims, H5T_INTEGER, 1));
-    if (idims[1] != 1 && idims[1] != 3)
-        return rm_error("/images has %llu channels, expected 1 or 3", (unsigned long long)idims[1]);
+    if (idims[1] < 1 || idims[1] > RM_DATASET_MAX_CHANNELS)
+        return rm_error("/images has %llu channels, expected 1..%d", (unsigned long long)idims[1],
+                        RM_DATASET_MAX_CHANNELS);
     if (idims[2] < 1 || idims[3] < 1 || idims[2] > 4096 || idims[3] > 4096)
         return rm_error("/images has image size %llux%llu, expected 1..4096",
                         (unsigned long long)idims[3], (unsigned long long)idims[2]);

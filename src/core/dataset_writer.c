@@ -15,7 +15,23 @@
  * that would exceed 1 MiB (HDF5's default chunk cache). */
 enum { CHUNK_IMAGES = 64, CHUNK_BYTES_MAX = 1 << 20 };
 
-typedef struct { char *name, *value; } attr_kv;
+/* A root attribute kept until finish: a string, an int64 or doubles. */
+enum { ATTR_STRING, ATTR_INT, ATTR_DOUBLES };
+typedef struct {
+    char *name;
+    int kind;
+    char *text;
+    int64_t integer;
+    double *reals;
+    int count;
+} attr_kv;
+
+/* A per-record uint8 vector written at finish, e.g. /encoded. */
+typedef struct {
+    char *name, *description;
+    uint8_t *values;
+    size_t count;
+} flag_vector;
 
 struct rm_dataset_writer {
     rm_output out;
@@ -31,6 +47,8 @@ struct rm_dataset_writer {
     uint8_t *image_buf, *region_buf;   /* one chunk of pending records */
     attr_kv *attrs;
     int num_attrs;
+    flag_vector *flags;
+    int num_flags;
 };
 
 static size_t chunk_rows(size_t record_bytes)
@@ -63,7 +81,11 @@ static hid_t create_stack(hid_t file, const char *name, int rank, const hsize_t 
     return d;
 }
 
-/* HDF5 Image specification attributes, so HDFView displays the stack. */
+/* HDF5 Image specification attributes, so HDFView displays the stack.
+ * Three planes are a true-colour image; one, two (gray + relevance) or
+ * four (RGB + relevance) planes have no true-colour reading in the
+ * specification and are marked grayscale: HDFView shows one plane at a
+ * time (pick H and W, page through N and C). */
 static int mark_as_image(hid_t d, int channels)
 {
     RM_TRY(rm_h5_attr_set_fixed_string(d, "CLASS", "IMAGE"));
@@ -98,9 +120,16 @@ static void writer_free(rm_dataset_writer *w)
     for (int i = 0; i < w->num_classes; i++) free(w->class_names ? w->class_names[i] : NULL);
     for (int i = 0; i < w->num_attrs; i++) {
         free(w->attrs[i].name);
-        free(w->attrs[i].value);
+        free(w->attrs[i].text);
+        free(w->attrs[i].reals);
     }
     free(w->attrs);
+    for (int i = 0; i < w->num_flags; i++) {
+        free(w->flags[i].name);
+        free(w->flags[i].description);
+        free(w->flags[i].values);
+    }
+    free(w->flags);
     free(w->class_names);
     free(w->source_format);
     free(w->source_path);
@@ -113,8 +142,9 @@ static void writer_free(rm_dataset_writer *w)
 
 static int validate_spec(const rm_dataset_spec *s)
 {
-    if (s->channels != 1 && s->channels != 3)
-        return rm_error("dataset: %d channels, expected 1 (gray) or 3 (RGB)", s->channels);
+    if (s->channels < 1 || s->channels > RM_DATASET_MAX_CHANNELS)
+        return rm_error("dataset: %d channels, expected 1 (gray), 2 (gray + relevance), 3 (RGB) or 4 "
+                        "(RGB + relevance)", s->channels);
     if (s->height < 1 || s->width < 1 || s->height > 4096 || s->width > 4096)
         return rm_error("dataset: image size %dx%d outside 1..4096", s->width, s->height);
     if (s->num_classes < 1 || s->num_classes > RM_MAX_CLASSES)
@@ -251,19 +281,67 @@ int rm_dataset_writer_append(rm_dataset_writer *w, const uint8_t *image, int32_t
     return 0;
 }
 
-int rm_dataset_writer_set_attr(rm_dataset_writer *w, const char *name, const char *value)
+/* A new zeroed attribute entry named `name`, or NULL (out of memory). */
+static attr_kv *push_attr(rm_dataset_writer *w, const char *name, int kind)
 {
     attr_kv *a = rm_realloc(w->attrs, (size_t)(w->num_attrs + 1) * sizeof *a, "attributes");
-    if (!a) return -1;
+    if (!a) return NULL;
     w->attrs = a;
-    a[w->num_attrs].name = rm_strdup(name);
-    a[w->num_attrs].value = rm_strdup(value ? value : "");
-    if (!a[w->num_attrs].name || !a[w->num_attrs].value) {
-        free(a[w->num_attrs].name);
-        free(a[w->num_attrs].value);
+    attr_kv *e = &a[w->num_attrs];
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    if (!(e->name = rm_strdup(name))) return NULL;
+    w->num_attrs++;
+    return e;
+}
+
+int rm_dataset_writer_set_attr(rm_dataset_writer *w, const char *name, const char *value)
+{
+    attr_kv *e = push_attr(w, name, ATTR_STRING);
+    if (!e) return -1;
+    return (e->text = rm_strdup(value ? value : "")) ? 0 : -1;
+}
+
+int rm_dataset_writer_set_attr_int(rm_dataset_writer *w, const char *name, int64_t value)
+{
+    attr_kv *e = push_attr(w, name, ATTR_INT);
+    if (!e) return -1;
+    e->integer = value;
+    return 0;
+}
+
+int rm_dataset_writer_set_attr_doubles(rm_dataset_writer *w, const char *name, int count,
+                                       const double *values)
+{
+    if (count < 1) return rm_error("attribute '%s': no values", name);
+    attr_kv *e = push_attr(w, name, ATTR_DOUBLES);
+    if (!e) return -1;
+    if (!(e->reals = rm_malloc((size_t)count * sizeof *e->reals, "attribute values"))) return -1;
+    memcpy(e->reals, values, (size_t)count * sizeof *e->reals);
+    e->count = count;
+    return 0;
+}
+
+int rm_dataset_writer_set_flags(rm_dataset_writer *w, const char *name, const uint8_t *values,
+                                size_t count, const char *description)
+{
+    flag_vector *f = rm_realloc(w->flags, (size_t)(w->num_flags + 1) * sizeof *f, "flag vectors");
+    if (!f) return -1;
+    w->flags = f;
+    flag_vector *e = &f[w->num_flags];
+    memset(e, 0, sizeof *e);
+    e->name = rm_strdup(name);
+    e->description = rm_strdup(description ? description : "");
+    e->values = rm_malloc(count ? count : 1, "flag vector");
+    if (!e->name || !e->description || !e->values) {
+        free(e->name);
+        free(e->description);
+        free(e->values);
         return -1;
     }
-    w->num_attrs++;
+    if (count) memcpy(e->values, values, count);
+    e->count = count;
+    w->num_flags++;
     return 0;
 }
 
@@ -319,8 +397,30 @@ static int write_root_attrs(rm_dataset_writer *w, const rm_split_spec *split)
     RM_TRY(rm_h5_attr_set_double(f, "split_val_fraction", split->val_fraction));
     RM_TRY(rm_h5_attr_set_double(f, "split_test_fraction", split->test_fraction));
     RM_TRY(rm_h5_attr_set_int(f, "split_seed", (int64_t)split->seed));
-    for (int i = 0; i < w->num_attrs; i++)
-        RM_TRY(rm_h5_attr_set_string(f, w->attrs[i].name, w->attrs[i].value));
+    for (int i = 0; i < w->num_attrs; i++) {
+        const attr_kv *a = &w->attrs[i];
+        if (a->kind == ATTR_STRING) RM_TRY(rm_h5_attr_set_string(f, a->name, a->text));
+        else if (a->kind == ATTR_INT) RM_TRY(rm_h5_attr_set_int(f, a->name, a->integer));
+        else RM_TRY(rm_h5_attr_set_doubles(f, a->name, a->count, a->reals));
+    }
+    return 0;
+}
+
+static int write_flags(rm_dataset_writer *w)
+{
+    for (int i = 0; i < w->num_flags; i++) {
+        const flag_vector *v = &w->flags[i];
+        if (v->count != w->count)
+            return rm_error("/%s has %zu values for %zu records", v->name, v->count, w->count);
+        RM_TRY(write_vector(w->file, v->name, H5T_STD_U8LE, H5T_NATIVE_UINT8, v->count, v->values, "N"));
+        if (v->description[0]) {
+            hid_t d = H5Dopen2(w->file, v->name, H5P_DEFAULT);
+            if (d < 0) return rm_h5_error("opening /%s", v->name);
+            int rc = rm_h5_attr_set_string(d, "description", v->description);
+            H5Dclose(d);
+            RM_TRY(rc);
+        }
+    }
     return 0;
 }
 
@@ -331,6 +431,7 @@ int rm_dataset_writer_finish(rm_dataset_writer *w, const rm_split_spec *split)
         rm_split_assign(w->split, w->labels, w->count, w->num_classes, split) != 0 ||
         write_vector(w->file, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, w->count, w->labels, "N") != 0 ||
         write_vector(w->file, "split", H5T_STD_U8LE, H5T_NATIVE_UINT8, w->count, w->split, "N") != 0 ||
+        write_flags(w) != 0 ||
         write_root_attrs(w, split) != 0) {
         rm_error_prefix("%s", path);
         rm_dataset_writer_abort(w);

@@ -90,6 +90,15 @@ int rm_h5_attr_set_double(hid_t loc, const char *name, double value)
     return rc;
 }
 
+int rm_h5_attr_set_doubles(hid_t loc, const char *name, int count, const double *values)
+{
+    hsize_t dim = (hsize_t)count;
+    hid_t s = H5Screate_simple(1, &dim, NULL);
+    int rc = write_attr(loc, name, H5T_NATIVE_DOUBLE, s, values);
+    H5Sclose(s);
+    return rc;
+}
+
 int rm_h5_attr_set_fixed_string(hid_t loc, const char *name, const char *value)
 {
     hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
@@ -196,6 +205,23 @@ int rm_h5_attr_get_int(hid_t loc, const char *name, int64_t *value)
     if (H5Tget_class(ft) != H5T_INTEGER || H5Sget_simple_extent_npoints(sp) != 1)
         rc = rm_error("attribute '%s' is not a scalar integer", name);
     else if (H5Aread(a, H5T_NATIVE_INT64, value) < 0)
+        rc = rm_h5_error("reading attribute '%s'", name);
+    H5Tclose(ft);
+    H5Sclose(sp);
+    H5Aclose(a);
+    return rc;
+}
+
+int rm_h5_attr_get_double(hid_t loc, const char *name, double *value)
+{
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return rm_h5_error("attribute '%s' is missing", name);
+    hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
+    int rc = 0;
+    H5T_class_t cls = H5Tget_class(ft);
+    if ((cls != H5T_FLOAT && cls != H5T_INTEGER) || H5Sget_simple_extent_npoints(sp) != 1)
+        rc = rm_error("attribute '%s' is not a scalar number", name);
+    else if (H5Aread(a, H5T_NATIVE_DOUBLE, value) < 0)
         rc = rm_h5_error("reading attribute '%s'", name);
     H5Tclose(ft);
     H5Sclose(sp);

@@ -55,8 +55,9 @@ struct rm_loader {
     uint64_t seed;
     int C, H, W;
     size_t plane, img_bytes;      /* H*W, C*H*W */
-    float lut[3][256];            /* normalized value of each byte per channel */
-    float scale[3], bias[3];      /* x' = x * scale + bias for x in [0, 255] */
+    float lut[RM_DATASET_MAX_CHANNELS][256];   /* normalized value of each byte per channel */
+    float scale[RM_DATASET_MAX_CHANNELS];      /* x' = x * scale + bias for x in [0, 255] */
+    float bias[RM_DATASET_MAX_CHANNELS];
 
     size_t n;                     /* selected records */
     int64_t *sel;                 /* [n] record indices, ascending */

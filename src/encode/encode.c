@@ -1,0 +1,332 @@
+/* rm_encode_file: a dataset and its relevance file -> an encoded dataset.
+ * Records are streamed in blocks (bounded memory); within a block the
+ * images are encoded in parallel, each from its own inputs only, and
+ * appended in record order, so the output does not depend on the thread
+ * count. Records without relevance are copied raw (or left out with
+ * only_explained) and flagged 0 in /encoded. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/dataset.h"
+#include "relmask/encode.h"
+#include "relmask/error.h"
+#include "relmask/h5util.h"
+#include "relmask/model.h"
+#include "relmask/progress.h"
+#include "relmask/relevance_file.h"
+
+enum { BLOCK = 256 };
+
+typedef struct {
+    const rm_encode_config *cfg;
+    rm_dataset ds;
+    rm_relevance rel;
+    int ds_open, rel_open;
+    int64_t *map;              /* [N] relevance entry of each record, or -1 */
+    double mean[RM_DATASET_MAX_CHANNELS];
+    rm_encoder enc;
+    int enc_ready;
+    /* block buffers */
+    uint8_t *in, *out, *regions, *encoded;
+    float *heat;
+    int64_t *slot;             /* [BLOCK] row of heat for each record, or -1 */
+    rm_encode_info *info;      /* [BLOCK] */
+    int *status;               /* [BLOCK] */
+    unsigned char *scratch;    /* [threads * enc.scratch_bytes] */
+    rm_dataset_writer *w;
+} job;
+
+/* The relevance file must explain records of this very dataset: shapes,
+ * classes, labels, and the dataset fingerprint when the file records one. */
+static int check_match(job *j)
+{
+    const rm_dataset *ds = &j->ds;
+    const rm_relevance *r = &j->rel;
+    const char *data = j->cfg->data_path, *rpath = j->cfg->relevance_path;
+    RM_TRY(rm_relevance_check_dataset(r, data, (int64_t)ds->count, ds->height, ds->width, ds->labels));
+    if (r->num_classes != ds->num_classes)
+        return rm_error("%s has %d classes but %s has %d (relevance computed for another dataset?)", rpath,
+                        r->num_classes, data, ds->num_classes);
+    for (int c = 0; c < ds->num_classes; c++)
+        if (strcmp(r->class_names[c], ds->class_names[c]) != 0)
+            return rm_error("class %d is '%s' in %s but '%s' in %s (relevance computed for another dataset?)", c,
+                            r->class_names[c], rpath, ds->class_names[c], data);
+    if (r->dataset_fingerprint) {
+        char fp[17];
+        rm_dataset_fingerprint(fp, (int64_t)ds->count, ds->channels, ds->height, ds->width, ds->labels, ds->split);
+        if (strcmp(fp, r->dataset_fingerprint) != 0)
+            return rm_error("%s was computed for the dataset %s (fingerprint %s), but %s has fingerprint %s: "
+                            "another dataset, or the same one re-split",
+                            rpath, r->dataset_path ? r->dataset_path : "(path not recorded)", r->dataset_fingerprint,
+                            data, fp);
+    }
+    return rm_relevance_index_map(r, (int64_t)ds->count, j->map);
+}
+
+/* Mean pixel value (0..255) per channel over the train split, from exact
+ * integer sums. */
+static int train_mean(job *j)
+{
+    const rm_dataset *ds = &j->ds;
+    const size_t hw = (size_t)ds->height * ds->width, bytes = (size_t)ds->channels * hw;
+    uint64_t sums[RM_DATASET_MAX_CHANNELS] = {0}, n = 0;
+    for (size_t start = 0; start < ds->count; start += BLOCK) {
+        size_t end = start + BLOCK < ds->count ? start + BLOCK : ds->count, lo = end, hi = start;
+        for (size_t i = start; i < end; i++)
+            if (ds->split[i] == RM_SPLIT_TRAIN) {
+                if (lo == end) lo = i;
+                hi = i + 1;
+            }
+        if (lo == end) continue;
+        RM_TRY(rm_dataset_read_images(ds, lo, hi - lo, j->in));
+        for (size_t i = lo; i < hi; i++) {
+            if (ds->split[i] != RM_SPLIT_TRAIN) continue;
+            n++;
+            const uint8_t *img = j->in + (i - lo) * bytes;
+            for (int c = 0; c < ds->channels; c++) {
+                uint64_t s = 0;
+                for (size_t p = 0; p < hw; p++) s += img[c * hw + p];
+                sums[c] += s;
+            }
+        }
+    }
+    if (n == 0)
+        return rm_error("%s has no train records, whose mean mode %s needs as its fill (use --fill zero, or "
+                        "another mode)", j->cfg->data_path, rm_encode_mode_names[j->cfg->params.mode]);
+    for (int c = 0; c < ds->channels; c++) j->mean[c] = (double)sums[c] / ((double)n * (double)hw);
+    return 0;
+}
+
+/* Heatmaps of the block's records that have one, packed in record order;
+ * runs of consecutive entries are read at once. */
+static int read_heat(job *j, size_t start, size_t n)
+{
+    const size_t hw = (size_t)j->ds.height * j->ds.width;
+    const int64_t *map = j->map + start;
+    int64_t m = 0;
+    for (size_t i = 0; i < n; i++) j->slot[i] = map[i] >= 0 ? m++ : -1;
+    for (size_t i = 0; i < n;) {
+        if (map[i] < 0) {
+            i++;
+            continue;
+        }
+        int64_t first = map[i], len = 1;
+        size_t k = i + 1;
+        while (k < n && (map[k] < 0 || map[k] == first + len)) {
+            if (map[k] >= 0) len++;
+            k++;
+        }
+        RM_TRY(rm_relevance_read_heatmaps(&j->rel, first, len, j->heat + (size_t)j->slot[i] * hw));
+        i = k;
+    }
+    return 0;
+}
+
+static int set_provenance(job *j, int64_t unencoded, int64_t empty)
+{
+    const rm_encode_config *cfg = j->cfg;
+    rm_dataset_writer *w = j->w;
+    char params[1024];
+    rm_encode_params_text(&cfg->params, params, sizeof params);
+    size_t len = strlen(params);
+    snprintf(params + len, sizeof params - len, "only_explained=%d\n", cfg->only_explained != 0);
+    char *model_path = NULL, *domain = NULL;
+    if (rm_relevance_read_attr(&j->rel, "model_path", &model_path) != 0 ||
+        rm_dataset_read_attr(&j->ds, "synth_domain", &domain) != 0)
+        return -1;
+    int rc = 0;
+    if (rm_dataset_writer_set_attr(w, "command_line", cfg->command_line ? cfg->command_line : "") != 0 ||
+        rm_dataset_writer_set_attr(w, "data_path", cfg->data_path) != 0 ||
+        rm_dataset_writer_set_attr(w, "relevance_path", cfg->relevance_path) != 0 ||
+        rm_dataset_writer_set_attr(w, "relevance_method", j->rel.method ? j->rel.method : "") != 0 ||
+        rm_dataset_writer_set_attr(w, "relevance_parameters", j->rel.parameters ? j->rel.parameters : "") != 0 ||
+        (model_path && rm_dataset_writer_set_attr(w, "relevance_model_path", model_path) != 0) ||
+        (domain && rm_dataset_writer_set_attr(w, "synth_domain", domain) != 0) ||
+        rm_dataset_writer_set_attr(w, "encode_mode", rm_encode_mode_names[cfg->params.mode]) != 0 ||
+        rm_dataset_writer_set_attr(w, "encode_parameters", params) != 0 ||
+        rm_dataset_writer_set_attr_int(w, "records_unencoded", unencoded) != 0 ||
+        rm_dataset_writer_set_attr_int(w, "records_empty_relevance", empty) != 0 ||
+        (rm_encode_needs_mean(&cfg->params) &&
+         rm_dataset_writer_set_attr_doubles(w, "train_mean", j->ds.channels, j->mean) != 0) ||
+        (cfg->params.mode == RM_ENCODE_CHANNEL &&
+         rm_dataset_writer_set_attr_int(w, "relevance_channel", j->ds.channels) != 0))
+        rc = -1;
+    free(model_path);
+    free(domain);
+    return rc;
+}
+
+/* The split fractions and seed the input recorded, carried over (the
+ * split itself is copied record by record). */
+static rm_split_spec input_split(const rm_dataset *ds)
+{
+    rm_split_spec sp = {0};
+    hid_t f = (hid_t)ds->hfile;
+    double seed = 0;
+    if (rm_h5_attr_exists(f, "split_val_fraction")) rm_h5_attr_get_double(f, "split_val_fraction", &sp.val_fraction);
+    if (rm_h5_attr_exists(f, "split_test_fraction"))
+        rm_h5_attr_get_double(f, "split_test_fraction", &sp.test_fraction);
+    if (rm_h5_attr_exists(f, "split_seed") && rm_h5_attr_get_double(f, "split_seed", &seed) == 0 && seed >= 0)
+        sp.seed = (uint64_t)seed;
+    rm_error_clear();
+    return sp;
+}
+
+static int open_inputs(job *j)
+{
+    const rm_encode_config *cfg = j->cfg;
+    RM_TRY(rm_dataset_open(&j->ds, cfg->data_path));
+    j->ds_open = 1;
+    RM_TRY(rm_relevance_open(&j->rel, cfg->relevance_path));
+    j->rel_open = 1;
+    if (cfg->params.mode == RM_ENCODE_CHANNEL && j->ds.channels != 1 && j->ds.channels != 3)
+        return rm_error("%s has %d channels: --mode channel appends relevance to gray (1) or RGB (3) images only "
+                        "(is it encoded already?)", cfg->data_path, j->ds.channels);
+    if (!(j->map = rm_malloc(j->ds.count * sizeof *j->map, "relevance index map"))) return -1;
+    return check_match(j);
+}
+
+static int alloc_buffers(job *j)
+{
+    const rm_dataset *ds = &j->ds;
+    const size_t hw = (size_t)ds->height * ds->width;
+    const size_t threads = (size_t)omp_get_max_threads();
+    j->out = rm_malloc(BLOCK * (size_t)j->enc.out_channels * hw, "encoded block");
+    j->heat = rm_malloc(BLOCK * hw * sizeof *j->heat, "heatmap block");
+    j->slot = rm_malloc(BLOCK * sizeof *j->slot, "heatmap slots");
+    j->info = rm_malloc(BLOCK * sizeof *j->info, "encode results");
+    j->status = rm_malloc(BLOCK * sizeof *j->status, "encode results");
+    j->scratch = rm_malloc(threads * j->enc.scratch_bytes, "encode scratch");
+    j->encoded = rm_malloc(ds->count ? ds->count : 1, "/encoded flags");
+    if (ds->has_regions) j->regions = rm_malloc(BLOCK * hw, "region block");
+    if (!j->out || !j->heat || !j->slot || !j->info || !j->status || !j->scratch || !j->encoded ||
+        (ds->has_regions && !j->regions))
+        return -1;
+    return 0;
+}
+
+/* Encodes records [start, start+n) in parallel; the first failure (in
+ * record order) is reported. */
+static int encode_block(job *j, size_t start, size_t n)
+{
+    const size_t hw = (size_t)j->ds.height * j->ds.width;
+    const size_t in_bytes = (size_t)j->ds.channels * hw, out_bytes = (size_t)j->enc.out_channels * hw;
+    const int only = j->cfg->only_explained;
+#pragma omp parallel for schedule(dynamic, 4)
+    for (size_t i = 0; i < n; i++) {
+        j->status[i] = 0;
+        if (only && j->slot[i] < 0) continue;
+        void *scratch = j->scratch + (size_t)omp_get_thread_num() * j->enc.scratch_bytes;
+        const float *heat = j->slot[i] >= 0 ? j->heat + (size_t)j->slot[i] * hw : NULL;
+        j->status[i] = rm_encoder_apply(&j->enc, j->in + i * in_bytes, heat, j->out + i * out_bytes, scratch,
+                                        &j->info[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (j->status[i] != 0) {
+            int64_t p = j->info[i].bad_pixel;
+            return rm_error("%s: entry %lld (record %zu of %s): relevance value at pixel (%lld,%lld) is not finite",
+                            j->cfg->relevance_path, (long long)j->map[start + i], start + i, j->cfg->data_path,
+                            (long long)(p % j->ds.width), (long long)(p / j->ds.width));
+        }
+    return 0;
+}
+
+static int run(job *j, rm_encode_summary *sum)
+{
+    const rm_encode_config *cfg = j->cfg;
+    double t0 = rm_now();
+    RM_TRY(open_inputs(j));
+    const rm_dataset *ds = &j->ds;
+    const size_t hw = (size_t)ds->height * ds->width;
+    int64_t explained = 0;
+    for (size_t i = 0; i < ds->count; i++) explained += j->map[i] >= 0;
+    if (explained == 0 && cfg->only_explained)
+        return rm_error("%s explains no record of %s, and --only-explained leaves nothing to write",
+                        cfg->relevance_path, cfg->data_path);
+    /* The mean pass needs only the input block; the encoder needs the
+     * mean, and the other buffers are sized by the encoder. */
+    if (!(j->in = rm_malloc(BLOCK * (size_t)ds->channels * hw, "image block"))) return -1;
+    if (rm_encode_needs_mean(&cfg->params)) RM_TRY(train_mean(j));
+    RM_TRY(rm_encoder_init(&j->enc, &cfg->params, ds->channels, ds->height, ds->width, j->mean));
+    j->enc_ready = 1;
+    RM_TRY(alloc_buffers(j));
+
+    rm_dataset_spec spec = {
+        .channels = j->enc.out_channels, .height = ds->height, .width = ds->width, .num_classes = ds->num_classes,
+        .class_names = (const char *const *)ds->class_names, .has_regions = ds->has_regions,
+        .source_format = "encoded", .source_path = cfg->data_path, .deflate_level = cfg->deflate_level,
+    };
+    RM_TRY(rm_dataset_writer_open(&j->w, cfg->out_path, &spec, cfg->force));
+
+    const size_t out_bytes = (size_t)j->enc.out_channels * hw;
+    int64_t written = 0, encoded = 0, empty = 0;
+    double selected_fraction = 0;
+    rm_progress progress;
+    rm_progress_start(&progress, "encode", "img", ds->count);
+    for (size_t start = 0; start < ds->count; start += BLOCK) {
+        size_t n = ds->count - start < BLOCK ? ds->count - start : BLOCK;
+        RM_TRY(rm_dataset_read_images(ds, start, n, j->in));
+        if (ds->has_regions) RM_TRY(rm_dataset_read_regions(ds, start, n, j->regions));
+        RM_TRY(read_heat(j, start, n));
+        RM_TRY(encode_block(j, start, n));
+        for (size_t i = 0; i < n; i++) {
+            int has = j->slot[i] >= 0;
+            if (cfg->only_explained && !has) continue;
+            if (rm_dataset_writer_append(j->w, j->out + i * out_bytes, ds->labels[start + i], ds->split[start + i],
+                                         ds->has_regions ? j->regions + i * hw : NULL) != 0)
+                return -1;
+            j->encoded[written++] = (uint8_t)has;
+            if (has) {
+                encoded++;
+                empty += j->info[i].empty;
+                selected_fraction += (double)j->info[i].selected / (double)hw;
+            }
+        }
+        rm_progress_update(&progress, start + n);
+    }
+    rm_progress_finish(&progress);
+    RM_TRY(set_provenance(j, written - encoded, empty));
+    RM_TRY(rm_dataset_writer_set_flags(j->w, "encoded", j->encoded, (size_t)written,
+                                       "1: the record was encoded from its relevance; 0: copied raw (no relevance)"));
+    rm_split_spec split = input_split(ds);
+    int rc = rm_dataset_writer_finish(j->w, &split);
+    j->w = NULL;
+    RM_TRY(rc);
+
+    double seconds = rm_now() - t0;
+    rm_log("wrote %s: %lld records, %lld encoded (mode %s), %lld copied raw, in %.2f s (%.0f img/s)", cfg->out_path,
+           (long long)written, (long long)encoded, rm_encode_mode_names[cfg->params.mode],
+           (long long)(written - encoded), seconds, seconds > 0 ? (double)written / seconds : 0.0);
+    if (encoded > 0 && rm_encode_mode_selects(cfg->params.mode))
+        rm_log("selected %.1f%% of the pixels of an encoded image on average", 100 * selected_fraction / (double)encoded);
+    if (empty > 0)
+        rm_warn("%lld records have no %s relevance after processing (their map is all zero)", (long long)empty,
+                rm_encode_sign_names[cfg->params.sign]);
+    if (sum) *sum = (rm_encode_summary){.written = written, .encoded = encoded, .unencoded = written - encoded,
+                                        .empty = empty, .seconds = seconds};
+    return 0;
+}
+
+int rm_encode_file(const rm_encode_config *cfg, rm_encode_summary *summary)
+{
+    job j = {.cfg = cfg};
+    RM_TRY(rm_encode_params_check(&cfg->params));
+    int rc = run(&j, summary);
+    if (j.w) rm_dataset_writer_abort(j.w);
+    if (j.enc_ready) rm_encoder_free(&j.enc);
+    if (j.rel_open) rm_relevance_close(&j.rel);
+    if (j.ds_open) rm_dataset_close(&j.ds);
+    free(j.map);
+    free(j.in);
+    free(j.out);
+    free(j.regions);
+    free(j.encoded);
+    free(j.heat);
+    free(j.slot);
+    free(j.info);
+    free(j.status);
+    free(j.scratch);
+    return rc;
+}
