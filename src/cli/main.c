@@ -19,6 +19,7 @@ static const struct {
     {"eval", cmd_eval, "evaluate a model on a dataset split (accuracy, per-class metrics, confusion)"},
     {"predict", cmd_predict, "write a model's logits, probabilities and predicted classes for a dataset"},
     {"relevance", cmd_relevance, "explain a model's decisions: a relevance map per record (LRP, occlusion)"},
+    {"report", cmd_report, "summarize an experiment: learning curves, tables, tests, montages (md/html/csv)"},
     {"net", cmd_net, "show a network's layers, shapes, parameters, FLOPs (--speed: timings)"},
     {"info", cmd_info, "summarize any relmask HDF5 file"},
 };
