@@ -186,8 +186,9 @@ typedef struct {
 } rm_report_options;
 
 /* Reads the experiment directory, computes every metric and test, and
- * writes report.md, report.html and results.csv beside each other plus
- * the figures in <out without .md>/. Returns 0 or -1 with an error. */
+ * writes <stem>.md and <stem>.html (stem: the out path without ".md") and,
+ * in the folder <stem>/, results.csv and the figures. Returns 0 or -1 with
+ * an error. */
 int rm_report_write(const rm_report_options *opt);
 
 #endif

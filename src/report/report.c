@@ -21,15 +21,14 @@ static int set_paths(report_ctx *ctx)
     if (n < 4 || strcmp(ctx->md_path + n - 3, ".md") != 0 || ctx->md_path[n - 4] == '/')
         return rm_error("%s: the report's file name must end in .md", ctx->md_path);
     const char *slash = strrchr(ctx->md_path, '/');
-    int dir_len = slash ? (int)(slash - ctx->md_path) : -1;
     const char *base = slash ? slash + 1 : ctx->md_path;
     int stem_len = (int)n - 3, base_stem = (int)strlen(base) - 3;
     ctx->html_path = report_strf("%.*s.html", stem_len, ctx->md_path);
-    ctx->csv_path = dir_len >= 0 ? report_strf("%.*s/results.csv", dir_len, ctx->md_path) : rm_strdup("results.csv");
+    ctx->csv_path = report_strf("%.*s/results.csv", stem_len, ctx->md_path);
     ctx->assets_dir = report_strf("%.*s", stem_len, ctx->md_path);
     ctx->assets_rel = report_strf("%.*s", base_stem, base);
     ctx->html_rel = report_strf("%.*s.html", base_stem, base);
-    ctx->csv_rel = rm_strdup("results.csv");
+    ctx->csv_rel = report_strf("%.*s/results.csv", base_stem, base);
     return ctx->html_path && ctx->csv_path && ctx->assets_dir && ctx->assets_rel && ctx->html_rel && ctx->csv_rel
                ? 0
                : -1;
@@ -94,13 +93,21 @@ int rm_report_write(const rm_report_options *opt)
     ctx.title = opt->title ? rm_strdup(opt->title) : report_strf("relmask experiment report: %s", ctx.dir ? ctx.dir : "");
     int rc = ctx.dir && ctx.baseline_name && ctx.title ? 0 : -1;
     if (rc == 0) rc = set_paths(&ctx);
-    /* claim the documents first: a report that exists stops us before any work */
-    const char *paths[NUM_DOCS] = {ctx.md_path, ctx.html_path, ctx.csv_path};
-    for (int d = 0; rc == 0 && d < NUM_DOCS; d++) rc = rm_output_begin(&out[d], paths[d], opt->force);
+    /* claim the documents first: a report that exists stops us before any
+     * work. results.csv lives in the figure folder, which is made only
+     * once the experiment has been read, so a failed run leaves nothing. */
+    struct stat st;
+    if (rc == 0 && (stat(ctx.dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+        rc = rm_error("%s: no such experiment directory", ctx.dir);
+    if (rc == 0) rc = rm_output_begin(&out[DOC_MD], ctx.md_path, opt->force);
+    if (rc == 0) rc = rm_output_begin(&out[DOC_HTML], ctx.html_path, opt->force);
+    if (rc == 0 && !opt->force && stat(ctx.csv_path, &st) == 0)
+        rc = rm_error("%s: already exists; use --force to overwrite it", ctx.csv_path);
     if (rc == 0) rc = report_load(&ctx);
     if (rc == 0) rc = report_analyze(&ctx);
     if (rc == 0) rc = report_findings(&ctx);
     if (rc == 0) rc = make_assets_dir(ctx.assets_dir);
+    if (rc == 0) rc = rm_output_begin(&out[DOC_CSV], ctx.csv_path, 1);
     if (rc == 0) rc = report_figures(&ctx);
     if (rc == 0) rc = report_montages(&ctx);
     if (rc == 0) {
@@ -115,8 +122,8 @@ int rm_report_write(const rm_report_options *opt)
     for (int d = 0; d < NUM_DOCS; d++)
         if (out[d].tmp_path) rm_output_abort(&out[d]);
     if (rc == 0) {
-        rm_log("report: wrote %s, %s, %s and %d figures in %s/", ctx.md_path, ctx.html_path, ctx.csv_path,
-               ctx.ncurves + ctx.nmontages + ctx.nheatmaps, ctx.assets_dir);
+        rm_log("report: wrote %s, %s, %s and %d figures", ctx.md_path, ctx.html_path, ctx.csv_path,
+               ctx.ncurves + ctx.nmontages + ctx.nheatmaps);
         if (opt->echo) {
             echo_table(opt->echo, &ctx);
             fprintf(opt->echo, "\nreport: %s (also %s, %s)\n", ctx.md_path, ctx.html_path, ctx.csv_path);

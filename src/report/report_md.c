@@ -111,8 +111,9 @@ static void results(FILE *f, const report_ctx *ctx)
           "epoch with the best validation accuracy) on the raw target test split, from test.json. *p*: two-sided "
           "paired Wilcoxon signed-rank test against the baseline, paired by seed (exact for up to 20 pairs; zero "
           "differences dropped, ties averaged); with 5 seeds the smallest possible p is 0.0625. Definitions: "
-          "docs/report.md. The same table is in results.csv.\n\n",
+          "docs/report.md. ",
           f);
+    fprintf(f, "The same table as CSV: %s.\n\n", ctx->csv_rel);
     fputs("### Per seed\n\n", f);
     char seed_cells[REPORT_SEED_COLS][REPORT_CELL];
     md_header(f, report_seed_headers, REPORT_SEED_COLS, 1);
