@@ -379,7 +379,13 @@ int rm_svg_bar_chart(FILE *f, const rm_plot_spec *spec, const rm_plot_bar *bars,
         double ty = fr.bottom + 16;
         fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" transform=\"rotate(-25 %.2f %.2f)\">", cx + 4, ty,
                 cx + 4, ty);
-        rm_xml_escape(f, b->label ? b->label : "");
+        char cut[32];
+        const char *label = b->label ? b->label : "";
+        if (strlen(label) > 16) {   /* long names would leave the picture */
+            snprintf(cut, sizeof cut, "%.14s...", label);
+            label = cut;
+        }
+        rm_xml_escape(f, label);
         fputs("</text>\n", f);
     }
     draw_hlines(f, &fr, hlines, nhlines);
