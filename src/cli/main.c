@@ -22,6 +22,7 @@ static const struct {
     {"relevance", cmd_relevance, "explain a model's decisions: a relevance map per record (LRP, occlusion)"},
     {"heatmap", cmd_heatmap, "draw PNG montages of images with their relevance heatmaps"},
     {"encode", cmd_encode, "encode relevance maps into a dataset's images (masking, blur, relevance channel)"},
+    {"report", cmd_report, "summarize an experiment: learning curves, tables, tests, montages (md/html/csv)"},
     {"net", cmd_net, "show a network's layers, shapes, parameters, FLOPs (--speed: timings)"},
     {"info", cmd_info, "summarize any relmask HDF5 file"},
 };

@@ -1,0 +1,409 @@
+/* A small SVG writer for the report's plots: line plots with shaded bands
+ * and reference lines, and bar charts with error bars. Plain SVG 1.1
+ * elements only (rect, line, polyline, polygon, circle, text, g), so every
+ * browser and image viewer shows them. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "relmask/error.h"
+#include "relmask/report.h"
+
+/* Tableau 10: distinct hues that stay apart for most colour-vision types. */
+static const char *const palette[10] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                        "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+/* After ten series the colours repeat with a different dash pattern. */
+static const char *const dashes[3] = {"", "8 3", "2 3"};
+
+const char *rm_plot_color(int i) { return palette[(i < 0 ? -i : i) % 10]; }
+
+void rm_xml_escape(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+double rm_plot_nice_step(double span, int max_ticks)
+{
+    if (!(span > 0) || !isfinite(span)) return 1;
+    if (max_ticks < 1) max_ticks = 1;
+    double raw = span / max_ticks, mag = pow(10, floor(log10(raw)));
+    static const double mult[] = {1, 2, 2.5, 5, 10};
+    for (int i = 0; i < 5; i++)
+        if (mult[i] * mag >= raw * (1 - 1e-9)) return mult[i] * mag;
+    return 10 * mag;
+}
+
+double rm_plot_px(const rm_plot_frame *f, double x)
+{
+    return f->left + (x - f->xmin) / (f->xmax - f->xmin) * (f->right - f->left);
+}
+
+double rm_plot_py(const rm_plot_frame *f, double y)
+{
+    return f->bottom - (y - f->ymin) / (f->ymax - f->ymin) * (f->bottom - f->top);
+}
+
+/* Decimals that show every multiple of step exactly (2.5 -> 1, 0.25 -> 2). */
+static int tick_decimals(double step)
+{
+    for (int d = 0; d < 8; d++) {
+        double scaled = step * pow(10, d);
+        if (fabs(scaled - round(scaled)) < 1e-6 * scaled) return d;
+    }
+    return 8;
+}
+
+static void span_of(double *lo, double *hi, double v)
+{
+    if (!isfinite(v)) return;
+    if (v < *lo) *lo = v;
+    if (v > *hi) *hi = v;
+}
+
+/* Picks the shown range [*min, *max] and tick step for data in [lo, hi]. */
+static void auto_range(double lo, double hi, int integer, double clamp_lo, double clamp_hi, double *min, double *max,
+                       double *step)
+{
+    if (!(lo <= hi)) lo = 0, hi = 1;
+    if (integer) {
+        if (hi - lo < 1) hi = lo + 1;
+        *min = lo;
+        *max = hi;
+        double s = rm_plot_nice_step(hi - lo, 10);
+        *step = s < 1 ? 1 : round(s);
+        return;
+    }
+    if (hi - lo < 1e-9 * fmax(1, fabs(hi))) {
+        double pad = fabs(hi) > 0 ? fabs(hi) * 0.05 : 1;
+        lo -= pad, hi += pad;
+    }
+    double s = rm_plot_nice_step(hi - lo, 8);
+    *min = floor(lo / s + 1e-9) * s;
+    *max = ceil(hi / s - 1e-9) * s;
+    if (clamp_lo < clamp_hi) {
+        if (*min < clamp_lo) *min = clamp_lo;
+        if (*max > clamp_hi) *max = clamp_hi;
+        if (*max <= *min) *min = clamp_lo, *max = clamp_hi;
+    }
+    *step = rm_plot_nice_step(*max - *min, 8);
+}
+
+static void set_range(double spec_min, double spec_max, double lo, double hi, int integer, double clamp_lo,
+                      double clamp_hi, double *min, double *max, double *step)
+{
+    if (spec_min < spec_max) {
+        *min = spec_min;
+        *max = spec_max;
+        double s = rm_plot_nice_step(spec_max - spec_min, integer ? 10 : 8);
+        *step = integer && s < 1 ? 1 : s;
+    } else {
+        auto_range(lo, hi, integer, clamp_lo, clamp_hi, min, max, step);
+    }
+}
+
+static void begin_svg(FILE *f, const rm_plot_spec *spec, int w, int h)
+{
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+            "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"13\">\n",
+            w, h, w, h);
+    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", w, h);
+    if (spec->title) {
+        fprintf(f, "<text x=\"%.2f\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">",
+                w / 2.0);
+        rm_xml_escape(f, spec->title);
+        fputs("</text>\n", f);
+    }
+}
+
+/* Grid, axes, tick labels and axis titles. With `categories`, x ticks are
+ * left to the caller. */
+static void draw_axes(FILE *f, const rm_plot_spec *spec, const rm_plot_frame *fr, int categories)
+{
+    int yd = tick_decimals(fr->ystep), xd = tick_decimals(fr->xstep);
+    fputs("<g stroke=\"#e3e3e3\" stroke-width=\"1\">\n", f);
+    for (double t = ceil(fr->ymin / fr->ystep - 1e-9) * fr->ystep; t <= fr->ymax + 1e-9 * fr->ystep; t += fr->ystep)
+        fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", fr->left, rm_plot_py(fr, t), fr->right,
+                rm_plot_py(fr, t));
+    if (!categories)
+        for (double t = ceil(fr->xmin / fr->xstep - 1e-9) * fr->xstep; t <= fr->xmax + 1e-9 * fr->xstep;
+             t += fr->xstep)
+            fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", rm_plot_px(fr, t), fr->top,
+                    rm_plot_px(fr, t), fr->bottom);
+    fputs("</g>\n", f);
+    fprintf(f,
+            "<g stroke=\"#333333\" stroke-width=\"1.2\">\n"
+            "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n"
+            "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n</g>\n",
+            fr->left, fr->bottom, fr->right, fr->bottom, fr->left, fr->top, fr->left, fr->bottom);
+    fputs("<g fill=\"#333333\" text-anchor=\"end\">\n", f);
+    for (double t = ceil(fr->ymin / fr->ystep - 1e-9) * fr->ystep; t <= fr->ymax + 1e-9 * fr->ystep; t += fr->ystep)
+        fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">%.*f</text>\n", fr->left - 8, rm_plot_py(fr, t) + 4.5, yd,
+                fabs(t) < 1e-12 * fr->ystep ? 0.0 : t);
+    fputs("</g>\n", f);
+    if (!categories) {
+        fputs("<g fill=\"#333333\" text-anchor=\"middle\">\n", f);
+        double first = ceil(fr->xmin / fr->xstep - 1e-9) * fr->xstep;
+        if (spec->integer_x && first - fr->xmin > 0.5)   /* label the first epoch too */
+            fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">%.0f</text>\n", rm_plot_px(fr, fr->xmin), fr->bottom + 19,
+                    fr->xmin);
+        for (double t = first; t <= fr->xmax + 1e-9 * fr->xstep; t += fr->xstep)
+            fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">%.*f</text>\n", rm_plot_px(fr, t), fr->bottom + 19, xd,
+                    fabs(t) < 1e-12 * fr->xstep ? 0.0 : t);
+        fputs("</g>\n", f);
+    }
+    if (spec->xlabel) {
+        fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"14\">", (fr->left + fr->right) / 2,
+                fr->bottom + 48);
+        rm_xml_escape(f, spec->xlabel);
+        fputs("</text>\n", f);
+    }
+    if (spec->ylabel) {
+        double cx = 22, cy = (fr->top + fr->bottom) / 2;
+        fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"14\" "
+                   "transform=\"rotate(-90 %.2f %.2f)\">",
+                cx, cy, cx, cy);
+        rm_xml_escape(f, spec->ylabel);
+        fputs("</text>\n", f);
+    }
+}
+
+static const char *const hline_dash[3] = {"", "7 5", "2 4"};
+
+static void draw_hlines(FILE *f, const rm_plot_frame *fr, const rm_plot_hline *h, int nh)
+{
+    for (int i = 0; i < nh; i++) {
+        if (!isfinite(h[i].y) || h[i].y < fr->ymin || h[i].y > fr->ymax) continue;
+        double y = rm_plot_py(fr, h[i].y);
+        const char *dash = hline_dash[(unsigned)h[i].style % 3];
+        fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#555555\" stroke-width=\"1.4\"%s%s%s/>\n",
+                fr->left, y, fr->right, y, *dash ? " stroke-dasharray=\"" : "", dash, *dash ? "\"" : "");
+    }
+}
+
+/* Legend rows in the right margin; returns the y of the next row. */
+static double legend_row(FILE *f, double x, double y, const char *color, const char *dash, int band, const char *label)
+{
+    if (band)
+        fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"26\" height=\"10\" fill=\"%s\" fill-opacity=\"0.2\"/>\n", x,
+                y - 5, color);
+    fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2.5\"%s%s%s/>\n", x,
+            y, x + 26, y, color, *dash ? " stroke-dasharray=\"" : "", dash, *dash ? "\"" : "");
+    fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">", x + 33, y + 4.5);
+    /* long names are cut so they stay inside the picture */
+    char cut[32];
+    size_t n = strlen(label);
+    if (n > 22) {
+        snprintf(cut, sizeof cut, "%.20s...", label);
+        label = cut;
+    }
+    rm_xml_escape(f, label);
+    fputs("</text>\n", f);
+    return y + 20;
+}
+
+static int end_svg(FILE *f)
+{
+    fputs("</svg>\n", f);
+    return ferror(f) ? rm_error("writing the SVG failed") : 0;
+}
+
+static int check_spec(const rm_plot_spec *spec, int *w, int *h)
+{
+    *w = spec->width > 0 ? spec->width : 800;
+    *h = spec->height > 0 ? spec->height : 500;
+    if (*w < RM_PLOT_MARGIN_LEFT + RM_PLOT_MARGIN_RIGHT + 50 || *h < RM_PLOT_MARGIN_TOP + RM_PLOT_MARGIN_BOTTOM + 50)
+        return rm_error("plot size %dx%d is too small", *w, *h);
+    return 0;
+}
+
+/* Writes the points of a polyline (or polygon half) for i in [a, b). */
+static void points(FILE *f, const rm_plot_frame *fr, const double *x, const double *y, int a, int b, int reverse)
+{
+    for (int k = 0; k < b - a; k++) {
+        int i = reverse ? b - 1 - k : a + k;
+        fprintf(f, "%s%.2f,%.2f", k ? " " : "", rm_plot_px(fr, x[i]), rm_plot_py(fr, y[i]));
+    }
+}
+
+int rm_svg_line_plot(FILE *f, const rm_plot_spec *spec, const rm_plot_series *series, int nseries,
+                     const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame)
+{
+    int w, h;
+    RM_TRY(check_spec(spec, &w, &h));
+    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+    for (int s = 0; s < nseries; s++) {
+        for (int i = 0; i < series[s].n; i++) {
+            if (!isfinite(series[s].x[i]) || !isfinite(series[s].y[i])) continue;
+            span_of(&xlo, &xhi, series[s].x[i]);
+            span_of(&ylo, &yhi, series[s].y[i]);
+            if (series[s].lo) span_of(&ylo, &yhi, series[s].lo[i]);
+            if (series[s].hi) span_of(&ylo, &yhi, series[s].hi[i]);
+        }
+    }
+    for (int i = 0; i < nhlines; i++) span_of(&ylo, &yhi, hlines[i].y);
+    rm_plot_frame fr = {.left = RM_PLOT_MARGIN_LEFT, .right = w - RM_PLOT_MARGIN_RIGHT, .top = RM_PLOT_MARGIN_TOP,
+                        .bottom = h - RM_PLOT_MARGIN_BOTTOM};
+    set_range(spec->xmin, spec->xmax, xlo, xhi, spec->integer_x, 0, 0, &fr.xmin, &fr.xmax, &fr.xstep);
+    set_range(spec->ymin, spec->ymax, ylo, yhi, 0, spec->clamp_ymin, spec->clamp_ymax, &fr.ymin, &fr.ymax, &fr.ystep);
+    if (frame) *frame = fr;
+
+    begin_svg(f, spec, w, h);
+    draw_axes(f, spec, &fr, 0);
+    fprintf(f, "<defs><clipPath id=\"plot-area\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>"
+               "</clipPath></defs>\n",
+            fr.left - 4, fr.top - 4, fr.right - fr.left + 8, fr.bottom - fr.top + 8);
+    fputs("<g clip-path=\"url(#plot-area)\">\n", f);
+    /* bands first so that no band covers a line */
+    for (int s = 0; s < nseries; s++) {
+        const rm_plot_series *se = &series[s];
+        if (!se->lo || !se->hi) continue;
+        for (int a = 0; a < se->n;) {
+            while (a < se->n && !(isfinite(se->x[a]) && isfinite(se->lo[a]) && isfinite(se->hi[a]))) a++;
+            int b = a;
+            while (b < se->n && isfinite(se->x[b]) && isfinite(se->lo[b]) && isfinite(se->hi[b])) b++;
+            if (b - a >= 2) {
+                fprintf(f, "<polygon fill=\"%s\" fill-opacity=\"0.13\" stroke=\"none\" points=\"",
+                        rm_plot_color(se->color));
+                points(f, &fr, se->x, se->hi, a, b, 0);
+                fputc(' ', f);
+                points(f, &fr, se->x, se->lo, a, b, 1);
+                fputs("\"/>\n", f);
+            }
+            a = b;
+        }
+    }
+    draw_hlines(f, &fr, hlines, nhlines);
+    for (int s = 0; s < nseries; s++) {
+        const rm_plot_series *se = &series[s];
+        const char *dash = dashes[(se->color / 10) % 3], *color = rm_plot_color(se->color);
+        for (int a = 0; a < se->n;) {
+            while (a < se->n && !(isfinite(se->x[a]) && isfinite(se->y[a]))) a++;
+            int b = a;
+            while (b < se->n && isfinite(se->x[b]) && isfinite(se->y[b])) b++;
+            if (b > a) {
+                fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\" stroke-linejoin=\"round\"%s%s%s "
+                           "points=\"",
+                        color, *dash ? " stroke-dasharray=\"" : "", dash, *dash ? "\"" : "");
+                points(f, &fr, se->x, se->y, a, b, 0);
+                fputs("\"/>\n", f);
+            }
+            a = b;
+        }
+        if (se->n <= 60) {   /* markers while they stay apart */
+            fprintf(f, "<g fill=\"%s\">\n", color);
+            for (int i = 0; i < se->n; i++)
+                if (isfinite(se->x[i]) && isfinite(se->y[i]))
+                    fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.6\"/>\n", rm_plot_px(&fr, se->x[i]),
+                            rm_plot_py(&fr, se->y[i]));
+            fputs("</g>\n", f);
+        }
+    }
+    fputs("</g>\n", f);
+
+    double lx = fr.right + 16, ly = fr.top + 8;
+    fputs("<g font-size=\"13\" fill=\"#222222\">\n", f);
+    for (int s = 0; s < nseries; s++)
+        ly = legend_row(f, lx, ly, rm_plot_color(series[s].color), dashes[(series[s].color / 10) % 3],
+                        series[s].lo && series[s].hi,
+                        series[s].label ? series[s].label : "");
+    for (int i = 0; i < nhlines; i++)
+        if (hlines[i].label) ly = legend_row(f, lx, ly, "#555555", hline_dash[(unsigned)hlines[i].style % 3], 0, hlines[i].label);
+    fputs("</g>\n", f);
+    return end_svg(f);
+}
+
+int rm_svg_bar_chart(FILE *f, const rm_plot_spec *spec, const rm_plot_bar *bars, int nbars,
+                     const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame)
+{
+    int w, h;
+    RM_TRY(check_spec(spec, &w, &h));
+    if (nbars < 1) return rm_error("bar chart: no bars");
+    double lo = 0, hi = 0;   /* bars start at zero */
+    for (int i = 0; i < nbars; i++) {
+        span_of(&lo, &hi, bars[i].value);
+        span_of(&lo, &hi, bars[i].lo);
+        span_of(&lo, &hi, bars[i].hi);
+        for (int k = 0; k < bars[i].npoints; k++) span_of(&lo, &hi, bars[i].points[k]);
+    }
+    for (int i = 0; i < nhlines; i++) span_of(&lo, &hi, hlines[i].y);
+    rm_plot_frame fr = {.left = RM_PLOT_MARGIN_LEFT, .right = w - RM_PLOT_MARGIN_RIGHT, .top = RM_PLOT_MARGIN_TOP,
+                        .bottom = h - RM_PLOT_MARGIN_BOTTOM, .xmin = 0, .xmax = nbars, .xstep = 1};
+    set_range(spec->ymin, spec->ymax, lo, hi, 0, spec->clamp_ymin, spec->clamp_ymax, &fr.ymin, &fr.ymax, &fr.ystep);
+    if (frame) *frame = fr;
+
+    begin_svg(f, spec, w, h);
+    draw_axes(f, spec, &fr, 1);
+    double slot = (fr.right - fr.left) / nbars, bw = fmin(slot * 0.62, 80);
+    double base = rm_plot_py(&fr, fmax(fr.ymin, fmin(0, fr.ymax)));
+    for (int i = 0; i < nbars; i++) {
+        const rm_plot_bar *b = &bars[i];
+        double cx = fr.left + slot * (i + 0.5);
+        if (isfinite(b->value)) {
+            double top = rm_plot_py(&fr, b->value);
+            fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\" fill-opacity=\"0.85\"/>\n",
+                    cx - bw / 2, fmin(top, base), bw, fabs(base - top), rm_plot_color(b->color));
+        }
+        if (isfinite(b->lo) && isfinite(b->hi)) {
+            double y1 = rm_plot_py(&fr, b->lo), y2 = rm_plot_py(&fr, b->hi);
+            fprintf(f, "<g stroke=\"#222222\" stroke-width=\"1.5\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>"
+                       "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>"
+                       "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/></g>\n",
+                    cx, y1, cx, y2, cx - 7, y1, cx + 7, y1, cx - 7, y2, cx + 7, y2);
+        }
+        if (b->npoints > 0) {
+            fputs("<g fill=\"#222222\" fill-opacity=\"0.75\">\n", f);
+            for (int k = 0; k < b->npoints; k++) {
+                if (!isfinite(b->points[k])) continue;
+                double off = b->npoints > 1 ? (k - (b->npoints - 1) / 2.0) * fmin(6, bw * 0.6 / b->npoints) : 0;
+                fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.8\"/>\n", cx + off, rm_plot_py(&fr, b->points[k]));
+            }
+            fputs("</g>\n", f);
+        }
+        if (isfinite(b->value)) {
+            double label_y = rm_plot_py(&fr, isfinite(b->hi) ? fmax(b->hi, b->value) : b->value) - 6;
+            fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"12\">%.*f</text>\n", cx,
+                    fmax(label_y, fr.top - 2), tick_decimals(fr.ystep) + 1, b->value);
+        }
+        /* category labels: slanted so that long names do not overlap */
+        double ty = fr.bottom + 16;
+        fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" transform=\"rotate(-25 %.2f %.2f)\">", cx + 4, ty,
+                cx + 4, ty);
+        char cut[32];
+        const char *label = b->label ? b->label : "";
+        if (strlen(label) > 16) {   /* long names would leave the picture */
+            snprintf(cut, sizeof cut, "%.14s...", label);
+            label = cut;
+        }
+        rm_xml_escape(f, label);
+        fputs("</text>\n", f);
+    }
+    draw_hlines(f, &fr, hlines, nhlines);
+    double lx = fr.right + 16, ly = fr.top + 8;
+    fputs("<g font-size=\"13\" fill=\"#222222\">\n", f);
+    fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"26\" height=\"12\" fill=\"%s\" fill-opacity=\"0.85\"/>\n", lx,
+            ly - 6, "#8a8a8a");
+    fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">mean</text>\n", lx + 33, ly + 4.5);
+    ly += 20;
+    fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#222222\" stroke-width=\"1.5\"/>\n",
+            lx + 13, ly - 7, lx + 13, ly + 7);
+    fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">&#177; 1 std</text>\n", lx + 33, ly + 4.5);
+    ly += 20;
+    fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.8\" fill=\"#222222\"/>\n", lx + 13, ly);
+    fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">one seed</text>\n", lx + 33, ly + 4.5);
+    ly += 20;
+    for (int i = 0; i < nhlines; i++)
+        if (hlines[i].label) ly = legend_row(f, lx, ly, "#555555", hline_dash[(unsigned)hlines[i].style % 3], 0, hlines[i].label);
+    fputs("</g>\n", f);
+    return end_svg(f);
+}

@@ -1,0 +1,143 @@
+/* The report's internal state, shared by its files:
+ *   experiment.c  finds and reads the runs of an experiment directory
+ *   summary.c     per-condition metrics, mean/std, Wilcoxon tests, findings
+ *   figures.c     learning-curve and bar-chart SVGs, encoded-sample montages
+ *   heatmaps.c    the heatmap montages (rm_heatmap_montage, per class)
+ *   sysinfo.c     versions, machine, parameters for reproducibility
+ *   report_md.c, report_html.c, results_csv.c   the three documents
+ *   report.c      rm_report_write: the order of the steps above */
+#ifndef RELMASK_REPORT_INTERNAL_H
+#define RELMASK_REPORT_INTERNAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "relmask/json.h"
+#include "relmask/report.h"
+
+/* One trained student: DIR/runs/<condition>/seed<k>/. */
+typedef struct {
+    int seed;
+    char *dir;
+    int has_curve;              /* model.h5 present with a history */
+    int epochs;
+    double *val, *seconds;      /* [epochs]: val accuracy (fraction), epoch wall time */
+    rm_curve_metrics curve;     /* valid when has_curve */
+    double test_acc;            /* test.json "accuracy" */
+    int64_t *confusion;         /* [k*k] from test.json */
+} report_run;
+
+typedef struct {
+    double mean, std, min, max;
+    int n;
+} report_stat;
+
+typedef struct {
+    report_stat final_val, best_val, aulc, test, epochs_to[2], seconds_to[2], total_seconds;
+    int curve_runs;             /* runs with a learning curve */
+    int reached[2];             /* runs reaching each threshold */
+    int pairs_test, pairs_aulc; /* seeds paired with the baseline */
+    rm_wilcoxon_result w_test, w_aulc;
+} report_summary;
+
+typedef struct {
+    char *name;
+    int nruns;
+    report_run *runs;
+    int64_t *confusion;         /* [k*k] summed over seeds */
+    report_summary s;
+    /* mean curve over seeds, in percent: x = epoch, band = min..max */
+    int curve_len;
+    double *cx, *ct, *cy, *clo, *chi;   /* [curve_len]; ct: mean cumulative seconds */
+} report_condition;
+
+typedef struct {
+    char *path;                 /* relative to the report, e.g. "report/learning_curves.svg" */
+    char *caption;
+} report_figure;
+
+typedef struct {
+    char *name;
+    char *text;                 /* plain text, no markup */
+} report_note;
+
+typedef struct {
+    char *cpu, *os, *memory, *dnnl, *hdf5, *tool, *date;
+    long cores;
+    int nparams;
+    char **param_names, **param_texts;
+    char *relevance_method, *relevance_parameters;   /* from relevance.h5, or NULL */
+} report_sysinfo;
+
+typedef struct {
+    const rm_report_options *opt;
+    char *dir, *title, *baseline_name;
+    char *md_path, *html_path, *csv_path;   /* outputs */
+    char *assets_dir, *assets_rel;          /* "<stem>/" on disk and as referenced */
+    char *html_rel, *csv_rel;               /* the sibling documents as referenced */
+    int ncond;
+    report_condition *cond;
+    int baseline;                           /* index into cond */
+    int num_classes;
+    char **classes;
+    char *classes_source;                   /* the test.json the classes came from */
+    double baseline_final;                  /* fraction */
+    double thresholds[2];                   /* fractions: 0.9 and 0.95 of baseline_final */
+    /* source model */
+    int has_source_eval;
+    double source_test_acc;
+    int has_source_history;
+    double source_seconds;
+    double total_seconds;                   /* every run's history + the source model's */
+    int total_runs;
+    rm_json *relevance_eval;                /* NULL when absent */
+    /* figures and notes */
+    int ncurves, nmontages, nheatmaps;
+    report_figure curves[4], *montages, *heatmaps;
+    int nmontage_notes;
+    report_note *montage_notes;
+    char *heatmap_note;                     /* why heatmaps are missing, or NULL */
+    int nfindings;
+    report_note *findings;                  /* one per non-baseline condition */
+    report_sysinfo sys;
+} report_ctx;
+
+static const double report_threshold_share[2] = {0.90, 0.95};
+
+/* experiment.c */
+int report_load(report_ctx *ctx);
+/* summary.c */
+int report_analyze(report_ctx *ctx);
+int report_findings(report_ctx *ctx);
+/* figures.c */
+int report_figures(report_ctx *ctx);
+int report_montages(report_ctx *ctx);
+/* heatmaps.c: 0 figures added, 1 not available (*why set, malloc'd), -1 error */
+int report_heatmaps(report_ctx *ctx, char **why);
+/* sysinfo.c */
+int report_sysinfo_collect(report_ctx *ctx);
+/* the documents, written to an open stream */
+int report_write_md(FILE *f, const report_ctx *ctx);
+int report_write_html(FILE *f, const report_ctx *ctx);
+int report_write_csv(FILE *f, const report_ctx *ctx);
+/* teardown */
+void report_ctx_free(report_ctx *ctx);
+
+/* format.c: shared number formatting ("n/a" for NaN) into buf */
+const char *report_fmt_pct(char *buf, size_t n, const report_stat *s);      /* "61.23 ± 1.05" (fractions x100) */
+const char *report_fmt_num(char *buf, size_t n, const report_stat *s, int decimals);
+const char *report_fmt_p(char *buf, size_t n, const rm_wilcoxon_result *w);  /* "0.0625", "n/a" */
+const char *report_fmt_reach(char *buf, size_t n, const report_stat *s, int reached, int runs, int decimals);
+const char *report_fmt_duration(char *buf, size_t n, double seconds);      /* "1 h 02 min 05 s" */
+/* The rows of the results table and the per-seed table, as text cells. */
+enum { REPORT_CELL = 96, REPORT_RESULT_COLS = 11, REPORT_SEED_COLS = 10 };
+extern const char *const report_result_headers[REPORT_RESULT_COLS];
+void report_result_cells(const report_ctx *ctx, int c, char cells[REPORT_RESULT_COLS][REPORT_CELL]);
+extern const char *const report_seed_headers[REPORT_SEED_COLS];
+void report_seed_cells(const report_ctx *ctx, int c, int r, char cells[REPORT_SEED_COLS][REPORT_CELL]);
+/* The seeds of a condition: "1-5", "1, 3, 4". */
+const char *report_fmt_seeds(char *buf, size_t n, const report_condition *c);
+/* Allocating printf; NULL (with an error) when out of memory. */
+char *report_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

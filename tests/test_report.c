@@ -1,0 +1,447 @@
+/* relmask report: the SVG writer, the JSON reader, montages, and the whole
+ * command on a miniature experiment directory built through the CLI. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/error.h"
+#include "relmask/json.h"
+#include "relmask/report.h"
+#include "test_util.h"
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "cannot open %s", path);
+    char *buf = calloc(1, 1 << 21);
+    size_t n = fread(buf, 1, (1 << 21) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* Renders into memory. */
+static char *svg_text(int bars, const rm_plot_spec *spec, const void *items, int n, const rm_plot_hline *h, int nh,
+                      rm_plot_frame *frame)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert(f);
+    int rc = bars ? rm_svg_bar_chart(f, spec, items, n, h, nh, frame) : rm_svg_line_plot(f, spec, items, n, h, nh, frame);
+    cr_assert_eq(rc, 0, "%s", rm_error_message());
+    fclose(f);
+    return buf;
+}
+
+/* Every element is closed in order (a small XML tag matcher: enough for
+ * the writer's output, which has no comments, CDATA or '>' in attributes). */
+static void assert_well_formed(const char *xml)
+{
+    char stack[64][32];
+    int depth = 0, roots = 0;
+    const char *p = strstr(xml, "<svg");
+    cr_assert(p, "no <svg> element");
+    cr_assert(!strncmp(xml, "<?xml", 5), "XML declaration first");
+    while ((p = strchr(p, '<'))) {
+        const char *end = strchr(p, '>');
+        cr_assert(end, "unterminated tag at %.40s", p);
+        for (const char *q = p + 1; q < end; q++) cr_assert(*q != '<', "'<' inside a tag at %.40s", p);
+        if (p[1] == '?') {
+            p = end + 1;
+            continue;
+        }
+        char name[32];
+        int closing = p[1] == '/', self = end[-1] == '/';
+        size_t k = 0;
+        for (const char *q = p + 1 + closing; *q && !strchr(" />\n", *q) && k + 1 < sizeof name; q++) name[k++] = *q;
+        name[k] = 0;
+        if (closing) {
+            cr_assert(depth > 0, "</%s> without an open element", name);
+            cr_assert_str_eq(stack[depth - 1], name, "</%s> closes <%s>", name, stack[depth - 1]);
+            depth--;
+        } else if (!self) {
+            if (depth == 0) roots++;
+            cr_assert(depth < 64);
+            snprintf(stack[depth++], sizeof stack[0], "%s", name);
+        }
+        p = end + 1;
+    }
+    cr_assert_eq(depth, 0, "%d elements left open (<%s>)", depth, depth ? stack[depth - 1] : "");
+    cr_assert_eq(roots, 1, "one root element");
+    /* every '&' starts an entity */
+    for (const char *q = strchr(xml, '&'); q; q = strchr(q + 1, '&'))
+        cr_assert(!strncmp(q, "&amp;", 5) || !strncmp(q, "&lt;", 4) || !strncmp(q, "&gt;", 4) ||
+                      !strncmp(q, "&quot;", 6) || !strncmp(q, "&#", 2),
+                  "bare '&' at %.20s", q);
+}
+
+Test(report_svg, values_map_to_the_documented_coordinates)
+{
+    const double x[] = {0, 5, 10}, y[] = {0, 50, 100};
+    rm_plot_series s = {.label = "a", .n = 3, .x = x, .y = y};
+    rm_plot_spec spec = {.width = 800, .height = 500, .xmin = 0, .xmax = 10, .ymin = 0, .ymax = 100};
+    rm_plot_frame fr;
+    char *svg = svg_text(0, &spec, &s, 1, NULL, 0, &fr);
+    /* plot area: x from 78 to 800 - 190 = 610, y from 500 - 62 = 438 (bottom) to 46 (top) */
+    cr_assert_float_eq(fr.left, 78, 0);
+    cr_assert_float_eq(fr.right, 610, 0);
+    cr_assert_float_eq(fr.top, 46, 0);
+    cr_assert_float_eq(fr.bottom, 438, 0);
+    cr_assert_float_eq(rm_plot_px(&fr, 5), 344, 1e-12);
+    cr_assert_float_eq(rm_plot_py(&fr, 50), 242, 1e-12);
+    cr_assert(strstr(svg, "points=\"78.00,438.00 344.00,242.00 610.00,46.00\""), "%s", svg);
+    cr_assert(strstr(svg, "width=\"800\" height=\"500\""));
+    free(svg);
+}
+
+Test(report_svg, line_plot_is_well_formed_with_legend_axes_band_and_reference_lines)
+{
+    const double x[] = {1, 2, 3, 4}, y1[] = {20, 40, 55, 60}, lo[] = {15, 35, 50, 58}, hi[] = {25, 45, 60, 62};
+    const double y2[] = {30, 50, NAN, 65};
+    rm_plot_series s[2] = {{.label = "raw", .n = 4, .x = x, .y = y1, .lo = lo, .hi = hi, .color = 0},
+                           {.label = "mean <&> \"q\"", .n = 4, .x = x, .y = y2, .color = 1}};
+    rm_plot_hline h[2] = {{.y = 54, .label = "90% of raw: 54.0%", .style = 1},
+                          {.y = 57, .label = "95% of raw: 57.0%", .style = 2}};
+    rm_plot_spec spec = {.title = "Validation accuracy", .xlabel = "epoch", .ylabel = "validation accuracy (%)",
+                         .integer_x = 1, .clamp_ymin = 0, .clamp_ymax = 100};
+    rm_plot_frame fr;
+    char *svg = svg_text(0, &spec, s, 2, h, 2, &fr);
+    assert_well_formed(svg);
+    static const char *const want[] = {">epoch</text>", ">validation accuracy (%)</text>", ">raw</text>",
+                                       ">mean &lt;&amp;&gt; &quot;q&quot;</text>", ">90% of raw: 54.0%</text>",
+                                       ">95% of raw: 57.0%</text>", "stroke-dasharray=\"7 5\"",
+                                       "stroke-dasharray=\"2 4\"", "<polygon", "#4e79a7", "#f28e2b", NULL};
+    for (int i = 0; want[i]; i++) cr_assert(strstr(svg, want[i]), "expected '%s' in:\n%s", want[i], svg);
+    /* the NaN splits the second series into two polylines */
+    int polylines = 0;
+    for (const char *p = strstr(svg, "<polyline"); p; p = strstr(p + 1, "<polyline")) polylines++;
+    cr_assert_eq(polylines, 3);
+    /* automatic ranges: epochs exactly 1..4, accuracy on nice ticks around 15..65 */
+    cr_assert_float_eq(fr.xmin, 1, 0);
+    cr_assert_float_eq(fr.xmax, 4, 0);
+    cr_assert(fr.ymin <= 15 && fr.ymax >= 65 && fr.ymin >= 0 && fr.ymax <= 100, "y %g..%g", fr.ymin, fr.ymax);
+    double steps = (fr.ymax - fr.ymin) / fr.ystep;
+    cr_assert_float_eq(steps, round(steps), 1e-9, "range on whole ticks");
+    free(svg);
+}
+
+Test(report_svg, bar_chart_is_well_formed)
+{
+    const double pts[] = {60, 62, 61};
+    rm_plot_bar b[2] = {{.label = "raw", .value = 61, .lo = 60, .hi = 62, .npoints = 3, .points = pts},
+                        {.label = "fuse-negative", .value = 64, .lo = NAN, .hi = NAN, .color = 1}};
+    rm_plot_hline h = {.y = 61, .label = "raw mean: 61.0%", .style = 1};
+    rm_plot_spec spec = {.title = "Final test accuracy", .ylabel = "test accuracy (%)", .clamp_ymin = 0,
+                         .clamp_ymax = 100};
+    rm_plot_frame fr;
+    char *svg = svg_text(1, &spec, b, 2, &h, 1, &fr);
+    assert_well_formed(svg);
+    cr_assert_float_eq(fr.ymin, 0, 0, "bars start at zero");
+    cr_assert(strstr(svg, ">raw</text>"), "%s", svg);
+    cr_assert(strstr(svg, ">fuse-negative</text>"));
+    cr_assert(strstr(svg, ">test accuracy (%)</text>"));
+    cr_assert(strstr(svg, ">raw mean: 61.0%</text>"));
+    int circles = 0;
+    for (const char *p = strstr(svg, "<circle"); p; p = strstr(p + 1, "<circle")) circles++;
+    cr_assert_eq(circles, 3 + 1, "one dot per seed plus the legend's");
+    free(svg);
+}
+
+Test(report_svg, nice_steps)
+{
+    cr_assert_float_eq(rm_plot_nice_step(100, 8), 20, 1e-12);
+    cr_assert_float_eq(rm_plot_nice_step(10, 8), 2, 1e-12);
+    cr_assert_float_eq(rm_plot_nice_step(18, 8), 2.5, 1e-12);
+    cr_assert_float_eq(rm_plot_nice_step(0.4, 8), 0.05, 1e-12);
+    cr_assert_float_eq(rm_plot_nice_step(7, 10), 1, 1e-12);
+}
+
+/* --- JSON ----------------------------------------------------------------------- */
+
+Test(report_json, parses_values_and_escapes)
+{
+    const char text[] = " {\"a\": [1, -2.5e2, 0, true, false, null], \"s\": \"x\\\"\\\\\\/\\n\\u00e9\\ud83d\\ude00\","
+                        " \"o\": {}, \"e\": []}\n";
+    rm_json *v;
+    cr_assert_eq(rm_json_parse(&v, text, strlen(text), "t.json"), 0, "%s", rm_error_message());
+    cr_assert_eq(v->type, RM_JSON_OBJECT);
+    cr_assert_eq(v->count, 4);
+    const rm_json *a = rm_json_get(v, "a");
+    cr_assert(a && a->type == RM_JSON_ARRAY && a->count == 6);
+    cr_assert_float_eq(a->items[1].number, -250, 0);
+    cr_assert_eq(a->items[3].type, RM_JSON_BOOL);
+    cr_assert_eq(a->items[3].boolean, 1);
+    cr_assert_eq(a->items[5].type, RM_JSON_NULL);
+    cr_assert_str_eq(rm_json_get(v, "s")->string, "x\"\\/\n\xc3\xa9\xf0\x9f\x98\x80");
+    cr_assert_eq(rm_json_get(v, "o")->count, 0);
+    cr_assert_null(rm_json_get(v, "missing"));
+    double d;
+    cr_assert_eq(rm_json_get_number(v, "s", "t.json", &d), -1);
+    cr_assert(strstr(rm_error_message(), "t.json: \"s\" is a string, expected a number"), "%s", rm_error_message());
+    rm_json_free(v);
+}
+
+static void expect_json_error(const char *text, const char *want)
+{
+    rm_json *v = (rm_json *)1;
+    cr_assert_eq(rm_json_parse(&v, text, strlen(text), "bad.json"), -1, "accepted: %s", text);
+    cr_assert_null(v);
+    cr_assert(strstr(rm_error_message(), "bad.json: offset "), "%s", rm_error_message());
+    cr_assert(strstr(rm_error_message(), want), "for %s: expected '%s' in '%s'", text, want, rm_error_message());
+}
+
+Test(report_json, strict_errors_name_the_file_and_offset)
+{
+    expect_json_error("{\"a\": 1,}", "offset 8 (line 1:9): expected a string key");
+    expect_json_error("[1, 2,]", "expected a value");
+    expect_json_error("[01]", "leading zero");
+    expect_json_error("{\"a\": 1, \"a\": 2}", "duplicate key \"a\"");
+    expect_json_error("\"abc", "unterminated string");
+    expect_json_error("[1]\n x", "offset 5 (line 2:2): unexpected data after the JSON value");
+    expect_json_error("{\"a\" 1}", "expected ':'");
+    expect_json_error("[NaN]", "expected a value");
+    expect_json_error("[1.]", "expected a digit after '.'");
+    expect_json_error("\"\\ud800\"", "unpaired high surrogate");
+    expect_json_error("\"a\tb\"", "control character");
+    expect_json_error("", "unexpected end of input");
+    expect_json_error("[1 2]", "expected ',' or ']'");
+    char deep[200];
+    memset(deep, '[', sizeof deep - 1);
+    deep[sizeof deep - 1] = 0;
+    expect_json_error(deep, "nesting too deep");
+}
+
+Test(report_json, load_names_a_missing_file)
+{
+    rm_json *v;
+    cr_assert_eq(rm_json_load(&v, "/nonexistent/x.json"), -1);
+    cr_assert(strstr(rm_error_message(), "/nonexistent/x.json: cannot open"), "%s", rm_error_message());
+}
+
+/* --- montage ------------------------------------------------------------------------ */
+
+Test(report_montage, nearest_neighbour_tiles_and_gaps)
+{
+    rm_montage m;
+    cr_assert_eq(rm_montage_init(&m, 1, 2, 4, 4, 1, 1, 255), 0);
+    cr_assert_eq(m.width, 2 * 4 + 3);
+    cr_assert_eq(m.height, 4 + 2);
+    const uint8_t img[4] = {10, 20, 30, 40};   /* 2x2 */
+    cr_assert_eq(rm_montage_put(&m, 0, 1, img, 1, 2, 2), 0);
+    /* tile (0,1) starts at x = 1 + 4 + 1 = 6, y = 1; each source pixel covers 2x2 */
+    const uint8_t *row1 = m.pixels + 1 * m.width, *row3 = m.pixels + 3 * m.width;
+    cr_assert_eq(row1[6], 10);
+    cr_assert_eq(row1[7], 10);
+    cr_assert_eq(row1[8], 20);
+    cr_assert_eq(row1[9], 20);
+    cr_assert_eq(row3[6], 30);
+    cr_assert_eq(row3[9], 40);
+    cr_assert_eq(row1[5], 255, "gap");
+    cr_assert_eq(row1[1], 255, "empty tile keeps the background");
+    cr_assert_eq(rm_montage_put(&m, 1, 0, img, 1, 2, 2), -1, "outside the grid");
+    char *dir = tu_scratch_dir();
+    const char *png = tu_path(dir, "m.png");
+    cr_assert_eq(rm_montage_save_png(&m, png), 0, "%s", rm_error_message());
+    cr_assert(tu_file_exists(png));
+    rm_montage_free(&m);
+    tu_rmtree(dir);
+}
+
+/* --- the command on a miniature experiment ---------------------------------------- */
+
+static char *dir;
+
+static const char net_text[] =
+    "[net]\ninput = 1x16x16\nclasses = 7\n"
+    "[conv]\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
+    "[maxpool]\nsize = 2\n"
+    "[dense]\nunits = 7\n";
+
+static void cli(int want, const char *want_text, const char *fmt, const char *a, const char *b, const char *c)
+{
+    char *out;
+    int code = tu_run_cli(&out, fmt, a, b, c);
+    cr_assert_eq(code, want, "relmask exited %d, expected %d:\n%s", code, want, out);
+    if (want_text) cr_assert(strstr(out, want_text), "expected '%s' in:\n%s", want_text, out);
+    free(out);
+}
+
+static void mkdirs(const char *path)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", path);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* DIR/target.h5, encoded_mean.h5, source_model.{h5,params}, source_model_eval.json,
+ * runs/{raw,mean}/seed{1,2}/{model.h5,test.json} (2 epochs each) and
+ * runs/fuse-mean/seed{1,2}/test.json (no model). */
+static void build_experiment(void)
+{
+    dir = tu_scratch_dir();
+    tu_write_text(tu_path(dir, "net.cfg"), net_text);
+    cli(0, NULL, "synth -q -n 140 --size 16 --domain target -o %s%s%s", tu_path(dir, "target.h5"), "", "");
+    cli(0, NULL, "synth -q -n 140 --size 16 --domain target --intensity 1 -o %s%s%s", tu_path(dir, "encoded_mean.h5"),
+        "", "");
+    tu_write_text(tu_path(dir, "source_model.params"), "--net net.cfg --epochs 1 --batch 16\n");
+    tu_write_text(tu_path(dir, "target.params"), "--domain target -n 140 --size 16\n");
+    cli(0, NULL, "train -q --data %s --net %s --out %s --epochs 1 --batch 16", tu_path(dir, "target.h5"),
+        tu_path(dir, "net.cfg"), tu_path(dir, "source_model.h5"));
+    cli(0, NULL, "eval -m %s -d %s --out %s", tu_path(dir, "source_model.h5"), tu_path(dir, "target.h5"),
+        tu_path(dir, "source_model_eval.json"));
+    static const char *const conds[] = {"raw", "mean"};
+    for (int c = 0; c < 2; c++) {
+        for (int s = 1; s <= 2; s++) {
+            char run[4096], args[256];
+            snprintf(run, sizeof run, "%s/runs/%s/seed%d", dir, conds[c], s);
+            mkdirs(run);
+            snprintf(args, sizeof args, "--epochs 2 --batch 16 --seed %d --data %s", s,
+                     tu_path(dir, c ? "encoded_mean.h5" : "target.h5"));
+            cli(0, NULL, "train -q %s --net %s --out %s", args, tu_path(dir, "net.cfg"), tu_path(run, "model.h5"));
+            cli(0, NULL, "eval -m %s -d %s --out %s", tu_path(run, "model.h5"), tu_path(dir, "target.h5"),
+                tu_path(run, "test.json"));
+            char fused[4096], cmd[9000];
+            snprintf(fused, sizeof fused, "%s/runs/fuse-mean/seed%d", dir, s);
+            if (c == 1) {
+                mkdirs(fused);
+                snprintf(cmd, sizeof cmd, "cp '%s/test.json' '%s/test.json'", run, fused);
+                cr_assert_eq(system(cmd), 0);
+            }
+        }
+    }
+}
+
+static void remove_experiment(void) { tu_rmtree(dir); }
+
+TestSuite(report, .init = build_experiment, .fini = remove_experiment, .timeout = 180);
+
+static int count_lines_starting(const char *text, const char *prefix)
+{
+    int n = 0;
+    size_t k = strlen(prefix);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        n += !strncmp(p, prefix, k);
+    return n;
+}
+
+static int hidden_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    cr_assert(d, "%s", path);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+Test(report, writes_markdown_html_csv_and_figures)
+{
+    cli(0, "report: ", "report --dir %s%s%s", dir, "", "");
+    const char *md_path = tu_path(dir, "report.md"), *html_path = tu_path(dir, "report.html");
+    const char *csv_path = tu_path(tu_path(dir, "report"), "results.csv");
+    char *md = read_text(md_path), *html = read_text(html_path), *csv = read_text(csv_path);
+
+    /* results.csv: a header and one row per condition, baseline first, fused last */
+    static const char header[] = "condition,baseline,n_seeds,n_curves,final_val_acc_pct_mean,";
+    cr_assert(!strncmp(csv, header, strlen(header)), "%s", csv);
+    cr_assert(strstr(csv, "\nraw,1,2,2,"), "%s", csv);
+    cr_assert(strstr(csv, "\nmean,0,2,2,"), "%s", csv);
+    cr_assert(strstr(csv, "\nfuse-mean,0,2,0,"), "%s", csv);
+    cr_assert_eq(count_lines_starting(csv, ""), 4, "%s", csv);
+    cr_assert(strstr(csv, "test_acc_p,") && strstr(csv, "aulc_p,"), "%s", csv);
+    cr_assert(strstr(csv, "\nraw,") < strstr(csv, "\nmean,") && strstr(csv, "\nmean,") < strstr(csv, "\nfuse-mean,"));
+
+    static const char *const md_want[] = {"# relmask experiment report: ", "## Findings", "## Results",
+                                          "| raw (baseline) | 2 |", "| mean | 2 |", "| fuse-mean | 2 | n/a |",
+                                          "smallest possible two-sided p is 0.0625", "### Per seed", "| raw | 1 | 2 |",
+                                          "![", "(report/learning_curves.svg)", "(report/test_accuracy.svg)",
+                                          "(report/encoded_mean.png)", "## Relevance heatmaps",
+                                          "Heatmap montages: not available", "## Confusion matrices",
+                                          "### fuse-mean", "| true \\\\ predicted | neutral |", "## Reproducibility",
+                                          "oneDNN ", "HDF5 ", "cores online", "relmask 0.1.0",
+                                          "source model test accuracy (source_model_eval.json): ",
+                                          "seeds: raw 1, 2; mean 1, 2; fuse-mean 1, 2", "source\\_model.params:",
+                                          "--net net.cfg --epochs 1 --batch 16", "total training time: ", NULL};
+    for (int i = 0; md_want[i]; i++) cr_assert(strstr(md, md_want[i]), "expected '%s' in report.md:\n%s", md_want[i], md);
+    cr_assert(strstr(md, "- **mean**: 90% of the baseline's final validation accuracy"), "%s", md);
+    cr_assert(strstr(md, "- **fuse-mean**: It has no learning curve"), "%s", md);
+    cr_assert(!strstr(md, "p < 0.05)") && !strstr(md, "; significant at"), "never significant with 2 seeds:\n%s", md);
+    cr_assert(strstr(md, "not significant at the 0.05 level") || strstr(md, "so there is no test"), "%s", md);
+
+    static const char *const html_want[] = {"<!DOCTYPE html>", "<style>", "<table>", "<tr class=\"baseline\">",
+                                            "<img src=\"report/learning_curves.svg\"",
+                                            "<img src=\"report/encoded_mean.png\"", "table class=\"confusion\"",
+                                            "style=\"background:#", "<a href=\"report/results.csv\">", "</html>", NULL};
+    for (int i = 0; html_want[i]; i++)
+        cr_assert(strstr(html, html_want[i]), "expected '%s' in report.html", html_want[i]);
+    cr_assert(!strstr(html, "<script"), "no scripts");
+
+    static const char *const figs[] = {"learning_curves.svg", "learning_curves_time.svg", "test_accuracy.svg",
+                                       "encoded_mean.png", NULL};
+    for (int i = 0; figs[i]; i++) cr_assert(tu_file_exists(tu_path(tu_path(dir, "report"), figs[i])), "%s", figs[i]);
+    char *svg = read_text(tu_path(tu_path(dir, "report"), "learning_curves.svg"));
+    assert_well_formed(svg);
+    cr_assert(strstr(svg, ">raw</text>") && strstr(svg, ">mean</text>") && strstr(svg, ">epoch</text>"));
+    cr_assert(!strstr(svg, ">fuse-mean</text>"), "no curve for a condition without histories");
+    free(svg);
+
+    /* a second run needs --force, and leaves nothing half-written */
+    cli(1, "report.md: already exists; use --force to overwrite it", "report --dir %s%s%s", dir, "", "");
+    cli(0, NULL, "report -q --dir %s --force%s%s", dir, "", "");
+    cr_assert_eq(hidden_entries(dir), 0, "temporary files left in %s", dir);
+    cr_assert_eq(hidden_entries(tu_path(dir, "report")), 0);
+    free(md), free(html), free(csv);
+}
+
+Test(report, missing_test_json_is_an_error_naming_the_file)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/runs/mean/seed2/test.json", dir);
+    cr_assert_eq(remove(path), 0);
+    cli(1, "runs/mean/seed2/test.json: missing", "report --dir %s%s%s", dir, "", "");
+    cr_assert(!tu_file_exists(tu_path(dir, "report.md")), "nothing is written");
+    cr_assert(!tu_file_exists(tu_path(dir, "report")), "not even the figure folder");
+    /* leaving the seed out works */
+    cli(0, NULL, "report -q --dir %s --seeds 1%s%s", dir, "", "");
+    char *csv = read_text(tu_path(tu_path(dir, "report"), "results.csv"));
+    cr_assert(strstr(csv, "\nmean,0,1,1,") && strstr(csv, "\nraw,1,1,1,") && strstr(csv, "\nfuse-mean,0,1,0,"), "%s",
+              csv);
+    free(csv);
+    /* as does choosing the conditions (the baseline is added), into another report */
+    cli(0, NULL, "report -q --dir %s --conditions fuse-mean --out %s%s", dir, tu_path(dir, "only.md"), "");
+    csv = read_text(tu_path(tu_path(dir, "only"), "results.csv"));
+    cr_assert(strstr(csv, "\nraw,1,2,2,") && strstr(csv, "\nfuse-mean,0,2,0,") && !strstr(csv, "\nmean,"), "%s", csv);
+    free(csv);
+    cr_assert(tu_file_exists(tu_path(dir, "only.html")));
+    cr_assert(tu_file_exists(tu_path(tu_path(dir, "only"), "test_accuracy.svg")));
+}
+
+Test(report, baseline_and_condition_errors)
+{
+    cli(1, "no directory for the baseline condition 'scratch'", "report --dir %s --baseline scratch%s%s", dir, "", "");
+    cli(1, "runs/nosuch: no such condition directory", "report --dir %s --conditions raw,nosuch%s%s", dir, "", "");
+    cli(1, "runs/raw/seed7: no such run directory", "report --dir %s --seeds 1,7%s%s", dir, "", "");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/runs/raw/seed1/test.json", dir);
+    tu_write_text(path, "{\"accuracy\": 0.5,\n \"classes\": [\"a\"],}\n");
+    cli(1, "runs/raw/seed1/test.json: offset 36 (line 2:19): expected a string key", "report --dir %s%s%s", dir, "",
+        "");
+}
+
+Test(report_cli, usage_errors)
+{
+    cli(0, "usage: relmask report --dir DIR", "report --help%s%s%s", "", "", "");
+    cli(2, "--dir DIR is required", "report%s%s%s", "", "", "");
+    cli(2, "expected a file name ending in .md", "report --dir x --out x.txt%s%s%s", "", "", "");
+    cli(2, "--seeds 'a'", "report --dir x --seeds 1,a%s%s%s", "", "", "");
+    cli(2, "seed 2 is listed twice", "report --dir x --seeds 2,2%s%s%s", "", "", "");
+    cli(2, "empty condition name", "report --dir x --conditions raw,,mean%s%s%s", "", "", "");
+    cli(2, "unknown option '--bogus'", "report --bogus%s%s%s", "", "", "");
+    cli(1, "nosuch: no such experiment directory", "report --dir /nonexistent/nosuch%s%s%s", "", "", "");
+}
