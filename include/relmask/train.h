@@ -126,4 +126,30 @@ int rm_inference_run(rm_inference *inf, const char *model_path, const char *data
                      int want_logits);
 void rm_inference_free(rm_inference *inf);
 
+/* Softmax of one row of logits z [k] into p [k], in double precision after
+ * subtracting the row maximum (p sums to 1). */
+void rm_softmax_row(const float *z, int k, double *p);
+
+/* --- decision-level fusion (relmask eval --fuse; fusion.c) --------------- */
+
+typedef struct {
+    int num_models;
+    rm_inference *members;      /* [num_models]: each model's own run (its normalization), logits kept */
+    double *weights;            /* [num_models], normalized to sum 1 */
+    int num_classes;
+    int64_t count;              /* records of the split */
+    double *probs;              /* [count, K] fused: sum_m weights[m] softmax(logits_m) */
+    int32_t *predicted;         /* [count] argmax of probs (the first on ties) */
+    rm_eval_result result;      /* of the fused prediction: accuracy, confusion, loss = mean -ln probs[label] */
+} rm_fusion;
+
+/* Runs every model over the split and averages their class probabilities
+ * with `weights` (NULL: equal; else non-negative with a positive sum, then
+ * normalized). The models must agree on input shape and class names
+ * (errors name the file that differs); each is checked against the
+ * dataset as rm_inference_run does. Call rm_fusion_free whatever the result. */
+int rm_fusion_run(rm_fusion *f, const char *const *model_paths, const double *weights, int num_models,
+                  const char *data_path, int split, int batch);
+void rm_fusion_free(rm_fusion *f);
+
 #endif
