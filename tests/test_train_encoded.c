@@ -43,6 +43,7 @@ typedef struct {
     int raw_every;        /* /encoded: records i % raw_every == 0 flagged 0 and raw (0: no /encoded) */
     int raw_eval;         /* encoded copy keeps val/test records raw... */
     int constant_eval;    /* ...or only val/test records constant, train records raw */
+    const char *params;   /* encode_parameters attribute (NULL: none) */
 } variant;
 
 static void write_flags(const char *path, const uint8_t *flags, size_t n)
@@ -69,6 +70,7 @@ static int write_set(const char *path, const variant *v)
                          .source_path = "memory", .deflate_level = 1};
     rm_dataset_writer *w;
     if (rm_dataset_writer_open(&w, path, &s, 0) != 0) return -1;
+    if (v->params) cr_assert_eq(rm_dataset_writer_set_attr(w, "encode_parameters", v->params), 0);
     uint8_t img[4 * IH * IW], flags[N_REC];
     for (int i = 0; i < N_REC; i++) {
         int eval = split_of(i) != RM_SPLIT_TRAIN;
@@ -658,7 +660,8 @@ Test(train_encoded, cli_options_and_report)
     char flagged[4200], model[4200], args[13000];
     snprintf(flagged, sizeof flagged, "%s/flagged.h5", dir);
     snprintf(model, sizeof model, "%s/m.h5", dir);
-    write_set(flagged, &(variant){.encoded = 1, .raw_every = 7, .label_diff_at = -1});
+    write_set(flagged, &(variant){.encoded = 1, .raw_every = 7, .label_diff_at = -1,
+                                  .params = "relevance=r.h5\nmode=mean\nkeep=0.25\n"});
     snprintf(args, sizeof args, "--data %s --net %s --out %s --batch 16", raw_path, net_copy, model);
     expect_cli(2, "need --encoded FILE", "train %s --encoded-epochs 1%s", args, "");
     expect_cli(2, "exclude each other", "train %s --encoded-epochs 1 --encoded-share 1:0 --encoded %s", args, flagged);
@@ -677,6 +680,7 @@ Test(train_encoded, cli_options_and_report)
     snprintf(want, sizeof want, "encoded_flagged=%d/%d", train - raw, train);
     expect_cli(0, want, "info %s%s", model, "");
     expect_cli(0, "encoded_schedule=epochs:1/2", "info %s%s", model, "");
+    expect_cli(0, "encoded_mode=mean\n", "info %s%s", model, "");
     expect_cli(0, "  encoded\n", "info %s%s", model, "");
     expect_cli(0, "    1.000\n", "info %s%s", model, "");
     expect_cli(0, "    0.000\n", "info %s%s", model, "");

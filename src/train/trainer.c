@@ -101,6 +101,22 @@ static int describe_params(trainer *t, const rm_dataset *ds, const encoded_info 
     return rm_model_set_classes(&t->model, ds->num_classes, ds->class_names);
 }
 
+/* The value of `key` in "key=value" lines ("" when absent). */
+static void param_value(const char *params, const char *key, char *out, size_t size)
+{
+    size_t n = strlen(key);
+    out[0] = 0;
+    for (const char *p = params; p && *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > n && !strncmp(p, key, n) && p[n] == '=') {
+            snprintf(out, size, "%.*s", (int)(len - n - 1), p + n + 1);
+            return;
+        }
+        p = end ? end + 1 : p + len;
+    }
+}
+
 /* The encoding mode E.h5 was made with: its encode_mode or mode attribute,
  * else a mode= line of its encode_parameters; NULL when it says nothing. */
 static int read_encode_mode(const rm_dataset *enc, char **mode)
@@ -114,24 +130,15 @@ static int read_encode_mode(const rm_dataset *enc, char **mode)
         RM_TRY(rc);
     }
     if (*mode) return 0;
-    char *params = NULL;
+    char *params = NULL, value[256];
     rm_hdf5_lock();
     int rc = rm_dataset_read_attr(enc, "encode_parameters", &params);
     rm_hdf5_unlock();
     RM_TRY(rc);
-    for (const char *p = params; p && *p;) {
-        const char *end = strchr(p, '\n');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len > 5 && !strncmp(p, "mode=", 5)) {
-            *mode = rm_malloc(len - 4, "encoding mode");
-            if (*mode) snprintf(*mode, len - 4, "%.*s", (int)(len - 5), p + 5);
-            else rc = -1;
-            break;
-        }
-        p = end ? end + 1 : p + len;
-    }
+    param_value(params, "mode", value, sizeof value);
     free(params);
-    return rc;
+    if (value[0] && !(*mode = rm_strdup(value))) return -1;
+    return 0;
 }
 
 /* Whether the schedule takes every training sample from E.h5, or none. */
@@ -374,22 +381,6 @@ static int save_checkpoint(trainer *t, int epochs_done)
     for (int i = 0; i < current.num_tensors; i++) free(current.tensors[i].data);
     free(current.tensors);
     return rc;
-}
-
-/* The value of `key` in "key=value" lines ("" when absent). */
-static void param_value(const char *params, const char *key, char *out, size_t size)
-{
-    size_t n = strlen(key);
-    out[0] = 0;
-    for (const char *p = params; p && *p;) {
-        const char *end = strchr(p, '\n');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len > n && !strncmp(p, key, n) && p[n] == '=') {
-            snprintf(out, size, "%.*s", (int)(len - n - 1), p + n + 1);
-            return;
-        }
-        p = end ? end + 1 : p + len;
-    }
 }
 
 static int resume_from_checkpoint(trainer *t)
