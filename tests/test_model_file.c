@@ -44,7 +44,7 @@ static void make_model(rm_model *m, rm_net *net)
     m->dataset_fingerprint = strdup("0123456789abcdef");
     m->num_epochs = 2;
     m->history = calloc(2, sizeof *m->history);
-    m->history[1] = (rm_epoch_record){2, 0.5, 0.8, 0.6, 0.75, 3.0, 0.01};
+    m->history[1] = (rm_epoch_record){2, 0.5, 0.8, 0.6, 0.75, 3.0, 0.01, 0.25};
     m->best_epoch = 2;
     m->best_val_acc = 0.75;
 }
@@ -65,6 +65,7 @@ Test(model_file, round_trip_is_exact)
     cr_assert_eq(back.best_epoch, 2);
     cr_assert_eq(back.num_epochs, 2);
     cr_assert_eq(back.history[1].val_acc, 0.75);
+    cr_assert_eq(back.history[1].encoded_share, 0.25);
     cr_assert_str_eq(back.def.text, text);
     cr_assert_eq(rm_net_create(&net2, &back.def, 2, RM_MODE_INFER, 0), 0, "%s", rm_error_message());
     cr_assert_eq(rm_model_apply(&back, &net2), 0, "%s", rm_error_message());

@@ -108,4 +108,24 @@ int rm_dataset_read_regions(const rm_dataset *ds, size_t start, size_t count,
 int rm_dataset_read_attr(const rm_dataset *ds, const char *name, char **value);
 void rm_dataset_close(rm_dataset *ds);
 
+/* --- comparing a dataset with a derived copy (src/core/dataset_checks.c) --
+ * An encoded dataset (relmask encode) keeps its raw dataset's records: the
+ * same count, order, labels, split and class names, and the same image shape
+ * except that `relmask encode --mode channel` appends one channel. */
+
+/* Checks that `copy` holds the records of `raw`; with compare_channels 0 the
+ * channel counts may differ. The error names both files and the first
+ * differing record: "E.h5 does not match D.h5: record 7 has label 2 in
+ * E.h5 but 3 in D.h5". */
+int rm_dataset_check_same_records(const rm_dataset *raw, const rm_dataset *copy, int compare_channels);
+/* Counts the records of `split` (-1: all) whose per-record uint8 flag vector
+ * /name [N] is nonzero, e.g. /encoded. *present is 0 (and the counts 0) when
+ * the file has no such dataset; a dataset of another shape is an error. */
+int rm_dataset_count_flags(const rm_dataset *ds, const char *name, int split, int64_t *flagged, int64_t *total,
+                           int *present);
+/* FNV-1a over the shape (int64 [N, C, H, W]), /labels, /split and every
+ * image byte, as 16 hex digits: names the exact pixels a model was trained
+ * on (rm_dataset_fingerprint leaves the images out). Reads the whole file. */
+int rm_dataset_content_fingerprint(const rm_dataset *ds, char out[17]);
+
 #endif

@@ -6,7 +6,13 @@
  *
  * Memory: a split whose images fit in `cache_bytes` is read into memory
  * once; a larger one is streamed by HDF5 chunk, shuffling the chunk order
- * and the images within a window of chunks (bounded memory). */
+ * and the images within a window of chunks (bounded memory).
+ *
+ * Two sources: with `alt_path` (e.g. an encoded copy of the dataset) each
+ * record's image comes, per epoch, from the file the chooser names; the
+ * order, labels, augmentation and normalization do not depend on the
+ * choice. Both files are cached when both fit in `cache_bytes`, else both
+ * are streamed. */
 #ifndef RELMASK_LOADER_H
 #define RELMASK_LOADER_H
 
@@ -21,6 +27,13 @@ typedef struct {
     double rotate_deg;      /* random rotation in [-r, r] degrees (bilinear) */
 } rm_augment;
 
+/* The source of record `record` (its index in the file) in epoch `epoch`
+ * (0-based): nonzero = the alternate file. Called for every record of the
+ * split at the start of each epoch, in the caller's thread; it must be a
+ * pure function of its arguments so that runs are reproducible and a
+ * resumed run sees the same choices. */
+typedef int (*rm_source_chooser)(const void *ctx, int epoch, int64_t record);
+
 typedef struct {
     const char *path;       /* dataset file */
     int split;              /* RM_SPLIT_TRAIN / VAL / TEST, or -1 for all records */
@@ -31,12 +44,18 @@ typedef struct {
     const float *mean, *std;/* per channel: x' = (x/255 - mean) / std */
     uint64_t seed;
     size_t cache_bytes;     /* default 2 GiB when 0 */
+    /* Optional second source with the same records (count, shape, labels,
+     * split, class names; checked at open): NULL for `path` only. */
+    const char *alt_path;
+    rm_source_chooser choose;   /* required with alt_path */
+    const void *choose_ctx;
 } rm_loader_config;
 
 typedef struct {
     float *images;          /* [batch, C, H, W] normalized; rows >= count are zero */
     int32_t *labels;        /* [batch]; rows >= count are 0 */
     int64_t *indices;       /* [batch] record indices in the file */
+    uint8_t *from_alt;      /* [batch] 1: the row's image came from alt_path */
     int count;              /* valid rows (the last batch may be partial) */
 } rm_batch;
 
@@ -52,6 +71,10 @@ int rm_loader_start_epoch(rm_loader *l, int epoch);
 /* The next batch of the epoch (valid until the next call); returns 1 with
  * *batch set, 0 at the end of the epoch, -1 on error (read failure). */
 int rm_loader_next(rm_loader *l, const rm_batch **batch);
+/* After rm_loader_start_epoch: how many of the samples the epoch's batches
+ * deliver (*samples; drop_last leaves the remainder out) come from
+ * alt_path (0 without one). */
+size_t rm_loader_epoch_alt(const rm_loader *l, size_t *samples);
 void rm_loader_close(rm_loader *l);
 
 /* Per-channel mean and standard deviation of x/255 over a split, computed

@@ -17,6 +17,7 @@
 typedef struct {
     int epoch;                 /* 1-based */
     double train_loss, train_acc, val_loss, val_acc, seconds, lr;
+    double encoded_share;      /* training samples taken from the encoded copy (0 without one) */
 } rm_epoch_record;
 
 typedef struct {

@@ -11,6 +11,37 @@
 
 typedef enum { RM_INIT_HE = 0, RM_INIT_GLOROT = 1 } rm_init_kind;
 
+/* --- training on encoded data (encoded_schedule.c; docs/train.md) -------
+ * Which epochs, or which share of the training samples, take their image
+ * from the encoded copy of the dataset instead of the raw one. */
+typedef enum {
+    RM_ENCODED_NONE = 0,    /* raw only (no --encoded) */
+    RM_ENCODED_EPOCHS = 1,  /* epochs 1..K encoded, later ones raw */
+    RM_ENCODED_SHARE = 2,   /* each sample encoded with probability s(e) */
+} rm_encoded_kind;
+
+typedef struct {
+    rm_encoded_kind kind;
+    int epochs;             /* EPOCHS: K */
+    double share0, share1;  /* SHARE: s(1) and s(E), linear in between */
+    int total_epochs;       /* E */
+    uint64_t seed;          /* SHARE: the run's --seed */
+} rm_encoded_schedule;
+
+/* The share of encoded samples the schedule asks for in epoch `epoch`
+ * (0-based): EPOCHS 1 or 0; SHARE s(e) = S0 + (S1 - S0) (e-1)/(E-1) for
+ * the 1-based e = epoch + 1 (S0 when E = 1); NONE 0. */
+double rm_encoded_share(const rm_encoded_schedule *s, int epoch);
+/* An rm_source_chooser (ctx: the schedule): SHARE takes record r from the
+ * encoded file in epoch e when u(seed, e, r) < s(e), u uniform in [0, 1)
+ * from a seeded hash, so the choice is reproducible and independent of the
+ * order, batch size and thread count. */
+int rm_encoded_choose(const void *schedule, int epoch, int64_t record);
+/* "S0:S1" with both in [0, 1]. */
+int rm_encoded_share_parse(const char *text, double *s0, double *s1);
+/* "epochs:K/E" or "share:S0:S1/E" (the `encoded_schedule` parameter). */
+void rm_encoded_schedule_text(const rm_encoded_schedule *s, char *out, size_t size);
+
 typedef struct {
     const char *data_path;      /* dataset file */
     const char *net;            /* built-in name (nets/<name>.cfg) or path */
@@ -23,6 +54,12 @@ typedef struct {
     rm_init_kind init;
     uint64_t seed;
     size_t cache_bytes;
+    /* --encoded E.h5: an encoded copy of data_path whose train records are
+     * used per `encoded` (kind NONE: every epoch); validation stays raw. */
+    const char *encoded_path;
+    rm_encoded_schedule encoded;   /* NONE with encoded_path: every epoch; rm_train fills in
+                                      total_epochs and seed */
+    const char *init_from;         /* --init-from MODEL.h5: initial weights */
     int quiet;
     const char *command_line;
 } rm_train_config;
@@ -34,6 +71,14 @@ int rm_train(const rm_train_config *cfg);
  * or Glorot-uniform (sqrt(6/(fan_in+fan_out))), biases 0; batchnorm gamma 1,
  * beta 0, running mean 0, running var 1. */
 int rm_net_init_params(rm_net *net, rm_init_kind kind, uint64_t seed);
+
+/* Copies every parameter of model `src` (read from src_path) into `net`,
+ * matched by layer and parameter name with the same shape. When the class
+ * counts differ, the last dense layer keeps its values (*kept_last = 1) and
+ * everything else must match. Errors name src_path and the parameter:
+ * "M.h5 cannot initialize network small: conv2/weight is [16,8,3,3] in the
+ * network but [16,4,3,3] in M.h5". */
+int rm_net_init_from_model(rm_net *net, const rm_model *src, const char *src_path, int *kept_last);
 
 typedef struct {
     int num_classes;
@@ -80,5 +125,31 @@ typedef struct {
 int rm_inference_run(rm_inference *inf, const char *model_path, const char *data_path, int split, int batch,
                      int want_logits);
 void rm_inference_free(rm_inference *inf);
+
+/* Softmax of one row of logits z [k] into p [k], in double precision after
+ * subtracting the row maximum (p sums to 1). */
+void rm_softmax_row(const float *z, int k, double *p);
+
+/* --- decision-level fusion (relmask eval --fuse; fusion.c) --------------- */
+
+typedef struct {
+    int num_models;
+    rm_inference *members;      /* [num_models]: each model's own run (its normalization), logits kept */
+    double *weights;            /* [num_models], normalized to sum 1 */
+    int num_classes;
+    int64_t count;              /* records of the split */
+    double *probs;              /* [count, K] fused: sum_m weights[m] softmax(logits_m) */
+    int32_t *predicted;         /* [count] argmax of probs (the first on ties) */
+    rm_eval_result result;      /* of the fused prediction: accuracy, confusion, loss = mean -ln probs[label] */
+} rm_fusion;
+
+/* Runs every model over the split and averages their class probabilities
+ * with `weights` (NULL: equal; else non-negative with a positive sum, then
+ * normalized). The models must agree on input shape and class names
+ * (errors name the file that differs); each is checked against the
+ * dataset as rm_inference_run does. Call rm_fusion_free whatever the result. */
+int rm_fusion_run(rm_fusion *f, const char *const *model_paths, const double *weights, int num_models,
+                  const char *data_path, int split, int batch);
+void rm_fusion_free(rm_fusion *f);
 
 #endif

@@ -93,22 +93,27 @@ static void print_classes(int count, char *const *names)
 
 /* --- models ------------------------------------------------------------------ */
 
-static void print_history_row(const rm_epoch_record *r, int best)
+static void print_history_row(const rm_epoch_record *r, int best, int encoded)
 {
-    printf("  %5d%c %10.4f %9.4f %10.4f %9.4f %8.1f\n", r->epoch, best ? '*' : ' ', r->train_loss, r->train_acc,
+    printf("  %5d%c %10.4f %9.4f %10.4f %9.4f %8.1f", r->epoch, best ? '*' : ' ', r->train_loss, r->train_acc,
            r->val_loss, r->val_acc, r->seconds);
+    if (encoded) printf(" %8.3f", r->encoded_share);
+    printf("\n");
 }
 
-/* Every epoch up to 20, else the first and last 8 around an ellipsis. */
+/* Every epoch up to 20, else the first and last 8 around an ellipsis; the
+ * share of encoded training samples when any epoch had some. */
 static void print_history(const rm_model *m)
 {
-    int n = m->num_epochs, head = n <= 20 ? n : 8;
-    printf("history (%d epoch%s, * best):\n  %5s  %10s %9s %10s %9s %8s\n", n, n == 1 ? "" : "s", "epoch",
-           "train loss", "train acc", "val loss", "val acc", "seconds");
-    for (int e = 0; e < head; e++) print_history_row(&m->history[e], m->history[e].epoch == m->best_epoch);
+    int n = m->num_epochs, head = n <= 20 ? n : 8, encoded = 0;
+    for (int e = 0; e < n; e++) encoded |= m->history[e].encoded_share > 0;
+    printf("history (%d epoch%s, * best):\n  %5s  %10s %9s %10s %9s %8s%s\n", n, n == 1 ? "" : "s", "epoch",
+           "train loss", "train acc", "val loss", "val acc", "seconds", encoded ? "  encoded" : "");
+    for (int e = 0; e < head; e++)
+        print_history_row(&m->history[e], m->history[e].epoch == m->best_epoch, encoded);
     if (head == n) return;
     printf("  %6s\n", "...");
-    for (int e = n - 8; e < n; e++) print_history_row(&m->history[e], m->history[e].epoch == m->best_epoch);
+    for (int e = n - 8; e < n; e++) print_history_row(&m->history[e], m->history[e].epoch == m->best_epoch, encoded);
 }
 
 static void print_indented(const char *title, const char *text)

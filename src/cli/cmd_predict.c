@@ -85,15 +85,13 @@ static int parse(int argc, char **argv, predict_args *a, int *done)
     return RM_EXIT_OK;
 }
 
-/* Softmax of each row, in double precision after subtracting the row max. */
+/* Softmax of each row (k <= RM_MAX_CLASSES, checked when the model loads). */
 static void softmax_rows(const float *z, float *p, int64_t n, int k)
 {
+    double row[RM_MAX_CLASSES];
     for (int64_t i = 0; i < n; i++) {
-        const float *zi = z + (size_t)i * k;
-        double max = zi[0], sum = 0;
-        for (int j = 1; j < k; j++) max = fmax(max, zi[j]);
-        for (int j = 0; j < k; j++) sum += exp((double)zi[j] - max);
-        for (int j = 0; j < k; j++) p[(size_t)i * k + j] = (float)(exp((double)zi[j] - max) / sum);
+        rm_softmax_row(z + (size_t)i * k, k, row);
+        for (int j = 0; j < k; j++) p[(size_t)i * k + j] = (float)row[j];
     }
 }
 

@@ -44,7 +44,24 @@ static const char help[] =
     "      --resume           continue from MODEL.h5.ckpt\n"
     "      --stop-after N     stop after N epochs of this run, keeping the checkpoint\n"
     "                         (time-sliced runs: continue later with --resume)\n"
+    "      --init-from FILE   start from the weights of another model file with the\n"
+    "                         same network (classic fine-tuning); with another class\n"
+    "                         count the last dense layer keeps its seeded values\n"
     "  -q, --quiet            no progress bar\n"
+    "\n"
+    "training on encoded data (relmask encode; docs/train.md):\n"
+    "      --encoded FILE     an encoded copy of --data (same records, labels, split);\n"
+    "                         its train images replace the raw ones per the schedule,\n"
+    "                         validation always uses raw --data\n"
+    "      --encoded-epochs K epochs 1..K train on encoded images, later ones on raw\n"
+    "                         (default without a schedule: every epoch encoded)\n"
+    "      --encoded-share S0:S1\n"
+    "                         in epoch e of E each sample is encoded with probability\n"
+    "                         S0 + (S1 - S0) (e-1)/(E-1), e.g. 1.0:0.0 (a seeded,\n"
+    "                         per-record choice: reproducible and resumable)\n"
+    "  An encoded file with an extra relevance channel (encode --mode channel) needs a\n"
+    "  network with that many input channels; training and validation then both use\n"
+    "  it in every epoch.\n"
     "\n"
     "The same seed and thread count give the same model. Exit codes: 0 ok,\n"
     "1 error (bad data, diverged training), 2 usage error.\n";
@@ -52,6 +69,7 @@ static const char help[] =
 enum {
     OPT_OPTIMIZER = 256, OPT_LR, OPT_MOMENTUM, OPT_NESTEROV, OPT_WD, OPT_SCHEDULE, OPT_STEP_EVERY, OPT_STEP_GAMMA,
     OPT_MIN_LR, OPT_WARMUP, OPT_HFLIP, OPT_SHIFT, OPT_ROTATE, OPT_INIT, OPT_SEED, OPT_CACHE, OPT_RESUME, OPT_STOP_AFTER,
+    OPT_ENCODED, OPT_ENCODED_EPOCHS, OPT_ENCODED_SHARE, OPT_INIT_FROM,
 };
 
 static const struct option longopts[] = {
@@ -68,6 +86,8 @@ static const struct option longopts[] = {
     {"seed", required_argument, NULL, OPT_SEED}, {"cache-mb", required_argument, NULL, OPT_CACHE},
     {"threads", required_argument, NULL, 't'}, {"force", no_argument, NULL, 'f'},
     {"resume", no_argument, NULL, OPT_RESUME}, {"stop-after", required_argument, NULL, OPT_STOP_AFTER}, {"quiet", no_argument, NULL, 'q'},
+    {"encoded", required_argument, NULL, OPT_ENCODED}, {"encoded-epochs", required_argument, NULL, OPT_ENCODED_EPOCHS},
+    {"encoded-share", required_argument, NULL, OPT_ENCODED_SHARE}, {"init-from", required_argument, NULL, OPT_INIT_FROM},
     {NULL, 0, NULL, 0},
 };
 
@@ -159,6 +179,22 @@ static int parse(int argc, char **argv, rm_train_config *c, int *done)
             c->stop_after = (int)v;
             break;
         case 'q': rm_progress_set_quiet(1); c->quiet = 1; break;
+        case OPT_ENCODED: c->encoded_path = optarg; break;
+        case OPT_ENCODED_EPOCHS:
+            if (c->encoded.kind == RM_ENCODED_SHARE)
+                return cli_usage_error("train", "--encoded-epochs and --encoded-share exclude each other");
+            if (cli_parse_int("train", "--encoded-epochs", optarg, 1, 100000, &v)) return RM_EXIT_USAGE;
+            c->encoded.kind = RM_ENCODED_EPOCHS;
+            c->encoded.epochs = (int)v;
+            break;
+        case OPT_ENCODED_SHARE:
+            if (c->encoded.kind == RM_ENCODED_EPOCHS)
+                return cli_usage_error("train", "--encoded-epochs and --encoded-share exclude each other");
+            if (rm_encoded_share_parse(optarg, &c->encoded.share0, &c->encoded.share1) != 0)
+                return cli_usage_error("train", "--encoded-share %s", rm_error_message());
+            c->encoded.kind = RM_ENCODED_SHARE;
+            break;
+        case OPT_INIT_FROM: c->init_from = optarg; break;
         default: return cli_bad_option("train", ch, argv);
         }
     }
@@ -166,6 +202,10 @@ static int parse(int argc, char **argv, rm_train_config *c, int *done)
     if (!c->data_path) return cli_usage_error("train", "--data FILE is required");
     if (!c->net) return cli_usage_error("train", "--net NAME is required");
     if (!c->out_path) return cli_usage_error("train", "--out FILE is required");
+    if (c->encoded.kind != RM_ENCODED_NONE && !c->encoded_path)
+        return cli_usage_error("train", "--encoded-epochs and --encoded-share need --encoded FILE");
+    if (c->encoded.kind == RM_ENCODED_EPOCHS && c->encoded.epochs > c->epochs)
+        return cli_usage_error("train", "--encoded-epochs %d exceeds --epochs %d", c->encoded.epochs, c->epochs);
     if (lr > 0) c->optim.lr = lr;
     c->optim.epochs = c->epochs;
     return RM_EXIT_OK;

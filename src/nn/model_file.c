@@ -192,11 +192,12 @@ static int write_history(hid_t file, const rm_model *m)
     double *col = rm_malloc(sizeof *col * (size_t)(n ? n : 1), "history");
     if (!col) rc = -1;
     static const char *const names[] = {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
-                                        "seconds", "learning_rate"};
-    for (int k = 0; k < 7 && rc == 0; k++) {
+                                        "seconds", "learning_rate", "encoded_share"};
+    for (int k = 0; k < 8 && rc == 0; k++) {
         for (int e = 0; e < n; e++) {
             const rm_epoch_record *r = &m->history[e];
-            double v[7] = {r->epoch, r->train_loss, r->train_acc, r->val_loss, r->val_acc, r->seconds, r->lr};
+            double v[8] = {r->epoch, r->train_loss, r->train_acc, r->val_loss, r->val_acc, r->seconds, r->lr,
+                           r->encoded_share};
             col[e] = v[k];
         }
         rc = write_f64(g, names[k], (hsize_t)n, col);
@@ -349,11 +350,13 @@ static int read_history(hid_t f, rm_model *m)
         return -1;
     }
     static const char *const names[] = {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
-                                        "seconds", "learning_rate"};
+                                        "seconds", "learning_rate", "encoded_share"};
     int rc = 0;
-    for (int k = 0; k < 7 && rc == 0; k++) {
+    for (int k = 0; k < 8 && rc == 0; k++) {
         char path[64];
         snprintf(path, sizeof path, "/history/%s", names[k]);
+        /* encoded_share came later: files without it trained on raw data */
+        if (k == 7 && H5Lexists(f, path, H5P_DEFAULT) <= 0) break;
         hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
         if (ds < 0) {
             rc = rm_error("missing dataset %s", path);
@@ -363,7 +366,8 @@ static int read_history(hid_t f, rm_model *m)
         H5Dclose(ds);
         for (hssize_t e = 0; e < n && rc == 0; e++) {
             rm_epoch_record *r = &m->history[e];
-            double *fields[7] = {NULL, &r->train_loss, &r->train_acc, &r->val_loss, &r->val_acc, &r->seconds, &r->lr};
+            double *fields[8] = {NULL, &r->train_loss, &r->train_acc, &r->val_loss, &r->val_acc, &r->seconds, &r->lr,
+                                 &r->encoded_share};
             if (k == 0) r->epoch = (int)col[e];
             else *fields[k] = col[e];
         }

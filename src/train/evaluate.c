@@ -19,6 +19,14 @@ static int argmax(const float *v, int k)
     return best;
 }
 
+void rm_softmax_row(const float *z, int k, double *p)
+{
+    double max = z[0], sum = 0;
+    for (int j = 1; j < k; j++) max = fmax(max, z[j]);
+    for (int j = 0; j < k; j++) sum += exp((double)z[j] - max);
+    for (int j = 0; j < k; j++) p[j] = exp((double)z[j] - max) / sum;
+}
+
 /* Cross-entropy of one row of logits, stable. */
 static double row_loss(const float *z, int k, int label)
 {

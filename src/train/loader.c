@@ -18,6 +18,12 @@
  * (seed, epoch, position/record) only, so results are reproducible and do
  * not depend on thread timing or (for augmentation) on the batch size.
  *
+ * A second source (cfg->alt_path, an encoded copy with the same records):
+ * at the start of an epoch the chooser marks, per record, which file its
+ * image comes from. Cached mode then keeps both files in memory; streaming
+ * mode keeps a window per file and reads from each file only the span of a
+ * chunk's records that take their image from it.
+ *
  * Threading: the prefetch thread prepares batch k+1 while the caller uses
  * batch k. It is deliberately single-threaded (no OpenMP): the training
  * thread runs oneDNN's OpenMP team at the same time, and preparing a batch
@@ -49,6 +55,10 @@ static const uint64_t STREAM_AUGMENT = 0x4c44524155474d54ULL;
 struct rm_loader {
     rm_dataset ds;
     int ds_open;
+    rm_dataset alt;               /* second source (cfg->alt_path) */
+    int alt_open, has_alt;
+    rm_source_chooser choose;
+    const void *choose_ctx;
     int split, batch_size, shuffle, drop_last;
     rm_augment aug;
     int augment;                  /* any augmentation enabled */
@@ -65,6 +75,9 @@ struct rm_loader {
     int64_t *order;               /* [n] positions into sel, epoch order */
 
     uint8_t *cache;               /* cached mode: [n, C, H, W] in sel order */
+    uint8_t *alt_cache;           /* the same from the second source */
+    uint8_t *use_alt;             /* [n] per sel position: this epoch's source */
+    size_t epoch_alt, epoch_samples;
 
     int streaming;
     size_t chunk;                 /* records per HDF5 chunk */
@@ -75,6 +88,7 @@ struct rm_loader {
     size_t win_chunks, nwin;      /* chunks per window, windows per epoch */
     size_t *win_start;            /* [nwin + 1] first order index of each window */
     uint8_t *window;              /* [win_chunks * chunk, C, H, W] */
+    uint8_t *alt_window;          /* the same for the second source */
     int32_t *chunk_slot;          /* [file chunks] slot of a chunk in the window */
     long cur_win;                 /* window now loaded (producer thread only) */
 
@@ -215,7 +229,9 @@ static void prepare_image(rm_loader *L, const uint8_t *src, int64_t rec, float *
 
 /* --- producer ----------------------------------------------------------- */
 
-/* Reads window w of the epoch's chunk order into the window buffer. */
+static int source_of(const rm_loader *L, size_t pos) { return L->has_alt && L->use_alt[pos]; }
+
+/* Reads window w of the epoch's chunk order into the window buffers. */
 static int load_window(rm_loader *L, size_t w)
 {
     size_t first = w * L->win_chunks;
@@ -224,11 +240,21 @@ static int load_window(rm_loader *L, size_t w)
     for (size_t j = first; j < last; j++) {
         size_t k = (size_t)L->chunk_perm[j];
         int64_t c = L->chunk_id[k];
-        /* Only the span from the chunk's first to last selected record. */
-        int64_t r0 = L->sel[L->chunk_first[k]], r1 = L->sel[L->chunk_first[k + 1] - 1] + 1;
         size_t slot = j - first;
-        uint8_t *dst = L->window + slot * chunk_bytes + (size_t)(r0 - c * (int64_t)L->chunk) * L->img_bytes;
-        RM_TRY(read_images_locked(&L->ds, (size_t)r0, (size_t)(r1 - r0), dst));
+        for (int src = 0; src <= L->has_alt; src++) {
+            /* Only the span from the chunk's first to last selected record
+             * that takes its image from this source this epoch. */
+            int64_t r0 = -1, r1 = -1;
+            for (size_t p = L->chunk_first[k]; p < L->chunk_first[k + 1]; p++)
+                if (source_of(L, p) == src) {
+                    if (r0 < 0) r0 = L->sel[p];
+                    r1 = L->sel[p] + 1;
+                }
+            if (r0 < 0) continue;
+            uint8_t *base = src ? L->alt_window : L->window;
+            uint8_t *dst = base + slot * chunk_bytes + (size_t)(r0 - c * (int64_t)L->chunk) * L->img_bytes;
+            RM_TRY(read_images_locked(src ? &L->alt : &L->ds, (size_t)r0, (size_t)(r1 - r0), dst));
+        }
         L->chunk_slot[c] = (int32_t)slot;
     }
     L->cur_win = (long)w;
@@ -244,24 +270,28 @@ static int fill_batch(rm_loader *L, size_t k, rm_batch *b)
         size_t oi = first + i;
         int64_t pos = L->order[oi];
         int64_t rec = L->sel[pos];
+        int alt = source_of(L, (size_t)pos);
         const uint8_t *src;
         if (L->streaming) {
             while (L->cur_win < 0 || oi >= L->win_start[L->cur_win + 1])
                 RM_TRY(load_window(L, (size_t)(L->cur_win + 1)));
             size_t slot = (size_t)L->chunk_slot[rec / (int64_t)L->chunk];
-            src = L->window + (slot * L->chunk + (size_t)(rec % (int64_t)L->chunk)) * L->img_bytes;
+            src = (alt ? L->alt_window : L->window) +
+                  (slot * L->chunk + (size_t)(rec % (int64_t)L->chunk)) * L->img_bytes;
         } else {
-            src = L->cache + (size_t)pos * L->img_bytes;
+            src = (alt ? L->alt_cache : L->cache) + (size_t)pos * L->img_bytes;
         }
         prepare_image(L, src, rec, b->images + i * elems);
         b->labels[i] = L->ds.labels[rec];
         b->indices[i] = rec;
+        b->from_alt[i] = (uint8_t)alt;
     }
     if (count < B) {
         memset(b->images + count * elems, 0, (B - count) * elems * sizeof *b->images);
         for (size_t i = count; i < B; i++) {
             b->labels[i] = 0;
             b->indices[i] = -1;
+            b->from_alt[i] = 0;
         }
     }
     b->count = (int)count;
@@ -365,9 +395,9 @@ static int query_chunk_records(rm_loader *L)
     return rc;
 }
 
-/* Cached mode: reads the selected records in blocks, directly into the cache
- * where a block's selected records are contiguous in the file. */
-static int read_cache(rm_loader *L)
+/* Cached mode: reads the selected records of `ds` in blocks, directly into
+ * `cache` where a block's selected records are contiguous in the file. */
+static int read_cache(rm_loader *L, const rm_dataset *ds, uint8_t *cache)
 {
     size_t block = read_block_records(L->img_bytes);
     uint8_t *tmp = NULL;
@@ -378,15 +408,15 @@ static int read_cache(rm_loader *L)
         while (q < L->n && L->sel[q] < r0 + (int64_t)block) q++;
         size_t span = (size_t)(L->sel[q - 1] + 1 - r0);
         if (span == q - p) {
-            rc = read_images_locked(&L->ds, (size_t)r0, span, L->cache + p * L->img_bytes);
+            rc = read_images_locked(ds, (size_t)r0, span, cache + p * L->img_bytes);
         } else {
             if (!tmp && !(tmp = rm_malloc(block * L->img_bytes, "image read buffer"))) {
                 rc = -1;
                 break;
             }
-            rc = read_images_locked(&L->ds, (size_t)r0, span, tmp);
+            rc = read_images_locked(ds, (size_t)r0, span, tmp);
             for (size_t i = p; i < q && rc == 0; i++)
-                memcpy(L->cache + i * L->img_bytes, tmp + (size_t)(L->sel[i] - r0) * L->img_bytes,
+                memcpy(cache + i * L->img_bytes, tmp + (size_t)(L->sel[i] - r0) * L->img_bytes,
                        L->img_bytes);
         }
         p = q;
@@ -406,7 +436,7 @@ static int setup_streaming(rm_loader *L, size_t cache_bytes)
     L->nchunks = nch;
     size_t chunk_bytes;
     RM_TRY(rm_size_mul(&chunk_bytes, L->chunk, L->img_bytes, SIZE_MAX, "chunk size"));
-    L->win_chunks = cache_bytes / chunk_bytes;
+    L->win_chunks = cache_bytes / (chunk_bytes * (size_t)(1 + L->has_alt));
     if (L->win_chunks < 1) L->win_chunks = 1;
     if (L->win_chunks > nch) L->win_chunks = nch;
     L->nwin = (nch + L->win_chunks - 1) / L->win_chunks;
@@ -416,7 +446,9 @@ static int setup_streaming(rm_loader *L, size_t cache_bytes)
     L->win_start = rm_malloc((L->nwin + 1) * sizeof *L->win_start, "window list");
     L->chunk_slot = rm_calloc(file_chunks, sizeof *L->chunk_slot, "chunk slots");
     L->window = rm_malloc(L->win_chunks * chunk_bytes, "streaming window");
-    if (!L->chunk_id || !L->chunk_first || !L->chunk_perm || !L->win_start || !L->chunk_slot || !L->window)
+    if (L->has_alt) L->alt_window = rm_malloc(L->win_chunks * chunk_bytes, "streaming window");
+    if (!L->chunk_id || !L->chunk_first || !L->chunk_perm || !L->win_start || !L->chunk_slot || !L->window ||
+        (L->has_alt && !L->alt_window))
         return -1;
     size_t k = 0;
     for (size_t p = 0; p < L->n; p++) {
@@ -460,6 +492,17 @@ static int open_impl(rm_loader *L, const rm_loader_config *cfg)
     RM_TRY(rc);
     L->ds_open = 1;
     const char *path = L->ds.path;
+    if (cfg->alt_path) {
+        if (!cfg->choose) return rm_error("loader: a second source %s needs a source chooser", cfg->alt_path);
+        rm_hdf5_lock();
+        rc = rm_dataset_open(&L->alt, cfg->alt_path);
+        rm_hdf5_unlock();
+        RM_TRY(rc);
+        L->alt_open = L->has_alt = 1;
+        L->choose = cfg->choose;
+        L->choose_ctx = cfg->choose_ctx;
+        RM_TRY(rm_dataset_check_same_records(&L->ds, &L->alt, 1));
+    }
 
     L->split = cfg->split;
     L->batch_size = cfg->batch;
@@ -492,7 +535,8 @@ static int open_impl(rm_loader *L, const rm_loader_config *cfg)
     L->sel = rm_malloc(n * sizeof *L->sel, "record selection");
     L->order = rm_malloc(n * sizeof *L->order, "epoch order");
     L->xmap = rm_malloc((size_t)L->W * sizeof *L->xmap, "augmentation scratch");
-    if (!L->sel || !L->order || !L->xmap) return -1;
+    if (L->has_alt) L->use_alt = rm_calloc(n, 1, "record sources");
+    if (!L->sel || !L->order || !L->xmap || (L->has_alt && !L->use_alt)) return -1;
     for (size_t i = 0, k = 0; i < L->ds.count; i++)
         if (split_selected(L->split, L->ds.split[i])) L->sel[k++] = (int64_t)i;
 
@@ -504,15 +548,18 @@ static int open_impl(rm_loader *L, const rm_loader_config *cfg)
         b->images = rm_calloc(batch_floats, sizeof *b->images, "batch images");
         b->labels = rm_calloc((size_t)L->batch_size, sizeof *b->labels, "batch labels");
         b->indices = rm_calloc((size_t)L->batch_size, sizeof *b->indices, "batch indices");
-        if (!b->images || !b->labels || !b->indices) return -1;
+        b->from_alt = rm_calloc((size_t)L->batch_size, sizeof *b->from_alt, "batch sources");
+        if (!b->images || !b->labels || !b->indices || !b->from_alt) return -1;
     }
 
     size_t cache_bytes = cfg->cache_bytes ? cfg->cache_bytes : DEFAULT_CACHE_BYTES;
     size_t total;
-    if (rm_size_mul(&total, n, L->img_bytes, cache_bytes, "image cache") == 0) {
+    if (rm_size_mul(&total, n, L->img_bytes, cache_bytes / (size_t)(1 + L->has_alt), "image cache") == 0) {
         L->cache = rm_malloc(total, "image cache");
-        if (!L->cache) return -1;
-        return read_cache(L);
+        if (L->has_alt) L->alt_cache = rm_malloc(total, "image cache");
+        if (!L->cache || (L->has_alt && !L->alt_cache)) return -1;
+        RM_TRY(read_cache(L, &L->ds, L->cache));
+        return L->has_alt ? read_cache(L, &L->alt, L->alt_cache) : 0;
     }
     rm_error_clear();
     return setup_streaming(L, cache_bytes);
@@ -524,6 +571,7 @@ int rm_loader_open(rm_loader **out, const rm_loader_config *cfg)
     rm_loader *L = rm_calloc(1, sizeof *L, "loader");
     if (!L) return -1;
     L->ds.hfile = -1;
+    L->alt.hfile = -1;
     L->cur_win = -1;
     if (open_impl(L, cfg) != 0) {
         rm_loader_close(L);
@@ -534,14 +582,32 @@ int rm_loader_open(rm_loader **out, const rm_loader_config *cfg)
 }
 
 size_t rm_loader_size(const rm_loader *l) { return l->n; }
+size_t rm_loader_epoch_alt(const rm_loader *l, size_t *samples)
+{
+    if (samples) *samples = l->epoch_samples;
+    return l->epoch_alt;
+}
 size_t rm_loader_batches(const rm_loader *l) { return l->batches; }
 const rm_dataset *rm_loader_dataset(const rm_loader *l) { return &l->ds; }
+
+/* This epoch's source of every record, and the count from the second
+ * source among the samples the epoch's batches deliver. */
+static void choose_sources(rm_loader *L, int epoch)
+{
+    size_t used = L->batches * (size_t)L->batch_size;
+    L->epoch_samples = used < L->n ? used : L->n;
+    L->epoch_alt = 0;
+    if (!L->has_alt) return;
+    for (size_t p = 0; p < L->n; p++) L->use_alt[p] = L->choose(L->choose_ctx, epoch, L->sel[p]) != 0;
+    for (size_t i = 0; i < L->epoch_samples; i++) L->epoch_alt += L->use_alt[L->order[i]];
+}
 
 int rm_loader_start_epoch(rm_loader *L, int epoch)
 {
     if (epoch < 0) return rm_error("%s: epoch %d, expected >= 0", L->ds.path, epoch);
     stop_thread(L);   /* abandons the previous epoch, finished or not */
     make_order(L, epoch);
+    choose_sources(L, epoch);
     L->epoch = epoch;
     L->cur_win = -1;
     L->produced = L->consumed = L->released = 0;
@@ -590,11 +656,15 @@ void rm_loader_close(rm_loader *L)
         free(L->buf[i].images);
         free(L->buf[i].labels);
         free(L->buf[i].indices);
+        free(L->buf[i].from_alt);
     }
     free(L->sel);
     free(L->order);
     free(L->xmap);
     free(L->cache);
+    free(L->alt_cache);
+    free(L->use_alt);
+    free(L->alt_window);
     free(L->chunk_id);
     free(L->chunk_first);
     free(L->chunk_perm);
@@ -604,6 +674,11 @@ void rm_loader_close(rm_loader *L)
     if (L->ds_open) {
         rm_hdf5_lock();
         rm_dataset_close(&L->ds);
+        rm_hdf5_unlock();
+    }
+    if (L->alt_open) {
+        rm_hdf5_lock();
+        rm_dataset_close(&L->alt);
         rm_hdf5_unlock();
     }
     if (L->sync_init) {

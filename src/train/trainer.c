@@ -3,7 +3,14 @@
  * --out, and an atomic checkpoint (<out>.ckpt: weights, optimizer state,
  * history) after every epoch that --resume continues from. Batches, their
  * order, augmentation and dropout depend only on the seed and the epoch, so
- * a resumed run repeats what the interrupted one would have done. */
+ * a resumed run repeats what the interrupted one would have done.
+ *
+ * With --encoded E.h5 the train split's images come from E.h5 or the raw
+ * dataset per the schedule (a pure function of seed, epoch and record, so
+ * resuming repeats it too); validation always reads the raw dataset, except
+ * when E.h5 carries an extra relevance channel the network needs (encode
+ * --mode channel): then both read E.h5. --init-from starts from another
+ * model's weights instead of the seeded initialization. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,15 +42,34 @@ typedef struct {
     rm_loader *train, *val;
     char *ckpt_path;
     int start_epoch;
+    rm_encoded_schedule sched;   /* the run's schedule (NONE without --encoded) */
+    int channel_mode;            /* E.h5 has the network's extra input channel */
+    const char *train_path;      /* the train loader's file */
+    const char *alt_path;        /* its second source (NULL: none) */
+    const char *val_path;        /* the validation loader's file */
+    double fixed_share;          /* encoded share of every epoch when there is no second source */
+    rm_model init_model;         /* --init-from, until the weights are copied */
+    int init_loaded;
 } trainer;
+
+/* What prepare_model learns about E.h5 for the training parameters. */
+typedef struct {
+    char fingerprint[17];
+    char *mode;
+    int flags_present;
+    int64_t flagged, train_records;
+} encoded_info;
 
 /* --- setup ---------------------------------------------------------------- */
 
-static int describe_params(trainer *t, const rm_dataset *ds)
+static int describe_params(trainer *t, const rm_dataset *ds, const encoded_info *enc)
 {
     const rm_train_config *c = t->cfg;
-    char text[1024];
-    snprintf(text, sizeof text,
+    size_t size = 2048 + strlen(c->net) + (c->encoded_path ? strlen(c->encoded_path) : 0) +
+                  (c->init_from ? strlen(c->init_from) : 0) + (enc->mode ? strlen(enc->mode) : 0);
+    char *text = rm_malloc(size, "training parameters");
+    if (!text) return -1;
+    int k = snprintf(text, size,
              "net=%s\nepochs=%d\nbatch=%d\noptimizer=%s\nlr=%g\nmomentum=%g\nnesterov=%d\nweight_decay=%g\n"
              "schedule=%s\nwarmup_epochs=%d\nhflip=%d\nshift=%d\nrotate=%g\ninit=%s\nseed=%llu\n",
              c->net, c->epochs, c->batch, c->optim.kind == RM_OPT_ADAM ? "adam" : "sgd", c->optim.lr,
@@ -51,44 +77,205 @@ static int describe_params(trainer *t, const rm_dataset *ds)
              c->optim.schedule == RM_LR_COSINE ? "cosine" : c->optim.schedule == RM_LR_STEP ? "step" : "constant",
              c->optim.warmup_epochs, c->augment.hflip, c->augment.shift, c->augment.rotate_deg,
              c->init == RM_INIT_GLOROT ? "glorot" : "he", (unsigned long long)c->seed);
-    t->model.train_params = rm_strdup(text);
+    if (c->encoded_path) {
+        char sched[96];
+        rm_encoded_schedule_text(&t->sched, sched, sizeof sched);
+        k += snprintf(text + k, size - (size_t)k, "encoded=%s\nencoded_fingerprint=%s\nencoded_mode=%s\n"
+                      "encoded_schedule=%s\nencoded_channel_input=%d\n", c->encoded_path, enc->fingerprint,
+                      enc->mode ? enc->mode : "unknown", sched, t->channel_mode);
+        if (enc->flags_present)
+            k += snprintf(text + k, size - (size_t)k, "encoded_flagged=%lld/%lld\n", (long long)enc->flagged,
+                          (long long)enc->train_records);
+    }
+    if (c->init_from) {
+        char fp[17];
+        rm_model_fingerprint(fp, &t->init_model);
+        snprintf(text + k, size - (size_t)k, "init_from=%s\ninit_from_fingerprint=%s\n", c->init_from, fp);
+    }
+    t->model.train_params = text;
     t->model.dataset_path = rm_strdup(c->data_path);
     char fp[17];
     rm_dataset_fingerprint(fp, (int64_t)ds->count, ds->channels, ds->height, ds->width, ds->labels, ds->split);
     t->model.dataset_fingerprint = rm_strdup(fp);
-    if (!t->model.train_params || !t->model.dataset_path || !t->model.dataset_fingerprint) return -1;
+    if (!t->model.dataset_path || !t->model.dataset_fingerprint) return -1;
     return rm_model_set_classes(&t->model, ds->num_classes, ds->class_names);
 }
 
+/* The value of `key` in "key=value" lines ("" when absent). */
+static void param_value(const char *params, const char *key, char *out, size_t size)
+{
+    size_t n = strlen(key);
+    out[0] = 0;
+    for (const char *p = params; p && *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > n && !strncmp(p, key, n) && p[n] == '=') {
+            snprintf(out, size, "%.*s", (int)(len - n - 1), p + n + 1);
+            return;
+        }
+        p = end ? end + 1 : p + len;
+    }
+}
+
+/* The encoding mode E.h5 was made with: its encode_mode or mode attribute,
+ * else a mode= line of its encode_parameters; NULL when it says nothing. */
+static int read_encode_mode(const rm_dataset *enc, char **mode)
+{
+    *mode = NULL;
+    static const char *const attrs[] = {"encode_mode", "mode"};
+    for (int i = 0; i < 2 && !*mode; i++) {
+        rm_hdf5_lock();
+        int rc = rm_dataset_read_attr(enc, attrs[i], mode);
+        rm_hdf5_unlock();
+        RM_TRY(rc);
+    }
+    if (*mode) return 0;
+    char *params = NULL, value[256];
+    rm_hdf5_lock();
+    int rc = rm_dataset_read_attr(enc, "encode_parameters", &params);
+    rm_hdf5_unlock();
+    RM_TRY(rc);
+    param_value(params, "mode", value, sizeof value);
+    free(params);
+    if (value[0] && !(*mode = rm_strdup(value))) return -1;
+    return 0;
+}
+
+/* Whether the schedule takes every training sample from E.h5, or none. */
+static int schedule_always(const rm_encoded_schedule *s, int encoded)
+{
+    if (s->kind == RM_ENCODED_EPOCHS) return encoded ? s->epochs >= s->total_epochs : s->epochs <= 0;
+    if (s->kind == RM_ENCODED_SHARE)
+        return encoded ? s->share0 >= 1 && s->share1 >= 1 : s->share0 <= 0 && s->share1 <= 0;
+    return !encoded;
+}
+
+/* Checks E.h5 against the raw dataset, decides which file each loader
+ * reads and gathers what the training parameters record about E.h5. */
+static int check_encoded(trainer *t, const rm_dataset *raw, const rm_dataset *enc, encoded_info *info)
+{
+    const rm_train_config *c = t->cfg;
+    const rm_netdef *def = &t->model.def;
+    RM_TRY(rm_dataset_check_same_records(raw, enc, 0));
+    if (enc->channels != raw->channels) {
+        if (enc->channels != raw->channels + 1 || def->input.c != enc->channels)
+            return rm_error("%s holds %d-channel images but %s %d-channel ones; an encoded file may add one channel "
+                            "(encode --mode channel) only for a network that takes it, and network %s expects %d",
+                            enc->path, enc->channels, raw->path, raw->channels, def->name, def->input.c);
+        if (!schedule_always(&t->sched, 1)) {
+            char sched[96];
+            rm_encoded_schedule_text(&t->sched, sched, sizeof sched);
+            return rm_error("%s has an extra relevance channel (encode --mode channel) that network %s needs and "
+                            "raw %s lacks, so every epoch must train on %s; the schedule %s would mix in raw "
+                            "images: leave out --encoded-epochs/--encoded-share (or use --encoded-epochs %d)",
+                            enc->path, def->name, raw->path, enc->path, sched, c->epochs);
+        }
+        t->channel_mode = 1;
+        rm_log("note: %s has %d channels and %s %d: network %s takes the extra relevance channel, so training "
+               "and validation both use %s (its val split) in every epoch", enc->path, enc->channels, raw->path,
+               raw->channels, def->name, enc->path);
+    }
+    char *format = NULL;
+    rm_hdf5_lock();
+    int rc = rm_dataset_read_attr(enc, "source_format", &format);
+    rm_hdf5_unlock();
+    RM_TRY(rc);
+    if (!format || strcmp(format, "encoded") != 0)
+        rm_warn("%s: source_format is '%s', not 'encoded'; using it as the encoded copy of %s anyway", enc->path,
+                format ? format : "(none)", raw->path);
+    free(format);
+    RM_TRY(read_encode_mode(enc, &info->mode));
+    RM_TRY(rm_dataset_count_flags(enc, "encoded", RM_SPLIT_TRAIN, &info->flagged, &info->train_records,
+                                  &info->flags_present));
+    if (info->flags_present)
+        rm_log("%s: %lld of %lld train records encoded, %lld copied raw (no relevance)", enc->path,
+               (long long)info->flagged, (long long)info->train_records,
+               (long long)(info->train_records - info->flagged));
+    else
+        rm_log("%s has no /encoded flags: every record counts as encoded", enc->path);
+    return rm_dataset_content_fingerprint(enc, info->fingerprint);
+}
+
+/* Which file each loader reads: the raw dataset, E.h5, or the raw dataset
+ * with E.h5 as the second source the schedule chooses from. */
+static void choose_files(trainer *t)
+{
+    const rm_train_config *c = t->cfg;
+    t->train_path = t->val_path = c->data_path;
+    t->alt_path = NULL;
+    t->fixed_share = 0;
+    if (!c->encoded_path) return;
+    if (t->channel_mode) t->val_path = c->encoded_path;
+    if (t->channel_mode || schedule_always(&t->sched, 1)) {
+        t->train_path = c->encoded_path;   /* only E.h5: one file in memory */
+        t->fixed_share = 1;
+    } else if (!schedule_always(&t->sched, 0)) {
+        t->alt_path = c->encoded_path;
+    }
+}
+
+static int open_dataset(rm_dataset *ds, const char *path)
+{
+    rm_hdf5_lock();
+    int rc = rm_dataset_open(ds, path);
+    rm_hdf5_unlock();
+    return rc;
+}
+
+static void close_dataset(rm_dataset *ds)
+{
+    rm_hdf5_lock();
+    rm_dataset_close(ds);
+    rm_hdf5_unlock();
+}
+
 /* Reads dataset facts (shape, classes, normalization) and checks them
- * against the network definition. */
+ * against the network definition; with --encoded checks E.h5 too. */
 static int prepare_model(trainer *t)
 {
     rm_model *m = &t->model;
-    RM_TRY(rm_netdef_find(&m->def, t->cfg->net));
-    rm_dataset ds;
-    rm_hdf5_lock();
-    int rc = rm_dataset_open(&ds, t->cfg->data_path);
-    rm_hdf5_unlock();
-    RM_TRY(rc);
-    if (ds.channels != m->def.input.c || ds.height != m->def.input.h || ds.width != m->def.input.w)
+    const rm_train_config *c = t->cfg;
+    RM_TRY(rm_netdef_find(&m->def, c->net));
+    if (c->init_from) {
+        rm_hdf5_lock();
+        int lrc = rm_model_load(&t->init_model, c->init_from);
+        rm_hdf5_unlock();
+        if (lrc != 0) return rm_error_prefix("--init-from");
+        t->init_loaded = 1;
+    }
+    rm_dataset ds, enc;
+    encoded_info info;
+    memset(&info, 0, sizeof info);
+    RM_TRY(open_dataset(&ds, c->data_path));
+    int rc = 0, enc_open = 0;
+    if (c->encoded_path) {
+        rc = open_dataset(&enc, c->encoded_path);
+        enc_open = rc == 0;
+        if (rc == 0) rc = check_encoded(t, &ds, &enc, &info);
+    }
+    const rm_dataset *feed = t->channel_mode ? &enc : &ds;
+    if (rc != 0) {
+        /* reported */
+    } else if (feed->channels != m->def.input.c || feed->height != m->def.input.h || feed->width != m->def.input.w)
         rc = rm_error("network %s expects %dx%dx%d inputs but %s holds %dx%dx%d images", m->def.name,
-                      m->def.input.c, m->def.input.h, m->def.input.w, t->cfg->data_path, ds.channels, ds.height,
-                      ds.width);
-    else if (ds.num_classes != m->def.classes)
+                      m->def.input.c, m->def.input.h, m->def.input.w, feed->path, feed->channels, feed->height,
+                      feed->width);
+    else if (feed->num_classes != m->def.classes)
         rc = rm_error("network %s has %d outputs but %s has %d classes", m->def.name, m->def.classes,
-                      t->cfg->data_path, ds.num_classes);
+                      feed->path, feed->num_classes);
     if (rc == 0) {
-        m->channels = ds.channels;
-        m->norm_mean = rm_malloc(sizeof(float) * (size_t)ds.channels, "normalization");
-        m->norm_std = rm_malloc(sizeof(float) * (size_t)ds.channels, "normalization");
+        m->channels = feed->channels;
+        m->norm_mean = rm_malloc(sizeof(float) * (size_t)feed->channels, "normalization");
+        m->norm_std = rm_malloc(sizeof(float) * (size_t)feed->channels, "normalization");
         rc = !m->norm_mean || !m->norm_std ? -1 : 0;
     }
-    if (rc == 0) rc = rm_dataset_channel_stats(&ds, RM_SPLIT_TRAIN, m->norm_mean, m->norm_std);
-    if (rc == 0) rc = describe_params(t, &ds);
-    rm_hdf5_lock();
-    rm_dataset_close(&ds);
-    rm_hdf5_unlock();
+    /* The statistics of the images the model is validated (and used) on. */
+    if (rc == 0) rc = rm_dataset_channel_stats(feed, RM_SPLIT_TRAIN, m->norm_mean, m->norm_std);
+    if (rc == 0) rc = describe_params(t, &ds, &info);
+    if (rc == 0) choose_files(t);
+    free(info.mode);
+    if (enc_open) close_dataset(&enc);
+    close_dataset(&ds);
     return rc;
 }
 
@@ -96,15 +283,18 @@ static int open_loaders(trainer *t)
 {
     const rm_train_config *c = t->cfg;
     rm_loader_config lc = {
-        .path = c->data_path, .split = RM_SPLIT_TRAIN, .batch = c->batch, .shuffle = 1, .drop_last = 1,
+        .path = t->train_path, .split = RM_SPLIT_TRAIN, .batch = c->batch, .shuffle = 1, .drop_last = 1,
         .augment = c->augment, .mean = t->model.norm_mean, .std = t->model.norm_std, .seed = c->seed,
-        .cache_bytes = c->cache_bytes,
+        .cache_bytes = c->cache_bytes, .alt_path = t->alt_path, .choose = rm_encoded_choose,
+        .choose_ctx = &t->sched,
     };
     RM_TRY(rm_loader_open(&t->train, &lc));
     if (rm_loader_batches(t->train) == 0)
-        return rm_error("%s: the train split has %zu records, fewer than one batch of %d", c->data_path,
+        return rm_error("%s: the train split has %zu records, fewer than one batch of %d", t->train_path,
                         rm_loader_size(t->train), c->batch);
     rm_loader_config vc = lc;
+    vc.path = t->val_path;
+    vc.alt_path = NULL;
     vc.split = RM_SPLIT_VAL;
     vc.batch = c->eval_batch;
     vc.shuffle = vc.drop_last = 0;
@@ -202,6 +392,15 @@ static int resume_from_checkpoint(trainer *t)
     RM_TRY(rc);
     if (strcmp(ck.dataset_fingerprint, t->model.dataset_fingerprint) != 0 || strcmp(ck.def.text, t->model.def.text) != 0)
         rc = rm_error("%s was made for another dataset or network; remove it or train without --resume", t->ckpt_path);
+    static const char *const same[] = {"encoded_fingerprint", "encoded_schedule"};
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        char was[128], now[128];
+        param_value(ck.train_params, same[i], was, sizeof was);
+        param_value(t->model.train_params, same[i], now, sizeof now);
+        if (strcmp(was, now) != 0)
+            rc = rm_error("%s was made with %s=%s, this run has %s; remove it or train without --resume",
+                          t->ckpt_path, same[i], was[0] ? was : "(none)", now[0] ? now : "(none)");
+    }
     if (rc == 0) rc = rm_model_apply(&ck, &t->net);
     rm_hdf5_lock();
     hid_t f = rc ? -1 : H5Fopen(t->ckpt_path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -268,6 +467,8 @@ static int train_epoch(trainer *t, int epoch, rm_epoch_record *rec)
     rm_progress progress;
     rm_progress_start(&progress, label, "img", batches * (size_t)c->batch);
     RM_TRY(rm_loader_start_epoch(t->train, epoch));
+    size_t samples, alt = rm_loader_epoch_alt(t->train, &samples);
+    rec->encoded_share = t->alt_path ? (double)alt / (double)samples : t->fixed_share;
     double loss_sum = 0;
     int64_t seen = 0, correct = 0;
     const rm_batch *b;
@@ -350,8 +551,10 @@ static int run(trainer *t)
         rm_hdf5_unlock();
         RM_TRY(rc);
         RM_TRY(save_checkpoint(t, epoch + 1));
-        rm_log("epoch %d/%d: train loss %.4f acc %.2f%%, val loss %.4f acc %.2f%%, %.1f s%s",
-                epoch + 1, c->epochs, rec.train_loss, 100 * rec.train_acc, rec.val_loss, 100 * rec.val_acc,
+        char share[32] = "";
+        if (c->encoded_path) snprintf(share, sizeof share, ", encoded %.1f%%", 100 * rec.encoded_share);
+        rm_log("epoch %d/%d: train loss %.4f acc %.2f%%%s, val loss %.4f acc %.2f%%, %.1f s%s",
+                epoch + 1, c->epochs, rec.train_loss, 100 * rec.train_acc, share, rec.val_loss, 100 * rec.val_acc,
                 rec.seconds, improved ? " (best)" : "");
     }
     if (last < c->epochs) {
@@ -370,7 +573,46 @@ static void trainer_free(trainer *t)
     rm_net_destroy(&t->net);
     rm_net_destroy(&t->eval_net);
     rm_model_free(&t->model);
+    if (t->init_loaded) rm_model_free(&t->init_model);
     free(t->ckpt_path);
+}
+
+/* The run's schedule from the configuration; a usage mistake is an error. */
+static int setup_schedule(trainer *t)
+{
+    const rm_train_config *c = t->cfg;
+    t->sched = c->encoded;
+    t->sched.total_epochs = c->epochs;
+    t->sched.seed = c->seed;
+    if (!c->encoded_path) {
+        if (c->encoded.kind != RM_ENCODED_NONE) return rm_error("an encoded schedule needs an encoded dataset (--encoded)");
+        return 0;
+    }
+    if (t->sched.kind == RM_ENCODED_NONE) {
+        t->sched.kind = RM_ENCODED_EPOCHS;   /* every epoch */
+        t->sched.epochs = c->epochs;
+    }
+    if (t->sched.kind == RM_ENCODED_EPOCHS && (t->sched.epochs < 1 || t->sched.epochs > c->epochs))
+        return rm_error("--encoded-epochs %d: expected 1..%d (the number of epochs)", t->sched.epochs, c->epochs);
+    if (t->sched.kind == RM_ENCODED_SHARE &&
+        !(t->sched.share0 >= 0 && t->sched.share0 <= 1 && t->sched.share1 >= 0 && t->sched.share1 <= 1))
+        return rm_error("--encoded-share %g:%g: shares must be in [0, 1]", t->sched.share0, t->sched.share1);
+    return 0;
+}
+
+static int init_weights(trainer *t)
+{
+    const rm_train_config *c = t->cfg;
+    t->net.seed = c->seed;
+    RM_TRY(rm_net_init_params(&t->net, c->init, c->seed));
+    if (!c->init_from) return 0;
+    int kept_last;
+    RM_TRY(rm_net_init_from_model(&t->net, &t->init_model, c->init_from, &kept_last));
+    rm_log("initialized from %s%s", c->init_from,
+           kept_last ? " except the last dense layer (another class count), which keeps its seeded values" : "");
+    rm_model_free(&t->init_model);
+    t->init_loaded = 0;
+    return 0;
 }
 
 int rm_train(const rm_train_config *cfg)
@@ -388,13 +630,11 @@ int rm_train(const rm_train_config *cfg)
         rc = rm_error("%s: already exists; use --force to overwrite it or --resume to continue", cfg->out_path);
     if (rc == 0 && cfg->resume && stat(t.ckpt_path, &st) != 0)
         rc = rm_error("--resume: no checkpoint %s (the run finished, or never started)", t.ckpt_path);
+    if (rc == 0) rc = setup_schedule(&t);
     if (rc == 0) rc = prepare_model(&t);
     if (rc == 0) rc = rm_net_create(&t.net, &t.model.def, cfg->batch, RM_MODE_TRAIN, 0);
     if (rc == 0) rc = rm_net_create(&t.eval_net, &t.model.def, cfg->eval_batch, RM_MODE_INFER, 0);
-    if (rc == 0) {
-        t.net.seed = cfg->seed;
-        rc = rm_net_init_params(&t.net, cfg->init, cfg->seed);
-    }
+    if (rc == 0) rc = init_weights(&t);
     if (rc == 0) rc = rm_optimizer_create(&t.opt, &t.net, &cfg->optim);
     if (rc == 0) rc = open_loaders(&t);
     if (rc == 0 && cfg->resume) rc = resume_from_checkpoint(&t);
