@@ -9,6 +9,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_relevance_eval(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_net(int argc, char **argv);

@@ -18,6 +18,7 @@ static const struct {
     {"train", cmd_train, "train a network on a dataset (best model, history, checkpoints)"},
     {"eval", cmd_eval, "evaluate a model on a dataset split (accuracy, per-class metrics, confusion)"},
     {"predict", cmd_predict, "write a model's logits, probabilities and predicted classes for a dataset"},
+    {"relevance-eval", cmd_relevance_eval, "quality of relevance maps: region perturbation (AOPC), ground-truth regions"},
     {"net", cmd_net, "show a network's layers, shapes, parameters, FLOPs (--speed: timings)"},
     {"info", cmd_info, "summarize any relmask HDF5 file"},
 };
@@ -33,7 +34,7 @@ static void usage(FILE *out)
             "\n"
             "commands:\n");
     for (int i = 0; i < (int)NUM_COMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
             "'relmask <command> --help' describes each command.\n"
