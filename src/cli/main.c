@@ -20,6 +20,7 @@ static const struct {
     {"eval", cmd_eval, "evaluate a model on a dataset split (accuracy, per-class metrics, confusion)"},
     {"predict", cmd_predict, "write a model's logits, probabilities and predicted classes for a dataset"},
     {"relevance", cmd_relevance, "explain a model's decisions: a relevance map per record (LRP, occlusion)"},
+    {"relevance-eval", cmd_relevance_eval, "quality of relevance maps: region perturbation (AOPC), ground-truth regions"},
     {"heatmap", cmd_heatmap, "draw PNG montages of images with their relevance heatmaps"},
     {"encode", cmd_encode, "encode relevance maps into a dataset's images (masking, blur, relevance channel)"},
     {"report", cmd_report, "summarize an experiment: learning curves, tables, tests, montages (md/html/csv)"},
@@ -38,7 +39,7 @@ static void usage(FILE *out)
             "\n"
             "commands:\n");
     for (int i = 0; i < (int)NUM_COMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
             "'relmask <command> --help' describes each command.\n"
