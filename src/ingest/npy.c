@@ -562,3 +562,41 @@ double rm_npy_value(const rm_npy_file *f, const void *record, size_t i)
 }
 
 void rm_npy_close(rm_npy_file *f) { npy_close(f); }
+
+void rm_npy_shape_text(const rm_npy_file *f, char *buf, size_t cap)
+{
+    size_t len;
+    if (cap == 0) return;
+    len = (size_t)snprintf(buf, cap, "(");
+    for (int i = 0; i < f->ndims && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%zu", i ? ", " : "", f->shape[i]);
+    if (len < cap) snprintf(buf + len, cap - len, "%s)", f->ndims == 1 ? "," : "");
+}
+
+int rm_npy_read_floats(rm_npy_file *f, float *out, size_t count)
+{
+    if (f->kind != 'f' || (f->itemsize != 4 && f->itemsize != 8))
+        return rm_error("%s: NPY dtype '%s', expected float32 ('<f4') or float64 ('<f8')", f->path, f->descr);
+    if (count * (size_t)f->itemsize != f->data_bytes)
+        return rm_error("%s: expected %zu elements, the NPY header declares %zu", f->path, count,
+                        f->data_bytes / (size_t)f->itemsize);
+    if (fseek(f->fp, (long)f->data_offset, SEEK_SET) != 0)
+        return rm_error("%s: cannot seek to the data: %s", f->path, strerror(errno));
+    double block[1024];   /* 8 KiB; float32 data uses it as bytes */
+    size_t per_block = sizeof block / (size_t)f->itemsize, done = 0;
+    while (done < count) {
+        size_t want = count - done < per_block ? count - done : per_block;
+        size_t got = fread(block, (size_t)f->itemsize, want, f->fp);
+        if (got < want) {
+            if (ferror(f->fp)) return rm_error("%s: read error: %s", f->path, strerror(errno));
+            size_t bytes = (done + got) * (size_t)f->itemsize;
+            return truncated(f, f->record_bytes ? bytes / f->record_bytes : 0,
+                             f->record_bytes ? bytes % f->record_bytes : 0);
+        }
+        if (f->itemsize == 4) memcpy(out + done, block, got * sizeof(float));
+        else
+            for (size_t i = 0; i < got; i++) out[done + i] = (float)block[i];
+        done += got;
+    }
+    return 0;
+}

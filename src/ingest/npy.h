@@ -1,7 +1,8 @@
-/* The NPY reader of the npy ingester, for other modules (relevance import):
- * numpy.save files, C order, little-endian (or single-byte) u/i/f dtypes of
- * 1, 2, 4 or 8 bytes, read one record (one index of the first axis) at a
- * time. */
+/* The NPY reader of the npy ingester, for other modules (relevance import,
+ * the external-model exchange of occlusion): numpy.save files, C order,
+ * little-endian (or single-byte) u/i/f dtypes of 1, 2, 4 or 8 bytes, read
+ * one record (one index of the first axis) at a time; and a writer
+ * (npy_write.c) of NPY v1.0 files as numpy.save writes them. */
 #ifndef RELMASK_INGEST_NPY_H
 #define RELMASK_INGEST_NPY_H
 
@@ -36,5 +37,16 @@ int rm_npy_read_ints(rm_npy_file *f, int64_t **out);
 /* Element i of a record as a double. */
 double rm_npy_value(const rm_npy_file *f, const void *record, size_t i);
 void rm_npy_close(rm_npy_file *f);
+/* The shape as numpy prints it: "(5, 3)", "(5,)". */
+void rm_npy_shape_text(const rm_npy_file *f, char *buf, size_t cap);
+/* Reads the whole array, from the start of the data, as float: the dtype
+ * must be '<f4' or '<f8' (float64 is rounded to float32) and `count` the
+ * array's element count. Converts through a fixed stack buffer. */
+int rm_npy_read_floats(rm_npy_file *f, float *out, size_t count);
+
+/* Writes `data` (C order, native little-endian) as an NPY v1.0 file of
+ * dtype `descr` ("|u1", "<f4", ...) and the given shape, the header padded
+ * to a multiple of 64 bytes; on failure the partial file is removed. */
+int rm_npy_write(const char *path, const char *descr, int ndims, const size_t *shape, const void *data);
 
 #endif
