@@ -1,5 +1,8 @@
 /* relmask predict --model M.h5 --data D.h5 --out P.h5: per-record logits,
- * probabilities and predicted classes, schema relmask.predictions v1. */
+ * probabilities and predicted classes, schema relmask.predictions v1.
+ * relmask predict --model M.h5 --npy-in X.npy --npy-out P.npy: the
+ * external-model exchange of occlusion (docs/relevance.md), so relmask
+ * itself can serve as a --predict-cmd and shows the format by example. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,12 +13,15 @@
 #include "cli.h"
 #include "relmask/error.h"
 #include "relmask/h5util.h"
+#include "relmask/occlusion.h"
 #include "relmask/output.h"
 #include "relmask/train.h"
 #include "relmask/version.h"
+#include "../ingest/npy.h"
 
 static const char help[] =
     "usage: relmask predict --model MODEL.h5 --data D.h5 --out P.h5 [options]\n"
+    "       relmask predict --model MODEL.h5 --npy-in X.npy --npy-out P.npy [options]\n"
     "\n"
     "Runs a trained model over a dataset split and writes, per record, the\n"
     "logits, the softmax probabilities, the predicted class, the true label and\n"
@@ -23,11 +29,19 @@ static const char help[] =
     "docs/formats.md). The dataset must have the model's input shape and the\n"
     "same classes in the same order.\n"
     "\n"
+    "With --npy-in/--npy-out it reads a uint8 NPY array of raw pixels shaped\n"
+    "(n, C, H, W) (or (n, H, W) for one channel) and writes the probabilities\n"
+    "as a float32 NPY array (n, K): the exchange format of external models\n"
+    "for occlusion (docs/relevance.md), so relmask itself can be the command:\n"
+    "  --predict-cmd 'relmask predict -q --model M.h5 --npy-in {in} --npy-out {out}'\n"
+    "\n"
     "options:\n"
     "  -m, --model FILE       model file (relmask train)\n"
     "  -d, --data FILE        dataset (relmask synth / ingest)\n"
     "  -o, --out FILE         predictions file\n"
     "  -s, --split NAME       all (default), train, val or test\n"
+    "      --npy-in FILE      uint8 images (n, C, H, W) instead of --data\n"
+    "      --npy-out FILE     float32 probabilities (n, K) instead of --out\n"
     "  -b, --batch N          records per forward pass (256)\n"
     "  -f, --force            overwrite an existing predictions file\n"
     "  -t, --threads N        threads (0 = all cores)\n"
@@ -39,8 +53,11 @@ static const char help[] =
 
 typedef struct {
     const char *model_path, *data_path, *out_path;
-    int split, batch, force;
+    const char *npy_in, *npy_out;
+    int split, split_given, batch, force;
 } predict_args;
+
+enum { OPT_NPY_IN = 256, OPT_NPY_OUT };
 
 static int parse(int argc, char **argv, predict_args *a, int *done)
 {
@@ -49,7 +66,8 @@ static int parse(int argc, char **argv, predict_args *a, int *done)
         {"data", required_argument, NULL, 'd'},  {"out", required_argument, NULL, 'o'},
         {"split", required_argument, NULL, 's'}, {"batch", required_argument, NULL, 'b'},
         {"force", no_argument, NULL, 'f'},       {"threads", required_argument, NULL, 't'},
-        {"quiet", no_argument, NULL, 'q'},       {NULL, 0, NULL, 0},
+        {"quiet", no_argument, NULL, 'q'},       {"npy-in", required_argument, NULL, OPT_NPY_IN},
+        {"npy-out", required_argument, NULL, OPT_NPY_OUT}, {NULL, 0, NULL, 0},
     };
     int ch;
     long v;
@@ -64,7 +82,10 @@ static int parse(int argc, char **argv, predict_args *a, int *done)
         case 's':
             if (rm_split_parse(optarg, &a->split) != 0)
                 return cli_usage_error("predict", "--split: %s", rm_error_message());
+            a->split_given = 1;
             break;
+        case OPT_NPY_IN: a->npy_in = optarg; break;
+        case OPT_NPY_OUT: a->npy_out = optarg; break;
         case 'b':
             if (cli_parse_int("predict", "--batch", optarg, 1, 65536, &v)) return RM_EXIT_USAGE;
             a->batch = (int)v;
@@ -80,6 +101,13 @@ static int parse(int argc, char **argv, predict_args *a, int *done)
     }
     if (optind < argc) return cli_usage_error("predict", "unexpected argument '%s'", argv[optind]);
     if (!a->model_path) return cli_usage_error("predict", "--model FILE is required");
+    if (a->npy_in || a->npy_out) {
+        if (!a->npy_in || !a->npy_out)
+            return cli_usage_error("predict", "--npy-in and --npy-out go together");
+        if (a->data_path || a->out_path || a->split_given)
+            return cli_usage_error("predict", "--npy-in/--npy-out replace --data, --out and --split");
+        return RM_EXIT_OK;
+    }
     if (!a->data_path) return cli_usage_error("predict", "--data FILE is required");
     if (!a->out_path) return cli_usage_error("predict", "--out FILE is required");
     return RM_EXIT_OK;
@@ -176,11 +204,73 @@ static int write_predictions(rm_output *out, const predict_args *a, const rm_inf
     return rm_output_commit(out);
 }
 
+/* --- NPY in, NPY out ------------------------------------------------------ */
+
+/* Reads the uint8 batch: (n, C, H, W), or (n, H, W) when C = 1. */
+static int read_npy_images(const char *path, const rm_model *m, const char *model_path, uint8_t **images, int *n)
+{
+    const rm_shape *in = &m->def.input;
+    rm_npy_file f;
+    RM_TRY(rm_npy_open(&f, path));
+    char shape[256];
+    rm_npy_shape_text(&f, shape, sizeof shape);
+    int rc = 0;
+    int nchw = f.ndims == 4 && f.shape[1] == (size_t)in->c && f.shape[2] == (size_t)in->h &&
+               f.shape[3] == (size_t)in->w;
+    int nhw = f.ndims == 3 && in->c == 1 && f.shape[1] == (size_t)in->h && f.shape[2] == (size_t)in->w;
+    if (f.kind != 'u' || f.itemsize != 1)
+        rc = rm_error("%s: NPY dtype '%s', expected uint8 ('|u1') pixels 0..255", path, f.descr);
+    else if (!nchw && !nhw)
+        rc = rm_error("%s: NPY shape %s, but %s expects (n, %d, %d, %d) images (n, C, H, W)", path, shape,
+                      model_path, in->c, in->h, in->w);
+    else if (f.count > 1u << 30)
+        rc = rm_error("%s: %zu images, at most %d per call", path, f.count, 1 << 30);
+    if (rc == 0 && !(*images = rm_malloc(f.data_bytes ? f.data_bytes : 1, "the NPY images"))) rc = -1;
+    if (rc == 0 && fread(*images, 1, f.data_bytes, f.fp) != f.data_bytes)
+        rc = rm_error("%s: %s reading %zu bytes of pixels", path, ferror(f.fp) ? "read error" : "end of file",
+                      f.data_bytes);
+    *n = (int)f.count;
+    rm_npy_close(&f);
+    return rc;
+}
+
+static int predict_npy(const predict_args *a)
+{
+    rm_model m;
+    memset(&m, 0, sizeof m);
+    uint8_t *images = NULL;
+    float *probs = NULL;
+    rm_predictor *p = NULL;
+    int n = 0;
+    rm_output out;
+    int rc = rm_output_begin(&out, a->npy_out, a->force);
+    if (rc != 0) return -1;
+    rc = rm_model_load(&m, a->model_path);
+    if (rc == 0) rc = read_npy_images(a->npy_in, &m, a->model_path, &images, &n);
+    if (rc == 0 && !(probs = rm_malloc(sizeof *probs * ((size_t)n * m.num_classes + 1), "probabilities"))) rc = -1;
+    if (rc == 0 && n > 0) rc = rm_predictor_from_model(&p, &m, n < a->batch ? n : a->batch);
+    if (rc == 0) rc = rm_predictor_run(p, images, n, probs);
+    size_t shape[2] = {(size_t)n, (size_t)m.num_classes};
+    if (rc == 0) rc = rm_npy_write(out.tmp_path, "<f4", 2, shape, probs);
+    if (rc == 0) rc = rm_output_commit(&out);
+    else rm_output_abort(&out);
+    if (rc == 0) rm_log("%s: %d predictions", a->npy_out, n);
+    rm_predictor_destroy(p);
+    free(images);
+    free(probs);
+    rm_model_free(&m);
+    return rc;
+}
+
 int cmd_predict(int argc, char **argv)
 {
     predict_args a = {.split = -1, .batch = 256};
     int done, rc = parse(argc, argv, &a, &done);
     if (rc != RM_EXIT_OK || done) return rc;
+    if (a.npy_in) {
+        rm_h5_init();
+        return predict_npy(&a) == 0 ? RM_EXIT_OK : cli_runtime_error();
+    }
     rm_h5_init();
     rm_output out;
     if (rm_output_begin(&out, a.out_path, a.force) != 0) return cli_runtime_error();

@@ -1,0 +1,111 @@
+/* Predictors: the shared entry points and the in-process one, a relmask
+ * model on an RM_MODE_INFER network. */
+#include "predictor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "relmask/error.h"
+#include "relmask/net.h"
+#include "relmask/train.h"
+
+int rm_predictor_run(rm_predictor *p, const uint8_t *images, int n, float *probs)
+{
+    if (n < 0) return rm_error("predictor: %d images, expected >= 0", n);
+    return n == 0 ? 0 : p->run(p, images, n, probs);
+}
+
+void rm_predictor_shape(const rm_predictor *p, int *channels, int *height, int *width, int *num_classes)
+{
+    if (channels) *channels = p->channels;
+    if (height) *height = p->height;
+    if (width) *width = p->width;
+    if (num_classes) *num_classes = p->num_classes;
+}
+
+void rm_predictor_destroy(rm_predictor *p)
+{
+    if (p) p->destroy(p);
+}
+
+/* --- in-process: a relmask model ------------------------------------------ */
+
+typedef struct {
+    rm_predictor base;
+    rm_net net;
+    int batch;
+    float *lut;     /* [C][256]: (v/255 - mean[c]) / std[c] */
+} model_predictor;
+
+/* Softmax of each row as relmask predict and eval compute it. */
+static void softmax_rows(const float *z, float *p, int n, int k)
+{
+    double row[RM_MAX_CLASSES];
+    for (int i = 0; i < n; i++) {
+        rm_softmax_row(z + (size_t)i * k, k, row);
+        for (int j = 0; j < k; j++) p[(size_t)i * k + j] = (float)row[j];
+    }
+}
+
+static int model_run(rm_predictor *base, const uint8_t *images, int n, float *probs)
+{
+    model_predictor *mp = (model_predictor *)base;
+    const int C = base->channels, K = base->num_classes;
+    const size_t hw = (size_t)base->height * (size_t)base->width, per_image = (size_t)C * hw;
+    float *x = rm_net_input(&mp->net);
+    for (int b0 = 0; b0 < n; b0 += mp->batch) {
+        int m = n - b0 < mp->batch ? n - b0 : mp->batch;
+        const uint8_t *src = images + (size_t)b0 * per_image;
+#pragma omp parallel for schedule(static)
+        for (int64_t ic = 0; ic < (int64_t)m * C; ic++) {
+            const float *lut = mp->lut + 256 * (ic % C);
+            const uint8_t *s = src + (size_t)ic * hw;
+            float *d = x + (size_t)ic * hw;
+            for (size_t i = 0; i < hw; i++) d[i] = lut[s[i]];
+        }
+        /* the unused tail of the last batch: defined input, outputs ignored */
+        if (m < mp->batch) memset(x + (size_t)m * per_image, 0, sizeof *x * (size_t)(mp->batch - m) * per_image);
+        RM_TRY(rm_net_forward(&mp->net));
+        softmax_rows(rm_net_logits(&mp->net), probs + (size_t)b0 * K, m, K);
+    }
+    return 0;
+}
+
+static void model_destroy(rm_predictor *base)
+{
+    model_predictor *mp = (model_predictor *)base;
+    rm_net_destroy(&mp->net);
+    free(mp->lut);
+    free(mp);
+}
+
+int rm_predictor_from_model(rm_predictor **out, const rm_model *model, int batch)
+{
+    *out = NULL;
+    if (batch < 1) return rm_error("predictor: batch size %d, expected >= 1", batch);
+    const rm_shape *in = &model->def.input;
+    if (!model->norm_mean || !model->norm_std || model->channels != in->c)
+        return rm_error("predictor: the model has no input normalization for its %d channel(s)", in->c);
+    if (model->num_classes < 1 || model->num_classes > RM_MAX_CLASSES)
+        return rm_error("predictor: the model has %d classes, expected 1..%d", model->num_classes, RM_MAX_CLASSES);
+    model_predictor *mp = rm_calloc(1, sizeof *mp, "a model predictor");
+    if (!mp) return -1;
+    mp->base = (rm_predictor){in->c, in->h, in->w, model->num_classes, model_run, model_destroy};
+    mp->batch = batch;
+    int rc = (mp->lut = rm_malloc(sizeof *mp->lut * 256 * (size_t)in->c, "normalization table")) ? 0 : -1;
+    for (int c = 0; rc == 0 && c < in->c; c++) {
+        if (!(model->norm_std[c] > 0))
+            rc = rm_error("predictor: the model's normalization std of channel %d is %g, expected > 0", c,
+                          model->norm_std[c]);
+        for (int v = 0; v < 256; v++)
+            mp->lut[256 * c + v] = (float)((v / 255.0 - model->norm_mean[c]) / model->norm_std[c]);
+    }
+    if (rc == 0) rc = rm_net_create(&mp->net, &model->def, batch, RM_MODE_INFER, 0);
+    if (rc == 0) rc = rm_model_apply(model, &mp->net);
+    if (rc != 0) {
+        model_destroy(&mp->base);
+        return -1;
+    }
+    *out = &mp->base;
+    return 0;
+}
