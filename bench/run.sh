@@ -16,6 +16,7 @@ export OMP_NUM_THREADS="$THREADS"
 "$BUILD/bench/bench_train" fer-small | tee -a "$OUT/all.jsonl"
 "$BUILD/bench/bench_lrp" | tee -a "$OUT/all.jsonl"
 "$BUILD/bench/bench_encode" | tee -a "$OUT/all.jsonl"
+"$BUILD/bench/bench_occlusion" | tee -a "$OUT/all.jsonl"
 
 # Peers, measured now on this machine (figures vary 15-25% between runs).
 if [ -f "$PEERS/fma_peak.c" ]; then
