@@ -234,3 +234,46 @@ Test(relevance_cmd, provenance_and_info)
     cr_assert(strstr(text, "dataset_fingerprint"), "%s", text);
     free(text);
 }
+
+Test(relevance_cmd, occlusion_in_process_and_external_command_agree)
+{
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s", tu_path(dir, "occ_in.h5"));
+    snprintf(b, sizeof b, "%s", tu_path(dir, "occ_cmd.h5"));
+    EXPECT(0, NULL, "relevance -q --method occlusion --patch 4 --stride 2 --model %s --data %s --out %s --count 9 --batch 4",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), a);
+    char *bin = getenv("RELMASK_BIN");
+    EXPECT(0, NULL,
+           "relevance -q --method occlusion --patch 4 --stride 2 --data %s --out %s --count 9 --batch 4 "
+           "--predict-cmd \"%s predict --model %s --npy-in {in} --npy-out {out}\"",
+           tu_path(dir, "d.h5"), b, bin, tu_path(dir, "m.h5"));
+    rm_relevance ra, rb;
+    cr_assert_eq(rm_relevance_open(&ra, a), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_relevance_open(&rb, b), 0, "%s", rm_error_message());
+    cr_assert_str_eq(ra.method, "occlusion");
+    cr_assert_str_eq(ra.score_kind, "probability");
+    cr_assert_eq(ra.count, 9);
+    float ha[9 * 256], hb[9 * 256];
+    cr_assert_eq(rm_relevance_read_heatmaps(&ra, 0, 9, ha), 0);
+    cr_assert_eq(rm_relevance_read_heatmaps(&rb, 0, 9, hb), 0);
+    double peak = 0;
+    for (int k = 0; k < 9 * 256; k++) {
+        cr_assert(fabsf(ha[k] - hb[k]) <= 1e-5f, "pixel %d: %g vs %g", k, ha[k], hb[k]);
+        peak = fmax(peak, fabs(ha[k]));
+    }
+    cr_assert_gt(peak, 0, "occlusion changed some probability");
+    for (int i = 0; i < 9; i++) {
+        cr_assert_eq(ra.explained[i], rb.explained[i]);
+        cr_assert(ra.score[i] > 0 && ra.score[i] <= 1, "score is the explained class's probability");
+    }
+    rm_relevance_close(&ra);
+    rm_relevance_close(&rb);
+    EXPECT(2, "need --method lrp", "relevance --method occlusion --composite epsilon --model %s --data %s --out %s",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), a);
+    EXPECT(2, "exclude each other", "relevance --method occlusion --predict-cmd true --model %s --data %s --out %s",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), a);
+    EXPECT(1, "--baseline 'grey'", "relevance -q --method occlusion --baseline grey --model %s --data %s --out %s --force",
+           tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), a);
+    EXPECT(1, "exit", "relevance -q --method occlusion --predict-cmd 'exit 3' --data %s --out %s --force --count 2",
+           tu_path(dir, "d.h5"), a);
+}

@@ -13,7 +13,9 @@
 #include "relmask/error.h"
 #include "relmask/h5util.h"
 #include "relmask/lrp.h"
+#include "relmask/loader.h"
 #include "relmask/model.h"
+#include "relmask/occlusion.h"
 #include "relmask/progress.h"
 #include "relmask/relevance_file.h"
 #include "relmask/train.h"
@@ -289,6 +291,9 @@ typedef struct {
     int64_t *indices, n;
     rm_lrp_config cfg;
     rm_lrp *lrp;
+    rm_predictor *pred;               /* occlusion */
+    rm_occlusion *occ;
+    float baseline_mean[4];
     /* per block, allocated once */
     uint8_t *images;                  /* [batch,C,H,W] */
     float *chan, *heat, *score;       /* [batch,C,H,W], [batch,H,W], [batch] */
@@ -301,6 +306,8 @@ typedef struct {
 
 static void job_free(relevance_job *j)
 {
+    rm_occlusion_destroy(j->occ);
+    rm_predictor_destroy(j->pred);
     rm_lrp_destroy(j->lrp);
     rm_lrp_config_free(&j->cfg);
     if (j->have_model) rm_model_free(&j->model);
@@ -341,21 +348,11 @@ static int job_allocate(relevance_job *j)
     return 0;
 }
 
-static int job_prepare(relevance_job *j)
+static int prepare_lrp(relevance_job *j)
 {
     relevance_args *a = j->a;
-    RM_TRY(rm_dataset_open(&j->ds, a->data_path));
-    rm_dataset_fingerprint(j->data_fp, (int64_t)j->ds.count, j->ds.channels, j->ds.height, j->ds.width,
-                           j->ds.labels, j->ds.split);
-    RM_TRY(rm_model_load(&j->model, a->model_path));
-    j->have_model = 1;
-    RM_TRY(rm_model_check_dataset(&j->model, a->model_path, &j->ds));
-    rm_model_fingerprint(j->model_fp, &j->model);
-    RM_TRY(parse_target(a->target, j->ds.class_names, j->ds.num_classes, &j->target));
-    RM_TRY(select_records(&j->ds, a, &j->indices, &j->n));
     RM_TRY(rm_lrp_composite(&j->cfg, &j->model.def, a->composite, a->rules, a->num_rules, a->eps, a->gamma));
     j->cfg.ignore_bias = a->ignore_bias;
-    RM_TRY(job_allocate(j));
     char rules[4096];
     RM_TRY(describe_rules(&j->cfg, &j->model.def, rules, sizeof rules));
     int w = snprintf(j->params, sizeof j->params,
@@ -366,6 +363,70 @@ static int job_prepare(relevance_job *j)
                      a->data_path, j->data_fp, rules);
     if (w < 0 || (size_t)w >= sizeof j->params) return rm_error("parameter description too long");
     return rm_lrp_create(&j->lrp, &j->model, a->batch, &j->cfg);
+}
+
+/* Occlusion with the model in-process or an external command; the fill is
+ * a pixel value or the train split's mean pixel per channel. */
+static int prepare_occlusion(relevance_job *j)
+{
+    relevance_args *a = j->a;
+    rm_occlusion_config oc;
+    rm_occlusion_config_defaults(&oc);
+    if (a->patch) oc.patch = a->patch;
+    if (a->stride) oc.stride = a->stride;
+    if (oc.stride > oc.patch)
+        return rm_error("--stride %d is larger than the patch (%d): pixels would be skipped", oc.stride, oc.patch);
+    char baseline[64];
+    if (!a->baseline || !strcmp(a->baseline, "mean")) {
+        float mean[4], std[4];
+        int split = RM_SPLIT_TRAIN;
+        size_t train = 0;
+        for (size_t i = 0; i < j->ds.count; i++) train += j->ds.split[i] == RM_SPLIT_TRAIN;
+        if (!train) split = -1;
+        RM_TRY(rm_dataset_channel_stats(&j->ds, split, mean, std));
+        for (int c = 0; c < j->ds.channels; c++) j->baseline_mean[c] = 255.0f * mean[c];
+        oc.baseline_mean = j->baseline_mean;
+        snprintf(baseline, sizeof baseline, "mean(%s)", split < 0 ? "all" : "train");
+    } else {
+        char *end;
+        double v = strtod(a->baseline, &end);
+        if (*end || end == a->baseline || !(v >= 0 && v <= 255))
+            return rm_error("--baseline '%s': expected a pixel value 0..255 or 'mean'", a->baseline);
+        oc.baseline = v;
+        snprintf(baseline, sizeof baseline, "%g", v);
+    }
+    if (a->predict_cmd)
+        RM_TRY(rm_predictor_from_command(&j->pred, a->predict_cmd, j->ds.channels, j->ds.height, j->ds.width,
+                                         j->ds.num_classes));
+    else
+        RM_TRY(rm_predictor_from_model(&j->pred, &j->model, 256));
+    RM_TRY(rm_occlusion_create(&j->occ, j->pred, &oc, j->ds.channels, j->ds.height, j->ds.width));
+    int w = snprintf(j->params, sizeof j->params,
+                     "method=occlusion\npatch=%d\nstride=%d\nbaseline=%s\ntarget=%s\nsplit=%s\nstart=%lld\n"
+                     "count=%lld\nmodel=%s\nmodel_fingerprint=%s\npredict_cmd=%s\ndata=%s\ndata_fingerprint=%s\n",
+                     oc.patch, oc.stride, baseline, a->target ? a->target : "pred", rm_split_label(a->split),
+                     a->start, (long long)j->n, a->model_path ? a->model_path : "", j->model_fp,
+                     a->predict_cmd ? a->predict_cmd : "", a->data_path, j->data_fp);
+    if (w < 0 || (size_t)w >= sizeof j->params) return rm_error("parameter description too long");
+    return 0;
+}
+
+static int job_prepare(relevance_job *j)
+{
+    relevance_args *a = j->a;
+    RM_TRY(rm_dataset_open(&j->ds, a->data_path));
+    rm_dataset_fingerprint(j->data_fp, (int64_t)j->ds.count, j->ds.channels, j->ds.height, j->ds.width,
+                           j->ds.labels, j->ds.split);
+    if (a->model_path) {
+        RM_TRY(rm_model_load(&j->model, a->model_path));
+        j->have_model = 1;
+        RM_TRY(rm_model_check_dataset(&j->model, a->model_path, &j->ds));
+        rm_model_fingerprint(j->model_fp, &j->model);
+    }
+    RM_TRY(parse_target(a->target, j->ds.class_names, j->ds.num_classes, &j->target));
+    RM_TRY(select_records(&j->ds, a, &j->indices, &j->n));
+    RM_TRY(job_allocate(j));
+    return !strcmp(a->method, "lrp") ? prepare_lrp(j) : prepare_occlusion(j);
 }
 
 /* Normalizes the block's images into the LRP input (unused rows zero). */
@@ -403,6 +464,9 @@ static int explain_block(relevance_job *j, int64_t first, int64_t n)
         j->label[i] = j->ds.labels[rec];
         j->targets[i] = j->target == -2 ? j->label[i] : j->target;
     }
+    if (j->occ)
+        return rm_occlusion_explain(j->occ, j->images, (int)n, j->targets, j->heat, j->explained, j->score,
+                                    j->predicted);
     for (int64_t i = n; i < j->a->batch; i++) j->targets[i] = -1;
     fill_input(j, n);
     RM_TRY(rm_lrp_run(j->lrp, j->targets, j->chan, j->explained, j->score, j->predicted));
@@ -425,15 +489,17 @@ static int run_job(relevance_job *j)
     rm_relevance_spec spec = {.count = j->n, .channels = j->ds.channels, .height = j->ds.height,
                               .width = j->ds.width, .num_classes = j->ds.num_classes,
                               .class_names = (const char *const *)j->ds.class_names,
-                              .store_channels = a->channels, .deflate_level = 4, .method = "lrp",
-                              .score_kind = "logit", .parameters = j->params};
+                              .store_channels = a->channels, .deflate_level = 4, .method = a->method,
+                              .score_kind = j->occ ? "probability" : "logit", .parameters = j->params};
     rm_relevance_writer *w;
     int64_t done;
     RM_TRY(rm_relevance_writer_open(&w, a->out_path, &spec, a->force, a->resume, &done));
     const char *attrs[][2] = {
-        {"model_path", a->model_path}, {"model_fingerprint", j->model_fp}, {"dataset_path", a->data_path},
-        {"dataset_fingerprint", j->data_fp}, {"composite", a->composite}, {"target", a->target ? a->target : "pred"},
-        {"split", rm_split_label(a->split)}, {"command_line", cli_command_line()},
+        {"model_path", a->model_path ? a->model_path : ""}, {"model_fingerprint", j->model_fp},
+        {"dataset_path", a->data_path}, {"dataset_fingerprint", j->data_fp},
+        {j->occ ? "predict_cmd" : "composite", j->occ ? (a->predict_cmd ? a->predict_cmd : "") : a->composite},
+        {"target", a->target ? a->target : "pred"}, {"split", rm_split_label(a->split)},
+        {"command_line", cli_command_line()},
     };
     for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
         if (rm_relevance_writer_set_attr(w, attrs[i][0], attrs[i][1]) != 0) {
@@ -465,14 +531,15 @@ static int run_job(relevance_job *j)
             return -1;
         }
         size_t hw = (size_t)j->ds.height * (size_t)j->ds.width;
-        for (int64_t i = 0; i < n; i++) {
+        for (int64_t i = 0; i < n && !j->occ; i++) {
             double s = 0;
             for (size_t p = 0; p < hw; p++) s += j->heat[(size_t)i * hw + p];
             sum_gap += fabs(s - j->score[i]) / (fabs(j->score[i]) + 1e-12);
             explained_count++;
         }
         done += n;
-        snprintf(prog.note, sizeof prog.note, "mean |sum-logit|/|logit| %.3g", sum_gap / (double)explained_count);
+        if (explained_count)
+            snprintf(prog.note, sizeof prog.note, "mean |sum-logit|/|logit| %.3g", sum_gap / (double)explained_count);
         rm_progress_update(&prog, (size_t)done);
     }
     rm_progress_finish(&prog);
@@ -488,7 +555,6 @@ int cmd_relevance(int argc, char **argv)
     if (!a.composite) a.composite = "epsilon-plus-flat";
     if (a.eps < 0) a.eps = 1e-6;
     if (a.gamma < 0) a.gamma = 0.25;
-    if (strcmp(a.method, "lrp") != 0) return cli_usage_error("relevance", "--method occlusion: not built yet");
     rm_h5_init();
     relevance_job j;
     memset(&j, 0, sizeof j);
@@ -496,7 +562,9 @@ int cmd_relevance(int argc, char **argv)
     j.ds.hfile = -1;
     rc = job_prepare(&j);
     if (rc == 0) rc = run_job(&j);
-    if (rc == 0 && !j.stopped) rm_log("%s: %lld heatmaps (%s, %s)", a.out_path, (long long)j.n, a.method, a.composite);
+    if (rc == 0 && !j.stopped)
+        rm_log("%s: %lld heatmaps (%s%s%s)", a.out_path, (long long)j.n, a.method, j.occ ? "" : ", ",
+               j.occ ? "" : a.composite);
     job_free(&j);
     return rc == 0 ? RM_EXIT_OK : cli_runtime_error();
 }
