@@ -457,6 +457,8 @@ static int count_correct(const float *probs, const int32_t *labels, int n, int k
     return correct;
 }
 
+#define DIVERGED_LOSS 1e6
+
 static int train_epoch(trainer *t, int epoch, rm_epoch_record *rec)
 {
     const rm_train_config *c = t->cfg;
@@ -478,7 +480,9 @@ static int train_epoch(trainer *t, int epoch, rm_epoch_record *rec)
         double loss;
         RM_TRY(rm_net_forward(&t->net));
         RM_TRY(rm_net_loss_backward(&t->net, b->labels, b->count, &loss));
-        if (!isfinite(loss))
+        /* A cross-entropy above DIVERGED_LOSS means logits apart by as much:
+         * the weights have blown up even while the loss is still finite. */
+        if (!isfinite(loss) || loss > DIVERGED_LOSS)
             return rm_error("epoch %d, batch %zu: the loss is %g; training diverged (lower --lr?); the last "
                             "checkpoint (%s) and the best model are kept", epoch + 1, i + 1, loss, t->ckpt_path);
         rec->lr = rm_lr_at(&c->optim, epoch + (double)i / (double)batches);
@@ -497,12 +501,26 @@ static int train_epoch(trainer *t, int epoch, rm_epoch_record *rec)
     return 0;
 }
 
+/* A diverged step can leave non-finite weights that a ReLU or a max pool
+ * hides from the loss: check every parameter before anything is saved. */
+static int check_finite(const rm_model *m, int epoch, const char *ckpt_path)
+{
+    for (int i = 0; i < m->num_tensors; i++)
+        for (int64_t k = 0; k < m->tensors[i].count; k++)
+            if (!isfinite(m->tensors[i].data[k]))
+                return rm_error("epoch %d: parameter %s[%lld] is %g: training diverged (lower --lr, or add "
+                                "--warmup); the last checkpoint (%s) and the best model are kept",
+                                epoch, m->tensors[i].key, (long long)k, (double)m->tensors[i].data[k], ckpt_path);
+    return 0;
+}
+
 static int validate(trainer *t, rm_epoch_record *rec)
 {
     rm_model current = t->model;
     current.tensors = NULL;
     current.num_tensors = 0;
     int rc = rm_model_capture(&current, &t->net);
+    if (rc == 0) rc = check_finite(&current, rec->epoch, t->ckpt_path);
     if (rc == 0) rc = rm_model_apply(&current, &t->eval_net);
     for (int i = 0; i < current.num_tensors; i++) free(current.tensors[i].data);
     free(current.tensors);
