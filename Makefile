@@ -224,20 +224,20 @@ $(FASHION_DIR)/ingest.params: FORCE
 $(FASHION_DIR)/model.params: FORCE
 	$(call write_params,FASHION_MODEL_ARGS)
 
-$(MNIST_DIR)/mnist.h5: $(DATA_DIR)/mnist/SHA256SUMS $(MNIST_DIR)/ingest.params $(BIN)
+$(MNIST_DIR)/mnist.h5: $(DATA_DIR)/mnist/SHA256SUMS $(MNIST_DIR)/ingest.params | $(BIN)
 	$(BIN) ingest idx $(call IDX_INPUTS,$(DATA_DIR)/mnist) $$(cat $(MNIST_DIR)/ingest.params) --force -o $@
-$(FASHION_DIR)/fashion-mnist.h5: $(DATA_DIR)/fashion-mnist/SHA256SUMS $(FASHION_DIR)/ingest.params $(BIN)
+$(FASHION_DIR)/fashion-mnist.h5: $(DATA_DIR)/fashion-mnist/SHA256SUMS $(FASHION_DIR)/ingest.params | $(BIN)
 	$(BIN) ingest idx $(call IDX_INPUTS,$(DATA_DIR)/fashion-mnist) $$(cat $(FASHION_DIR)/ingest.params) --force -o $@
 
 # A changed network file retrains too ($(wildcard): the net may be a path).
-$(MNIST_DIR)/model.h5: $(MNIST_DIR)/mnist.h5 $(MNIST_DIR)/model.params $(wildcard nets/$(MNIST_NET).cfg $(MNIST_NET)) $(BIN)
+$(MNIST_DIR)/model.h5: $(MNIST_DIR)/mnist.h5 $(MNIST_DIR)/model.params $(wildcard nets/$(MNIST_NET).cfg $(MNIST_NET)) | $(BIN)
 	$(BIN) train --data $< $$(cat $(MNIST_DIR)/model.params) --force --out $@
-$(FASHION_DIR)/model.h5: $(FASHION_DIR)/fashion-mnist.h5 $(FASHION_DIR)/model.params $(wildcard nets/$(FASHION_NET).cfg $(FASHION_NET)) $(BIN)
+$(FASHION_DIR)/model.h5: $(FASHION_DIR)/fashion-mnist.h5 $(FASHION_DIR)/model.params $(wildcard nets/$(FASHION_NET).cfg $(FASHION_NET)) | $(BIN)
 	$(BIN) train --data $< $$(cat $(FASHION_DIR)/model.params) --force --out $@
 
-$(MNIST_DIR)/eval.json: $(MNIST_DIR)/model.h5 $(MNIST_DIR)/mnist.h5 $(BIN)
+$(MNIST_DIR)/eval.json: $(MNIST_DIR)/model.h5 $(MNIST_DIR)/mnist.h5 | $(BIN)
 	$(BIN) eval --model $< --data $(MNIST_DIR)/mnist.h5 --split test --threads $(THREADS) --force --out $@
-$(FASHION_DIR)/eval.json: $(FASHION_DIR)/model.h5 $(FASHION_DIR)/fashion-mnist.h5 $(BIN)
+$(FASHION_DIR)/eval.json: $(FASHION_DIR)/model.h5 $(FASHION_DIR)/fashion-mnist.h5 | $(BIN)
 	$(BIN) eval --model $< --data $(FASHION_DIR)/fashion-mnist.h5 --split test --threads $(THREADS) --force --out $@
 
 # The first "accuracy" in eval.json is the overall one.
