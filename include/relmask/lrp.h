@@ -34,7 +34,7 @@ extern const char *const rm_rule_names[RM_RULE_COUNT];
 
 typedef struct {
     rm_rule_kind kind;
-    double eps;           /* epsilon rule's epsilon; other rules stabilize with 1e-9 * sign0 */
+    double eps;           /* epsilon rule's epsilon; other rules stabilize with 1e-6 * sign0 */
     double gamma;
     double alpha, beta;   /* alpha - beta = 1 */
 } rm_rule;
