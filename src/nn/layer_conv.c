@@ -55,10 +55,15 @@ static int build_forward(rm_layer *l, rm_net *net, conv_impl *c, dnnl_memory_des
     RM_TRY(rm_md_init(&b_any, 1, bdims, dnnl_x));
     RM_TRY(rm_md_init(&dst_any, 4, ddims, dnnl_format_tag_any));
     dnnl_alg_kind_t alg = RM_CONV_ALG;
+    /* LRP runs this forward once with the real and once per modified weight
+     * set: the training propagation kind keeps Winograd with ordinary blocked
+     * weights (inference Winograd wants its own weight layout, see below,
+     * and would fall back to direct, 1.5-2x slower here). */
+    dnnl_prop_kind_t prop = net->mode == RM_MODE_INFER ? dnnl_forward_inference : dnnl_forward_training;
     for (;;) {
         dnnl_convolution_desc_t desc;
         RM_DNNL_TRY(dnnl_convolution_forward_desc_init(
-            &desc, net->mode == RM_MODE_TRAIN ? dnnl_forward_training : dnnl_forward_inference, alg, &l->src_md,
+            &desc, prop, alg, &l->src_md,
             &w_any, d->bias ? &b_any : NULL, &dst_any, strides, pad, pad));
         if (l->fused_relu) {
             if (!c->relu_attr) RM_TRY(relu_post_op_attr(net, &c->relu_attr));
