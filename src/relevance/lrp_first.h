@@ -1,0 +1,73 @@
+/* The input convolution's relevance without oneDNN's backward-data. Private
+ * to src/relevance.
+ *
+ * The first convolution reads the plain NCHW batch with very few channels
+ * (1 for grey images, 3 for RGB). oneDNN 2.6 has no fast backward-data into
+ * so few channels: its kernels pad the channels to a full vector block (16x
+ * the work for one channel) and a plain output layout falls back to the
+ * reference kernel. Here one pass (the divide s = R / stab(z'), the
+ * transposed convolution c_g = W_g^T s and the multiplication by the input)
+ * runs per image in cache:
+ *
+ *   rin[n,c,y,x] (+)= sum_g mul_g(x[n,c,y,x]) * (W_g^T s)[n,c,y,x]
+ *
+ * where mul_g is x, x+, x- or 1 and W_g already holds the pass's scale and,
+ * for constant inputs (ones, the z-box bounds), the constant. s is spread
+ * into a zero-padded (and, for stride > 1, zero-dilated) plane per output
+ * channel, so the transposed convolution becomes a sum of shifted
+ * whole-plane multiply-adds that the compiler vectorizes. */
+#ifndef RELMASK_LRP_FIRST_H
+#define RELMASK_LRP_FIRST_H
+
+#include <stdint.h>
+
+typedef struct {
+    int batch, cin, h, w;            /* input, plain NCHW */
+    int cout, oh, ow, k, stride, pad;
+    int64_t dst_strides[4];          /* the output layout's strides (floats) of n, channel block, h, w */
+    int blk;                         /* its channel block (1: not blocked, e.g. nchw or nhwc) */
+} rm_lrp_first_geom;
+
+enum { RM_LRP_MUL_X, RM_LRP_MUL_XPOS, RM_LRP_MUL_XNEG, RM_LRP_MUL_ONE, RM_LRP_MULS };
+enum { RM_LRP_FIRST_GROUPS = 3 };
+
+typedef struct {
+    const float *z;                  /* data part of z' (output layout) or NULL */
+    const float *zconst;             /* constant part (one image, the same for all) or NULL */
+    const float *zsign;              /* the layer's z for gamma's output-sign masks, or NULL */
+    int mask;                        /* 0: every output, 1: outputs with z >= 0, 2: outputs with z < 0 */
+    float eps;                       /* stab(z) = z + eps sign0(z); 0 (LRP-0): zero denominators pass nothing */
+    int ngroups;                     /* 1..RM_LRP_FIRST_GROUPS */
+    int mul[RM_LRP_FIRST_GROUPS];
+    const float *w[RM_LRP_FIRST_GROUPS];   /* [cin][cout][k][k] */
+} rm_lrp_first_pass;
+
+/* s = mask * R / stab(z') over n contiguous outputs, z' = zd + zc (either
+ * may be absent: has_zd, has_zc are constants at every call, so each
+ * variant compiles to a branch-free vector loop). mask 1 keeps outputs with
+ * zo >= 0, 2 those with zo < 0. Shared by both LRP paths. */
+static inline void rm_lrp_divide(float *restrict s, const float *restrict r, const float *restrict zd,
+                                 const float *restrict zc, const float *restrict zo, int64_t n, float eps, int mask,
+                                 const int has_zd, const int has_zc)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        float z = (has_zd ? zd[i] : 0.f) + (has_zc ? zc[i] : 0.f);
+        float keep = (mask == 0) | ((zo[i] >= 0) == (mask == 1)) ? 1.f : 0.f;   /* | : zo is read either way */
+        float d = z + (z >= 0 ? eps : -eps);
+        float q = keep * r[i] / (d != 0 ? d : 1.f);
+        s[i] = d != 0 ? q : 0.f;   /* only LRP-0 can meet z' = 0: no relevance passes */
+    }
+}
+
+typedef struct rm_lrp_first rm_lrp_first;
+
+/* Per-thread planes for up to omp_get_max_threads() threads. */
+int rm_lrp_first_create(rm_lrp_first **out, const rm_lrp_first_geom *g);
+/* r: the relevance above (output layout); x: the input batch (plain);
+ * rin: plain [B,C,H,W], overwritten or (accumulate) added to. */
+void rm_lrp_first_run(rm_lrp_first *in, float *rin, const float *x, const float *r, const rm_lrp_first_pass *p,
+                      int accumulate);
+void rm_lrp_first_destroy(rm_lrp_first *in);
+
+#endif
