@@ -418,3 +418,15 @@ Test(lrp_vs_reference, ignore_bias)
     check_net_against_reference(plain_net, "epsilon", NULL, 0, -1, 1e-4, 1);
     check_net_against_reference(first_nets[4], "epsilon", NULL, 0, -1, 1e-4, 1);
 }
+
+/* A convolution's ReLU runs fused into it unless a rule above ignores its
+ * input (flat, w-square), which would hand relevance to outputs the ReLU
+ * zeroed, where the divide needs the pre-activation z. */
+Test(lrp_vs_reference, flat_and_wsquare_above_a_convolution)
+{
+    const char *const flat[] = {"conv2=flat"}, *const wsq[] = {"conv2=wsquare", "conv1=gamma"};
+    check_net_against_reference(plain_net, "epsilon", flat, 1, -1, 1e-4, 0);
+    check_net_against_reference(plain_net, "epsilon", wsq, 2, -1, 1e-4, 0);
+    const char *const dense_flat[] = {"dense1=flat"};
+    check_net_against_reference(first_nets[0], "epsilon", dense_flat, 1, -1, 1e-4, 0);
+}

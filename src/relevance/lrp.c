@@ -664,6 +664,39 @@ int rm_lrp_run(rm_lrp *e, const int32_t *target, float *relevance, int32_t *expl
 float *rm_lrp_input(rm_lrp *e) { return rm_net_input(&e->net); }
 const float *rm_lrp_logits(rm_lrp *e) { return rm_net_logits(&e->net); }
 
+/* Whether convolution i may apply the ReLU after it as a post-op, so that
+ * its output is y = max(z, 0) instead of z. Its rule reads z only to divide
+ * (z' = z for epsilon, LRP-0, z-box) and for gamma's output-sign masks, and
+ * only where the relevance R arriving from above is not zero: there a zero
+ * R gives s = 0 whatever z' is. Where y = 0, R is 0 exactly when everything
+ * above up to the next dense/convolution multiplies by its input: max
+ * pooling routes R to a winner whose value is the pooled one, average
+ * pooling and the epsilon, LRP-0, z+, alpha-beta and gamma rules end in
+ * x * c; flat and w-square (c alone) do not. Where y > 0, y = z. */
+static int relu_fusable(const rm_netdef *def, const rm_rule *rules, const int *map, int i)
+{
+    if (def->layers[i].type != RM_LAYER_CONV || i + 1 >= def->num_layers || def->layers[i + 1].type != RM_LAYER_RELU)
+        return 0;
+    for (int j = i + 2; j < def->num_layers; j++) {
+        switch (def->layers[j].type) {
+        case RM_LAYER_RELU:
+        case RM_LAYER_DROPOUT:
+        case RM_LAYER_FLATTEN:
+        case RM_LAYER_MAXPOOL: continue;
+        case RM_LAYER_AVGPOOL:
+        case RM_LAYER_GLOBALAVGPOOL: return 1;
+        case RM_LAYER_CONV:
+        case RM_LAYER_DENSE: {
+            rm_rule_kind k = rules[map[j]].kind;
+            return k == RM_RULE_ZERO || k == RM_RULE_EPSILON || k == RM_RULE_ZPLUS || k == RM_RULE_ALPHABETA ||
+                   k == RM_RULE_GAMMA;
+        }
+        default: return 0;
+        }
+    }
+    return 0;
+}
+
 int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_config *cfg)
 {
     *out = NULL;
@@ -673,7 +706,12 @@ int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_c
     if (!e) return -1;
     int *map = rm_calloc((size_t)model->def.num_layers, sizeof *map, "layer map");
     int rc = map ? rm_fold_batchnorm(model, &e->def, &e->folded, map) : -1;
-    if (rc == 0) rc = rm_net_create(&e->net, &e->def, batch, RM_MODE_LRP, 0);
+    unsigned char *fuse = rc == 0 ? rm_calloc((size_t)e->def.num_layers + 1, 1, "layer flags") : NULL;
+    if (!fuse) rc = -1;
+    for (int i = 0; rc == 0 && i < e->def.num_layers; i++)
+        fuse[i] = (unsigned char)relu_fusable(&e->def, cfg->rules, map, i);
+    if (rc == 0) rc = rm_net_create_lrp(&e->net, &e->def, batch, fuse);
+    free(fuse);
     if (rc == 0) rc = rm_model_apply(&e->folded, &e->net);
     if (rc == 0) {
         const dnnl_memory_desc_t *top = &e->net.layers[e->net.num_layers - 1].dst_md;
