@@ -51,6 +51,10 @@ typedef struct {
     dnnl_memory_t rin, rout;     /* relevance below / above the layer */
     size_t image;                /* floats per image in the dst layout (the whole batch if not separable) */
     rm_lrp_first *input;         /* the input-layer kernel instead of divide + backward-data, or NULL */
+    /* rin = scale x c of a one-term rule is left to the divide of the layer
+     * below, which reads x and c instead of rin: */
+    int deferred;                /* this layer's rin is never written */
+    const void *r_from;          /* the lrp_layer above whose x and c this layer's divide reads, or NULL */
 } lrp_layer;
 
 struct rm_lrp {
@@ -405,9 +409,6 @@ static int plan_input_kernel(lrp_layer *L, const rm_model *model)
             }
         }
         for (int g = 0; g < ip->ngroups; g++) ip->w[g] = p->input_w[g];
-        ip->zconst = p->zconst;
-        ip->mask = p->mask;
-        ip->eps = (float)p->eps;
     }
     rm_lrp_first_geom g = {.batch = (int)l->src_md.dims[0], .cin = C, .h = d->in.h, .w = d->in.w, .cout = O,
                            .oh = d->out.h, .ow = d->out.w, .k = d->size, .stride = d->stride, .pad = d->pad,
@@ -513,22 +514,31 @@ static int compute_z(rm_lrp *e, lrp_layer *L, const pass *p, const float **z)
     return 0;
 }
 
-/* s = mask(z) * R / stab(z'), z' = zdata + zconst; one image at a time so
- * the shared constant part stays in cache. */
+/* What the divide of pass p reads: R from above (rout, or the x and c the
+ * layer above left), z' = zd + zconst, the layer's own output for masks. */
+static rm_lrp_div divide_inputs(lrp_layer *L, const pass *p, const float *zd)
+{
+    rm_lrp_div d = {.r = rm_memory_ptr(L->rout), .zd = zd, .zc = p->zconst, .zo = rm_memory_ptr(L->layer->dst),
+                    .eps = (float)p->eps, .mask = p->mask};
+    const lrp_layer *above = L->r_from;
+    if (above) {
+        const pass *q = &above->passes[0];
+        d.r = rm_memory_ptr(above->c);
+        d.rx = rm_memory_ptr(input_variant((lrp_layer *)above, q->t[0].x));
+        d.rscale = (float)q->scale;
+    }
+    return d;
+}
+
+/* s = mask(z) * R / stab(z'); one image at a time so the shared constant
+ * part stays in cache. */
 static void divide(lrp_layer *L, const pass *p, const float *zd)
 {
-    const float *r = rm_memory_ptr(L->rout), *zo = rm_memory_ptr(L->layer->dst), *zc = p->zconst;
+    const rm_lrp_div d = divide_inputs(L, p, zd);
     float *s = rm_memory_ptr(L->s);
     const size_t img = L->image, nimg = rm_memory_floats(L->s) / img;
-    const float eps = (float)p->eps;
-    const int mask = p->mask;
 #pragma omp parallel for schedule(static) if (nimg > 1 && nimg * img > PARALLEL_MIN)
-    for (size_t b = 0; b < nimg; b++) {
-        size_t o = b * img;
-        if (zd && zc) rm_lrp_divide(s + o, r + o, zd + o, zc, zo + o, (int64_t)img, eps, mask, 1, 1);
-        else if (zd) rm_lrp_divide(s + o, r + o, zd + o, NULL, zo + o, (int64_t)img, eps, mask, 1, 0);
-        else rm_lrp_divide(s + o, r + o, NULL, zc, zo + o, (int64_t)img, eps, mask, 0, 1);
-    }
+    for (size_t b = 0; b < nimg; b++) rm_lrp_divide(s + b * img, &d, (int64_t)(b * img), 0, (int64_t)img);
 }
 
 /* rin = scale x c, or rin += scale x c */
@@ -557,9 +567,8 @@ static int linear_relevance(rm_lrp *e, lrp_layer *L)
         RM_TRY(compute_z(e, L, p, &zd));
         RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
         if (L->input) {
-            p->input.z = zd;
-            p->input.zsign = rm_memory_ptr(l->dst);
-            rm_lrp_first_run(L->input, rin, rm_memory_ptr(l->src), rm_memory_ptr(L->rout), &p->input, written);
+            p->input.div = divide_inputs(L, p, zd);
+            rm_lrp_first_run(L->input, rin, rm_memory_ptr(l->src), &p->input, written);
             written = 1;
             continue;
         }
@@ -570,6 +579,7 @@ static int linear_relevance(rm_lrp *e, lrp_layer *L)
                            l->lrp.bwd_scratch));
             if (L->c_native) RM_TRY(rm_reorder_run(&e->net.dnn, L->c_reorder, L->c_native, L->c));
             RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
+            if (L->deferred) continue;
             multiply(rin, rm_memory_ptr(input_variant(L, p->t[t].x)), rm_memory_ptr(L->c), (float)p->scale, nin,
                      written);
             written = 1;
@@ -617,6 +627,28 @@ static int layer_relevance(rm_lrp *e, lrp_layer *L)
     case RM_LAYER_AVGPOOL:
     case RM_LAYER_GLOBALAVGPOOL: return avgpool_relevance(e, L);
     default: return 0;   /* passes_through: rin is rout */
+    }
+}
+
+/* A dense/convolution layer whose rule is one term in one pass (epsilon,
+ * LRP-0, z+ on a rectified input, flat, w-square) leaves rin = scale x c to
+ * the dense/convolution layer below it (with only ReLU, dropout or flatten
+ * between), whose divide then reads x and c instead of rin. */
+static void plan_deferred(rm_lrp *e)
+{
+    for (int i = e->net.num_layers - 1; i > 0; i--) {
+        lrp_layer *L = &e->layers[i];
+        if (!is_linear(L->layer) || L->input || L->npasses != 1 || L->passes[0].nterms != 1) continue;
+        int j = i - 1;
+        while (j > 0 && passes_through(&e->layers[j])) j--;
+        lrp_layer *below = &e->layers[j];
+        /* Below, a second pass would divide after its own backward-data has
+         * overwritten c (the same scratch buffer); the input kernel has none. */
+        if (!is_linear(below->layer) || passes_through(below) || (below->npasses > 1 && !below->input) ||
+            !rm_md_equal(&L->layer->src_md, &below->layer->dst_md))
+            continue;
+        L->deferred = 1;
+        below->r_from = L;
     }
 }
 
@@ -747,6 +779,7 @@ int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_c
         rm_lrp_destroy(e);
         return -1;
     }
+    plan_deferred(e);
     assign_buffers(e);
     *out = e;
     return 0;

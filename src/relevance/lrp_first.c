@@ -69,24 +69,19 @@ void rm_lrp_first_destroy(rm_lrp_first *in)
  * every other cell stays zero. A row of outputs (all channels of a block)
  * is contiguous in nChw16c and in nchw: divided as one vector loop into
  * row, then spread. */
-static void spread_s(const rm_lrp_first *in, float *s, float *row, const float *r, const rm_lrp_first_pass *p,
-                     int64_t n)
+static void spread_s(const rm_lrp_first *in, float *s, float *row, const rm_lrp_first_pass *p, int64_t n)
 {
     const rm_lrp_first_geom *g = &in->g;
     const int64_t *st = g->dst_strides;
     const int q = g->k - 1 - g->pad, S = g->stride, blk = g->blk;
     const int contiguous = st[3] == blk;
-    const int64_t span = contiguous ? (int64_t)g->ow * blk : blk;
-    const float *zc = p->zconst, *zsign = p->mask ? p->zsign : r;   /* zsign is only read under a mask */
+    const int nx = contiguous ? g->ow : 1;
     for (int cb = 0; cb * blk < g->cout; cb++) {
         int lanes = g->cout - cb * blk < blk ? g->cout - cb * blk : blk;
         for (int y = 0; y < g->oh; y++)
-            for (int x0 = 0; x0 < g->ow; x0 += contiguous ? g->ow : 1) {
-                int64_t rel = cb * st[1] + y * st[2] + x0 * st[3], i = n * st[0] + rel;
-                if (p->z && zc) rm_lrp_divide(row, r + i, p->z + i, zc + rel, zsign + i, span, p->eps, p->mask, 1, 1);
-                else if (p->z) rm_lrp_divide(row, r + i, p->z + i, NULL, zsign + i, span, p->eps, p->mask, 1, 0);
-                else rm_lrp_divide(row, r + i, NULL, zc + rel, zsign + i, span, p->eps, p->mask, 0, 1);
-                int nx = contiguous ? g->ow : 1;
+            for (int x0 = 0; x0 < g->ow; x0 += nx) {
+                int64_t rel = cb * st[1] + y * st[2] + x0 * st[3];
+                rm_lrp_divide(row, &p->div, n * st[0] + rel, rel, (int64_t)nx * blk);
                 for (int x = 0; x < nx; x++) {
                     float *out = s + (int64_t)cb * blk * in->plane + (int64_t)(y * S + q) * in->wb + (x0 + x) * S + q;
                     for (int l = 0; l < lanes; l++) out[l * in->plane] = row[x * blk + l];
@@ -141,8 +136,7 @@ static inline float multiplier(int mul, float x)
     }
 }
 
-void rm_lrp_first_run(rm_lrp_first *in, float *rin, const float *x, const float *r, const rm_lrp_first_pass *p,
-                      int accumulate)
+void rm_lrp_first_run(rm_lrp_first *in, float *rin, const float *x, const rm_lrp_first_pass *p, int accumulate)
 {
     const rm_lrp_first_geom *g = &in->g;
     const int64_t hw = (int64_t)g->h * g->w, nacc = (int64_t)g->h * in->wb;
@@ -152,7 +146,7 @@ void rm_lrp_first_run(rm_lrp_first *in, float *rin, const float *x, const float 
         float *s = in->s[t], *acc = in->acc[t];
 #pragma omp for schedule(static)
         for (int n = 0; n < g->batch; n++) {
-            spread_s(in, s, in->row[t], r, p, n);
+            spread_s(in, s, in->row[t], p, n);
             for (int c = 0; c < g->cin; c++) {
                 memset(acc, 0, (size_t)(p->ngroups * nacc) * sizeof *acc);
                 taps(acc, s, p->w, p->ngroups, c, in);

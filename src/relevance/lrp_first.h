@@ -19,7 +19,54 @@
 #ifndef RELMASK_LRP_FIRST_H
 #define RELMASK_LRP_FIRST_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* What the divide s = mask * R / stab(z') reads, z' = zd + zc (either may
+ * be absent). R is r, or, when the layer above left its last step to this
+ * divide, rscale * rx * r (its input times its c: one pass over the data
+ * fewer). mask 1 keeps outputs with zo >= 0, 2 those with zo < 0. Shared
+ * by both LRP paths. */
+typedef struct {
+    const float *r, *rx;
+    float rscale;
+    const float *zd, *zc, *zo;
+    float eps;
+    int mask;
+} rm_lrp_div;
+
+/* has_* are constants at every call: each variant is a branch-free vector loop. */
+static inline void rm_lrp_divide_span(float *restrict s, const float *restrict r, const float *restrict rx,
+                                      float rscale, const float *restrict zd, const float *restrict zc,
+                                      const float *restrict zo, int64_t n, float eps, int mask, const int has_rx,
+                                      const int has_zd, const int has_zc)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        float z = (has_zd ? zd[i] : 0.f) + (has_zc ? zc[i] : 0.f);
+        float rr = has_rx ? rscale * rx[i] * r[i] : r[i];
+        float keep = (mask == 0) | ((zo[i] >= 0) == (mask == 1)) ? 1.f : 0.f;   /* | : zo is read either way */
+        float d = z + (z >= 0 ? eps : -eps);
+        float q = keep * rr / (d != 0 ? d : 1.f);
+        s[i] = d != 0 ? q : 0.f;   /* only LRP-0 can meet z' = 0: no relevance passes */
+    }
+}
+
+/* s[0..n) from the outputs at offset i (zc at offset ic: it holds one image). */
+static inline void rm_lrp_divide(float *s, const rm_lrp_div *d, int64_t i, int64_t ic, int64_t n)
+{
+    const float *r = d->r + i, *rx = d->rx ? d->rx + i : NULL, *zo = d->zo + i;
+    const float *zd = d->zd ? d->zd + i : NULL, *zc = d->zc ? d->zc + ic : NULL;
+    if (rx) {
+        if (zd && zc) rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 1, 1, 1);
+        else if (zd) rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 1, 1, 0);
+        else rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 1, 0, 1);
+    } else {
+        if (zd && zc) rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 0, 1, 1);
+        else if (zd) rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 0, 1, 0);
+        else rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 0, 0, 1);
+    }
+}
 
 typedef struct {
     int batch, cin, h, w;            /* input, plain NCHW */
@@ -32,42 +79,19 @@ enum { RM_LRP_MUL_X, RM_LRP_MUL_XPOS, RM_LRP_MUL_XNEG, RM_LRP_MUL_ONE, RM_LRP_MU
 enum { RM_LRP_FIRST_GROUPS = 3 };
 
 typedef struct {
-    const float *z;                  /* data part of z' (output layout) or NULL */
-    const float *zconst;             /* constant part (one image, the same for all) or NULL */
-    const float *zsign;              /* the layer's z for gamma's output-sign masks, or NULL */
-    int mask;                        /* 0: every output, 1: outputs with z >= 0, 2: outputs with z < 0 */
-    float eps;                       /* stab(z) = z + eps sign0(z); 0 (LRP-0): zero denominators pass nothing */
+    rm_lrp_div div;                  /* zd, zc (one image), zo, eps, mask; r, rx: per run */
     int ngroups;                     /* 1..RM_LRP_FIRST_GROUPS */
     int mul[RM_LRP_FIRST_GROUPS];
     const float *w[RM_LRP_FIRST_GROUPS];   /* [cin][cout][k][k] */
 } rm_lrp_first_pass;
 
-/* s = mask * R / stab(z') over n contiguous outputs, z' = zd + zc (either
- * may be absent: has_zd, has_zc are constants at every call, so each
- * variant compiles to a branch-free vector loop). mask 1 keeps outputs with
- * zo >= 0, 2 those with zo < 0. Shared by both LRP paths. */
-static inline void rm_lrp_divide(float *restrict s, const float *restrict r, const float *restrict zd,
-                                 const float *restrict zc, const float *restrict zo, int64_t n, float eps, int mask,
-                                 const int has_zd, const int has_zc)
-{
-#pragma omp simd
-    for (int64_t i = 0; i < n; i++) {
-        float z = (has_zd ? zd[i] : 0.f) + (has_zc ? zc[i] : 0.f);
-        float keep = (mask == 0) | ((zo[i] >= 0) == (mask == 1)) ? 1.f : 0.f;   /* | : zo is read either way */
-        float d = z + (z >= 0 ? eps : -eps);
-        float q = keep * r[i] / (d != 0 ? d : 1.f);
-        s[i] = d != 0 ? q : 0.f;   /* only LRP-0 can meet z' = 0: no relevance passes */
-    }
-}
-
 typedef struct rm_lrp_first rm_lrp_first;
 
 /* Per-thread planes for up to omp_get_max_threads() threads. */
 int rm_lrp_first_create(rm_lrp_first **out, const rm_lrp_first_geom *g);
-/* r: the relevance above (output layout); x: the input batch (plain);
- * rin: plain [B,C,H,W], overwritten or (accumulate) added to. */
-void rm_lrp_first_run(rm_lrp_first *in, float *rin, const float *x, const float *r, const rm_lrp_first_pass *p,
-                      int accumulate);
+/* x: the input batch (plain); rin: plain [B,C,H,W], overwritten or
+ * (accumulate) added to. */
+void rm_lrp_first_run(rm_lrp_first *in, float *rin, const float *x, const rm_lrp_first_pass *p, int accumulate);
 void rm_lrp_first_destroy(rm_lrp_first *in);
 
 #endif
