@@ -5,6 +5,7 @@
  * largest magnitude unless stated. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,4 +430,53 @@ Test(lrp_vs_reference, flat_and_wsquare_above_a_convolution)
     check_net_against_reference(plain_net, "epsilon", wsq, 2, -1, 1e-4, 0);
     const char *const dense_flat[] = {"dense1=flat"};
     check_net_against_reference(first_nets[0], "epsilon", dense_flat, 1, -1, 1e-4, 0);
+}
+
+/* With several threads the batch runs as one slice per thread, each in its
+ * own engine: heatmaps, explained classes (per-image targets included) and
+ * logits match one engine over the whole batch, and an error in one slice
+ * reaches the caller. */
+Test(lrp, batch_split_over_threads_matches_one_engine)
+{
+    rm_model m;
+    make_model(&m, plain_net, 0, 5);
+    enum { N = 24 };
+    int64_t n = input_size(&m);
+    float *x = malloc(sizeof *x * (size_t)(N * n));
+    fill_input(x, N * n, 13, -1);
+    int32_t target[N];
+    for (int b = 0; b < N; b++) target[b] = b % 3 == 0 ? -1 : b % 5;
+    rm_lrp_config cfg;
+    cr_assert_eq(rm_lrp_composite(&cfg, &m.def, "epsilon-gamma-box", NULL, 0, 1e-2, 0.25), 0);
+    float *rel[2], logits[2][N * 5], logit[2][N];
+    int32_t expl[2][N], pred[2][N];
+    for (int k = 0; k < 2; k++) {
+        omp_set_num_threads(k == 0 ? 1 : 3);   /* one engine; three slices of 8 */
+        rm_lrp *e;
+        cr_assert_eq(rm_lrp_create(&e, &m, N, &cfg), 0, "%s", rm_error_message());
+        memcpy(rm_lrp_input(e), x, sizeof *x * (size_t)(N * n));
+        rel[k] = malloc(sizeof *rel[k] * (size_t)(N * n));
+        cr_assert_eq(rm_lrp_run(e, target, rel[k], expl[k], logit[k], pred[k]), 0, "%s", rm_error_message());
+        memcpy(logits[k], rm_lrp_logits(e), sizeof logits[k]);
+        if (k == 1) {
+            int32_t bad[N];
+            memcpy(bad, target, sizeof bad);
+            bad[20] = 7;
+            cr_assert_neq(rm_lrp_run(e, bad, rel[k], NULL, NULL, NULL), 0);
+            cr_assert(strstr(rm_error_message(), "explained class 7 out of range"), "%s", rm_error_message());
+        }
+        rm_lrp_destroy(e);
+    }
+    for (int b = 0; b < N; b++) {
+        cr_assert_eq(expl[0][b], expl[1][b], "image %d", b);
+        cr_assert_eq(pred[0][b], pred[1][b], "image %d", b);
+        cr_assert_eq(expl[0][b], target[b] >= 0 ? target[b] : pred[0][b], "image %d", b);
+        for (int k = 0; k < 2; k++) cr_assert_eq(logits[k][b * 5 + expl[k][b]], logit[k][b], "image %d", b);
+    }
+    assert_close(logits[1], logits[0], N * 5, 1e-5, "logits, sliced vs one engine");
+    assert_close(logit[1], logit[0], N, 1e-5, "explained logits, sliced vs one engine");
+    assert_close(rel[1], rel[0], N * n, 1e-5, "heatmaps, sliced vs one engine");
+    free(rel[0]), free(rel[1]), free(x);
+    rm_lrp_config_free(&cfg);
+    rm_model_free(&m);
 }

@@ -3,6 +3,8 @@
 #include "relmask/lrp.h"
 
 #include <math.h>
+#include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,7 +59,8 @@ typedef struct {
     const void *r_from;          /* the lrp_layer above whose x and c this layer's divide reads, or NULL */
 } lrp_layer;
 
-struct rm_lrp {
+/* One engine: a folded network for a fixed batch and its LRP state. */
+typedef struct {
     rm_netdef def;               /* folded */
     rm_model folded;
     rm_net net;
@@ -65,7 +68,7 @@ struct rm_lrp {
     float *buf[2], *scratch_dst[3], *scratch_src[3];
     size_t max_floats;
     int classes;
-};
+} lrp_engine;
 
 static int is_linear(const rm_layer *l) { return l->def->type == RM_LAYER_CONV || l->def->type == RM_LAYER_DENSE; }
 
@@ -163,7 +166,7 @@ static int used_weight(const lrp_layer *L, int w)
 }
 
 /* A memory in md holding `plain` (reordered from the plain tag). */
-static int make_memory(rm_lrp *e, const dnnl_memory_desc_t *md, const float *plain, dnnl_format_tag_t tag,
+static int make_memory(lrp_engine *e, const dnnl_memory_desc_t *md, const float *plain, dnnl_format_tag_t tag,
                        dnnl_memory_t *mem)
 {
     RM_DNNL_TRY(dnnl_memory_create(mem, md, e->net.dnn.engine, DNNL_MEMORY_ALLOCATE));
@@ -173,7 +176,7 @@ static int make_memory(rm_lrp *e, const dnnl_memory_desc_t *md, const float *pla
 
 /* The same weights in backward-data's layout, from forward's: for layouts
  * oneDNN 2.6 cannot fill from plain weights directly. */
-static int reordered_copy(rm_lrp *e, dnnl_memory_t from, const dnnl_memory_desc_t *md, dnnl_memory_t *to)
+static int reordered_copy(lrp_engine *e, dnnl_memory_t from, const dnnl_memory_desc_t *md, dnnl_memory_t *to)
 {
     RM_DNNL_TRY(dnnl_memory_create(to, md, e->net.dnn.engine, DNNL_MEMORY_ALLOCATE));
     const dnnl_memory_desc_t *from_md;
@@ -190,7 +193,7 @@ static int reordered_copy(rm_lrp *e, dnnl_memory_t from, const dnnl_memory_desc_
     return rc;
 }
 
-static int prepare_weights(rm_lrp *e, lrp_layer *L, int ignore_bias)
+static int prepare_weights(lrp_engine *e, lrp_layer *L, int ignore_bias)
 {
     rm_param *wp = &L->layer->params[0], *bp = L->layer->num_params > 1 ? &L->layer->params[1] : NULL;
     int64_t n = rm_param_plain_count(wp), nb = bp ? rm_param_plain_count(bp) : 0;
@@ -228,7 +231,7 @@ static int prepare_weights(rm_lrp *e, lrp_layer *L, int ignore_bias)
 
 /* --- buffers ------------------------------------------------------------------ */
 
-static int view(rm_lrp *e, const dnnl_memory_desc_t *md, float *data, dnnl_memory_t *mem)
+static int view(lrp_engine *e, const dnnl_memory_desc_t *md, float *data, dnnl_memory_t *mem)
 {
     return RM_DNNL(dnnl_memory_create(mem, md, e->net.dnn.engine, data));
 }
@@ -258,7 +261,7 @@ static float constant_value(int kind, const rm_model *model, int c)
     return ((kind == X_LOW ? 0.f : 1.f) - model->norm_mean[c]) / model->norm_std[c];
 }
 
-static int constant_input(rm_lrp *e, lrp_layer *L, int kind, const rm_model *model)
+static int constant_input(lrp_engine *e, lrp_layer *L, int kind, const rm_model *model)
 {
     const rm_layer_def *d = L->layer->def;
     int64_t n = (int64_t)e->net.batch * d->in.c * d->in.h * d->in.w, per = (int64_t)d->in.h * d->in.w;
@@ -290,7 +293,7 @@ static dnnl_memory_t input_variant(lrp_layer *L, int kind)
     return kind == X_ORIG || (kind == X_POS && L->nonneg_input) ? L->layer->src : L->x[kind];
 }
 
-static int forward(rm_lrp *e, lrp_layer *L, dnnl_memory_t x, dnnl_memory_t w, dnnl_memory_t b, dnnl_memory_t out)
+static int forward(lrp_engine *e, lrp_layer *L, dnnl_memory_t x, dnnl_memory_t w, dnnl_memory_t b, dnnl_memory_t out)
 {
     rm_layer *l = L->layer;
     return rm_exec(&e->net.dnn, l->lrp.fwd, 5, DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, w, DNNL_ARG_BIAS,
@@ -320,7 +323,7 @@ static void plan_z(lrp_layer *L, pass *p)
 /* The constant part of z': the terms with constant inputs plus, when z'
  * has no forward of its own, the bias (the pass's bias, less the layer's
  * own when z is reused). Computed once with the layer's forward. */
-static int compute_zconst(rm_lrp *e, lrp_layer *L, pass *p, const rm_model *model, int ignore_bias)
+static int compute_zconst(lrp_engine *e, lrp_layer *L, pass *p, const rm_model *model, int ignore_bias)
 {
     rm_layer *l = L->layer;
     int64_t nb = l->num_params > 1 ? rm_param_plain_count(&l->params[1]) : 0;
@@ -417,7 +420,7 @@ static int plan_input_kernel(lrp_layer *L, const rm_model *model)
     return rm_lrp_first_create(&L->input, &g);
 }
 
-static int prepare_layer(rm_lrp *e, lrp_layer *L, const rm_model *model, int ignore_bias)
+static int prepare_layer(lrp_engine *e, lrp_layer *L, const rm_model *model, int ignore_bias)
 {
     rm_layer *l = L->layer;
     size_t src = md_floats(&l->src_md), dst = md_floats(&l->dst_md);
@@ -492,7 +495,7 @@ static void split_input(lrp_layer *L)
 
 /* z' of a pass: its input-dependent part (NULL when there is none); the
  * constant part is added where z' is used. */
-static int compute_z(rm_lrp *e, lrp_layer *L, const pass *p, const float **z)
+static int compute_z(lrp_engine *e, lrp_layer *L, const pass *p, const float **z)
 {
     *z = NULL;
     if (p->zsrc == Z_LAYER) *z = rm_memory_ptr(L->layer->dst);
@@ -554,7 +557,7 @@ static void multiply(float *restrict rin, const float *restrict x, const float *
     }
 }
 
-static int linear_relevance(rm_lrp *e, lrp_layer *L)
+static int linear_relevance(lrp_engine *e, lrp_layer *L)
 {
     rm_layer *l = L->layer;
     split_input(L);
@@ -590,7 +593,7 @@ static int linear_relevance(rm_lrp *e, lrp_layer *L)
 
 /* Average pooling: the epsilon rule with the pooling's own weights,
  * R_in = x * pool_backward(R / stab(avgpool(x))). */
-static int avgpool_relevance(rm_lrp *e, lrp_layer *L)
+static int avgpool_relevance(lrp_engine *e, lrp_layer *L)
 {
     rm_layer *l = L->layer;
     const float *z = rm_memory_ptr(l->dst), *r = rm_memory_ptr(L->rout);
@@ -614,7 +617,7 @@ static int passes_through(const lrp_layer *L)
     return t == RM_LAYER_RELU || t == RM_LAYER_DROPOUT || t == RM_LAYER_FLATTEN;
 }
 
-static int layer_relevance(rm_lrp *e, lrp_layer *L)
+static int layer_relevance(lrp_engine *e, lrp_layer *L)
 {
     rm_layer *l = L->layer;
     switch (l->def->type) {
@@ -634,7 +637,7 @@ static int layer_relevance(rm_lrp *e, lrp_layer *L)
  * LRP-0, z+ on a rectified input, flat, w-square) leaves rin = scale x c to
  * the dense/convolution layer below it (with only ReLU, dropout or flatten
  * between), whose divide then reads x and c instead of rin. */
-static void plan_deferred(rm_lrp *e)
+static void plan_deferred(lrp_engine *e)
 {
     for (int i = e->net.num_layers - 1; i > 0; i--) {
         lrp_layer *L = &e->layers[i];
@@ -654,7 +657,7 @@ static void plan_deferred(rm_lrp *e)
 
 /* Points each layer's rout at the buffer the layer above wrote into; layers
  * that pass relevance through read and "write" the same one. */
-static void assign_buffers(rm_lrp *e)
+static void assign_buffers(lrp_engine *e)
 {
     int cur = 0;   /* buffer holding the relevance at the top */
     for (int i = e->net.num_layers - 1; i >= 0; i--) {
@@ -665,8 +668,8 @@ static void assign_buffers(rm_lrp *e)
     }
 }
 
-int rm_lrp_run(rm_lrp *e, const int32_t *target, float *relevance, int32_t *explained, float *logit,
-               int32_t *predicted)
+static int engine_run(lrp_engine *e, const int32_t *target, float *relevance, int32_t *explained, float *logit,
+                      int32_t *predicted)
 {
     RM_TRY(rm_net_forward(&e->net));
     const float *z = rm_net_logits(&e->net);
@@ -692,9 +695,6 @@ int rm_lrp_run(rm_lrp *e, const int32_t *target, float *relevance, int32_t *expl
     RM_TRY(rm_memory_read(&e->net.dnn, bottom->rin, relevance, dnnl_nchw));
     return 0;
 }
-
-float *rm_lrp_input(rm_lrp *e) { return rm_net_input(&e->net); }
-const float *rm_lrp_logits(rm_lrp *e) { return rm_net_logits(&e->net); }
 
 /* Whether convolution i may apply the ReLU after it as a post-op, so that
  * its output is y = max(z, 0) instead of z. Its rule reads z only to divide
@@ -729,12 +729,14 @@ static int relu_fusable(const rm_netdef *def, const rm_rule *rules, const int *m
     return 0;
 }
 
-int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_config *cfg)
+static void engine_destroy(lrp_engine *e);
+
+static int engine_create(lrp_engine **out, const rm_model *model, int batch, const rm_lrp_config *cfg)
 {
     *out = NULL;
     if (cfg->num_rules != model->def.num_layers)
         return rm_error("LRP: %d rules for a network of %d layers", cfg->num_rules, model->def.num_layers);
-    rm_lrp *e = rm_calloc(1, sizeof *e, "LRP engine");
+    lrp_engine *e = rm_calloc(1, sizeof *e, "LRP engine");
     if (!e) return -1;
     int *map = rm_calloc((size_t)model->def.num_layers, sizeof *map, "layer map");
     int rc = map ? rm_fold_batchnorm(model, &e->def, &e->folded, map) : -1;
@@ -776,7 +778,7 @@ int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_c
     }
     free(map);
     if (rc != 0) {
-        rm_lrp_destroy(e);
+        engine_destroy(e);
         return -1;
     }
     plan_deferred(e);
@@ -785,7 +787,7 @@ int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_c
     return 0;
 }
 
-void rm_lrp_destroy(rm_lrp *e)
+static void engine_destroy(lrp_engine *e)
 {
     if (!e) return;
     for (int i = 0; e->layers && i < e->net.num_layers; i++) {
@@ -820,5 +822,87 @@ void rm_lrp_destroy(rm_lrp *e)
     for (int k = 0; k < 2; k++) free(e->buf[k]);
     for (int k = 0; k < 3; k++) free(e->scratch_dst[k]);
     for (int k = 0; k < 3; k++) free(e->scratch_src[k]);
+    free(e);
+}
+
+/* --- the batch over threads ----------------------------------------------------
+ * With several threads the batch is split into one slice per thread, each
+ * with its own engine run by one thread (oneDNN primitives and the C loops
+ * run single-threaded inside the parallel region): no barriers between the
+ * threads inside a run, and a descheduled thread delays only its slice.
+ * Slices of fewer than MIN_SLICE images keep the batch in one engine whose
+ * primitives use every thread. */
+enum { MIN_SLICE = 8 };
+
+struct rm_lrp {
+    int batch, classes, nslices;
+    int64_t image;               /* floats per input image */
+    lrp_engine **slice;
+    int *first;                  /* [nslices + 1] first image of each slice */
+    float *input, *logits;       /* [batch, C, H, W], [batch, K]: the slices' views */
+};
+
+int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_config *cfg)
+{
+    *out = NULL;
+    rm_lrp *e = rm_calloc(1, sizeof *e, "LRP engine");
+    if (!e) return -1;
+    int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    e->batch = batch;
+    e->classes = model->def.classes;
+    e->nslices = batch / MIN_SLICE < threads ? batch / MIN_SLICE : threads;
+    if (e->nslices < 1) e->nslices = 1;
+    e->image = (int64_t)model->def.input.c * model->def.input.h * model->def.input.w;
+    e->slice = rm_calloc((size_t)e->nslices, sizeof *e->slice, "LRP engines");
+    e->first = rm_calloc((size_t)e->nslices + 1, sizeof *e->first, "LRP engines");
+    e->input = rm_calloc((size_t)(batch > 0 ? batch : 1) * (size_t)e->image, sizeof(float), "LRP input");
+    e->logits = rm_calloc((size_t)(batch > 0 ? batch : 1) * (size_t)e->classes, sizeof(float), "LRP logits");
+    int rc = e->slice && e->first && e->input && e->logits ? 0 : -1;
+    for (int s = 0; rc == 0 && s < e->nslices; s++) {
+        e->first[s + 1] = (int)((int64_t)batch * (s + 1) / e->nslices);
+        rc = engine_create(&e->slice[s], model, e->first[s + 1] - e->first[s], cfg);
+        rm_net *net = rc == 0 ? &e->slice[s]->net : NULL;
+        if (rc == 0) rc = RM_DNNL(dnnl_memory_set_data_handle(net->input_user, e->input + e->first[s] * e->image));
+        if (rc == 0)
+            rc = RM_DNNL(dnnl_memory_set_data_handle(net->logits_user, e->logits + (int64_t)e->first[s] * e->classes));
+    }
+    if (rc != 0) {
+        rm_lrp_destroy(e);
+        return -1;
+    }
+    *out = e;
+    return 0;
+}
+
+int rm_lrp_run(rm_lrp *e, const int32_t *target, float *relevance, int32_t *explained, float *logit,
+               int32_t *predicted)
+{
+    if (e->nslices == 1) return engine_run(e->slice[0], target, relevance, explained, logit, predicted);
+    int failed = 0;
+    char message[1024] = "";
+#pragma omp parallel for num_threads(e->nslices) schedule(static, 1)
+    for (int s = 0; s < e->nslices; s++) {
+        int b = e->first[s];
+        int rc = engine_run(e->slice[s], target ? target + b : NULL, relevance + b * e->image,
+                            explained ? explained + b : NULL, logit ? logit + b : NULL, predicted ? predicted + b : NULL);
+        if (rc != 0) {
+#pragma omp critical(rm_lrp_error)
+            if (!failed++) snprintf(message, sizeof message, "%s", rm_error_message());   /* the error is per thread */
+        }
+    }
+    return failed ? rm_error("%s", message) : 0;
+}
+
+float *rm_lrp_input(rm_lrp *e) { return e->input; }
+const float *rm_lrp_logits(rm_lrp *e) { return e->logits; }
+
+void rm_lrp_destroy(rm_lrp *e)
+{
+    if (!e) return;
+    for (int s = 0; e->slice && s < e->nslices; s++) engine_destroy(e->slice[s]);
+    free(e->slice);
+    free(e->first);
+    free(e->input);
+    free(e->logits);
     free(e);
 }
