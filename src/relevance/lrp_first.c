@@ -90,40 +90,33 @@ static void spread_s(const rm_lrp_first *in, float *s, float *row, const rm_lrp_
     }
 }
 
-/* acc_g[j] += w_g * src[j] over the whole shifted plane (h rows of wb). */
-static void taps(float *restrict acc, const float *restrict s, const float *const *w, int ngroups, int c,
+/* acc[j] += w * src[j] for every tap (o, ky, kx) of input channel c, src the
+ * plane of output channel o shifted by the tap, over the whole plane (h
+ * rows of wb): three taps of a kernel row per pass over acc. */
+static void taps(float *restrict acc, const float *restrict s, const float *restrict w, int c,
                  const rm_lrp_first *in)
 {
     const rm_lrp_first_geom *g = &in->g;
-    const int k = g->k, kk = k * k;
+    const int k = g->k;
     const int64_t n = (int64_t)g->h * in->wb;
-    float *restrict a0 = acc, *restrict a1 = acc + n, *restrict a2 = acc + 2 * n;
     for (int o = 0; o < g->cout; o++)
-        for (int ky = 0; ky < k; ky++)
-            for (int kx = 0; kx < k; kx++) {
-                const float *restrict src = s + o * in->plane + (int64_t)(k - 1 - ky) * in->wb + (k - 1 - kx);
-                int64_t wi = ((int64_t)c * g->cout + o) * kk + ky * k + kx;
-                float w0 = w[0][wi];
-                if (ngroups == 1) {
+        for (int ky = 0; ky < k; ky++) {
+            const float *row = s + o * in->plane + (int64_t)(k - 1 - ky) * in->wb;
+            const float *wr = w + (((int64_t)c * g->cout + o) * k + ky) * k;
+            int kx = 0;
+            for (; kx + 3 <= k; kx += 3) {
+                const float *restrict s0 = row + (k - 1 - kx), *restrict s1 = s0 - 1, *restrict s2 = s0 - 2;
+                const float w0 = wr[kx], w1 = wr[kx + 1], w2 = wr[kx + 2];
 #pragma omp simd
-                    for (int64_t j = 0; j < n; j++) a0[j] = fmaf(w0, src[j], a0[j]);
-                } else if (ngroups == 2) {
-                    float w1 = w[1][wi];
-#pragma omp simd
-                    for (int64_t j = 0; j < n; j++) {
-                        a0[j] = fmaf(w0, src[j], a0[j]);
-                        a1[j] = fmaf(w1, src[j], a1[j]);
-                    }
-                } else {
-                    float w1 = w[1][wi], w2 = w[2][wi];
-#pragma omp simd
-                    for (int64_t j = 0; j < n; j++) {
-                        a0[j] = fmaf(w0, src[j], a0[j]);
-                        a1[j] = fmaf(w1, src[j], a1[j]);
-                        a2[j] = fmaf(w2, src[j], a2[j]);
-                    }
-                }
+                for (int64_t j = 0; j < n; j++) acc[j] = fmaf(w2, s2[j], fmaf(w1, s1[j], fmaf(w0, s0[j], acc[j])));
             }
+            for (; kx < k; kx++) {
+                const float *restrict s0 = row + (k - 1 - kx);
+                const float w0 = wr[kx];
+#pragma omp simd
+                for (int64_t j = 0; j < n; j++) acc[j] = fmaf(w0, s0[j], acc[j]);
+            }
+        }
 }
 
 static inline float multiplier(int mul, float x)
@@ -149,7 +142,7 @@ void rm_lrp_first_run(rm_lrp_first *in, float *rin, const float *x, const rm_lrp
             spread_s(in, s, in->row[t], p, n);
             for (int c = 0; c < g->cin; c++) {
                 memset(acc, 0, (size_t)(p->ngroups * nacc) * sizeof *acc);
-                taps(acc, s, p->w, p->ngroups, c, in);
+                for (int k = 0; k < p->ngroups; k++) taps(acc + k * nacc, s, p->w[k], c, in);
                 const float *xc = x + ((int64_t)n * g->cin + c) * hw;
                 float *rc = rin + ((int64_t)n * g->cin + c) * hw;
                 for (int y = 0; y < g->h; y++) {
