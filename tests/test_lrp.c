@@ -440,7 +440,7 @@ Test(lrp, batch_split_over_threads_matches_one_engine)
 {
     rm_model m;
     make_model(&m, plain_net, 0, 5);
-    enum { N = 24 };
+    enum { N = 48 };
     int64_t n = input_size(&m);
     float *x = malloc(sizeof *x * (size_t)(N * n));
     fill_input(x, N * n, 13, -1);
@@ -451,7 +451,7 @@ Test(lrp, batch_split_over_threads_matches_one_engine)
     float *rel[2], logits[2][N * 5], logit[2][N];
     int32_t expl[2][N], pred[2][N];
     for (int k = 0; k < 2; k++) {
-        omp_set_num_threads(k == 0 ? 1 : 3);   /* one engine; three slices of 8 */
+        omp_set_num_threads(k == 0 ? 1 : 3);   /* one engine; three slices of 16 */
         rm_lrp *e;
         cr_assert_eq(rm_lrp_create(&e, &m, N, &cfg), 0, "%s", rm_error_message());
         memcpy(rm_lrp_input(e), x, sizeof *x * (size_t)(N * n));
@@ -461,7 +461,7 @@ Test(lrp, batch_split_over_threads_matches_one_engine)
         if (k == 1) {
             int32_t bad[N];
             memcpy(bad, target, sizeof bad);
-            bad[20] = 7;
+            bad[40] = 7;
             cr_assert_neq(rm_lrp_run(e, bad, rel[k], NULL, NULL, NULL), 0);
             cr_assert(strstr(rm_error_message(), "explained class 7 out of range"), "%s", rm_error_message());
         }
