@@ -165,6 +165,11 @@ static int used_weight(const lrp_layer *L, int w)
     return 0;
 }
 
+static int view(lrp_engine *e, const dnnl_memory_desc_t *md, float *data, dnnl_memory_t *mem)
+{
+    return RM_DNNL(dnnl_memory_create(mem, md, e->net.dnn.engine, data));
+}
+
 /* A memory in md holding `plain` (reordered from the plain tag). */
 static int make_memory(lrp_engine *e, const dnnl_memory_desc_t *md, const float *plain, dnnl_format_tag_t tag,
                        dnnl_memory_t *mem)
@@ -212,8 +217,19 @@ static int prepare_weights(lrp_engine *e, lrp_layer *L, int ignore_bias)
             break;
         }
         for (int64_t i = 0; i < n; i++) m[i] = modify(k, w[i], L->rule.gamma);
-        rc = make_memory(e, &L->layer->lrp.weights_md, m, tag, &L->wf[k]);
-        if (rc == 0 && make_memory(e, &L->layer->lrp.bwd_weights_md, m, tag, &L->wb[k]) != 0) {
+        /* The real weights are the layer's own; a layout both primitives
+         * share is one buffer: the backward-data then finds the weights the
+         * forward read still in cache (the dense layers' are megabytes). */
+        const dnnl_memory_desc_t *own;
+        dnnl_memory_get_memory_desc(wp->value, &own);
+        if (k == W_ORIG && rm_md_equal(own, &L->layer->lrp.weights_md))
+            rc = view(e, own, rm_memory_ptr(wp->value), &L->wf[k]);
+        else
+            rc = make_memory(e, &L->layer->lrp.weights_md, m, tag, &L->wf[k]);
+        if (rc != 0) break;
+        if (rm_md_equal(&L->layer->lrp.weights_md, &L->layer->lrp.bwd_weights_md))
+            rc = view(e, &L->layer->lrp.bwd_weights_md, rm_memory_ptr(L->wf[k]), &L->wb[k]);
+        else if (make_memory(e, &L->layer->lrp.bwd_weights_md, m, tag, &L->wb[k]) != 0) {
             rm_memory_destroy(&L->wb[k]);
             rc = reordered_copy(e, L->wf[k], &L->layer->lrp.bwd_weights_md, &L->wb[k]);
         }
@@ -231,10 +247,6 @@ static int prepare_weights(lrp_engine *e, lrp_layer *L, int ignore_bias)
 
 /* --- buffers ------------------------------------------------------------------ */
 
-static int view(lrp_engine *e, const dnnl_memory_desc_t *md, float *data, dnnl_memory_t *mem)
-{
-    return RM_DNNL(dnnl_memory_create(mem, md, e->net.dnn.engine, data));
-}
 
 static size_t md_floats(const dnnl_memory_desc_t *md) { return dnnl_memory_desc_get_size(md) / sizeof(float); }
 
