@@ -35,37 +35,46 @@ typedef struct {
     int mask;
 } rm_lrp_div;
 
-/* has_* are constants at every call: each variant is a branch-free vector loop. */
+/* has_* and mask are constants at every call: each variant is a branch-free
+ * vector loop reading only what it needs. */
 static inline void rm_lrp_divide_span(float *restrict s, const float *restrict r, const float *restrict rx,
                                       float rscale, const float *restrict zd, const float *restrict zc,
-                                      const float *restrict zo, int64_t n, float eps, int mask, const int has_rx,
-                                      const int has_zd, const int has_zc)
+                                      const float *restrict zo, int64_t n, float eps, const int mask,
+                                      const int has_rx, const int has_zd, const int has_zc)
 {
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) {
         float z = (has_zd ? zd[i] : 0.f) + (has_zc ? zc[i] : 0.f);
         float rr = has_rx ? rscale * rx[i] * r[i] : r[i];
-        float keep = (mask == 0) | ((zo[i] >= 0) == (mask == 1)) ? 1.f : 0.f;   /* | : zo is read either way */
+        float keep = mask == 0 ? 1.f : (zo[i] >= 0) == (mask == 1) ? 1.f : 0.f;
         float d = z + (z >= 0 ? eps : -eps);
         float q = keep * rr / (d != 0 ? d : 1.f);
         s[i] = d != 0 ? q : 0.f;   /* only LRP-0 can meet z' = 0: no relevance passes */
     }
 }
 
+/* One call per combination of mask, rx, zd and zc, each with constant flags. */
+#define RM_LRP_DIVIDE_VARIANT(s, d, r, rx, zd, zc, zo, n, has_rx, has_zd, has_zc)                            \
+    do {                                                                                                      \
+        if ((d)->mask == 0)                                                                                   \
+            rm_lrp_divide_span(s, r, rx, (d)->rscale, zd, zc, zo, n, (d)->eps, 0, has_rx, has_zd, has_zc);    \
+        else if ((d)->mask == 1)                                                                              \
+            rm_lrp_divide_span(s, r, rx, (d)->rscale, zd, zc, zo, n, (d)->eps, 1, has_rx, has_zd, has_zc);    \
+        else                                                                                                  \
+            rm_lrp_divide_span(s, r, rx, (d)->rscale, zd, zc, zo, n, (d)->eps, 2, has_rx, has_zd, has_zc);    \
+    } while (0)
+
 /* s[0..n) from the outputs at offset i (zc at offset ic: it holds one image). */
 static inline void rm_lrp_divide(float *s, const rm_lrp_div *d, int64_t i, int64_t ic, int64_t n)
 {
     const float *r = d->r + i, *rx = d->rx ? d->rx + i : NULL, *zo = d->zo + i;
     const float *zd = d->zd ? d->zd + i : NULL, *zc = d->zc ? d->zc + ic : NULL;
-    if (rx) {
-        if (zd && zc) rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 1, 1, 1);
-        else if (zd) rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 1, 1, 0);
-        else rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 1, 0, 1);
-    } else {
-        if (zd && zc) rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 0, 1, 1);
-        else if (zd) rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 0, 1, 0);
-        else rm_lrp_divide_span(s, r, rx, d->rscale, zd, zc, zo, n, d->eps, d->mask, 0, 0, 1);
-    }
+    if (rx && zd && zc) RM_LRP_DIVIDE_VARIANT(s, d, r, rx, zd, zc, zo, n, 1, 1, 1);
+    else if (rx && zd) RM_LRP_DIVIDE_VARIANT(s, d, r, rx, zd, zc, zo, n, 1, 1, 0);
+    else if (rx) RM_LRP_DIVIDE_VARIANT(s, d, r, rx, zd, zc, zo, n, 1, 0, 1);
+    else if (zd && zc) RM_LRP_DIVIDE_VARIANT(s, d, r, rx, zd, zc, zo, n, 0, 1, 1);
+    else if (zd) RM_LRP_DIVIDE_VARIANT(s, d, r, rx, zd, zc, zo, n, 0, 1, 0);
+    else RM_LRP_DIVIDE_VARIANT(s, d, r, rx, zd, zc, zo, n, 0, 0, 1);
 }
 
 typedef struct {
