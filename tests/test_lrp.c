@@ -480,3 +480,30 @@ Test(lrp, batch_split_over_threads_matches_one_engine)
     rm_lrp_config_free(&cfg);
     rm_model_free(&m);
 }
+
+/* Max pooling between convolutions that run through oneDNN (not the input
+ * kernel), with every composite: 12 channels (a partial blocked group),
+ * sizes that leave rows and columns outside every window, 2x2 and 3x3
+ * windows, a dense layer right above a pooling, an overlapping pooling (3,
+ * stride 2), flat above a pooled convolution, LRP-0 with --ignore-bias. */
+static const char *const pool_net =
+    "[net]\ninput = 1x13x11\nclasses = 3\n[conv]\nfilters = 6\nsize = 3\npad = 1\nactivation = relu\n"
+    "[conv]\nfilters = 12\nsize = 3\npad = 1\nactivation = relu\n[maxpool]\nsize = 2\n"
+    "[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n[maxpool]\nsize = 3\n[dense]\nunits = 3\n";
+static const char *const overlap_net =
+    "[net]\ninput = 1x12x12\nclasses = 3\n[conv]\nfilters = 6\nsize = 3\npad = 1\nactivation = relu\n"
+    "[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n[maxpool]\nsize = 3\nstride = 2\n"
+    "[dense]\nunits = 3\n";
+
+Test(lrp_vs_reference, max_pooling_between_convolutions)
+{
+    const char *const composites[] = {"epsilon", "epsilon-plus-flat", "epsilon-gamma-box", "alpha2-beta1"};
+    for (int i = 0; i < 4; i++) {
+        cr_log_info("%s", composites[i]);
+        check_net_against_reference(pool_net, composites[i], NULL, 0, i == 2 ? 0 : -1, 1e-4, 0);
+        check_net_against_reference(overlap_net, composites[i], NULL, 0, i == 2 ? 0 : -1, 1e-4, 0);
+    }
+    const char *const flat_above[] = {"conv3=flat"}, *const zero_bias[] = {"conv2=zero"};
+    check_net_against_reference(pool_net, "epsilon-plus", flat_above, 1, -1, 1e-4, 0);
+    check_net_against_reference(pool_net, "epsilon-plus", zero_bias, 1, -1, 1e-4, 1);
+}
