@@ -5,6 +5,7 @@
  * largest magnitude unless stated. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,18 +72,26 @@ static void fill_input(float *x, int64_t n, uint64_t seed, double lo)
     for (int64_t i = 0; i < n; i++) x[i] = (float)rm_rng_range(&rng, lo, 1);
 }
 
-static void run_lrp(const rm_model *m, const char *composite, const char *const *overrides, int noverrides,
-                    double eps, int batch, const float *x, float *rel, int32_t *expl, float *logit)
+static void run_lrp_biased(const rm_model *m, const char *composite, const char *const *overrides, int noverrides,
+                           double eps, int ignore_bias, int batch, const float *x, float *rel, int32_t *expl,
+                           float *logit)
 {
     rm_lrp_config cfg;
     cr_assert_eq(rm_lrp_composite(&cfg, &m->def, composite, overrides, noverrides, eps, 0.25), 0, "%s",
                  rm_error_message());
+    cfg.ignore_bias = ignore_bias;
     rm_lrp *e;
     cr_assert_eq(rm_lrp_create(&e, m, batch, &cfg), 0, "%s", rm_error_message());
     memcpy(rm_lrp_input(e), x, sizeof(float) * (size_t)(batch * input_size(m)));
     cr_assert_eq(rm_lrp_run(e, NULL, rel, expl, logit, NULL), 0, "%s", rm_error_message());
     rm_lrp_destroy(e);
     rm_lrp_config_free(&cfg);
+}
+
+static void run_lrp(const rm_model *m, const char *composite, const char *const *overrides, int noverrides,
+                    double eps, int batch, const float *x, float *rel, int32_t *expl, float *logit)
+{
+    run_lrp_biased(m, composite, overrides, noverrides, eps, 0, batch, x, rel, expl, logit);
 }
 
 static void assert_close(const float *a, const float *b, int64_t n, double rtol, const char *what)
@@ -281,18 +290,19 @@ static rm_lrp_params ref_params(const rm_rule *r)
     return p;
 }
 
-/* Runs both on the same model and input; compares heatmaps within rtol of
- * the largest magnitude. */
-static void check_against_reference(const char *composite, const char *const *ov, int nov, double lo, double rtol)
+/* Runs both on the same model (network text `net`) and input; compares
+ * heatmaps within rtol of the largest magnitude. */
+static void check_net_against_reference(const char *net, const char *composite, const char *const *ov, int nov,
+                                        double lo, double rtol, int ignore_bias)
 {
     rm_model m;
-    make_model(&m, plain_net, 0, 11);
+    make_model(&m, net, 0, 11);
     int64_t n = input_size(&m);
     float *x = malloc(sizeof *x * (size_t)(B * n)), *rel = malloc(sizeof *rel * (size_t)(B * n));
     fill_input(x, B * n, 12, lo);
     int32_t expl[B];
     float logit[B];
-    run_lrp(&m, composite, ov, nov, 1e-2, B, x, rel, expl, logit);
+    run_lrp_biased(&m, composite, ov, nov, 1e-2, ignore_bias, B, x, rel, expl, logit);
 
     rm_lrp_config cfg;
     cr_assert_eq(rm_lrp_composite(&cfg, &m.def, composite, ov, nov, 1e-2, 0.25), 0);
@@ -305,6 +315,7 @@ static void check_against_reference(const char *composite, const char *const *ov
         memset(L, 0, sizeof *L);
         L->rule = ref_params(&cfg.rules[i]);
         L->rule.eps = cfg.rules[i].kind == RM_RULE_PASS ? 1e-2 : L->rule.eps;
+        L->rule.ignore_bias = ignore_bias;
         L->size = d->size, L->stride = d->stride, L->pad = d->pad;
         switch (d->type) {
         case RM_LAYER_CONV:
@@ -317,6 +328,7 @@ static void check_against_reference(const char *composite, const char *const *ov
         case RM_LAYER_RELU: L->type = RM_LRP_REF_RELU; break;
         case RM_LAYER_MAXPOOL: L->type = RM_LRP_REF_MAXPOOL; break;
         case RM_LAYER_AVGPOOL: L->type = RM_LRP_REF_AVGPOOL; break;
+        case RM_LAYER_FLATTEN: nl--; break;   /* the reference's dense layer reads C,H,W in order */
         default: cr_assert_fail("layer type not mapped");
         }
     }
@@ -335,6 +347,11 @@ static void check_against_reference(const char *composite, const char *const *ov
     rm_model_free(&m);
 }
 
+static void check_against_reference(const char *composite, const char *const *ov, int nov, double lo, double rtol)
+{
+    check_net_against_reference(plain_net, composite, ov, nov, lo, rtol, 0);
+}
+
 Test(lrp_vs_reference, epsilon) { check_against_reference("epsilon", NULL, 0, -1, 1e-4); }
 Test(lrp_vs_reference, epsilon_plus_flat) { check_against_reference("epsilon-plus-flat", NULL, 0, -1, 1e-4); }
 Test(lrp_vs_reference, epsilon_gamma_box) { check_against_reference("epsilon-gamma-box", NULL, 0, 0, 1e-4); }
@@ -348,4 +365,145 @@ Test(lrp_vs_reference, zplus_and_wsquare)
 {
     const char *const ov[] = {"conv1=wsquare", "conv2=zplus", "dense1=zplus"};
     check_against_reference("epsilon", ov, 3, -1, 1e-4);
+}
+
+/* The input layer's own kernel (src/relevance/lrp_first.c: input channels
+ * <= 4 read in the plain layout) for every rule it serves, on 1 and 3 input
+ * channels, stride 1 and 2, padding 0, 1 and 2, odd sizes and an output
+ * channel count that fills one blocked group and part of the next; and a
+ * 5-channel input, which takes oneDNN's backward-data instead. */
+static const char *const first_nets[] = {
+    /* 1 channel, stride 2, pad 0, 5 filters (part of one block) */
+    "[net]\ninput = 1x11x9\nclasses = 4\n[conv]\nfilters = 5\nsize = 3\nstride = 2\npad = 0\nactivation = relu\n"
+    "[conv]\nfilters = 6\nsize = 3\npad = 1\nactivation = relu\n[dense]\nunits = 4\n",
+    /* 3 channels, stride 1, pad 1, 20 filters (a full block and part of another), max pool above */
+    "[net]\ninput = 3x10x7\nclasses = 3\n[conv]\nfilters = 20\nsize = 3\npad = 1\nactivation = relu\n"
+    "[maxpool]\nsize = 2\n[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n[dense]\nunits = 3\n",
+    /* 3 channels, 5x5 kernel, stride 2, pad 2 */
+    "[net]\ninput = 3x13x12\nclasses = 3\n[conv]\nfilters = 16\nsize = 5\nstride = 2\npad = 2\nactivation = relu\n"
+    "[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n[dense]\nunits = 3\n",
+    /* 1 channel, 1x1 kernel, pad 0 */
+    "[net]\ninput = 1x8x8\nclasses = 3\n[conv]\nfilters = 4\nsize = 1\nactivation = relu\n"
+    "[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n[dense]\nunits = 3\n",
+    /* 5 channels: oneDNN's backward-data */
+    "[net]\ninput = 5x9x9\nclasses = 3\n[conv]\nfilters = 12\nsize = 3\nstride = 2\npad = 1\nactivation = relu\n"
+    "[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n[dense]\nunits = 3\n",
+};
+
+static void check_first_layer_rule(const char *rule, double lo)
+{
+    char ov[64];
+    snprintf(ov, sizeof ov, "conv1=%s", rule);
+    const char *const ovs[] = {ov};
+    for (size_t i = 0; i < sizeof first_nets / sizeof *first_nets; i++) {
+        cr_log_info("first-layer net %zu, %s", i, rule);
+        check_net_against_reference(first_nets[i], "epsilon-plus", ovs, 1, lo, 1e-4, 0);
+    }
+}
+
+Test(lrp_first_layer, epsilon) { check_first_layer_rule("epsilon", -1); }
+Test(lrp_first_layer, zplus) { check_first_layer_rule("zplus", -1); }
+Test(lrp_first_layer, alpha2_beta1) { check_first_layer_rule("alpha2-beta1", -1); }
+Test(lrp_first_layer, gamma) { check_first_layer_rule("gamma", -1); }
+Test(lrp_first_layer, wsquare) { check_first_layer_rule("wsquare", -1); }
+Test(lrp_first_layer, flat) { check_first_layer_rule("flat", -1); }
+Test(lrp_first_layer, zbox) { check_first_layer_rule("zbox", 0); }
+
+/* --ignore-bias: every rule's z' without biases (epsilon then reuses the
+ * layer's z less its bias, z-box and flat compute it from constants). */
+Test(lrp_vs_reference, ignore_bias)
+{
+    const char *const ov[] = {"conv2=alpha2-beta1"};
+    check_net_against_reference(plain_net, "epsilon-gamma-box", NULL, 0, 0, 1e-4, 1);
+    check_net_against_reference(plain_net, "epsilon-plus-flat", ov, 1, -1, 1e-4, 1);
+    check_net_against_reference(plain_net, "epsilon", NULL, 0, -1, 1e-4, 1);
+    check_net_against_reference(first_nets[4], "epsilon", NULL, 0, -1, 1e-4, 1);
+}
+
+/* A convolution's ReLU runs fused into it unless a rule above ignores its
+ * input (flat, w-square), which would hand relevance to outputs the ReLU
+ * zeroed, where the divide needs the pre-activation z. */
+Test(lrp_vs_reference, flat_and_wsquare_above_a_convolution)
+{
+    const char *const flat[] = {"conv2=flat"}, *const wsq[] = {"conv2=wsquare", "conv1=gamma"};
+    check_net_against_reference(plain_net, "epsilon", flat, 1, -1, 1e-4, 0);
+    check_net_against_reference(plain_net, "epsilon", wsq, 2, -1, 1e-4, 0);
+    const char *const dense_flat[] = {"dense1=flat"};
+    check_net_against_reference(first_nets[0], "epsilon", dense_flat, 1, -1, 1e-4, 0);
+}
+
+/* With several threads the batch runs as one slice per thread, each in its
+ * own engine: heatmaps, explained classes (per-image targets included) and
+ * logits match one engine over the whole batch, and an error in one slice
+ * reaches the caller. */
+Test(lrp, batch_split_over_threads_matches_one_engine)
+{
+    rm_model m;
+    make_model(&m, plain_net, 0, 5);
+    enum { N = 48 };
+    int64_t n = input_size(&m);
+    float *x = malloc(sizeof *x * (size_t)(N * n));
+    fill_input(x, N * n, 13, -1);
+    int32_t target[N];
+    for (int b = 0; b < N; b++) target[b] = b % 3 == 0 ? -1 : b % 5;
+    rm_lrp_config cfg;
+    cr_assert_eq(rm_lrp_composite(&cfg, &m.def, "epsilon-gamma-box", NULL, 0, 1e-2, 0.25), 0);
+    float *rel[2], logits[2][N * 5], logit[2][N];
+    int32_t expl[2][N], pred[2][N];
+    for (int k = 0; k < 2; k++) {
+        omp_set_num_threads(k == 0 ? 1 : 3);   /* one engine; three slices of 16 */
+        rm_lrp *e;
+        cr_assert_eq(rm_lrp_create(&e, &m, N, &cfg), 0, "%s", rm_error_message());
+        memcpy(rm_lrp_input(e), x, sizeof *x * (size_t)(N * n));
+        rel[k] = malloc(sizeof *rel[k] * (size_t)(N * n));
+        cr_assert_eq(rm_lrp_run(e, target, rel[k], expl[k], logit[k], pred[k]), 0, "%s", rm_error_message());
+        memcpy(logits[k], rm_lrp_logits(e), sizeof logits[k]);
+        if (k == 1) {
+            int32_t bad[N];
+            memcpy(bad, target, sizeof bad);
+            bad[40] = 7;
+            cr_assert_neq(rm_lrp_run(e, bad, rel[k], NULL, NULL, NULL), 0);
+            cr_assert(strstr(rm_error_message(), "explained class 7 out of range"), "%s", rm_error_message());
+        }
+        rm_lrp_destroy(e);
+    }
+    for (int b = 0; b < N; b++) {
+        cr_assert_eq(expl[0][b], expl[1][b], "image %d", b);
+        cr_assert_eq(pred[0][b], pred[1][b], "image %d", b);
+        cr_assert_eq(expl[0][b], target[b] >= 0 ? target[b] : pred[0][b], "image %d", b);
+        for (int k = 0; k < 2; k++) cr_assert_eq(logits[k][b * 5 + expl[k][b]], logit[k][b], "image %d", b);
+    }
+    assert_close(logits[1], logits[0], N * 5, 1e-5, "logits, sliced vs one engine");
+    assert_close(logit[1], logit[0], N, 1e-5, "explained logits, sliced vs one engine");
+    assert_close(rel[1], rel[0], N * n, 1e-5, "heatmaps, sliced vs one engine");
+    free(rel[0]), free(rel[1]), free(x);
+    rm_lrp_config_free(&cfg);
+    rm_model_free(&m);
+}
+
+/* Max pooling between convolutions that run through oneDNN (not the input
+ * kernel), with every composite: 12 channels (a partial blocked group),
+ * sizes that leave rows and columns outside every window, 2x2 and 3x3
+ * windows, a dense layer right above a pooling, an overlapping pooling (3,
+ * stride 2), flat above a pooled convolution, LRP-0 with --ignore-bias. */
+static const char *const pool_net =
+    "[net]\ninput = 1x13x11\nclasses = 3\n[conv]\nfilters = 6\nsize = 3\npad = 1\nactivation = relu\n"
+    "[conv]\nfilters = 12\nsize = 3\npad = 1\nactivation = relu\n[maxpool]\nsize = 2\n"
+    "[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n[maxpool]\nsize = 3\n[dense]\nunits = 3\n";
+static const char *const overlap_net =
+    "[net]\ninput = 1x12x12\nclasses = 3\n[conv]\nfilters = 6\nsize = 3\npad = 1\nactivation = relu\n"
+    "[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n[maxpool]\nsize = 3\nstride = 2\n"
+    "[dense]\nunits = 3\n";
+
+Test(lrp_vs_reference, max_pooling_between_convolutions)
+{
+    const char *const composites[] = {"epsilon", "epsilon-plus-flat", "epsilon-gamma-box", "alpha2-beta1"};
+    for (int i = 0; i < 4; i++) {
+        cr_log_info("%s", composites[i]);
+        check_net_against_reference(pool_net, composites[i], NULL, 0, i == 2 ? 0 : -1, 1e-4, 0);
+        check_net_against_reference(overlap_net, composites[i], NULL, 0, i == 2 ? 0 : -1, 1e-4, 0);
+    }
+    const char *const flat_above[] = {"conv3=flat"}, *const zero_bias[] = {"conv2=zero"};
+    check_net_against_reference(pool_net, "epsilon-plus", flat_above, 1, -1, 1e-4, 0);
+    check_net_against_reference(pool_net, "epsilon-plus", zero_bias, 1, -1, 1e-4, 1);
 }

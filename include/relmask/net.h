@@ -102,10 +102,15 @@ struct rm_net {
     size_t scratch_size;
     void *scratch_base;
     uint64_t seed, step;               /* dropout masks: f(seed, step, layer, element) */
+    const unsigned char *lrp_fuse_relu;   /* while building (rm_net_create_lrp) */
 };
 
 /* Builds a network. mode RM_MODE_TRAIN creates backward primitives too. */
 int rm_net_create(rm_net *net, const rm_netdef *def, int batch, rm_mode mode, int input_grad);
+/* RM_MODE_LRP. fuse_relu[i] = 1 lets convolution i apply the ReLU after it
+ * as a post-op (its output is then max(z, 0), not z; its lrp.fwd stays
+ * without the post-op for modified weights); NULL fuses none. */
+int rm_net_create_lrp(rm_net *net, const rm_netdef *def, int batch, const unsigned char *fuse_relu);
 void rm_net_destroy(rm_net *net);
 
 float *rm_net_input(rm_net *net);            /* [B,C,H,W] plain, caller fills */

@@ -42,6 +42,8 @@ void rm_linear_destroy(rm_layer *l)
     rm_linear *k = l->impl;
     if (!k) return;
     rm_primitive_destroy(&k->fwd);
+    rm_primitive_destroy(&k->lrp_fwd);
+    rm_pd_destroy(&k->lrp_fwd_pd);
     rm_primitive_destroy(&k->bwd_data);
     rm_primitive_destroy(&k->bwd_weights);
     rm_primitive_destroy(&k->diff_weights_reorder);

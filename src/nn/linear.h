@@ -19,6 +19,12 @@ typedef struct {
     dnnl_memory_t bwd_data_weights;
     dnnl_primitive_t bwd_data_weights_reorder;
     dnnl_primitive_attr_t relu_attr;   /* conv: the net's attributes + a ReLU post-op */
+    /* LRP with the ReLU fused into fwd: the same forward without it, for
+     * the modified weights and inputs. */
+    dnnl_primitive_desc_t lrp_fwd_pd;
+    dnnl_primitive_t lrp_fwd;
+    dnnl_memory_t lrp_fwd_scratch;
+    dnnl_alg_kind_t fwd_alg;           /* conv: the algorithm the forward got */
     rm_param *weight, *bias;
 } rm_linear;
 

@@ -87,7 +87,8 @@ static int build_layers(rm_net *net)
         l->src = prev;
         /* conv + relu: one pass over the data instead of two. */
         int next_relu = i + 1 < net->num_layers && def->layers[i + 1].type == RM_LAYER_RELU;
-        if (l->def->type == RM_LAYER_CONV && next_relu && net->mode != RM_MODE_LRP) l->fused_relu = net->layers[i + 1].fused_relu = 1;
+        int fuse = net->mode != RM_MODE_LRP || (net->lrp_fuse_relu && net->lrp_fuse_relu[i]);
+        if (l->def->type == RM_LAYER_CONV && next_relu && fuse) l->fused_relu = net->layers[i + 1].fused_relu = 1;
         if (l->ops->build(l, net) != 0) return rm_error_prefix("building layer %s", l->def->name);
         prev_md = l->dst_md;
         prev = l->dst;
@@ -164,9 +165,11 @@ static int bind(rm_net *net)
     return 0;
 }
 
-int rm_net_create(rm_net *net, const rm_netdef *def, int batch, rm_mode mode, int input_grad)
+static int net_create(rm_net *net, const rm_netdef *def, int batch, rm_mode mode, int input_grad,
+                      const unsigned char *lrp_fuse_relu)
 {
     memset(net, 0, sizeof *net);
+    net->lrp_fuse_relu = lrp_fuse_relu;
     if (batch < 1 || batch > 65536) return rm_error("batch size %d outside 1..65536", batch);
     net->def = def;
     net->batch = batch;
@@ -184,7 +187,18 @@ int rm_net_create(rm_net *net, const rm_netdef *def, int batch, rm_mode mode, in
         rm_net_destroy(net);
         return -1;
     }
+    net->lrp_fuse_relu = NULL;
     return 0;
+}
+
+int rm_net_create(rm_net *net, const rm_netdef *def, int batch, rm_mode mode, int input_grad)
+{
+    return net_create(net, def, batch, mode, input_grad, NULL);
+}
+
+int rm_net_create_lrp(rm_net *net, const rm_netdef *def, int batch, const unsigned char *fuse_relu)
+{
+    return net_create(net, def, batch, RM_MODE_LRP, 0, fuse_relu);
 }
 
 void rm_net_destroy(rm_net *net)

@@ -3,41 +3,64 @@
 #include "relmask/lrp.h"
 
 #include <math.h>
+#include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lrp_first.h"
 #include "relmask/error.h"
 
 enum { W_ORIG, W_POS, W_NEG, W_MPOS, W_MNEG, W_SQ, W_ONES, W_GPOS, W_GNEG, W_KINDS };   /* M: negated */
 enum { B_ORIG, B_POS, B_NEG, B_ZERO, B_GPOS, B_GNEG, B_KINDS };
-enum { X_ORIG, X_POS, X_NEG, X_ONES, X_LOW, X_HIGH, X_KINDS };
+enum { X_ORIG, X_POS, X_NEG, X_ONES, X_LOW, X_HIGH, X_ZERO, X_KINDS };
 enum { MASK_ALL = 0, MASK_NONNEG = 1, MASK_NEG = 2 };
+/* Where a pass's z' gets its input-dependent part: none (only constant
+ * inputs), the layer's own output z (x W + b), or forwards run per batch. */
+enum { Z_NONE, Z_LAYER, Z_COMPUTED };
 #define STAB_EPS 1e-6   /* stabilizer of the non-epsilon rules (zennit's default) */
+enum { PARALLEL_MIN = 65536 };
 
 typedef struct { int x, w; } term;
 typedef struct {
     term t[3];
     int nterms, bias, mask;
-    int reuse_z;                 /* z' is the layer's own output (0/epsilon with bias) */
+    int zsrc;                    /* Z_NONE, Z_LAYER or Z_COMPUTED */
+    /* The part of z' that does not depend on the input (terms with constant
+     * inputs, bias differences), computed once: one image's worth shared by
+     * every image (or the whole batch when the layout does not keep images
+     * apart), NULL when there is none. */
+    float *zconst;
     double scale, eps;
+    rm_lrp_first_pass input;     /* the input-layer kernel's view of the pass */
+    float *input_w[RM_LRP_FIRST_GROUPS];
 } pass;
 
 typedef struct {
     rm_layer *layer;
     rm_rule rule;
-    int nonneg_input;            /* the input is rectified: x- terms vanish */
+    int nonneg_input;            /* the input is rectified: x- terms vanish and x+ is x */
     pass passes[2];
     int npasses;
     dnnl_memory_t wf[W_KINDS], wb[W_KINDS], b[B_KINDS];
+    float *w_plain[W_KINDS];     /* plain modified weights, while preparing */
+    float *bias_plain;           /* the layer's bias [O], while preparing */
     dnnl_memory_t x[X_KINDS];    /* input variants (src layout) */
     dnnl_memory_t z, zt, s;      /* dst layout */
     dnnl_memory_t c;             /* src layout */
     dnnl_memory_t c_native;      /* backward-data's own output layout, when it differs */
     dnnl_primitive_t c_reorder;
     dnnl_memory_t rin, rout;     /* relevance below / above the layer */
+    size_t image;                /* floats per image in the dst layout (the whole batch if not separable) */
+    rm_lrp_first *input;         /* the input-layer kernel instead of divide + backward-data, or NULL */
+    /* rin = scale x c of a one-term rule is left to the divide of the layer
+     * below, which reads x and c instead of rin: */
+    int deferred;                /* this layer's rin is never written */
+    const void *r_from;          /* the lrp_layer above whose x and c this layer's divide reads, or NULL */
 } lrp_layer;
 
-struct rm_lrp {
+/* One engine: a folded network for a fixed batch and its LRP state. */
+typedef struct {
     rm_netdef def;               /* folded */
     rm_model folded;
     rm_net net;
@@ -45,7 +68,7 @@ struct rm_lrp {
     float *buf[2], *scratch_dst[3], *scratch_src[3];
     size_t max_floats;
     int classes;
-};
+} lrp_engine;
 
 static int is_linear(const rm_layer *l) { return l->def->type == RM_LAYER_CONV || l->def->type == RM_LAYER_DENSE; }
 
@@ -142,16 +165,13 @@ static int used_weight(const lrp_layer *L, int w)
     return 0;
 }
 
-static int used_input(const lrp_layer *L, int x)
+static int view(lrp_engine *e, const dnnl_memory_desc_t *md, float *data, dnnl_memory_t *mem)
 {
-    for (int k = 0; k < L->npasses; k++)
-        for (int t = 0; t < L->passes[k].nterms; t++)
-            if (L->passes[k].t[t].x == x) return 1;
-    return 0;
+    return RM_DNNL(dnnl_memory_create(mem, md, e->net.dnn.engine, data));
 }
 
 /* A memory in md holding `plain` (reordered from the plain tag). */
-static int make_memory(rm_lrp *e, const dnnl_memory_desc_t *md, const float *plain, dnnl_format_tag_t tag,
+static int make_memory(lrp_engine *e, const dnnl_memory_desc_t *md, const float *plain, dnnl_format_tag_t tag,
                        dnnl_memory_t *mem)
 {
     RM_DNNL_TRY(dnnl_memory_create(mem, md, e->net.dnn.engine, DNNL_MEMORY_ALLOCATE));
@@ -161,7 +181,7 @@ static int make_memory(rm_lrp *e, const dnnl_memory_desc_t *md, const float *pla
 
 /* The same weights in backward-data's layout, from forward's: for layouts
  * oneDNN 2.6 cannot fill from plain weights directly. */
-static int reordered_copy(rm_lrp *e, dnnl_memory_t from, const dnnl_memory_desc_t *md, dnnl_memory_t *to)
+static int reordered_copy(lrp_engine *e, dnnl_memory_t from, const dnnl_memory_desc_t *md, dnnl_memory_t *to)
 {
     RM_DNNL_TRY(dnnl_memory_create(to, md, e->net.dnn.engine, DNNL_MEMORY_ALLOCATE));
     const dnnl_memory_desc_t *from_md;
@@ -178,60 +198,88 @@ static int reordered_copy(rm_lrp *e, dnnl_memory_t from, const dnnl_memory_desc_
     return rc;
 }
 
-static int prepare_weights(rm_lrp *e, lrp_layer *L, int ignore_bias)
+static int prepare_weights(lrp_engine *e, lrp_layer *L, int ignore_bias)
 {
     rm_param *wp = &L->layer->params[0], *bp = L->layer->num_params > 1 ? &L->layer->params[1] : NULL;
     int64_t n = rm_param_plain_count(wp), nb = bp ? rm_param_plain_count(bp) : 0;
-    float *w = rm_malloc(sizeof *w * (size_t)n, "weights"), *m = rm_malloc(sizeof *m * (size_t)n, "weights");
-    float *b = rm_malloc(sizeof *b * (size_t)(nb + 1), "bias"), *mb = rm_malloc(sizeof *mb * (size_t)(nb + 1), "bias");
-    int rc = w && m && b && mb ? 0 : -1;
+    float *w = rm_malloc(sizeof *w * (size_t)n, "weights");
+    float *mb = rm_malloc(sizeof *mb * (size_t)(nb + 1), "bias");
+    L->bias_plain = rm_calloc((size_t)(nb + 1), sizeof *L->bias_plain, "bias");
+    int rc = w && mb && L->bias_plain ? 0 : -1;
     if (rc == 0) rc = rm_net_param_read(&e->net, wp, w);
-    if (rc == 0 && bp) rc = rm_net_param_read(&e->net, bp, b);
+    if (rc == 0 && bp) rc = rm_net_param_read(&e->net, bp, L->bias_plain);
     dnnl_format_tag_t tag = L->layer->lrp.weights_md.ndims == 4 ? dnnl_oihw : dnnl_oi;
     for (int k = 0; rc == 0 && k < W_KINDS; k++) {
         if (!used_weight(L, k)) continue;
+        float *m = L->w_plain[k] = rm_malloc(sizeof *m * (size_t)n, "weights");
+        if (!m) {
+            rc = -1;
+            break;
+        }
         for (int64_t i = 0; i < n; i++) m[i] = modify(k, w[i], L->rule.gamma);
-        rc = make_memory(e, &L->layer->lrp.weights_md, m, tag, &L->wf[k]);
-        if (rc == 0 && make_memory(e, &L->layer->lrp.bwd_weights_md, m, tag, &L->wb[k]) != 0) {
+        /* The real weights are the layer's own; a layout both primitives
+         * share is one buffer: the backward-data then finds the weights the
+         * forward read still in cache (the dense layers' are megabytes). */
+        const dnnl_memory_desc_t *own;
+        dnnl_memory_get_memory_desc(wp->value, &own);
+        if (k == W_ORIG && rm_md_equal(own, &L->layer->lrp.weights_md))
+            rc = view(e, own, rm_memory_ptr(wp->value), &L->wf[k]);
+        else
+            rc = make_memory(e, &L->layer->lrp.weights_md, m, tag, &L->wf[k]);
+        if (rc != 0) break;
+        if (rm_md_equal(&L->layer->lrp.weights_md, &L->layer->lrp.bwd_weights_md))
+            rc = view(e, &L->layer->lrp.bwd_weights_md, rm_memory_ptr(L->wf[k]), &L->wb[k]);
+        else if (make_memory(e, &L->layer->lrp.bwd_weights_md, m, tag, &L->wb[k]) != 0) {
             rm_memory_destroy(&L->wb[k]);
             rc = reordered_copy(e, L->wf[k], &L->layer->lrp.bwd_weights_md, &L->wb[k]);
         }
     }
     for (int k = 0; rc == 0 && bp && k < B_KINDS; k++) {
-        for (int64_t i = 0; i < nb; i++) mb[i] = modify_bias(k, b[i], L->rule.gamma, ignore_bias);
+        for (int64_t i = 0; i < nb; i++) mb[i] = modify_bias(k, L->bias_plain[i], L->rule.gamma, ignore_bias);
         const dnnl_memory_desc_t *md;
         dnnl_memory_get_memory_desc(bp->value, &md);
         rc = make_memory(e, md, mb, dnnl_x, &L->b[k]);
     }
     free(w);
-    free(m);
-    free(b);
     free(mb);
     return rc;
 }
 
 /* --- buffers ------------------------------------------------------------------ */
 
-static int view(rm_lrp *e, const dnnl_memory_desc_t *md, float *data, dnnl_memory_t *mem)
-{
-    return RM_DNNL(dnnl_memory_create(mem, md, e->net.dnn.engine, data));
-}
 
 static size_t md_floats(const dnnl_memory_desc_t *md) { return dnnl_memory_desc_get_size(md) / sizeof(float); }
 
-/* Constant input variants: ones, and for z-box the bounds (the normalized
- * pixel values 0 and 255 per channel). */
-static int constant_input(rm_lrp *e, lrp_layer *L, int kind, const rm_model *model)
+/* Floats per image when md keeps each image in its own contiguous block
+ * (n outermost, not blocked), else 0. */
+static size_t image_floats(const dnnl_memory_desc_t *md)
+{
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    if (md->format_kind != dnnl_blocked || md->offset0 != 0) return 0;
+    for (int i = 0; i < b->inner_nblks; i++)
+        if (b->inner_idxs[i] == 0) return 0;
+    if ((size_t)b->strides[0] * (size_t)md->padded_dims[0] != md_floats(md)) return 0;
+    return (size_t)b->strides[0];
+}
+
+static int is_constant_input(int x) { return x == X_ONES || x == X_LOW || x == X_HIGH || x == X_ZERO; }
+
+/* Constant input variants: ones, zeros, and for z-box the bounds (the
+ * normalized pixel values 0 and 255 per channel). */
+static float constant_value(int kind, const rm_model *model, int c)
+{
+    if (kind == X_ONES) return 1;
+    if (kind == X_ZERO) return 0;
+    return ((kind == X_LOW ? 0.f : 1.f) - model->norm_mean[c]) / model->norm_std[c];
+}
+
+static int constant_input(lrp_engine *e, lrp_layer *L, int kind, const rm_model *model)
 {
     const rm_layer_def *d = L->layer->def;
     int64_t n = (int64_t)e->net.batch * d->in.c * d->in.h * d->in.w, per = (int64_t)d->in.h * d->in.w;
     float *v = rm_malloc(sizeof *v * (size_t)n, "bounds");
     if (!v) return -1;
-    for (int64_t i = 0; i < n; i++) {
-        int c = (int)(i / per % d->in.c);
-        if (kind == X_ONES) v[i] = 1;
-        else v[i] = ((kind == X_LOW ? 0.f : 1.f) - model->norm_mean[c]) / model->norm_std[c];
-    }
+    for (int64_t i = 0; i < n; i++) v[i] = constant_value(kind, model, (int)(i / per % d->in.c));
     dnnl_format_tag_t tag = L->layer->src_md.ndims == 4 ? dnnl_nchw : dnnl_nc;
     int rc = make_memory(e, &L->layer->src_md, v, tag, &L->x[kind]);
     free(v);
@@ -250,13 +298,149 @@ static int input_is_rectified(const rm_net *net, int index)
     return 0;
 }
 
-static int prepare_layer(rm_lrp *e, lrp_layer *L, const rm_model *model, int ignore_bias)
+/* The input a term multiplies: the layer's own input for x, and for x+ when
+ * the input is rectified (x+ = x there). */
+static dnnl_memory_t input_variant(lrp_layer *L, int kind)
+{
+    return kind == X_ORIG || (kind == X_POS && L->nonneg_input) ? L->layer->src : L->x[kind];
+}
+
+static int forward(lrp_engine *e, lrp_layer *L, dnnl_memory_t x, dnnl_memory_t w, dnnl_memory_t b, dnnl_memory_t out)
+{
+    rm_layer *l = L->layer;
+    return rm_exec(&e->net.dnn, l->lrp.fwd, 5, DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, w, DNNL_ARG_BIAS,
+                   l->num_params > 1 ? b : NULL, DNNL_ARG_DST, out, DNNL_ARG_SCRATCHPAD, l->lrp.fwd_scratch);
+}
+
+static void add_into(float *z, const float *zt, size_t n)
+{
+#pragma omp parallel for simd schedule(static) if (n > PARALLEL_MIN)
+    for (size_t i = 0; i < n; i++) z[i] += zt[i];
+}
+
+/* Where z' gets its input-dependent part. The layer's own z = x W + b serves
+ * when x W is the only such term (the bias difference then goes into the
+ * constant part). */
+static void plan_z(lrp_layer *L, pass *p)
+{
+    int data = 0, orig = 0;
+    for (int t = 0; t < p->nterms; t++)
+        if (!is_constant_input(p->t[t].x)) {
+            data++;
+            orig += p->t[t].x == X_ORIG && p->t[t].w == W_ORIG;
+        }
+    p->zsrc = data == 0 ? Z_NONE : data == 1 && orig == 1 ? Z_LAYER : Z_COMPUTED;
+}
+
+/* The constant part of z': the terms with constant inputs plus, when z'
+ * has no forward of its own, the bias (the pass's bias, less the layer's
+ * own when z is reused). Computed once with the layer's forward. */
+static int compute_zconst(lrp_engine *e, lrp_layer *L, pass *p, const rm_model *model, int ignore_bias)
+{
+    rm_layer *l = L->layer;
+    int64_t nb = l->num_params > 1 ? rm_param_plain_count(&l->params[1]) : 0;
+    int nconst = 0, any_bias = 0;
+    for (int t = 0; t < p->nterms; t++) nconst += is_constant_input(p->t[t].x);
+    float *delta = rm_calloc((size_t)nb + 1, sizeof *delta, "bias");
+    if (!delta) return -1;
+    for (int64_t i = 0; p->zsrc != Z_COMPUTED && i < nb; i++) {
+        float real = L->bias_plain[i];
+        delta[i] = modify_bias(p->bias, real, L->rule.gamma, ignore_bias) - (p->zsrc == Z_LAYER ? real : 0.f);
+        any_bias |= delta[i] != 0;
+    }
+    int rc = 0;
+    dnnl_memory_t bias = NULL;
+    if ((nconst > 0 || any_bias) && nb > 0) {
+        const dnnl_memory_desc_t *md;
+        dnnl_memory_get_memory_desc(l->params[1].value, &md);
+        rc = make_memory(e, md, delta, dnnl_x, &bias);
+    }
+    free(delta);
+    if (nconst == 0 && !any_bias) return rc;
+    int first = 1;
+    for (int t = 0; rc == 0 && t < p->nterms; t++) {
+        int x = p->t[t].x;
+        if (!is_constant_input(x)) continue;
+        if (!L->x[x]) rc = constant_input(e, L, x, model);
+        if (rc == 0) rc = forward(e, L, L->x[x], L->wf[p->t[t].w], first ? bias : L->b[B_ZERO], first ? L->z : L->zt);
+        if (rc == 0) rc = RM_DNNL(dnnl_stream_wait(e->net.dnn.stream));
+        if (rc == 0 && !first) add_into(rm_memory_ptr(L->z), rm_memory_ptr(L->zt), rm_memory_floats(L->z));
+        first = 0;
+    }
+    if (rc == 0 && first) {   /* no constant inputs: the bias alone, through a zero input */
+        if (!L->x[X_ZERO]) rc = constant_input(e, L, X_ZERO, model);
+        if (rc == 0) rc = forward(e, L, L->x[X_ZERO], L->wf[p->t[0].w], bias, L->z);
+        if (rc == 0) rc = RM_DNNL(dnnl_stream_wait(e->net.dnn.stream));
+    }
+    if (rc == 0) {
+        p->zconst = rm_malloc(L->image * sizeof(float), "LRP constant terms");
+        if (p->zconst) memcpy(p->zconst, rm_memory_ptr(L->z), L->image * sizeof(float));
+        else rc = -1;
+    }
+    rm_memory_destroy(&bias);
+    return rc;
+}
+
+/* The input-layer kernel (lrp_first.h) when the layer reads the plain
+ * input with at most 4 channels and writes a layout it can index; returns
+ * 0 without setting L->input otherwise. */
+static int plan_input_kernel(lrp_layer *L, const rm_model *model)
+{
+    rm_layer *l = L->layer;
+    const rm_layer_def *d = l->def;
+    if (d->type != RM_LAYER_CONV || d->in.c > 4) return 0;
+    dnnl_memory_desc_t plain;
+    RM_TRY(rm_md_init(&plain, 4, l->src_md.dims, dnnl_nchw));
+    const dnnl_blocking_desc_t *b = &l->dst_md.format_desc.blocking;
+    size_t image = image_floats(&l->dst_md);
+    if (!rm_md_equal(&plain, &l->src_md) || !image || b->inner_nblks > 1 ||
+        (b->inner_nblks == 1 && b->inner_idxs[0] != 1))
+        return 0;
+    static const int mul_of[X_KINDS] = {[X_ORIG] = RM_LRP_MUL_X, [X_POS] = RM_LRP_MUL_XPOS, [X_NEG] = RM_LRP_MUL_XNEG,
+                                        [X_ONES] = RM_LRP_MUL_ONE, [X_LOW] = RM_LRP_MUL_ONE,
+                                        [X_HIGH] = RM_LRP_MUL_ONE, [X_ZERO] = RM_LRP_MUL_ONE};
+    int C = d->in.c, O = d->filters, kk = d->size * d->size;
+    size_t nw = (size_t)C * O * kk;
+    for (int k = 0; k < L->npasses; k++) {
+        pass *p = &L->passes[k];
+        rm_lrp_first_pass *ip = &p->input;
+        memset(ip, 0, sizeof *ip);
+        for (int t = 0; t < p->nterms; t++) {
+            int mul = mul_of[p->t[t].x], g = 0;
+            if (mul == RM_LRP_MUL_XPOS && L->nonneg_input) mul = RM_LRP_MUL_X;
+            while (g < ip->ngroups && ip->mul[g] != mul) g++;
+            if (g == ip->ngroups) {
+                if (g == RM_LRP_FIRST_GROUPS) return 0;
+                ip->mul[ip->ngroups++] = mul;
+                RM_TRY((p->input_w[g] = rm_calloc(nw, sizeof(float), "LRP input weights")) ? 0 : -1);
+            }
+            /* [O][C][K][K] -> [C][O][K][K], times the pass's scale and the constant input */
+            const float *w = L->w_plain[p->t[t].w];
+            for (int c = 0; c < C; c++) {
+                float m = (float)p->scale * (mul == RM_LRP_MUL_ONE ? constant_value(p->t[t].x, model, c) : 1.f);
+                for (int o = 0; o < O; o++)
+                    for (int i = 0; i < kk; i++)
+                        p->input_w[g][((size_t)c * O + o) * kk + i] += m * w[((size_t)o * C + c) * kk + i];
+            }
+        }
+        for (int g = 0; g < ip->ngroups; g++) ip->w[g] = p->input_w[g];
+    }
+    rm_lrp_first_geom g = {.batch = (int)l->src_md.dims[0], .cin = C, .h = d->in.h, .w = d->in.w, .cout = O,
+                           .oh = d->out.h, .ow = d->out.w, .k = d->size, .stride = d->stride, .pad = d->pad,
+                           .blk = b->inner_nblks ? (int)b->inner_blks[0] : 1};
+    for (int i = 0; i < 4; i++) g.dst_strides[i] = b->strides[i];
+    return rm_lrp_first_create(&L->input, &g);
+}
+
+static int prepare_layer(lrp_engine *e, lrp_layer *L, const rm_model *model, int ignore_bias)
 {
     rm_layer *l = L->layer;
     size_t src = md_floats(&l->src_md), dst = md_floats(&l->dst_md);
     if (src > e->max_floats || dst > e->max_floats) return rm_error("LRP: buffer sizing");
     RM_TRY(view(e, &l->src_md, e->buf[0], &L->rin));
     RM_TRY(view(e, &l->dst_md, e->buf[1], &L->rout));
+    L->image = image_floats(&l->dst_md);
+    if (!L->image) L->image = dst;
     if (l->def->type == RM_LAYER_AVGPOOL || l->def->type == RM_LAYER_GLOBALAVGPOOL) {
         RM_TRY(view(e, &l->dst_md, e->scratch_dst[2], &L->s));
         return view(e, &l->src_md, e->scratch_src[0], &L->c);
@@ -266,96 +450,154 @@ static int prepare_layer(rm_lrp *e, lrp_layer *L, const rm_model *model, int ign
         return rm_error("%s: the z-box rule needs pixel bounds and applies to the first layer only", l->def->name);
     L->nonneg_input = input_is_rectified(&e->net, l->index);
     plan_rule(L);
-    int plain_rule = L->rule.kind == RM_RULE_ZERO || L->rule.kind == RM_RULE_EPSILON;
-    L->passes[0].reuse_z = plain_rule && (!ignore_bias || l->num_params < 2);
     RM_TRY(prepare_weights(e, L, ignore_bias));
     RM_TRY(view(e, &l->dst_md, e->scratch_dst[0], &L->z));
     RM_TRY(view(e, &l->dst_md, e->scratch_dst[1], &L->zt));
     RM_TRY(view(e, &l->dst_md, e->scratch_dst[2], &L->s));
+    for (int k = 0; k < L->npasses; k++) {
+        plan_z(L, &L->passes[k]);
+        RM_TRY(compute_zconst(e, L, &L->passes[k], model, ignore_bias));
+    }
+    RM_TRY(plan_input_kernel(L, model));
+    for (int k = 0; k < W_KINDS; k++) {
+        free(L->w_plain[k]);
+        L->w_plain[k] = NULL;
+    }
+    free(L->bias_plain);
+    L->bias_plain = NULL;
+    /* Input variants the batches need: x+ and x- for forwards (and, without
+     * the input kernel, as multipliers), constants as multipliers. */
+    int need_x[X_KINDS] = {0};
+    for (int k = 0; k < L->npasses; k++)
+        for (int t = 0; t < L->passes[k].nterms; t++) {
+            const term *tm = &L->passes[k].t[t];
+            if (!L->input || (L->passes[k].zsrc == Z_COMPUTED && !is_constant_input(tm->x))) need_x[tm->x] = 1;
+        }
+    for (int k = X_ONES; k < X_KINDS; k++)
+        if (!need_x[k]) rm_memory_destroy(&L->x[k]);
+        else if (!L->x[k]) RM_TRY(constant_input(e, L, k, model));
+    if (need_x[X_POS] && !L->nonneg_input) RM_TRY(view(e, &l->src_md, e->scratch_src[1], &L->x[X_POS]));
+    if (need_x[X_NEG]) RM_TRY(view(e, &l->src_md, e->scratch_src[2], &L->x[X_NEG]));
+    if (L->input) return 0;
     RM_TRY(view(e, &l->src_md, e->scratch_src[0], &L->c));
     if (!rm_md_equal(&l->lrp.bwd_diff_src_md, &l->src_md)) {
         RM_DNNL_TRY(dnnl_memory_create(&L->c_native, &l->lrp.bwd_diff_src_md, e->net.dnn.engine, DNNL_MEMORY_ALLOCATE));
         RM_TRY(rm_reorder_create(&L->c_reorder, &e->net.dnn, &l->lrp.bwd_diff_src_md, &l->src_md));
     }
-    L->x[X_ORIG] = NULL;   /* the layer's own input, l->src, at run time */
-    if (used_input(L, X_POS)) RM_TRY(view(e, &l->src_md, e->scratch_src[1], &L->x[X_POS]));
-    if (used_input(L, X_NEG)) RM_TRY(view(e, &l->src_md, e->scratch_src[2], &L->x[X_NEG]));
-    for (int k = X_ONES; k <= X_HIGH; k++)
-        if (used_input(L, k)) RM_TRY(constant_input(e, L, k, model));
     return 0;
 }
 
 /* --- running -------------------------------------------------------------------- */
 
-static dnnl_memory_t input_variant(lrp_layer *L, int kind) { return kind == X_ORIG ? L->layer->src : L->x[kind]; }
-
-static int forward_term(rm_lrp *e, lrp_layer *L, const term *t, int bias, dnnl_memory_t out)
-{
-    rm_layer *l = L->layer;
-    dnnl_memory_t b = l->num_params > 1 ? L->b[bias] : NULL;
-    return rm_exec(&e->net.dnn, l->lrp.fwd, 5, DNNL_ARG_SRC, input_variant(L, t->x), DNNL_ARG_WEIGHTS, L->wf[t->w],
-                   DNNL_ARG_BIAS, b, DNNL_ARG_DST, out, DNNL_ARG_SCRATCHPAD, l->lrp.fwd_scratch);
-}
-
 static void split_input(lrp_layer *L)
 {
-    if (!L->x[X_POS] && !L->x[X_NEG]) return;
     const float *x = rm_memory_ptr(L->layer->src);
-    float *xp = L->x[X_POS] ? rm_memory_ptr(L->x[X_POS]) : NULL, *xn = L->x[X_NEG] ? rm_memory_ptr(L->x[X_NEG]) : NULL;
     size_t n = rm_memory_floats(L->layer->src);
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) {
-        if (xp) xp[i] = x[i] > 0 ? x[i] : 0;
-        if (xn) xn[i] = x[i] < 0 ? x[i] : 0;
+    if (L->x[X_POS] && !L->nonneg_input) {
+        float *xp = rm_memory_ptr(L->x[X_POS]);
+#pragma omp parallel for simd schedule(static) if (n > PARALLEL_MIN)
+        for (size_t i = 0; i < n; i++) xp[i] = x[i] > 0 ? x[i] : 0;
+    }
+    if (L->x[X_NEG]) {
+        float *xn = rm_memory_ptr(L->x[X_NEG]);
+#pragma omp parallel for simd schedule(static) if (n > PARALLEL_MIN)
+        for (size_t i = 0; i < n; i++) xn[i] = x[i] < 0 ? x[i] : 0;
     }
 }
 
-/* s = mask(z_orig) * R / stab(z') */
-static void divide(lrp_layer *L, const pass *p)
+/* z' of a pass: its input-dependent part (NULL when there is none); the
+ * constant part is added where z' is used. */
+static int compute_z(lrp_engine *e, lrp_layer *L, const pass *p, const float **z)
 {
-    const float *z = rm_memory_ptr(p->reuse_z ? L->layer->dst : L->z), *r = rm_memory_ptr(L->rout), *zo = rm_memory_ptr(L->layer->dst);
+    *z = NULL;
+    if (p->zsrc == Z_LAYER) *z = rm_memory_ptr(L->layer->dst);
+    if (p->zsrc != Z_COMPUTED) return 0;
+    int first = 1;
+    for (int t = 0; t < p->nterms; t++) {
+        if (is_constant_input(p->t[t].x)) continue;
+        dnnl_memory_t x = input_variant(L, p->t[t].x), w = L->wf[p->t[t].w];
+        if (first) {
+            RM_TRY(forward(e, L, x, w, L->b[p->bias], L->z));
+        } else {
+            RM_TRY(forward(e, L, x, w, L->b[B_ZERO], L->zt));
+            RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
+            add_into(rm_memory_ptr(L->z), rm_memory_ptr(L->zt), rm_memory_floats(L->z));
+        }
+        first = 0;
+    }
+    *z = rm_memory_ptr(L->z);
+    return 0;
+}
+
+/* What the divide of pass p reads: R from above (rout, or the x and c the
+ * layer above left), z' = zd + zconst, the layer's own output for masks. */
+static rm_lrp_div divide_inputs(lrp_layer *L, const pass *p, const float *zd)
+{
+    rm_lrp_div d = {.r = rm_memory_ptr(L->rout), .zd = zd, .zc = p->zconst, .zo = rm_memory_ptr(L->layer->dst),
+                    .eps = (float)p->eps, .mask = p->mask};
+    const lrp_layer *above = L->r_from;
+    if (above) {
+        const pass *q = &above->passes[0];
+        d.r = rm_memory_ptr(above->c);
+        d.rx = rm_memory_ptr(input_variant((lrp_layer *)above, q->t[0].x));
+        d.rscale = (float)q->scale;
+    }
+    return d;
+}
+
+/* s = mask(z) * R / stab(z'); one image at a time so the shared constant
+ * part stays in cache. */
+static void divide(lrp_layer *L, const pass *p, const float *zd)
+{
+    const rm_lrp_div d = divide_inputs(L, p, zd);
     float *s = rm_memory_ptr(L->s);
-    size_t n = rm_memory_floats(L->s);
-    const float eps = (float)p->eps;
-    const int mask = p->mask;
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) {
-        float keep = mask == MASK_ALL ? 1.f : ((zo[i] >= 0) == (mask == MASK_NONNEG) ? 1.f : 0.f);
-        float d = z[i] + (z[i] >= 0 ? eps : -eps);
-        s[i] = d != 0 ? keep * r[i] / d : 0;   /* only LRP-0 can meet z = 0: no relevance passes */
+    const size_t img = L->image, nimg = rm_memory_floats(L->s) / img;
+#pragma omp parallel for schedule(static) if (nimg > 1 && nimg * img > PARALLEL_MIN)
+    for (size_t b = 0; b < nimg; b++) rm_lrp_divide(s + b * img, &d, (int64_t)(b * img), 0, (int64_t)img);
+}
+
+/* rin = scale x c, or rin += scale x c */
+static void multiply(float *restrict rin, const float *restrict x, const float *restrict c, float scale, size_t n,
+                     int accumulate)
+{
+    if (accumulate) {
+#pragma omp parallel for simd schedule(static) if (n > PARALLEL_MIN)
+        for (size_t i = 0; i < n; i++) rin[i] += scale * x[i] * c[i];
+    } else {
+#pragma omp parallel for simd schedule(static) if (n > PARALLEL_MIN)
+        for (size_t i = 0; i < n; i++) rin[i] = scale * x[i] * c[i];
     }
 }
 
-static int linear_relevance(rm_lrp *e, lrp_layer *L)
+static int linear_relevance(lrp_engine *e, lrp_layer *L)
 {
     rm_layer *l = L->layer;
     split_input(L);
     float *rin = rm_memory_ptr(L->rin);
     size_t nin = rm_memory_floats(L->rin);
-    memset(rin, 0, nin * sizeof *rin);
+    int written = 0;
     for (int k = 0; k < L->npasses; k++) {
-        const pass *p = &L->passes[k];
-        if (!p->reuse_z) RM_TRY(forward_term(e, L, &p->t[0], p->bias, L->z));
-        for (int t = 1; t < p->nterms; t++) {
-            RM_TRY(forward_term(e, L, &p->t[t], B_ZERO, L->zt));
-            RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
-            float *z = rm_memory_ptr(L->z);
-            const float *zt = rm_memory_ptr(L->zt);
-            size_t n = rm_memory_floats(L->z);
-            for (size_t i = 0; i < n; i++) z[i] += zt[i];
-        }
+        pass *p = &L->passes[k];
+        const float *zd;
+        RM_TRY(compute_z(e, L, p, &zd));
         RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
-        divide(L, p);
+        if (L->input) {
+            p->input.div = divide_inputs(L, p, zd);
+            rm_lrp_first_run(L->input, rin, rm_memory_ptr(l->src), &p->input, written);
+            written = 1;
+            continue;
+        }
+        divide(L, p, zd);
         for (int t = 0; t < p->nterms; t++) {
             RM_TRY(rm_exec(&e->net.dnn, l->lrp.bwd, 4, DNNL_ARG_DIFF_DST, L->s, DNNL_ARG_WEIGHTS, L->wb[p->t[t].w],
                            DNNL_ARG_DIFF_SRC, L->c_native ? L->c_native : L->c, DNNL_ARG_SCRATCHPAD,
                            l->lrp.bwd_scratch));
             if (L->c_native) RM_TRY(rm_reorder_run(&e->net.dnn, L->c_reorder, L->c_native, L->c));
             RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
-            const float *c = rm_memory_ptr(L->c), *x = rm_memory_ptr(input_variant(L, p->t[t].x));
-            const float scale = (float)p->scale;
-#pragma omp parallel for schedule(static) if (nin > 65536)
-            for (size_t i = 0; i < nin; i++) rin[i] += scale * x[i] * c[i];
+            if (L->deferred) continue;
+            multiply(rin, rm_memory_ptr(input_variant(L, p->t[t].x)), rm_memory_ptr(L->c), (float)p->scale, nin,
+                     written);
+            written = 1;
         }
     }
     return 0;
@@ -363,24 +605,31 @@ static int linear_relevance(rm_lrp *e, lrp_layer *L)
 
 /* Average pooling: the epsilon rule with the pooling's own weights,
  * R_in = x * pool_backward(R / stab(avgpool(x))). */
-static int avgpool_relevance(rm_lrp *e, lrp_layer *L)
+static int avgpool_relevance(lrp_engine *e, lrp_layer *L)
 {
     rm_layer *l = L->layer;
     const float *z = rm_memory_ptr(l->dst), *r = rm_memory_ptr(L->rout);
     float *s = rm_memory_ptr(L->s);
     size_t n = md_floats(&l->dst_md), nin = md_floats(&l->src_md);
     const float eps = (float)(L->rule.eps > 0 ? L->rule.eps : STAB_EPS);
+#pragma omp parallel for simd schedule(static) if (n > PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) s[i] = r[i] / (z[i] + (z[i] >= 0 ? eps : -eps));
     RM_TRY(rm_exec(&e->net.dnn, l->lrp.bwd, 4, DNNL_ARG_DIFF_DST, L->s, DNNL_ARG_DIFF_SRC, L->c, DNNL_ARG_WORKSPACE,
                    l->lrp.workspace, DNNL_ARG_SCRATCHPAD, l->lrp.bwd_scratch));
     RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
-    const float *x = rm_memory_ptr(l->src), *c = rm_memory_ptr(L->c);
-    float *rin = rm_memory_ptr(L->rin);
-    for (size_t i = 0; i < nin; i++) rin[i] = x[i] * c[i];
+    multiply(rm_memory_ptr(L->rin), rm_memory_ptr(l->src), rm_memory_ptr(L->c), 1.f, nin, 0);
     return 0;
 }
 
-static int layer_relevance(rm_lrp *e, lrp_layer *L)
+/* ReLU, dropout and flatten pass relevance unchanged in the same layout:
+ * their rin is their rout (assign_buffers), nothing moves. */
+static int passes_through(const lrp_layer *L)
+{
+    rm_layer_type t = L->layer->def->type;
+    return t == RM_LAYER_RELU || t == RM_LAYER_DROPOUT || t == RM_LAYER_FLATTEN;
+}
+
+static int layer_relevance(lrp_engine *e, lrp_layer *L)
 {
     rm_layer *l = L->layer;
     switch (l->def->type) {
@@ -392,26 +641,47 @@ static int layer_relevance(rm_lrp *e, lrp_layer *L)
         return RM_DNNL(dnnl_stream_wait(e->net.dnn.stream));
     case RM_LAYER_AVGPOOL:
     case RM_LAYER_GLOBALAVGPOOL: return avgpool_relevance(e, L);
-    default:   /* relu, dropout, flatten: unchanged, same layout */
-        memcpy(rm_memory_ptr(L->rin), rm_memory_ptr(L->rout), md_floats(&l->src_md) * sizeof(float));
-        return 0;
+    default: return 0;   /* passes_through: rin is rout */
     }
 }
 
-/* Points each layer's rout at the buffer the layer above wrote into. */
-static void assign_buffers(rm_lrp *e)
+/* A dense/convolution layer whose rule is one term in one pass (epsilon,
+ * LRP-0, z+ on a rectified input, flat, w-square) leaves rin = scale x c to
+ * the dense/convolution layer below it (with only ReLU, dropout or flatten
+ * between), whose divide then reads x and c instead of rin. */
+static void plan_deferred(lrp_engine *e)
+{
+    for (int i = e->net.num_layers - 1; i > 0; i--) {
+        lrp_layer *L = &e->layers[i];
+        if (!is_linear(L->layer) || L->input || L->npasses != 1 || L->passes[0].nterms != 1) continue;
+        int j = i - 1;
+        while (j > 0 && passes_through(&e->layers[j])) j--;
+        lrp_layer *below = &e->layers[j];
+        /* Below, a second pass would divide after its own backward-data has
+         * overwritten c (the same scratch buffer); the input kernel has none. */
+        if (!is_linear(below->layer) || passes_through(below) || (below->npasses > 1 && !below->input) ||
+            !rm_md_equal(&L->layer->src_md, &below->layer->dst_md))
+            continue;
+        L->deferred = 1;
+        below->r_from = L;
+    }
+}
+
+/* Points each layer's rout at the buffer the layer above wrote into; layers
+ * that pass relevance through read and "write" the same one. */
+static void assign_buffers(lrp_engine *e)
 {
     int cur = 0;   /* buffer holding the relevance at the top */
     for (int i = e->net.num_layers - 1; i >= 0; i--) {
         lrp_layer *L = &e->layers[i];
         dnnl_memory_set_data_handle(L->rout, e->buf[cur]);
-        dnnl_memory_set_data_handle(L->rin, e->buf[1 - cur]);
-        cur = 1 - cur;
+        if (!passes_through(L)) cur = 1 - cur;
+        dnnl_memory_set_data_handle(L->rin, e->buf[cur]);
     }
 }
 
-int rm_lrp_run(rm_lrp *e, const int32_t *target, float *relevance, int32_t *explained, float *logit,
-               int32_t *predicted)
+static int engine_run(lrp_engine *e, const int32_t *target, float *relevance, int32_t *explained, float *logit,
+                      int32_t *predicted)
 {
     RM_TRY(rm_net_forward(&e->net));
     const float *z = rm_net_logits(&e->net);
@@ -438,19 +708,56 @@ int rm_lrp_run(rm_lrp *e, const int32_t *target, float *relevance, int32_t *expl
     return 0;
 }
 
-float *rm_lrp_input(rm_lrp *e) { return rm_net_input(&e->net); }
-const float *rm_lrp_logits(rm_lrp *e) { return rm_net_logits(&e->net); }
+/* Whether convolution i may apply the ReLU after it as a post-op, so that
+ * its output is y = max(z, 0) instead of z. Its rule reads z only to divide
+ * (z' = z for epsilon, LRP-0, z-box) and for gamma's output-sign masks, and
+ * only where the relevance R arriving from above is not zero: there a zero
+ * R gives s = 0 whatever z' is. Where y = 0, R is 0 exactly when everything
+ * above up to the next dense/convolution multiplies by its input: max
+ * pooling routes R to a winner whose value is the pooled one, average
+ * pooling and the epsilon, LRP-0, z+, alpha-beta and gamma rules end in
+ * x * c; flat and w-square (c alone) do not. Where y > 0, y = z. */
+static int relu_fusable(const rm_netdef *def, const rm_rule *rules, const int *map, int i)
+{
+    if (def->layers[i].type != RM_LAYER_CONV || i + 1 >= def->num_layers || def->layers[i + 1].type != RM_LAYER_RELU)
+        return 0;
+    for (int j = i + 2; j < def->num_layers; j++) {
+        switch (def->layers[j].type) {
+        case RM_LAYER_RELU:
+        case RM_LAYER_DROPOUT:
+        case RM_LAYER_FLATTEN:
+        case RM_LAYER_MAXPOOL: continue;
+        case RM_LAYER_AVGPOOL:
+        case RM_LAYER_GLOBALAVGPOOL: return 1;
+        case RM_LAYER_CONV:
+        case RM_LAYER_DENSE: {
+            rm_rule_kind k = rules[map[j]].kind;
+            return k == RM_RULE_ZERO || k == RM_RULE_EPSILON || k == RM_RULE_ZPLUS || k == RM_RULE_ALPHABETA ||
+                   k == RM_RULE_GAMMA;
+        }
+        default: return 0;
+        }
+    }
+    return 0;
+}
 
-int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_config *cfg)
+static void engine_destroy(lrp_engine *e);
+
+static int engine_create(lrp_engine **out, const rm_model *model, int batch, const rm_lrp_config *cfg)
 {
     *out = NULL;
     if (cfg->num_rules != model->def.num_layers)
         return rm_error("LRP: %d rules for a network of %d layers", cfg->num_rules, model->def.num_layers);
-    rm_lrp *e = rm_calloc(1, sizeof *e, "LRP engine");
+    lrp_engine *e = rm_calloc(1, sizeof *e, "LRP engine");
     if (!e) return -1;
     int *map = rm_calloc((size_t)model->def.num_layers, sizeof *map, "layer map");
     int rc = map ? rm_fold_batchnorm(model, &e->def, &e->folded, map) : -1;
-    if (rc == 0) rc = rm_net_create(&e->net, &e->def, batch, RM_MODE_LRP, 0);
+    unsigned char *fuse = rc == 0 ? rm_calloc((size_t)e->def.num_layers + 1, 1, "layer flags") : NULL;
+    if (!fuse) rc = -1;
+    for (int i = 0; rc == 0 && i < e->def.num_layers; i++)
+        fuse[i] = (unsigned char)relu_fusable(&e->def, cfg->rules, map, i);
+    if (rc == 0) rc = rm_net_create_lrp(&e->net, &e->def, batch, fuse);
+    free(fuse);
     if (rc == 0) rc = rm_model_apply(&e->folded, &e->net);
     if (rc == 0) {
         const dnnl_memory_desc_t *top = &e->net.layers[e->net.num_layers - 1].dst_md;
@@ -483,15 +790,16 @@ int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_c
     }
     free(map);
     if (rc != 0) {
-        rm_lrp_destroy(e);
+        engine_destroy(e);
         return -1;
     }
+    plan_deferred(e);
     assign_buffers(e);
     *out = e;
     return 0;
 }
 
-void rm_lrp_destroy(rm_lrp *e)
+static void engine_destroy(lrp_engine *e)
 {
     if (!e) return;
     for (int i = 0; e->layers && i < e->net.num_layers; i++) {
@@ -502,6 +810,13 @@ void rm_lrp_destroy(rm_lrp *e)
         }
         for (int k = 0; k < B_KINDS; k++) rm_memory_destroy(&L->b[k]);
         for (int k = 1; k < X_KINDS; k++) rm_memory_destroy(&L->x[k]);
+        for (int k = 0; k < W_KINDS; k++) free(L->w_plain[k]);
+        free(L->bias_plain);
+        for (int p = 0; p < 2; p++) {
+            free(L->passes[p].zconst);
+            for (int g = 0; g < RM_LRP_FIRST_GROUPS; g++) free(L->passes[p].input_w[g]);
+        }
+        rm_lrp_first_destroy(L->input);
         rm_memory_destroy(&L->z);
         rm_memory_destroy(&L->zt);
         rm_memory_destroy(&L->s);
@@ -519,5 +834,89 @@ void rm_lrp_destroy(rm_lrp *e)
     for (int k = 0; k < 2; k++) free(e->buf[k]);
     for (int k = 0; k < 3; k++) free(e->scratch_dst[k]);
     for (int k = 0; k < 3; k++) free(e->scratch_src[k]);
+    free(e);
+}
+
+/* --- the batch over threads ----------------------------------------------------
+ * With several threads the batch is split into one slice per thread, each
+ * with its own engine run by one thread (oneDNN primitives and the C loops
+ * run single-threaded inside the parallel region): no barriers between the
+ * threads inside a run, and a descheduled thread delays only its slice.
+ * A slice needs MIN_SLICE images: below 16 oneDNN 2.6 picks direct instead
+ * of Winograd convolutions and the dense weights are read for few images
+ * (fer-small at 8 images costs 1.8x per image what it costs at 16 or 32).
+ * When the batch cannot give every thread such a slice it stays one engine
+ * whose primitives use every thread. */
+enum { MIN_SLICE = 16 };
+
+struct rm_lrp {
+    int batch, classes, nslices;
+    int64_t image;               /* floats per input image */
+    lrp_engine **slice;
+    int *first;                  /* [nslices + 1] first image of each slice */
+    float *input, *logits;       /* [batch, C, H, W], [batch, K]: the slices' views */
+};
+
+int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_config *cfg)
+{
+    *out = NULL;
+    rm_lrp *e = rm_calloc(1, sizeof *e, "LRP engine");
+    if (!e) return -1;
+    int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    e->batch = batch;
+    e->classes = model->def.classes;
+    e->nslices = batch / MIN_SLICE >= threads ? threads : 1;
+    e->image = (int64_t)model->def.input.c * model->def.input.h * model->def.input.w;
+    e->slice = rm_calloc((size_t)e->nslices, sizeof *e->slice, "LRP engines");
+    e->first = rm_calloc((size_t)e->nslices + 1, sizeof *e->first, "LRP engines");
+    e->input = rm_calloc((size_t)(batch > 0 ? batch : 1) * (size_t)e->image, sizeof(float), "LRP input");
+    e->logits = rm_calloc((size_t)(batch > 0 ? batch : 1) * (size_t)e->classes, sizeof(float), "LRP logits");
+    int rc = e->slice && e->first && e->input && e->logits ? 0 : -1;
+    for (int s = 0; rc == 0 && s < e->nslices; s++) {
+        e->first[s + 1] = (int)((int64_t)batch * (s + 1) / e->nslices);
+        rc = engine_create(&e->slice[s], model, e->first[s + 1] - e->first[s], cfg);
+        rm_net *net = rc == 0 ? &e->slice[s]->net : NULL;
+        if (rc == 0) rc = RM_DNNL(dnnl_memory_set_data_handle(net->input_user, e->input + e->first[s] * e->image));
+        if (rc == 0)
+            rc = RM_DNNL(dnnl_memory_set_data_handle(net->logits_user, e->logits + (int64_t)e->first[s] * e->classes));
+    }
+    if (rc != 0) {
+        rm_lrp_destroy(e);
+        return -1;
+    }
+    *out = e;
+    return 0;
+}
+
+int rm_lrp_run(rm_lrp *e, const int32_t *target, float *relevance, int32_t *explained, float *logit,
+               int32_t *predicted)
+{
+    if (e->nslices == 1) return engine_run(e->slice[0], target, relevance, explained, logit, predicted);
+    int failed = 0;
+    char message[1024] = "";
+#pragma omp parallel for num_threads(e->nslices) schedule(static, 1)
+    for (int s = 0; s < e->nslices; s++) {
+        int b = e->first[s];
+        int rc = engine_run(e->slice[s], target ? target + b : NULL, relevance + b * e->image,
+                            explained ? explained + b : NULL, logit ? logit + b : NULL, predicted ? predicted + b : NULL);
+        if (rc != 0) {
+#pragma omp critical(rm_lrp_error)
+            if (!failed++) snprintf(message, sizeof message, "%s", rm_error_message());   /* the error is per thread */
+        }
+    }
+    return failed ? rm_error("%s", message) : 0;
+}
+
+float *rm_lrp_input(rm_lrp *e) { return e->input; }
+const float *rm_lrp_logits(rm_lrp *e) { return e->logits; }
+
+void rm_lrp_destroy(rm_lrp *e)
+{
+    if (!e) return;
+    for (int s = 0; e->slice && s < e->nslices; s++) engine_destroy(e->slice[s]);
+    free(e->slice);
+    free(e->first);
+    free(e->input);
+    free(e->logits);
     free(e);
 }
