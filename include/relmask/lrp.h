@@ -4,11 +4,13 @@
  * inputs (z'), a division (s = R / stab(z')), a backward-data with the same
  * modified weights (c = W'^T s) and a multiplication by the modified input.
  * Modified weights (W+, W-, W^2, ones, W + gamma W+-) are prepared once per
- * model in the layouts the primitives expect. Batch normalization is folded
- * into the preceding convolution first; ReLU, dropout and flatten pass
- * relevance unchanged; max pooling routes it to the winners through the
- * pooling backward (overlapping windows accumulate); average pooling uses the
- * epsilon rule with its own weights. */
+ * model in the layouts the primitives expect; the input convolution (at most
+ * 4 plain channels) runs the last three steps in C instead of oneDNN's slow
+ * backward-data into few channels. Batch normalization is folded into the
+ * preceding convolution first; ReLU, dropout and flatten pass relevance
+ * unchanged; max pooling routes it to the winners through the pooling
+ * backward (overlapping windows accumulate); average pooling uses the
+ * epsilon rule with its own weights. docs/relevance.md, "How it works". */
 #ifndef RELMASK_LRP_H
 #define RELMASK_LRP_H
 
@@ -62,7 +64,9 @@ typedef struct rm_lrp rm_lrp;
 
 /* Builds the folded network (RM_MODE_LRP) for `batch` images and prepares
  * every modified weight. The z-box bounds are the normalized images of pixel
- * values 0 and 255 under the model's normalization. */
+ * values 0 and 255 under the model's normalization. With T threads
+ * (omp_get_max_threads()) and batch >= 16 T, the batch is split into T
+ * slices, each with its own network, run side by side by rm_lrp_run. */
 int rm_lrp_create(rm_lrp **lrp, const rm_model *model, int batch, const rm_lrp_config *cfg);
 /* The normalized input batch [B,C,H,W] the caller fills. */
 float *rm_lrp_input(rm_lrp *lrp);

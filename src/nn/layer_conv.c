@@ -55,11 +55,12 @@ static int forward_pd(rm_layer *l, rm_net *net, conv_impl *c, dnnl_alg_kind_t al
     RM_TRY(rm_md_init(&w_any, 4, wdims, dnnl_format_tag_any));
     RM_TRY(rm_md_init(&b_any, 1, bdims, dnnl_x));
     RM_TRY(rm_md_init(&dst_any, 4, ddims, dnnl_format_tag_any));
-    /* LRP runs this forward once with the real and once per modified weight
-     * set: the training propagation kind keeps Winograd with ordinary blocked
-     * weights (inference Winograd wants its own weight layout, see below,
-     * and would fall back to direct, 1.5-2x slower here). */
-    dnnl_prop_kind_t prop = net->mode == RM_MODE_INFER ? dnnl_forward_inference : dnnl_forward_training;
+    /* Every mode asks for the training propagation kind: it computes the
+     * same thing, and its Winograd kernel takes ordinary blocked weights,
+     * where inference Winograd wants a weight layout oneDNN 2.6 cannot fill
+     * from plain weights (see below) and would fall back to direct, 1.5-2x
+     * slower here (LRP also runs it with modified weights). */
+    dnnl_prop_kind_t prop = dnnl_forward_training;
     dnnl_convolution_desc_t desc;
     RM_DNNL_TRY(dnnl_convolution_forward_desc_init(&desc, prop, alg, &l->src_md, &w_any, d->bias ? &b_any : NULL,
                                                    &dst_any, strides, pad, pad));

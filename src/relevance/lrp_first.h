@@ -84,7 +84,7 @@ typedef struct {
     int blk;                         /* its channel block (1: not blocked, e.g. nchw or nhwc) */
 } rm_lrp_first_geom;
 
-enum { RM_LRP_MUL_X, RM_LRP_MUL_XPOS, RM_LRP_MUL_XNEG, RM_LRP_MUL_ONE, RM_LRP_MULS };
+enum { RM_LRP_MUL_X, RM_LRP_MUL_XPOS, RM_LRP_MUL_XNEG, RM_LRP_MUL_ONE };
 enum { RM_LRP_FIRST_GROUPS = 3 };
 
 typedef struct {
