@@ -14,6 +14,7 @@
 #define RELMASK_JSON_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define RM_JSON_MAX_DEPTH 64
 /* Largest file rm_json_load accepts. */
@@ -53,5 +54,10 @@ const rm_json *rm_json_get(const rm_json *v, const char *key);
 int rm_json_get_number(const rm_json *obj, const char *key, const char *source, double *out);
 int rm_json_get_array(const rm_json *obj, const char *key, const char *source, const rm_json **out);
 const char *rm_json_type_name(rm_json_type t);
+
+/* Writing: a string with JSON escapes (NULL writes null), a number with 10
+ * significant digits (non-finite writes null). */
+void rm_json_write_string(FILE *f, const char *s);
+void rm_json_write_number(FILE *f, double v);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "relmask/error.h"
+#include "relmask/json.h"
 #include "relmask/metrics.h"
 #include "relmask/output.h"
 #include "relmask/train.h"
@@ -239,38 +240,21 @@ static void print_confusion(const eval_report *r)
 
 /* --- JSON and CSV ----------------------------------------------------------- */
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-static void json_number(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, "%.10g", v);
-    else fputs("null", f);
-}
 
 static void json_metrics(FILE *f, const char *name, const rm_class_metrics *c)
 {
     fputs("{", f);
     if (name) {
         fputs("\"name\": ", f);
-        json_string(f, name);
+        rm_json_write_string(f, name);
         fputs(", ", f);
     }
     fputs("\"precision\": ", f);
-    json_number(f, c->precision);
+    rm_json_write_number(f, c->precision);
     fputs(", \"recall\": ", f);
-    json_number(f, c->recall);
+    rm_json_write_number(f, c->recall);
     fputs(", \"f1\": ", f);
-    json_number(f, c->f1);
+    rm_json_write_number(f, c->f1);
     fprintf(f, ", \"support\": %lld, \"predicted\": %lld}", (long long)c->support, (long long)c->predicted);
 }
 
@@ -280,16 +264,16 @@ static void json_members(FILE *f, const rm_fusion *fu)
     for (int m = 0; m < fu->num_models; m++) {
         const rm_inference *inf = &fu->members[m];
         fputs("    {\"model\": ", f);
-        json_string(f, inf->model_path);
+        rm_json_write_string(f, inf->model_path);
         fputs(", \"net\": ", f);
-        json_string(f, inf->net_name);
+        rm_json_write_string(f, inf->net_name);
         fputs(", \"weight\": ", f);
-        json_number(f, fu->weights[m]);
+        rm_json_write_number(f, fu->weights[m]);
         fprintf(f, ", \"count\": %lld, \"correct\": %lld, \"accuracy\": ", (long long)inf->result.count,
                 (long long)diagonal(inf->result.confusion, fu->num_classes));
-        json_number(f, inf->result.accuracy);
+        rm_json_write_number(f, inf->result.accuracy);
         fputs(", \"loss\": ", f);
-        json_number(f, inf->result.loss);
+        rm_json_write_number(f, inf->result.loss);
         fputs(m + 1 < fu->num_models ? "},\n" : "}\n", f);
     }
     fputs("  ]", f);
@@ -299,19 +283,19 @@ static void write_json(FILE *f, const eval_report *r)
 {
     int k = r->num_classes;
     fputs("{\n  \"model\": ", f);
-    json_string(f, r->model_label);
+    rm_json_write_string(f, r->model_label);
     fputs(",\n  \"data\": ", f);
-    json_string(f, r->args->data_path);
+    rm_json_write_string(f, r->args->data_path);
     fprintf(f, ",\n  \"split\": \"%s\",\n  \"count\": %lld,\n  \"correct\": %lld,\n  \"accuracy\": ",
             rm_split_label(r->args->split), (long long)r->met->count, (long long)r->met->correct);
-    json_number(f, r->met->accuracy);
+    rm_json_write_number(f, r->met->accuracy);
     fputs(",\n  \"loss\": ", f);
-    json_number(f, r->loss);
+    rm_json_write_number(f, r->loss);
     if (r->fusion) json_members(f, r->fusion);
     fputs(",\n  \"classes\": [", f);
     for (int c = 0; c < k; c++) {
         if (c) fputs(", ", f);
-        json_string(f, r->class_names[c]);
+        rm_json_write_string(f, r->class_names[c]);
     }
     fputs("],\n  \"per_class\": [\n", f);
     for (int c = 0; c < k; c++) {

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "relmask/error.h"
+#include "relmask/json.h"
 #include "relmask/output.h"
 #include "relmask/progress.h"
 #include "relmask/quality.h"
@@ -189,34 +190,13 @@ static int parse(int argc, char **argv, re_args *a, int *done)
 
 /* --- JSON ------------------------------------------------------------------*/
 
-static void json_string(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-static void json_number(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, "%.10g", v);
-    else fputs("null", f);
-}
 
 static void json_stat(FILE *f, const rm_running *s)
 {
     fputs("{\"mean\": ", f);
-    json_number(f, rm_running_mean(s));
+    rm_json_write_number(f, rm_running_mean(s));
     fputs(", \"sem\": ", f);
-    json_number(f, rm_running_sem(s));
+    rm_json_write_number(f, rm_running_sem(s));
     fprintf(f, ", \"n\": %lld}", (long long)s->n);
 }
 
@@ -234,7 +214,7 @@ static void json_aopc(FILE *f, const rm_aopc_stats *a, const char *indent)
     fprintf(f, ",\n%s  \"difference\": ", indent);
     json_stat(f, &a->difference);
     fprintf(f, ",\n%s  \"ratio\": ", indent);
-    json_number(f, ratio(rm_running_mean(&a->aopc_relevance), rm_running_mean(&a->aopc_random)));
+    rm_json_write_number(f, ratio(rm_running_mean(&a->aopc_relevance), rm_running_mean(&a->aopc_random)));
     fprintf(f, "\n%s}", indent);
 }
 
@@ -243,7 +223,7 @@ static void json_curve(FILE *f, const rm_running *c, int n, int want_sem)
     fputc('[', f);
     for (int k = 0; k < n; k++) {
         if (k) fputs(", ", f);
-        json_number(f, want_sem ? rm_running_sem(&c[k]) : rm_running_mean(&c[k]));
+        rm_json_write_number(f, want_sem ? rm_running_sem(&c[k]) : rm_running_mean(&c[k]));
     }
     fputc(']', f);
 }
@@ -264,7 +244,7 @@ static void json_perturbation(FILE *f, const rm_quality_result *r, int steps)
     fputs("],\n      \"fraction\": [", f);
     for (int k = 0; k <= steps; k++) {
         if (k) fputs(", ", f);
-        json_number(f, (double)r->regions_at[k] / r->tiles);
+        rm_json_write_number(f, (double)r->regions_at[k] / r->tiles);
     }
     fputc(']', f);
     for (int q = 0; q < RM_SCORE_KINDS; q++) {
@@ -281,7 +261,7 @@ static void json_perturbation(FILE *f, const rm_quality_result *r, int steps)
     fputs("\n    },\n    \"per_class\": [", f);
     for (int k = 0; k < r->num_classes; k++) {
         fputs(k ? ",\n      {\"name\": " : "\n      {\"name\": ", f);
-        json_string(f, r->class_names[k]);
+        rm_json_write_string(f, r->class_names[k]);
         fprintf(f, ", \"count\": %lld", (long long)r->class_count[k]);
         for (int q = 0; q < RM_SCORE_KINDS; q++) {
             fprintf(f, ",\n       \"%s\": ", rm_score_kind_names[q]);
@@ -298,11 +278,11 @@ static void json_region_kind(FILE *f, const rm_region_stats *s, int absolute)
     fputs("{\"mass\": ", f);
     json_stat(f, mass);
     fputs(", \"mass_over_chance\": ", f);
-    json_number(f, ratio(rm_running_mean(mass), rm_running_mean(&s->area)));
+    rm_json_write_number(f, ratio(rm_running_mean(mass), rm_running_mean(&s->area)));
     fputs(", \"pointing\": ", f);
     json_stat(f, hit);
     fputs(", \"pointing_over_chance\": ", f);
-    json_number(f, ratio(rm_running_mean(hit), rm_running_mean(&s->pointing_chance)));
+    rm_json_write_number(f, ratio(rm_running_mean(hit), rm_running_mean(&s->pointing_chance)));
     fputc('}', f);
 }
 
@@ -325,7 +305,7 @@ static void json_regions(FILE *f, const rm_quality_result *r, int tolerance)
     fputs(",\n    \"per_class\": [", f);
     for (int k = 0; k < r->num_classes; k++) {
         fputs(k ? ",\n      {\"name\": " : "\n      {\"name\": ", f);
-        json_string(f, r->class_names[k]);
+        rm_json_write_string(f, r->class_names[k]);
         fputs(", ", f);
         json_region_stats(f, &r->class_regions[k], "       ");
         fputc('}', f);
@@ -337,17 +317,17 @@ static void write_json(FILE *f, const re_args *a, const rm_quality_result *r)
 {
     const rm_quality_config *c = &a->cfg;
     fputs("{\n  \"command\": \"relevance-eval\",\n  \"relevance\": ", f);
-    json_string(f, c->relevance_path);
+    rm_json_write_string(f, c->relevance_path);
     fputs(",\n  \"data\": ", f);
-    json_string(f, c->data_path);
+    rm_json_write_string(f, c->data_path);
     fputs(",\n  \"model\": ", f);
-    json_string(f, c->model_path);
+    rm_json_write_string(f, c->model_path);
     fputs(",\n  \"relevance_method\": ", f);
-    json_string(f, r->relevance_method);
+    rm_json_write_string(f, r->relevance_method);
     fputs(",\n  \"relevance_parameters\": ", f);
-    json_string(f, r->relevance_parameters);
+    rm_json_write_string(f, r->relevance_parameters);
     fputs(",\n  \"relevance_model\": ", f);
-    json_string(f, r->relevance_model);
+    rm_json_write_string(f, r->relevance_model);
     fprintf(f, ",\n  \"counts\": {\"relevance_records\": %lld, \"dataset_records\": %lld, \"evaluated\": %lld, "
                "\"explained_by_model\": %lld},\n",
             (long long)r->relevance_count, (long long)r->dataset_count, (long long)r->evaluated,
@@ -356,28 +336,28 @@ static void write_json(FILE *f, const re_args *a, const rm_quality_result *r)
             r->height, r->width);
     for (int k = 0; k < r->num_classes; k++) {
         if (k) fputs(", ", f);
-        json_string(f, r->class_names[k]);
+        rm_json_write_string(f, r->class_names[k]);
     }
     fprintf(f, "],\n  \"parameters\": {\"steps\": %d, \"region\": %d, \"fraction\": ", c->steps, c->region);
-    json_number(f, c->fraction);
+    rm_json_write_number(f, c->fraction);
     fprintf(f, ", \"baseline\": \"%s\", \"baseline_pixel\": ", rm_baseline_names[c->baseline]);
     if (r->has_perturbation && c->baseline == RM_BASELINE_MEAN) {
         fputc('[', f);
         for (int ch = 0; ch < r->channels; ch++) {
             if (ch) fputs(", ", f);
-            json_number(f, r->baseline_pixel[ch]);
+            rm_json_write_number(f, r->baseline_pixel[ch]);
         }
         fputc(']', f);
     }
     else fputs("null", f);
     fputs(", \"blur_sigma\": ", f);
-    json_number(f, c->blur_sigma);
+    rm_json_write_number(f, c->blur_sigma);
     fprintf(f, ", \"random_orders\": %d, \"seed\": %llu, \"max_images\": %lld, \"pointing_tolerance\": %d, "
                "\"batch\": %d},\n  \"notes\": [",
             c->random_orders, (unsigned long long)c->seed, (long long)c->max_images, c->pointing_tolerance, c->batch);
     for (int i = 0; i < r->num_notes; i++) {
         fputs(i ? ",\n    " : "\n    ", f);
-        json_string(f, r->notes[i]);
+        rm_json_write_string(f, r->notes[i]);
     }
     fputs(r->num_notes ? "\n  ],\n  \"perturbation\": " : "],\n  \"perturbation\": ", f);
     if (r->has_perturbation) json_perturbation(f, r, c->steps);
@@ -386,9 +366,9 @@ static void write_json(FILE *f, const re_args *a, const rm_quality_result *r)
     if (r->has_regions) json_regions(f, r, c->pointing_tolerance);
     else fputs("null", f);
     fputs(",\n  \"timing\": {\"seconds\": ", f);
-    json_number(f, r->seconds);
+    rm_json_write_number(f, r->seconds);
     fputs(", \"images_per_second\": ", f);
-    json_number(f, r->seconds > 0 ? (double)r->evaluated / r->seconds : NAN);
+    rm_json_write_number(f, r->seconds > 0 ? (double)r->evaluated / r->seconds : NAN);
     fprintf(f, ", \"threads\": %d}\n}\n", omp_get_max_threads());
 }
 

@@ -83,7 +83,7 @@ void rm_relevance_to_index_image(const float *heat, int64_t hw, uint8_t *out)
     }
 }
 
-static void writer_free(rm_relevance_writer *w)
+static void close_handles(rm_relevance_writer *w)
 {
     if (w->heatmap > 0) H5Dclose(w->heatmap);
     if (w->heatmap_image > 0) H5Dclose(w->heatmap_image);
@@ -93,6 +93,11 @@ static void writer_free(rm_relevance_writer *w)
     if (w->file > 0) H5Fclose(w->file);
     w->heatmap = w->heatmap_image = w->channels_d = w->file = -1;
     for (int v = 0; v < NUM_VECTORS; v++) w->vectors[v] = -1;
+}
+
+static void writer_free(rm_relevance_writer *w)
+{
+    close_handles(w);
     for (int i = 0; i < w->num_classes; i++) free(w->class_names ? w->class_names[i] : NULL);
     free(w->class_names);
     for (int i = 0; i < w->num_attrs; i++) {
@@ -254,18 +259,6 @@ static int reopen_partial(rm_relevance_writer *w, const rm_relevance_spec *spec,
         if ((w->vectors[v] = H5Dopen2(w->file, vector_names[v], H5P_DEFAULT)) < 0)
             return rm_h5_error("%s: damaged partial file (/%s)", partial, vector_names[v]);
     return 0;
-}
-
-static void close_handles(rm_relevance_writer *w)
-{
-    if (w->heatmap > 0) H5Dclose(w->heatmap);
-    if (w->heatmap_image > 0) H5Dclose(w->heatmap_image);
-    if (w->channels_d > 0) H5Dclose(w->channels_d);
-    for (int v = 0; v < NUM_VECTORS; v++)
-        if (w->vectors[v] > 0) H5Dclose(w->vectors[v]);
-    if (w->file > 0) H5Fclose(w->file);
-    w->heatmap = w->heatmap_image = w->channels_d = w->file = -1;
-    for (int v = 0; v < NUM_VECTORS; v++) w->vectors[v] = -1;
 }
 
 int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const rm_relevance_spec *spec, int force,
