@@ -83,6 +83,10 @@ TARGET_ARGS  := --domain target --count $(TARGET_COUNT) --size $(SYNTH_SIZE) --s
                 --intensity $(SYNTH_INTENSITY) --val $(TARGET_VALF) --test $(TARGET_TESTF) \
                 --threads $(THREADS) --deflate $(DEFLATE)
 
+# A stage that fails (or is interrupted) leaves no target behind: a trainer
+# writes its best model every epoch, and a half-trained model must not
+# count as done on the next run.
+.DELETE_ON_ERROR:
 .PHONY: FORCE
 .PRECIOUS: $(EXP_DIR)/%.params
 $(EXP_DIR)/%.params: FORCE
