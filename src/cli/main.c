@@ -19,7 +19,7 @@ static const struct {
     {"train", cmd_train, "train a network on a dataset (best model, history, checkpoints)"},
     {"eval", cmd_eval, "evaluate a model on a dataset split (accuracy, per-class metrics, confusion)"},
     {"predict", cmd_predict, "write a model's logits, probabilities and predicted classes for a dataset"},
-    {"relevance", cmd_relevance, "explain a model's decisions: a relevance map per record (LRP, occlusion)"},
+    {"relevance", cmd_relevance, "a relevance map per record: LRP, occlusion; 'relevance import' for external maps"},
     {"relevance-eval", cmd_relevance_eval, "quality of relevance maps: region perturbation (AOPC), ground-truth regions"},
     {"heatmap", cmd_heatmap, "draw PNG montages of images with their relevance heatmaps"},
     {"encode", cmd_encode, "encode relevance maps into a dataset's images (masking, blur, relevance channel)"},
