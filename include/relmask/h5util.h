@@ -8,6 +8,10 @@
 
 /* Silences HDF5's own error printing (idempotent, call before any H5 use). */
 void rm_h5_init(void);
+/* Opens an existing HDF5 file read-only. A missing or unreadable path, a
+ * file that is not HDF5 ("<path>: not an HDF5 file[, expected <what>]") and
+ * a failing open each get their own message. Returns the file or -1. */
+hid_t rm_h5_open_read(const char *path, const char *expected);
 /* Records an error "<formatted>: <HDF5 stack message>" and returns -1. */
 int rm_h5_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

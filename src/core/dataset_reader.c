@@ -113,19 +113,8 @@ int rm_dataset_open(rm_dataset *ds, const char *path)
     rm_h5_init();
     ds->path = rm_strdup(path);
     if (!ds->path) return -1;
-    if (H5Fis_hdf5(path) <= 0) {
-        FILE *probe = fopen(path, "rb");
-        if (!probe) rm_error("%s: cannot open: no such file or not readable", path);
-        else {
-            fclose(probe);
-            rm_error("%s: not an HDF5 file", path);
-        }
-        rm_dataset_close(ds);
-        return -1;
-    }
-    ds->hfile = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ds->hfile = rm_h5_open_read(path, NULL);
     if (ds->hfile < 0) {
-        rm_h5_error("%s: cannot open HDF5 file", path);
         rm_dataset_close(ds);
         return -1;
     }

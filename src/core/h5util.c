@@ -288,3 +288,21 @@ int rm_h5_attr_visit(hid_t loc, rm_h5_attr_visitor visit, void *ctx)
         return rm_h5_error("listing attributes");
     return 0;
 }
+
+hid_t rm_h5_open_read(const char *path, const char *expected)
+{
+    rm_h5_init();
+    if (H5Fis_hdf5(path) <= 0) {
+        FILE *probe = fopen(path, "rb");
+        if (!probe) rm_error("%s: cannot open: no such file or not readable", path);
+        else {
+            fclose(probe);
+            if (expected) rm_error("%s: not an HDF5 file, expected %s", path, expected);
+            else rm_error("%s: not an HDF5 file", path);
+        }
+        return -1;
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) rm_h5_error("%s: cannot open HDF5 file", path);
+    return f;
+}

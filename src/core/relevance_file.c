@@ -599,19 +599,8 @@ int rm_relevance_open(rm_relevance *r, const char *path)
     rm_h5_init();
     r->path = rm_strdup(path);
     if (!r->path) return -1;
-    if (H5Fis_hdf5(path) <= 0) {
-        FILE *probe = fopen(path, "rb");
-        if (!probe) rm_error("%s: cannot open: no such file or not readable", path);
-        else {
-            fclose(probe);
-            rm_error("%s: not an HDF5 file", path);
-        }
-        rm_relevance_close(r);
-        return -1;
-    }
-    r->hfile = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    r->hfile = rm_h5_open_read(path, NULL);
     if (r->hfile < 0) {
-        rm_h5_error("%s: cannot open", path);
         rm_relevance_close(r);
         return -1;
     }

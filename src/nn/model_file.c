@@ -438,14 +438,8 @@ int rm_model_load(rm_model *m, const char *path)
 {
     memset(m, 0, sizeof *m);
     rm_h5_init();
-    if (H5Fis_hdf5(path) <= 0) {
-        FILE *probe = fopen(path, "rb");
-        if (!probe) return rm_error("%s: cannot open: no such file or not readable", path);
-        fclose(probe);
-        return rm_error("%s: not an HDF5 file, expected a relmask model", path);
-    }
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return rm_h5_error("%s: cannot open HDF5 file", path);
+    hid_t f = rm_h5_open_read(path, "a relmask model");
+    if (f < 0) return -1;
     int rc = load(f, m, path);
     H5Fclose(f);
     if (rc != 0) {

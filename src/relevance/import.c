@@ -545,13 +545,8 @@ static int import_hdf5(const rm_import_options *o, const rm_dataset *ds, const c
 {
     char what[4200];
     snprintf(what, sizeof what, "%s:%s", o->input, o->hdf5_dataset);
-    if (H5Fis_hdf5(o->input) <= 0) {
-        struct stat st;
-        return rm_error(stat(o->input, &st) == 0 ? "%s: not an HDF5 file" : "%s: cannot open: no such file",
-                        o->input);
-    }
-    hid_t file = H5Fopen(o->input, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) return rm_h5_error("%s: cannot open", o->input);
+    hid_t file = rm_h5_open_read(o->input, NULL);
+    if (file < 0) return -1;
     hid_t d = -1, di = -1;
     int rank = 0, irank = 0;
     uint64_t dims[4], idims[4];
