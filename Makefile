@@ -149,30 +149,55 @@ $(foreach m,$(ENCODINGS),$(eval ENCODE_$(call UPPER,$(m))_ARGS := $(call encode_
 $(EXP_DIR)/encoded_%.h5: $(EXP_DIR)/relevance.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/encode_%.params | $(BIN)
 	$(BIN) encode --data $(EXP_DIR)/target.h5 --relevance $< --mode $* $$(cat $(EXP_DIR)/encode_$*.params) \
 	  --quiet --force --out $@
+# The relevance channel replaced by a constant, to test channel models without relevance.
+$(EXP_DIR)/encoded_channel-const.h5: $(EXP_DIR)/relevance.h5 $(EXP_DIR)/target.h5 \
+    $(EXP_DIR)/encode_channel-const.params | $(BIN)
+	$(BIN) encode --data $(EXP_DIR)/target.h5 --relevance $< --mode channel \
+	  $$(cat $(EXP_DIR)/encode_channel-const.params) --quiet --force --out $@
 
 # Students: trained from scratch on raw target data ("raw"), on each
 # encoding with the schedule, and the source model fine-tuned ("finetune");
 # every one validated on raw images and evaluated on the raw test split.
+# "channel" is the exception: its student (STUDENT_NET with one more input
+# channel) trains, validates and is tested with the source model's
+# relevance as an extra channel, and "channel-const" tests the same models
+# with a constant channel instead (CHANNEL_CONSTANT), which shows how much
+# of the result comes from the relevance given at test time.
 STUDENT_ARGS  := --net $(STUDENT_NET) --epochs $(STUDENT_EPOCHS) --batch $(STUDENT_BATCH) --lr $(STUDENT_LR) \
                  --warmup 1 --nesterov --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --threads $(THREADS)
 FINETUNE_ARGS := --net $(SOURCE_NET) --epochs $(STUDENT_EPOCHS) --batch $(STUDENT_BATCH) --lr $(FINETUNE_LR) \
                  --nesterov --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --threads $(THREADS)
 SCHEDULE_ARGS := $(ENCODED_SCHEDULE)
-CONDITIONS    := raw finetune $(ENCODINGS) $(if $(filter negative,$(ENCODINGS)),fuse-negative)
+CHANNEL_ARGS  := --input-channels $(CHANNEL_INPUTS)
+ENCODE_CHANNEL_CONST_ARGS := $(call encode_args,channel) --channel-constant $(CHANNEL_CONSTANT)
+HAS_CHANNEL   := $(filter channel,$(ENCODINGS))
+CONDITIONS    := raw finetune $(ENCODINGS) $(if $(HAS_CHANNEL),channel-const) \
+                 $(if $(filter negative,$(ENCODINGS)),fuse-negative)
 RUN = $(EXP_DIR)/runs/$(1)/seed$(2)
+# cat_params: the shell text that reads a stage's .params file when a recipe runs.
+cat_params = $$$$(cat $(EXP_DIR)/$(1).params)
+
+# What a condition's student trains on besides target.h5 and student.params,
+# and the arguments that say so.
+student_deps = $(if $(filter raw,$(1)),,$(if $(filter finetune,$(1)),$(EXP_DIR)/source_model.h5 \
+  $(EXP_DIR)/finetune.params,$(EXP_DIR)/encoded_$(1).h5 $(if $(filter channel,$(1)),$(EXP_DIR)/channel.params,\
+  $(EXP_DIR)/schedule.params)))
+student_args = $(if $(filter raw,$(1)),$(call cat_params,student),$(if $(filter finetune,$(1)),\
+  $(call cat_params,finetune) --init-from $(EXP_DIR)/source_model.h5,$(call cat_params,student) \
+  --encoded $(EXP_DIR)/encoded_$(1).h5 $(if $(filter channel,$(1)),$(call cat_params,channel),\
+  $(call cat_params,schedule))))
+# The test split a condition's models are evaluated on.
+test_data = $(if $(filter channel,$(1)),$(EXP_DIR)/encoded_channel.h5,$(EXP_DIR)/target.h5)
 
 # $(call student_rule,CONDITION,SEED)
 define student_rule
-$(call RUN,$(1),$(2))/model.h5: $(EXP_DIR)/target.h5 $(EXP_DIR)/student.params \
-    $(if $(filter raw,$(1)),,$(if $(filter finetune,$(1)),$(EXP_DIR)/source_model.h5 $(EXP_DIR)/finetune.params,$(EXP_DIR)/encoded_$(1).h5 $(EXP_DIR)/schedule.params)) | $(BIN)
+$(call RUN,$(1),$(2))/model.h5: $(EXP_DIR)/target.h5 $(EXP_DIR)/student.params $(call student_deps,$(1)) | $(BIN)
 	@mkdir -p $$(dir $$@)
-	$(BIN) train --data $(EXP_DIR)/target.h5 \
-	  $(if $(filter raw,$(1)),$$$$(cat $(EXP_DIR)/student.params),$(if $(filter finetune,$(1)),$$$$(cat $(EXP_DIR)/finetune.params) --init-from $(EXP_DIR)/source_model.h5,$$$$(cat $(EXP_DIR)/student.params) --encoded $(EXP_DIR)/encoded_$(1).h5 $$$$(cat $(EXP_DIR)/schedule.params))) \
-	  --seed $(2) --quiet --force --out $$@
+	$(BIN) train --data $(EXP_DIR)/target.h5 $(call student_args,$(1)) --seed $(2) --quiet --force --out $$@
 endef
 define eval_rule
-$(call RUN,$(1),$(2))/test.json: $(call RUN,$(1),$(2))/model.h5
-	$(BIN) eval --model $$< --data $(EXP_DIR)/target.h5 --split test --quiet --force --out $$@
+$(call RUN,$(1),$(2))/test.json: $(call RUN,$(1),$(2))/model.h5 $(call test_data,$(1))
+	$(BIN) eval --model $$< --data $(call test_data,$(1)) --split test --quiet --force --out $$@
 endef
 define fuse_rule
 $(call RUN,fuse-negative,$(1))/test.json: $(call RUN,raw,$(1))/model.h5 $(call RUN,negative,$(1))/model.h5
@@ -180,8 +205,14 @@ $(call RUN,fuse-negative,$(1))/test.json: $(call RUN,raw,$(1))/model.h5 $(call R
 	$(BIN) eval --fuse $(call RUN,raw,$(1))/model.h5,$(call RUN,negative,$(1))/model.h5 --data $(EXP_DIR)/target.h5 \
 	  --split test --quiet --force --out $$@
 endef
-$(foreach c,$(filter-out fuse-%,$(CONDITIONS)),$(foreach s,$(SEEDS),$(eval $(call student_rule,$(c),$(s)))$(eval $(call eval_rule,$(c),$(s)))))
+define channel_const_rule
+$(call RUN,channel-const,$(1))/test.json: $(call RUN,channel,$(1))/model.h5 $(EXP_DIR)/encoded_channel-const.h5
+	@mkdir -p $$(dir $$@)
+	$(BIN) eval --model $$< --data $(EXP_DIR)/encoded_channel-const.h5 --split test --quiet --force --out $$@
+endef
+$(foreach c,$(filter-out fuse-% channel-const,$(CONDITIONS)),$(foreach s,$(SEEDS),$(eval $(call student_rule,$(c),$(s)))$(eval $(call eval_rule,$(c),$(s)))))
 $(foreach s,$(SEEDS),$(eval $(call fuse_rule,$(s))))
+$(if $(HAS_CHANNEL),$(foreach s,$(SEEDS),$(eval $(call channel_const_rule,$(s)))))
 RUN_RESULTS := $(foreach c,$(CONDITIONS),$(foreach s,$(SEEDS),$(call RUN,$(c),$(s))/test.json))
 
 $(EXP_DIR)/report.md: $(RUN_RESULTS) $(EXP_DIR)/relevance_eval.json | $(BIN)

@@ -74,8 +74,15 @@ RELEVANCE_TARGET ?= true
 # Test images scored by relevance-eval (pixel flipping, region mass).
 QUALITY_IMAGES   ?= 500
 # Encodings compared with raw training (docs/encode.md): each becomes a
-# condition; "negative" adds the fused raw+negative condition.
-ENCODINGS        ?= mean soft negative
+# condition; "negative" adds the fused raw+negative condition, "channel"
+# the channel-const condition (its models tested with a constant channel).
+ENCODINGS        ?= mean soft negative channel
+# channel: the student's input channels (the images' plus the relevance:
+# 2 for gray data, 4 for RGB), and the constant that replaces the relevance
+# in channel-const (a value in [0, 1], or train-mean: the mean relevance
+# channel byte of the train records).
+CHANNEL_INPUTS   ?= 2
+CHANNEL_CONSTANT ?= train-mean
 ENCODE_KEEP      ?= 0.3
 ENCODE_SMOOTH    ?= 1
 # Encoded images for the first K epochs, raw afterwards (or

@@ -405,6 +405,29 @@ Test(encode, mode_channel_appends_the_scaled_relevance)
     cr_assert_neq(rm_encoder_init(&x.e, &p, 4, 2, 2, NULL), 0);
 }
 
+Test(encode, mode_channel_constant_ignores_the_relevance)
+{
+    const float heat[4] = {0, 1, 2, 4};
+    const uint8_t img[4] = {1, 2, 3, 4};
+    uint8_t out[8];
+    rm_encode_info info;
+    rm_encode_params p = params(RM_ENCODE_CHANNEL);
+    p.channel = RM_CHANNEL_CONSTANT;
+    p.channel_value = 0.5;   /* 127.5 -> 128 */
+    encoder x = make(&p, 1, 2, 2, NULL);
+    const uint8_t want[8] = {1, 2, 3, 4, 128, 128, 128, 128};
+    cr_assert_eq(rm_encoder_apply(&x.e, img, heat, out, x.scratch, &info), 0);
+    cr_assert_eq(memcmp(out, want, 8), 0);
+    cr_assert_eq(rm_encoder_apply(&x.e, img, NULL, out, x.scratch, &info), 0);
+    cr_assert_eq(memcmp(out, want, 8), 0, "the same plane without relevance");
+    destroy(&x);
+    p.channel_value = 1.5;
+    cr_assert_neq(rm_encoder_init(&x.e, &p, 1, 2, 2, NULL), 0);
+    rm_encode_params q = params(RM_ENCODE_MEAN);
+    q.channel = RM_CHANNEL_TRAIN_MEAN;
+    cr_assert_neq(rm_encode_params_check(&q), 0, "a constant channel belongs to channel mode");
+}
+
 Test(encode, records_without_relevance_are_copied_and_bad_values_reported)
 {
     uint8_t img[16], out[16];
@@ -644,6 +667,54 @@ Test(encode, file_channel_mode_rgb_gets_a_fourth_channel)
     tu_rmtree(dir);
 }
 
+Test(encode, file_channel_constant_train_mean)
+{
+    char *dir = tu_scratch_dir();
+    enum { N = 3, HW = 4 };
+    uint8_t img[N * HW];
+    for (int i = 0; i < N * HW; i++) img[i] = (uint8_t)(i * 7 + 2);
+    const int32_t labels[N] = {2, 1, 0};
+    const uint8_t split[N] = {RM_SPLIT_TRAIN, RM_SPLIT_TRAIN, RM_SPLIT_VAL};
+    write_dataset(tu_path(dir, "d.h5"), N, 1, 2, 2, img, labels, split, NULL);
+    /* Record 0 (train): bytes 0 64 128 255; record 2 (val) does not count;
+     * record 1 has no relevance. Mean byte 447 / 4 = 111.75 -> 112. */
+    const float heat[2 * HW] = {0, 1, 2, 4, -1, 3, 0, 0};
+    write_relevance(tu_path(dir, "r.h5"), 2, 2, 2, (const int64_t[]){0, 2}, (const int32_t[]){2, 0}, heat, NULL);
+    char *out;
+    int rc = run_cli(&out, dir, "--mode channel --smooth 0 --channel-constant train-mean");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "e.h5")), 0, "%s", rm_error_message());
+    cr_assert_eq(ds.channels, 2);
+    uint8_t got[N * 2 * HW];
+    cr_assert_eq(rm_dataset_read_images(&ds, 0, N, got), 0);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(memcmp(got + i * 2 * HW, img + i * HW, HW), 0, "record %d: image unchanged", i);
+        for (int k = 0; k < HW; k++) cr_assert_eq(got[i * 2 * HW + HW + k], 112, "record %d pixel %d", i, k);
+    }
+    int64_t constant;
+    cr_assert_eq(rm_h5_attr_get_int((hid_t)ds.hfile, "relevance_channel_constant", &constant), 0);
+    cr_assert_eq(constant, 112);
+    char *params_text = attr_string((hid_t)ds.hfile, "encode_parameters");
+    cr_assert(strstr(params_text, "channel=train-mean\n"), "%s", params_text);
+    free(params_text);
+    uint8_t enc[N];
+    read_u8((hid_t)ds.hfile, "encoded", enc);
+    cr_assert(enc[0] == 1 && enc[1] == 1 && enc[2] == 1, "every record has the constant plane");
+    rm_dataset_close(&ds);
+    /* A given constant: 0.25 -> 63.75 -> 64. */
+    rc = run_cli(&out, dir, "--mode channel --channel-constant 0.25 --force");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "e.h5")), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_dataset_read_images(&ds, 0, N, got), 0);
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < HW; k++) cr_assert_eq(got[i * 2 * HW + HW + k], 64);
+    rm_dataset_close(&ds);
+    tu_rmtree(dir);
+}
+
 /* A synthetic dataset and a smooth pseudo-random relevance map for every
  * even record. */
 static void make_synth_pair(const char *dir, int count, int size)
@@ -735,6 +806,26 @@ Test(encode, channel_output_trains_a_two_channel_network, .timeout = 120)
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "grayscale + relevance channel"), "%s", out);
     free(out);
+    /* A 1-channel network given the relevance channel with --input-channels,
+     * evaluated on the relevance channel and on a constant one. */
+    tu_write_text(tu_path(dir, "net1.cfg"),
+                  "[net]\ninput = 1x16x16\nclasses = 7\n[conv]\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
+                  "[maxpool]\nsize = 2\n[dense]\nunits = 7\n");
+    rc = tu_run_cli(&out, "train -q -t 2 -d %s/d.h5 --encoded %s/e.h5 -n %s/net1.cfg --input-channels 2 -o %s/m1.h5 -e 1 "
+                    "-b 32", dir, dir, dir, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "encode -q -d %s/d.h5 -r %s/r.h5 -o %s/c.h5 --mode channel --channel-constant train-mean", dir,
+                    dir, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "eval -q --model %s/m1.h5 --data %s/c.h5 --split test", dir, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "accuracy:"), "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "eval -q --model %s/m1.h5 --data %s/d.h5 --split test", dir, dir);
+    cr_assert_eq(rc, 1, "a 2-channel model refuses 1-channel data: %s", out);
+    free(out);
     tu_rmtree(dir);
 }
 
@@ -772,6 +863,9 @@ Test(encode, usage_errors_exit_2)
     expect(2, "--relevance-sign 'up': expected positive, absolute or negative", NULL,
            IO " --mode mean --relevance-sign up", dir);
     expect(2, "--normalize 'l2'", NULL, IO " --mode mean --normalize l2", dir);
+    expect(2, "--channel-constant applies to --mode channel, not mean", NULL, IO " --mode mean --channel-constant 0",
+           dir);
+    expect(2, "--channel-constant '2'", NULL, IO " --mode channel --channel-constant 2", dir);
     expect(2, "--relevance R.h5 is required", NULL, "-d %s/d.h5 -o %s/e.h5 --mode mean%.0s", dir);
     expect(2, "unknown option '--bogus'", NULL, IO " --mode mean --bogus", dir);
     expect(0, "usage: relmask encode", NULL, "--help%.0s%.0s%.0s", dir);

@@ -28,7 +28,7 @@ static int run_make(char **output, const char *extra)
              "make -s -C '%s' experiment EXP_DIR='%s' THREADS=2 SYNTH_SIZE=16 SOURCE_IMAGES=560 TARGET_TRAIN=70 "
              "TARGET_VAL=35 TARGET_TEST=70 SOURCE_NET='%s/tests/fixtures/nets/mini16.cfg' SOURCE_EPOCHS=2 "
              "STUDENT_NET='%s/tests/fixtures/nets/mini16.cfg' STUDENT_EPOCHS=2 STUDENT_BATCH=16 "
-             "ENCODED_SCHEDULE='--encoded-epochs 1' QUALITY_IMAGES=20 SEEDS='1 2' ENCODINGS='mean negative' %s 2>&1",
+             "ENCODED_SCHEDULE='--encoded-epochs 1' QUALITY_IMAGES=20 SEEDS='1 2' ENCODINGS='mean negative channel' %s 2>&1",
              root, dir, root, root, extra);
     FILE *p = popen(cmd, "r");
     cr_assert(p, "cannot run make");
@@ -75,13 +75,15 @@ Test(experiment, miniature_run_writes_a_complete_report_and_reruns_only_what_cha
     const char *files[] = {"source.h5", "target.h5", "source_model.h5", "source_model_eval.json", "relevance.h5",
                            "relevance_eval.json", "encoded_mean.h5", "encoded_negative.h5",
                            "runs/raw/seed1/test.json", "runs/finetune/seed2/test.json", "runs/mean/seed1/model.h5",
-                           "runs/fuse-negative/seed2/test.json", "report.md", "report.html",
+                           "runs/fuse-negative/seed2/test.json", "encoded_channel.h5", "encoded_channel-const.h5",
+                           "runs/channel/seed2/model.h5", "runs/channel-const/seed1/test.json", "report.md", "report.html",
                            "report/results.csv", "report/learning_curves.svg", "report/heatmaps_per_class.png",
                            "report/encoded_mean.png"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         cr_assert(tu_file_exists(tu_path(dir, files[i])), "missing %s", files[i]);
     char *md = slurp(tu_path(dir, "report.md"));
-    const char *rows[] = {"raw", "finetune", "mean", "negative", "fuse-negative", "Wilcoxon", "heatmaps_per_class.png"};
+    const char *rows[] = {"raw", "finetune", "mean", "negative", "fuse-negative", "| channel |", "| channel-const |",
+                          "Wilcoxon", "heatmaps_per_class.png", "encoded_channel.png"};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         cr_assert(strstr(md, rows[i]), "report.md lacks '%s'", rows[i]);
     free(md);

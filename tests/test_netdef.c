@@ -120,6 +120,27 @@ Test(netdef, fer_small_is_exact)
     rm_netdef_free(&def);
 }
 
+Test(netdef, input_channels_can_be_changed)
+{
+    rm_netdef def;
+    find_ok(&def, "fer-small");
+    cr_assert_eq(rm_netdef_set_input_channels(&def, 2), 0, "%s", rm_error_message());
+    expect_shape(def.input, 2, 48, 48, "input");
+    cr_expect_str_eq(def.name, "fer-small");
+    /* Only the first convolution's weights grow: 32 x 2 x 3 x 3 + 32. */
+    cr_expect_eq(def.layers[0].params, 608);
+    cr_expect_eq(rm_netdef_params(&def), 1320551 + 288);
+    cr_expect(strstr(def.text, "# input channels set to 2 (was 1) by relmask\ninput = 2x48x48\n"), "%s", def.text);
+    /* The changed text parses to the same network (a model file keeps it). */
+    rm_netdef again;
+    cr_assert_eq(rm_netdef_parse(&again, def.text, "again"), 0, "%s", rm_error_message());
+    expect_shape(again.input, 2, 48, 48, "input");
+    rm_netdef_free(&again);
+    cr_expect_neq(rm_netdef_set_input_channels(&def, 0), 0);
+    expect_shape(def.input, 2, 48, 48, "unchanged after an error");
+    rm_netdef_free(&def);
+}
+
 Test(netdef, other_nets_have_the_documented_cost)
 {
     static const struct { const char *name; int64_t params, flops; } want[] = {

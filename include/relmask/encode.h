@@ -7,7 +7,9 @@
  *   blur      selected pixels kept, the rest = a Gaussian-blurred copy
  *   negative  selected (most relevant) pixels = fill (0, or the mean)
  *   soft      x' = fill + (x - fill) (floor + (1 - floor) rn)
- *   channel   rn appended as an extra uint8 channel (round(255 rn))
+ *   channel   rn appended as an extra uint8 channel (round(255 rn)), or
+ *             a constant plane (a given value, or the train split's mean
+ *             relevance byte) to evaluate a channel model without relevance
  * Every value is rounded half up (floor(v + 0.5)) and clamped to 0..255.
  *
  * The per-image work (rm_encoder) is pure and thread-safe; rm_encode_file
@@ -27,11 +29,15 @@ typedef enum {
 typedef enum { RM_SIGN_POSITIVE, RM_SIGN_ABSOLUTE, RM_SIGN_NEGATIVE, RM_SIGN_COUNT } rm_encode_sign;
 typedef enum { RM_NORMALIZE_MAX, RM_NORMALIZE_SUM, RM_NORMALIZE_NONE, RM_NORMALIZE_COUNT } rm_encode_normalize;
 typedef enum { RM_FILL_MEAN, RM_FILL_ZERO, RM_FILL_COUNT } rm_encode_fill;
+/* What channel mode appends: the relevance, a constant, or the mean byte
+ * of the relevance plane over the train split's explained records. */
+typedef enum { RM_CHANNEL_RELEVANCE, RM_CHANNEL_CONSTANT, RM_CHANNEL_TRAIN_MEAN, RM_CHANNEL_COUNT } rm_encode_channel;
 
 extern const char *const rm_encode_mode_names[RM_ENCODE_MODE_COUNT];
 extern const char *const rm_encode_sign_names[RM_SIGN_COUNT];
 extern const char *const rm_encode_normalize_names[RM_NORMALIZE_COUNT];
 extern const char *const rm_encode_fill_names[RM_FILL_COUNT];
+extern const char *const rm_encode_channel_names[RM_CHANNEL_COUNT];
 /* The index of `s` in names[0..count), or -1. */
 int rm_encode_lookup(const char *const *names, int count, const char *s);
 
@@ -45,6 +51,8 @@ typedef struct {
     double blur_sigma;              /* blur: sigma of the replacement copy */
     rm_encode_fill fill;            /* negative and soft: the fill value */
     double floor;                   /* soft: weight of the least relevant pixel */
+    rm_encode_channel channel;      /* channel: what the extra plane holds */
+    double channel_value;           /* channel constant: the value in [0, 1] */
 } rm_encode_params;
 
 /* The documented defaults for a mode: positive, smooth 1, max, keep 0.3,
@@ -74,6 +82,7 @@ typedef struct {
     int channels, height, width, out_channels;
     double fill[RM_DATASET_MAX_CHANNELS];      /* soft's fill, per channel */
     uint8_t fill_u8[RM_DATASET_MAX_CHANNELS];  /* mean and negative's fill, rounded */
+    uint8_t channel_u8;                        /* channel constant / train mean: the plane's byte */
     float *smooth_taps, *blur_taps;
     int smooth_radius, blur_radius;
     size_t scratch_bytes;                      /* per thread, for rm_encoder_apply */
@@ -97,9 +106,15 @@ int rm_encoder_relevance(const rm_encoder *e, const float *heat, float *rn, void
  * pixels with rn > 0 (larger rn first, then lower index), or every pixel
  * with rn > 0 and rn >= threshold. Returns the count. */
 int64_t rm_encoder_select(const rm_encoder *e, const float *rn, uint8_t *mask, void *scratch);
+/* The byte channel mode appends for rn: round(255 min(rn, 1)). */
+uint8_t rm_encoder_channel_byte(float rn);
+/* Whether channel mode appends a constant plane (channel_u8), which needs
+ * no relevance; for RM_CHANNEL_TRAIN_MEAN the caller sets channel_u8. */
+int rm_encoder_constant_channel(const rm_encoder *e);
 /* Encodes image [C,H,W] into out [out_channels,H,W]. heat NULL (record
  * without relevance): out is the image unchanged (channel mode: a zero
- * relevance plane). Returns -1 on a non-finite relevance value. */
+ * relevance plane). A constant channel ignores heat. Returns -1 on a
+ * non-finite relevance value. */
 int rm_encoder_apply(const rm_encoder *e, const uint8_t *image, const float *heat, uint8_t *out, void *scratch,
                      rm_encode_info *info);
 

@@ -71,6 +71,11 @@ int rm_netdef_load(rm_netdef *def, const char *path);
 /* Finds a built-in definition by name ("fer-small") under the nets/
  * directory (RELMASK_NETS env var, else the compiled-in path), or a path. */
 int rm_netdef_find(rm_netdef *def, const char *name_or_path);
+/* The same network for inputs with `channels` channels (e.g. an image
+ * plus encode's relevance channel): rewrites the text's "input =" line,
+ * with a comment saying so, and re-parses; the first layer's weights
+ * follow. def is unchanged on error. */
+int rm_netdef_set_input_channels(rm_netdef *def, int channels);
 void rm_netdef_free(rm_netdef *def);
 int64_t rm_netdef_params(const rm_netdef *def);
 int64_t rm_netdef_flops(const rm_netdef *def);

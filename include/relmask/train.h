@@ -60,6 +60,7 @@ typedef struct {
     rm_encoded_schedule encoded;   /* NONE with encoded_path: every epoch; rm_train fills in
                                       total_epochs and seed */
     const char *init_from;         /* --init-from MODEL.h5: initial weights */
+    int input_channels;            /* --input-channels N: the net with N input channels (0: as defined) */
     int quiet;
     const char *command_line;
 } rm_train_config;

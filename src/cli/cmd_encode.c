@@ -43,6 +43,10 @@ static const char help[] =
     "      --blur-sigma S        blur: sigma of the blurred copy in pixels (3)\n"
     "      --fill mean|zero      negative (zero) and soft (mean): the fill value\n"
     "      --floor F             soft: the weight of irrelevant pixels (0.2)\n"
+    "      --channel-constant V  channel: append a constant plane instead of the\n"
+    "                            relevance: V in [0, 1] (byte round(255 V)), or\n"
+    "                            train-mean (the train records' mean relevance\n"
+    "                            byte), to evaluate a channel model without relevance\n"
     "other:\n"
     "  -t, --threads N           threads (0 = all cores); the output is the same\n"
     "      --deflate N           compression level 0-9 (4)\n"
@@ -53,14 +57,14 @@ static const char help[] =
 
 enum {
     OPT_SIGN = 256, OPT_SMOOTH, OPT_NORMALIZE, OPT_KEEP, OPT_THRESHOLD, OPT_BLUR_SIGMA, OPT_FILL, OPT_FLOOR,
-    OPT_ONLY, OPT_DEFLATE,
+    OPT_ONLY, OPT_DEFLATE, OPT_CHANNEL_CONSTANT,
 };
 
 typedef struct {
     rm_encode_config cfg;
     const char *mode;
     /* options as given, applied once the mode (and its defaults) is known */
-    const char *sign, *normalize, *fill;
+    const char *sign, *normalize, *fill, *channel_constant;
     double smooth, keep, threshold, blur_sigma, floor_w;
     int have_smooth, have_keep, have_threshold, have_blur, have_floor;
 } encode_options;
@@ -97,6 +101,7 @@ static int parse(int argc, char **argv, encode_options *o, int *done)
         {"blur-sigma", required_argument, NULL, OPT_BLUR_SIGMA},
         {"fill", required_argument, NULL, OPT_FILL},
         {"floor", required_argument, NULL, OPT_FLOOR},
+        {"channel-constant", required_argument, NULL, OPT_CHANNEL_CONSTANT},
         {"threads", required_argument, NULL, 't'},
         {"deflate", required_argument, NULL, OPT_DEFLATE},
         {"quiet", no_argument, NULL, 'q'},
@@ -118,6 +123,7 @@ static int parse(int argc, char **argv, encode_options *o, int *done)
         case OPT_SIGN: o->sign = optarg; break;
         case OPT_NORMALIZE: o->normalize = optarg; break;
         case OPT_FILL: o->fill = optarg; break;
+        case OPT_CHANNEL_CONSTANT: o->channel_constant = optarg; break;
         case OPT_SMOOTH:
             if (cli_parse_double("encode", "--smooth", optarg, 0, 64, &o->smooth)) return RM_EXIT_USAGE;
             o->have_smooth = 1;
@@ -197,6 +203,17 @@ static int apply_options(encode_options *o)
     if (o->have_floor && p->mode != RM_ENCODE_SOFT)
         return cli_usage_error("encode", "--floor applies to --mode soft, not %s", name);
     if (o->have_floor) p->floor = o->floor_w;
+    if (o->channel_constant) {
+        if (p->mode != RM_ENCODE_CHANNEL)
+            return cli_usage_error("encode", "--channel-constant applies to --mode channel, not %s", name);
+        if (!strcmp(o->channel_constant, "train-mean")) {
+            p->channel = RM_CHANNEL_TRAIN_MEAN;
+        } else {
+            if (cli_parse_double("encode", "--channel-constant", o->channel_constant, 0, 1, &p->channel_value))
+                return RM_EXIT_USAGE;
+            p->channel = RM_CHANNEL_CONSTANT;
+        }
+    }
     if (rm_encode_params_check(p) != 0) return cli_usage_error("encode", "%s", rm_error_message());
     return RM_EXIT_OK;
 }

@@ -59,9 +59,11 @@ static const char help[] =
     "                         in epoch e of E each sample is encoded with probability\n"
     "                         S0 + (S1 - S0) (e-1)/(E-1), e.g. 1.0:0.0 (a seeded,\n"
     "                         per-record choice: reproducible and resumable)\n"
+    "      --input-channels N the network with N input channels instead of its own\n"
+    "                         (e.g. 2 for gray images plus a relevance channel)\n"
     "  An encoded file with an extra relevance channel (encode --mode channel) needs a\n"
-    "  network with that many input channels; training and validation then both use\n"
-    "  it in every epoch.\n"
+    "  network with that many input channels (a net file's, or --input-channels);\n"
+    "  training and validation then both use it in every epoch.\n"
     "\n"
     "The same seed and thread count give the same model. Exit codes: 0 ok,\n"
     "1 error (bad data, diverged training), 2 usage error.\n";
@@ -69,7 +71,7 @@ static const char help[] =
 enum {
     OPT_OPTIMIZER = 256, OPT_LR, OPT_MOMENTUM, OPT_NESTEROV, OPT_WD, OPT_SCHEDULE, OPT_STEP_EVERY, OPT_STEP_GAMMA,
     OPT_MIN_LR, OPT_WARMUP, OPT_HFLIP, OPT_SHIFT, OPT_ROTATE, OPT_INIT, OPT_SEED, OPT_CACHE, OPT_RESUME, OPT_STOP_AFTER,
-    OPT_ENCODED, OPT_ENCODED_EPOCHS, OPT_ENCODED_SHARE, OPT_INIT_FROM,
+    OPT_ENCODED, OPT_ENCODED_EPOCHS, OPT_ENCODED_SHARE, OPT_INIT_FROM, OPT_INPUT_CHANNELS,
 };
 
 static const struct option longopts[] = {
@@ -88,6 +90,7 @@ static const struct option longopts[] = {
     {"resume", no_argument, NULL, OPT_RESUME}, {"stop-after", required_argument, NULL, OPT_STOP_AFTER}, {"quiet", no_argument, NULL, 'q'},
     {"encoded", required_argument, NULL, OPT_ENCODED}, {"encoded-epochs", required_argument, NULL, OPT_ENCODED_EPOCHS},
     {"encoded-share", required_argument, NULL, OPT_ENCODED_SHARE}, {"init-from", required_argument, NULL, OPT_INIT_FROM},
+    {"input-channels", required_argument, NULL, OPT_INPUT_CHANNELS},
     {NULL, 0, NULL, 0},
 };
 
@@ -195,6 +198,10 @@ static int parse(int argc, char **argv, rm_train_config *c, int *done)
             c->encoded.kind = RM_ENCODED_SHARE;
             break;
         case OPT_INIT_FROM: c->init_from = optarg; break;
+        case OPT_INPUT_CHANNELS:
+            if (cli_parse_int("train", "--input-channels", optarg, 1, 4, &v)) return RM_EXIT_USAGE;
+            c->input_channels = (int)v;
+            break;
         default: return cli_bad_option("train", ch, argv);
         }
     }

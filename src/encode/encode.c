@@ -16,6 +16,7 @@
 #include "relmask/model.h"
 #include "relmask/progress.h"
 #include "relmask/relevance_file.h"
+#include "scratch.h"
 
 enum { BLOCK = 256 };
 
@@ -99,6 +100,42 @@ static int train_mean(job *j)
     return 0;
 }
 
+static int read_heat(job *j, size_t start, size_t n);
+
+/* Channel mode's train-mean constant: the mean of the relevance plane's
+ * bytes over the train split's explained records (exact integer sums,
+ * rounded half up), what a channel model saw on average in training. */
+static int channel_train_mean(job *j)
+{
+    const rm_dataset *ds = &j->ds;
+    const size_t hw = (size_t)ds->height * ds->width;
+    uint64_t sum = 0, n = 0;
+    rm_encode_scratch s = rm_encode_scratch_split(j->scratch, hw);
+    for (size_t start = 0; start < ds->count; start += BLOCK) {
+        size_t count = ds->count - start < BLOCK ? ds->count - start : BLOCK;
+        RM_TRY(read_heat(j, start, count));
+        for (size_t i = 0; i < count; i++) {
+            if (j->slot[i] < 0 || ds->split[start + i] != RM_SPLIT_TRAIN) continue;
+            rm_encode_info info;
+            if (rm_encoder_relevance(&j->enc, j->heat + (size_t)j->slot[i] * hw, s.rn, j->scratch, &info) != 0)
+                return rm_error("%s: entry %lld (record %zu of %s): relevance value at pixel (%lld,%lld) is not "
+                                "finite", j->cfg->relevance_path, (long long)j->map[start + i], start + i,
+                                j->cfg->data_path, (long long)(info.bad_pixel % ds->width),
+                                (long long)(info.bad_pixel / ds->width));
+            for (size_t p = 0; p < hw; p++) sum += rm_encoder_channel_byte(s.rn[p]);
+            n++;
+        }
+    }
+    if (n == 0)
+        return rm_error("%s explains no train record of %s, whose mean relevance --channel-constant train-mean needs",
+                        j->cfg->relevance_path, j->cfg->data_path);
+    const uint64_t pixels = n * hw;
+    j->enc.channel_u8 = (uint8_t)((2 * sum + pixels) / (2 * pixels));
+    rm_log("channel constant: %u (the mean relevance byte of %llu train records)", (unsigned)j->enc.channel_u8,
+           (unsigned long long)n);
+    return 0;
+}
+
 /* Heatmaps of the block's records that have one, packed in record order;
  * runs of consecutive entries are read at once. */
 static int read_heat(job *j, size_t start, size_t n)
@@ -151,7 +188,9 @@ static int set_provenance(job *j, int64_t unencoded, int64_t empty)
         (rm_encode_needs_mean(&cfg->params) &&
          rm_dataset_writer_set_attr_doubles(w, "train_mean", j->ds.channels, j->mean) != 0) ||
         (cfg->params.mode == RM_ENCODE_CHANNEL &&
-         rm_dataset_writer_set_attr_int(w, "relevance_channel", j->ds.channels) != 0))
+         rm_dataset_writer_set_attr_int(w, "relevance_channel", j->ds.channels) != 0) ||
+        (rm_encoder_constant_channel(&j->enc) &&
+         rm_dataset_writer_set_attr_int(w, "relevance_channel_constant", j->enc.channel_u8) != 0))
         rc = -1;
     free(model_path);
     free(domain);
@@ -252,6 +291,10 @@ static int run(job *j, rm_encode_summary *sum)
     RM_TRY(rm_encoder_init(&j->enc, &cfg->params, ds->channels, ds->height, ds->width, j->mean));
     j->enc_ready = 1;
     RM_TRY(alloc_buffers(j));
+    if (cfg->params.mode == RM_ENCODE_CHANNEL && cfg->params.channel == RM_CHANNEL_TRAIN_MEAN)
+        RM_TRY(channel_train_mean(j));
+    /* A constant plane is the same encoding for every record. */
+    const int constant = rm_encoder_constant_channel(&j->enc);
 
     rm_dataset_spec spec = {
         .channels = j->enc.out_channels, .height = ds->height, .width = ds->width, .num_classes = ds->num_classes,
@@ -272,15 +315,15 @@ static int run(job *j, rm_encode_summary *sum)
         RM_TRY(read_heat(j, start, n));
         RM_TRY(encode_block(j, start, n));
         for (size_t i = 0; i < n; i++) {
-            int has = j->slot[i] >= 0;
-            if (cfg->only_explained && !has) continue;
+            int with_heat = j->slot[i] >= 0, has = with_heat || constant;
+            if (cfg->only_explained && !with_heat) continue;
             if (rm_dataset_writer_append(j->w, j->out + i * out_bytes, ds->labels[start + i], ds->split[start + i],
                                          ds->has_regions ? j->regions + i * hw : NULL) != 0)
                 return -1;
             j->encoded[written++] = (uint8_t)has;
             if (has) {
                 encoded++;
-                empty += j->info[i].empty;
+                empty += !constant && j->info[i].empty;
                 selected_fraction += (double)j->info[i].selected / (double)hw;
             }
         }
@@ -289,7 +332,9 @@ static int run(job *j, rm_encode_summary *sum)
     rm_progress_finish(&progress);
     RM_TRY(set_provenance(j, written - encoded, empty));
     RM_TRY(rm_dataset_writer_set_flags(j->w, "encoded", j->encoded, (size_t)written,
-                                       "1: the record was encoded from its relevance; 0: copied raw (no relevance)"));
+                                       constant ? "1: the record has the constant relevance channel (every record)"
+                                                : "1: the record was encoded from its relevance; 0: copied raw "
+                                                  "(no relevance)"));
     rm_split_spec split = input_split(ds);
     int rc = rm_dataset_writer_finish(j->w, &split);
     j->w = NULL;

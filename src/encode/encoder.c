@@ -50,6 +50,7 @@ int rm_encoder_init(rm_encoder *e, const rm_encode_params *p, int channels, int 
         e->fill[c] = fill;
         e->fill_u8[c] = to_u8(fill);
     }
+    if (p->mode == RM_ENCODE_CHANNEL && p->channel == RM_CHANNEL_CONSTANT) e->channel_u8 = to_u8(255.0 * p->channel_value);
     if (make_taps(p->smooth, &e->smooth_taps, &e->smooth_radius) != 0 ||
         make_taps(p->blur_sigma, &e->blur_taps, &e->blur_radius) != 0) {
         rm_encoder_free(e);
@@ -96,6 +97,16 @@ static void apply_selection(const rm_encoder *e, const uint8_t *image, const uin
     }
 }
 
+uint8_t rm_encoder_channel_byte(float rn)
+{
+    return to_u8(255.0 * (rn < 1 ? rn : 1));
+}
+
+int rm_encoder_constant_channel(const rm_encoder *e)
+{
+    return e->p.mode == RM_ENCODE_CHANNEL && e->p.channel != RM_CHANNEL_RELEVANCE;
+}
+
 int rm_encoder_apply(const rm_encoder *e, const uint8_t *image, const float *heat, uint8_t *out, void *scratch,
                      rm_encode_info *info)
 {
@@ -103,6 +114,11 @@ int rm_encoder_apply(const rm_encoder *e, const uint8_t *image, const float *hea
     info->selected = 0;
     info->empty = 0;
     info->bad_pixel = -1;
+    if (rm_encoder_constant_channel(e)) {
+        memcpy(out, image, (size_t)e->channels * hw);
+        memset(out + (size_t)e->channels * hw, e->channel_u8, hw);
+        return 0;
+    }
     if (!heat) {
         memcpy(out, image, (size_t)e->channels * hw);
         if (e->out_channels > e->channels) memset(out + (size_t)e->channels * hw, 0, hw);
@@ -127,7 +143,7 @@ int rm_encoder_apply(const rm_encoder *e, const uint8_t *image, const float *hea
     } else {   /* channel */
         memcpy(out, image, (size_t)e->channels * hw);
         uint8_t *o = out + (size_t)e->channels * hw;
-        for (size_t i = 0; i < hw; i++) o[i] = to_u8(255.0 * (s.rn[i] < 1 ? s.rn[i] : 1));
+        for (size_t i = 0; i < hw; i++) o[i] = rm_encoder_channel_byte(s.rn[i]);
     }
     return 0;
 }

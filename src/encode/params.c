@@ -11,6 +11,7 @@ const char *const rm_encode_mode_names[RM_ENCODE_MODE_COUNT] = {"mean", "zero", 
 const char *const rm_encode_sign_names[RM_SIGN_COUNT] = {"positive", "absolute", "negative"};
 const char *const rm_encode_normalize_names[RM_NORMALIZE_COUNT] = {"max", "sum", "none"};
 const char *const rm_encode_fill_names[RM_FILL_COUNT] = {"mean", "zero"};
+const char *const rm_encode_channel_names[RM_CHANNEL_COUNT] = {"relevance", "constant", "train-mean"};
 
 /* Largest smoothing or blur sigma, in pixels (the kernel spans 6 sigma). */
 #define MAX_SIGMA 64.0
@@ -27,7 +28,7 @@ void rm_encode_params_defaults(rm_encode_params *p, rm_encode_mode mode)
     *p = (rm_encode_params){
         .mode = mode, .sign = RM_SIGN_POSITIVE, .smooth = 1.0, .normalize = RM_NORMALIZE_MAX, .keep = 0.3,
         .threshold = -1, .blur_sigma = 3.0, .fill = mode == RM_ENCODE_NEGATIVE ? RM_FILL_ZERO : RM_FILL_MEAN,
-        .floor = 0.2,
+        .floor = 0.2, .channel = RM_CHANNEL_RELEVANCE,
     };
 }
 
@@ -57,6 +58,11 @@ int rm_encode_params_check(const rm_encode_params *p)
     if (!(p->blur_sigma > 0 && p->blur_sigma <= MAX_SIGMA))
         return rm_error("encode: blur sigma %g outside (0, %g]", p->blur_sigma, MAX_SIGMA);
     if (!(p->floor >= 0 && p->floor <= 1)) return rm_error("encode: floor %g outside [0, 1]", p->floor);
+    if ((unsigned)p->channel >= RM_CHANNEL_COUNT) return rm_error("encode: unknown channel source %d", (int)p->channel);
+    if (p->channel != RM_CHANNEL_RELEVANCE && p->mode != RM_ENCODE_CHANNEL)
+        return rm_error("encode: a constant channel applies to mode channel, not %s", rm_encode_mode_names[p->mode]);
+    if (p->channel == RM_CHANNEL_CONSTANT && !(p->channel_value >= 0 && p->channel_value <= 1))
+        return rm_error("encode: channel constant %g outside [0, 1]", p->channel_value);
     return 0;
 }
 
@@ -80,5 +86,7 @@ void rm_encode_params_text(const rm_encode_params *p, char *buf, size_t size)
     if (p->mode == RM_ENCODE_BLUR) ADD("blur_sigma=%.9g\n", p->blur_sigma);
     if (p->mode == RM_ENCODE_NEGATIVE || p->mode == RM_ENCODE_SOFT) ADD("fill=%s\n", rm_encode_fill_names[p->fill]);
     if (p->mode == RM_ENCODE_SOFT) ADD("floor=%.9g\n", p->floor);
+    if (p->mode == RM_ENCODE_CHANNEL) ADD("channel=%s\n", rm_encode_channel_names[p->channel]);
+    if (p->mode == RM_ENCODE_CHANNEL && p->channel == RM_CHANNEL_CONSTANT) ADD("channel_value=%.9g\n", p->channel_value);
 #undef ADD
 }

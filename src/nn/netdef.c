@@ -651,6 +651,51 @@ int rm_netdef_find(rm_netdef *def, const char *name_or_path)
     return rm_netdef_load(def, path);
 }
 
+int rm_netdef_set_input_channels(rm_netdef *def, int channels)
+{
+    if (channels < 1 || channels > MAX_INPUT_C)
+        return rm_error("network %s: %d input channels; expected 1..%d", def->name, channels, MAX_INPUT_C);
+    if (channels == def->input.c) return 0;
+    /* Find the [net] section's input line: the first line whose key is input. */
+    const char *text = def->text, *line = text, *found = NULL, *end = NULL;
+    while (*line) {
+        const char *eol = strchr(line, '\n');
+        if (!eol) eol = line + strlen(line);
+        const char *k = line;
+        while (k < eol && (*k == ' ' || *k == '\t')) k++;
+        if (eol - k >= 5 && !strncmp(k, "input", 5)) {
+            const char *a = k + 5;
+            while (a < eol && (*a == ' ' || *a == '\t')) a++;
+            if (a < eol && *a == '=') {
+                found = line;
+                end = eol;
+                break;
+            }
+        }
+        line = *eol ? eol + 1 : eol;
+    }
+    if (!found) return rm_error("network %s: no 'input =' line to change", def->name);
+    char repl[160];
+    snprintf(repl, sizeof repl, "# input channels set to %d (was %d) by relmask\ninput = %dx%dx%d", channels,
+             def->input.c, channels, def->input.h, def->input.w);
+    size_t head = (size_t)(found - text), tail = strlen(end), size = head + strlen(repl) + tail + 1;
+    char *changed = rm_malloc(size, "network text");
+    if (!changed) return -1;
+    memcpy(changed, text, head);
+    memcpy(changed + head, repl, strlen(repl));
+    memcpy(changed + head + strlen(repl), end, tail + 1);
+    char source[96];
+    snprintf(source, sizeof source, "%s (input channels %d)", def->name, channels);
+    rm_netdef parsed;
+    int rc = rm_netdef_parse(&parsed, changed, source);
+    free(changed);
+    if (rc != 0) return -1;
+    memcpy(parsed.name, def->name, sizeof parsed.name);
+    rm_netdef_free(def);
+    *def = parsed;
+    return 0;
+}
+
 void rm_netdef_free(rm_netdef *def)
 {
     free(def->layers);

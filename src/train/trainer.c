@@ -77,6 +77,7 @@ static int describe_params(trainer *t, const rm_dataset *ds, const encoded_info 
              c->optim.schedule == RM_LR_COSINE ? "cosine" : c->optim.schedule == RM_LR_STEP ? "step" : "constant",
              c->optim.warmup_epochs, c->augment.hflip, c->augment.shift, c->augment.rotate_deg,
              c->init == RM_INIT_GLOROT ? "glorot" : "he", (unsigned long long)c->seed);
+    if (c->input_channels) k += snprintf(text + k, size - (size_t)k, "input_channels=%d\n", c->input_channels);
     if (c->encoded_path) {
         char sched[96];
         rm_encoded_schedule_text(&t->sched, sched, sizeof sched);
@@ -236,6 +237,7 @@ static int prepare_model(trainer *t)
     rm_model *m = &t->model;
     const rm_train_config *c = t->cfg;
     RM_TRY(rm_netdef_find(&m->def, c->net));
+    if (c->input_channels) RM_TRY(rm_netdef_set_input_channels(&m->def, c->input_channels));
     if (c->init_from) {
         rm_hdf5_lock();
         int lrc = rm_model_load(&t->init_model, c->init_from);
