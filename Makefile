@@ -171,8 +171,8 @@ SCHEDULE_ARGS := $(ENCODED_SCHEDULE)
 CHANNEL_ARGS  := --input-channels $(CHANNEL_INPUTS)
 ENCODE_CHANNEL_CONST_ARGS := $(call encode_args,channel) --channel-constant $(CHANNEL_CONSTANT)
 HAS_CHANNEL   := $(filter channel,$(ENCODINGS))
-CONDITIONS    := raw finetune $(ENCODINGS) $(if $(HAS_CHANNEL),channel-const) \
-                 $(if $(filter negative,$(ENCODINGS)),fuse-negative)
+CONDITIONS    := $(strip raw finetune $(ENCODINGS) $(if $(HAS_CHANNEL),channel-const) \
+                 $(if $(filter negative,$(ENCODINGS)),fuse-negative))
 RUN = $(EXP_DIR)/runs/$(1)/seed$(2)
 # cat_params: the shell text that reads a stage's .params file when a recipe runs.
 cat_params = $$$$(cat $(EXP_DIR)/$(1).params)
