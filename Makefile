@@ -149,11 +149,20 @@ $(foreach m,$(ENCODINGS),$(eval ENCODE_$(call UPPER,$(m))_ARGS := $(call encode_
 $(EXP_DIR)/encoded_%.h5: $(EXP_DIR)/relevance.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/encode_%.params | $(BIN)
 	$(BIN) encode --data $(EXP_DIR)/target.h5 --relevance $< --mode $* $$(cat $(EXP_DIR)/encode_$*.params) \
 	  --quiet --force --out $@
-# The relevance channel replaced by a constant, to test channel models without relevance.
-$(EXP_DIR)/encoded_channel-const.h5: $(EXP_DIR)/relevance.h5 $(EXP_DIR)/target.h5 \
-    $(EXP_DIR)/encode_channel-const.params | $(BIN)
-	$(BIN) encode --data $(EXP_DIR)/target.h5 --relevance $< --mode channel \
-	  $$(cat $(EXP_DIR)/encode_channel-const.params) --quiet --force --out $@
+# Channel mode hands the relevance to the student at test time too, so its
+# maps must not depend on the label: the source model explains its own
+# prediction (CHANNEL_RELEVANCE_TARGET=pred). A true-class map would carry
+# the label into the input (docs/experiment.md).
+CHANNEL_RELEVANCE_ARGS := --composite $(COMPOSITE) --target $(CHANNEL_RELEVANCE_TARGET) --threads $(THREADS)
+$(EXP_DIR)/relevance_channel.h5: $(EXP_DIR)/source_model.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/channel_relevance.params | $(BIN)
+	$(BIN) relevance --model $< --data $(EXP_DIR)/target.h5 $$(cat $(EXP_DIR)/channel_relevance.params) --quiet \
+	  --force --out $@
+# The channel encoding from those maps, and with a constant plane instead
+# (to test channel models without relevance).
+$(EXP_DIR)/encoded_channel.h5 $(EXP_DIR)/encoded_channel-const.h5: $(EXP_DIR)/encoded_%.h5: \
+    $(EXP_DIR)/relevance_channel.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/encode_%.params | $(BIN)
+	$(BIN) encode --data $(EXP_DIR)/target.h5 --relevance $< --mode channel $$(cat $(EXP_DIR)/encode_$*.params) \
+	  --quiet --force --out $@
 
 # Students: trained from scratch on raw target data ("raw"), on each
 # encoding with the schedule, and the source model fine-tuned ("finetune");

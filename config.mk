@@ -83,6 +83,11 @@ ENCODINGS        ?= mean soft negative channel
 # channel byte of the train records).
 CHANNEL_INPUTS   ?= 2
 CHANNEL_CONSTANT ?= train-mean
+# What the channel encoding's relevance explains. The channel student gets
+# relevance at test time too, so it must not use the label: "pred" (the
+# source model's prediction). With "true" the channel students scored
+# 90.9% on target test faces (raw: 37.9%) by reading the label off the map.
+CHANNEL_RELEVANCE_TARGET ?= pred
 ENCODE_KEEP      ?= 0.3
 ENCODE_SMOOTH    ?= 1
 # Encoded images for the first K epochs, raw afterwards (or
