@@ -6,7 +6,7 @@
  * count and image shape, and for every attribute and dataset the readers
  * look at whether it exists, with the expected or another type, rank,
  * length and values (taken from the input). Declared sizes stay below
- * 2^20 records: far more than the data written (chunked storage, unwritten
+ * 2^16 records: far more than the data written (chunked storage, unwritten
  * chunks read as fill values), small enough that honouring them is not an
  * out-of-memory failure. */
 #include "fuzz_common.h"
@@ -21,7 +21,7 @@
 #include "relmask/netdef.h"
 #include "relmask/relevance_file.h"
 
-enum { MAX_WRITE = 1 << 14, HUGE_RECORDS = 1 << 20 };
+enum { MAX_WRITE = 1 << 14, HUGE_RECORDS = 1 << 16 };
 
 typedef struct {
     const uint8_t *p;
