@@ -88,6 +88,11 @@ put("names_csv", "header.csv", "index,filename\n0,0.png\n1,face.png\n3,1.png\n")
 put("names_csv", "plain.csv", "0, face.png \n\n2,1.png\n4,missing.png\n")
 put("names_csv", "bad.csv", "index,filename\n0,0.png\n0,1.png\nx,face.png\n9,0.png\n1,\n1\n")
 
+# --- folder ingest class map (tree: angry/, happy/, sad/) ------------------------
+put("class_map", "plain.txt", "angry\nhappy\nsad\n")
+put("class_map", "renamed.txt", "# folder = class name\nhappy = Happy face\n\n  angry=anger  \n")
+put("class_map", "bad.txt", "sad\nsad\nx/y\n=z\nangry=happy\nhappy=happy\n")
+
 # --- HDF5 schema: byte 0 picks the kind (0 dataset, 1 model, 2 relevance); a
 # run of 0x01 builds every attribute and dataset as the reader expects. ---------
 for kind in range(3):
