@@ -11,6 +11,10 @@ build=$1 seconds=$2
 shift 2
 root=$(pwd)
 status=0
+# The targets' scratch files (libFuzzer exits without atexit handlers).
+scratch=$(mktemp -d /dev/shm/relmask-fuzz.XXXXXX 2>/dev/null || mktemp -d)
+trap 'rm -rf "$scratch"' EXIT INT TERM
+export RELMASK_FUZZ_TMP="$scratch"
 for t in "$@"; do
   bin=$build/fuzz/$t
   [ -x "$bin" ] || { echo "fuzz: no target $bin (known: $(ls "$build/fuzz" | tr '\n' ' '))" >&2; exit 2; }

@@ -39,10 +39,14 @@ void fuzz_init(void)
 const char *fuzz_dir(void)
 {
     if (dir_path[0]) return dir_path;
+    /* scripts/fuzz.sh names a folder it removes afterwards: libFuzzer ends
+     * a run without calling the atexit handlers. */
     struct stat st;
-    const char *base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
-                           ? "/dev/shm"
-                           : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    const char *base = getenv("RELMASK_FUZZ_TMP");
+    if (!base || !*base)
+        base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
+                   ? "/dev/shm"
+                   : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     snprintf(dir_path, sizeof dir_path, "%s/relmask-fuzz-XXXXXX", base);
     if (!mkdtemp(dir_path)) {
         fprintf(stderr, "fuzz: cannot create %s: %s\n", dir_path, strerror(errno));

@@ -12,8 +12,8 @@
 
 /* Quiets relmask's logs and warnings and HDF5's error printing (once). */
 void fuzz_init(void);
-/* A private scratch directory (under /dev/shm when it exists), removed at
- * exit; "<dir>/<name>" in a static buffer per call site's copy. */
+/* A private scratch directory (under $RELMASK_FUZZ_TMP, else /dev/shm when
+ * it exists, else $TMPDIR), removed at exit. */
 const char *fuzz_dir(void);
 /* Writes bytes to <dir>/<name> and returns the path in a malloc'd string
  * (NULL on failure). */
