@@ -1,5 +1,6 @@
 # relmask: `make` builds build/relmask, `make check` runs every test,
-# `make bench` prints one JSON line per figure, `make deps` installs the
+# `make bench` prints one JSON line per figure, `make fuzz` runs every fuzz
+# target for FUZZ_SECONDS (docs/reliability.md), `make deps` installs the
 # Debian 12 packages the project needs, `make mnist` / `make fashion-mnist`
 # fetch, train and evaluate the real digit and clothing datasets
 # (datasets/README.md). Settings live in config.mk.
@@ -17,10 +18,22 @@ ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
+# FUZZ=1 (set by `make fuzz` for its clang build in $(FUZZ_BUILD)): every
+# object gets libFuzzer's coverage hooks and ASan + UBSan, and the fuzz
+# targets define LLVMFuzzerTestOneInput. (-Wno-pass-failed: at -O1 clang
+# cannot vectorize the `omp simd` loops and says so.)
+ifeq ($(FUZZ),1)
+CPPFLAGS += -DRELMASK_FUZZ_MAIN
+CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+            -Wno-pass-failed
+endif
 
 LIB_SRC   := $(wildcard src/core/*.c src/nn/*.c src/ingest/*.c src/train/*.c src/relevance/*.c src/encode/*.c src/report/*.c) $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
 MAIN_SRC  := src/cli/main.c
-TEST_SRC  := $(wildcard tests/*.c)
+# The fuzz targets (tests/fuzz/) link into the test binary too, which
+# replays their corpora and regressions (tests/test_fuzz_regressions.c).
+TEST_SRC  := $(wildcard tests/*.c) $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_common.c,$(wildcard tests/fuzz/fuzz_*.c)))
 BENCH_SRC := $(wildcard bench/*.c)
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -30,7 +43,7 @@ BIN       := $(BUILD)/relmask
 TEST_BIN  := $(BUILD)/relmask-tests
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check test bench experiment mnist fashion-mnist clean distclean
+.PHONY: all deps check test bench fuzz fuzz-build experiment mnist fashion-mnist clean distclean
 all: $(BIN)
 
 # Order-only: checking packages must not force rebuilds.
@@ -65,6 +78,21 @@ check test: $(BIN) $(TEST_BIN)
 bench: $(BIN) $(BENCH_BIN)
 	@scripts/deps.sh --bench
 	@BUILD=$(BUILD) THREADS=$(BENCH_THREADS) bench/run.sh
+
+# make fuzz: builds every fuzz target with clang (libFuzzer, ASan, UBSan) in
+# $(FUZZ_BUILD) and runs each for FUZZ_SECONDS on a fresh copy of its seed
+# corpus; any crash, leak or sanitizer report fails. FUZZ_TARGETS=json runs
+# one. Inputs that crash land in $(FUZZ_BUILD)/artifacts/<target>/.
+fuzz:
+	@scripts/deps.sh --fuzz
+	$(MAKE) fuzz-build FUZZ=1 BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT='$(FUZZ_OPT)'
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(or $(FUZZ_TARGETS),$(FUZZ_NAMES))
+
+fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/fuzz_common.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS)
 
 # --- the experiment (stages land one issue at a time) ----------------------
 # Each stage's parameters are kept in a .params file that changes only when
@@ -292,6 +320,6 @@ fashion-mnist: $(FASHION_DIR)/eval.json
 	@echo "make fashion-mnist: test accuracy $$($(call json_accuracy,$<)) ($(FASHION_NET); $<)"
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/$(MAIN_SRC:.c=.d)

@@ -14,6 +14,12 @@ CSTD      ?= -std=c11
 SANITIZE  ?= 0
 # Build directory; different configurations can live side by side.
 BUILD     ?= build
+# make fuzz: seconds per target, the compiler (libFuzzer needs clang), its
+# optimization and build directory (docs/reliability.md).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_OPT     ?= -O1
+FUZZ_BUILD   ?= build-fuzz
 
 # --- dependencies (Debian 12 packages) -------------------------------------
 HDF5_CFLAGS ?= -I/usr/include/hdf5/serial

@@ -6,6 +6,12 @@ PKGS="gcc make libc6-dev libdnnl-dev libhdf5-dev hdf5-tools libcriterion-dev
       libpng-dev libjpeg-dev libtiff-dev zlib1g-dev"
 # --bench: also the peers that `make bench` measures side by side.
 [ "${1:-}" = "--bench" ] && PKGS="$PKGS python3 python3-torch python3-numpy libopenblas0-openmp"
+# --fuzz: clang with libFuzzer and the sanitizer runtimes (Debian's clang
+# only recommends libclang-rt-14-dev, which holds libclang_rt.fuzzer) and
+# LLVM's OpenMP runtime for clang's -fopenmp.
+[ "${1:-}" = "--fuzz" ] && PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev"
+# --valgrind: the memcheck run of scripts/valgrind-pipeline.sh.
+[ "${1:-}" = "--valgrind" ] && PKGS="$PKGS valgrind"
 missing=""
 for p in $PKGS; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

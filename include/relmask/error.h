@@ -33,5 +33,8 @@ void rm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Silences rm_log (not warnings); for --quiet and tests. */
 void rm_log_set_quiet(int quiet);
+/* Silences warnings too; for the fuzz targets, which see millions of odd
+ * inputs. */
+void rm_warn_set_quiet(int quiet);
 
 #endif

@@ -11,6 +11,7 @@ static _Thread_local char error_buf[2048];
 /* -1: not decided yet; RELMASK_QUIET=1 in the environment silences logs
  * (make check sets it so test output shows only failures and warnings). */
 static int log_quiet = -1;
+static int warn_quiet;
 
 int rm_error(const char *fmt, ...)
 {
@@ -78,6 +79,7 @@ char *rm_strdup(const char *s)
 
 void rm_warn(const char *fmt, ...)
 {
+    if (warn_quiet) return;
     va_list ap;
     va_start(ap, fmt);
     fputs("relmask: warning: ", stderr);
@@ -102,3 +104,4 @@ void rm_log(const char *fmt, ...)
 }
 
 void rm_log_set_quiet(int quiet) { log_quiet = quiet; }
+void rm_warn_set_quiet(int quiet) { warn_quiet = quiet; }

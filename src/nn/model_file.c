@@ -362,7 +362,13 @@ static int read_history(hid_t f, rm_model *m)
             rc = rm_error("missing dataset %s", path);
             break;
         }
-        if (n && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, col) < 0) rc = rm_h5_error("reading %s", path);
+        /* Every column is read whole into n values: a longer one would overflow. */
+        hid_t sp = H5Dget_space(ds);
+        hssize_t len = H5Sget_simple_extent_npoints(sp);
+        H5Sclose(sp);
+        if (len != n) rc = rm_error("%s has %lld values but /history/epoch %lld", path, (long long)len, (long long)n);
+        else if (n && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, col) < 0)
+            rc = rm_h5_error("reading %s", path);
         H5Dclose(ds);
         for (hssize_t e = 0; e < n && rc == 0; e++) {
             rm_epoch_record *r = &m->history[e];
@@ -425,11 +431,8 @@ static int load(hid_t f, rm_model *m, const char *path)
     int64_t best;
     RM_TRY(rm_h5_attr_get_int(f, "best_epoch", &best));
     m->best_epoch = (int)best;
-    hid_t a = H5Aopen(f, "best_val_accuracy", H5P_DEFAULT);
-    if (a < 0) return rm_error("attribute 'best_val_accuracy' is missing");
-    herr_t st = H5Aread(a, H5T_NATIVE_DOUBLE, &m->best_val_acc);
-    H5Aclose(a);
-    if (st < 0) return rm_h5_error("reading best_val_accuracy");
+    /* A scalar number: reading an array attribute into one double would overflow. */
+    RM_TRY(rm_h5_attr_get_double(f, "best_val_accuracy", &m->best_val_acc));
     RM_TRY(read_params(f, m));
     return read_history(f, m);
 }

@@ -222,7 +222,7 @@ int import_fixations(const rm_import_options *o, const rm_dataset *ds, double si
     fixation_row *rows;
     size_t n, outside;
     RM_TRY(read_fixations(o, ds, &rows, &n, &outside));
-    qsort(rows, n, sizeof *rows, by_image_then_line);
+    if (n > 1) qsort(rows, n, sizeof *rows, by_image_then_line);   /* rows is NULL when n is 0 */
     /* Records with fixations; those whose durations are all 0 have no density. */
     int64_t total = 0, zero_weight = 0, in_split = 0;
     for (size_t i = 0; i < ds->count; i++) in_split += import_in_split(ds, (int64_t)i, o->split);
