@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +18,28 @@ enum { MAX_PENDING = 16, PATH_CAP = 4096 };
 static char pending[MAX_PENDING][PATH_CAP];
 static volatile sig_atomic_t pending_used[MAX_PENDING];
 
-static void on_signal(int sig)
+/* While signals are held (a checkpoint being written), the handler only
+ * records the signal; rm_output_release_signals acts on it. A flag rather
+ * than a signal mask, because a process-directed signal goes to any thread
+ * that does not block it (OpenMP workers, the loader thread), and only the
+ * holding thread's mask would change. */
+static volatile sig_atomic_t held, deferred;
+
+static void die_by(int sig)
 {
     for (int i = 0; i < MAX_PENDING; i++)
         if (pending_used[i]) unlink(pending[i]);
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+static void on_signal(int sig)
+{
+    if (held) {
+        if (!deferred) deferred = sig;
+        return;
+    }
+    die_by(sig);
 }
 
 void rm_output_install_signal_handlers(void)
@@ -124,24 +139,21 @@ void rm_output_keep(rm_output *out)
     out->slot = -1;
 }
 
-static sigset_t held_old;
 static int held_depth;
 
 void rm_output_hold_signals(void)
 {
     if (held_depth++) return;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, &held_old);
+    if (deferred) die_by(deferred);   /* one that raced the last release */
+    held = 1;
 }
 
 void rm_output_release_signals(void)
 {
     if (held_depth <= 0 || --held_depth) return;
-    pthread_sigmask(SIG_SETMASK, &held_old, NULL);
+    held = 0;
+    int sig = deferred;
+    if (sig) die_by(sig);
 }
 
 static int fsync_path(const char *path, int directory)

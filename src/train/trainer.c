@@ -21,6 +21,7 @@
 #include "relmask/error.h"
 #include "relmask/h5lock.h"
 #include "relmask/h5util.h"
+#include "relmask/output.h"
 #include "relmask/progress.h"
 #include "relmask/train.h"
 
@@ -563,12 +564,16 @@ static int run(trainer *t)
         int improved;
         RM_TRY(record_epoch(t, &rec, &improved));
         /* Every epoch: the best weights so far with the full history. The
-         * first write honours --force; later ones replace our own file. */
+         * first write honours --force; later ones replace our own file.
+         * SIGINT/SIGTERM wait until both files are written, so a stopped
+         * run leaves a model and a checkpoint of the same epoch. */
+        rm_output_hold_signals();
         rm_hdf5_lock();
         int rc = rm_model_save(&t->model, c->out_path, c->force || c->resume || epoch > 0, c->command_line);
         rm_hdf5_unlock();
+        if (rc == 0) rc = save_checkpoint(t, epoch + 1);
+        rm_output_release_signals();
         RM_TRY(rc);
-        RM_TRY(save_checkpoint(t, epoch + 1));
         char share[32] = "";
         if (c->encoded_path) snprintf(share, sizeof share, ", encoded %.1f%%", 100 * rec.encoded_share);
         rm_log("epoch %d/%d: train loss %.4f acc %.2f%%%s, val loss %.4f acc %.2f%%, %.1f s%s",
