@@ -148,6 +148,7 @@ static hid_t create_fixed(hid_t file, const char *name, hid_t type, int rank, co
         H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, (unsigned)deflate);
     }
+    H5Pset_fletcher32(dcpl);   /* --resume detects chunks a kill -9 left inconsistent */
     hid_t d = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Pclose(dcpl);
     H5Sclose(space);
@@ -244,6 +245,38 @@ static int partial_matches(hid_t f, const rm_relevance_spec *spec, const char *p
     return rc;
 }
 
+/* Reads rows [0, done) of a dataset back, a chunk's worth at a time. A
+ * kill -9 during a flush can leave a chunk index pointing at file space that
+ * the same flush handed to another chunk; the datasets then open but their
+ * data fail to inflate or checksum, and --resume must not build on them. */
+static int rows_readable(hid_t d, int64_t done)
+{
+    hid_t space = H5Dget_space(d), ftype = H5Dget_type(d);
+    hid_t mtype = ftype < 0 ? -1 : H5Tget_native_type(ftype, H5T_DIR_ASCEND);
+    int rank = H5Sget_simple_extent_ndims(space);
+    hsize_t dims[4], count[4], start[4] = {0, 0, 0, 0};
+    int ok = space >= 0 && mtype >= 0 && rank >= 1 && rank <= 4 && H5Sget_simple_extent_dims(space, dims, NULL) >= 0;
+    size_t record = ok ? H5Tget_size(mtype) : 0;
+    for (int i = 1; ok && i < rank; i++) record *= dims[i];
+    hsize_t rows = ok ? chunk_rows(record, done > 0 ? done : 1) : 0;
+    void *buf = ok ? malloc(record * rows) : NULL;
+    ok = ok && buf;
+    for (int64_t at = 0; ok && at < done; at += (int64_t)rows) {
+        for (int i = 1; i < rank; i++) count[i] = dims[i];
+        start[0] = (hsize_t)at;
+        count[0] = (hsize_t)(done - at) < rows ? (hsize_t)(done - at) : rows;
+        hid_t mem = H5Screate_simple(rank, count, NULL);
+        ok = H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+             H5Dread(d, mtype, mem, space, H5P_DEFAULT, buf) >= 0;
+        H5Sclose(mem);
+    }
+    free(buf);
+    if (mtype >= 0) H5Tclose(mtype);
+    if (ftype >= 0) H5Tclose(ftype);
+    if (space >= 0) H5Sclose(space);
+    return ok ? 0 : -1;
+}
+
 static int reopen_partial(rm_relevance_writer *w, const rm_relevance_spec *spec, int64_t *done)
 {
     const char *partial = w->out.tmp_path;
@@ -258,6 +291,12 @@ static int reopen_partial(rm_relevance_writer *w, const rm_relevance_spec *spec,
     for (int v = 0; v < NUM_VECTORS; v++)
         if ((w->vectors[v] = H5Dopen2(w->file, vector_names[v], H5P_DEFAULT)) < 0)
             return rm_h5_error("%s: damaged partial file (/%s)", partial, vector_names[v]);
+    hid_t all[3 + NUM_VECTORS] = {w->heatmap, w->heatmap_image, w->channels_d};
+    for (int v = 0; v < NUM_VECTORS; v++) all[3 + v] = w->vectors[v];
+    for (int i = 0; i < 3 + NUM_VECTORS; i++)
+        if (all[i] > 0 && rows_readable(all[i], *done) != 0)
+            return rm_h5_error("%s: damaged partial file (records 0..%lld do not read back)", partial,
+                               (long long)*done - 1);
     return 0;
 }
 
