@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <hdf5.h>
+
 #include "cli.h"
 #include "relmask/error.h"
 #include "relmask/output.h"
@@ -48,6 +50,10 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* HDF5 1.10 keeps a file whose H5Fclose failed (a full disk) in its
+     * table and crashes closing it again in its exit handler
+     * (HDFFV-11052): shut it down ourselves, and only after a success. */
+    H5dont_atexit();
     cli_set_command_line(argc, argv);
     rm_output_install_signal_handlers();
     if (argc < 2) {
@@ -64,7 +70,11 @@ int main(int argc, char **argv)
         return RM_EXIT_OK;
     }
     for (int i = 0; i < (int)NUM_COMMANDS; i++)
-        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(cmd, commands[i].name)) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+            if (rc == RM_EXIT_OK) H5close();
+            return rc;
+        }
     fprintf(stderr, "relmask: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return RM_EXIT_USAGE;
