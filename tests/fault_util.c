@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -62,6 +63,8 @@ pid_t fu_spawn(const char *log, const fu_opts *opts, const char *args_fmt, ...)
             signal(SIGXFSZ, SIG_IGN);
             if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(125);
         }
+        if (opts && opts->as_nobody && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(124);
         execv(bin, argv);
         _exit(127);
     }
