@@ -1,10 +1,14 @@
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hdf5_hl.h>
 
@@ -24,6 +28,7 @@ static const char *const vector_names[NUM_VECTORS] = {"index", "label", "explain
 
 struct rm_relevance_writer {
     rm_output out;
+    int lock_fd;               /* holds an exclusive flock on the partial file */
     hid_t file, heatmap, heatmap_image, channels_d, vectors[NUM_VECTORS];
     int64_t count, done;
     int channels, height, width, store_channels;
@@ -98,6 +103,7 @@ static void close_handles(rm_relevance_writer *w)
 static void writer_free(rm_relevance_writer *w)
 {
     close_handles(w);
+    if (w->lock_fd >= 0) close(w->lock_fd);
     for (int i = 0; i < w->num_classes; i++) free(w->class_names ? w->class_names[i] : NULL);
     free(w->class_names);
     for (int i = 0; i < w->num_attrs; i++) {
@@ -277,10 +283,38 @@ static int rows_readable(hid_t d, int64_t done)
     return ok ? 0 : -1;
 }
 
+/* The partial file is locked by the writer itself (lock_fd) from before it
+ * is opened or truncated until it is renamed or removed, so HDF5's own lock,
+ * which would conflict with that one, is off for it. */
+static hid_t unlocked_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_file_locking(fapl, 0, 1);
+    return fapl;
+}
+
+/* A second process writing the same output would truncate or remove the
+ * first one's partial file: take it exclusively, or stop. */
+static int lock_partial(rm_relevance_writer *w, const char *path)
+{
+    const char *partial = w->out.tmp_path;
+    w->lock_fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (w->lock_fd < 0) return rm_error("%s: cannot create %s: %s", path, partial, strerror(errno));
+    if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return rm_error("%s: another process is writing it (its partial file %s is locked); let it finish "
+                            "or stop it first", path, partial);
+        return rm_error("%s: cannot lock %s: %s", path, partial, strerror(errno));
+    }
+    return 0;
+}
+
 static int reopen_partial(rm_relevance_writer *w, const rm_relevance_spec *spec, int64_t *done)
 {
     const char *partial = w->out.tmp_path;
-    w->file = H5Fopen(partial, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t fapl = unlocked_fapl();
+    w->file = H5Fopen(partial, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
     if (w->file < 0) return rm_h5_error("%s: cannot open the partial file", partial);
     int match = partial_matches(w->file, spec, partial, done);
     if (match != 0) return match;
@@ -310,6 +344,7 @@ int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const r
     rm_relevance_writer *w = rm_calloc(1, sizeof *w, "relevance writer");
     if (!w) return -1;
     w->heatmap = w->heatmap_image = w->channels_d = w->file = -1;
+    w->lock_fd = -1;
     for (int v = 0; v < NUM_VECTORS; v++) w->vectors[v] = -1;
     w->count = spec->count;
     w->channels = spec->channels;
@@ -331,8 +366,13 @@ int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const r
         writer_free(w);
         return -1;
     }
+    if (lock_partial(w, path) != 0) {
+        rm_output_keep(&w->out);   /* another process's, or none */
+        writer_free(w);
+        return -1;
+    }
     struct stat st;
-    if (resume && stat(w->out.tmp_path, &st) == 0) {
+    if (resume && fstat(w->lock_fd, &st) == 0 && st.st_size > 0) {
         int64_t done = 0;
         int rc = reopen_partial(w, spec, &done);
         if (rc == 0) {
@@ -353,7 +393,9 @@ int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const r
         rm_warn("%s; starting afresh", rm_error_message());
         close_handles(w);
     }
-    w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = unlocked_fapl();
+    w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (w->file < 0 || create_layout(w, spec) != 0 || H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
         if (w->file < 0) rm_h5_error("%s: cannot create %s", path, w->out.tmp_path);
         else rm_error_prefix("%s", path);
