@@ -86,6 +86,8 @@ static int child_ended(pid_t pid)
     return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
 }
 
+int fu_running(pid_t pid) { return !child_ended(pid); }
+
 int fu_wait_for_file(pid_t pid, const char *path, double timeout_s)
 {
     double end = fu_now() + timeout_s;

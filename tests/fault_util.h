@@ -19,6 +19,8 @@ pid_t fu_spawn(const char *log, const fu_opts *opts, const char *args_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Waits for the child and returns its raw wait status. */
 int fu_wait(pid_t pid);
+/* Whether the child is still running (it is not reaped). */
+int fu_running(pid_t pid);
 /* Polls (every 2 ms, up to timeout_s) until `path` exists / `log` contains
  * `text`; returns 0 early (and without reaping it) if the child ends. */
 int fu_wait_for_file(pid_t pid, const char *path, double timeout_s);
