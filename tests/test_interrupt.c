@@ -11,7 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fault_util.h"
 #include "relmask/dataset.h"
@@ -54,6 +59,23 @@ static void assert_no_temp_files(void)
 {
     const char *t = fu_temp_file(dir);
     cr_assert(!t, "temporary file %s left behind", t);
+}
+
+/* After kill -9 only the killed processes' temporary files may remain
+ * (the next write removes them once they are a minute old). */
+static void assert_temp_files_only_of(const pid_t *pids, int n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp-");
+        if (e->d_name[0] != '.' || !t) continue;
+        long pid = atol(t + 5);
+        int ok = 0;
+        for (int i = 0; i < n; i++) ok |= pid == (long)pids[i];
+        cr_assert(ok, "temporary file %s is not a killed process's", e->d_name);
+    }
+    closedir(d);
 }
 
 /* Weights (through the fingerprint), normalization, history without the
@@ -296,9 +318,10 @@ Test(interrupt, train_killed_at_random_moments_resumes_to_the_uninterrupted_mode
     free(out);
     uint64_t rng = 20261125;
     int killed = 0;
+    pid_t pids[5];
     for (int k = 0; k < 5; k++) {
         int resume = tu_file_exists(ckpt);
-        pid_t pid = fu_spawn(log, NULL, TRAIN_ARGS " --out %s %s", data, net, 12, 2, m, resume ? "--resume" : "--force");
+        pid_t pid = pids[k] = fu_spawn(log, NULL, TRAIN_ARGS " --out %s %s", data, net, 12, 2, m, resume ? "--resume" : "--force");
         fu_sleep((0.05 + 0.4 * uniform(&rng)) * span);
         killed += kill(pid, SIGKILL) == 0;
         fu_wait(pid);
@@ -312,7 +335,7 @@ Test(interrupt, train_killed_at_random_moments_resumes_to_the_uninterrupted_mode
     free(out);
     assert_same_model(ref, m);
     cr_assert(!tu_file_exists(ckpt));
-    assert_no_temp_files();
+    assert_temp_files_only_of(pids, 5);
 }
 
 Test(interrupt, relevance_killed_at_random_moments_resumes_to_the_same_heatmaps)
@@ -347,4 +370,30 @@ Test(interrupt, relevance_killed_at_random_moments_resumes_to_the_same_heatmaps)
     cr_assert(!tu_file_exists(partial));
     assert_same_heatmaps(ref, r);
     assert_no_temp_files();
+}
+
+Test(interrupt, stale_temporary_files_of_killed_processes_are_removed_by_the_next_write)
+{
+    pid_t gone = fork();
+    if (gone == 0) _exit(0);
+    fu_wait(gone);
+    char old_dead[256], new_dead[256], old_live[256];
+    snprintf(old_dead, sizeof old_dead, ".x.h5.tmp-%ld", (long)gone);
+    snprintf(new_dead, sizeof new_dead, ".x.h5.tmp-%ld", (long)gone + 1000000);
+    snprintf(old_live, sizeof old_live, ".x.h5.tmp-%ld", (long)getpid());
+    const char *names[3] = {old_dead, new_dead, old_live};
+    for (int i = 0; i < 3; i++) {
+        tu_write_text(tu_path(dir, names[i]), "half a file");
+        if (i != 1) {
+            struct timeval tv[2] = {{time(NULL) - 120, 0}, {time(NULL) - 120, 0}};
+            cr_assert_eq(utimes(tu_path(dir, names[i]), tv), 0);
+        }
+    }
+    char *out;
+    int rc = tu_run_cli(&out, "synth -q -t 1 -n 20 --size 16 -o %s", tu_path(dir, "x.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    cr_assert(!tu_file_exists(tu_path(dir, old_dead)), "a dead process's old temporary file is removed");
+    cr_assert(tu_file_exists(tu_path(dir, new_dead)), "a recent one is kept (it may be another namespace's)");
+    cr_assert(tu_file_exists(tu_path(dir, old_live)), "a live process's is kept");
 }

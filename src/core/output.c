@@ -1,5 +1,6 @@
 #include "relmask/output.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "relmask/error.h"
@@ -78,6 +80,31 @@ static char *dir_of(const char *path)
     return d;
 }
 
+/* A kill -9 (or a crash) leaves ".<base>.tmp-<pid>" behind. Remove those
+ * of processes that are gone, when they are over a minute old: a pid from
+ * another pid namespace or host sharing the directory looks gone too, and
+ * its live temporary file is minutes old only if that writer is stuck. */
+static void remove_stale(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char prefix[PATH_CAP], path[PATH_CAP];
+    int n = snprintf(prefix, sizeof prefix, ".%s.tmp-", base);
+    struct dirent *e;
+    while (n > 0 && (size_t)n < sizeof prefix && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, (size_t)n) != 0) continue;
+        char *end;
+        long pid = strtol(e->d_name + n, &end, 10);
+        if (pid <= 0 || *end || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && time(NULL) - st.st_mtime > 60 && unlink(path) == 0)
+            rm_warn("removed %s, left by process %ld, which is gone", path, pid);
+    }
+    closedir(d);
+}
+
 static int begin(rm_output *out, const char *path, int force, int resumable)
 {
     memset(out, 0, sizeof *out);
@@ -112,6 +139,7 @@ static int begin(rm_output *out, const char *path, int force, int resumable)
         rm_output_abort(out);
         return -1;
     }
+    remove_stale(dir, base);
     if (resumable)
         snprintf(out->tmp_path, n, "%s/.%s.partial", dir, base);
     else
