@@ -1,5 +1,6 @@
 /* relmask: relevance-based data masking. `relmask <command> [options]`;
- * exit codes 0 ok, 1 runtime error, 2 usage error. */
+ * exit codes 0 ok, 1 runtime error, 2 usage error; SIGINT/SIGTERM/SIGHUP end
+ * the process by that signal (src/core/output.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -45,7 +46,9 @@ static void usage(FILE *out)
     fprintf(out,
             "\n"
             "'relmask <command> --help' describes each command.\n"
-            "Exit codes: 0 success, 1 runtime error, 2 usage error.\n");
+            "Exit codes: 0 success, 1 runtime error, 2 usage error. SIGINT, SIGTERM and\n"
+            "SIGHUP end a command by that signal (130, 143, 129 in a shell) after removing\n"
+            "its temporary files; checkpoints and partial files stay for --resume.\n");
 }
 
 int main(int argc, char **argv)
