@@ -653,6 +653,9 @@ int rm_train(const rm_train_config *cfg)
         rc = rm_error("%s: already exists; use --force to overwrite it or --resume to continue", cfg->out_path);
     if (rc == 0 && cfg->resume && stat(t.ckpt_path, &st) != 0)
         rc = rm_error("--resume: no checkpoint %s (the run finished, or never started)", t.ckpt_path);
+    /* A read-only or missing directory is an error now, not after an epoch. */
+    rm_output probe;
+    if (rc == 0 && (rc = rm_output_begin(&probe, cfg->out_path, 1)) == 0) rm_output_abort(&probe);
     if (rc == 0) rc = setup_schedule(&t);
     if (rc == 0) rc = prepare_model(&t);
     if (rc == 0) rc = rm_net_create(&t.net, &t.model.def, cfg->batch, RM_MODE_TRAIN, 0);
