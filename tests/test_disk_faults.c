@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,8 +18,13 @@
 #include "test_util.h"
 
 static char *dir;
+static char mounted[4200];
 static void setup(void) { dir = tu_scratch_dir(); }
-static void teardown(void) { tu_rmtree(dir); }
+static void teardown(void)
+{
+    if (mounted[0]) umount2(mounted, MNT_DETACH);
+    tu_rmtree(dir);
+}
 TestSuite(disk_faults, .init = setup, .fini = teardown, .timeout = 120);
 
 static char data[4096], net[4096], model[4096], rel[4096];
@@ -177,4 +183,31 @@ Test(disk_faults, read_only_directory)
     snprintf(cmd, sizeof cmd, "encode -q -t 1 --data %s --relevance %s --mode zero --force --out %s", data, rel, out);
     expect_clean_failure(&ro_opts, out, cmd);
     chmod(ro, 0755);
+}
+
+/* A really full filesystem (ENOSPC): a 64 KiB tmpfs, where mounting one is
+ * allowed (root with CAP_SYS_ADMIN); skipped elsewhere. */
+Test(disk_faults, full_tmpfs)
+{
+    make_inputs();
+    snprintf(mounted, sizeof mounted, "%s/small", dir);
+    cr_assert_eq(mkdir(mounted, 0755), 0);
+    if (mount("tmpfs", mounted, "tmpfs", 0, "size=64k") != 0) {
+        mounted[0] = 0;
+        cr_skip("cannot mount a tmpfs here");
+    }
+    const char *s = strdup(tu_path(mounted, "s.h5"));
+    char cmd[20000];
+    snprintf(cmd, sizeof cmd, "synth -q -t 1 -n 20 --size 16 -o %s", s);
+    cli_ok(cmd);
+    fu_opts none = {0};
+    snprintf(cmd, sizeof cmd, "synth -q -t 1 -n 300 --size 32 --seed 2 --force -o %s", s);
+    expect_clean_failure(&none, s, cmd);
+    char *out;
+    const char *m = tu_path(mounted, "m.h5");
+    int rc = tu_run_cli(&out, "train -q -t 1 --data %s --net %s --epochs 1 --batch 16 --out %s", data, net, m);
+    cr_assert(rc == 1 && strstr(out, m) && strstr(out, "No space left on device"), "exit %d: %s", rc, out);
+    free(out);
+    cr_assert(!fu_temp_file(mounted), "temporary file %s left behind", fu_temp_file(mounted));
+    cr_assert(!tu_file_exists(m));
 }
