@@ -201,15 +201,23 @@ Test(interrupt, train_stopped_in_its_first_epoch_leaves_the_earlier_model_byte_i
     free(out);
     fu_copy(m, keep);
     int sigs[2] = {SIGINT, SIGTERM};
+    const char *ckpt = strdup(tu_path(dir, "m.h5.ckpt"));
     for (int k = 0; k < 2; k++) {
-        fu_opts o = {.show_progress = 1};
-        remove(log);
-        pid_t pid = fu_spawn(log, &o, TRAIN_ARGS " --out %s --force", data, net, 2, 1, m);
-        cr_assert(fu_wait_for_text(pid, log, "(10%)", 60), "no progress line");
-        kill(pid, sigs[k]);
-        assert_killed_by(fu_wait(pid), sigs[k], log);
-        assert_no_temp_files();
-        cr_assert(!tu_file_exists(tu_path(dir, "m.h5.ckpt")), "stopped before the first checkpoint");
+        /* A very slow test process may signal only after the first epoch
+         * ended; then the run has replaced m.h5 as it should: try again. */
+        for (int attempt = 0; attempt < 3; attempt++) {
+            fu_opts o = {.show_progress = 1};
+            remove(log);
+            pid_t pid = fu_spawn(log, &o, TRAIN_ARGS " --out %s --force", data, net, 2, 1, m);
+            cr_assert(fu_wait_for_text(pid, log, "(10%)", 60), "no progress line");
+            kill(pid, sigs[k]);
+            assert_killed_by(fu_wait(pid), sigs[k], log);
+            assert_no_temp_files();
+            if (!tu_file_exists(ckpt)) break;
+            cr_assert_lt(attempt, 2, "the first epoch always ended before the signal");
+            remove(ckpt);
+            fu_copy(keep, m);
+        }
         cr_assert(fu_same_bytes(m, keep), "the earlier model must be untouched");
     }
 }
