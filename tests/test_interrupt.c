@@ -260,12 +260,19 @@ Test(interrupt, relevance_sigint_and_sigterm_keep_the_partial_file_and_resume_ex
         assert_killed_by(fu_wait(pid), sigs[k], log);
         assert_no_temp_files();
         cr_assert(fu_same_bytes(r, keep), "the earlier output must be untouched");
+        if (k) {
+            char *text = fu_read_file(log, NULL);
+            cr_assert(strstr(text, "resuming after") && !strstr(text, "afresh"), "the partial file was usable:\n%s",
+                      text);
+            free(text);
+        }
         long long done = partial_done(partial);
         cr_assert(done > before && done < 3000, "partial file: records_done %lld (before %lld)", done, before);
         before = done;
     }
     rc = tu_run_cli(&out, REL_ARGS " --force --resume", model, data, 1, r);
     cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(!strstr(out, "afresh"), "a partial file left by a signal is never damaged:\n%s", out);
     free(out);
     cr_assert(!tu_file_exists(partial));
     assert_same_heatmaps(ref, r);
