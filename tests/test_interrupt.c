@@ -279,7 +279,7 @@ Test(interrupt, relevance_sigint_and_sigterm_keep_the_partial_file_and_resume_ex
     assert_no_temp_files();
 }
 
-Test(interrupt, encode_sigint_and_sigterm_remove_the_temporary_file_and_keep_the_earlier_output)
+Test(interrupt, encode_sigint_sigterm_and_sighup_remove_the_temporary_file_and_keep_the_earlier_output)
 {
     make_data(4000, 48);
     char model[4096];
@@ -296,8 +296,8 @@ Test(interrupt, encode_sigint_and_sigterm_remove_the_temporary_file_and_keep_the
     cr_assert_eq(rc, 0, "%s", out);
     free(out);
     fu_copy(e, keep);
-    int sigs[2] = {SIGINT, SIGTERM};
-    for (int k = 0; k < 2; k++) {
+    int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int k = 0; k < 3; k++) {
         fu_opts o = {.show_progress = 1};
         remove(log);
         pid_t pid = fu_spawn(log, &o, "encode -t 1 --data %s --relevance %s --mode blur --blur-sigma 6 --out %s --force",
@@ -411,4 +411,48 @@ Test(interrupt, stale_temporary_files_of_killed_processes_are_removed_by_the_nex
     cr_assert(!tu_file_exists(tu_path(dir, old_dead)), "a dead process's old temporary file is removed");
     cr_assert(tu_file_exists(tu_path(dir, new_dead)), "a recent one is kept (it may be another namespace's)");
     cr_assert(tu_file_exists(tu_path(dir, old_live)), "a live process's is kept");
+}
+
+Test(interrupt, encode_killed_at_random_moments_leaves_the_earlier_output_byte_identical)
+{
+    make_data(3000, 48);
+    char model[4096];
+    snprintf(net, sizeof net, "%s", tu_path(dir, "net48.cfg"));
+    tu_write_text(net, "[net]\ninput = 1x48x48\nclasses = 7\n[dense]\nunits = 7\n");
+    make_model(model, sizeof model);
+    const char *rel = strdup(tu_path(dir, "rel.h5")), *e = strdup(tu_path(dir, "e.h5"));
+    const char *keep = strdup(tu_path(dir, "keep.h5")), *log = strdup(tu_path(dir, "log"));
+    char *out;
+    int rc = tu_run_cli(&out, REL_ARGS, model, data, 256, rel);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "encode -q -t 1 --data %s --relevance %s --mode mean --out %s", data, rel, e);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    fu_copy(e, keep);
+    double t0 = fu_now();
+    rc = tu_run_cli(&out, "encode -q -t 1 --data %s --relevance %s --mode blur --blur-sigma 6 --out %s", data, rel,
+                    tu_path(dir, "timing.h5"));
+    double span = fu_now() - t0;
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    uint64_t rng = 48;
+    pid_t pids[3];
+    for (int k = 0; k < 3; k++) {
+        pids[k] = fu_spawn(log, NULL, "encode -t 1 --data %s --relevance %s --mode blur --blur-sigma 6 --out %s --force",
+                           data, rel, e);
+        fu_sleep((0.1 + 0.6 * uniform(&rng)) * span);
+        kill(pids[k], SIGKILL);
+        fu_wait(pids[k]);
+        if (fu_same_bytes(e, keep)) continue;
+        /* the run finished before the kill: a complete new version */
+        rm_dataset ds;
+        cr_assert_eq(rm_dataset_open(&ds, e), 0, "%s", rm_error_message());
+        rm_dataset_close(&ds);
+        fu_copy(e, keep);
+    }
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, e), 0, "the earlier output stays readable: %s", rm_error_message());
+    rm_dataset_close(&ds);
+    assert_temp_files_only_of(pids, 3);
 }
