@@ -66,7 +66,7 @@ pid_t fu_spawn(const char *log, const fu_opts *opts, const char *args_fmt, ...)
         if (opts && opts->as_nobody && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
             _exit(124);
         execv(bin, argv);
-        _exit(127);
+        _exit(opts && opts->as_nobody ? 124 : 127);
     }
     return pid;
 }

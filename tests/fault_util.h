@@ -10,7 +10,8 @@
 typedef struct {
     int show_progress;         /* unset RELMASK_QUIET so progress lines reach the log */
     long long fsize_limit;     /* > 0: RLIMIT_FSIZE in bytes, SIGXFSZ ignored (write fails with EFBIG) */
-    int as_nobody;             /* run as uid/gid 65534 (root ignores file modes); exit 124 if that fails */
+    int as_nobody;             /* run as uid/gid 65534 (root ignores file modes); exit 124 if that
+                                * or the exec fails */
 } fu_opts;
 
 /* Starts "$RELMASK_BIN <args>" (args split on spaces; paths must not hold
