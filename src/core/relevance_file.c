@@ -251,12 +251,31 @@ static int partial_matches(hid_t f, const rm_relevance_spec *spec, const char *p
     return rc;
 }
 
+/* Whether every chunk holding rows [0, done) is in the file: a flush cut
+ * short can write records_done but not the index entry of a chunk it
+ * allocated, whose rows would then read back as zeros. */
+static int chunks_present(hid_t d, int64_t done)
+{
+    hid_t dcpl = H5Dget_create_plist(d);
+    hsize_t chunk[4] = {0, 0, 0, 0};
+    int ok = dcpl >= 0 && H5Pget_chunk(dcpl, 4, chunk) >= 1 && chunk[0] > 0;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    for (hsize_t at = 0; ok && at < (hsize_t)done; at += chunk[0]) {
+        hsize_t offset[4] = {at, 0, 0, 0}, size = 0;
+        haddr_t addr = HADDR_UNDEF;
+        unsigned mask = 0;
+        ok = H5Dget_chunk_info_by_coord(d, offset, &mask, &addr, &size) >= 0 && addr != HADDR_UNDEF && size > 0;
+    }
+    return ok ? 0 : -1;
+}
+
 /* Reads rows [0, done) of a dataset back, a chunk's worth at a time. A
  * kill -9 during a flush can leave a chunk index pointing at file space that
  * the same flush handed to another chunk; the datasets then open but their
  * data fail to inflate or checksum, and --resume must not build on them. */
 static int rows_readable(hid_t d, int64_t done)
 {
+    if (chunks_present(d, done) != 0) return -1;
     hid_t space = H5Dget_space(d), ftype = H5Dget_type(d);
     hid_t mtype = ftype < 0 ? -1 : H5Tget_native_type(ftype, H5T_DIR_ASCEND);
     int rank = H5Sget_simple_extent_ndims(space);
