@@ -1,10 +1,11 @@
-/* Interruption, for real, with child processes: SIGINT and SIGTERM during
- * train, relevance and encode end the process by that signal (the shell
- * shows 130 / 143) after removing its temporary files, keep the checkpoint
- * or partial file complete, and leave an earlier output byte-identical; a
- * kill -9 at seeded pseudo-random moments leaves every earlier output
- * readable, and --resume then finishes with the model (weights, history,
- * best epoch) or heatmaps an uninterrupted run gives, bit for bit. */
+/* Interruption, for real, with child processes: SIGINT and SIGTERM (and
+ * SIGHUP) during train, relevance and encode end the process by that signal
+ * (the shell shows 130 / 143 / 129) after removing its temporary files,
+ * keep the checkpoint or partial file complete, and leave an earlier output
+ * byte-identical; a kill -9 at seeded pseudo-random moments leaves every
+ * earlier output readable, --resume then finishes with the model (weights,
+ * history, best epoch) or heatmaps an uninterrupted run gives, bit for bit,
+ * and a later write removes the temporary files the killed ones left. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <signal.h>
