@@ -12,7 +12,9 @@ typedef struct {
 } rm_output;
 
 /* Checks that `path` does not exist (unless force) and that its directory
- * is writable, picks the temporary name and registers it for cleanup. */
+ * is writable, picks the temporary name and registers it for cleanup.
+ * Temporary files of `path` that killed writers left (over a minute old,
+ * their process gone) are removed. */
 int rm_output_begin(rm_output *out, const char *path, int force);
 /* fsyncs the temporary file, renames it into place, syncs the directory. */
 int rm_output_commit(rm_output *out);
@@ -26,8 +28,9 @@ int rm_output_begin_resumable(rm_output *out, const char *path, int force);
 /* Forgets the output but keeps the temporary (partial) file on disk. */
 void rm_output_keep(rm_output *out);
 
-/* Defers SIGINT/SIGTERM/SIGHUP (e.g. around a checkpoint write and flush);
- * a signal that arrived meanwhile is handled by rm_output_release_signals. */
+/* Defers SIGINT/SIGTERM/SIGHUP in every thread (e.g. around a checkpoint
+ * write and flush); a signal that arrived meanwhile is handled by
+ * rm_output_release_signals: the process then ends by that signal. */
 void rm_output_hold_signals(void);
 void rm_output_release_signals(void);
 

@@ -1,7 +1,10 @@
 /* relmask: relevance-based data masking. `relmask <command> [options]`;
- * exit codes 0 ok, 1 runtime error, 2 usage error. */
+ * exit codes 0 ok, 1 runtime error, 2 usage error; SIGINT/SIGTERM/SIGHUP end
+ * the process by that signal (src/core/output.c). */
 #include <stdio.h>
 #include <string.h>
+
+#include <hdf5.h>
 
 #include "cli.h"
 #include "relmask/error.h"
@@ -43,11 +46,17 @@ static void usage(FILE *out)
     fprintf(out,
             "\n"
             "'relmask <command> --help' describes each command.\n"
-            "Exit codes: 0 success, 1 runtime error, 2 usage error.\n");
+            "Exit codes: 0 success, 1 runtime error, 2 usage error. SIGINT, SIGTERM and\n"
+            "SIGHUP end a command by that signal (130, 143, 129 in a shell) after removing\n"
+            "its temporary files; checkpoints and partial files stay for --resume.\n");
 }
 
 int main(int argc, char **argv)
 {
+    /* HDF5 1.10 keeps a file whose H5Fclose failed (a full disk) in its
+     * table and crashes closing it again in its exit handler
+     * (HDFFV-11052): shut it down ourselves, and only after a success. */
+    H5dont_atexit();
     cli_set_command_line(argc, argv);
     rm_output_install_signal_handlers();
     if (argc < 2) {
@@ -64,7 +73,11 @@ int main(int argc, char **argv)
         return RM_EXIT_OK;
     }
     for (int i = 0; i < (int)NUM_COMMANDS; i++)
-        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(cmd, commands[i].name)) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+            if (rc == RM_EXIT_OK) H5close();
+            return rc;
+        }
     fprintf(stderr, "relmask: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return RM_EXIT_USAGE;

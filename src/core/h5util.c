@@ -16,9 +16,19 @@ void rm_h5_init(void)
     }
 }
 
+/* HDF5's system-call errors read "file write failed: time = ..., filename
+ * = ..., errno = 27, error message = 'File too large', buf = 0x...": keep
+ * the first words and the message. */
 static herr_t innermost(unsigned n, const H5E_error2_t *err, void *ctx)
 {
-    if (n == 0) snprintf(ctx, 256, "%s", err->desc ? err->desc : "");
+    if (n != 0) return 0;
+    const char *d = err->desc ? err->desc : "", *colon = strchr(d, ':');
+    const char *msg = strstr(d, "error message = '");
+    const char *end = msg ? strchr(msg + 17, '\'') : NULL;
+    if (colon && end)
+        snprintf(ctx, 256, "%.*s: %.*s", (int)(colon - d), d, (int)(end - msg - 17), msg + 17);
+    else
+        snprintf(ctx, 256, "%s", d);
     return 0;
 }
 

@@ -1,14 +1,15 @@
 #include "relmask/output.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "relmask/error.h"
@@ -19,12 +20,28 @@ enum { MAX_PENDING = 16, PATH_CAP = 4096 };
 static char pending[MAX_PENDING][PATH_CAP];
 static volatile sig_atomic_t pending_used[MAX_PENDING];
 
-static void on_signal(int sig)
+/* While signals are held (a checkpoint being written), the handler only
+ * records the signal; rm_output_release_signals acts on it. A flag rather
+ * than a signal mask, because a process-directed signal goes to any thread
+ * that does not block it (OpenMP workers, the loader thread), and only the
+ * holding thread's mask would change. */
+static volatile sig_atomic_t held, deferred;
+
+static void die_by(int sig)
 {
     for (int i = 0; i < MAX_PENDING; i++)
         if (pending_used[i]) unlink(pending[i]);
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+static void on_signal(int sig)
+{
+    if (held) {
+        if (!deferred) deferred = sig;
+        return;
+    }
+    die_by(sig);
 }
 
 void rm_output_install_signal_handlers(void)
@@ -63,6 +80,31 @@ static char *dir_of(const char *path)
     return d;
 }
 
+/* A kill -9 (or a crash) leaves ".<base>.tmp-<pid>" behind. Remove those
+ * of processes that are gone, when they are over a minute old: a pid from
+ * another pid namespace or host sharing the directory looks gone too, and
+ * its live temporary file is minutes old only if that writer is stuck. */
+static void remove_stale(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char prefix[PATH_CAP], path[PATH_CAP];
+    int n = snprintf(prefix, sizeof prefix, ".%s.tmp-", base);
+    struct dirent *e;
+    while (n > 0 && (size_t)n < sizeof prefix && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, (size_t)n) != 0) continue;
+        char *end;
+        long pid = strtol(e->d_name + n, &end, 10);
+        if (pid <= 0 || *end || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && time(NULL) - st.st_mtime > 60 && unlink(path) == 0)
+            rm_warn("removed %s, left by process %ld, which is gone", path, pid);
+    }
+    closedir(d);
+}
+
 static int begin(rm_output *out, const char *path, int force, int resumable)
 {
     memset(out, 0, sizeof *out);
@@ -97,6 +139,7 @@ static int begin(rm_output *out, const char *path, int force, int resumable)
         rm_output_abort(out);
         return -1;
     }
+    remove_stale(dir, base);
     if (resumable)
         snprintf(out->tmp_path, n, "%s/.%s.partial", dir, base);
     else
@@ -124,24 +167,21 @@ void rm_output_keep(rm_output *out)
     out->slot = -1;
 }
 
-static sigset_t held_old;
 static int held_depth;
 
 void rm_output_hold_signals(void)
 {
     if (held_depth++) return;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, &held_old);
+    if (deferred) die_by(deferred);   /* one that raced the last release */
+    held = 1;
 }
 
 void rm_output_release_signals(void)
 {
     if (held_depth <= 0 || --held_depth) return;
-    pthread_sigmask(SIG_SETMASK, &held_old, NULL);
+    held = 0;
+    int sig = deferred;
+    if (sig) die_by(sig);
 }
 
 static int fsync_path(const char *path, int directory)

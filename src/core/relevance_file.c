@@ -1,10 +1,14 @@
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hdf5_hl.h>
 
@@ -24,6 +28,7 @@ static const char *const vector_names[NUM_VECTORS] = {"index", "label", "explain
 
 struct rm_relevance_writer {
     rm_output out;
+    int lock_fd;               /* holds an exclusive flock on the partial file */
     hid_t file, heatmap, heatmap_image, channels_d, vectors[NUM_VECTORS];
     int64_t count, done;
     int channels, height, width, store_channels;
@@ -98,6 +103,7 @@ static void close_handles(rm_relevance_writer *w)
 static void writer_free(rm_relevance_writer *w)
 {
     close_handles(w);
+    if (w->lock_fd >= 0) close(w->lock_fd);
     for (int i = 0; i < w->num_classes; i++) free(w->class_names ? w->class_names[i] : NULL);
     free(w->class_names);
     for (int i = 0; i < w->num_attrs; i++) {
@@ -148,6 +154,7 @@ static hid_t create_fixed(hid_t file, const char *name, hid_t type, int rank, co
         H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, (unsigned)deflate);
     }
+    H5Pset_fletcher32(dcpl);   /* --resume detects chunks a kill -9 left inconsistent */
     hid_t d = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Pclose(dcpl);
     H5Sclose(space);
@@ -244,10 +251,89 @@ static int partial_matches(hid_t f, const rm_relevance_spec *spec, const char *p
     return rc;
 }
 
+/* Whether every chunk holding rows [0, done) is in the file: a flush cut
+ * short can write records_done but not the index entry of a chunk it
+ * allocated, whose rows would then read back as zeros. */
+static int chunks_present(hid_t d, int64_t done)
+{
+    hid_t dcpl = H5Dget_create_plist(d);
+    hsize_t chunk[4] = {0, 0, 0, 0};
+    int ok = dcpl >= 0 && H5Pget_chunk(dcpl, 4, chunk) >= 1 && chunk[0] > 0;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    for (hsize_t at = 0; ok && at < (hsize_t)done; at += chunk[0]) {
+        hsize_t offset[4] = {at, 0, 0, 0}, size = 0;
+        haddr_t addr = HADDR_UNDEF;
+        unsigned mask = 0;
+        ok = H5Dget_chunk_info_by_coord(d, offset, &mask, &addr, &size) >= 0 && addr != HADDR_UNDEF && size > 0;
+    }
+    return ok ? 0 : -1;
+}
+
+/* Reads rows [0, done) of a dataset back, a chunk's worth at a time. A
+ * kill -9 during a flush can leave a chunk index pointing at file space that
+ * the same flush handed to another chunk; the datasets then open but their
+ * data fail to inflate or checksum, and --resume must not build on them. */
+static int rows_readable(hid_t d, int64_t done)
+{
+    if (chunks_present(d, done) != 0) return -1;
+    hid_t space = H5Dget_space(d), ftype = H5Dget_type(d);
+    hid_t mtype = ftype < 0 ? -1 : H5Tget_native_type(ftype, H5T_DIR_ASCEND);
+    int rank = H5Sget_simple_extent_ndims(space);
+    hsize_t dims[4], count[4], start[4] = {0, 0, 0, 0};
+    int ok = space >= 0 && mtype >= 0 && rank >= 1 && rank <= 4 && H5Sget_simple_extent_dims(space, dims, NULL) >= 0;
+    size_t record = ok ? H5Tget_size(mtype) : 0;
+    for (int i = 1; ok && i < rank; i++) record *= dims[i];
+    hsize_t rows = ok ? chunk_rows(record, done > 0 ? done : 1) : 0;
+    void *buf = ok ? malloc(record * rows) : NULL;
+    ok = ok && buf;
+    for (int64_t at = 0; ok && at < done; at += (int64_t)rows) {
+        for (int i = 1; i < rank; i++) count[i] = dims[i];
+        start[0] = (hsize_t)at;
+        count[0] = (hsize_t)(done - at) < rows ? (hsize_t)(done - at) : rows;
+        hid_t mem = H5Screate_simple(rank, count, NULL);
+        ok = H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+             H5Dread(d, mtype, mem, space, H5P_DEFAULT, buf) >= 0;
+        H5Sclose(mem);
+    }
+    free(buf);
+    if (mtype >= 0) H5Tclose(mtype);
+    if (ftype >= 0) H5Tclose(ftype);
+    if (space >= 0) H5Sclose(space);
+    return ok ? 0 : -1;
+}
+
+/* The partial file is locked by the writer itself (lock_fd) from before it
+ * is opened or truncated until it is renamed or removed, so HDF5's own lock,
+ * which would conflict with that one, is off for it. */
+static hid_t unlocked_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_file_locking(fapl, 0, 1);
+    return fapl;
+}
+
+/* A second process writing the same output would truncate or remove the
+ * first one's partial file: take it exclusively, or stop. */
+static int lock_partial(rm_relevance_writer *w, const char *path)
+{
+    const char *partial = w->out.tmp_path;
+    w->lock_fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (w->lock_fd < 0) return rm_error("%s: cannot create %s: %s", path, partial, strerror(errno));
+    if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return rm_error("%s: another process is writing it (its partial file %s is locked); let it finish "
+                            "or stop it first", path, partial);
+        return rm_error("%s: cannot lock %s: %s", path, partial, strerror(errno));
+    }
+    return 0;
+}
+
 static int reopen_partial(rm_relevance_writer *w, const rm_relevance_spec *spec, int64_t *done)
 {
     const char *partial = w->out.tmp_path;
-    w->file = H5Fopen(partial, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t fapl = unlocked_fapl();
+    w->file = H5Fopen(partial, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
     if (w->file < 0) return rm_h5_error("%s: cannot open the partial file", partial);
     int match = partial_matches(w->file, spec, partial, done);
     if (match != 0) return match;
@@ -258,6 +344,12 @@ static int reopen_partial(rm_relevance_writer *w, const rm_relevance_spec *spec,
     for (int v = 0; v < NUM_VECTORS; v++)
         if ((w->vectors[v] = H5Dopen2(w->file, vector_names[v], H5P_DEFAULT)) < 0)
             return rm_h5_error("%s: damaged partial file (/%s)", partial, vector_names[v]);
+    hid_t all[3 + NUM_VECTORS] = {w->heatmap, w->heatmap_image, w->channels_d};
+    for (int v = 0; v < NUM_VECTORS; v++) all[3 + v] = w->vectors[v];
+    for (int i = 0; i < 3 + NUM_VECTORS; i++)
+        if (all[i] > 0 && rows_readable(all[i], *done) != 0)
+            return rm_h5_error("%s: damaged partial file (records 0..%lld do not read back)", partial,
+                               (long long)*done - 1);
     return 0;
 }
 
@@ -271,6 +363,7 @@ int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const r
     rm_relevance_writer *w = rm_calloc(1, sizeof *w, "relevance writer");
     if (!w) return -1;
     w->heatmap = w->heatmap_image = w->channels_d = w->file = -1;
+    w->lock_fd = -1;
     for (int v = 0; v < NUM_VECTORS; v++) w->vectors[v] = -1;
     w->count = spec->count;
     w->channels = spec->channels;
@@ -292,8 +385,13 @@ int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const r
         writer_free(w);
         return -1;
     }
+    if (lock_partial(w, path) != 0) {
+        rm_output_keep(&w->out);   /* another process's, or none */
+        writer_free(w);
+        return -1;
+    }
     struct stat st;
-    if (resume && stat(w->out.tmp_path, &st) == 0) {
+    if (resume && fstat(w->lock_fd, &st) == 0 && st.st_size > 0) {
         int64_t done = 0;
         int rc = reopen_partial(w, spec, &done);
         if (rc == 0) {
@@ -314,7 +412,9 @@ int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const r
         rm_warn("%s; starting afresh", rm_error_message());
         close_handles(w);
     }
-    w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = unlocked_fapl();
+    w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (w->file < 0 || create_layout(w, spec) != 0 || H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
         if (w->file < 0) rm_h5_error("%s: cannot create %s", path, w->out.tmp_path);
         else rm_error_prefix("%s", path);

@@ -21,6 +21,7 @@
 #include "relmask/error.h"
 #include "relmask/h5lock.h"
 #include "relmask/h5util.h"
+#include "relmask/output.h"
 #include "relmask/progress.h"
 #include "relmask/train.h"
 
@@ -565,12 +566,16 @@ static int run(trainer *t)
         int improved;
         RM_TRY(record_epoch(t, &rec, &improved));
         /* Every epoch: the best weights so far with the full history. The
-         * first write honours --force; later ones replace our own file. */
+         * first write honours --force; later ones replace our own file.
+         * SIGINT/SIGTERM wait until both files are written, so a stopped
+         * run leaves a model and a checkpoint of the same epoch. */
+        rm_output_hold_signals();
         rm_hdf5_lock();
         int rc = rm_model_save(&t->model, c->out_path, c->force || c->resume || epoch > 0, c->command_line);
         rm_hdf5_unlock();
+        if (rc == 0) rc = save_checkpoint(t, epoch + 1);
+        rm_output_release_signals();
         RM_TRY(rc);
-        RM_TRY(save_checkpoint(t, epoch + 1));
         char share[32] = "";
         if (c->encoded_path) snprintf(share, sizeof share, ", encoded %.1f%%", 100 * rec.encoded_share);
         rm_log("epoch %d/%d: train loss %.4f acc %.2f%%%s, val loss %.4f acc %.2f%%, %.1f s%s",
@@ -650,6 +655,9 @@ int rm_train(const rm_train_config *cfg)
         rc = rm_error("%s: already exists; use --force to overwrite it or --resume to continue", cfg->out_path);
     if (rc == 0 && cfg->resume && stat(t.ckpt_path, &st) != 0)
         rc = rm_error("--resume: no checkpoint %s (the run finished, or never started)", t.ckpt_path);
+    /* A read-only or missing directory is an error now, not after an epoch. */
+    rm_output probe;
+    if (rc == 0 && (rc = rm_output_begin(&probe, cfg->out_path, 1)) == 0) rm_output_abort(&probe);
     if (rc == 0) rc = setup_schedule(&t);
     if (rc == 0) rc = prepare_model(&t);
     if (rc == 0) rc = rm_net_create(&t.net, &t.model.def, cfg->batch, RM_MODE_TRAIN, 0);
