@@ -612,11 +612,29 @@ int rm_relevance_open(rm_relevance *r, const char *path)
     return 0;
 }
 
+/* Refuses NaN and Inf, which a damaged or hand-made file can hold and which
+ * would otherwise flow silently into encodings, montages and scores. */
+static int check_finite(const rm_relevance *r, const char *what, int64_t start, int64_t count, int64_t per_row,
+                        const float *v)
+{
+    for (int64_t i = 0; i < count; i++)
+        for (int64_t k = 0; k < per_row; k++) {
+            float x = v[i * per_row + k];
+            if (isfinite(x)) continue;
+            int64_t p = k % ((int64_t)r->height * r->width);
+            return rm_error("%s: /%s entry %lld (dataset index %lld): value %g at pixel (%lld,%lld), expected a "
+                            "finite number",
+                            r->path, what, (long long)(start + i), (long long)r->index[start + i], (double)x,
+                            (long long)(p % r->width), (long long)(p / r->width));
+        }
+    return 0;
+}
+
 int rm_relevance_read_heatmaps(const rm_relevance *r, int64_t start, int64_t count, float *out)
 {
     if (read_rows((hid_t)r->hfile, "heatmap", H5T_NATIVE_FLOAT, start, count, out) != 0)
         return rm_error_prefix("%s", r->path);
-    return 0;
+    return check_finite(r, "heatmap", start, count, (int64_t)r->height * r->width, out);
 }
 
 int rm_relevance_read_channels(const rm_relevance *r, int64_t start, int64_t count, float *out)
@@ -624,7 +642,7 @@ int rm_relevance_read_channels(const rm_relevance *r, int64_t start, int64_t cou
     if (!r->has_channels) return rm_error("%s: no per-channel /relevance stored (written without --channels)", r->path);
     if (read_rows((hid_t)r->hfile, "relevance", H5T_NATIVE_FLOAT, start, count, out) != 0)
         return rm_error_prefix("%s", r->path);
-    return 0;
+    return check_finite(r, "relevance", start, count, (int64_t)r->channels * r->height * r->width, out);
 }
 
 int rm_relevance_read_attr(const rm_relevance *r, const char *name, char **value)
