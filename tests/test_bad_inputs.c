@@ -1180,6 +1180,56 @@ static void train_classes_3(void)
     text("bad.cfg", "[net]\ninput = 1x16x16\nclasses = 3\n[dense]\nunits = 3\n");
 }
 
+/* --- more inputs ----------------------------------------------------------*/
+
+static void idx_zero_height(void)
+{
+    idx_good(8, -1);
+    uint32_t di[3] = {8, 0, 4};
+    idx_write("images.idx", 0, 0x08, 3, di, NULL, 0);
+}
+
+static void npy_zero_records(void)
+{
+    npy_good();
+    npy_write("images.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (0, 4, 4), }", NULL, 0);
+    npy_write("labels.npy", "{'descr': '<i8', 'fortran_order': False, 'shape': (0,), }", NULL, 0);
+}
+
+static void predict_npy_absurd(void)
+{
+    model16();
+    uint8_t px[64] = {0};
+    npy_write("in.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (2147483648, 1, 16, 16), }", px,
+              sizeof px);
+}
+
+static void jaffe_unknown_code(void)
+{
+    mkdirs("jaffe");
+    tiff_file("jaffe/KA.HA1.29.tiff");
+    tiff_file("jaffe/KA.XX1.30.tiff");
+}
+
+static void jaffe_truncated(void)
+{
+    mkdirs("jaffe");
+    tiff_file("jaffe/KA.HA1.29.tiff");
+    truncated_copy("jaffe/KA.HA1.29.tiff", "jaffe/KA.SA1.33.tiff", 30);
+}
+
+static void garbage_ckpt(void)
+{
+    data16();
+    text("out.h5.ckpt", "not a checkpoint\n");
+}
+
+static void encoded_other_dataset(void)
+{
+    relevance16();
+    data20();
+}
+
 /* --- the catalogue --------------------------------------------------------*/
 
 typedef struct {
@@ -1198,6 +1248,7 @@ typedef struct {
 #define NPY "ingest npy images.npy --labels labels.npy -o out.h5"
 #define FOLDER "ingest folder faces -o out.h5 --size 8 --val 0 --test 0"
 #define IMPORT "relevance import -d d.h5 -o out.h5 "
+#define OCC "relevance -q --method occlusion -d d.h5 -o out.h5 --predict-cmd "
 
 static const bad_case cases[] = {
     /* FER2013 CSV */
@@ -1235,6 +1286,7 @@ static const bad_case cases[] = {
     {"idx", "2^32-1 images of 28x28", idx_absurd_count, IDX, 1, {"images.idx", "truncated", "of 4294967295"}, "out.h5", 1},
     {"idx", "2^32-16 labels", idx_absurd_labels, IDX, 1, {"labels.idx", "truncated", "of 4294967280"}, "out.h5", 1},
     {"idx", "image/label count mismatch", idx_count_mismatch, IDX, 1, {"images.idx has 8 images", "labels.idx has 7 labels"}, "out.h5", 0},
+    {"idx", "zero image height", idx_zero_height, IDX, 1, {"images.idx", "out of range"}, "out.h5", 0},
     {"idx", "2-D labels", idx_labels_2d, IDX, 1, {"labels.idx", "2 dimensions", "expected 1"}, "out.h5", 0},
     {"idx", "5 channels", idx_five_channels, IDX, 1, {"images.idx", "5 channels", "expected 1 or 3"}, "out.h5", 0},
     {"idx", "garbage", idx_garbage, IDX, 1, {"images.idx", "not an IDX file"}, "out.h5", 0},
@@ -1251,9 +1303,11 @@ static const bad_case cases[] = {
     {"npy", "big-endian floats", npy_big_endian, NPY, 1, {"images.npy", ">f4"}, "out.h5", 0},
     {"npy", "Fortran order", npy_fortran, NPY, 1, {"images.npy", "Fortran-order", "C-order"}, "out.h5", 0},
     {"npy", "2^31 cubed shape", npy_absurd_shape, NPY, 1, {"images.npy", "overflows"}, "out.h5", 1},
-    {"npy", "shape beyond 64 bits", npy_huge_shape, NPY, 1, {"images.npy", "malformed NPY header"}, "out.h5", 1},
+    {"npy", "shape beyond 64 bits", npy_huge_shape, NPY, 1, {"images.npy", "dimension 99999999999999999999999 does not fit in 64 bits"}, "out.h5", 1},
     {"npy", "truncated data", npy_truncated_data, NPY, 1, {"images.npy", "truncated", "record 7 of 8"}, "out.h5", 0},
     {"npy", "5 channels", npy_five_channels, NPY, 1, {"images.npy", "(8, 4, 4, 5)", "C = 1 or 3"}, "out.h5", 0},
+    {"npy", "zero records", npy_zero_records, NPY, 1, {"images.npy"}, "out.h5", 0},
+    {"npy", "predict --npy-in of 2^31 images", predict_npy_absurd, "predict -q --model m.h5 --npy-in in.npy --npy-out out.npy", 1, {"in.npy", "truncated", "of 2147483648"}, "out.npy", 1},
     {"npy", "2-D labels", npy_labels_2d, NPY, 1, {"labels.npy", "must be a 1-D integer array", "2 dimension"}, "out.h5", 0},
     {"npy", "label count mismatch", npy_labels_count, NPY, 1, {"images.npy has 8 images", "labels.npy has 9 labels"}, "out.h5", 0},
     {"npy", "negative label", npy_labels_negative, NPY, 1, {"labels.npy", "record 4", "label -4 out of range 0..2"}, "out.h5", 0},
@@ -1277,6 +1331,8 @@ static const bad_case cases[] = {
     {"folder", "missing root", NULL, FOLDER, 1, {"faces: no such folder"}, "out.h5", 0},
     {"folder", "malformed class map", faces_bad_map, FOLDER " --class-map map.txt", 1, {"map.txt:3", "expected 'folder' or 'folder=class name'"}, "out.h5", 0},
     {"folder", "class map lacks a folder", faces_map_missing, FOLDER " --class-map map.txt", 1, {"faces/tense", "not in class map map.txt"}, "out.h5", 0},
+    {"folder", "JAFFE name with unknown code", jaffe_unknown_code, "ingest jaffe jaffe -o out.h5 --size 8 --val 0 --test 0", 1, {"KA.XX1.30.tiff"}, "out.h5", 0},
+    {"folder", "truncated JAFFE TIFF", jaffe_truncated, "ingest jaffe jaffe -o out.h5 --size 8 --val 0 --test 0", 1, {"KA.SA1.33.tiff", "bad TIFF file"}, "out.h5", 0},
     /* relevance import */
     {"import", "NaN in .npy", rel_npy_nan, IMPORT "--npy rel.npy", 1, {"rel.npy", "map 1 (record 1)", "nan", "not a finite float32"}, "out.h5", 0},
     {"import", "-Inf in .npy", rel_npy_inf, IMPORT "--npy rel.npy", 1, {"rel.npy", "map 1 (record 1)", "-inf", "not a finite float32"}, "out.h5", 0},
@@ -1335,8 +1391,18 @@ static const bad_case cases[] = {
     {"hdf5", "relevance index out of range", r_index_out_of_range, "encode -q --mode mean -d d.h5 -r x.h5 -o out.h5", 1, {"x.h5", "entry 59 explains record 600", "d.h5 has 60 records"}, "out.h5", 0},
     {"hdf5", "relevance without /heatmap", r_no_heatmap, "encode -q --mode mean -d d.h5 -r x.h5 -o out.h5", 1, {"x.h5", "missing dataset /heatmap"}, "out.h5", 0},
     {"hdf5", "dataset as relevance", r_is_dataset, "encode -q --mode mean -d d.h5 -r d.h5 -o out.h5", 1, {"d.h5", "schema is 'relmask.dataset', expected 'relmask.relevance'"}, "out.h5", 0},
+    {"hdf5", "info on a text file", d_not_hdf5, "info x.h5", 1, {"x.h5: not an HDF5 file"}, NULL, 0},
+    {"hdf5", "info on an empty file", d_empty, "info x.h5", 1, {"x.h5: not an HDF5 file"}, NULL, 0},
+    {"hdf5", "--resume from a garbage checkpoint", garbage_ckpt, "train -q -d d.h5 -n n.cfg -b 16 -e 1 -o out.h5 --resume", 1, {"out.h5.ckpt: not an HDF5 file", "expected a relmask model"}, "out.h5", 0},
+    {"hdf5", "--encoded of another dataset", encoded_other_dataset, "train -q -d d.h5 -n n.cfg -b 16 -e 1 --encoded d20.h5 -o out.h5", 1, {"d20.h5 does not match d.h5", "1x20x20"}, "out.h5", 0},
+    {"hdf5", "--fuse with a dataset", model16, "eval -q --fuse m.h5,d.h5 -d d.h5 --out out.json", 1, {"d.h5", "expected 'relmask.model'"}, "out.json", 0},
     {"hdf5", "report: broken test.json", report_bad_json, "report -q -d exp -o out.md", 1, {"exp/runs/raw/seed1/test.json", "line 2", "expected a value"}, "out.md", 0},
     {"hdf5", "report: model.h5 not HDF5", report_bad_model, "report -q -d exp -o out.md", 1, {"exp/runs/raw/seed1/model.h5: not an HDF5 file, expected a relmask model"}, "out.md", 0},
+    /* occlusion on an external model: a --predict-cmd that misbehaves */
+    {"occlusion", "command exits 1", data16, OCC "'false'", 1, {"record 0", "predict command 'false' exited with status 1"}, "out.h5", 0},
+    {"occlusion", "command writes uint8", data16, OCC "'cp {in} {out}'", 1, {"record 0", "dtype '|u1'", "expected float32"}, "out.h5", 0},
+    {"occlusion", "command writes garbage", data16, OCC "'printf garbage > {out}'", 1, {"record 0", "not an NPY file"}, "out.h5", 0},
+    {"occlusion", "command writes nothing", data16, OCC "'true'", 1, {"record 0", "wrote no output file"}, "out.h5", 0},
     /* network definitions */
     {"net", "unknown layer", net_unknown_layer, "net bad.cfg", 1, {"bad.cfg:8", "unknown section [convolution]", "expected net, conv"}, NULL, 0},
     {"net", "unknown key", net_unknown_key, "net bad.cfg", 1, {"bad.cfg:6", "unknown key 'filterz' in [conv]", "expected filters"}, NULL, 0},
@@ -1468,7 +1534,7 @@ ParameterizedTest(int *i, bad_inputs, catalogue, .init = setup, .fini = teardown
 /* The catalogue's size, by category (docs/reliability.md quotes it). */
 Test(bad_inputs, catalogue_size)
 {
-    static const char *const categories[] = {"fer2013", "idx", "npy", "folder", "import", "hdf5", "net"};
+    static const char *const categories[] = {"fer2013", "idx", "npy", "folder", "import", "hdf5", "occlusion", "net"};
     int total = 0;
     for (size_t k = 0; k < sizeof categories / sizeof *categories; k++) {
         int n = 0;
