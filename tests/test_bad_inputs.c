@@ -1355,7 +1355,6 @@ static const bad_case cases[] = {
     {"import", "fixation non-UTF-8", fix_non_utf8, IMPORT "--fixations fix.csv", 1, {"fix.csv:3", "'3\\xFF\\xFE'", "not a finite number"}, "out.h5", 0},
     {"import", "fixation missing field", fix_fields, IMPORT "--fixations fix.csv", 1, {"fix.csv:3", "expected 4"}, "out.h5", 0},
     {"import", "fixation 1 MB line", fix_megabyte_line, IMPORT "--fixations fix.csv", 1, {"fix.csv:3", "line longer than"}, "out.h5", 0},
-    {"import", "two sources", data16, IMPORT "--npy a.npy --png b", 2, {"give exactly one of --png, --npy, --hdf5 and --fixations"}, "out.h5", 0},
     /* HDF5 inputs of the later stages */
     {"hdf5", "text file as dataset", d_not_hdf5, "train -q -d x.h5 -n tiny -b 16 -o out.h5", 1, {"x.h5: not an HDF5 file"}, "out.h5", 0},
     {"hdf5", "empty file as dataset", d_empty, "train -q -d x.h5 -n tiny -b 16 -o out.h5", 1, {"x.h5: not an HDF5 file"}, "out.h5", 0},
@@ -1403,6 +1402,15 @@ static const bad_case cases[] = {
     {"occlusion", "command writes uint8", data16, OCC "'cp {in} {out}'", 1, {"record 0", "dtype '|u1'", "expected float32"}, "out.h5", 0},
     {"occlusion", "command writes garbage", data16, OCC "'printf garbage > {out}'", 1, {"record 0", "not an NPY file"}, "out.h5", 0},
     {"occlusion", "command writes nothing", data16, OCC "'true'", 1, {"record 0", "wrote no output file"}, "out.h5", 0},
+    /* usage errors: exit code 2 */
+    {"usage", "no --out", NULL, "ingest fer2013 in.csv", 2, {"--out FILE.h5 is required"}, NULL, 0},
+    {"usage", "unknown ingest format", NULL, "ingest bmp x -o out.h5", 2, {"unknown format 'bmp'", "expected fer2013"}, "out.h5", 0},
+    {"usage", "--size 0", faces, FOLDER " --size 0", 2, {"--size '0'", "expected a size like 48"}, "out.h5", 0},
+    {"usage", "idx without --labels", idx_label_10, "ingest idx images.idx -o out.h5", 2, {"idx needs --labels FILE"}, "out.h5", 0},
+    {"usage", "unknown encode mode", relevance16, "encode -q -d d.h5 -r r.h5 -o out.h5 --mode sparkle", 2, {"--mode 'sparkle'", "expected mean, zero"}, "out.h5", 0},
+    {"usage", "negative learning rate", data16, "train -q -d d.h5 -n n.cfg -o out.h5 --lr -1", 2, {"--lr '-1'", "expected a number in"}, "out.h5", 0},
+    {"usage", "--float-max nan", npy_good, NPY " --float-max nan", 2, {"--float-max 'nan'", "expected a number in"}, "out.h5", 0},
+    {"usage", "import from two sources", data16, IMPORT "--npy a.npy --png b", 2, {"give exactly one of --png, --npy, --hdf5 and --fixations"}, "out.h5", 0},
     /* network definitions */
     {"net", "unknown layer", net_unknown_layer, "net bad.cfg", 1, {"bad.cfg:8", "unknown section [convolution]", "expected net, conv"}, NULL, 0},
     {"net", "unknown key", net_unknown_key, "net bad.cfg", 1, {"bad.cfg:6", "unknown key 'filterz' in [conv]", "expected filters"}, NULL, 0},
@@ -1534,7 +1542,7 @@ ParameterizedTest(int *i, bad_inputs, catalogue, .init = setup, .fini = teardown
 /* The catalogue's size, by category (docs/reliability.md quotes it). */
 Test(bad_inputs, catalogue_size)
 {
-    static const char *const categories[] = {"fer2013", "idx", "npy", "folder", "import", "hdf5", "occlusion", "net"};
+    static const char *const categories[] = {"fer2013", "idx", "npy", "folder", "import", "hdf5", "occlusion", "usage", "net"};
     int total = 0;
     for (size_t k = 0; k < sizeof categories / sizeof *categories; k++) {
         int n = 0;
