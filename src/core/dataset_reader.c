@@ -89,6 +89,9 @@ static int load(rm_dataset *ds)
             return rm_error("attribute 'num_classes' is %lld but 'class_names' has %d entries; expected equal",
                             (long long)k, ds->num_classes);
     }
+    RM_TRY(rm_h5_require_stored(f, "images"));
+    RM_TRY(rm_h5_require_stored(f, "labels"));
+    RM_TRY(rm_h5_require_stored(f, "split"));
     ds->labels = rm_malloc(ds->count * sizeof *ds->labels, "labels");
     ds->split = rm_malloc(ds->count, "split");
     if (!ds->labels || !ds->split) return -1;

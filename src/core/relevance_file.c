@@ -573,6 +573,8 @@ static int load(rm_relevance *r)
     RM_TRY(optional_string(f, "parameters", &r->parameters));
     RM_TRY(optional_string(f, "dataset_path", &r->dataset_path));
     RM_TRY(optional_string(f, "dataset_fingerprint", &r->dataset_fingerprint));
+    RM_TRY(rm_h5_require_stored(f, "heatmap"));
+    for (int v = 0; v < NUM_VECTORS; v++) RM_TRY(rm_h5_require_stored(f, vector_names[v]));
     size_t n = (size_t)r->count;
     r->index = rm_malloc(n * sizeof *r->index, "relevance index");
     r->label = rm_malloc(n * sizeof *r->label, "relevance labels");
