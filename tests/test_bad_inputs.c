@@ -1012,6 +1012,52 @@ static void d_split_7(void)
 
 static void d_model_as_data(void) { model16(); }
 
+/* Replaces dataset `path` by an empty chunked one of the given shape: HDF5
+ * stores nothing for unwritten chunks, so a small file can declare 2^33
+ * records. */
+static void h5_huge(const char *name, const char *path, int rank, const hsize_t *dims, hid_t type)
+{
+    hid_t f = h5_rw(name);
+    if (H5Lexists(f, path, H5P_DEFAULT) > 0) cr_assert_geq(H5Ldelete(f, path, H5P_DEFAULT), 0);
+    hid_t s = H5Screate_simple(rank, dims, NULL);
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk[4] = {1, 1, 1, 1};
+    for (int i = 1; i < rank; i++) chunk[i] = dims[i];
+    cr_assert_geq(H5Pset_chunk(pl, rank, chunk), 0);
+    hid_t d = H5Dcreate2(f, path, type, s, H5P_DEFAULT, pl, H5P_DEFAULT);
+    cr_assert_geq(d, 0, "%s: cannot create %s", name, path);
+    H5Dclose(d);
+    H5Pclose(pl);
+    H5Sclose(s);
+    H5Fclose(f);
+}
+
+static void d_huge(void)
+{
+    relevance16();
+    copy("d.h5", "x.h5");
+    const hsize_t n = (hsize_t)1 << 33, di[4] = {n, 1, 16, 16};
+    h5_huge("x.h5", "images", 4, di, H5T_STD_U8LE);
+    h5_huge("x.h5", "labels", 1, &n, H5T_STD_I32LE);
+    h5_huge("x.h5", "split", 1, &n, H5T_STD_U8LE);
+    h5_unlink("x.h5", "regions");
+}
+
+static void r_huge(void)
+{
+    relevance16();
+    copy("r.h5", "x.h5");
+    const hsize_t n = (hsize_t)1 << 33, dh[3] = {n, 16, 16};
+    h5_huge("x.h5", "heatmap", 3, dh, H5T_IEEE_F32LE);
+    h5_huge("x.h5", "heatmap_image", 3, dh, H5T_STD_U8LE);
+    static const char *const vec[][2] = {{"index", "i64"}, {"label", "i32"}, {"explained", "i32"},
+                                         {"predicted", "i32"}, {"score", "f32"}, {"sum", "f32"}};
+    for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++)
+        h5_huge("x.h5", vec[i][0], 1, &n,
+                !strcmp(vec[i][1], "i64") ? H5T_STD_I64LE : !strcmp(vec[i][1], "i32") ? H5T_STD_I32LE : H5T_IEEE_F32LE);
+    h5_attr_int("x.h5", "records_done", (int64_t)n);
+}
+
 static void m_nan(void)
 {
     model16();
@@ -1370,6 +1416,9 @@ static const bad_case cases[] = {
     {"hdf5", "num_classes 5, 7 class names", d_num_classes_5, "train -q -d x.h5 -n n.cfg -b 16 -o out.h5", 1, {"x.h5", "num_classes", "expected equal"}, "out.h5", 0},
     {"hdf5", "label 9 of 7 classes", d_label_9, "train -q -d x.h5 -n n.cfg -b 16 -o out.h5", 1, {"x.h5", "record 11", "label 9 out of range 0..6"}, "out.h5", 0},
     {"hdf5", "split 7", d_split_7, "train -q -d x.h5 -n n.cfg -b 16 -o out.h5", 1, {"x.h5", "record 5", "split value 7", "expected 0 (train), 1 (val) or 2 (test)"}, "out.h5", 0},
+    {"hdf5", "dataset of 2^33 records: train", d_huge, "train -q -d x.h5 -n n.cfg -b 16 -o out.h5", 1, {"x.h5", "/images declares 2199023255552 elements in 8589934592 chunks", "stores 0 of them"}, "out.h5", 1},
+    {"hdf5", "dataset of 2^33 records: info", d_huge, "info x.h5", 1, {"x.h5", "/images declares 2199023255552 elements in 8589934592 chunks", "stores 0 of them"}, NULL, 1},
+    {"hdf5", "relevance of 2^33 records: encode", r_huge, "encode -q --mode mean -d d.h5 -r x.h5 -o out.h5", 1, {"x.h5", "/heatmap declares 2199023255552 elements", "stores 0 of them"}, "out.h5", 1},
     {"hdf5", "model file as dataset", d_model_as_data, "train -q -d m.h5 -n n.cfg -o out.h5", 1, {"m.h5", "schema is 'relmask.model', expected 'relmask.dataset'"}, "out.h5", 0},
     {"hdf5", "dataset as model", data16, "eval -q --model d.h5 -d d.h5 --out out.json", 1, {"d.h5", "schema is 'relmask.dataset', expected 'relmask.model'"}, "out.json", 0},
     {"hdf5", "NaN weight: eval", m_nan, "eval -q --model x.h5 -d d.h5 --out out.json", 1, {"x.h5", "/params/conv1/weight[4] is NaN"}, "out.json", 0},
