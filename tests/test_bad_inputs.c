@@ -1264,6 +1264,14 @@ static void jaffe_truncated(void)
     truncated_copy("jaffe/KA.HA1.29.tiff", "jaffe/KA.SA1.33.tiff", 30);
 }
 
+static void jaffe_three(void)
+{
+    mkdirs("jaffe");
+    tiff_file("jaffe/KA.NE1.26.tiff");
+    tiff_file("jaffe/KA.HA1.29.tiff");
+    tiff_file("jaffe/KA.SA1.33.tiff");
+}
+
 static void garbage_ckpt(void)
 {
     data16();
@@ -1379,6 +1387,7 @@ static const bad_case cases[] = {
     {"folder", "class map lacks a folder", faces_map_missing, FOLDER " --class-map map.txt", 1, {"faces/tense", "not in class map map.txt"}, "out.h5", 0},
     {"folder", "JAFFE name with unknown code", jaffe_unknown_code, "ingest jaffe jaffe -o out.h5 --size 8 --val 0 --test 0", 1, {"KA.XX1.30.tiff"}, "out.h5", 0},
     {"folder", "truncated JAFFE TIFF", jaffe_truncated, "ingest jaffe jaffe -o out.h5 --size 8 --val 0 --test 0", 1, {"KA.SA1.33.tiff", "bad TIFF file"}, "out.h5", 0},
+    {"folder", "JAFFE label beyond --classes", jaffe_three, "ingest jaffe jaffe -o out.h5 --size 8 --val 0 --test 0 --classes a,b", 1, {"jaffe/KA.SA1.33.tiff: label 2 out of range 0..1"}, "out.h5", 0},
     /* relevance import */
     {"import", "NaN in .npy", rel_npy_nan, IMPORT "--npy rel.npy", 1, {"rel.npy", "map 1 (record 1)", "nan", "not a finite float32"}, "out.h5", 0},
     {"import", "-Inf in .npy", rel_npy_inf, IMPORT "--npy rel.npy", 1, {"rel.npy", "map 1 (record 1)", "-inf", "not a finite float32"}, "out.h5", 0},
