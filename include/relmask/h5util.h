@@ -25,6 +25,11 @@ int rm_h5_attr_set_doubles(hid_t loc, const char *name, int count, const double 
 /* Fixed-length ASCII attribute, as the HDF5 Image specification asks. */
 int rm_h5_attr_set_fixed_string(hid_t loc, const char *name, const char *value);
 
+/* Fails unless every element of dataset `name` is stored in the file. A
+ * shape is a header field: a damaged or hand-made file can declare 2^33
+ * records in a few bytes (unwritten chunks take no space). Readers call
+ * this before allocating by the shape. */
+int rm_h5_require_stored(hid_t loc, const char *name);
 int rm_h5_attr_exists(hid_t loc, const char *name);
 /* Reads a scalar string attribute (fixed or variable length) into a
  * malloc'd string. */

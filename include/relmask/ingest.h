@@ -54,6 +54,8 @@ int rm_sink_bad(rm_ingest_sink *sink, const char *fmt, ...)
 int rm_sink_param(rm_ingest_sink *sink, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 size_t rm_sink_count(const rm_ingest_sink *sink);
+/* The number of classes; labels must be below it. */
+int rm_sink_classes(const rm_ingest_sink *sink);
 size_t rm_sink_bad_count(const rm_ingest_sink *sink);
 /* Fails if no record was added; otherwise writes and renames the file and
  * logs a one-line summary (records written, records skipped). */

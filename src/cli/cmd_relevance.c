@@ -483,6 +483,20 @@ static int explain_block(relevance_job *j, int64_t first, int64_t n)
     return 0;
 }
 
+/* A failed run keeps its partial file only when it holds records that
+ * --resume can continue from; an empty one would just be left behind. */
+static int fail_partial(rm_relevance_writer *w, int64_t done)
+{
+    if (done == 0) {
+        rm_relevance_writer_abort(w);
+        return -1;
+    }
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", rm_error_message());
+    rm_relevance_writer_close_partial(w);
+    return rm_error("%s (the %lld records done are kept; --resume continues after them)", msg, (long long)done);
+}
+
 static int run_job(relevance_job *j)
 {
     relevance_args *a = j->a;
@@ -502,10 +516,7 @@ static int run_job(relevance_job *j)
         {"command_line", cli_command_line()},
     };
     for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
-        if (rm_relevance_writer_set_attr(w, attrs[i][0], attrs[i][1]) != 0) {
-            rm_relevance_writer_close_partial(w);
-            return -1;
-        }
+        if (rm_relevance_writer_set_attr(w, attrs[i][0], attrs[i][1]) != 0) return fail_partial(w, done);
     rm_progress prog;
     rm_progress_start(&prog, "relevance", "img", (size_t)j->n);
     rm_progress_update(&prog, (size_t)done);
@@ -527,8 +538,7 @@ static int run_job(relevance_job *j)
         if (explain_block(j, done, n) != 0 || rm_relevance_writer_write(w, &blk) != 0) {
             rm_progress_finish(&prog);
             rm_error_prefix("record %lld", (long long)j->indices[done]);
-            rm_relevance_writer_close_partial(w);
-            return -1;
+            return fail_partial(w, done);
         }
         size_t hw = (size_t)j->ds.height * (size_t)j->ds.width;
         for (int64_t i = 0; i < n && !j->occ; i++) {

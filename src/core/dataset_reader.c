@@ -82,6 +82,16 @@ static int load(rm_dataset *ds)
     RM_TRY(rm_h5_attr_get_strings(f, "class_names", &ds->num_classes, &ds->class_names));
     if (ds->num_classes < 1 || ds->num_classes > RM_MAX_CLASSES)
         return rm_error("'class_names' has %d entries, expected 1..%d", ds->num_classes, RM_MAX_CLASSES);
+    if (rm_h5_attr_exists(f, "num_classes")) {   /* other readers (h5py) trust it: it must agree */
+        int64_t k;
+        RM_TRY(rm_h5_attr_get_int(f, "num_classes", &k));
+        if (k != ds->num_classes)
+            return rm_error("attribute 'num_classes' is %lld but 'class_names' has %d entries; expected equal",
+                            (long long)k, ds->num_classes);
+    }
+    RM_TRY(rm_h5_require_stored(f, "images"));
+    RM_TRY(rm_h5_require_stored(f, "labels"));
+    RM_TRY(rm_h5_require_stored(f, "split"));
     ds->labels = rm_malloc(ds->count * sizeof *ds->labels, "labels");
     ds->split = rm_malloc(ds->count, "split");
     if (!ds->labels || !ds->split) return -1;

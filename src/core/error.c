@@ -13,12 +13,46 @@ static _Thread_local char error_buf[2048];
 static int log_quiet = -1;
 static int warn_quiet;
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+static int utf8_length(const unsigned char *s)
+{
+    int n = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+          : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+/* Messages quote pieces of bad input (a CSV field, a network key): bytes
+ * that are not valid UTF-8, and control characters, are written as \xNN so
+ * the message stays readable and safe to print on a terminal. */
+static void escape_message(void)
+{
+    char in[sizeof error_buf];
+    memcpy(in, error_buf, sizeof in);
+    const unsigned char *p = (const unsigned char *)in;
+    size_t o = 0;
+    while (*p && o + 5 < sizeof error_buf) {
+        int n = utf8_length(p);
+        if (n == 1 && *p < 0x20 && *p != '\n' && *p != '\t') n = 0;
+        if (n == 0) {
+            o += (size_t)snprintf(error_buf + o, sizeof error_buf - o, "\\x%02X", *p++);
+            continue;
+        }
+        memcpy(error_buf + o, p, (size_t)n);
+        o += (size_t)n;
+        p += n;
+    }
+    error_buf[o] = 0;
+}
+
 int rm_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(error_buf, sizeof error_buf, fmt, ap);
     va_end(ap);
+    escape_message();
     return -1;
 }
 
@@ -32,6 +66,7 @@ int rm_error_prefix(const char *fmt, ...)
     memcpy(old, error_buf, sizeof old);
     if (snprintf(error_buf, sizeof error_buf, "%s: %s", prefix, old) >= (int)sizeof error_buf)
         error_buf[sizeof error_buf - 1] = 0;   /* truncated is fine */
+    escape_message();
     return -1;
 }
 

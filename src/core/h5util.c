@@ -122,6 +122,37 @@ int rm_h5_attr_set_fixed_string(hid_t loc, const char *name, const char *value)
 
 int rm_h5_attr_exists(hid_t loc, const char *name) { return H5Aexists(loc, name) > 0; }
 
+int rm_h5_require_stored(hid_t loc, const char *name)
+{
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (d < 0) return rm_h5_error("missing dataset /%s", name);
+    hid_t space = H5Dget_space(d), dcpl = H5Dget_create_plist(d);
+    hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK], expected = 1, stored = 0;
+    int rank = H5Sget_simple_extent_dims(space, dims, NULL), rc = 0;
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    H5D_layout_t layout = H5Pget_layout(dcpl);
+    if (rank < 0 || n < 0) {
+        rc = rm_h5_error("/%s: cannot read its shape", name);
+    } else if (n > 0 && layout == H5D_CHUNKED) {
+        /* Every chunk of a completely written dataset exists. */
+        if (H5Pget_chunk(dcpl, rank, chunk) != rank || H5Dget_num_chunks(d, space, &stored) < 0)
+            rc = rm_h5_error("/%s: cannot count its chunks", name);
+        for (int i = 0; i < rank && rc == 0; i++) expected *= (dims[i] + chunk[i] - 1) / chunk[i];
+        if (rc == 0 && stored < expected)
+            rc = rm_error("/%s declares %lld elements in %llu chunks but the file stores %llu of them (damaged, or "
+                          "not written completely); expected all",
+                          name, (long long)n, (unsigned long long)expected, (unsigned long long)stored);
+    } else if (n > 0 && layout == H5D_CONTIGUOUS && H5Dget_storage_size(d) == 0) {
+        rc = rm_error("/%s declares %lld elements but the file stores none of them (damaged, or not written "
+                      "completely); expected all",
+                      name, (long long)n);
+    }
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Dclose(d);
+    return rc;
+}
+
 /* Reads every element of a string attribute, fixed or variable length. */
 static int read_string_attr(hid_t loc, const char *name, int *count, char ***values)
 {

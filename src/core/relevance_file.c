@@ -673,6 +673,8 @@ static int load(rm_relevance *r)
     RM_TRY(optional_string(f, "parameters", &r->parameters));
     RM_TRY(optional_string(f, "dataset_path", &r->dataset_path));
     RM_TRY(optional_string(f, "dataset_fingerprint", &r->dataset_fingerprint));
+    RM_TRY(rm_h5_require_stored(f, "heatmap"));
+    for (int v = 0; v < NUM_VECTORS; v++) RM_TRY(rm_h5_require_stored(f, vector_names[v]));
     size_t n = (size_t)r->count;
     r->index = rm_malloc(n * sizeof *r->index, "relevance index");
     r->label = rm_malloc(n * sizeof *r->label, "relevance labels");
@@ -712,11 +714,29 @@ int rm_relevance_open(rm_relevance *r, const char *path)
     return 0;
 }
 
+/* Refuses NaN and Inf, which a damaged or hand-made file can hold and which
+ * would otherwise flow silently into encodings, montages and scores. */
+static int check_finite(const rm_relevance *r, const char *what, int64_t start, int64_t count, int64_t per_row,
+                        const float *v)
+{
+    for (int64_t i = 0; i < count; i++)
+        for (int64_t k = 0; k < per_row; k++) {
+            float x = v[i * per_row + k];
+            if (isfinite(x)) continue;
+            int64_t p = k % ((int64_t)r->height * r->width);
+            return rm_error("%s: /%s entry %lld (dataset index %lld): value %g at pixel (%lld,%lld), expected a "
+                            "finite number",
+                            r->path, what, (long long)(start + i), (long long)r->index[start + i], (double)x,
+                            (long long)(p % r->width), (long long)(p / r->width));
+        }
+    return 0;
+}
+
 int rm_relevance_read_heatmaps(const rm_relevance *r, int64_t start, int64_t count, float *out)
 {
     if (read_rows((hid_t)r->hfile, "heatmap", H5T_NATIVE_FLOAT, start, count, out) != 0)
         return rm_error_prefix("%s", r->path);
-    return 0;
+    return check_finite(r, "heatmap", start, count, (int64_t)r->height * r->width, out);
 }
 
 int rm_relevance_read_channels(const rm_relevance *r, int64_t start, int64_t count, float *out)
@@ -724,7 +744,7 @@ int rm_relevance_read_channels(const rm_relevance *r, int64_t start, int64_t cou
     if (!r->has_channels) return rm_error("%s: no per-channel /relevance stored (written without --channels)", r->path);
     if (read_rows((hid_t)r->hfile, "relevance", H5T_NATIVE_FLOAT, start, count, out) != 0)
         return rm_error_prefix("%s", r->path);
-    return 0;
+    return check_finite(r, "relevance", start, count, (int64_t)r->channels * r->height * r->width, out);
 }
 
 int rm_relevance_read_attr(const rm_relevance *r, const char *name, char **value)

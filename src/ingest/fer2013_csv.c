@@ -121,6 +121,9 @@ static int ingest_row(rm_ingest_sink *sink, const char *path, size_t line_no, ch
     if (parse_emotion(row.field[h->emotion], &label) != 0)
         return rm_sink_bad(sink, "%s:%zu: emotion '%.20s' is not an integer 0..6", path, line_no,
                            row.field[h->emotion]);
+    if (label >= rm_sink_classes(sink))   /* a shorter --classes list */
+        return rm_sink_bad(sink, "%s:%zu: label %d out of range 0..%d (%d classes given)", path, line_no, label,
+                           rm_sink_classes(sink) - 1, rm_sink_classes(sink));
     uint8_t split = RM_SPLIT_UNASSIGNED;
     if (h->usage >= 0 && parse_usage(row.field[h->usage], &split) != 0)
         return rm_sink_bad(sink, "%s:%zu: Usage '%.30s', expected Training, PublicTest or PrivateTest",

@@ -80,7 +80,11 @@ static int parse_shape(hparse *h, size_t *shape, int *ndims)
         errno = 0;
         char *end;
         unsigned long long v = strtoull(h->p, &end, 10);
-        if (errno || v > SIZE_MAX) return -1;
+        if (errno || v > SIZE_MAX) {   /* -2: the message is recorded */
+            rm_error("%s: malformed NPY header: 'shape' dimension %.*s does not fit in 64 bits", h->path,
+                     (int)(end - h->p > 40 ? 40 : end - h->p), h->p);
+            return -2;
+        }
         shape[(*ndims)++] = (size_t)v;
         h->p = end;
         if (*h->p == 'L') h->p++;
@@ -140,8 +144,9 @@ static int parse_header(npy_file *f, const char *text)
             else return malformed(&h, "'fortran_order' must be True or False");
             have_order = 1;
         } else if (strcmp(key, "shape") == 0) {
-            if (parse_shape(&h, f->shape, &f->ndims) != 0)
-                return malformed(&h, "'shape' must be a tuple of at most 8 integers");
+            int rc = parse_shape(&h, f->shape, &f->ndims);
+            if (rc == -2) return -1;
+            if (rc != 0) return malformed(&h, "'shape' must be a tuple of at most 8 integers");
             have_shape = 1;
         } else if (skip_value(&h) != 0) {
             return malformed(&h, "cannot parse a value");

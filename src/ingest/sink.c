@@ -211,6 +211,8 @@ int rm_sink_param(rm_ingest_sink *s, const char *key, const char *fmt, ...)
     return 0;
 }
 
+int rm_sink_classes(const rm_ingest_sink *s) { return s->num_classes; }
+
 size_t rm_sink_count(const rm_ingest_sink *s) { return rm_dataset_writer_count(s->writer); }
 size_t rm_sink_bad_count(const rm_ingest_sink *s) { return s->bad == (size_t)-1 ? 0 : s->bad; }
 

@@ -412,9 +412,7 @@ static int load(hid_t f, rm_model *m, const char *path)
         return rm_error("model schema version %lld is not supported (this relmask reads %d)", (long long)version,
                         RM_MODEL_SCHEMA_VERSION);
     RM_TRY(rm_h5_attr_get_string(f, "net_text", &text));
-    char source[512];
-    snprintf(source, sizeof source, "%s (net_text)", path);
-    rc = rm_netdef_parse(&m->def, text, source);
+    rc = rm_netdef_parse(&m->def, text, "net_text");   /* rm_model_load prefixes the path */
     free(text);
     RM_TRY(rc);
     RM_TRY(rm_h5_attr_get_strings(f, "class_names", &m->num_classes, &m->class_names));

@@ -215,7 +215,7 @@ static int read_history(report_run *run, const char *path)
     rm_model m;
     if (rm_model_load(&m, path) != 0) {
         rm_model_free(&m);
-        return rm_error_prefix("%s", path);
+        return -1;   /* the message names the file */
     }
     int rc = 0;
     if (m.num_epochs < 1) {
