@@ -164,6 +164,8 @@ static int read_test_json(report_ctx *ctx, report_run *run, const char *path)
     if (rc == 0) rc = rm_json_get_number(doc, "accuracy", path, &run->test_acc);
     if (rc == 0 && !(run->test_acc >= 0 && run->test_acc <= 1))
         rc = rm_error("%s: \"accuracy\" is %g, expected a fraction in [0, 1]", path, run->test_acc);
+    const rm_json *data = rc == 0 ? rm_json_get(doc, "data") : NULL;
+    if (data && data->type == RM_JSON_STRING && !(run->test_data = rm_strdup(data->string))) rc = -1;
     if (rc == 0) rc = rm_json_get_array(doc, "classes", path, &classes);
     if (rc == 0) rc = rm_json_get_array(doc, "confusion", path, &confusion);
     int k = rc == 0 ? (int)classes->count : 0;
@@ -281,6 +283,8 @@ static int load_condition(report_ctx *ctx, report_condition *c)
     for (int i = 0; rc == 0 && i < nseeds; i++) {
         c->nruns++;
         rc = load_run(ctx, c, &c->runs[i], seeds[i]);
+        const char *t = rc == 0 ? c->runs[i].test_data : NULL, *base = t ? strrchr(t, '/') : NULL;
+        if (t && strcmp(base ? base + 1 : t, "target.h5") != 0 && !c->other_test_data) c->other_test_data = t;
     }
     free(seeds);
     return rc;

@@ -150,7 +150,7 @@ void report_ctx_free(report_ctx *ctx)
         report_condition *cond = &ctx->cond[c];
         for (int r = 0; r < cond->nruns; r++) {
             report_run *run = &cond->runs[r];
-            free(run->dir), free(run->val), free(run->seconds), free(run->confusion);
+            free(run->dir), free(run->val), free(run->seconds), free(run->confusion), free(run->test_data);
         }
         free(cond->runs), free(cond->name), free(cond->confusion);
         free(cond->cx), free(cond->ct), free(cond->cy), free(cond->clo), free(cond->chi);

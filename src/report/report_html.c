@@ -113,7 +113,17 @@ static void results(FILE *f, const report_ctx *ctx)
     esc(f, ctx->csv_rel);
     fputs("\">", f);
     esc(f, ctx->csv_rel);
-    fputs("</a>.</p>\n<h3>Per seed</h3>\n", f);
+    fputs("</a>.", f);
+    for (int c = 0, first = 1; c < ctx->ncond; c++)
+        if (ctx->cond[c].other_test_data) {
+            fputs(first ? " Tested on another file's test split, not the raw target.h5: " : "; ", f);
+            fputs("<code>", f);
+            esc(f, ctx->cond[c].name);
+            fputs("</code> on ", f);
+            esc(f, ctx->cond[c].other_test_data);
+            first = 0;
+        }
+    fputs("</p>\n<h3>Per seed</h3>\n", f);
     char seed_cells[REPORT_SEED_COLS][REPORT_CELL];
     table(f, report_seed_headers, REPORT_SEED_COLS);
     for (int c = 0; c < ctx->ncond; c++)
@@ -172,7 +182,7 @@ static void relevance_quality(FILE *f, const report_ctx *ctx)
 static void confusions(FILE *f, const report_ctx *ctx)
 {
     int k = ctx->num_classes;
-    fputs("<h2 id=\"confusion\">Confusion matrices</h2>\n<p>On the raw target test split, summed over seeds; rows: "
+    fputs("<h2 id=\"confusion\">Confusion matrices</h2>\n<p>On the target test split (the file each test.json names), summed over seeds; rows: "
           "true class, columns: predicted class; shading: the cell's share of its row.</p>\n",
           f);
     for (int c = 0; c < ctx->ncond; c++) {

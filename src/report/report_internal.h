@@ -25,6 +25,7 @@ typedef struct {
     rm_curve_metrics curve;     /* valid when has_curve */
     double test_acc;            /* test.json "accuracy" */
     int64_t *confusion;         /* [k*k] from test.json */
+    char *test_data;            /* test.json "data": the file tested on, or NULL */
 } report_run;
 
 typedef struct {
@@ -45,6 +46,7 @@ typedef struct {
     int nruns;
     report_run *runs;
     int64_t *confusion;         /* [k*k] summed over seeds */
+    const char *other_test_data; /* a run's test file when it is not target.h5, else NULL */
     report_summary s;
     /* mean curve over seeds, in percent: x = epoch, band = min..max */
     int curve_len;

@@ -113,7 +113,14 @@ static void results(FILE *f, const report_ctx *ctx)
           "differences dropped, ties averaged); with 5 seeds the smallest possible p is 0.0625. Definitions: "
           "docs/report.md. ",
           f);
-    fprintf(f, "The same table as CSV: %s.\n\n", ctx->csv_rel);
+    fprintf(f, "The same table as CSV: %s.", ctx->csv_rel);
+    for (int c = 0, first = 1; c < ctx->ncond; c++)
+        if (ctx->cond[c].other_test_data) {
+            fprintf(f, "%s`%s` on %s", first ? " Tested on another file's test split, not the raw target.h5: " : "; ",
+                    ctx->cond[c].name, ctx->cond[c].other_test_data);
+            first = 0;
+        }
+    fputs("\n\n", f);
     fputs("### Per seed\n\n", f);
     char seed_cells[REPORT_SEED_COLS][REPORT_CELL];
     md_header(f, report_seed_headers, REPORT_SEED_COLS, 1);
@@ -169,7 +176,7 @@ static void relevance_quality(FILE *f, const report_ctx *ctx)
 static void confusions(FILE *f, const report_ctx *ctx)
 {
     int k = ctx->num_classes;
-    fputs("## Confusion matrices\n\nOn the raw target test split, summed over seeds; rows: true class, columns: "
+    fputs("## Confusion matrices\n\nOn the target test split (the file each test.json names), summed over seeds; rows: true class, columns: "
           "predicted class.\n\n",
           f);
     for (int c = 0; c < ctx->ncond; c++) {
