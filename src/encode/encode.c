@@ -102,6 +102,14 @@ static int train_mean(job *j)
 
 static int read_heat(job *j, size_t start, size_t n);
 
+/* Record `record`'s relevance has a non-finite value at pixel p. */
+static int not_finite(const job *j, size_t record, int64_t p)
+{
+    return rm_error("%s: entry %lld (record %zu of %s): relevance value at pixel (%lld,%lld) is not finite",
+                    j->cfg->relevance_path, (long long)j->map[record], record, j->cfg->data_path,
+                    (long long)(p % j->ds.width), (long long)(p / j->ds.width));
+}
+
 /* Channel mode's train-mean constant: the mean of the relevance plane's
  * bytes over the train split's explained records (exact integer sums,
  * rounded half up), what a channel model saw on average in training. */
@@ -118,10 +126,7 @@ static int channel_train_mean(job *j)
             if (j->slot[i] < 0 || ds->split[start + i] != RM_SPLIT_TRAIN) continue;
             rm_encode_info info;
             if (rm_encoder_relevance(&j->enc, j->heat + (size_t)j->slot[i] * hw, s.rn, j->scratch, &info) != 0)
-                return rm_error("%s: entry %lld (record %zu of %s): relevance value at pixel (%lld,%lld) is not "
-                                "finite", j->cfg->relevance_path, (long long)j->map[start + i], start + i,
-                                j->cfg->data_path, (long long)(info.bad_pixel % ds->width),
-                                (long long)(info.bad_pixel / ds->width));
+                return not_finite(j, start + i, info.bad_pixel);
             for (size_t p = 0; p < hw; p++) sum += rm_encoder_channel_byte(s.rn[p]);
             n++;
         }
@@ -263,12 +268,7 @@ static int encode_block(job *j, size_t start, size_t n)
                                         &j->info[i]);
     }
     for (size_t i = 0; i < n; i++)
-        if (j->status[i] != 0) {
-            int64_t p = j->info[i].bad_pixel;
-            return rm_error("%s: entry %lld (record %zu of %s): relevance value at pixel (%lld,%lld) is not finite",
-                            j->cfg->relevance_path, (long long)j->map[start + i], start + i, j->cfg->data_path,
-                            (long long)(p % j->ds.width), (long long)(p / j->ds.width));
-        }
+        if (j->status[i] != 0) return not_finite(j, start + i, j->info[i].bad_pixel);
     return 0;
 }
 
