@@ -3,11 +3,18 @@
  * overwrite, usage errors and provenance. A tiny network trained for one
  * epoch on 16x16 synthetic faces. */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "relmask/dataset.h"
 #include "relmask/error.h"
@@ -276,4 +283,51 @@ Test(relevance_cmd, occlusion_in_process_and_external_command_agree)
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), a);
     EXPECT(1, "exit", "relevance -q --method occlusion --predict-cmd 'exit 3' --data %s --out %s --force --count 2",
            tu_path(dir, "d.h5"), a);
+}
+
+/* SIGINT or SIGTERM while the external command runs: relmask ends by the
+ * signal and removes the command's scratch directory (under TMPDIR). */
+static void interrupt_predict_cmd(int sig)
+{
+    char tmp[4096], marker[4200], cmd[8400];
+    snprintf(tmp, sizeof tmp, "%s", tu_path(dir, sig == SIGINT ? "tmp-int" : "tmp-term"));
+    cr_assert_eq(mkdir(tmp, 0700), 0);
+    snprintf(marker, sizeof marker, "%s/started", tmp);
+    snprintf(cmd, sizeof cmd, "touch %s; sleep 20; : {in} {out}", marker);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        setenv("TMPDIR", tmp, 1);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1), dup2(devnull, 2);
+        execl(getenv("RELMASK_BIN"), "relmask", "relevance", "-q", "--method", "occlusion", "--data",
+              tu_path(dir, "d.h5"), "--out", tu_path(dir, "occ_int.h5"), "--force", "--count", "2",
+              "--predict-cmd", cmd, (char *)NULL);
+        _exit(127);
+    }
+    struct stat st;
+    for (int i = 0; i < 60000 && stat(marker, &st) != 0; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    cr_assert_eq(stat(marker, &st), 0, "the predict command never started");
+    unlink(marker);
+    cr_assert_eq(kill(pid, sig), 0);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig, "relmask ended by signal %d (status 0x%x)", sig,
+              status);
+    DIR *d = opendir(tmp);
+    cr_assert(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        cr_assert(e->d_name[0] == '.', "%s left in TMPDIR after the signal", e->d_name);
+    closedir(d);
+    cr_assert_neq(stat(tu_path(dir, "occ_int.h5"), &st), 0, "no output");
+}
+
+Test(relevance_cmd, interrupting_an_external_command_removes_its_directory)
+{
+    interrupt_predict_cmd(SIGINT);
+    interrupt_predict_cmd(SIGTERM);
 }

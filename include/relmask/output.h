@@ -34,6 +34,13 @@ void rm_output_keep(rm_output *out);
 void rm_output_hold_signals(void);
 void rm_output_release_signals(void);
 
+/* Other temporary paths (a scratch directory and its files) to remove if
+ * a signal ends the process: files are unlinked, then directories removed
+ * (when empty). Returns a slot for rm_output_forget, or -1 when the
+ * registry is full (the path is then not tracked). */
+int rm_output_remove_on_signal(const char *path);
+void rm_output_forget(int slot);
+
 /* Installs the SIGINT/SIGTERM/SIGHUP handlers (idempotent). */
 void rm_output_install_signal_handlers(void);
 

@@ -29,8 +29,11 @@ static volatile sig_atomic_t held, deferred;
 
 static void die_by(int sig)
 {
+    /* Files first, then the (now empty) directories that held them. */
     for (int i = 0; i < MAX_PENDING; i++)
         if (pending_used[i]) unlink(pending[i]);
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (pending_used[i]) rmdir(pending[i]);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -69,6 +72,16 @@ static int register_pending(const char *path)
         }
     }
     return -1;
+}
+
+int rm_output_remove_on_signal(const char *path)
+{
+    return register_pending(path);
+}
+
+void rm_output_forget(int slot)
+{
+    if (slot >= 0 && slot < MAX_PENDING) pending_used[slot] = 0;
 }
 
 static char *dir_of(const char *path)

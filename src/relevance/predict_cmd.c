@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "relmask/error.h"
+#include "relmask/output.h"
 #include "../ingest/npy.h"
 
 extern char **environ;
@@ -172,11 +173,15 @@ static int command_run(rm_predictor *base, const uint8_t *images, int n, float *
     memcpy(cp->out_path, cp->dir, dlen);
     memcpy(cp->out_path + dlen, out_name, sizeof out_name);
     expand_command(cp);
+    /* Ctrl-C while the command runs removes the directory too. */
+    const int slots[3] = {rm_output_remove_on_signal(cp->dir), rm_output_remove_on_signal(cp->in_path),
+                          rm_output_remove_on_signal(cp->out_path)};
     size_t shape[4] = {(size_t)n, (size_t)base->channels, (size_t)base->height, (size_t)base->width};
     int rc = rm_npy_write(cp->in_path, "|u1", 4, shape, images);
     if (rc == 0) rc = spawn_and_wait(cp);
     if (rc == 0) rc = read_output(cp, n, probs);
     remove_dir(cp->dir);
+    for (int i = 0; i < 3; i++) rm_output_forget(slots[i]);
     return rc;
 }
 
