@@ -58,6 +58,8 @@ Test(cli, usage_errors_exit_2_with_a_hint)
     expect(2, "idx needs --labels", "ingest idx imgs.idx -o x.h5");
     expect(2, "--size '0x5'", "ingest fer2013 a.csv -o x.h5 --size 0x5");
     expect(2, "expected at least one FILE.h5", "info");
+    expect(2, "--input-channels '5'", "train -d d.h5 -n fer-small -o m.h5 --input-channels 5");
+    expect(2, "--input-channels 'two'", "train -d d.h5 -n fer-small -o m.h5 --input-channels two");
 }
 
 Test(cli, synth_info_force_and_h5dump)
