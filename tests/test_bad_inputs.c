@@ -1385,9 +1385,11 @@ static const bad_case cases[] = {
     {"folder", "missing root", NULL, FOLDER, 1, {"faces: no such folder"}, "out.h5", 0},
     {"folder", "malformed class map", faces_bad_map, FOLDER " --class-map map.txt", 1, {"map.txt:3", "expected 'folder' or 'folder=class name'"}, "out.h5", 0},
     {"folder", "class map lacks a folder", faces_map_missing, FOLDER " --class-map map.txt", 1, {"faces/tense", "not in class map map.txt"}, "out.h5", 0},
+    {"folder", "--classes lacks a folder", faces, FOLDER " --classes calm,happy", 1, {"faces/tense", "not in --classes calm,happy", "--class-map FILE"}, "out.h5", 0},
+    {"folder", "--classes names a class twice", faces, FOLDER " --classes calm,tense,calm", 1, {"--classes 'calm,tense,calm'", "'calm' is listed twice"}, "out.h5", 0},
     {"folder", "JAFFE name with unknown code", jaffe_unknown_code, "ingest jaffe jaffe -o out.h5 --size 8 --val 0 --test 0", 1, {"KA.XX1.30.tiff"}, "out.h5", 0},
     {"folder", "truncated JAFFE TIFF", jaffe_truncated, "ingest jaffe jaffe -o out.h5 --size 8 --val 0 --test 0", 1, {"KA.SA1.33.tiff", "bad TIFF file"}, "out.h5", 0},
-    {"folder", "JAFFE label beyond --classes", jaffe_three, "ingest jaffe jaffe -o out.h5 --size 8 --val 0 --test 0 --classes a,b", 1, {"jaffe/KA.SA1.33.tiff: label 2 out of range 0..1"}, "out.h5", 0},
+    {"folder", "JAFFE label beyond --classes", jaffe_three, "ingest jaffe jaffe -o out.h5 --size 8 --val 0 --test 0 --classes neutral,happy", 1, {"jaffe/KA.SA1.33.tiff: class 'sad' is not in --classes (neutral, happy)"}, "out.h5", 0},
     /* relevance import */
     {"import", "NaN in .npy", rel_npy_nan, IMPORT "--npy rel.npy", 1, {"rel.npy", "map 1 (record 1)", "nan", "not a finite float32"}, "out.h5", 0},
     {"import", "-Inf in .npy", rel_npy_inf, IMPORT "--npy rel.npy", 1, {"rel.npy", "map 1 (record 1)", "-inf", "not a finite float32"}, "out.h5", 0},

@@ -322,6 +322,125 @@ Test(ingest_folders, malformed_class_map_line)
     expect_failure(rc, "classes.txt:2", "expected 'folder' or 'folder=class name'");
 }
 
+/* --- --classes assigns class folders by name -------------------------------- */
+
+/* The class name of every record, in file order. */
+static void expect_record_classes(const rm_dataset *ds, size_t n, const char *const *names)
+{
+    cr_assert_eq(ds->count, n);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(ds->labels[i] >= 0 && ds->labels[i] < ds->num_classes, "record %zu", i);
+        cr_expect_str_eq(ds->class_names[ds->labels[i]], names[i], "record %zu", i);
+    }
+}
+
+/* The bug this guards against: the labels of the sorted folders were kept
+ * and only the names replaced, so faces/angry became the list's class 0. */
+Test(ingest_folders, classes_list_assigns_folders_by_name)
+{
+    class_tree();
+    const char *faces = tu_path(scratch, "faces");
+    /* files in name order: angry/x1, angry/x2, happy/a, happy/b, happy/c, neutral/n */
+    const char *const per_file[6] = {"angry", "angry", "happy", "happy", "happy", "neutral"};
+    const char *const spellings[] = {
+        NULL,                                    /* the folders' own order */
+        "neutral,happy,angry",
+        "happy,sad,neutral,fear,angry",          /* extra classes: labels for a bigger model */
+        "Neutral,HAPPY,Angry",                   /* case is ignored when no name is exact */
+    };
+    for (size_t k = 0; k < sizeof spellings / sizeof spellings[0]; k++) {
+        opt.classes = spellings[k];
+        opt.force = 1;
+        cr_assert_eq(rm_ingest_folder(faces, &opt), 0, "%s: %s", spellings[k] ? spellings[k] : "-",
+                     rm_error_message());
+        rm_dataset ds;
+        open_out(&ds);
+        if (k == 3) {
+            /* The list's spelling names the classes. */
+            expect_classes(&ds, 3, (const char *const[]){"Neutral", "HAPPY", "Angry"});
+            expect_labels(&ds, 6, (const int32_t[]){2, 2, 1, 1, 1, 0});
+        } else {
+            expect_record_classes(&ds, 6, per_file);
+        }
+        for (size_t i = 0; i < 6; i++) expect_image(&ds, i, (const int[]){20, 21, 10, 11, 12, 30}[i]);
+        if (k == 1) {
+            expect_classes(&ds, 3, (const char *const[]){"neutral", "happy", "angry"});
+            expect_labels(&ds, 6, (const int32_t[]){2, 2, 1, 1, 1, 0});
+            cr_expect(contains_param(&ds, "classes_assigned=by name"));
+        }
+        if (k == 2) cr_expect_eq(ds.num_classes, 5);
+        rm_dataset_close(&ds);
+    }
+}
+
+Test(ingest_folders, classes_preset_assigns_folders_by_name)
+{
+    mkdirs("faces/anger");
+    mkdirs("faces/happy");
+    mkdirs("faces/neutral");
+    png("faces/anger/1.png", 1);
+    png("faces/happy/1.png", 2);
+    png("faces/neutral/1.png", 3);
+    opt.classes = "synth";   /* neutral, happy, sad, surprise, fear, disgust, anger */
+    cr_assert_eq(rm_ingest_folder(tu_path(scratch, "faces"), &opt), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    open_out(&ds);
+    cr_expect_eq(ds.num_classes, 7);
+    expect_labels(&ds, 3, (const int32_t[]){6, 1, 0});
+    expect_record_classes(&ds, 3, (const char *const[]){"anger", "happy", "neutral"});
+    rm_dataset_close(&ds);
+}
+
+Test(ingest_folders, classes_list_missing_a_folder)
+{
+    class_tree();
+    opt.classes = "neutral,happy";
+    int rc = rm_ingest_folder(tu_path(scratch, "faces"), &opt);
+    expect_failure(rc, "faces/angry", "class folder 'angry' is not in --classes neutral,happy");
+    cr_expect(strstr(rm_error_message(), "--class-map") != NULL, "%s", rm_error_message());
+
+    /* A class map renames folders; --classes then orders the names. */
+    const char *map = tu_path(scratch, "classes.txt");
+    tu_write_text(map, "angry=anger\nhappy\nneutral\n");
+    opt.class_map = map;
+    opt.classes = "neutral,happy,sad,anger";
+    cr_assert_eq(rm_ingest_folder(tu_path(scratch, "faces"), &opt), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    open_out(&ds);
+    expect_classes(&ds, 4, (const char *const[]){"neutral", "happy", "sad", "anger"});
+    expect_labels(&ds, 6, (const int32_t[]){3, 3, 1, 1, 1, 0});
+    rm_dataset_close(&ds);
+
+    opt.force = 1;
+    opt.classes = "neutral,happy,angry";   /* the map calls it anger */
+    rc = rm_ingest_folder(tu_path(scratch, "faces"), &opt);
+    cr_assert_eq(rc, -1);
+    cr_expect(strstr(rm_error_message(), "class 'anger' (from ") != NULL, "%s", rm_error_message());
+}
+
+Test(ingest_folders, classes_list_ambiguities)
+{
+    class_tree();
+    opt.classes = "angry,happy,angry,neutral";
+    expect_failure(rm_ingest_folder(tu_path(scratch, "faces"), &opt), "'angry' is listed twice",
+                   "one name per class");
+
+    /* Two folders that match one entry would merge two classes. */
+    mkdirs("faces/Happy");
+    png("faces/Happy/z.png", 40);
+    opt.classes = "angry,HAPPY,neutral";
+    expect_failure(rm_ingest_folder(tu_path(scratch, "faces"), &opt), "'Happy' and 'happy'",
+                   "both match 'HAPPY'");
+
+    /* An exact name wins over a case-insensitive one. */
+    opt.classes = "angry,happy,neutral,Happy";
+    cr_assert_eq(rm_ingest_folder(tu_path(scratch, "faces"), &opt), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    open_out(&ds);
+    expect_labels(&ds, 7, (const int32_t[]){3, 0, 0, 1, 1, 1, 2});
+    rm_dataset_close(&ds);
+}
+
 /* --- split-folder layout --------------------------------------------------- */
 
 Test(ingest_folders, split_folders_give_the_splits)
@@ -496,6 +615,38 @@ Test(ingest_folders, jaffe_labels_from_names)
     rm_dataset_close(&ds);
 }
 
+Test(ingest_folders, jaffe_classes_by_name)
+{
+    jaffe_tree();
+    /* files: KA.HA, KA.NE, KL.SU, NM.AN, YM.DI, YM.FE, YM.SA */
+    const char *const per_file[7] = {"happy", "neutral", "surprise", "anger", "disgust", "fear", "sad"};
+    const char *const spellings[] = {NULL, "jaffe", "anger,disgust,fear,happy,sad,surprise,neutral",
+                                     "contempt,sad,fear,happy,anger,surprise,disgust,neutral"};
+    for (size_t k = 0; k < sizeof spellings / sizeof spellings[0]; k++) {
+        opt.classes = spellings[k];
+        opt.force = 1;
+        cr_assert_eq(rm_ingest_jaffe(tu_path(scratch, "jaffe"), &opt), 0, "%s", rm_error_message());
+        rm_dataset ds;
+        open_out(&ds);
+        expect_record_classes(&ds, 7, per_file);
+        for (size_t i = 0; i < 7; i++) expect_image(&ds, i, (int)i + 1);
+        rm_dataset_close(&ds);
+    }
+
+    /* A code whose class is not listed is a bad record naming the file. */
+    opt.force = 0;
+    remove(out_path);
+    opt.classes = "neutral,happy,surprise,anger,disgust,fear";
+    int rc = rm_ingest_jaffe(tu_path(scratch, "jaffe"), &opt);
+    expect_failure(rc, "jaffe/YM.SA2.65.tiff", "class 'sad' is not in --classes (neutral, happy,");
+    opt.skip_bad = 1;
+    cr_assert_eq(rm_ingest_jaffe(tu_path(scratch, "jaffe"), &opt), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    open_out(&ds);
+    expect_record_classes(&ds, 6, per_file);
+    rm_dataset_close(&ds);
+}
+
 Test(ingest_folders, jaffe_native_size_is_256)
 {
     jaffe_tree();
@@ -601,6 +752,20 @@ Test(ingest_folders, ckplus_peak_frame)
     cr_expect(contains_param(&ds, "unlabelled_sequences_skipped=2"));
     cr_expect(contains_param(&ds, "subjects=2"));
     cr_expect(contains_param(&ds, "not subject-independent"));
+    rm_dataset_close(&ds);
+}
+
+Test(ingest_folders, ckplus_classes_by_name)
+{
+    ck_tree();
+    /* S005/001 is disgust (3), S010/001 happy (5); fer2013's order and names
+     * would leave contempt, sadness and anger unmatched but cover these. */
+    opt.classes = "happy,disgust,neutral";
+    cr_assert_eq(rm_ingest_ckplus(tu_path(scratch, "ck"), &opt), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    open_out(&ds);
+    expect_classes(&ds, 3, (const char *const[]){"happy", "disgust", "neutral"});
+    expect_labels(&ds, 2, (const int32_t[]){1, 0});
     rm_dataset_close(&ds);
 }
 

@@ -34,15 +34,37 @@ void rm_ingest_options_init(rm_ingest_options *opt);
 
 typedef struct rm_ingest_sink rm_ingest_sink;
 
+/* What a format's labels are, and so what --classes does with them. */
+typedef enum {
+    RM_LABELS_NUMBERED,  /* integers (FER2013 CSV, IDX, NPY): --classes names
+                            label 0, 1, ...; a label beyond the list is bad */
+    RM_LABELS_NAMED,     /* class names (folders, JAFFE and CK+ codes):
+                            --classes gives each the label of the list entry
+                            of the same name (exact, else ignoring case); a
+                            class not in the list is bad */
+} rm_label_kind;
+
 /* native_*: the format's own image size (0 if images vary); they decide the
  * output size when opt->width/height are 0 (48x48 when both are 0).
- * opt->classes, when set, replaces class_names; records whose label is not
- * below its count are then bad records. */
+ * class_names are the format's num_classes classes; opt->classes, when set,
+ * replaces them as `kind` says. */
 int rm_sink_open(rm_ingest_sink **sink, const rm_ingest_options *opt,
                  const char *format, const char *input_path,
-                 int native_width, int native_height,
+                 int native_width, int native_height, rm_label_kind kind,
                  int num_classes, const char *const *class_names);
-/* Adds an image of any size/channels (converted to the output shape). */
+/* The dataset label of a record of the format's class `format_class`
+ * (0 .. num_classes-1 of rm_sink_open, or any integer for a numbered
+ * format). A class that has no label (out of range, or not named in
+ * --classes) is a bad record named by `where` ("file: ..."; NULL: the
+ * input and record number): *label = -1 when it is skipped, and -1 is
+ * returned when it is fatal. */
+int rm_sink_label(rm_ingest_sink *sink, int64_t format_class, const char *where,
+                  int32_t *label);
+/* 1 if the format's class `format_class` has a dataset label (always, but
+ * for a named class missing from --classes). */
+int rm_sink_class_listed(const rm_ingest_sink *sink, int format_class);
+/* Adds an image of any size/channels (converted to the output shape);
+ * `label` is a dataset label (rm_sink_label). */
 int rm_sink_add(rm_ingest_sink *sink, const rm_image *img, int32_t label,
                 uint8_t split);
 /* Reports a bad record: "<where>: <what>". With --skip-bad it is counted,

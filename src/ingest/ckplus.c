@@ -223,7 +223,7 @@ int rm_ingest_ckplus(const char *root, const rm_ingest_options *opt)
                  root, has_images ? "Emotion" : "cohn-kanade-images");
         goto fail;
     }
-    if (rm_sink_open(&sink, opt, "ckplus", root, 0, 0, CK_CLASSES, ck_class_names) != 0) {
+    if (rm_sink_open(&sink, opt, "ckplus", root, 0, 0, RM_LABELS_NAMED, CK_CLASSES, ck_class_names) != 0) {
         sink = NULL;
         goto fail;
     }

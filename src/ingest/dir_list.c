@@ -116,10 +116,11 @@ fail:
 }
 
 int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path,
-                             int32_t label, uint8_t split)
+                             int format_class, uint8_t split)
 {
-    if (label < 0 || label >= rm_sink_classes(sink))   /* e.g. a shorter --classes list */
-        return rm_sink_bad(sink, "%s: label %d out of range 0..%d", path, label, rm_sink_classes(sink) - 1);
+    int32_t label;
+    RM_TRY(rm_sink_label(sink, format_class, path, &label));
+    if (label < 0) return 0;   /* skipped as bad */
     rm_image img = {0};
     if (rm_image_load(&img, path) != 0) {
         rm_image_free(&img);

@@ -39,10 +39,11 @@ int rm_path_exists(const char *path);
 /* "<a>/<b>", malloc'd; NULL (error recorded) when out of memory. */
 char *rm_path_join(const char *a, const char *b);
 
-/* Loads the image file at `path` and adds it to `sink`. A file the loader
- * rejects is reported through rm_sink_bad with the loader's message (which
- * names the file): returns 0 when the record is skipped, -1 on failure. */
+/* Loads the image file at `path` and adds it to `sink` as a record of the
+ * format's class `format_class` (rm_sink_label). A file the loader rejects,
+ * or a class without a label, is reported through rm_sink_bad naming the
+ * file: returns 0 when the record is skipped, -1 on failure. */
 int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path,
-                             int32_t label, uint8_t split);
+                             int format_class, uint8_t split);
 
 #endif

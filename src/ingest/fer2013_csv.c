@@ -150,7 +150,7 @@ int rm_ingest_fer2013(const char *csv_path, const rm_ingest_options *opt)
     int n;
     rm_class_preset("fer2013", &n, &names);
     if (rm_image_alloc(&img, SIDE, SIDE, 1) != 0 ||
-        rm_sink_open(&sink, opt, "fer2013-csv", csv_path, SIDE, SIDE, CLASSES, names) != 0)
+        rm_sink_open(&sink, opt, "fer2013-csv", csv_path, SIDE, SIDE, RM_LABELS_NUMBERED, CLASSES, names) != 0)
         goto fail;
     rm_sink_param(sink, "usage_column", "%s", h.usage >= 0 ? "yes" : "no");
     while ((got = rm_line_reader_next(&reader, &line, &len)) == 1) {

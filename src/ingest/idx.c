@@ -259,7 +259,7 @@ int rm_ingest_idx(const char *images_path, const rm_ingest_options *opt)
         img.pixels = planar;
     }
 
-    if (rm_sink_open(&sink, opt, "idx", images_path, f[0].width, f[0].height, num_classes,
+    if (rm_sink_open(&sink, opt, "idx", images_path, f[0].width, f[0].height, RM_LABELS_NUMBERED, num_classes,
                      names) != 0) {
         sink = NULL;
         goto done;

@@ -6,8 +6,9 @@
  * when there is no val folder, and are unassigned (--val and --test both
  * apply) when train is the only split folder.
  * Classes are the sorted folder names, or the lines of a class map file
- * ("folder" or "folder=class name", line order = class index). Files are
- * read in name order, so the output is deterministic. */
+ * ("folder" or "folder=class name", line order = class index); --classes
+ * then orders them by name (RM_LABELS_NAMED). Files are read in name
+ * order, so the output is deterministic. */
 #include "relmask/ingest.h"
 
 #include <ctype.h>
@@ -249,6 +250,28 @@ static int folder_listed(const rm_dir_list *l, const char *name)
     return 0;
 }
 
+/* With --classes, every class folder present must be named in the list:
+ * its images would otherwise have no label. */
+static int check_classes_listed(const rm_ingest_sink *sink, const class_table *t,
+                                const split_dir *dirs, int n, const rm_ingest_options *opt)
+{
+    for (int c = 0; c < t->count; c++) {
+        if (rm_sink_class_listed(sink, c)) continue;
+        for (int s = 0; s < n; s++) {
+            if (!folder_listed(&dirs[s].classes, t->folders[c])) continue;
+            if (opt->class_map)
+                return rm_error("%s/%s: class '%s' (from %s) is not in --classes %s; name it there "
+                                "or change the class map", dirs[s].path, t->folders[c], t->names[c],
+                                opt->class_map, opt->classes);
+            return rm_error("%s/%s: class folder '%s' is not in --classes %s; list it there, or map "
+                            "folders to class names with --class-map FILE (lines 'folder=class "
+                            "name', in class order)", dirs[s].path, t->folders[c], t->folders[c],
+                            opt->classes);
+        }
+    }
+    return 0;
+}
+
 /* Adds every image of one class folder. */
 static int add_class_folder(rm_ingest_sink *sink, const char *dir, int32_t label, uint8_t split)
 {
@@ -307,7 +330,7 @@ int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
                                table.folders[c], root);
         }
 
-    if (rm_sink_open(&sink, opt, "image-folder", root, 0, 0, table.count,
+    if (rm_sink_open(&sink, opt, "image-folder", root, 0, 0, RM_LABELS_NAMED, table.count,
                      (const char *const *)table.names) != 0) {
         sink = NULL;
         goto fail;
@@ -315,6 +338,7 @@ int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
     if (rm_sink_param(sink, "layout", "%s", layout_b ? "split-folders" : "class-folders") != 0)
         goto fail;
     if (opt->class_map && rm_sink_param(sink, "class_map", "%s", opt->class_map) != 0) goto fail;
+    if (check_classes_listed(sink, &table, dirs, n, opt) != 0) goto fail;
 
     for (int s = 0; s < n; s++)
         for (int c = 0; c < table.count; c++) {

@@ -86,7 +86,7 @@ int rm_ingest_jaffe(const char *dir, const rm_ingest_options *opt)
     int num_names;
     const char *const *class_names;   /* the codes' order: the "jaffe" preset */
     rm_class_preset("jaffe", &num_names, &class_names);
-    if (rm_sink_open(&sink, opt, "jaffe", dir, JAFFE_SIDE, JAFFE_SIDE, JAFFE_CLASSES, class_names) != 0) {
+    if (rm_sink_open(&sink, opt, "jaffe", dir, JAFFE_SIDE, JAFFE_SIDE, RM_LABELS_NAMED, JAFFE_CLASSES, class_names) != 0) {
         sink = NULL;
         goto fail;
     }

@@ -482,7 +482,7 @@ int rm_ingest_npy(const char *images_path, const rm_ingest_options *opt)
     if (!(rec = rm_malloc(im.record_bytes, "an NPY record"))) goto done;
     if (!(img.pixels = rm_malloc(im.record_bytes / (size_t)im.itemsize, "an NPY image")))
         goto done;
-    if (rm_sink_open(&sink, opt, "npy", images_path, img.width, img.height, num_classes,
+    if (rm_sink_open(&sink, opt, "npy", images_path, img.width, img.height, RM_LABELS_NUMBERED, num_classes,
                      names) != 0) {
         sink = NULL;
         goto done;

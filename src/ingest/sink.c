@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "relmask/error.h"
 #include "relmask/ingest.h"
@@ -14,6 +15,11 @@ struct rm_ingest_sink {
     rm_split_spec split;
     char *input_path;
     int width, height, channels, num_classes;
+    rm_label_kind kind;
+    int format_classes;              /* RM_LABELS_NAMED: the format's classes, */
+    char **format_names;             /* their names, */
+    int32_t *label_map;              /* and their labels (-1: not in --classes); NULL: identity */
+    char *listed;                    /* --classes as names, for messages */
     rm_image converted;              /* reused conversion buffer */
     size_t bad;
     char *params;
@@ -68,7 +74,17 @@ static void free_names(int n, char **names)
     free(names);
 }
 
-/* --classes: a preset name or a comma-separated list. */
+static int duplicate_name(const char *spec, int n, char **names)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(names[i], names[j]) == 0)
+                return rm_error("--classes '%s': '%s' is listed twice (one name per class)", spec,
+                                names[i]);
+    return 0;
+}
+
+/* --classes: a preset name or a comma-separated list of distinct names. */
 static int parse_classes(const char *spec, int *count, char ***names)
 {
     const char *const *preset;
@@ -105,13 +121,98 @@ static int parse_classes(const char *spec, int *count, char ***names)
         out[i][len] = 0;
         p = end ? end + 1 : p + len;
     }
+    if (duplicate_name(spec, n, out) != 0) {
+        free_names(n, out);
+        return -1;
+    }
     *count = n;
     *names = out;
     return 0;
 }
 
+/* "a, b, c" (malloc'd), for messages. */
+static char *join_names(int n, const char *const *names)
+{
+    size_t len = 1;
+    for (int i = 0; i < n; i++) len += strlen(names[i]) + 2;
+    char *out = rm_malloc(len, "class names");
+    if (!out) return NULL;
+    out[0] = 0;
+    for (int i = 0; i < n; i++) {
+        if (i) strcat(out, ", ");
+        strcat(out, names[i]);
+    }
+    return out;
+}
+
+/* The --classes entry named `name`: the exact name, else the only one equal
+ * ignoring case; -1 when there is none, -2 (error recorded) when ambiguous. */
+static int find_listed(const char *name, int n, char **listed)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(listed[i], name) == 0) return i;
+    int hit = -1;
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(listed[i], name) == 0) {
+            {
+            if (hit >= 0) {
+                rm_error("--classes: class '%s' matches both '%s' and '%s' (ignoring case); "
+                         "spell it exactly", name, listed[hit], listed[i]);
+                return -2;
+            }
+            hit = i;
+        }
+        }
+    return hit;
+}
+
+/* RM_LABELS_NAMED with --classes: each format class gets the label of the
+ * list entry of its name. Two classes on one entry would merge, so that is
+ * an error; an entry no class matches is allowed (it aligns the dataset
+ * with a model of more classes) but warned about, as it may be a typo. */
+static int map_named_classes(rm_ingest_sink *s, const char *format, int format_classes,
+                             const char *const *format_names, int n, char **listed)
+{
+    s->format_classes = format_classes;
+    s->label_map = rm_calloc((size_t)format_classes, sizeof *s->label_map, "class map");
+    s->format_names = rm_calloc((size_t)format_classes, sizeof *s->format_names, "class names");
+    if (!s->label_map || !s->format_names) return -1;
+    for (int f = 0; f < format_classes; f++) {
+        if (!(s->format_names[f] = rm_strdup(format_names[f]))) return -1;
+        int hit = find_listed(format_names[f], n, listed);
+        if (hit == -2) return -1;
+        for (int g = 0; g < f && hit >= 0; g++)
+            if (s->label_map[g] == hit)
+                return rm_error("--classes: the %s classes '%s' and '%s' both match '%s'; they "
+                                "would merge into one class", format, format_names[g],
+                                format_names[f], listed[hit]);
+        s->label_map[f] = hit;
+    }
+    const char **unmatched = rm_calloc((size_t)n, sizeof *unmatched, "class names");
+    if (!unmatched) return -1;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        int matched = 0;
+        for (int f = 0; f < format_classes && !matched; f++) matched = s->label_map[f] == i;
+        if (!matched) unmatched[k++] = listed[i];
+    }
+    char *missing = k ? join_names(k, unmatched) : NULL;
+    char *have = k ? join_names(format_classes, format_names) : NULL;
+    if (k && missing && have)
+        rm_warn("--classes: %d listed class%s match%s no class of the input and get%s no records: "
+                "%s (the input's classes: %s)", k, k == 1 ? "" : "es", k == 1 ? "es" : "",
+                k == 1 ? "s" : "", missing, have);
+    free(unmatched);
+    free(missing);
+    free(have);
+    return k && (!missing || !have) ? -1 : 0;
+}
+
 static void sink_free(rm_ingest_sink *s)
 {
+    if (s->format_names) free_names(s->format_classes, s->format_names);
+    free(s->label_map);
+    free(s->listed);
     rm_image_free(&s->converted);
     free(s->input_path);
     free(s->params);
@@ -119,8 +220,8 @@ static void sink_free(rm_ingest_sink *s)
 }
 
 int rm_sink_open(rm_ingest_sink **sp, const rm_ingest_options *opt, const char *format,
-                 const char *input_path, int native_width, int native_height, int num_classes,
-                 const char *const *class_names)
+                 const char *input_path, int native_width, int native_height,
+                 rm_label_kind kind, int num_classes, const char *const *class_names)
 {
     *sp = NULL;
     if (opt->channels != 1 && opt->channels != 3)
@@ -134,10 +235,18 @@ int rm_sink_open(rm_ingest_sink **sp, const rm_ingest_options *opt, const char *
     s->width = opt->width ? opt->width : native_width ? native_width : DEFAULT_SIDE;
     s->height = opt->height ? opt->height : native_height ? native_height : DEFAULT_SIDE;
     s->input_path = rm_strdup(input_path);
+    s->kind = kind;
     char **names = NULL;
     int n = num_classes;
     if (opt->classes) {
         if (parse_classes(opt->classes, &n, &names) != 0) {
+            sink_free(s);
+            return -1;
+        }
+        if (!(s->listed = join_names(n, (const char *const *)names)) ||
+            (kind == RM_LABELS_NAMED &&
+             map_named_classes(s, format, num_classes, class_names, n, names) != 0)) {
+            free_names(n, names);
             sink_free(s);
             return -1;
         }
@@ -162,11 +271,46 @@ int rm_sink_open(rm_ingest_sink **sp, const rm_ingest_options *opt, const char *
     rm_sink_param(s, "test", "%g", opt->split.test_fraction);
     rm_sink_param(s, "seed", "%llu", (unsigned long long)opt->split.seed);
     rm_sink_param(s, "skip_bad", "%d", opt->skip_bad);
-    if (opt->classes) rm_sink_param(s, "classes", "%s", opt->classes);
+    if (opt->classes) {
+        rm_sink_param(s, "classes", "%s", opt->classes);
+        rm_sink_param(s, "classes_assigned", "%s", kind == RM_LABELS_NAMED ? "by name" : "by label number");
+    }
     s->bad = opt->skip_bad ? 0 : (size_t)-1;   /* (size_t)-1: bad records are fatal */
     rm_progress_start(&s->progress, "ingest", "img", 0);
     *sp = s;
     return 0;
+}
+
+int rm_sink_label(rm_ingest_sink *s, int64_t format_class, const char *where, int32_t *label)
+{
+    char at[1024];
+    if (!where) {
+        snprintf(at, sizeof at, "%s: record %zu", s->input_path,
+                 rm_dataset_writer_count(s->writer) + rm_sink_bad_count(s));
+        where = at;
+    }
+    *label = -1;
+    if (s->label_map) {
+        if (format_class < 0 || format_class >= s->format_classes)
+            return rm_sink_bad(s, "%s: class %lld out of range 0..%d", where, (long long)format_class,
+                               s->format_classes - 1);
+        if (s->label_map[format_class] < 0)
+            return rm_sink_bad(s, "%s: class '%s' is not in --classes (%s)", where,
+                               s->format_names[format_class], s->listed);
+        *label = s->label_map[format_class];
+        return 0;
+    }
+    if (format_class < 0 || format_class >= s->num_classes)
+        return rm_sink_bad(s, "%s: label %lld out of range 0..%d", where, (long long)format_class,
+                           s->num_classes - 1);
+    *label = (int32_t)format_class;
+    return 0;
+}
+
+int rm_sink_class_listed(const rm_ingest_sink *s, int format_class)
+{
+    return !s->label_map || (format_class >= 0 && format_class < s->format_classes &&
+                             s->label_map[format_class] >= 0);
 }
 
 int rm_sink_add(rm_ingest_sink *s, const rm_image *img, int32_t label, uint8_t split)

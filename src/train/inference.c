@@ -36,9 +36,19 @@ int rm_model_check_dataset(const rm_model *m, const char *model_path, const rm_d
                         model_path, in->c, in->h, in->w, m->num_classes, ds->path, ds->channels, ds->height,
                         ds->width, ds->num_classes);
     for (int c = 0; c < m->num_classes; c++)
-        if (strcmp(m->class_names[c], ds->class_names[c]) != 0)
+        if (strcmp(m->class_names[c], ds->class_names[c]) != 0) {
+            char list[1024] = "";
+            size_t len = 0;
+            for (int k = 0; k < m->num_classes && len < sizeof list; k++)
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? "," : "",
+                                        m->class_names[k]);
             return rm_error("%s and %s name their classes differently: class %d is '%s' in the model but '%s' "
-                            "in the dataset", model_path, ds->path, c, m->class_names[c], ds->class_names[c]);
+                            "in the dataset; ingest the data again in the model's class order with "
+                            "--classes %s%s (class folders and expression codes are assigned by name; "
+                            "--class-map FILE maps other folder names)", model_path, ds->path, c,
+                            m->class_names[c], ds->class_names[c], list,
+                            len >= sizeof list ? "..." : "");
+        }
     return 0;
 }
 
