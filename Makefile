@@ -9,7 +9,7 @@ include config.mk
 VERSION := 0.1.0
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-CPPFLAGS += -Iinclude $(HDF5_CFLAGS) -D_GNU_SOURCE \
+CPPFLAGS += -Isrc -Iinclude $(HDF5_CFLAGS) -D_GNU_SOURCE \
             -DRELMASK_VERSION='"$(VERSION)"' -DRELMASK_GIT_REV='"$(GIT_REV)"' \
             -DRELMASK_NETS_DIR='"$(abspath nets)"'
 CFLAGS   += $(CSTD) $(OPT) -g $(WARN) -fopenmp -MMD -MP
@@ -32,7 +32,7 @@ LIB_SRC   := $(wildcard src/core/*.c src/nn/*.c src/ingest/*.c src/train/*.c src
 MAIN_SRC  := src/cli/main.c
 # The fuzz targets (tests/fuzz/) link into the test binary too, which
 # replays their corpora and regressions (tests/test_fuzz_regressions.c).
-TEST_SRC  := $(wildcard tests/*.c) $(wildcard tests/fuzz/fuzz_*.c)
+TEST_SRC  := $(wildcard tests/*.c tests/oracle/*.c) $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_common.c,$(wildcard tests/fuzz/fuzz_*.c)))
 BENCH_SRC := $(wildcard bench/*.c)
 
@@ -50,6 +50,9 @@ all: $(BIN)
 deps:
 	@scripts/deps.sh
 
+# Test code also includes the double-precision oracles (tests/oracle/), which
+# stay out of the library.
+$(BUILD)/tests/%.o: CPPFLAGS += -Itests
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@

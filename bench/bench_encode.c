@@ -13,13 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "relmask/dataset.h"
-#include "relmask/encode.h"
-#include "relmask/error.h"
-#include "relmask/progress.h"
-#include "relmask/relevance_file.h"
-#include "relmask/rng.h"
-#include "relmask/synth.h"
+#include "core/dataset.h"
+#include "encode/encode.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/relevance_file.h"
+#include "core/rng.h"
+#include "ingest/synth_faces.h"
 
 enum { N = 10000, S = 48, HW = S * S, REPEATS = 3, KERNEL_IMAGES = 4000 };
 

@@ -5,10 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "relmask/error.h"
-#include "relmask/ingest.h"
-#include "relmask/progress.h"
-#include "relmask/rng.h"
+#include "core/error.h"
+#include "ingest/ingest.h"
+#include "core/progress.h"
+#include "core/rng.h"
 
 enum { ROWS = 35887, PIXELS = 2304, REPEATS = 3 };
 

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/lrp.h"
-#include "relmask/progress.h"
-#include "relmask/rng.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "relevance/lrp.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "train/train.h"
 
 enum { BATCH = 64, BLOCKS = 7, ITERS = 4 };
 

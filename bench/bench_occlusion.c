@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/occlusion.h"
-#include "relmask/progress.h"
-#include "relmask/rng.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "relevance/occlusion.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "train/train.h"
 
 enum { IMAGES = 64, RUNS = 5, PRED_BATCH = 256, SIDE = 48 };
 

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "relmask/progress.h"
-#include "relmask/synth.h"
+#include "core/progress.h"
+#include "ingest/synth_faces.h"
 
 enum { SIZE = 48, COUNT = 20000 };
 

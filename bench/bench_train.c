@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "relmask/error.h"
-#include "relmask/optim.h"
-#include "relmask/progress.h"
-#include "relmask/rng.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "train/optimizer.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "train/train.h"
 
 enum { BLOCKS = 7, TRAIN_ITERS = 10, INFER_ITERS = 4 };
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/rng.h"
+#include "core/error.h"
+#include "core/rng.h"
 
 static int64_t shape_count(int batch, rm_shape s) { return (int64_t)batch * s.c * s.h * s.w; }
 

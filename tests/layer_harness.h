@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "relmask/net.h"
+#include "nn/net.h"
 
 typedef struct {
     rm_netdef def;

@@ -24,9 +24,9 @@
 #include <tiffio.h>
 #include <zlib.h>
 
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/image.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "core/image.h"
 #include "test_util.h"
 
 static char *dir;   /* the case's scratch directory */

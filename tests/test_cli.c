@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
+#include "core/dataset.h"
+#include "core/error.h"
 #include "test_util.h"
 
 static void expect(int want_code, const char *want_text, const char *args)

@@ -12,10 +12,10 @@
 #include <sys/wait.h>
 
 #include "fault_util.h"
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/model.h"
-#include "relmask/relevance_file.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "nn/model_file.h"
+#include "core/relevance_file.h"
 #include "test_util.h"
 
 static char *dir;

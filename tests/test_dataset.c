@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/h5util.h"
 #include "test_util.h"
 
 static const char *const names3[] = {"a", "b", "c"};

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/encode.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/relevance_file.h"
+#include "core/dataset.h"
+#include "encode/encode.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "core/relevance_file.h"
 #include "test_util.h"
 
 static const char *const classes3[3] = {"a", "b", "c"};

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/h5util.h"
 #include "test_util.h"
 
 static char *dir;

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/ingest.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "ingest/ingest.h"
 #include "test_util.h"
 
 enum { PIX = 2304 };

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "train/train.h"
 #include "test_util.h"
 
 static char *dir;

@@ -25,10 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/lrp.h"
-#include "relmask/model.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "relevance/lrp.h"
+#include "nn/model_file.h"
 #include "test_util.h"
 
 #define FIXTURE "golden_lrp.h5"

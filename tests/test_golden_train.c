@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/net.h"
-#include "relmask/optim.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "nn/net.h"
+#include "train/optimizer.h"
 #include "test_util.h"
 
 static hid_t open_golden(void)

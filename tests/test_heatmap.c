@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/heatmap.h"
-#include "relmask/image.h"
-#include "relmask/relevance_file.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "report/heatmap.h"
+#include "core/image.h"
+#include "core/relevance_file.h"
 #include "test_util.h"
 
 /* --- colorize -------------------------------------------------------------*/

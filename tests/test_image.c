@@ -12,8 +12,8 @@
 #include <png.h>
 #include <tiffio.h>
 
-#include "relmask/error.h"
-#include "relmask/image.h"
+#include "core/error.h"
+#include "core/image.h"
 #include "test_util.h"
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <tiffio.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/image.h"
-#include "relmask/ingest.h"
-#include "relmask/progress.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/image.h"
+#include "ingest/ingest.h"
+#include "core/progress.h"
 #include "test_util.h"
 
 enum { SIDE = 8 };

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/ingest.h"
-#include "relmask/progress.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "ingest/ingest.h"
+#include "core/progress.h"
 #include "test_util.h"
 
 static char *dir;

@@ -20,10 +20,10 @@
 #include <unistd.h>
 
 #include "fault_util.h"
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/model.h"
-#include "relmask/relevance_file.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "nn/model_file.h"
+#include "core/relevance_file.h"
 #include "test_util.h"
 
 static char *dir;

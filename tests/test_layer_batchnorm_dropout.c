@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "layer_harness.h"
-#include "relmask/error.h"
-#include "relmask/reference.h"
-#include "relmask/rng.h"
+#include "core/error.h"
+#include "oracle/reference.h"
+#include "core/rng.h"
 
 enum { TEXT_CAP = 1024 };
 

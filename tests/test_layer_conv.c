@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "layer_harness.h"
-#include "relmask/reference.h"
+#include "oracle/reference.h"
 
 enum { TEXT_CAP = 1024 };
 

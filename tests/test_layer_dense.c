@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "layer_harness.h"
-#include "relmask/reference.h"
+#include "oracle/reference.h"
 
 static void check_dense(const char *text, int batch, int units, int bias)
 {

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 
 #include "layer_harness.h"
-#include "relmask/error.h"
-#include "relmask/reference.h"
+#include "core/error.h"
+#include "oracle/reference.h"
 
 enum { TEXT_CAP = 1024 };
 

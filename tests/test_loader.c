@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/loader.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "train/loader.h"
 #include "test_util.h"
 
 #define N_REC 200

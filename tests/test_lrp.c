@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/lrp.h"
-#include "relmask/lrp_reference.h"
-#include "relmask/rng.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "relevance/lrp.h"
+#include "oracle/lrp_reference.h"
+#include "core/rng.h"
+#include "train/train.h"
 
 static const char *const plain_net =
     "[net]\ninput = 2x12x10\nclasses = 5\n[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n"

@@ -1,4 +1,4 @@
-/* The double-precision LRP reference (relmask/lrp_reference.h), proven right
+/* The double-precision LRP reference (tests/oracle/lrp_reference.h), proven right
  * on its own: hand-computed 2-input/2-output cases for every rule, the
  * conservation properties, LRP-0 = gradient x input on small ReLU networks,
  * the explicit matrix-form sums against the four-step formula written here
@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/lrp_reference.h"
-#include "relmask/reference.h"
-#include "relmask/rng.h"
+#include "core/error.h"
+#include "oracle/lrp_reference.h"
+#include "oracle/reference.h"
+#include "core/rng.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -2,8 +2,8 @@
  * computed by hand, including the zero-division conventions. */
 #include <criterion/criterion.h>
 
-#include "relmask/error.h"
-#include "relmask/metrics.h"
+#include "core/error.h"
+#include "train/metrics.h"
 
 #define EPS 1e-12
 

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/model.h"
-#include "relmask/rng.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "nn/model_file.h"
+#include "core/rng.h"
 #include "test_util.h"
 
 static const char *const text =

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/netdef.h"
+#include "core/error.h"
+#include "nn/netdef.h"
 #include "test_util.h"
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -13,12 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "relmask/error.h"
-#include "relmask/occlusion.h"
-#include "relmask/rng.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "relevance/occlusion.h"
+#include "core/rng.h"
+#include "train/train.h"
 #include "test_util.h"
-#include "../src/ingest/npy.h"
+#include "core/npy.h"
 
 static char *dir, *tmp;   /* scratch; $TMPDIR of the external predictor */
 

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/optim.h"
-#include "relmask/reference.h"
-#include "relmask/rng.h"
+#include "core/error.h"
+#include "train/optimizer.h"
+#include "oracle/reference.h"
+#include "core/rng.h"
 
 static const char *const net_text =
     "[net]\ninput = 1x8x8\nclasses = 3\n[conv]\nfilters = 16\nsize = 3\npad = 1\nactivation = relu\n"

@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/model.h"
-#include "relmask/quality.h"
-#include "relmask/relevance_file.h"
-#include "relmask/rng.h"
-#include "relmask/train.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "nn/model_file.h"
+#include "relevance/quality.h"
+#include "core/relevance_file.h"
+#include "core/rng.h"
+#include "train/train.h"
 #include "test_util.h"
 
 #define EXACT(a, b) cr_assert(fabs((a) - (b)) < 1e-12, "%s = %.15g, expected %.15g", #a, (double)(a), (double)(b))

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/reference.h"
-#include "relmask/rng.h"
+#include "oracle/reference.h"
+#include "core/rng.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/lrp.h"
-#include "relmask/model.h"
-#include "relmask/relevance_file.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "relevance/lrp.h"
+#include "nn/model_file.h"
+#include "core/relevance_file.h"
 #include "test_util.h"
 
 static char *dir;

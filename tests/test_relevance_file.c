@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/relevance_file.h"
+#include "core/error.h"
+#include "core/relevance_file.h"
 #include "test_util.h"
 
 enum { N = 150, H = 6, W = 5, C = 2 };

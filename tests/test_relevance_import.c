@@ -8,13 +8,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/image.h"
-#include "relmask/model.h"
-#include "relmask/relevance_file.h"
-#include "relmask/relevance_import.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "core/image.h"
+#include "nn/model_file.h"
+#include "core/relevance_file.h"
+#include "relevance/import.h"
 #include "test_util.h"
 
 /* The command while `relmask relevance import` is not dispatched yet. */

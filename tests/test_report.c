@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/json.h"
-#include "relmask/report.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "report/report.h"
 #include "test_util.h"
 
 static char *read_text(const char *path)

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/report.h"
+#include "core/error.h"
+#include "report/report.h"
 
 static rm_wilcoxon_result wilcoxon_d(const double *d, int n)
 {

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/subset.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "ingest/subset.h"
 #include "test_util.h"
 
 static char *dir;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/synth.h"
+#include "core/error.h"
+#include "ingest/synth_faces.h"
 
 enum { NEUTRAL, HAPPY, SAD, SURPRISE, FEAR, DISGUST, ANGER };
 

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/progress.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "train/train.h"
 #include "test_util.h"
 
 static const char *const net_text =

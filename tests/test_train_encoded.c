@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/loader.h"
-#include "relmask/progress.h"
-#include "relmask/train.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "train/loader.h"
+#include "core/progress.h"
+#include "train/train.h"
 #include "test_util.h"
 
 #define N_REC 200

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "relmask/encode.h"
-#include "relmask/error.h"
-#include "relmask/progress.h"
+#include "cli/cli.h"
+#include "encode/encode.h"
+#include "core/error.h"
+#include "core/progress.h"
 
 static const char help[] =
     "usage: relmask encode --data D.h5 --relevance R.h5 --out E.h5 --mode MODE [options]\n"

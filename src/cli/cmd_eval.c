@@ -9,12 +9,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cli.h"
-#include "relmask/error.h"
-#include "relmask/json.h"
-#include "relmask/metrics.h"
-#include "relmask/output.h"
-#include "relmask/train.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "train/metrics.h"
+#include "core/output.h"
+#include "train/train.h"
 
 #define MAX_FUSE 64
 

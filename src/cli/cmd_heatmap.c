@@ -1,16 +1,16 @@
 /* relmask heatmap --relevance R.h5 --data D.h5 --out montage.png: a PNG
- * montage of dataset images with their heatmaps (include/relmask/heatmap.h). */
+ * montage of dataset images with their heatmaps (src/report/heatmap.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/heatmap.h"
-#include "relmask/relevance_file.h"
+#include "cli/cli.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "report/heatmap.h"
+#include "core/relevance_file.h"
 
 static const char help[] =
     "usage: relmask heatmap --relevance R.h5 --data D.h5 --out MONTAGE.png [options]\n"

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/relevance_file.h"
-#include "relmask/model.h"
-#include "relmask/train.h"
+#include "cli/cli.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "core/relevance_file.h"
+#include "nn/model_file.h"
+#include "train/train.h"
 
 static const char help[] =
     "usage: relmask info FILE.h5...\n"

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "relmask/error.h"
-#include "relmask/ingest.h"
-#include "relmask/progress.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "ingest/ingest.h"
+#include "core/progress.h"
 
 static const char help[] =
     "usage: relmask ingest FORMAT INPUT --out FILE.h5 [options]\n"

@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "relmask/error.h"
-#include "relmask/optim.h"
-#include "relmask/progress.h"
-#include "relmask/train.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "train/optimizer.h"
+#include "core/progress.h"
+#include "train/train.h"
 
 static const char help[] =
     "usage: relmask net NAME|FILE.cfg [--speed] [--batch N] [--threads N]\n"

@@ -10,14 +10,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/occlusion.h"
-#include "relmask/output.h"
-#include "relmask/train.h"
-#include "relmask/version.h"
-#include "../ingest/npy.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "relevance/occlusion.h"
+#include "core/output.h"
+#include "train/train.h"
+#include "core/version.h"
+#include "core/npy.h"
 
 static const char help[] =
     "usage: relmask predict --model MODEL.h5 --data D.h5 --out P.h5 [options]\n"

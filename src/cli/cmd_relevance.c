@@ -8,17 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/lrp.h"
-#include "relmask/loader.h"
-#include "relmask/model.h"
-#include "relmask/occlusion.h"
-#include "relmask/progress.h"
-#include "relmask/relevance_file.h"
-#include "relmask/train.h"
+#include "cli/cli.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "relevance/lrp.h"
+#include "train/loader.h"
+#include "nn/model_file.h"
+#include "relevance/occlusion.h"
+#include "core/progress.h"
+#include "core/relevance_file.h"
+#include "train/train.h"
 
 static const char help[] =
     "usage: relmask relevance --model M.h5 --data D.h5 --out R.h5 [options]\n"

@@ -10,12 +10,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cli.h"
-#include "relmask/error.h"
-#include "relmask/json.h"
-#include "relmask/output.h"
-#include "relmask/progress.h"
-#include "relmask/quality.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/output.h"
+#include "core/progress.h"
+#include "relevance/quality.h"
 
 static const char help[] =
     "usage: relmask relevance-eval --relevance R.h5 --data D.h5 [--model M.h5] [options]\n"

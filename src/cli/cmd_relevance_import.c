@@ -1,15 +1,15 @@
 /* relmask relevance import (--png DIR | --npy FILE | --hdf5 FILE --dataset
  * NAME | --fixations FILE.csv) --data D.h5 --out R.h5: external relevance
- * into the relevance-file schema (include/relmask/relevance_import.h). */
+ * into the relevance-file schema (src/relevance/import.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "relmask/error.h"
-#include "relmask/progress.h"
-#include "relmask/relevance_import.h"
-#include "relmask/train.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "relevance/import.h"
+#include "train/train.h"
 
 static const char help[] =
     "usage: relmask relevance import SOURCE --data D.h5 --out R.h5 [options]\n"

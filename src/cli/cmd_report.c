@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "relmask/error.h"
-#include "relmask/report.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "report/report.h"
 
 static const char help[] =
     "usage: relmask report --dir DIR [options]\n"

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/progress.h"
-#include "relmask/subset.h"
-#include "relmask/train.h"
+#include "cli/cli.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "ingest/subset.h"
+#include "train/train.h"
 
 static const char help[] =
     "usage: relmask subset --data D.h5 --out O.h5 --take SPLIT:COUNT[:AS] ... [options]\n"

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/progress.h"
-#include "relmask/synth.h"
+#include "cli/cli.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "ingest/synth_faces.h"
 
 static const char help[] =
     "usage: relmask synth --out FILE.h5 [options]\n"

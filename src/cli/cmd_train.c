@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "relmask/error.h"
-#include "relmask/progress.h"
-#include "relmask/train.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "train/train.h"
 
 static const char help[] =
     "usage: relmask train --data D.h5 --net NAME --out MODEL.h5 [options]\n"

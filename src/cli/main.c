@@ -6,10 +6,10 @@
 
 #include <hdf5.h>
 
-#include "cli.h"
-#include "relmask/error.h"
-#include "relmask/output.h"
-#include "relmask/version.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/output.h"
+#include "core/version.h"
 
 static const struct {
     const char *name;

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/h5lock.h"
-#include "relmask/h5util.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/h5lock.h"
+#include "core/h5util.h"
 
 #define FP_BLOCK_BYTES ((size_t)16 << 20)
 

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/h5util.h"
 
 /* Reads the shape of a uint8/int dataset and checks its rank. */
 static int dataset_shape(hid_t file, const char *name, int rank, hsize_t *dims, H5T_class_t cls,

@@ -5,11 +5,11 @@
 
 #include <hdf5_hl.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/output.h"
-#include "relmask/version.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "core/output.h"
+#include "core/version.h"
 
 /* Chunks hold a minibatch-sized block of images: 64 images, fewer when
  * that would exceed 1 MiB (HDF5's default chunk cache). */

@@ -1,4 +1,4 @@
-#include "relmask/h5lock.h"
+#include "core/h5lock.h"
 
 #include <pthread.h>
 #include <stdio.h>

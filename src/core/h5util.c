@@ -1,11 +1,11 @@
-#include "relmask/h5util.h"
+#include "core/h5util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 void rm_h5_init(void)
 {

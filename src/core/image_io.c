@@ -1,7 +1,7 @@
 /* Image files: PNG, JPEG and TIFF through their libraries, PGM/PPM by hand.
  * Every decoder reports problems through rm_error() with the file's path;
  * none of them prints or exits. */
-#include "relmask/image.h"
+#include "core/image.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include <png.h>
 #include <tiffio.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 int rm_image_alloc(rm_image *img, int width, int height, int channels)
 {

@@ -11,13 +11,13 @@
  *   identity: weight 1.
  * Since the weights sum to the denominator the result never leaves
  * 0..255, so no clamping is needed. */
-#include "relmask/image.h"
+#include "core/image.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 typedef struct {
     int taps;           /* weights per output (zero-padded) */

@@ -1,6 +1,6 @@
 /* Strict JSON reader: a recursive-descent parser over a byte buffer that
- * builds an rm_json tree (include/relmask/json.h). */
-#include "relmask/json.h"
+ * builds an rm_json tree (src/core/json.h). */
+#include "core/json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 typedef struct {
     const char *text, *source;

@@ -1,4 +1,4 @@
-#include "relmask/output.h"
+#include "core/output.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 /* Temporary files to remove if a signal ends the process. Paths are copied
  * into fixed buffers so the handler needs no allocation. */

@@ -1,4 +1,4 @@
-#include "relmask/progress.h"
+#include "core/progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,11 +12,11 @@
 
 #include <hdf5_hl.h>
 
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/output.h"
-#include "relmask/relevance_file.h"
-#include "relmask/version.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "core/output.h"
+#include "core/relevance_file.h"
+#include "core/version.h"
 
 enum { CHUNK_RECORDS = 64, CHUNK_BYTES_MAX = 1 << 20, VECTOR_CHUNK = 4096 };
 

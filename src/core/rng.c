@@ -1,4 +1,4 @@
-#include "relmask/rng.h"
+#include "core/rng.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -1,11 +1,31 @@
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/rng.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/rng.h"
 
 const char *const rm_split_names[RM_SPLIT_COUNT] = {"train", "val", "test"};
+
+int rm_split_parse(const char *name, int *split)
+{
+    if (!strcmp(name, "all")) {
+        *split = -1;
+        return 0;
+    }
+    for (int s = 0; s < RM_SPLIT_COUNT; s++)
+        if (!strcmp(name, rm_split_names[s])) {
+            *split = s;
+            return 0;
+        }
+    return rm_error("unknown split '%s', expected train, val, test or all", name);
+}
+
+const char *rm_split_label(int split)
+{
+    return split >= 0 && split < RM_SPLIT_COUNT ? rm_split_names[split] : "all";
+}
 
 enum { SPLIT_STREAM = 0x5p117 > 0 ? 7 : 7 };
 

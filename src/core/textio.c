@@ -1,10 +1,10 @@
-#include "relmask/textio.h"
+#include "core/textio.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 int rm_line_reader_open(rm_line_reader *r, const char *path, size_t max_line)
 {

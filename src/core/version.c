@@ -1,4 +1,4 @@
-#include "relmask/version.h"
+#include "core/version.h"
 
 #ifndef RELMASK_VERSION
 #define RELMASK_VERSION "0.0.0"

@@ -9,14 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/encode.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/model.h"
-#include "relmask/progress.h"
-#include "relmask/relevance_file.h"
-#include "scratch.h"
+#include "core/dataset.h"
+#include "encode/encode.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "nn/model_file.h"
+#include "core/progress.h"
+#include "core/relevance_file.h"
+#include "encode/scratch.h"
 
 enum { BLOCK = 256 };
 

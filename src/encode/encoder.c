@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/encode.h"
-#include "relmask/error.h"
-#include "scratch.h"
+#include "encode/encode.h"
+#include "core/error.h"
+#include "encode/scratch.h"
 
 static inline uint8_t to_u8(double v)
 {

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "relmask/encode.h"
-#include "relmask/error.h"
+#include "encode/encode.h"
+#include "core/error.h"
 
 const char *const rm_encode_mode_names[RM_ENCODE_MODE_COUNT] = {"mean", "zero", "blur", "negative", "soft",
                                                                 "channel"};

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/encode.h"
-#include "scratch.h"
+#include "encode/encode.h"
+#include "encode/scratch.h"
 
 int rm_gauss_radius(double sigma) { return sigma > 0 ? (int)ceil(3.0 * sigma) : 0; }
 

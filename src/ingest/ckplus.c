@@ -10,7 +10,8 @@
  * the random stratified split used here leaks identities between train and
  * test and overstates accuracy. Subject-independent splits are future work;
  * the dataset's ingest parameters say so. */
-#include "relmask/ingest.h"
+#include "ingest/ingest.h"
+#include "ingest/sink.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dir_list.h"
-#include "relmask/error.h"
+#include "core/dir_list.h"
+#include "core/error.h"
 
 enum { CK_CLASSES = 8, CK_NEUTRAL = 0, EMOTION_FILE_MAX = 256 };
 

@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/ingest.h"
-#include "relmask/textio.h"
+#include "core/error.h"
+#include "ingest/ingest.h"
+#include "ingest/sink.h"
+#include "core/textio.h"
 
 enum { SIDE = 48, PIXELS = SIDE * SIDE, CLASSES = 7, MAX_LINE = 64 * 1024, MAX_COLUMNS = 16 };
 

@@ -5,8 +5,9 @@
  * gzip-compressed: zlib's gzread reads plain files transparently too.
  * Records are streamed one at a time; record indices in messages are
  * 0-based, like the array indices of the file. */
-#include "relmask/error.h"
-#include "relmask/ingest.h"
+#include "core/error.h"
+#include "ingest/ingest.h"
+#include "ingest/sink.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -9,7 +9,8 @@
  * ("folder" or "folder=class name", line order = class index); --classes
  * then orders them by name (RM_LABELS_NAMED). Files are read in name
  * order, so the output is deterministic. */
-#include "relmask/ingest.h"
+#include "ingest/ingest.h"
+#include "ingest/sink.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,8 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dir_list.h"
-#include "relmask/error.h"
+#include "core/dir_list.h"
+#include "core/error.h"
 
 #define EXT_LIST ".png/.jpg/.jpeg/.pgm/.ppm/.tif/.tiff"
 

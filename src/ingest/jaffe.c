@@ -4,15 +4,16 @@
  * follow the synthetic faces' order. Other files (README, ...) are skipped
  * with one warning; a well-formed name with an unknown code is a bad
  * record. */
-#include "relmask/ingest.h"
+#include "ingest/ingest.h"
+#include "ingest/sink.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "dir_list.h"
-#include "relmask/error.h"
+#include "core/dir_list.h"
+#include "core/error.h"
 
 enum { JAFFE_CLASSES = 7, JAFFE_SIDE = 256 };
 

@@ -4,9 +4,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "relmask/error.h"
-#include "relmask/ingest.h"
-#include "relmask/progress.h"
+#include "ingest/sink.h"
+
+#include "core/dir_list.h"
+#include "core/error.h"
+#include "core/progress.h"
 
 enum { BAD_MESSAGES_SHOWN = 10, DEFAULT_SIDE = 48 };
 
@@ -390,4 +392,26 @@ void rm_sink_abort(rm_ingest_sink *s)
     if (!s) return;
     rm_dataset_writer_abort(s->writer);
     sink_free(s);
+}
+
+int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path,
+                             int format_class, uint8_t split)
+{
+    int32_t label;
+    RM_TRY(rm_sink_label(sink, format_class, path, &label));
+    if (label < 0) return 0;   /* skipped as bad */
+    rm_image img = {0};
+    if (rm_image_load(&img, path) != 0) {
+        rm_image_free(&img);
+        /* Copied: rm_sink_bad may overwrite the error buffer it points to. */
+        char *msg = rm_strdup(rm_error_message());
+        if (!msg) return -1;
+        int rc = strstr(msg, path) ? rm_sink_bad(sink, "%s", msg)
+                                   : rm_sink_bad(sink, "%s: %s", path, msg);
+        free(msg);
+        return rc;
+    }
+    int rc = rm_sink_add(sink, &img, label, split);
+    rm_image_free(&img);
+    return rc;
 }

@@ -1,12 +1,11 @@
-#include "relmask/subset.h"
+#include "ingest/subset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/rng.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "core/rng.h"
 
 int rm_take_parse(const char *text, rm_take *take)
 {

@@ -6,14 +6,14 @@
  * sets the action-unit activations; everything else is drawn the same way
  * whatever the label, so rm_synth_render_with can show one person with
  * every expression. docs/synth.md describes the output. */
-#include "relmask/synth.h"
+#include "ingest/synth_faces.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/rng.h"
-#include "synth_shapes.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "ingest/synth_shapes.h"
 
 const char *const rm_synth_class_names[RM_SYNTH_CLASSES] = {
     "neutral", "happy", "sad", "surprise", "fear", "disgust", "anger"};

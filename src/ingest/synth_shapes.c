@@ -1,4 +1,4 @@
-#include "synth_shapes.h"
+#include "ingest/synth_shapes.h"
 
 #include <math.h>
 #include <stddef.h>

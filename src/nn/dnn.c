@@ -1,11 +1,11 @@
-#include "relmask/dnn.h"
+#include "nn/dnn.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 int rm_dnnl_check(dnnl_status_t status, const char *call, const char *file, int line)
 {

@@ -6,8 +6,8 @@
  * unbiased variance: r = (1-m) r + m s. Inference: uses the running ones. */
 #include <stdlib.h>
 
-#include "relmask/error.h"
-#include "relmask/net.h"
+#include "core/error.h"
+#include "nn/net.h"
 
 typedef struct {
     dnnl_primitive_desc_t fwd_pd, bwd_pd;

@@ -3,9 +3,9 @@
  *   dst [B,O,OH,OW] (layout chosen by oneDNN). */
 #include <stdlib.h>
 
-#include "relmask/error.h"
-#include "relmask/net.h"
-#include "linear.h"
+#include "core/error.h"
+#include "nn/net.h"
+#include "nn/linear.h"
 
 #ifndef RM_CONV_ALG
 #define RM_CONV_ALG dnnl_convolution_auto

@@ -4,9 +4,9 @@
  *   src [B,C,H,W] or [B,I], weights [O,I], bias [O], dst [B,O]. */
 #include <stdlib.h>
 
-#include "relmask/error.h"
-#include "relmask/net.h"
-#include "linear.h"
+#include "core/error.h"
+#include "nn/net.h"
+#include "nn/linear.h"
 
 typedef rm_linear dense_impl;
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/net.h"
-#include "relmask/rng.h"
+#include "core/error.h"
+#include "nn/net.h"
+#include "core/rng.h"
 
 typedef struct {
     int identity;

@@ -1,7 +1,7 @@
 /* Flatten: a view. [B,C,H,W] -> [B,C*H*W] in C,H,W order; the dense layer
  * that follows reads the 4D layout directly, so nothing moves: dst aliases
  * src and diff_src aliases diff_dst. */
-#include "relmask/net.h"
+#include "nn/net.h"
 
 static int flatten_build(rm_layer *l, rm_net *net)
 {

@@ -14,8 +14,8 @@
  * the layer (LRP's winner-takes-all uses the same backward). */
 #include <stdlib.h>
 
-#include "relmask/error.h"
-#include "relmask/net.h"
+#include "core/error.h"
+#include "nn/net.h"
 
 typedef struct {
     dnnl_primitive_desc_t fwd_pd, bwd_pd;

@@ -5,8 +5,8 @@
  * output instead (dx = dy * (y > 0), the same mask). */
 #include <stdlib.h>
 
-#include "relmask/error.h"
-#include "relmask/net.h"
+#include "core/error.h"
+#include "nn/net.h"
 
 typedef struct {
     dnnl_primitive_desc_t fwd_pd, bwd_pd;

@@ -1,8 +1,8 @@
-#include "linear.h"
+#include "nn/linear.h"
 
 #include <stdlib.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 int rm_linear_bind_diff_weights(rm_linear *k, rm_net *net, const dnnl_memory_desc_t *wmd)
 {

@@ -4,7 +4,7 @@
 #ifndef RELMASK_NN_LINEAR_H
 #define RELMASK_NN_LINEAR_H
 
-#include "relmask/net.h"
+#include "nn/net.h"
 
 typedef struct {
     dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_weights_pd;

@@ -1,14 +1,14 @@
-#include "relmask/model.h"
+#include "nn/model_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/output.h"
-#include "relmask/version.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "core/output.h"
+#include "core/version.h"
 
 static int add_tensor(rm_model *m, const char *key, int64_t count)
 {

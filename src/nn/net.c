@@ -1,11 +1,11 @@
-#include "relmask/net.h"
+#include "nn/net.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 static const rm_layer_ops *ops_for(rm_layer_type type)
 {

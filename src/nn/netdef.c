@@ -2,7 +2,7 @@
  * and keys into layers; then unnamed layers get default names and every
  * layer's shape, parameter count and FLOPs are inferred. Every error names
  * the source and the line. */
-#include "relmask/netdef.h"
+#include "nn/netdef.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 #ifndef RELMASK_NETS_DIR
 #define RELMASK_NETS_DIR "nets"

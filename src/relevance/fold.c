@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/lrp.h"
+#include "core/error.h"
+#include "relevance/lrp.h"
 
 static const rm_model_tensor *tensor(const rm_model *m, const char *layer, const char *name)
 {

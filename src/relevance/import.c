@@ -1,7 +1,7 @@
 /* External relevance into the relevance-file schema: heatmap images, NPY
  * arrays and HDF5 datasets (fixations: import_fixations.c). Every source is
  * streamed into the file in blocks of o->block records. */
-#include "relmask/relevance_import.h"
+#include "relevance/import.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,15 +14,15 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "../ingest/dir_list.h"
-#include "../ingest/npy.h"
-#include "import_internal.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/image.h"
-#include "relmask/model.h"
-#include "relmask/textio.h"
-#include "relmask/train.h"
+#include "core/dir_list.h"
+#include "core/npy.h"
+#include "relevance/import_internal.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "core/image.h"
+#include "nn/model_file.h"
+#include "core/textio.h"
+#include "train/train.h"
 
 enum { NAMES_MAX_LINE = 4096 };
 

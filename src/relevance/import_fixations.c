@@ -11,10 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "import_internal.h"
-#include "relmask/error.h"
-#include "relmask/textio.h"
-#include "relmask/train.h"
+#include "relevance/import_internal.h"
+#include "core/error.h"
+#include "core/textio.h"
+#include "train/train.h"
 
 enum { FIX_MAX_LINE = 4096, FIX_MAX_COLUMNS = 256 };
 enum { COL_IMAGE, COL_X, COL_Y, COL_DURATION, NUM_COLS };

@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relmask/dataset.h"
-#include "relmask/progress.h"
-#include "relmask/relevance_file.h"
-#include "relmask/relevance_import.h"
+#include "core/dataset.h"
+#include "core/progress.h"
+#include "core/relevance_file.h"
+#include "relevance/import.h"
 
 typedef struct {
     rm_relevance_writer *w;

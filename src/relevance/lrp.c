@@ -1,6 +1,6 @@
 /* The LRP engine: a folded network built in RM_MODE_LRP, modified weights
  * prepared once, and the four-step pattern per rule (see lrp.h). */
-#include "relmask/lrp.h"
+#include "relevance/lrp.h"
 
 #include <math.h>
 #include <omp.h>
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lrp_first.h"
-#include "relmask/error.h"
+#include "relevance/lrp_first.h"
+#include "core/error.h"
 
 enum { W_ORIG, W_POS, W_NEG, W_MPOS, W_MNEG, W_SQ, W_ONES, W_GPOS, W_GNEG, W_KINDS };   /* M: negated */
 enum { B_ORIG, B_POS, B_NEG, B_ZERO, B_GPOS, B_GNEG, B_KINDS };

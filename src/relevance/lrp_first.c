@@ -1,12 +1,12 @@
 /* The input convolution's relevance in plain C (see lrp_first.h). */
-#include "lrp_first.h"
+#include "relevance/lrp_first.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 struct rm_lrp_first {
     rm_lrp_first_geom g;

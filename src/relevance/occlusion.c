@@ -1,18 +1,18 @@
-/* Occlusion relevance (include/relmask/occlusion.h). The work for n images
+/* Occlusion relevance (src/relevance/occlusion.h). The work for n images
  * is one sequence of items, image by image: the original, then its
  * patches in row-major order. Items fill the batch buffer in that order;
  * after each predictor call the results are consumed in the same order, so
  * an image's original is always scored before its patches (in the same or
  * an earlier call) and the accumulation order is fixed whatever max_batch
  * is. Assembling a batch (copy + fill) runs in parallel over the slots. */
-#include "relmask/occlusion.h"
+#include "relevance/occlusion.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "predictor.h"
-#include "relmask/error.h"
+#include "relevance/predictor.h"
+#include "core/error.h"
 
 struct rm_occlusion {
     rm_predictor *pred;

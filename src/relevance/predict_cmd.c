@@ -3,7 +3,7 @@
  * "External models (--predict-cmd)"). Each run works in a fresh private
  * directory (mkdtemp) that is removed afterwards, whatever happened. The
  * buffers for paths and the expanded command are sized once, here. */
-#include "predictor.h"
+#include "relevance/predictor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "relmask/error.h"
-#include "relmask/output.h"
-#include "../ingest/npy.h"
+#include "core/error.h"
+#include "core/output.h"
+#include "core/npy.h"
 
 extern char **environ;
 

@@ -1,13 +1,13 @@
 /* Predictors: the shared entry points and the in-process one, a relmask
  * model on an RM_MODE_INFER network. */
-#include "predictor.h"
+#include "relevance/predictor.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/net.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "nn/net.h"
+#include "train/train.h"
 
 int rm_predictor_run(rm_predictor *p, const uint8_t *images, int n, float *probs)
 {

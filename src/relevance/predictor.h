@@ -1,11 +1,11 @@
-/* The predictor interface behind rm_predictor (include/relmask/occlusion.h):
+/* The predictor interface behind rm_predictor (src/relevance/occlusion.h):
  * each kind embeds this struct first and fills the two functions. */
 #ifndef RELMASK_PREDICTOR_H
 #define RELMASK_PREDICTOR_H
 
 #include <stdint.h>
 
-#include "relmask/occlusion.h"
+#include "relevance/occlusion.h"
 
 struct rm_predictor {
     int channels, height, width, num_classes;

@@ -1,4 +1,4 @@
-/* Quality metrics of relevance maps (include/relmask/quality.h,
+/* Quality metrics of relevance maps (src/relevance/quality.h,
  * docs/relevance.md "Quality metrics (relevance-eval)"): region perturbation
  * with AOPC against random orderings, and relevance mass and the pointing
  * game on ground-truth regions. */
@@ -8,16 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/loader.h"
-#include "relmask/model.h"
-#include "relmask/net.h"
-#include "relmask/progress.h"
-#include "relmask/quality.h"
-#include "relmask/relevance_file.h"
-#include "relmask/rng.h"
-#include "relmask/train.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "train/loader.h"
+#include "nn/model_file.h"
+#include "nn/net.h"
+#include "core/progress.h"
+#include "relevance/quality.h"
+#include "core/relevance_file.h"
+#include "core/rng.h"
+#include "train/train.h"
 
 /* Random streams: "QORDER" for region orders, "QNOISE" for uniform noise. */
 #define STREAM_ORDER 0x514f52444552ULL

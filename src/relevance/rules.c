@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/lrp.h"
+#include "core/error.h"
+#include "relevance/lrp.h"
 
 const char *const rm_rule_names[RM_RULE_COUNT] = {"zero", "epsilon", "zplus", "alphabeta", "gamma",
                                                   "wsquare", "flat", "zbox", "pass"};

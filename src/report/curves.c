@@ -2,8 +2,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/report.h"
+#include "core/error.h"
+#include "report/report.h"
 
 int rm_curve_compute(const double *val, const double *seconds, int epochs, const double thresholds[2],
                      rm_curve_metrics *out)

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "relmask/error.h"
-#include "relmask/model.h"
-#include "report_internal.h"
+#include "core/error.h"
+#include "nn/model_file.h"
+#include "report/report_internal.h"
 
 static int is_dir(const char *path)
 {

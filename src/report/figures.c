@@ -10,10 +10,10 @@
 
 #include <hdf5.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/output.h"
-#include "report_internal.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/output.h"
+#include "report/report_internal.h"
 
 enum { MONTAGE_COLS = 8, MONTAGE_MIN_TILE = 96, MONTAGE_GAP = 4 };
 

@@ -1,4 +1,4 @@
-#include "font5x7.h"
+#include "report/font5x7.h"
 
 #include <string.h>
 

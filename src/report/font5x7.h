@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "relmask/image.h"
+#include "core/image.h"
 
 enum { RM_FONT_GLYPH_W = 5, RM_FONT_GLYPH_H = 7, RM_FONT_ADVANCE = 6, RM_FONT_LINE = 9 };
 

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "relmask/error.h"
-#include "report_internal.h"
+#include "core/error.h"
+#include "report/report_internal.h"
 
 const char *report_fmt_num(char *buf, size_t n, const report_stat *s, int decimals)
 {

@@ -1,17 +1,17 @@
-/* Heatmap montages (include/relmask/heatmap.h has the colours and the
+/* Heatmap montages (src/report/heatmap.h has the colours and the
  * geometry): tiles are read one record at a time, coloured at the data's
  * resolution and upscaled by pixel replication into one RGB image. */
-#include "relmask/heatmap.h"
+#include "report/heatmap.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "font5x7.h"
-#include "relmask/error.h"
-#include "relmask/model.h"
-#include "relmask/output.h"
+#include "report/font5x7.h"
+#include "core/error.h"
+#include "nn/model_file.h"
+#include "core/output.h"
 
 enum { MAX_SCALE = 64 };
 

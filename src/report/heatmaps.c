@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/heatmap.h"
-#include "relmask/relevance_file.h"
-#include "report_internal.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "report/heatmap.h"
+#include "core/relevance_file.h"
+#include "report/report_internal.h"
 
 static int add_figure(report_ctx *ctx, const char *file, const char *caption)
 {

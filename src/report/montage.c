@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/image.h"
-#include "relmask/report.h"
+#include "core/error.h"
+#include "core/image.h"
+#include "report/report.h"
 
 int rm_montage_init(rm_montage *m, int rows, int cols, int tile_w, int tile_h, int gap, int channels,
                     uint8_t background)

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/report.h"
+#include "core/error.h"
+#include "report/report.h"
 
 /* Tableau 10: distinct hues that stay apart for most colour-vision types. */
 static const char *const palette[10] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",

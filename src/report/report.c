@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "relmask/error.h"
-#include "relmask/output.h"
-#include "report_internal.h"
+#include "core/error.h"
+#include "core/output.h"
+#include "report/report_internal.h"
 
 enum { DOC_MD, DOC_HTML, DOC_CSV, NUM_DOCS };
 

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "report_internal.h"
+#include "core/error.h"
+#include "report/report_internal.h"
 
 #define esc rm_xml_escape
 

@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "relmask/json.h"
-#include "relmask/report.h"
+#include "core/json.h"
+#include "report/report.h"
 
 /* One trained student: DIR/runs/<condition>/seed<k>/. */
 typedef struct {

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "report_internal.h"
+#include "core/error.h"
+#include "report/report_internal.h"
 
 /* Text with markdown's active characters escaped (table cells included). */
 static void md_text(FILE *f, const char *s)

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "report_internal.h"
+#include "core/error.h"
+#include "report/report_internal.h"
 
 static void num(FILE *f, double v)
 {

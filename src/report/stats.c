@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/report.h"
+#include "core/error.h"
+#include "report/report.h"
 
 double rm_stat_mean(const double *x, int n)
 {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "report_internal.h"
+#include "core/error.h"
+#include "report/report_internal.h"
 
 static void stat_of(report_stat *s, const double *v, int n)
 {

@@ -11,10 +11,10 @@
 #include <hdf5.h>
 #include <oneapi/dnnl/dnnl.h>
 
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/version.h"
-#include "report_internal.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "core/version.h"
+#include "report/report_internal.h"
 
 enum { PARAMS_MAX_BYTES = 64 * 1024 };
 

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/rng.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "train/train.h"
 
 /* rng stream id ("ENCSHARE") */
 static const uint64_t STREAM_SHARE = 0x454e435348415245ULL;

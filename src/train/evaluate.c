@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "train/train.h"
 
 void rm_eval_result_free(rm_eval_result *r)
 {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "train/train.h"
 
 /* Members must fit the same inputs and name the same classes in the same
  * order; the message names the file that differs from the first. */

@@ -5,28 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/h5util.h"
-#include "relmask/train.h"
-
-int rm_split_parse(const char *name, int *split)
-{
-    if (!strcmp(name, "all")) {
-        *split = -1;
-        return 0;
-    }
-    for (int s = 0; s < RM_SPLIT_COUNT; s++)
-        if (!strcmp(name, rm_split_names[s])) {
-            *split = s;
-            return 0;
-        }
-    return rm_error("unknown split '%s', expected train, val, test or all", name);
-}
-
-const char *rm_split_label(int split)
-{
-    return split >= 0 && split < RM_SPLIT_COUNT ? rm_split_names[split] : "all";
-}
+#include "core/error.h"
+#include "core/h5util.h"
+#include "train/train.h"
 
 int rm_model_check_dataset(const rm_model *m, const char *model_path, const rm_dataset *ds)
 {

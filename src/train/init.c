@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/rng.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "train/train.h"
 
 static double fan_in(const rm_layer_def *d)
 {

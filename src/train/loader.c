@@ -28,9 +28,9 @@
  * batch k. It is deliberately single-threaded (no OpenMP): the training
  * thread runs oneDNN's OpenMP team at the same time, and preparing a batch
  * of 64 x 48x48 takes ~0.1 ms (flip/shift) to ~1 ms (rotation) on one core.
- * Every HDF5 call here is made under rm_hdf5_lock() (relmask/h5lock.h);
+ * Every HDF5 call here is made under rm_hdf5_lock() (src/core/h5lock.h);
  * in cached mode the thread makes none. Nothing is allocated per batch. */
-#include "relmask/loader.h"
+#include "train/loader.h"
 
 #include <hdf5.h>
 #include <math.h>
@@ -38,10 +38,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/h5lock.h"
-#include "relmask/h5util.h"
-#include "relmask/rng.h"
+#include "core/error.h"
+#include "core/h5lock.h"
+#include "core/h5util.h"
+#include "core/rng.h"
 
 #define DEFAULT_CACHE_BYTES ((size_t)2 << 30)
 #define READ_BLOCK_RECORDS 4096

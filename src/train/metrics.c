@@ -1,9 +1,9 @@
-#include "relmask/metrics.h"
+#include "train/metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 static double ratio(int64_t num, int64_t den) { return den > 0 ? (double)num / (double)den : 0.0; }
 

@@ -1,10 +1,10 @@
-#include "relmask/optim.h"
+#include "train/optimizer.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 void rm_optim_config_defaults(rm_optim_config *cfg, rm_opt_kind kind)
 {

@@ -18,12 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "relmask/error.h"
-#include "relmask/h5lock.h"
-#include "relmask/h5util.h"
-#include "relmask/output.h"
-#include "relmask/progress.h"
-#include "relmask/train.h"
+#include "core/error.h"
+#include "core/h5lock.h"
+#include "core/h5util.h"
+#include "core/output.h"
+#include "core/progress.h"
+#include "train/train.h"
 
 void rm_train_config_defaults(rm_train_config *cfg)
 {

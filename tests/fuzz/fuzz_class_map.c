@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "relmask/image.h"
-#include "relmask/ingest.h"
+#include "core/image.h"
+#include "ingest/ingest.h"
 
 static const char *image_tree(void)
 {

@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "relmask/dataset.h"
-#include "relmask/error.h"
-#include "relmask/h5util.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/h5util.h"
 
 static char dir_path[256];
 

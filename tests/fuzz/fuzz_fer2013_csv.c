@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 
-#include "relmask/ingest.h"
+#include "ingest/ingest.h"
 
 int fuzz_fer2013_csv(const uint8_t *data, size_t size);
 int fuzz_fer2013_csv(const uint8_t *data, size_t size)

@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-#include "relmask/relevance_import.h"
+#include "relevance/import.h"
 
 int fuzz_fixations(const uint8_t *data, size_t size);
 int fuzz_fixations(const uint8_t *data, size_t size)

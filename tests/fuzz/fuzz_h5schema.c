@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/dataset.h"
-#include "relmask/model.h"
-#include "relmask/netdef.h"
-#include "relmask/relevance_file.h"
+#include "core/dataset.h"
+#include "nn/model_file.h"
+#include "nn/netdef.h"
+#include "core/relevance_file.h"
 
 enum { MAX_WRITE = 1 << 14, HUGE_RECORDS = 1 << 16 };
 

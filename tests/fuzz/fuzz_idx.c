@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/ingest.h"
+#include "ingest/ingest.h"
 
 int fuzz_idx(const uint8_t *data, size_t size);
 int fuzz_idx(const uint8_t *data, size_t size)

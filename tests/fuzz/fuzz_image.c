@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-#include "relmask/image.h"
+#include "core/image.h"
 
 int fuzz_image(const uint8_t *data, size_t size);
 int fuzz_image(const uint8_t *data, size_t size)

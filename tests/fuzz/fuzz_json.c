@@ -2,7 +2,7 @@
  * lookups the report uses on what it parsed. */
 #include "fuzz_common.h"
 
-#include "relmask/json.h"
+#include "core/json.h"
 
 static void walk(const rm_json *v, int depth)
 {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "relmask/image.h"
-#include "relmask/relevance_import.h"
+#include "core/image.h"
+#include "relevance/import.h"
 
 static const char *png_dir(void)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/netdef.h"
+#include "nn/netdef.h"
 
 int fuzz_netdef(const uint8_t *data, size_t size);
 int fuzz_netdef(const uint8_t *data, size_t size)

@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-#include "relmask/ingest.h"
+#include "ingest/ingest.h"
 
 int fuzz_npy(const uint8_t *data, size_t size);
 int fuzz_npy(const uint8_t *data, size_t size)

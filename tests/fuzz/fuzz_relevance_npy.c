@@ -6,8 +6,8 @@
 
 #include <stdlib.h>
 
-#include "../../src/ingest/npy.h"
-#include "relmask/relevance_import.h"
+#include "core/npy.h"
+#include "relevance/import.h"
 
 /* Whole-array reads are bounded: the reader allocates what the caller asks. */
 enum { MAX_VALUES = 1 << 16 };

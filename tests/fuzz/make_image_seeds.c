@@ -11,7 +11,7 @@
 #include <jpeglib.h>
 #include <tiffio.h>
 
-#include "relmask/image.h"
+#include "core/image.h"
 
 static const char *dir;
 

@@ -16,8 +16,8 @@
 
 #include <stdint.h>
 
-#include "relmask/model.h"
-#include "relmask/net.h"
+#include "nn/model_file.h"
+#include "nn/net.h"
 
 typedef enum {
     RM_RULE_ZERO = 0,     /* LRP-0 */

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relmask/dataset.h"
+#include "core/dataset.h"
 
 typedef struct {
     int hflip;              /* random horizontal flip with probability 1/2 */

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "relmask/dataset.h"
+#include "core/dataset.h"
 
 typedef struct {
     int from;            /* RM_SPLIT_* pool to draw from, or -1 for every split */

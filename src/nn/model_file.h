@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "relmask/net.h"
+#include "nn/net.h"
 
 #define RM_MODEL_SCHEMA "relmask.model"
 #define RM_MODEL_SCHEMA_VERSION 1

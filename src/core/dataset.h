@@ -29,6 +29,10 @@ enum {
     RM_SPLIT_UNASSIGNED = 255, /* train, val or test by --val/--test */
 };
 extern const char *const rm_split_names[RM_SPLIT_COUNT];
+/* "train", "val", "test" -> RM_SPLIT_*, "all" -> -1; else an error. */
+int rm_split_parse(const char *name, int *split);
+/* The inverse: "train", "val", "test" or "all". */
+const char *rm_split_label(int split);
 
 typedef struct {
     int channels, height, width;

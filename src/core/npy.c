@@ -1,15 +1,13 @@
-/* NPY ingester: an image array saved with numpy.save plus a 1-D label
- * array. Format (numpy.lib.format): "\x93NUMPY", version major/minor, the
+/* NPY reader: arrays saved with numpy.save. Format (numpy.lib.format): "\x93NUMPY", version major/minor, the
  * header length (uint16 LE for v1, uint32 LE for v2/v3), then a Python dict
  * literal {'descr': '<f4', 'fortran_order': False, 'shape': (N, H, W), }
  * padded with spaces, then the C-order data. Images are uint8 or
- * little-endian float32/float64, shaped (N,H,W), (N,H,W,C) or (N,C,H,W)
- * with C = 1 or 3. Images are streamed one record at a time; record
- * indices in messages are 0-based, like the array indices. */
-#include "npy.h"
+ * little-endian float32/float64 ...; the ingester (ingest/npy_ingest.c)
+ * streams images one record at a time; record indices in messages are
+ * 0-based, like the array indices. */
+#include "core/npy.h"
 
-#include "relmask/error.h"
-#include "relmask/ingest.h"
+#include "core/error.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -342,190 +340,6 @@ fail:
     return -1;
 }
 
-/* --classes overrides the class count: count its entries. */
-static int class_count(const rm_ingest_options *opt, int fallback)
-{
-    if (!opt->classes) return fallback;
-    int count;
-    const char *const *names;
-    if (rm_class_preset(opt->classes, &count, &names) == 0) return count;
-    rm_error_clear();
-    count = 1;
-    for (const char *p = opt->classes; *p; p++) count += *p == ',';
-    return count;
-}
-
-/* --- the ingester ---------------------------------------------------------*/
-
-typedef enum { LAYOUT_NHW, LAYOUT_NHWC, LAYOUT_NCHW } npy_layout;
-static const char *const layout_names[] = {"NHW", "NHWC", "NCHW"};
-
-static int image_shape(const npy_file *f, npy_layout *layout, int *h, int *w, int *c)
-{
-    const size_t *s = f->shape;
-    size_t hh, ww, cc = 1;
-    if (f->ndims == 3) {
-        *layout = LAYOUT_NHW;
-        hh = s[1], ww = s[2];
-    } else if (f->ndims == 4 && (s[3] == 1 || s[3] == 3)) {
-        *layout = LAYOUT_NHWC;
-        hh = s[1], ww = s[2], cc = s[3];
-    } else if (f->ndims == 4 && (s[1] == 1 || s[1] == 3)) {
-        *layout = LAYOUT_NCHW;
-        hh = s[2], ww = s[3], cc = s[1];
-    } else {
-        char buf[160] = "";
-        for (int i = 0; i < f->ndims; i++)
-            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%zu", i ? ", " : "",
-                     s[i]);
-        return rm_error("%s: NPY image shape (%s) is not (N,H,W), (N,H,W,C) or (N,C,H,W) "
-                        "with C = 1 or 3", f->path, buf);
-    }
-    if (hh < 1 || ww < 1 || hh > RM_IMAGE_MAX_SIDE || ww > RM_IMAGE_MAX_SIDE)
-        return rm_error("%s: image size %zux%zu in the NPY shape is out of range (1..%d)",
-                        f->path, ww, hh, RM_IMAGE_MAX_SIDE);
-    *h = (int)hh, *w = (int)ww, *c = (int)cc;
-    return 0;
-}
-
-/* Converts one record to planar uint8. Returns 1 (with *bad_value set) for a
- * float outside [0, float_max] or not finite. */
-static int convert_record(const npy_file *f, npy_layout layout, const uint8_t *rec,
-                          rm_image *img, double float_max, double *bad_value)
-{
-    size_t hw = (size_t)img->height * (size_t)img->width, n = hw * (size_t)img->channels;
-    for (size_t i = 0; i < n; i++) {
-        /* i walks the source order; dst is the planar [C,H,W] index. */
-        size_t dst = layout == LAYOUT_NHWC ? (i % (size_t)img->channels) * hw +
-                                                 i / (size_t)img->channels
-                                           : i;
-        const uint8_t *p = rec + i * (size_t)f->itemsize;
-        if (f->kind == 'u') {
-            img->pixels[dst] = *p;
-            continue;
-        }
-        double v;
-        if (f->itemsize == 4) {
-            uint32_t u = (uint32_t)load_le(p, 4);
-            float x;
-            memcpy(&x, &u, sizeof x);
-            v = x;
-        } else {
-            uint64_t u = load_le(p, 8);
-            memcpy(&v, &u, sizeof v);
-        }
-        if (!(v >= 0 && v <= float_max)) {   /* also catches NaN */
-            *bad_value = v;
-            return 1;
-        }
-        img->pixels[dst] = (uint8_t)round(v * 255.0 / float_max);
-    }
-    return 0;
-}
-
-int rm_ingest_npy(const char *images_path, const rm_ingest_options *opt)
-{
-    if (!opt->labels_path)
-        return rm_error("npy: --labels is required (the labels .npy matching %s)", images_path);
-    double float_max = opt->float_max == 0 ? 1.0 : opt->float_max;
-    if (!(float_max > 0) || isinf(float_max))
-        return rm_error("npy: --float-max must be a positive number, got %g", opt->float_max);
-
-    npy_file im = {0}, lb = {0};
-    int64_t *labels = NULL;
-    uint8_t *rec = NULL;
-    rm_image img = {0};
-    rm_ingest_sink *sink = NULL;
-    int rc = -1;
-    npy_layout layout = LAYOUT_NHW;
-
-    if (npy_open(&im, images_path) != 0) goto done;
-    if (!((im.kind == 'u' && im.itemsize == 1) || (im.kind == 'f' && im.itemsize >= 4))) {
-        rm_error("%s: unsupported NPY dtype '%s' for images (expected '|u1', '<f4' or '<f8')",
-                 im.path, im.descr);
-        goto done;
-    }
-    if (image_shape(&im, &layout, &img.height, &img.width, &img.channels) != 0) goto done;
-    if (im.count == 0) {
-        rm_error("%s: the NPY array holds no images (shape starts with 0)", im.path);
-        goto done;
-    }
-    if (npy_open(&lb, opt->labels_path) != 0) goto done;
-    if (lb.kind == 'f' || !(lb.ndims == 1 || (lb.ndims == 2 && lb.shape[1] == 1))) {
-        rm_error("%s: labels must be a 1-D integer array, got dtype '%s' with %d dimension(s)",
-                 lb.path, lb.descr, lb.ndims);
-        goto done;
-    }
-    if (im.count != lb.count) {
-        rm_error("%s has %zu images but %s has %zu labels", im.path, im.count, lb.path,
-                 lb.count);
-        goto done;
-    }
-    if (check_size(&im) != 0 || check_size(&lb) != 0) goto done;
-    if (read_labels(&lb, &labels) != 0) goto done;
-
-    int64_t max_label = -1;
-    for (size_t i = 0; i < lb.count; i++)
-        if (labels[i] < RM_MAX_CLASSES && labels[i] > max_label) max_label = labels[i];
-    int num_classes = class_count(opt, max_label < 0 ? 1 : (int)max_label + 1);
-    if (num_classes < 1 || num_classes > RM_MAX_CLASSES) {
-        rm_error("npy: --classes gives %d classes, expected 1..%d", num_classes, RM_MAX_CLASSES);
-        goto done;
-    }
-    char name_buf[RM_MAX_CLASSES][12];
-    const char *names[RM_MAX_CLASSES];
-    for (int c = 0; c < num_classes; c++) {
-        snprintf(name_buf[c], sizeof name_buf[c], "%d", c);
-        names[c] = name_buf[c];
-    }
-
-    if (!(rec = rm_malloc(im.record_bytes, "an NPY record"))) goto done;
-    if (!(img.pixels = rm_malloc(im.record_bytes / (size_t)im.itemsize, "an NPY image")))
-        goto done;
-    if (rm_sink_open(&sink, opt, "npy", images_path, img.width, img.height, RM_LABELS_NUMBERED, num_classes,
-                     names) != 0) {
-        sink = NULL;
-        goto done;
-    }
-    if (rm_sink_param(sink, "labels", "%s", opt->labels_path) != 0 ||
-        rm_sink_param(sink, "dtype", "%s", im.descr) != 0 ||
-        rm_sink_param(sink, "layout", "%s", layout_names[layout]) != 0 ||
-        (im.kind == 'f' && rm_sink_param(sink, "float_max", "%g", float_max) != 0))
-        goto done;
-
-    for (size_t i = 0; i < im.count; i++) {
-        if (npy_read(&im, rec, i) != 0) goto done;
-        if (labels[i] < 0 || labels[i] >= num_classes) {
-            if (rm_sink_bad(sink, "%s: record %zu: label %" PRId64 " out of range 0..%d",
-                            lb.path, i, labels[i], num_classes - 1) != 0)
-                goto done;
-            continue;
-        }
-        double bad;
-        if (convert_record(&im, layout, rec, &img, float_max, &bad)) {
-            if (rm_sink_bad(sink, "%s: record %zu: pixel value %g outside [0, %g]", im.path, i,
-                            bad, float_max) != 0)
-                goto done;
-            continue;
-        }
-        if (rm_sink_add(sink, &img, (int32_t)labels[i], RM_SPLIT_UNASSIGNED) != 0) goto done;
-    }
-    if (fgetc(im.fp) != EOF)
-        rm_warn("%s: ignoring data after the %zu records the NPY shape declares", im.path,
-                im.count);
-    rc = rm_sink_finish(sink);
-    sink = NULL;   /* finish frees the sink, also on failure */
-
-done:
-    if (sink) rm_sink_abort(sink);
-    npy_close(&im);
-    npy_close(&lb);
-    free(labels);
-    free(rec);
-    free(img.pixels);
-    return rc;
-}
-
 /* --- the reader for other modules (npy.h) ---------------------------------*/
 
 int rm_npy_open(rm_npy_file *f, const char *path)
@@ -537,6 +351,10 @@ int rm_npy_open(rm_npy_file *f, const char *path)
     }
     return 0;
 }
+
+int rm_npy_open_header(rm_npy_file *f, const char *path) { return npy_open(f, path); }
+
+int rm_npy_check_size(const rm_npy_file *f) { return check_size(f); }
 
 int rm_npy_read_record(rm_npy_file *f, void *buf, size_t record) { return npy_read(f, buf, record); }
 

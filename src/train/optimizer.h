@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relmask/net.h"
+#include "nn/net.h"
 
 typedef enum { RM_OPT_SGD = 0, RM_OPT_ADAM = 1 } rm_opt_kind;
 typedef enum { RM_LR_CONSTANT = 0, RM_LR_STEP = 1, RM_LR_COSINE = 2 } rm_lr_schedule;

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relmask/dataset.h"
+#include "core/dataset.h"
 
 typedef enum {
     RM_ENCODE_MEAN, RM_ENCODE_ZERO, RM_ENCODE_BLUR, RM_ENCODE_NEGATIVE, RM_ENCODE_SOFT, RM_ENCODE_CHANNEL,

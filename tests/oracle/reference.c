@@ -1,7 +1,7 @@
-/* Slow double-precision reference kernels (see include/relmask/reference.h).
+/* Slow double-precision reference kernels (see tests/oracle/reference.h).
  * Written to be checked by eye: one direct loop nest per formula, no
  * blocking, no reuse of intermediate results beyond what the formula names. */
-#include "relmask/reference.h"
+#include "oracle/reference.h"
 
 #include <math.h>
 

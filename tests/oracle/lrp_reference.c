@@ -1,17 +1,17 @@
-/* Slow double-precision LRP in matrix form (see include/relmask/lrp_reference.h).
+/* Slow double-precision LRP in matrix form (see tests/oracle/lrp_reference.h).
  * Every dense/convolution rule goes through one routine, spread(): for one
  * output k with its explicitly listed connections (input j, weight w_jk) it
  * computes z'_k = sum_j a_jk + b'_k and adds a_jk / stab(z'_k) * R_k to R_j.
  * The layer functions only enumerate connections; the rules only name a_jk
  * and b'_k. No four-step trick, no modified weight tensors. */
-#include "relmask/lrp_reference.h"
+#include "oracle/lrp_reference.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relmask/error.h"
-#include "relmask/reference.h"
+#include "core/error.h"
+#include "oracle/reference.h"
 
 static double pos(double v) { return v > 0 ? v : 0.0; }
 static double neg(double v) { return v < 0 ? v : 0.0; }

@@ -1,7 +1,7 @@
 /* NPY writer (npy.h): version 1.0, the header dict as numpy.save writes it
  * ({'descr': '<f4', 'fortran_order': False, 'shape': (5, 3), }) padded
  * with spaces and ended by '\n' so the data starts at a multiple of 64. */
-#include "npy.h"
+#include "core/npy.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "relmask/error.h"
+#include "core/error.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the NPY writer writes native data as little-endian"

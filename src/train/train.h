@@ -5,9 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relmask/loader.h"
-#include "relmask/model.h"
-#include "relmask/optim.h"
+#include "train/loader.h"
+#include "nn/model_file.h"
+#include "train/optimizer.h"
 
 typedef enum { RM_INIT_HE = 0, RM_INIT_GLOROT = 1 } rm_init_kind;
 
@@ -99,10 +99,6 @@ void rm_eval_result_free(rm_eval_result *r);
 #define RM_PREDICTIONS_SCHEMA "relmask.predictions"
 #define RM_PREDICTIONS_SCHEMA_VERSION 1
 
-/* "train", "val", "test" -> RM_SPLIT_*, "all" -> -1; else an error. */
-int rm_split_parse(const char *name, int *split);
-/* The inverse: "train", "val", "test" or "all". */
-const char *rm_split_label(int split);
 /* Checks that a dataset fits a model: input shape, class count, class
  * names. "M.h5 expects 1x48x48 inputs with 7 classes but D.h5 holds
  * 1x28x28 images with 10 classes". */

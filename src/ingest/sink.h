@@ -1,36 +1,14 @@
-/* Ingestion of real FER data formats into the dataset schema. Every
- * ingester streams records into an rm_ingest_sink, which converts them to
- * the requested size and channels, counts bad records and writes the file
- * atomically. */
-#ifndef RELMASK_INGEST_H
-#define RELMASK_INGEST_H
+/* The sink every ingester streams its records into: it converts images to
+ * the requested size and channels, maps the format's labels to the
+ * dataset's classes (--classes), counts bad records and writes the file
+ * atomically. Internal to src/ingest/. */
+#ifndef RELMASK_INGEST_SINK_H
+#define RELMASK_INGEST_SINK_H
 
 #include <stdint.h>
-#include "relmask/dataset.h"
-#include "relmask/image.h"
 
-typedef struct {
-    const char *out_path;
-    int force;
-    int width, height;          /* 0: the format's native size, else 48x48 */
-    int channels;               /* 1 gray (default) or 3 RGB */
-    int skip_bad;               /* skip and count bad records */
-    rm_split_spec split;        /* for records the format leaves unsplit */
-    const char *classes;        /* "a,b,c" or a preset name; NULL: format's */
-    int deflate_level;
-    const char *command_line;   /* stored as provenance */
-
-    /* format-specific */
-    const char *class_map;      /* folder: file mapping folder -> class */
-    int ck_neutral_first;       /* CK+: first frame of a sequence as neutral */
-    int ck_peak_frames;         /* CK+: last K frames carry the label (1) */
-    const char *labels_path;    /* npy: labels .npy; idx: labels file */
-    const char *test_images;    /* idx: test images file (split = test) */
-    const char *test_labels;    /* idx: test labels file */
-    double float_max;           /* npy float input: value mapped to 255 */
-} rm_ingest_options;
-
-void rm_ingest_options_init(rm_ingest_options *opt);
+#include "core/image.h"
+#include "ingest/ingest.h"
 
 typedef struct rm_ingest_sink rm_ingest_sink;
 
@@ -84,15 +62,11 @@ size_t rm_sink_bad_count(const rm_ingest_sink *sink);
 int rm_sink_finish(rm_ingest_sink *sink);
 void rm_sink_abort(rm_ingest_sink *sink);
 
-/* Class-name presets accepted by --classes. */
-int rm_class_preset(const char *name, int *count, const char *const **names);
-
-/* The ingesters. Each writes opt->out_path or fails with nothing written. */
-int rm_ingest_fer2013(const char *csv_path, const rm_ingest_options *opt);
-int rm_ingest_folder(const char *root, const rm_ingest_options *opt);
-int rm_ingest_jaffe(const char *dir, const rm_ingest_options *opt);
-int rm_ingest_ckplus(const char *root, const rm_ingest_options *opt);
-int rm_ingest_idx(const char *images_path, const rm_ingest_options *opt);
-int rm_ingest_npy(const char *images_path, const rm_ingest_options *opt);
+/* Loads the image file at `path` and adds it to `sink` as a record of the
+ * format's class `format_class` (rm_sink_label). A file the loader rejects,
+ * or a class without a label, is reported through rm_sink_bad naming the
+ * file: returns 0 when the record is skipped, -1 on failure. */
+int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path,
+                             int format_class, uint8_t split);
 
 #endif

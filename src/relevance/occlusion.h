@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "relmask/model.h"
+#include "nn/model_file.h"
 
 /* --- predictors: raw images in, class probabilities out ------------------ */
 

@@ -1,4 +1,4 @@
-#include "dir_list.h"
+#include "core/dir_list.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -7,9 +7,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "relmask/error.h"
-#include "relmask/image.h"
-#include "relmask/ingest.h"
+#include "core/error.h"
+#include "core/image.h"
 
 const char *const rm_image_exts[] = {
     "png", "jpg", "jpeg", "pgm", "ppm", "tif", "tiff", NULL,
@@ -113,26 +112,4 @@ fail:
     closedir(d);
     rm_dir_list_free(list);
     return -1;
-}
-
-int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path,
-                             int format_class, uint8_t split)
-{
-    int32_t label;
-    RM_TRY(rm_sink_label(sink, format_class, path, &label));
-    if (label < 0) return 0;   /* skipped as bad */
-    rm_image img = {0};
-    if (rm_image_load(&img, path) != 0) {
-        rm_image_free(&img);
-        /* Copied: rm_sink_bad may overwrite the error buffer it points to. */
-        char *msg = rm_strdup(rm_error_message());
-        if (!msg) return -1;
-        int rc = strstr(msg, path) ? rm_sink_bad(sink, "%s", msg)
-                                   : rm_sink_bad(sink, "%s: %s", path, msg);
-        free(msg);
-        return rc;
-    }
-    int rc = rm_sink_add(sink, &img, label, split);
-    rm_image_free(&img);
-    return rc;
 }

@@ -28,9 +28,9 @@
 
 #include <stdint.h>
 
-#include "relmask/dataset.h"
-#include "relmask/image.h"
-#include "relmask/relevance_file.h"
+#include "core/dataset.h"
+#include "core/image.h"
+#include "core/relevance_file.h"
 
 enum {
     RM_HEATMAP_MARGIN = 4,

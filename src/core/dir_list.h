@@ -1,13 +1,12 @@
 /* Directory helpers shared by the folder-based ingesters (image folders,
- * JAFFE, CK+): sorted listings filtered by kind and extension, path joins.
- * Hidden entries (names starting with '.') are never listed. */
-#ifndef RELMASK_INGEST_DIR_LIST_H
-#define RELMASK_INGEST_DIR_LIST_H
+ * JAFFE, CK+) and the relevance import: sorted listings filtered by kind and
+ * extension, path joins. Hidden entries (names starting with '.') are never
+ * listed. */
+#ifndef RELMASK_CORE_DIR_LIST_H
+#define RELMASK_CORE_DIR_LIST_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "relmask/ingest.h"
 
 typedef enum {
     RM_DIR_ANY = 0,     /* every non-hidden entry */
@@ -38,12 +37,5 @@ int rm_path_is_dir(const char *path);
 int rm_path_exists(const char *path);
 /* "<a>/<b>", malloc'd; NULL (error recorded) when out of memory. */
 char *rm_path_join(const char *a, const char *b);
-
-/* Loads the image file at `path` and adds it to `sink` as a record of the
- * format's class `format_class` (rm_sink_label). A file the loader rejects,
- * or a class without a label, is reported through rm_sink_bad naming the
- * file: returns 0 when the record is skipped, -1 on failure. */
-int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path,
-                             int format_class, uint8_t split);
 
 #endif

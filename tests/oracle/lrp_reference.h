@@ -1,5 +1,5 @@
 /* Slow, obviously-correct double-precision Layer-wise Relevance Propagation:
- * the test oracle for the fast four-step LRP on oneDNN (relmask/lrp.h).
+ * the test oracle for the fast four-step LRP on oneDNN (src/relevance/lrp.h).
  *
  * The dense and convolution rules are written in plain MATRIX FORM, not with
  * the four-step trick: for every output k the layer's contributing inputs j

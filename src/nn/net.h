@@ -12,8 +12,8 @@
 
 #include <stdint.h>
 
-#include "relmask/dnn.h"
-#include "relmask/netdef.h"
+#include "nn/dnn.h"
+#include "nn/netdef.h"
 
 /* INFER: forward only. TRAIN: forward (batch statistics, dropout) and every
  * backward. LRP: forward as INFER (batchnorm must be folded first), plus the

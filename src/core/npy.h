@@ -1,10 +1,10 @@
-/* The NPY reader of the npy ingester, for other modules (relevance import,
- * the external-model exchange of occlusion): numpy.save files, C order,
+/* The NPY reader (of the npy ingester, the relevance import and the
+ * external-model exchange of occlusion): numpy.save files, C order,
  * little-endian (or single-byte) u/i/f dtypes of 1, 2, 4 or 8 bytes, read
  * one record (one index of the first axis) at a time; and a writer
  * (npy_write.c) of NPY v1.0 files as numpy.save writes them. */
-#ifndef RELMASK_INGEST_NPY_H
-#define RELMASK_INGEST_NPY_H
+#ifndef RELMASK_CORE_NPY_H
+#define RELMASK_CORE_NPY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +28,9 @@ typedef struct {
 /* Opens `path` (kept by pointer), parses the header and checks the file
  * holds all the data it declares; the stream is left at record 0. */
 int rm_npy_open(rm_npy_file *f, const char *path);
+/* rm_npy_open in two steps, for a caller that checks the header first. */
+int rm_npy_open_header(rm_npy_file *f, const char *path);
+int rm_npy_check_size(const rm_npy_file *f);
 /* Reads the next record (number `record`, for messages) into buf
  * (record_bytes). */
 int rm_npy_read_record(rm_npy_file *f, void *buf, size_t record);

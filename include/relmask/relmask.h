@@ -1,0 +1,23 @@
+/* relmask: the one header a program embedding relmask includes (compile
+ * with -I<relmask>/include -I<relmask>/src, link build/librelmask.a).
+ * Each stage is a library call declared beside its code under src/<stage>/;
+ * docs/architecture.md draws the folders and what may include what. */
+#ifndef RELMASK_RELMASK_H
+#define RELMASK_RELMASK_H
+
+#include "core/error.h"          /* the error contract: 0 / -1 and rm_error_message() */
+#include "core/dataset.h"        /* reading dataset files */
+#include "core/relevance_file.h" /* reading relevance files */
+#include "ingest/synth_faces.h"  /* stage synth */
+#include "ingest/ingest.h"       /* stage ingest */
+#include "ingest/subset.h"       /* stage subset */
+#include "train/train.h"         /* stage train (and eval, predict) */
+#include "relevance/lrp.h"       /* stage relevance: LRP */
+#include "relevance/occlusion.h" /* stage relevance: occlusion */
+#include "relevance/import.h"    /* stage relevance-import */
+#include "relevance/quality.h"   /* stage relevance-eval */
+#include "encode/encode.h"       /* stage encode */
+#include "report/heatmap.h"      /* stage heatmap */
+#include "report/report.h"       /* stage report */
+
+#endif
