@@ -28,8 +28,10 @@ CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer 
             -Wno-pass-failed
 endif
 
-LIB_SRC   := $(wildcard src/core/*.c src/nn/*.c src/ingest/*.c src/train/*.c src/relevance/*.c src/encode/*.c src/report/*.c) $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
-MAIN_SRC  := src/cli/main.c
+# librelmask.a holds the stages and the core a program embedding relmask
+# links; the command-line front end (src/cli/) is only in the binary.
+LIB_SRC   := $(wildcard src/core/*.c src/nn/*.c src/ingest/*.c src/train/*.c src/relevance/*.c src/encode/*.c src/report/*.c)
+CLI_SRC   := $(wildcard src/cli/*.c)
 # The fuzz targets (tests/fuzz/) link into the test binary too, which
 # replays their corpora and regressions (tests/test_fuzz_regressions.c).
 TEST_SRC  := $(wildcard tests/*.c tests/oracle/*.c) $(wildcard tests/fuzz/fuzz_*.c)
@@ -61,7 +63,7 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/$(MAIN_SRC:.c=.o) $(LIB)
+$(BIN): $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
@@ -325,4 +327,4 @@ fashion-mnist: $(FASHION_DIR)/eval.json
 clean:
 	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/$(MAIN_SRC:.c=.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_SRC:%.c=$(BUILD)/%.d)
