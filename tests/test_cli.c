@@ -134,3 +134,33 @@ Test(cli, runtime_errors_exit_1_and_name_the_file)
     expect(1, "does not exist", args);
     tu_rmtree(dir);
 }
+
+Test(cli, unknown_commands_and_options_get_a_suggestion)
+{
+    expect(2, "unknown command 'trian'; did you mean 'train'?", "trian");
+    expect(2, "unknown command 'relevance-evl'; did you mean 'relevance-eval'?", "relevance-evl");
+    expect(2, "unknown command 'enc'; did you mean 'encode'?", "enc");
+    expect(2, "unknown option '--epocs'; did you mean '--epochs'?", "train -d d.h5 -n tiny -o m.h5 --epocs 3");
+    expect(2, "unknown option '--zzz'\n", "train -d d.h5 -n tiny -o m.h5 --zzz");
+}
+
+/* The provenance command line pastes back into a shell: words with spaces,
+ * quotes or other shell characters are single-quoted. */
+Test(cli, command_line_attribute_is_shell_quoted)
+{
+    char *dir = tu_scratch_dir();
+    const char *out = tu_path(dir, "it's my faces.h5");
+    char args[4096];
+    snprintf(args, sizeof args, "synth -q -n 14 --size 32 -o \"%s\"", out);
+    expect(0, NULL, args);
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, out), 0, "%s", rm_error_message());
+    char *line = NULL;
+    cr_assert_eq(rm_dataset_read_attr(&ds, "command_line", &line), 0, "%s", rm_error_message());
+    char want[4200];
+    snprintf(want, sizeof want, "synth -q -n 14 --size 32 -o '%s/it'\\''s my faces.h5'", dir);
+    cr_expect(strstr(line, want) != NULL, "command_line %s lacks %s", line, want);
+    free(line);
+    rm_dataset_close(&ds);
+    tu_rmtree(dir);
+}

@@ -93,6 +93,11 @@ typedef struct {
 int cli_parse(const cli_command *cmd, int argc, char **argv, void *target, int *done, int *first_arg);
 /* Prints the command's help, as --help does. */
 void cli_print_help(const cli_command *cmd, FILE *out);
+/* Levenshtein distance of two short strings (capped at 9). */
+int cli_edit_distance(const char *a, const char *b);
+/* The name nearest to `word` for a "did you mean": at most two edits away,
+ * or one that `word` (3 letters or more) begins; NULL if none. */
+const char *cli_nearest(const char *word, const char *const *names, int n);
 
 /* Prints "relmask <cmd>: <message>" and a hint to --help; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -111,7 +116,8 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo,
 int cli_parse_size(const char *cmd, const char *opt, const char *s, int *width, int *height);
 /* Applies --threads (0 = all cores) to OpenMP. */
 void cli_set_threads(long threads);
-/* The command line as one string, for provenance attributes. */
+/* The command line as one string, for provenance attributes: each word
+ * shell-quoted where needed, so it can be pasted back into a shell. */
 const char *cli_command_line(void);
 void cli_set_command_line(int argc, char **argv);
 

@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -92,13 +93,42 @@ void cli_set_threads(long threads)
     if (threads > 0) omp_set_num_threads((int)threads);
 }
 
+/* Appends n bytes of s to out (cap bytes, NUL-terminated), cutting off
+ * what does not fit. */
+static void put(char *out, size_t *used, size_t cap, const char *s, size_t n)
+{
+    if (*used + 1 >= cap) return;
+    if (n > cap - 1 - *used) n = cap - 1 - *used;
+    memcpy(out + *used, s, n);
+    *used += n;
+    out[*used] = 0;
+}
+
+/* Appends `arg` as a POSIX shell word: as it is when every byte is safe,
+ * else in single quotes with each ' written as '\''. */
+static void put_shell_word(char *out, size_t *used, size_t cap, const char *arg)
+{
+    int safe = *arg != 0;
+    for (const char *p = arg; *p && safe; p++)
+        safe = isalnum((unsigned char)*p) || strchr("_@%+=:,./-", *p);
+    if (safe) {
+        put(out, used, cap, arg, strlen(arg));
+        return;
+    }
+    put(out, used, cap, "'", 1);
+    for (const char *p = arg; *p; p++)
+        if (*p == '\'') put(out, used, cap, "'\\''", 4);
+        else put(out, used, cap, p, 1);
+    put(out, used, cap, "'", 1);
+}
+
 void cli_set_command_line(int argc, char **argv)
 {
     size_t used = 0;
-    for (int i = 0; i < argc && used + 1 < sizeof command_line; i++) {
-        int n = snprintf(command_line + used, sizeof command_line - used, "%s%s", i ? " " : "", argv[i]);
-        if (n < 0) break;
-        used += (size_t)n;
+    command_line[0] = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i) put(command_line, &used, sizeof command_line, " ", 1);
+        put_shell_word(command_line, &used, sizeof command_line, argv[i]);
     }
 }
 

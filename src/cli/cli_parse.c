@@ -25,8 +25,7 @@ static int takes_value(const cli_option *o)
     return o->type != CLI_FLAG && o->type != CLI_TEXT && !(o->type == CLI_CALL && !o->value_name);
 }
 
-/* Edit distance of two short strings, capped at 9. */
-static int distance(const char *a, const char *b)
+int cli_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 40 || lb > 40) return 9;
@@ -43,8 +42,19 @@ static int distance(const char *a, const char *b)
     return d[la][lb] > 9 ? 9 : d[la][lb];
 }
 
-/* The long option nearest to `text` ("--epoch" -> "epochs"): at most two
- * edits away, or one it starts (of 3 or more letters); NULL if none. */
+const char *cli_nearest(const char *word, const char *const *names, int n)
+{
+    const char *best = NULL;
+    int best_d = 3;
+    for (int i = 0; i < n; i++) {
+        int d = cli_edit_distance(word, names[i]);
+        if (strlen(word) >= 3 && strncmp(names[i], word, strlen(word)) == 0) d = 1;
+        if (d < best_d) best_d = d, best = names[i];
+    }
+    return best;
+}
+
+/* The long option nearest to `text` ("--epoch" -> "epochs"), or NULL. */
 static const char *closest_option(const cli_option *rows, const char *text)
 {
     if (strncmp(text, "--", 2) != 0) return NULL;
@@ -52,15 +62,11 @@ static const char *closest_option(const cli_option *rows, const char *text)
     snprintf(word, sizeof word, "%s", text + 2);
     char *eq = strchr(word, '=');
     if (eq) *eq = 0;
-    const char *best = NULL;
-    int best_d = 3;
-    for (int i = 0; rows[i].type != CLI_TEXT || rows[i].help; i++) {
-        if (!rows[i].name) continue;
-        int d = distance(word, rows[i].name);
-        if (strlen(word) >= 3 && strncmp(rows[i].name, word, strlen(word)) == 0) d = 1;
-        if (d < best_d) best_d = d, best = rows[i].name;
-    }
-    return best;
+    const char *names[MAX_OPTIONS];
+    int n = 0;
+    for (int i = 0; (rows[i].type != CLI_TEXT || rows[i].help) && n < MAX_OPTIONS; i++)
+        if (rows[i].name) names[n++] = rows[i].name;
+    return cli_nearest(word, names, n);
 }
 
 static int bad_option(const cli_command *cmd, int c, char **argv)

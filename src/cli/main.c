@@ -78,7 +78,11 @@ int main(int argc, char **argv)
             if (rc == RM_EXIT_OK) H5close();
             return rc;
         }
-    fprintf(stderr, "relmask: unknown command '%s'\n\n", cmd);
+    const char *names[NUM_COMMANDS];
+    for (int i = 0; i < (int)NUM_COMMANDS; i++) names[i] = commands[i].name;
+    const char *near = cli_nearest(cmd, names, NUM_COMMANDS);
+    if (near) fprintf(stderr, "relmask: unknown command '%s'; did you mean '%s'?\n\n", cmd, near);
+    else fprintf(stderr, "relmask: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return RM_EXIT_USAGE;
 }
