@@ -24,7 +24,7 @@ for kind, peer_key in (("train", "train_img_s"), ("infer", "infer_img_s")):
     print(json.dumps(out))
 
 # LRP heatmaps/s: PyTorch's explicit LRP measured now; zennit 0.5.1 cannot be
-# installed here (no PyPI), so its figures are the ones ../shared/peers/README.md
+# installed here (no PyPI), so its figures are the ones bench/peers/README.md
 # records for this machine kind, labelled as such.
 ZENNIT_DOCUMENTED = {"epsilon": 430.0, "composite": 284.0}
 for kind, peer_key in (("epsilon", "lrp_eps_hm_s"), ("composite", "lrp_comp_hm_s")):

@@ -1,12 +1,13 @@
 #!/bin/sh
 # make bench: every relmask benchmark and, in the same run, the peers from
-# ../shared/peers (the PyTorch peer on fer-small, the machine's FMA peak),
-# then the ratios. Every line on stdout is one JSON object.
+# bench/peers (the PyTorch peer on fer-small, the machine's FMA peak; see
+# bench/peers/README.md), then the ratios. Every line on stdout is one JSON
+# object. PEERS=DIR takes the peers from another folder.
 set -eu
 BUILD=${BUILD:-build}
 THREADS=${THREADS:-2}
 [ "$THREADS" -gt 0 ] 2>/dev/null || THREADS=$(nproc)
-PEERS=${PEERS:-../shared/peers}
+PEERS=${PEERS:-bench/peers}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 export OMP_NUM_THREADS="$THREADS"
