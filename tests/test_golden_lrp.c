@@ -1,6 +1,6 @@
 /* The LRP engine against an independent PyTorch reference
  * (tests/fixtures/golden_lrp.h5, made by tests/fixtures/make_golden_lrp.py:
- * the rules of ../shared/method.md written per zennit's conventions, in
+ * the rules of docs/method.md written per zennit's conventions, in
  * float64 from float32 weights and inputs). The fixture is itself a relmask
  * model file for nets/fer-small.cfg (random weights, nonzero biases,
  * normalization mean 0.4821 std 0.2417) with the reference under /lrp: three

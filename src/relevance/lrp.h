@@ -1,4 +1,4 @@
-/* Layer-wise Relevance Propagation on the oneDNN network (../shared/method.md,
+/* Layer-wise Relevance Propagation on the oneDNN network (docs/method.md,
  * "LRP in one page"). Every dense/convolution rule is the four-step pattern
  * run with the layer's own primitives: a forward with modified weights and
  * inputs (z'), a division (s = R / stab(z')), a backward-data with the same

@@ -31,7 +31,7 @@
  *   FLAT        1                                      0              eps
  *   ZBOX        x_j w_jk - l_j w_jk+ - h_j w_jk-       0              eps
  *
- * Bias conventions (../shared/method.md; torch_peer.py; zennit):
+ * Bias conventions (docs/method.md; bench/peers/torch_peer.py; zennit):
  * - z+ puts b+ (the positive part of the bias) into the denominator only:
  *   z+ = x+W+ + x-W- + b+ (zennit's ZPlus; torch_peer.py's F.conv2d(a, W+,
  *   b+)). Alpha-beta likewise: b+ in the positive, b- in the negative part.
