@@ -1,5 +1,6 @@
-/* The synthetic face generator and the synth stage: determinism, balanced labels, sane images,
- * compact region masks that hold the expression changes, domain shift. */
+/* The synthetic face generator: determinism, balanced labels, sane images,
+ * compact region masks that hold the expression changes, domain shift; and
+ * the synth stage that writes them as a dataset. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <pthread.h>

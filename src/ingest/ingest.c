@@ -2,6 +2,7 @@
  * ingester. */
 #include "ingest/ingest.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -22,8 +23,15 @@ static int format_index(const char *format)
 int rm_ingest_check(const rm_ingest_options *opt)
 {
     const char *format = opt->format ? opt->format : "";
-    if (format_index(format) < 0)
-        return rm_error("unknown format '%s' (expected fer2013, folder, jaffe, ckplus, idx or npy)", format);
+    if (format_index(format) < 0) {
+        char list[256];
+        size_t at = 0;
+        for (int i = 0; i < RM_INGEST_FORMATS && at < sizeof list; i++) {
+            const char *sep = i == 0 ? "" : i < RM_INGEST_FORMATS - 1 ? ", " : " or ";
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", sep, rm_ingest_format_names[i]);
+        }
+        return rm_error("unknown format '%s' (expected %s)", format, list);
+    }
     if (!opt->input) return rm_error("%s: no input given", format);
     if (!opt->out_path) return rm_error("%s: no output file given", format);
     if ((!strcmp(format, "idx") || !strcmp(format, "npy")) && !opt->labels_path)

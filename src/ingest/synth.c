@@ -20,7 +20,8 @@ void rm_synth_config_defaults(rm_synth_config *cfg)
 static int check_config(const rm_synth_config *c)
 {
     if (!c->out_path) return rm_error("synth: no output file");
-    if (c->count < 1 || c->count > 100000000) return rm_error("synth: count %lld is out of range (1..100000000)", c->count);
+    if (c->count < 1 || c->count > 100000000)
+        return rm_error("synth: count %lld is out of range (1..100000000)", c->count);
     if (c->deflate_level < 0 || c->deflate_level > 9)
         return rm_error("synth: deflate level %d is out of range (0..9)", c->deflate_level);
     if (!(c->split.val_fraction >= 0 && c->split.test_fraction >= 0 &&
