@@ -268,3 +268,38 @@ Test(fer2013, classes_override_checks_labels)
     cr_assert(strstr(rm_error_message(), "--classes 'notapreset'"), "%s", rm_error_message());
     tu_rmtree(dir);
 }
+
+/* rm_ingest: the format name picks the ingester; what a format needs is
+ * checked before anything is read. */
+Test(fer2013, ingest_stage_dispatches_on_the_format)
+{
+    char *dir = tu_scratch_dir();
+    const char *csv = tu_path(dir, "s.csv"), *out = tu_path(dir, "s.h5");
+    FILE *f = open_csv(csv, 1);
+    for (int i = 0; i < 7; i++) {
+        char e[8];
+        snprintf(e, sizeof e, "%d", i);
+        add_row(f, e, i, PIX, "Training");
+    }
+    fclose(f);
+    rm_ingest_options o = options(out);
+    o.input = csv;
+    o.format = "xls";
+    cr_assert_neq(rm_ingest(&o), 0);
+    cr_assert(strstr(rm_error_message(), "unknown format 'xls'"), "%s", rm_error_message());
+    o.format = "npy";
+    cr_assert_neq(rm_ingest(&o), 0);
+    cr_assert(strstr(rm_error_message(), "npy needs --labels FILE"), "%s", rm_error_message());
+    o.format = "fer2013";
+    o.test_images = "t.idx";
+    cr_assert_neq(rm_ingest(&o), 0);
+    cr_assert(strstr(rm_error_message(), "go together"), "%s", rm_error_message());
+    cr_assert_not(tu_file_exists(out));
+    o.test_images = NULL;
+    cr_assert_eq(rm_ingest(&o), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, out), 0, "%s", rm_error_message());
+    cr_assert_eq(ds.count, 7);
+    rm_dataset_close(&ds);
+    tu_rmtree(dir);
+}

@@ -7,6 +7,7 @@
 
 #include "core/dataset.h"
 #include "core/error.h"
+#include "core/h5util.h"
 #include "ingest/subset.h"
 #include "test_util.h"
 
@@ -119,4 +120,40 @@ Test(subset, errors)
     cr_assert_eq(tu_run_cli(&out, "subset -q -d %s -o %s", d, tu_path(dir, "x.h5")), 2);
     free(out);
     cr_assert(!tu_file_exists(tu_path(dir, "x.h5")));
+}
+
+/* The stage as a library call: takes without their text are recorded as
+ * FROM:COUNT:AS, and the file holds just the drawn records. */
+Test(subset, library_call_writes_the_draw)
+{
+    rm_subset_config c;
+    rm_subset_config_defaults(&c);
+    c.data_path = tu_path(dir, "d.h5");
+    c.out_path = tu_path(dir, "lib.h5");
+    cr_assert_eq(rm_take_parse("train:70", &c.takes[0]), 0);
+    cr_assert_eq(rm_take_parse("test:all", &c.takes[1]), 0);
+    c.num_takes = 2;
+    c.seed = 7;
+    cr_assert_eq(rm_subset(&c), 0, "%s", rm_error_message());
+
+    rm_dataset ds, out;
+    cr_assert_eq(rm_dataset_open(&ds, c.data_path), 0);
+    cr_assert_eq(rm_dataset_open(&out, c.out_path), 0, "%s", rm_error_message());
+    uint8_t *want = malloc(ds.count);
+    cr_assert_eq(rm_subset_select(&ds, c.takes, 2, 7, want), 0);
+    size_t n = 0;
+    for (size_t i = 0; i < ds.count; i++) n += want[i] != RM_SPLIT_UNASSIGNED;
+    cr_assert_eq(out.count, n);
+    char *params = NULL;
+    cr_assert_eq(rm_h5_attr_get_string((hid_t)out.hfile, "subset_parameters", &params), 0, "%s", rm_error_message());
+    cr_assert(strstr(params, "take=train:70:train\ntake=test:all:test\n"), "%s", params);
+    free(params);
+    free(want);
+    rm_dataset_close(&out);
+    rm_dataset_close(&ds);
+
+    c.out_path = tu_path(dir, "none.h5");
+    c.num_takes = 0;
+    cr_assert_neq(rm_subset(&c), 0);
+    cr_assert_not(tu_file_exists(c.out_path));
 }

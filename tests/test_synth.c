@@ -1,13 +1,16 @@
 /* The synthetic face generator: determinism, balanced labels, sane images,
- * compact region masks that hold the expression changes, domain shift. */
+ * compact region masks that hold the expression changes, domain shift; and
+ * the synth stage that writes them as a dataset. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dataset.h"
 #include "core/error.h"
-#include "ingest/synth_faces.h"
+#include "ingest/synth.h"
+#include "test_util.h"
 
 enum { NEUTRAL, HAPPY, SAD, SURPRISE, FEAR, DISGUST, ANGER };
 
@@ -338,4 +341,42 @@ Test(synth, params_check)
     cr_assert(strstr(rm_error_message(), "intensity") != NULL);
     p.intensity = 1;
     cr_assert_eq(rm_synth_params_check(&p), 0);
+}
+
+/* The stage (rm_synth) writes what rendering each index gives, with a
+ * seeded split, and refuses a bad config before writing anything. */
+Test(synth, stage_writes_the_rendered_faces)
+{
+    char *dir = tu_scratch_dir();
+    rm_synth_config c;
+    rm_synth_config_defaults(&c);
+    c.out_path = tu_path(dir, "s.h5");
+    c.count = 21;
+    c.start = 5;
+    c.params.size = 16;
+    cr_assert_eq(rm_synth(&c), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, c.out_path), 0, "%s", rm_error_message());
+    cr_assert_eq(ds.count, 21);
+    cr_assert_eq(ds.width, 16);
+    cr_assert(ds.has_regions);
+    uint8_t image[16 * 16], want[16 * 16];
+    for (size_t i = 0; i < ds.count; i++) {
+        cr_assert_eq(rm_dataset_read_images(&ds, i, 1, image), 0);
+        rm_synth_render(&c.params, c.start + i, want, NULL);
+        cr_assert_eq(memcmp(image, want, sizeof image), 0, "image %zu", i);
+        cr_assert_eq(ds.labels[i], rm_synth_label(&c.params, c.start + i));
+    }
+    rm_dataset_close(&ds);
+
+    c.out_path = tu_path(dir, "bad.h5");
+    c.count = 0;
+    cr_assert_neq(rm_synth(&c), 0);
+    cr_assert(strstr(rm_error_message(), "count 0"), "%s", rm_error_message());
+    c.count = 7;
+    c.params.intensity = 2;
+    cr_assert_neq(rm_synth(&c), 0);
+    cr_assert(strstr(rm_error_message(), "intensity"), "%s", rm_error_message());
+    cr_assert_not(tu_file_exists(c.out_path));
+    tu_rmtree(dir);
 }

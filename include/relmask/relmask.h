@@ -8,7 +8,7 @@
 #include "core/error.h"          /* the error contract: 0 / -1 and rm_error_message() */
 #include "core/dataset.h"        /* reading dataset files */
 #include "core/relevance_file.h" /* reading relevance files */
-#include "ingest/synth_faces.h"  /* stage synth */
+#include "ingest/synth.h"        /* stage synth (and the face renderer) */
 #include "ingest/ingest.h"       /* stage ingest */
 #include "ingest/subset.h"       /* stage subset */
 #include "train/train.h"         /* stage train (and eval, predict) */

@@ -1,5 +1,5 @@
 /* relmask info FILE...: a human summary of any relmask HDF5 file. */
-#include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,22 +8,11 @@
 #include "cli/cli.h"
 #include "core/dataset.h"
 #include "core/error.h"
+#include "core/file_schema.h"
 #include "core/h5util.h"
 #include "core/relevance_file.h"
 #include "nn/model_file.h"
 #include "train/train.h"
-
-static const char help[] =
-    "usage: relmask info FILE.h5...\n"
-    "\n"
-    "Prints a summary of relmask files and their provenance (inputs, parameters,\n"
-    "tool version):\n"
-    "  datasets     shapes, classes, record counts per split and class\n"
-    "  models       network, input shape, classes, parameter count, normalization,\n"
-    "               best epoch, training history and parameters, the dataset\n"
-    "               trained on, and whether the file is a checkpoint\n"
-    "  predictions  shape, split, classes, accuracy of the predicted classes\n"
-    "Exits 1 with a message if a file is not a relmask file.\n";
 
 /* Prints an attribute unless ctx (a NULL-terminated list) names it as shown
  * elsewhere in the summary. */
@@ -297,24 +286,9 @@ static int info_relevance(const char *path)
 /* Any file: dispatch on the schema attribute. */
 static int info_file(const char *path)
 {
-    rm_h5_init();
-    htri_t is_h5 = H5Fis_hdf5(path);
-    if (is_h5 < 0) {
-        FILE *f = fopen(path, "rb");
-        if (!f) return rm_error("%s: cannot open: no such file or not readable", path);
-        fclose(f);
-    }
-    if (is_h5 <= 0) return rm_error("%s: not an HDF5 file, expected a relmask .h5 file", path);
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) return rm_h5_error("%s: cannot open HDF5 file", path);
-    char *schema = NULL;
-    int rc = 0;
-    if (!rm_h5_attr_exists(file, "schema"))
-        rc = rm_error("%s: not a relmask file (no 'schema' attribute on the root group)", path);
-    else if (rm_h5_attr_get_string(file, "schema", &schema) != 0)
-        rc = rm_error_prefix("%s", path);
-    H5Fclose(file);
-    if (rc != 0) return rc;
+    char *schema;
+    RM_TRY(rm_file_schema(path, &schema));
+    int rc;
     if (!strcmp(schema, RM_DATASET_SCHEMA)) rc = info_dataset(path);
     else if (!strcmp(schema, RM_MODEL_SCHEMA)) rc = info_model(path);
     else if (!strcmp(schema, RM_PREDICTIONS_SCHEMA)) rc = info_predictions(path);
@@ -324,21 +298,31 @@ static int info_file(const char *path)
     return rc;
 }
 
+static const cli_option options[] = {CLI_END};
+
+static const cli_command command = {
+    .name = "info",
+    .usage = "usage: relmask info FILE.h5...\n"
+             "\n"
+             "Prints a summary of relmask files and their provenance (inputs, parameters,\n"
+             "tool version):\n"
+             "  datasets     shapes, classes, record counts per split and class\n"
+             "  models       network, input shape, classes, parameter count, normalization,\n"
+             "               best epoch, training history and parameters, the dataset\n"
+             "               trained on, and whether the file is a checkpoint\n"
+             "  predictions  shape, split, classes, accuracy of the predicted classes\n"
+             "Exits 1 with a message if a file is not a relmask file.\n",
+    .options = options,
+    .max_args = INT_MAX,
+};
+
 int cmd_info(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(help, stdout);
-            return RM_EXIT_OK;
-        }
-        return cli_bad_option("info", c, argv);
-    }
-    if (optind >= argc) return cli_usage_error("info", "expected at least one FILE.h5");
-    for (int i = optind; i < argc; i++) {
-        if (i > optind) putchar('\n');
+    int done, first, rc = cli_parse(&command, argc, argv, NULL, &done, &first);
+    if (rc != RM_EXIT_OK || done) return rc;
+    if (first >= argc) return cli_usage_error("info", "expected at least one FILE.h5");
+    for (int i = first; i < argc; i++) {
+        if (i > first) putchar('\n');
         if (info_file(argv[i]) != 0) return cli_runtime_error();
     }
     return RM_EXIT_OK;

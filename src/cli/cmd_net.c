@@ -1,21 +1,15 @@
 /* relmask net NAME|FILE [--speed]: a network's layers, shapes, parameters
- * and FLOPs; --speed also times inference and training steps here. */
-#include <getopt.h>
+ * and FLOPs; --speed also times inference and training steps here (the
+ * timing needs the optimizer, so it would go to train/ as a library call). */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "core/error.h"
-#include "train/optimizer.h"
 #include "core/progress.h"
+#include "train/optimizer.h"
 #include "train/train.h"
-
-static const char help[] =
-    "usage: relmask net NAME|FILE.cfg [--speed] [--batch N] [--threads N]\n"
-    "\n"
-    "Prints the layers of a network definition with their output shapes,\n"
-    "parameter counts and forward FLOPs. --speed builds the network and times\n"
-    "inference (batch 256) and training steps (--batch, 64) on random data.\n";
 
 static void print_table(const rm_netdef *d)
 {
@@ -61,43 +55,48 @@ static int time_steps(const rm_netdef *d, int batch, rm_mode mode, double *img_p
     return rc;
 }
 
+typedef struct {
+    int speed, batch;
+} net_options;
+
+#define CLI_TARGET net_options
+static const cli_option options[] = {
+    CLI_HELP_TEXT("options:"),
+    CLI_OPT_FLAG('s', "speed", speed, "also time inference and training steps"),
+    CLI_OPT_INT('b', "batch", "N", batch, 1, 65536, "batch of the timed training steps (64)"),
+    CLI_OPT_THREADS("threads (0 = all cores)"),
+    CLI_END,
+};
+
+static const cli_command command = {
+    .name = "net",
+    .usage = "usage: relmask net NAME|FILE.cfg [--speed] [--batch N] [--threads N]\n"
+             "\n"
+             "Prints the layers of a network definition with their output shapes,\n"
+             "parameter counts and forward FLOPs. --speed builds the network and times\n"
+             "inference (batch 256) and training steps (--batch, 64) on random data.\n"
+             "\n",
+    .options = options,
+    .max_args = INT_MAX,   /* counted below, with the message of the old parser */
+};
+
 int cmd_net(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},         {"speed", no_argument, NULL, 's'},
-        {"batch", required_argument, NULL, 'b'},  {"threads", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0},
-    };
-    int c, speed = 0;
-    long batch = 64, v;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hsb:t:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'h': fputs(help, stdout); return RM_EXIT_OK;
-        case 's': speed = 1; break;
-        case 'b':
-            if (cli_parse_int("net", "--batch", optarg, 1, 65536, &batch)) return RM_EXIT_USAGE;
-            break;
-        case 't':
-            if (cli_parse_int("net", "--threads", optarg, 0, 4096, &v)) return RM_EXIT_USAGE;
-            cli_set_threads(v);
-            break;
-        default: return cli_bad_option("net", c, argv);
-        }
-    }
-    if (argc - optind != 1) return cli_usage_error("net", "expected one network name or .cfg file");
+    net_options o = {.batch = 64};
+    int done, first, rc = cli_parse(&command, argc, argv, &o, &done, &first);
+    if (rc != RM_EXIT_OK || done) return rc;
+    if (argc - first != 1) return cli_usage_error("net", "expected one network name or .cfg file");
     rm_netdef d;
-    if (rm_netdef_find(&d, argv[optind]) != 0) return cli_runtime_error();
+    if (rm_netdef_find(&d, argv[first]) != 0) return cli_runtime_error();
     print_table(&d);
-    int rc = 0;
-    if (speed) {
+    if (o.speed) {
         double infer, train;
         rc = time_steps(&d, 256, RM_MODE_INFER, &infer);
-        if (rc == 0) rc = time_steps(&d, (int)batch, RM_MODE_TRAIN, &train);
+        if (rc == 0) rc = time_steps(&d, o.batch, RM_MODE_TRAIN, &train);
         if (rc == 0)
-            printf("\nspeed: inference %.0f img/s (batch 256, %.1f GFLOP/s), training %.0f img/s (batch %ld, "
+            printf("\nspeed: inference %.0f img/s (batch 256, %.1f GFLOP/s), training %.0f img/s (batch %d, "
                    "%.1f GFLOP/s counting 3x forward)\n",
-                   infer, infer * (double)rm_netdef_flops(&d) / 1e9, train, batch,
+                   infer, infer * (double)rm_netdef_flops(&d) / 1e9, train, o.batch,
                    3 * train * (double)rm_netdef_flops(&d) / 1e9);
     }
     rm_netdef_free(&d);

@@ -1,7 +1,7 @@
-/* Ingestion of real FER data formats into the dataset schema. Every
- * ingester streams records into an rm_ingest_sink, which converts them to
- * the requested size and channels, counts bad records and writes the file
- * atomically. */
+/* Ingestion of real FER data formats into the dataset schema (the ingest
+ * stage: rm_ingest). Every ingester streams records into an rm_ingest_sink,
+ * which converts them to the requested size and channels, counts bad
+ * records and writes the file atomically. */
 #ifndef RELMASK_INGEST_H
 #define RELMASK_INGEST_H
 
@@ -10,6 +10,8 @@
 #include "core/image.h"
 
 typedef struct {
+    const char *format;         /* rm_ingest: one of rm_ingest_format_names */
+    const char *input;          /* rm_ingest: the format's INPUT file or folder */
     const char *out_path;
     int force;
     int width, height;          /* 0: the format's native size, else 48x48 */
@@ -30,7 +32,21 @@ typedef struct {
     double float_max;           /* npy float input: value mapped to 255 */
 } rm_ingest_options;
 
+/* The defaults: gray, the format's size, val 0.1, test 0.1, seed 1,
+ * deflate 4, CK+ peak frames 1, float max 1. */
 void rm_ingest_options_init(rm_ingest_options *opt);
+
+enum { RM_INGEST_FORMATS = 6 };
+/* fer2013, folder, jaffe, ckplus, idx, npy */
+extern const char *const rm_ingest_format_names[RM_INGEST_FORMATS];
+
+/* 0 if opt names a known format, an input and an output, with the options
+ * that format needs (idx/npy: labels_path; test_images with test_labels);
+ * else -1 with rm_error saying what is missing. */
+int rm_ingest_check(const rm_ingest_options *opt);
+/* The ingest stage: checks opt, then runs the ingester of opt->format on
+ * opt->input. Writes opt->out_path, or fails with nothing written. */
+int rm_ingest(const rm_ingest_options *opt);
 
 /* Class-name presets accepted by --classes. */
 int rm_class_preset(const char *name, int *count, const char *const **names);

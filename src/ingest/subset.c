@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/rng.h"
 
 int rm_take_parse(const char *text, rm_take *take)
@@ -98,5 +99,108 @@ int rm_subset_select(const rm_dataset *ds, const rm_take *takes, int num_takes, 
     free(quota);
     free(start);
     free(rem);
+    return rc;
+}
+
+/* --- the stage --------------------------------------------------------------- */
+
+enum { BLOCK = 1024 };
+
+void rm_subset_config_defaults(rm_subset_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->seed = 1;
+    cfg->deflate_level = 4;
+}
+
+/* seed, complement and the takes: the subset_parameters attribute. */
+static void parameters_text(const rm_subset_config *c, char *out, size_t cap)
+{
+    size_t at = (size_t)snprintf(out, cap, "seed=%llu\ncomplement=%d\n", (unsigned long long)c->seed, c->complement);
+    for (int t = 0; t < c->num_takes && at < cap; t++) {
+        const rm_take *tk = &c->takes[t];
+        if (c->take_text[t]) {
+            at += (size_t)snprintf(out + at, cap - at, "take=%s\n", c->take_text[t]);
+            continue;
+        }
+        char count[32];
+        if (tk->count < 0) snprintf(count, sizeof count, "all");
+        else snprintf(count, sizeof count, "%lld", (long long)tk->count);
+        at += (size_t)snprintf(out + at, cap - at, "take=%s:%s:%s\n", rm_split_label(tk->from), count,
+                               rm_split_label(tk->as));
+    }
+}
+
+static int write_subset(const rm_subset_config *c, const rm_dataset *ds, const uint8_t *chosen)
+{
+    rm_dataset_spec spec = {.channels = ds->channels, .height = ds->height, .width = ds->width,
+                            .num_classes = ds->num_classes, .class_names = (const char *const *)ds->class_names,
+                            .has_regions = ds->has_regions, .source_format = "subset", .source_path = c->data_path,
+                            .deflate_level = c->deflate_level};
+    size_t rec = (size_t)ds->channels * (size_t)ds->height * (size_t)ds->width, hw = (size_t)ds->height * ds->width;
+    uint8_t *images = rm_malloc(rec * BLOCK, "image block"), *regions = NULL;
+    if (!images) return -1;
+    if (ds->has_regions && !(regions = rm_malloc(hw * BLOCK, "region block"))) {
+        free(images);
+        return -1;
+    }
+    rm_dataset_writer *w;
+    if (rm_dataset_writer_open(&w, c->out_path, &spec, c->force) != 0) {
+        free(images);
+        free(regions);
+        return -1;
+    }
+    char params[2048];
+    parameters_text(c, params, sizeof params);
+    rm_progress prog;
+    rm_progress_start(&prog, "subset", "img", ds->count);
+    int rc = rm_dataset_writer_set_attr(w, "subset_parameters", params);
+    for (size_t first = 0; rc == 0 && first < ds->count; first += BLOCK) {
+        size_t n = ds->count - first < BLOCK ? ds->count - first : BLOCK;
+        int any = 0;
+        for (size_t i = 0; i < n && !any; i++) any = chosen[first + i] != RM_SPLIT_UNASSIGNED;
+        if (!any) continue;
+        rc = rm_dataset_read_images(ds, first, n, images);
+        if (rc == 0 && regions) rc = rm_dataset_read_regions(ds, first, n, regions);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            if (chosen[first + i] != RM_SPLIT_UNASSIGNED)
+                rc = rm_dataset_writer_append(w, images + i * rec, ds->labels[first + i], chosen[first + i],
+                                              regions ? regions + i * hw : NULL);
+        rm_progress_update(&prog, first + n);
+    }
+    rm_progress_finish(&prog);
+    free(images);
+    free(regions);
+    if (rc != 0) {
+        rm_dataset_writer_abort(w);
+        return -1;
+    }
+    rm_split_spec none = {0, 0, c->seed};
+    return rm_dataset_writer_finish(w, &none);
+}
+
+int rm_subset(const rm_subset_config *c)
+{
+    if (!c->data_path || !c->out_path) return rm_error("subset: no input or output file");
+    if (c->num_takes < 1 || c->num_takes > RM_SUBSET_MAX_TAKES)
+        return rm_error("subset: %d takes, expected 1..%d", c->num_takes, RM_SUBSET_MAX_TAKES);
+    if (c->deflate_level < 0 || c->deflate_level > 9)
+        return rm_error("subset: deflate level %d is out of range (0..9)", c->deflate_level);
+    rm_dataset ds;
+    RM_TRY(rm_dataset_open(&ds, c->data_path));
+    uint8_t *chosen = rm_malloc(ds.count ? ds.count : 1, "selection");
+    int rc = chosen ? rm_subset_select(&ds, c->takes, c->num_takes, c->seed, chosen) : -1;
+    size_t kept = 0;
+    if (rc == 0) {
+        for (size_t i = 0; i < ds.count; i++) {
+            if (c->complement) chosen[i] = chosen[i] == RM_SPLIT_UNASSIGNED ? ds.split[i] : RM_SPLIT_UNASSIGNED;
+            kept += chosen[i] != RM_SPLIT_UNASSIGNED;
+        }
+        if (!kept) rc = rm_error("%s: the subset is empty", c->data_path);
+    }
+    if (rc == 0) rc = write_subset(c, &ds, chosen);
+    if (rc == 0) rm_log("%s: %zu of %zu records of %s", c->out_path, kept, ds.count, c->data_path);
+    free(chosen);
+    rm_dataset_close(&ds);
     return rc;
 }

@@ -25,4 +25,27 @@ int rm_subset_select(const rm_dataset *ds, const rm_take *takes, int num_takes, 
 /* "train:1000", "train:500:val", "test:all", "all:200:train". */
 int rm_take_parse(const char *text, rm_take *take);
 
+enum { RM_SUBSET_MAX_TAKES = 16 };
+
+typedef struct {
+    const char *data_path;     /* input dataset */
+    const char *out_path;      /* written atomically */
+    rm_take takes[RM_SUBSET_MAX_TAKES];
+    /* Each take as the user wrote it, for the subset_parameters attribute;
+     * NULL: written as FROM:COUNT:AS. */
+    const char *take_text[RM_SUBSET_MAX_TAKES];
+    int num_takes;             /* 1..RM_SUBSET_MAX_TAKES */
+    int complement;            /* write the records NOT drawn, with their own split */
+    uint64_t seed;             /* seed of the draws (1) */
+    int deflate_level;         /* 0-9 (4) */
+    int force;                 /* overwrite an existing output */
+} rm_subset_config;
+
+void rm_subset_config_defaults(rm_subset_config *cfg);
+/* The subset stage: draws the takes from cfg->data_path (rm_subset_select)
+ * and writes the drawn records (or the complement) in their order, with
+ * their regions, to cfg->out_path. Fails, with nothing written, when a take
+ * asks for more than is left or the subset is empty. */
+int rm_subset(const rm_subset_config *cfg);
+
 #endif

@@ -3,8 +3,8 @@
  * distractors, in several rendering domains; each with its ground-truth
  * expression-region mask. Deterministic: image i depends only on
  * (seed, domain, intensity, size, i). */
-#ifndef RELMASK_SYNTH_H
-#define RELMASK_SYNTH_H
+#ifndef RELMASK_SYNTH_FACES_H
+#define RELMASK_SYNTH_FACES_H
 
 #include <stdint.h>
 
