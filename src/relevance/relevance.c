@@ -34,10 +34,10 @@ static int check_config(const rm_relevance_config *c)
     if (!c->data_path || !c->out_path) return rm_error("relevance: a dataset and an output path are required");
     if (c->method != RM_RELEVANCE_LRP && c->method != RM_RELEVANCE_OCCLUSION)
         return rm_error("relevance: method %d, expected LRP or occlusion", (int)c->method);
-    if (c->method == RM_RELEVANCE_LRP ? !c->model_path || c->predict_cmd : !c->model_path == !c->predict_cmd)
-        return rm_error("relevance: %s", c->method == RM_RELEVANCE_LRP
-                                             ? "LRP needs a model file and no prediction command"
-                                             : "occlusion needs a model file or a prediction command, not both");
+    if (c->method == RM_RELEVANCE_LRP && (!c->model_path || c->predict_cmd))
+        return rm_error("relevance: LRP needs a model file and no prediction command");
+    if (c->method == RM_RELEVANCE_OCCLUSION && !c->model_path == !c->predict_cmd)
+        return rm_error("relevance: occlusion needs a model file or a prediction command, not both");
     if (c->batch < 1 || c->batch > 4096) return rm_error("relevance: batch %d, expected 1..4096", c->batch);
     if (c->num_rules < 0 || c->num_rules > RM_RELEVANCE_MAX_RULES)
         return rm_error("relevance: %d rule overrides, expected 0..%d", c->num_rules, RM_RELEVANCE_MAX_RULES);
