@@ -12,6 +12,7 @@
 #include "ingest/ingest.h"       /* stage ingest */
 #include "ingest/subset.h"       /* stage subset */
 #include "train/train.h"         /* stage train (and eval, predict) */
+#include "relevance/relevance.h" /* stage relevance: a relevance file by LRP or occlusion */
 #include "relevance/lrp.h"       /* stage relevance: LRP */
 #include "relevance/occlusion.h" /* stage relevance: occlusion */
 #include "relevance/import.h"    /* stage relevance-import */

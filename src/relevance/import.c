@@ -630,5 +630,6 @@ int rm_relevance_import(const rm_import_options *o)
     }
     free(params);
     rm_dataset_close(&ds);
+    if (rc == 0) rm_log("%s: relevance imported (%s) from %s", o->out_path, rm_import_method(o->source), o->input);
     return rc;
 }

@@ -48,6 +48,7 @@ typedef struct {
 void rm_import_options_defaults(rm_import_options *o);
 /* The method name stored in the file: "import-png", ... */
 const char *rm_import_method(rm_import_source source);
+/* Imports the maps; logs a summary line (rm_log) when done. */
 int rm_relevance_import(const rm_import_options *o);
 
 /* One fixation in pixel coordinates (pixel (i, j) is centred at x = i,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/pixels.h"
 #include "nn/net.h"
 #include "train/train.h"
 
@@ -34,7 +35,7 @@ typedef struct {
     rm_predictor base;
     rm_net net;
     int batch;
-    float *lut;     /* [C][256]: (v/255 - mean[c]) / std[c] */
+    rm_pixel_norm norm;
 } model_predictor;
 
 /* Softmax of each row as relmask predict and eval compute it. */
@@ -57,12 +58,8 @@ static int model_run(rm_predictor *base, const uint8_t *images, int n, float *pr
         int m = n - b0 < mp->batch ? n - b0 : mp->batch;
         const uint8_t *src = images + (size_t)b0 * per_image;
 #pragma omp parallel for schedule(static)
-        for (int64_t ic = 0; ic < (int64_t)m * C; ic++) {
-            const float *lut = mp->lut + 256 * (ic % C);
-            const uint8_t *s = src + (size_t)ic * hw;
-            float *d = x + (size_t)ic * hw;
-            for (size_t i = 0; i < hw; i++) d[i] = lut[s[i]];
-        }
+        for (int i = 0; i < m; i++)
+            rm_pixel_norm_image(&mp->norm, src + (size_t)i * per_image, x + (size_t)i * per_image, hw);
         /* the unused tail of the last batch: defined input, outputs ignored */
         if (m < mp->batch) memset(x + (size_t)m * per_image, 0, sizeof *x * (size_t)(mp->batch - m) * per_image);
         RM_TRY(rm_net_forward(&mp->net));
@@ -75,7 +72,6 @@ static void model_destroy(rm_predictor *base)
 {
     model_predictor *mp = (model_predictor *)base;
     rm_net_destroy(&mp->net);
-    free(mp->lut);
     free(mp);
 }
 
@@ -92,14 +88,12 @@ int rm_predictor_from_model(rm_predictor **out, const rm_model *model, int batch
     if (!mp) return -1;
     mp->base = (rm_predictor){in->c, in->h, in->w, model->num_classes, model_run, model_destroy};
     mp->batch = batch;
-    int rc = (mp->lut = rm_malloc(sizeof *mp->lut * 256 * (size_t)in->c, "normalization table")) ? 0 : -1;
-    for (int c = 0; rc == 0 && c < in->c; c++) {
+    int rc = 0;
+    for (int c = 0; rc == 0 && c < in->c; c++)
         if (!(model->norm_std[c] > 0))
             rc = rm_error("predictor: the model's normalization std of channel %d is %g, expected > 0", c,
                           model->norm_std[c]);
-        for (int v = 0; v < 256; v++)
-            mp->lut[256 * c + v] = (float)((v / 255.0 - model->norm_mean[c]) / model->norm_std[c]);
-    }
+    if (rc == 0) rc = rm_pixel_norm_init(&mp->norm, in->c, model->norm_mean, model->norm_std);
     if (rc == 0) rc = rm_net_create(&mp->net, &model->def, batch, RM_MODE_INFER, 0);
     if (rc == 0) rc = rm_model_apply(model, &mp->net);
     if (rc != 0) {

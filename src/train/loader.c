@@ -41,6 +41,7 @@
 #include "core/error.h"
 #include "core/h5lock.h"
 #include "core/h5util.h"
+#include "core/pixels.h"
 #include "core/rng.h"
 
 #define DEFAULT_CACHE_BYTES ((size_t)2 << 30)
@@ -65,9 +66,7 @@ struct rm_loader {
     uint64_t seed;
     int C, H, W;
     size_t plane, img_bytes;      /* H*W, C*H*W */
-    float lut[RM_DATASET_MAX_CHANNELS][256];   /* normalized value of each byte per channel */
-    float scale[RM_DATASET_MAX_CHANNELS];      /* x' = x * scale + bias for x in [0, 255] */
-    float bias[RM_DATASET_MAX_CHANNELS];
+    rm_pixel_norm norm;           /* bytes: its table; interpolated values: scale and bias */
 
     size_t n;                     /* selected records */
     int64_t *sel;                 /* [n] record indices, ascending */
@@ -160,12 +159,7 @@ static void prepare_image(rm_loader *L, const uint8_t *src, int64_t rec, float *
     const int C = L->C, H = L->H, W = L->W;
     const size_t plane = L->plane;
     if (!L->augment) {
-        for (int c = 0; c < C; c++) {
-            const float *lut = L->lut[c];
-            const uint8_t *s = src + c * plane;
-            float *o = out + c * plane;
-            for (size_t p = 0; p < plane; p++) o[p] = lut[s[p]];
-        }
+        rm_pixel_norm_image(&L->norm, src, out, plane);
         return;
     }
     /* Every decision is drawn, enabled or not, so enabling one kind of
@@ -184,7 +178,7 @@ static void prepare_image(rm_loader *L, const uint8_t *src, int64_t rec, float *
         for (int y = 0; y < H; y++) {
             int ys = clampi(y - dy, 0, H - 1);
             for (int c = 0; c < C; c++) {
-                const float *lut = L->lut[c];
+                const float *lut = L->norm.lut[c];
                 const uint8_t *s = src + c * plane + (size_t)ys * W;
                 float *o = out + c * plane + (size_t)y * W;
                 for (int x = 0; x < W; x++) o[x] = lut[s[xmap[x]]];
@@ -221,7 +215,7 @@ static void prepare_image(rm_loader *L, const uint8_t *src, int64_t rec, float *
                 float top = (float)s[i00] + fx * (float)(s[i01] - s[i00]);
                 float bot = (float)s[i10] + fx * (float)(s[i11] - s[i10]);
                 float val = top + fy * (bot - top);
-                orow[c * plane + x] = val * L->scale[c] + L->bias[c];
+                orow[c * plane + x] = val * L->norm.scale[c] + L->norm.bias[c];
             }
         }
     }
@@ -522,10 +516,8 @@ static int open_impl(rm_loader *L, const rm_loader_config *cfg)
         if (!(s > 0) || !isfinite(s) || !isfinite(m))
             return rm_error("%s: normalization of channel %d: mean %g, std %g (std must be > 0)", path, c,
                             m, s);
-        for (int v = 0; v < 256; v++) L->lut[c][v] = (float)(((double)v / 255.0 - m) / s);
-        L->scale[c] = (float)(1.0 / (255.0 * s));
-        L->bias[c] = (float)(-m / s);
     }
+    RM_TRY(rm_pixel_norm_init(&L->norm, L->C, cfg->mean, cfg->std));
 
     size_t n = 0;
     for (size_t i = 0; i < L->ds.count; i++) n += (size_t)split_selected(L->split, L->ds.split[i]);

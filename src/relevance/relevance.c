@@ -1,0 +1,270 @@
+/* The relevance stage (relevance.h): selects the records, opens or resumes
+ * the relevance file, explains block after block with the chosen method
+ * (relevance_lrp.c, relevance_occlusion.c) and writes each block. */
+#include "relevance/relevance.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/h5util.h"
+#include "core/progress.h"
+#include "core/relevance_file.h"
+#include "relevance/relevance_internal.h"
+#include "train/train.h"
+
+static const char *const method_names[] = {"lrp", "occlusion"};
+
+void rm_relevance_config_defaults(rm_relevance_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->split = -1;
+    cfg->method = RM_RELEVANCE_LRP;
+    cfg->batch = 64;
+    cfg->composite = "epsilon-plus-flat";
+    cfg->eps = 1e-6;
+    cfg->gamma = 0.25;
+}
+
+/* What relmask relevance's options rule out already, for other callers. */
+static int check_config(const rm_relevance_config *c)
+{
+    if (!c->data_path || !c->out_path) return rm_error("relevance: a dataset and an output path are required");
+    if (c->method != RM_RELEVANCE_LRP && c->method != RM_RELEVANCE_OCCLUSION)
+        return rm_error("relevance: method %d, expected LRP or occlusion", (int)c->method);
+    if (c->method == RM_RELEVANCE_LRP && (!c->model_path || c->predict_cmd))
+        return rm_error("relevance: LRP needs a model file and no prediction command");
+    if (c->method == RM_RELEVANCE_OCCLUSION && !c->model_path == !c->predict_cmd)
+        return rm_error("relevance: occlusion needs a model file or a prediction command, not both");
+    if (c->batch < 1 || c->batch > 4096) return rm_error("relevance: batch %d, expected 1..4096", c->batch);
+    if (c->num_rules < 0 || c->num_rules > RM_RELEVANCE_MAX_RULES)
+        return rm_error("relevance: %d rule overrides, expected 0..%d", c->num_rules, RM_RELEVANCE_MAX_RULES);
+    if (c->start < 0 || c->count < 0 || c->patch < 0 || c->stride < 0 || c->stop_after < 0)
+        return rm_error("relevance: negative start, count, patch, stride or stop_after");
+    return 0;
+}
+
+/* "pred" -> -1, "true" -> -2, a class name or index -> the class. */
+static int parse_target(const char *text, char *const *names, int k, int *target)
+{
+    if (!text || !strcmp(text, "pred")) return *target = -1, 0;
+    if (!strcmp(text, "true")) return *target = -2, 0;
+    for (int i = 0; i < k; i++)
+        if (!strcmp(text, names[i])) return *target = i, 0;
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*text && !*end && v >= 0 && v < k) return *target = (int)v, 0;
+    return rm_error("--target '%s': expected pred, true, a class index 0..%d or a class name", text, k - 1);
+}
+
+/* The records to explain: the split's indices, then start/count. */
+static int select_records(const rm_dataset *ds, const rm_relevance_config *c, int64_t **indices, int64_t *n)
+{
+    int64_t *idx = rm_malloc(sizeof *idx * (ds->count ? ds->count : 1), "record indices");
+    if (!idx) return -1;
+    int64_t m = 0;
+    for (size_t i = 0; i < ds->count; i++)
+        if (c->split < 0 || ds->split[i] == c->split) idx[m++] = (int64_t)i;
+    if (c->start >= m) {
+        free(idx);
+        return rm_error("%s: --start %lld is past the %lld records of split %s", ds->path, c->start, (long long)m,
+                        rm_split_label(c->split));
+    }
+    int64_t end = c->count > 0 && c->start + c->count < m ? c->start + c->count : m;
+    memmove(idx, idx + c->start, sizeof *idx * (size_t)(end - c->start));
+    *indices = idx;
+    *n = end - c->start;
+    return 0;
+}
+
+/* How many of idx[0..n) fit one window (at least 1). */
+static int64_t window_fit(const record_reader *r, const int64_t *idx, int64_t n)
+{
+    int64_t k = 1;
+    while (k < n && idx[k] - idx[0] + 1 <= r->window_cap) k++;
+    return k;
+}
+
+static int read_records(record_reader *r, const int64_t *idx, int64_t n, uint8_t *out)
+{
+    int64_t span = idx[n - 1] - idx[0] + 1;
+    RM_TRY(rm_dataset_read_images(r->ds, (size_t)idx[0], (size_t)span, r->window));
+    for (int64_t i = 0; i < n; i++)
+        memcpy(out + (size_t)i * r->record_bytes, r->window + (size_t)(idx[i] - idx[0]) * r->record_bytes,
+               r->record_bytes);
+    return 0;
+}
+
+static void job_free(relevance_job *j)
+{
+    rm_occlusion_destroy(j->occ);
+    rm_predictor_destroy(j->pred);
+    rm_lrp_destroy(j->lrp);
+    rm_lrp_config_free(&j->lrp_cfg);
+    if (j->have_model) rm_model_free(&j->model);
+    rm_dataset_close(&j->ds);
+    free(j->indices);
+    free(j->images);
+    free(j->chan);
+    free(j->heat);
+    free(j->score);
+    free(j->explained);
+    free(j->predicted);
+    free(j->label);
+    free(j->targets);
+    free(j->block_index);
+    free(j->reader.window);
+}
+
+static int job_allocate(relevance_job *j)
+{
+    size_t b = (size_t)j->cfg->batch, hw = (size_t)j->ds.height * (size_t)j->ds.width;
+    size_t chw = hw * (size_t)j->ds.channels;
+    j->reader.ds = &j->ds;
+    j->reader.record_bytes = chw;
+    j->reader.window_cap = 8 * (int64_t)b > 1024 ? 8 * (int64_t)b : 1024;
+    j->reader.window = rm_malloc(chw * (size_t)j->reader.window_cap, "record window");
+    j->images = rm_malloc(chw * b, "image batch");
+    j->chan = rm_malloc(sizeof *j->chan * chw * b, "relevance batch");
+    j->heat = rm_malloc(sizeof *j->heat * hw * b, "heatmap batch");
+    j->score = rm_malloc(sizeof *j->score * b, "scores");
+    j->explained = rm_malloc(sizeof *j->explained * b, "explained classes");
+    j->predicted = rm_malloc(sizeof *j->predicted * b, "predicted classes");
+    j->label = rm_malloc(sizeof *j->label * b, "labels");
+    j->targets = rm_malloc(sizeof *j->targets * b, "targets");
+    j->block_index = rm_malloc(sizeof *j->block_index * b, "indices");
+    if (!j->reader.window || !j->images || !j->chan || !j->heat || !j->score || !j->explained || !j->predicted ||
+        !j->label || !j->targets || !j->block_index)
+        return -1;
+    return 0;
+}
+
+static int job_prepare(relevance_job *j)
+{
+    const rm_relevance_config *c = j->cfg;
+    RM_TRY(rm_dataset_open(&j->ds, c->data_path));
+    rm_dataset_fingerprint(j->data_fp, (int64_t)j->ds.count, j->ds.channels, j->ds.height, j->ds.width,
+                           j->ds.labels, j->ds.split);
+    if (c->model_path) {
+        RM_TRY(rm_model_load(&j->model, c->model_path));
+        j->have_model = 1;
+        RM_TRY(rm_model_check_dataset(&j->model, c->model_path, &j->ds));
+        rm_model_fingerprint(j->model_fp, &j->model);
+    }
+    RM_TRY(parse_target(c->target, j->ds.class_names, j->ds.num_classes, &j->target));
+    RM_TRY(select_records(&j->ds, c, &j->indices, &j->n));
+    RM_TRY(job_allocate(j));
+    return c->method == RM_RELEVANCE_LRP ? relevance_lrp_prepare(j) : relevance_occlusion_prepare(j);
+}
+
+/* Reads the records of the block at `first` and explains them. */
+static int explain_block(relevance_job *j, int64_t first, int64_t n)
+{
+    for (int64_t done = 0; done < n;) {
+        int64_t k = window_fit(&j->reader, j->indices + first + done, n - done);
+        RM_TRY(read_records(&j->reader, j->indices + first + done, k,
+                            j->images + (size_t)done * j->reader.record_bytes));
+        done += k;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        int64_t rec = j->indices[first + i];
+        j->block_index[i] = rec;
+        j->label[i] = j->ds.labels[rec];
+        j->targets[i] = j->target == -2 ? j->label[i] : j->target;
+    }
+    return j->occ ? relevance_occlusion_block(j, n) : relevance_lrp_block(j, n);
+}
+
+/* A failed run keeps its partial file only when it holds records that
+ * --resume can continue from; an empty one would just be left behind. */
+static int fail_partial(rm_relevance_writer *w, int64_t done)
+{
+    if (done == 0) {
+        rm_relevance_writer_abort(w);
+        return -1;
+    }
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", rm_error_message());
+    rm_relevance_writer_close_partial(w);
+    return rm_error("%s (the %lld records done are kept; --resume continues after them)", msg, (long long)done);
+}
+
+static int run_job(relevance_job *j)
+{
+    const rm_relevance_config *c = j->cfg;
+    rm_relevance_spec spec = {.count = j->n, .channels = j->ds.channels, .height = j->ds.height,
+                              .width = j->ds.width, .num_classes = j->ds.num_classes,
+                              .class_names = (const char *const *)j->ds.class_names,
+                              .store_channels = c->channels, .deflate_level = 4, .method = method_names[c->method],
+                              .score_kind = j->occ ? "probability" : "logit", .parameters = j->params};
+    rm_relevance_writer *w;
+    int64_t done;
+    RM_TRY(rm_relevance_writer_open(&w, c->out_path, &spec, c->force, c->resume, &done));
+    const char *attrs[][2] = {
+        {"model_path", c->model_path ? c->model_path : ""}, {"model_fingerprint", j->model_fp},
+        {"dataset_path", c->data_path}, {"dataset_fingerprint", j->data_fp},
+        {j->occ ? "predict_cmd" : "composite", j->occ ? (c->predict_cmd ? c->predict_cmd : "") : c->composite},
+        {"target", c->target ? c->target : "pred"}, {"split", rm_split_label(c->split)},
+        {"command_line", c->command_line ? c->command_line : ""},
+    };
+    for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
+        if (rm_relevance_writer_set_attr(w, attrs[i][0], attrs[i][1]) != 0) return fail_partial(w, done);
+    rm_progress prog;
+    rm_progress_start(&prog, "relevance", "img", (size_t)j->n);
+    rm_progress_update(&prog, (size_t)done);
+    double sum_gap = 0;
+    int64_t explained_count = 0;
+    for (int blocks = 0; done < j->n; blocks++) {
+        if (c->stop_after && blocks == c->stop_after) {
+            rm_progress_finish(&prog);
+            if (!c->quiet)
+                rm_log("%s: stopped after %d blocks (%lld of %lld records); continue with --resume", c->out_path,
+                       blocks, (long long)done, (long long)j->n);
+            rm_relevance_writer_close_partial(w);
+            j->stopped = 1;
+            return 0;
+        }
+        int64_t n = j->n - done < c->batch ? j->n - done : c->batch;
+        rm_relevance_block blk = {.n = n, .index = j->block_index, .label = j->label, .explained = j->explained,
+                                  .predicted = j->predicted, .score = j->score, .heatmap = j->heat,
+                                  .channels = j->chan};
+        if (explain_block(j, done, n) != 0 || rm_relevance_writer_write(w, &blk) != 0) {
+            rm_progress_finish(&prog);
+            rm_error_prefix("record %lld", (long long)j->indices[done]);
+            return fail_partial(w, done);
+        }
+        /* how far LRP's heatmaps are from summing to the explained logit */
+        size_t hw = (size_t)j->ds.height * (size_t)j->ds.width;
+        for (int64_t i = 0; i < n && !j->occ; i++) {
+            double s = 0;
+            for (size_t p = 0; p < hw; p++) s += j->heat[(size_t)i * hw + p];
+            sum_gap += fabs(s - j->score[i]) / (fabs(j->score[i]) + 1e-12);
+            explained_count++;
+        }
+        done += n;
+        if (explained_count)
+            snprintf(prog.note, sizeof prog.note, "mean |sum-logit|/|logit| %.3g", sum_gap / (double)explained_count);
+        rm_progress_update(&prog, (size_t)done);
+    }
+    rm_progress_finish(&prog);
+    return rm_relevance_writer_finish(w);
+}
+
+int rm_relevance_run(const rm_relevance_config *cfg)
+{
+    RM_TRY(check_config(cfg));
+    rm_h5_init();
+    relevance_job j;
+    memset(&j, 0, sizeof j);
+    j.cfg = cfg;
+    j.ds.hfile = -1;
+    int rc = job_prepare(&j);
+    if (rc == 0) rc = run_job(&j);
+    if (rc == 0 && !j.stopped && !cfg->quiet)
+        rm_log("%s: %lld heatmaps (%s%s%s)", cfg->out_path, (long long)j.n, method_names[cfg->method],
+               j.occ ? "" : ", ", j.occ ? "" : cfg->composite);
+    job_free(&j);
+    return rc;
+}
