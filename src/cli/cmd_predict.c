@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "core/argmax.h"
 #include "core/error.h"
 #include "core/h5util.h"
 #include "relevance/occlusion.h"
@@ -126,13 +127,7 @@ static void softmax_rows(const float *z, float *p, int64_t n, int k)
 /* The first index of the row maximum, as rm_evaluate counts it. */
 static void argmax_rows(const float *z, int32_t *pred, int64_t n, int k)
 {
-    for (int64_t i = 0; i < n; i++) {
-        const float *zi = z + (size_t)i * k;
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (zi[j] > zi[best]) best = j;
-        pred[i] = best;
-    }
+    for (int64_t i = 0; i < n; i++) pred[i] = rm_argmax(z + (size_t)i * k, k);
 }
 
 static int write_array(hid_t f, const char *name, hid_t file_type, hid_t mem_type, int rank, const hsize_t *dims,

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/argmax.h"
 #include "core/error.h"
 #include "core/h5lock.h"
 #include "core/h5util.h"
@@ -451,11 +452,7 @@ static int count_correct(const float *probs, const int32_t *labels, int n, int k
 {
     int correct = 0;
     for (int i = 0; i < n; i++) {
-        const float *p = probs + (size_t)i * k;
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (p[j] > p[best]) best = j;
-        correct += best == labels[i];
+        correct += rm_argmax(probs + (size_t)i * k, k) == labels[i];
     }
     return correct;
 }
