@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "core/csv.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "train/metrics.h"
@@ -314,21 +315,12 @@ static void write_json(FILE *f, const eval_report *r)
     fputs("  ]\n}\n", f);
 }
 
-/* RFC 4180: quote a field holding a comma, quote or line break. */
+/* prefix and s as one field (at most 1023 bytes). */
 static void csv_field(FILE *f, const char *prefix, const char *s)
 {
     char joined[1024];
     snprintf(joined, sizeof joined, "%s%s", prefix, s);
-    if (!strpbrk(joined, ",\"\r\n")) {
-        fputs(joined, f);
-        return;
-    }
-    fputc('"', f);
-    for (const char *p = joined; *p; p++) {
-        if (*p == '"') fputc('"', f);
-        fputc(*p, f);
-    }
-    fputc('"', f);
+    rm_csv_write_field(f, joined);
 }
 
 static void csv_row(FILE *f, const char *name, const rm_class_metrics *c, const int64_t *confusion_row, int k)

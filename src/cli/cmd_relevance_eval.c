@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "core/csv.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/output.h"
@@ -374,20 +375,6 @@ static void write_json(FILE *f, const re_args *a, const rm_quality_result *r)
 
 /* --- CSV: one row per metric ------------------------------------------------*/
 
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"') fputc('"', f);
-        fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static void csv_num(FILE *f, double v)
 {
     fputc(',', f);
@@ -400,7 +387,7 @@ static void csv_row(FILE *f, const char *metric, const char *cls, int step, doub
 {
     fputs(metric, f);
     fputc(',', f);
-    csv_field(f, cls);
+    rm_csv_write_field(f, cls);
     if (step >= 0) fprintf(f, ",%d", step);
     else fputc(',', f);
     csv_num(f, step >= 0 ? fraction : NAN);
