@@ -130,28 +130,14 @@ static void argmax_rows(const float *z, int32_t *pred, int64_t n, int k)
     for (int64_t i = 0; i < n; i++) pred[i] = rm_argmax(z + (size_t)i * k, k);
 }
 
-static int write_array(hid_t f, const char *name, hid_t file_type, hid_t mem_type, int rank, const hsize_t *dims,
-                       const void *data)
-{
-    hid_t space = H5Screate_simple(rank, dims, NULL);
-    if (space < 0) return rm_h5_error("creating the dataspace of /%s", name);
-    hid_t d = H5Dcreate2(f, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = 0;
-    if (d < 0) rc = rm_h5_error("creating /%s", name);
-    else if (H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) rc = rm_h5_error("writing /%s", name);
-    if (d >= 0) H5Dclose(d);
-    H5Sclose(space);
-    return rc;
-}
-
 static int write_arrays(hid_t f, const rm_inference *inf, const float *probs, const int32_t *pred)
 {
     hsize_t nk[2] = {(hsize_t)inf->count, (hsize_t)inf->model.num_classes}, n = (hsize_t)inf->count;
-    RM_TRY(write_array(f, "logits", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, nk, inf->logits));
-    RM_TRY(write_array(f, "probabilities", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, nk, probs));
-    RM_TRY(write_array(f, "predicted", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &n, pred));
-    RM_TRY(write_array(f, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &n, inf->labels));
-    return write_array(f, "indices", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &n, inf->indices);
+    RM_TRY(rm_h5_write_dataset(f, "/logits", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, nk, inf->logits));
+    RM_TRY(rm_h5_write_dataset(f, "/probabilities", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, nk, probs));
+    RM_TRY(rm_h5_write_dataset(f, "/predicted", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &n, pred));
+    RM_TRY(rm_h5_write_dataset(f, "/labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &n, inf->labels));
+    return rm_h5_write_dataset(f, "/indices", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &n, inf->indices);
 }
 
 static int write_attrs(hid_t f, const predict_args *a, const rm_inference *inf)
