@@ -69,7 +69,8 @@ static int set_random_orders(void *t, const char *v, const char *cmd)
 static int set_baseline(void *t, const char *v, const char *cmd)
 {
     perturbation_option(t, "baseline");
-    if (rm_baseline_parse(v, &QUALITY(t)->baseline) != 0) return cli_usage_error(cmd, "--baseline: %s", rm_error_message());
+    if (rm_baseline_parse(v, &QUALITY(t)->baseline) != 0)
+        return cli_usage_error(cmd, "--baseline: %s", rm_error_message());
     return RM_EXIT_OK;
 }
 

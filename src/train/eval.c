@@ -60,8 +60,8 @@ static void print_summary(const eval_report *r, FILE *out)
         for (int m = 0; m < f->num_models; m++) {
             const rm_inference *inf = &f->members[m];
             fprintf(out, "  member %d: %s (%s), weight %.4f: accuracy %.4f (%lld correct), mean loss %.4f\n", m + 1,
-                   inf->model_path, inf->net_name, f->weights[m], inf->result.accuracy,
-                   (long long)diagonal(inf->result.confusion, f->num_classes), inf->result.loss);
+                    inf->model_path, inf->net_name, f->weights[m], inf->result.accuracy,
+                    (long long)diagonal(inf->result.confusion, f->num_classes), inf->result.loss);
         }
     } else {
         fprintf(out, "model:     %s (%s)\n", r->model_label, r->net_label);
@@ -69,13 +69,14 @@ static void print_summary(const eval_report *r, FILE *out)
     fprintf(out, "data:      %s, %s split\n", r->cfg->data_path, rm_split_label(r->cfg->split));
     fprintf(out, "records:   %lld\n", (long long)r->met->count);
     fprintf(out, "accuracy:  %.4f (%lld of %lld correct)%s\n", r->met->accuracy, (long long)r->met->correct,
-           (long long)r->met->count, f ? ", fused" : "");
+            (long long)r->met->count, f ? ", fused" : "");
     fprintf(out, "mean loss: %.4f (cross-entropy%s)\n", r->loss, f ? " of the fused probabilities" : "");
 }
 
 static void print_row(FILE *out, int width, const char *name, const rm_class_metrics *c)
 {
-    fprintf(out, "  %-*s %9.4f %9.4f %9.4f %9lld\n", width, name, c->precision, c->recall, c->f1, (long long)c->support);
+    fprintf(out, "  %-*s %9.4f %9.4f %9.4f %9lld\n", width, name, c->precision, c->recall, c->f1,
+            (long long)c->support);
 }
 
 static void print_class_table(const eval_report *r, FILE *out)
