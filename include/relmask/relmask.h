@@ -11,12 +11,16 @@
 #include "ingest/synth.h"        /* stage synth (and the face renderer) */
 #include "ingest/ingest.h"       /* stage ingest */
 #include "ingest/subset.h"       /* stage subset */
-#include "train/train.h"         /* stage train (and eval, predict) */
+#include "train/train.h"         /* stage train */
+#include "train/eval.h"          /* stage eval */
+#include "train/predict.h"       /* stage predict */
 #include "relevance/relevance.h" /* stage relevance: a relevance file by LRP or occlusion */
-#include "relevance/lrp.h"       /* stage relevance: LRP */
-#include "relevance/occlusion.h" /* stage relevance: occlusion */
+#include "relevance/lrp.h"       /* the LRP engine */
+#include "relevance/occlusion.h" /* occlusion for any model */
 #include "relevance/import.h"    /* stage relevance-import */
-#include "relevance/quality.h"   /* stage relevance-eval */
+#include "relevance/predict_npy.h" /* predict --npy-in: a model behind --predict-cmd */
+#include "relevance/quality.h"   /* relevance-eval's metrics */
+#include "relevance/relevance_eval.h" /* stage relevance-eval */
 #include "encode/encode.h"       /* stage encode */
 #include "report/heatmap.h"      /* stage heatmap */
 #include "report/report.h"       /* stage report */

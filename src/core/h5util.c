@@ -45,6 +45,23 @@ int rm_h5_error(const char *fmt, ...)
     return rm_error("%s", what);
 }
 
+int rm_h5_write_dataset(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
+                        const hsize_t *dims, const void *data)
+{
+    hsize_t elements = 1;
+    for (int i = 0; i < rank; i++) elements *= dims[i];
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    if (space < 0) return rm_h5_error("creating the dataspace of %s", name);
+    hid_t d = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = 0;
+    if (d < 0) rc = rm_h5_error("creating %s", name);
+    else if (elements && H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        rc = rm_h5_error("writing %s", name);
+    if (d >= 0) H5Dclose(d);
+    H5Sclose(space);
+    return rc;
+}
+
 static int write_attr(hid_t loc, const char *name, hid_t type, hid_t space, const void *data)
 {
     if (H5Aexists(loc, name) > 0 && H5Adelete(loc, name) < 0)

@@ -15,6 +15,12 @@ hid_t rm_h5_open_read(const char *path, const char *expected);
 /* Records an error "<formatted>: <HDF5 stack message>" and returns -1. */
 int rm_h5_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Creates dataset `name` in loc (contiguous, elements of file_type, shape
+ * dims[rank]) and writes data, given as mem_type, into it; an empty
+ * dataset is only created. Errors name it as given: "creating /logits". */
+int rm_h5_write_dataset(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
+                        const hsize_t *dims, const void *data);
+
 /* Variable-length UTF-8 string attributes (h5py reads them as str). */
 int rm_h5_attr_set_string(hid_t loc, const char *name, const char *value);
 int rm_h5_attr_set_strings(hid_t loc, const char *name, int count,

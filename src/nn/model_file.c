@@ -109,30 +109,6 @@ void rm_model_fingerprint(char out[17], const rm_model *m)
 
 /* --- writing ------------------------------------------------------------ */
 
-static int write_f32(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data)
-{
-    hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t d = H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = 0;
-    if (d < 0) rc = rm_h5_error("creating %s", name);
-    else if (H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) rc = rm_h5_error("writing %s", name);
-    if (d >= 0) H5Dclose(d);
-    H5Sclose(space);
-    return rc;
-}
-
-static int write_f64(hid_t loc, const char *name, hsize_t n, const double *data)
-{
-    hid_t space = H5Screate_simple(1, &n, NULL);
-    hid_t d = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = 0;
-    if (d < 0) rc = rm_h5_error("creating %s", name);
-    else if (n && H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) rc = rm_h5_error("writing %s", name);
-    if (d >= 0) H5Dclose(d);
-    H5Sclose(space);
-    return rc;
-}
-
 /* The plain dims of parameter `key` ("conv1/weight") from the definition. */
 static int param_dims(const rm_model *m, const char *key, int64_t count, hsize_t *dims)
 {
@@ -177,7 +153,7 @@ static int write_params(hid_t file, const rm_model *m)
         }
         hsize_t dims[4];
         int rank = param_dims(m, m->tensors[i].key, m->tensors[i].count, dims);
-        rc = write_f32(g, slash + 1, rank, dims, m->tensors[i].data);
+        rc = rm_h5_write_dataset(g, slash + 1, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, m->tensors[i].data);
         H5Gclose(g);
     }
     H5Gclose(root);
@@ -200,7 +176,8 @@ static int write_history(hid_t file, const rm_model *m)
                            r->encoded_share};
             col[e] = v[k];
         }
-        rc = write_f64(g, names[k], (hsize_t)n, col);
+        hsize_t dim = (hsize_t)n;
+        rc = rm_h5_write_dataset(g, names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &dim, col);
     }
     free(col);
     H5Gclose(g);

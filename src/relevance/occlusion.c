@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "relevance/predictor.h"
+#include "core/argmax.h"
 #include "core/error.h"
 
 struct rm_occlusion {
@@ -138,14 +139,6 @@ static void assemble(const rm_occlusion *o, uint8_t *dst, const uint8_t *img, in
             memset(dst + c * hw + (size_t)y * o->W + x0, o->fill[c], (size_t)o->patch_w);
 }
 
-static int argmax(const float *p, int k)
-{
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (p[j] > p[best]) best = j;
-    return best;
-}
-
 int rm_occlusion_explain(rm_occlusion *o, const uint8_t *images, int n, const int32_t *target, float *heat,
                          int32_t *explained, float *score, int32_t *predicted)
 {
@@ -172,7 +165,7 @@ int rm_occlusion_explain(rm_occlusion *o, const uint8_t *images, int n, const in
             const float *pj = o->probs + (size_t)j * o->K;
             float *h = heat + (size_t)i * hw;
             if (q < 0) {
-                int pred = argmax(pj, o->K);
+                int pred = rm_argmax(pj, o->K);
                 cls = target && target[i] >= 0 ? target[i] : pred;
                 p0 = pj[cls];
                 if (explained) explained[i] = cls;

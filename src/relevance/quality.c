@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/argmax.h"
 #include "core/dataset.h"
 #include "core/error.h"
 #include "train/loader.h"
@@ -577,14 +578,6 @@ static void score_of(const float *z, int k, int e, double *out)
     out[RM_SCORE_PROBABILITY] = exp((double)z[e] - max) / sum;
 }
 
-static int argmax(const float *v, int k)
-{
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (v[j] > v[best]) best = j;
-    return best;
-}
-
 static void aopc_add(rm_aopc_stats *a, double f0, double rel, double rnd)
 {
     rm_running_add(&a->score, f0);
@@ -604,7 +597,7 @@ static int score_block(run_state *s, int64_t first, int n)
     for (int i = 0; i < n; i++) {
         int e = s->rel.explained[first + i];
         if (e < 0) {
-            e = argmax(z + slot_of(s, i, 0, 0) * K, K);
+            e = rm_argmax(z + slot_of(s, i, 0, 0) * K, K);
             res->explained_by_model++;
         }
         s->explained[i] = e;

@@ -4,8 +4,8 @@
  * in percent; undefined values are empty fields. */
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 
+#include "core/csv.h"
 #include "core/error.h"
 #include "report/report_internal.h"
 
@@ -32,21 +32,6 @@ static void test(FILE *f, const rm_wilcoxon_result *w, int pairs, int baseline)
     num(f, w->method == RM_WILCOXON_NONE ? NAN : w->p);
 }
 
-/* RFC 4180 quoting where needed. */
-static void field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 int report_write_csv(FILE *f, const report_ctx *ctx)
 {
     fputs("condition,baseline,n_seeds,n_curves,"
@@ -62,7 +47,7 @@ int report_write_csv(FILE *f, const report_ctx *ctx)
         const report_condition *cond = &ctx->cond[c];
         const report_summary *s = &cond->s;
         int base = c == ctx->baseline;
-        field(f, cond->name);
+        rm_csv_write_field(f, cond->name);
         fprintf(f, ",%d,%d,%d", base, cond->nruns, s->curve_runs);
         stat(f, &s->final_val, 100);
         stat(f, &s->best_val, 100);

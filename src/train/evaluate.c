@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/argmax.h"
 #include "core/error.h"
 #include "train/train.h"
 
@@ -9,14 +10,6 @@ void rm_eval_result_free(rm_eval_result *r)
 {
     free(r->confusion);
     memset(r, 0, sizeof *r);
-}
-
-static int argmax(const float *v, int k)
-{
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (v[j] > v[best]) best = j;
-    return best;
 }
 
 void rm_softmax_row(const float *z, int k, double *p)
@@ -55,7 +48,7 @@ int rm_evaluate(rm_net *net, rm_loader *loader, rm_eval_result *out, float *logi
         const float *z = rm_net_logits(net);
         for (int n = 0; n < b->count; n++) {
             const float *row = z + (size_t)n * k;
-            int pred = argmax(row, k), label = b->labels[n];
+            int pred = rm_argmax(row, k), label = b->labels[n];
             correct += pred == label;
             out->confusion[(size_t)label * k + pred]++;
             loss += row_loss(row, k, label);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/argmax.h"
 #include "core/error.h"
 #include "train/train.h"
 
@@ -74,9 +75,7 @@ static int fuse(rm_fusion *f)
             rm_softmax_row(f->members[m].logits + (size_t)i * k, k, row);
             for (int j = 0; j < k; j++) p[j] += f->weights[m] * row[j];
         }
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (p[j] > p[best]) best = j;
+        int best = rm_argmax_double(p, k);
         f->predicted[i] = best;
         correct += best == labels[i];
         f->result.confusion[(size_t)labels[i] * k + best]++;

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/argmax.h"
 #include "core/error.h"
 #include "core/h5lock.h"
 #include "core/h5util.h"
@@ -336,12 +337,7 @@ static int state_copy(trainer *t, int64_t file, int write_to_file)
                 if (rc == 0 && write_to_file) {
                     rc = rm_net_param_read(&t->net, &as_state, plain);
                     hsize_t dim = (hsize_t)n;
-                    hid_t space = H5Screate_simple(1, &dim, NULL);
-                    hid_t d = rc ? -1 : H5Dcreate2(f, path, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-                    if (rc == 0 && (d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, plain) < 0))
-                        rc = rm_h5_error("writing %s", path);
-                    if (d >= 0) H5Dclose(d);
-                    H5Sclose(space);
+                    if (rc == 0) rc = rm_h5_write_dataset(f, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &dim, plain);
                 } else if (rc == 0) {
                     hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
                     if (d < 0) rc = rm_error("checkpoint lacks %s", path);
@@ -451,11 +447,7 @@ static int count_correct(const float *probs, const int32_t *labels, int n, int k
 {
     int correct = 0;
     for (int i = 0; i < n; i++) {
-        const float *p = probs + (size_t)i * k;
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (p[j] > p[best]) best = j;
-        correct += best == labels[i];
+        correct += rm_argmax(probs + (size_t)i * k, k) == labels[i];
     }
     return correct;
 }

@@ -1,0 +1,21 @@
+/* The predict stage as a library call (predict.c): per-record logits,
+ * softmax probabilities and predicted classes of a model on a dataset
+ * split, in a predictions file (schema relmask.predictions, docs/formats.md).
+ * The NPY exchange of external models is relevance/predict_npy.h. */
+#ifndef RELMASK_PREDICT_H
+#define RELMASK_PREDICT_H
+
+typedef struct {
+    const char *model_path, *data_path, *out_path;
+    int split;                  /* RM_SPLIT_*, or -1 (default) for all records */
+    int batch;                  /* records per forward pass (256) */
+    int force;                  /* overwrite an existing out_path */
+    const char *command_line;   /* the file's command_line attribute (NULL: "") */
+} rm_predict_config;
+
+void rm_predict_config_defaults(rm_predict_config *cfg);
+/* Writes out_path atomically (on an error an existing file stays as it
+ * was) and logs "<out>: N predictions, accuracy A". */
+int rm_predict(const rm_predict_config *cfg);
+
+#endif
