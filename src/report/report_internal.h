@@ -4,7 +4,9 @@
  *   figures.c     learning-curve and bar-chart SVGs, encoded-sample montages
  *   heatmaps.c    the heatmap montages (rm_heatmap_montage, per class)
  *   sysinfo.c     versions, machine, parameters for reproducibility
- *   report_md.c, report_html.c, results_csv.c   the three documents
+ *   report_sections.c   the sections of report.md and report.html, once
+ *   report_md.c, report_html.c   their renderers (report_render.h)
+ *   results_csv.c the results table as CSV
  *   report.c      rm_report: the order of the steps above */
 #ifndef RELMASK_REPORT_INTERNAL_H
 #define RELMASK_REPORT_INTERNAL_H
