@@ -1,7 +1,4 @@
-/* relmask report --dir DIR: the experiment's learning curves, tables,
- * significance tests, montages and reproducibility details as markdown,
- * HTML and CSV (docs/report.md). */
-#include <getopt.h>
+/* relmask report --dir DIR: the options, over rm_report (docs/report.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,168 +7,141 @@
 #include "core/error.h"
 #include "report/report.h"
 
-static const char help[] =
-    "usage: relmask report --dir DIR [options]\n"
-    "\n"
-    "Summarizes an experiment directory (make experiment): for every condition\n"
-    "(DIR/runs/<condition>/seed<k>/ with model.h5 and test.json) the learning\n"
-    "curve, epochs and seconds to 90% and 95% of the baseline's final validation\n"
-    "accuracy, the area under the learning curve and the final test accuracy,\n"
-    "as mean and sample std over seeds, with paired Wilcoxon signed-rank tests\n"
-    "against the baseline; SVG plots, montages of the encoded training images,\n"
-    "confusion matrices, findings and the details needed to reproduce it.\n"
-    "\n"
-    "options:\n"
-    "  -d, --dir DIR          the experiment directory (required)\n"
-    "  -c, --conditions LIST  comma-separated conditions in table order (default:\n"
-    "                         every DIR/runs/* directory: the baseline, finetune,\n"
-    "                         the rest alphabetically, fuse-* last); the baseline\n"
-    "                         is added when missing\n"
-    "  -s, --seeds LIST       comma-separated seeds every condition must have\n"
-    "                         (default: each condition's seed<k> directories)\n"
-    "  -b, --baseline NAME    the reference condition (raw)\n"
-    "      --title TEXT       the report's title\n"
-    "  -o, --out FILE.md      the markdown report (DIR/report.md); FILE.html is\n"
-    "                         written beside it, results.csv and the figures in\n"
-    "                         the folder FILE/ (DIR/report/)\n"
-    "  -f, --force            replace an existing report\n"
-    "  -q, --quiet            do not print the summary table\n"
-    "\n"
-    "A seed directory without test.json is an error naming the file; leave\n"
-    "unfinished runs out with --seeds or --conditions. A run without model.h5\n"
-    "(e.g. a fused condition) has test metrics but no learning curve; the\n"
-    "baseline's runs need model.h5. Exit codes: 0 ok, 1 error, 2 usage error.\n";
-
 typedef struct {
-    rm_report_options opt;
-    char **conditions;
+    rm_report_config cfg;
+    char **conditions;          /* --conditions and --seeds, owned here */
     int *seeds;
     int quiet;
-} report_args;
+} report_options;
 
-static void free_args(report_args *a)
+static void free_lists(report_options *o)
 {
-    for (int i = 0; i < a->opt.nconditions; i++) free(a->conditions[i]);
-    free(a->conditions);
-    free(a->seeds);
+    for (int i = 0; i < o->cfg.nconditions; i++) free(o->conditions[i]);
+    free(o->conditions);
+    free(o->seeds);
 }
 
-static int parse_conditions(report_args *a, const char *list)
+static int set_conditions(void *t, const char *list, const char *cmd)
 {
-    for (int i = 0; i < a->opt.nconditions; i++) free(a->conditions[i]);
-    free(a->conditions);
-    a->conditions = NULL;
-    a->opt.nconditions = 0;
-    const char *p = list;
-    for (;;) {
+    report_options *o = t;
+    for (int i = 0; i < o->cfg.nconditions; i++) free(o->conditions[i]);
+    free(o->conditions);
+    o->conditions = NULL;
+    o->cfg.nconditions = 0;
+    for (const char *p = list;;) {
         size_t n = strcspn(p, ",");
-        if (n == 0) return cli_usage_error("report", "--conditions '%s': empty condition name", list);
-        char *name = malloc(n + 1);
-        char **grown = realloc(a->conditions, sizeof *grown * (size_t)(a->opt.nconditions + 1));
-        if (!name || !grown) {
-            free(name);
-            if (grown) a->conditions = grown;
-            fprintf(stderr, "relmask: error: out of memory\n");
-            return RM_EXIT_RUNTIME;
-        }
+        if (n == 0) return cli_usage_error(cmd, "--conditions '%s': empty condition name", list);
+        if (memchr(p, '/', n) || (n == 1 && p[0] == '.') || (n == 2 && !strncmp(p, "..", 2)))
+            return cli_usage_error(cmd, "--conditions: '%.*s' is not a condition name", (int)n, p);
+        char **grown = rm_realloc(o->conditions, sizeof *grown * (size_t)(o->cfg.nconditions + 1), "conditions");
+        if (!grown) return cli_runtime_error();
+        o->conditions = grown;
+        char *name = rm_malloc(n + 1, "a condition name");
+        if (!name) return cli_runtime_error();
         memcpy(name, p, n);
         name[n] = 0;
-        if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
-            free(name);
-            a->conditions = grown;
-            return cli_usage_error("report", "--conditions: '%.*s' is not a condition name", (int)n, p);
-        }
-        a->conditions = grown;
-        a->conditions[a->opt.nconditions++] = name;
+        o->conditions[o->cfg.nconditions++] = name;
         if (!p[n]) break;
         p += n + 1;
     }
+    o->cfg.conditions = (const char *const *)o->conditions;
     return RM_EXIT_OK;
 }
 
-static int parse_seeds(report_args *a, const char *list)
+static int set_seeds(void *t, const char *list, const char *cmd)
 {
-    free(a->seeds);
-    a->seeds = NULL;
-    a->opt.nseeds = 0;
-    const char *p = list;
-    for (;;) {
+    report_options *o = t;
+    free(o->seeds);
+    o->seeds = NULL;
+    o->cfg.nseeds = 0;
+    for (const char *p = list;;) {
         char item[32];
         size_t n = strcspn(p, ",");
-        if (n == 0 || n >= sizeof item) return cli_usage_error("report", "--seeds '%s': expected numbers like 1,2,3", list);
+        if (n == 0 || n >= sizeof item) return cli_usage_error(cmd, "--seeds '%s': expected numbers like 1,2,3", list);
         memcpy(item, p, n);
         item[n] = 0;
         long v;
-        if (cli_parse_int("report", "--seeds", item, 0, 1000000000, &v)) return RM_EXIT_USAGE;
-        for (int i = 0; i < a->opt.nseeds; i++)
-            if (a->seeds[i] == v) return cli_usage_error("report", "--seeds: seed %ld is listed twice", v);
-        int *grown = realloc(a->seeds, sizeof *grown * (size_t)(a->opt.nseeds + 1));
-        if (!grown) {
-            fprintf(stderr, "relmask: error: out of memory\n");
-            return RM_EXIT_RUNTIME;
-        }
-        a->seeds = grown;
-        a->seeds[a->opt.nseeds++] = (int)v;
+        if (cli_parse_int(cmd, "--seeds", item, 0, 1000000000, &v)) return RM_EXIT_USAGE;
+        for (int i = 0; i < o->cfg.nseeds; i++)
+            if (o->seeds[i] == v) return cli_usage_error(cmd, "--seeds: seed %ld is listed twice", v);
+        int *grown = rm_realloc(o->seeds, sizeof *grown * (size_t)(o->cfg.nseeds + 1), "seeds");
+        if (!grown) return cli_runtime_error();
+        o->seeds = grown;
+        o->seeds[o->cfg.nseeds++] = (int)v;
         if (!p[n]) break;
         p += n + 1;
     }
+    o->cfg.seeds = o->seeds;
     return RM_EXIT_OK;
 }
 
-static int parse(int argc, char **argv, report_args *a, int *done)
+static int set_baseline(void *t, const char *value, const char *cmd)
 {
-    enum { OPT_TITLE = 1000 };
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},           {"dir", required_argument, NULL, 'd'},
-        {"conditions", required_argument, NULL, 'c'}, {"seeds", required_argument, NULL, 's'},
-        {"baseline", required_argument, NULL, 'b'}, {"title", required_argument, NULL, OPT_TITLE},
-        {"out", required_argument, NULL, 'o'},      {"force", no_argument, NULL, 'f'},
-        {"quiet", no_argument, NULL, 'q'},          {NULL, 0, NULL, 0},
-    };
-    int ch, rc;
-    opterr = 0;
-    *done = 0;
-    while ((ch = getopt_long(argc, argv, ":hd:c:s:b:o:fq", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'h': fputs(help, stdout); *done = 1; return RM_EXIT_OK;
-        case 'd': a->opt.dir = optarg; break;
-        case 'c':
-            if ((rc = parse_conditions(a, optarg)) != RM_EXIT_OK) return rc;
-            break;
-        case 's':
-            if ((rc = parse_seeds(a, optarg)) != RM_EXIT_OK) return rc;
-            break;
-        case 'b':
-            if (!*optarg || strchr(optarg, '/')) return cli_usage_error("report", "--baseline '%s': not a condition name", optarg);
-            a->opt.baseline = optarg;
-            break;
-        case OPT_TITLE: a->opt.title = optarg; break;
-        case 'o': a->opt.out = optarg; break;
-        case 'f': a->opt.force = 1; break;
-        case 'q': a->quiet = 1; break;
-        default: return cli_bad_option("report", ch, argv);
-        }
-    }
-    if (optind < argc) return cli_usage_error("report", "unexpected argument '%s'", argv[optind]);
-    if (!a->opt.dir) return cli_usage_error("report", "--dir DIR is required");
-    if (a->opt.out) {
-        size_t n = strlen(a->opt.out);
-        if (n < 4 || strcmp(a->opt.out + n - 3, ".md") != 0 || a->opt.out[n - 4] == '/')
-            return cli_usage_error("report", "--out '%s': expected a file name ending in .md", a->opt.out);
-    }
+    if (!*value || strchr(value, '/')) return cli_usage_error(cmd, "--baseline '%s': not a condition name", value);
+    ((report_options *)t)->cfg.baseline = value;
     return RM_EXIT_OK;
 }
+
+static int check(void *t, const char *cmd)
+{
+    report_options *o = t;
+    const char *out = o->cfg.out;
+    if (out) {
+        size_t n = strlen(out);
+        if (n < 4 || strcmp(out + n - 3, ".md") != 0 || out[n - 4] == '/')
+            return cli_usage_error(cmd, "--out '%s': expected a file name ending in .md", out);
+    }
+    o->cfg.echo = o->quiet ? NULL : stdout;
+    return RM_EXIT_OK;
+}
+
+#define CLI_TARGET report_options
+static const cli_option options[] = {
+    CLI_OPT_REQUIRED('d', "dir", "DIR", cfg.dir, "the experiment directory (required)"),
+    CLI_OPT_CALL('c', "conditions", "LIST", set_conditions, "comma-separated conditions in table order (default:\n"
+                                                           "every DIR/runs/* directory: the baseline, finetune,\n"
+                                                           "the rest alphabetically, fuse-* last); the baseline\n"
+                                                           "is added when missing"),
+    CLI_OPT_CALL('s', "seeds", "LIST", set_seeds, "comma-separated seeds every condition must have\n"
+                                                 "(default: each condition's seed<k> directories)"),
+    CLI_OPT_CALL('b', "baseline", "NAME", set_baseline, "the reference condition (raw)"),
+    CLI_OPT_STRING(0, "title", "TEXT", cfg.title, "the report's title"),
+    CLI_OPT_STRING('o', "out", "FILE.md", cfg.out, "the markdown report (DIR/report.md); FILE.html is\n"
+                                                   "written beside it, results.csv and the figures in\n"
+                                                   "the folder FILE/ (DIR/report/)"),
+    CLI_OPT_FLAG('f', "force", cfg.force, "replace an existing report"),
+    CLI_OPT_FLAG('q', "quiet", quiet, "do not print the summary table"),
+    CLI_END,
+};
+
+static const cli_command command = {
+    .name = "report",
+    .usage = "usage: relmask report --dir DIR [options]\n"
+             "\n"
+             "Summarizes an experiment directory (make experiment): for every condition\n"
+             "(DIR/runs/<condition>/seed<k>/ with model.h5 and test.json) the learning\n"
+             "curve, epochs and seconds to 90% and 95% of the baseline's final validation\n"
+             "accuracy, the area under the learning curve and the final test accuracy,\n"
+             "as mean and sample std over seeds, with paired Wilcoxon signed-rank tests\n"
+             "against the baseline; SVG plots, montages of the encoded training images,\n"
+             "confusion matrices, findings and the details needed to reproduce it.\n"
+             "\n"
+             "options:\n",
+    .options = options,
+    .epilog = "\n"
+              "A seed directory without test.json is an error naming the file; leave\n"
+              "unfinished runs out with --seeds or --conditions. A run without model.h5\n"
+              "(e.g. a fused condition) has test metrics but no learning curve; the\n"
+              "baseline's runs need model.h5. Exit codes: 0 ok, 1 error, 2 usage error.\n",
+    .check = check,
+};
 
 int cmd_report(int argc, char **argv)
 {
-    report_args a = {0};
-    int done, rc = parse(argc, argv, &a, &done);
-    if (rc == RM_EXIT_OK && !done) {
-        a.opt.conditions = a.conditions;
-        a.opt.seeds = a.seeds;
-        a.opt.echo = a.quiet ? NULL : stdout;
-        rc = rm_report_write(&a.opt) == 0 ? RM_EXIT_OK : cli_runtime_error();
-    }
-    free_args(&a);
+    report_options o = {0};
+    rm_report_config_defaults(&o.cfg);
+    int done, rc = cli_parse(&command, argc, argv, &o, &done, NULL);
+    if (rc == RM_EXIT_OK && !done) rc = rm_report(&o.cfg) == 0 ? RM_EXIT_OK : cli_runtime_error();
+    free_lists(&o);
     return rc;
 }

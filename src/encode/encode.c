@@ -1,4 +1,4 @@
-/* rm_encode_file: a dataset and its relevance file -> an encoded dataset.
+/* rm_encode: a dataset and its relevance file -> an encoded dataset.
  * Records are streamed in blocks (bounded memory); within a block the
  * images are encoded in parallel, each from its own inputs only, and
  * appended in record order, so the output does not depend on the thread
@@ -375,3 +375,11 @@ int rm_encode_file(const rm_encode_config *cfg, rm_encode_summary *summary)
     free(j.scratch);
     return rc;
 }
+
+void rm_encode_config_defaults(rm_encode_config *cfg)
+{
+    *cfg = (rm_encode_config){.deflate_level = 4};
+    rm_encode_params_defaults(&cfg->params, RM_ENCODE_MEAN);
+}
+
+int rm_encode(const rm_encode_config *cfg) { return rm_encode_file(cfg, NULL); }

@@ -12,8 +12,9 @@
  *             relevance byte) to evaluate a channel model without relevance
  * Every value is rounded half up (floor(v + 0.5)) and clamped to 0..255.
  *
- * The per-image work (rm_encoder) is pure and thread-safe; rm_encode_file
- * streams a dataset and a relevance file into an encoded dataset. */
+ * The per-image work (rm_encoder) is pure and thread-safe; rm_encode (the
+ * stage, relmask encode) streams a dataset and a relevance file into an
+ * encoded dataset. */
 #ifndef RELMASK_ENCODE_H
 #define RELMASK_ENCODE_H
 
@@ -133,8 +134,12 @@ typedef struct {
     double seconds;
 } rm_encode_summary;
 
-/* Reads cfg->data_path and cfg->relevance_path, checks they belong
- * together, and writes the encoded dataset atomically. summary may be NULL. */
+/* No paths; mode mean with its defaults, deflate level 4. */
+void rm_encode_config_defaults(rm_encode_config *cfg);
+/* The stage: reads cfg->data_path and cfg->relevance_path, checks they
+ * belong together, and writes the encoded dataset atomically. */
+int rm_encode(const rm_encode_config *cfg);
+/* rm_encode that also reports what it wrote; summary may be NULL. */
 int rm_encode_file(const rm_encode_config *cfg, rm_encode_summary *summary);
 
 #endif

@@ -328,7 +328,7 @@ static int read_source(report_ctx *ctx)
 
 int report_load(report_ctx *ctx)
 {
-    const rm_report_options *opt = ctx->opt;
+    const rm_report_config *opt = ctx->opt;
     if (!is_dir(ctx->dir)) return rm_error("%s: no such experiment directory", ctx->dir);
     char **names = NULL;
     int n = 0, rc = 0;

@@ -1,6 +1,7 @@
 /* Heatmap montages (src/report/heatmap.h has the colours and the
  * geometry): tiles are read one record at a time, coloured at the data's
- * resolution and upscaled by pixel replication into one RGB image. */
+ * resolution and upscaled by pixel replication into one RGB image.
+ * rm_heatmap, the stage of relmask heatmap, opens the files for it. */
 #include "report/heatmap.h"
 
 #include <math.h>
@@ -346,4 +347,25 @@ int rm_heatmap_montage(const rm_heatmap_options *o, const rm_dataset *ds, const 
         return -1;
     }
     return rm_output_commit(&out);
+}
+
+void rm_heatmap_config_defaults(rm_heatmap_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    rm_heatmap_options_defaults(&cfg->montage);
+}
+
+int rm_heatmap(const rm_heatmap_config *cfg)
+{
+    rm_dataset ds;
+    rm_relevance r;
+    int rc = rm_dataset_open(&ds, cfg->data_path);
+    int have_ds = rc == 0;
+    if (rc == 0) rc = rm_relevance_open(&r, cfg->relevance_path);
+    int have_r = have_ds && rc == 0;
+    if (rc == 0) rc = rm_heatmap_montage(&cfg->montage, &ds, &r, cfg->out_path, cfg->force);
+    if (rc == 0) rm_log("%s: heatmap montage of %s", cfg->out_path, cfg->relevance_path);
+    if (have_r) rm_relevance_close(&r);
+    if (have_ds) rm_dataset_close(&ds);
+    return rc;
 }

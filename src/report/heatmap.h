@@ -81,4 +81,17 @@ int rm_heatmap_render(const rm_heatmap_options *o, const rm_dataset *ds, const r
 int rm_heatmap_montage(const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r,
                        const char *out_png, int force);
 
+/* --- the stage (relmask heatmap) ----------------------------------------- */
+typedef struct {
+    const char *relevance_path, *data_path, *out_path;
+    rm_heatmap_options montage;
+    int force;                  /* replace an existing out_path */
+} rm_heatmap_config;
+
+/* No paths; the montage options' defaults. */
+void rm_heatmap_config_defaults(rm_heatmap_config *cfg);
+/* Opens the dataset and the relevance file, writes the montage with
+ * rm_heatmap_montage and logs one line. */
+int rm_heatmap(const rm_heatmap_config *cfg);
+
 #endif

@@ -1,4 +1,4 @@
-/* rm_report_write: read the experiment, compute, draw, write the three
+/* rm_report: read the experiment, compute, draw, write the three
  * documents atomically (docs/report.md). */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@ enum { DOC_MD, DOC_HTML, DOC_CSV, NUM_DOCS };
 
 static int set_paths(report_ctx *ctx)
 {
-    const rm_report_options *opt = ctx->opt;
+    const rm_report_config *opt = ctx->opt;
     ctx->md_path = opt->out ? rm_strdup(opt->out) : report_strf("%s/report.md", ctx->dir);
     if (!ctx->md_path) return -1;
     size_t n = strlen(ctx->md_path);
@@ -81,7 +81,9 @@ static void echo_table(FILE *f, const report_ctx *ctx)
     }
 }
 
-int rm_report_write(const rm_report_options *opt)
+void rm_report_config_defaults(rm_report_config *cfg) { memset(cfg, 0, sizeof *cfg); }
+
+int rm_report(const rm_report_config *opt)
 {
     report_ctx ctx = {.opt = opt};
     rm_output out[NUM_DOCS];

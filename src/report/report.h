@@ -177,18 +177,20 @@ typedef struct {
     const char *out;              /* report.md path (NULL: DIR/report.md) */
     const char *title;            /* NULL: "relmask experiment report: DIR" */
     const char *baseline;         /* NULL: "raw" */
-    char **conditions;            /* NULL: every DIR/runs/<name>/ */
+    const char *const *conditions;/* NULL: every DIR/runs/<name>/ */
     int nconditions;
     const int *seeds;             /* NULL: every seed<k> directory of each condition */
     int nseeds;
     int force;                    /* replace existing report files */
     FILE *echo;                   /* if set, the results table is printed here too */
-} rm_report_options;
+} rm_report_config;
 
-/* Reads the experiment directory, computes every metric and test, and
- * writes <stem>.md and <stem>.html (stem: the out path without ".md") and,
- * in the folder <stem>/, results.csv and the figures. Returns 0 or -1 with
- * an error. */
-int rm_report_write(const rm_report_options *opt);
+/* Everything NULL / 0: DIR still to set. */
+void rm_report_config_defaults(rm_report_config *cfg);
+/* The stage: reads the experiment directory, computes every metric and
+ * test, and writes <stem>.md and <stem>.html (stem: the out path without
+ * ".md") and, in the folder <stem>/, results.csv and the figures. Returns 0
+ * or -1 with an error. */
+int rm_report(const rm_report_config *cfg);
 
 #endif

@@ -4,8 +4,10 @@
  *   figures.c     learning-curve and bar-chart SVGs, encoded-sample montages
  *   heatmaps.c    the heatmap montages (rm_heatmap_montage, per class)
  *   sysinfo.c     versions, machine, parameters for reproducibility
- *   report_md.c, report_html.c, results_csv.c   the three documents
- *   report.c      rm_report_write: the order of the steps above */
+ *   report_sections.c   the sections of report.md and report.html, once
+ *   report_md.c, report_html.c   their renderers (report_render.h)
+ *   results_csv.c the results table as CSV
+ *   report.c      rm_report: the order of the steps above */
 #ifndef RELMASK_REPORT_INTERNAL_H
 #define RELMASK_REPORT_INTERNAL_H
 
@@ -72,7 +74,7 @@ typedef struct {
 } report_sysinfo;
 
 typedef struct {
-    const rm_report_options *opt;
+    const rm_report_config *opt;
     char *dir, *title, *baseline_name;
     char *md_path, *html_path, *csv_path;   /* outputs */
     char *assets_dir, *assets_rel;          /* "<stem>/" on disk and as referenced */

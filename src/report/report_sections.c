@@ -1,0 +1,372 @@
+/* The sections of report.md and report.html, written once: what each says,
+ * in the order of the list below; report_md.c and report_html.c draw it. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/error.h"
+#include "report/report_render.h"
+
+static void say(report_renderer *r, const char *s) { r->ops->prose(r, s); }
+
+/* Prose with numbers: only numbers go through the format. */
+static void sayf(report_renderer *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sayf(report_renderer *r, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    r->ops->prose(r, buf);
+}
+
+static void text(report_renderer *r, const char *s) { r->ops->text(r, s); }
+static void verbatim(report_renderer *r, const char *s) { r->ops->verbatim(r, s); }
+static void begin(report_renderer *r, report_block kind) { r->ops->block_begin(r, kind, NULL); }
+static void end(report_renderer *r, report_block kind) { r->ops->block_end(r, kind); }
+
+static void paragraph(report_renderer *r, const char *prose)
+{
+    begin(r, REPORT_PARA);
+    say(r, prose);
+    end(r, REPORT_PARA);
+}
+
+static void figures(report_renderer *r, const report_figure *figs, int n)
+{
+    for (int i = 0; i < n; i++) r->ops->figure(r, &figs[i]);
+}
+
+/* One table row of text cells; the first names the row. */
+static void text_row(report_renderer *r, char (*texts)[REPORT_CELL], int n, int highlight)
+{
+    report_cell cells[REPORT_RESULT_COLS > REPORT_SEED_COLS ? REPORT_RESULT_COLS : REPORT_SEED_COLS];
+    for (int i = 0; i < n; i++) cells[i] = (report_cell){.text = texts[i], .flags = i ? 0 : REPORT_CELL_NAME};
+    r->ops->table_row(r, cells, n, highlight);
+}
+
+/* The documents of the report besides this one, and where the figures are. */
+static void siblings(report_renderer *r, const report_ctx *ctx)
+{
+    const struct {
+        int format;   /* -1: neither document */
+        const char *label, *href;
+    } docs[] = {
+        {REPORT_HTML, "the same report as HTML: ", ctx->html_rel},
+        {-1, "the results table as CSV: ", ctx->csv_rel},
+    };
+    int first = 1;
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        if (docs[i].format == (int)r->format) continue;
+        char label[64];
+        snprintf(label, sizeof label, "%s%s", first ? "" : "; ", docs[i].label);
+        if (first) label[0] = (char)toupper((unsigned char)label[0]);
+        say(r, label);
+        r->ops->link(r, docs[i].href, docs[i].href);
+        first = 0;
+    }
+    say(r, "; the figures are in `");
+    text(r, ctx->assets_rel);
+    say(r, "/`.");
+}
+
+static void intro(report_renderer *r, const report_ctx *ctx)
+{
+    begin(r, REPORT_PARA);
+    say(r, "Generated ");
+    verbatim(r, ctx->sys.date);
+    say(r, " by ");
+    verbatim(r, ctx->sys.tool);
+    say(r, " from `");
+    text(r, ctx->dir);
+    sayf(r, "`: %d condition%s, baseline `", ctx->ncond, ctx->ncond == 1 ? "" : "s");
+    text(r, ctx->cond[ctx->baseline].name);
+    say(r, "`. ");
+    siblings(r, ctx);
+    end(r, REPORT_PARA);
+}
+
+static int findings(report_renderer *r, const report_ctx *ctx)
+{
+    begin(r, REPORT_ASIDE);
+    say(r, "Written from the numbers below. Each condition is compared with the baseline `");
+    text(r, ctx->cond[ctx->baseline].name);
+    say(r, "`; p-values are two-sided paired Wilcoxon signed-rank tests, paired by seed, and a difference is called "
+           "significant only when p < 0.05. With 5 seeds the smallest possible two-sided p is 0.0625 (2 / 2^n for n "
+           "seed pairs), so 5 seeds cannot show a difference significant at the 0.05 level.");
+    end(r, REPORT_ASIDE);
+    if (ctx->nfindings == 0) {
+        paragraph(r, "There is only the baseline condition; nothing is compared.");
+        return 0;
+    }
+    r->ops->block_begin(r, REPORT_LIST, "findings");
+    for (int i = 0; i < ctx->nfindings; i++) {
+        begin(r, REPORT_ITEM);
+        say(r, "**");
+        text(r, ctx->findings[i].name);
+        say(r, "**: ");
+        text(r, ctx->findings[i].text);
+        end(r, REPORT_ITEM);
+    }
+    end(r, REPORT_LIST);
+    return 0;
+}
+
+static int results(report_renderer *r, const report_ctx *ctx)
+{
+    const report_condition *b = &ctx->cond[ctx->baseline];
+    begin(r, REPORT_PARA);
+    say(r, "Baseline `");
+    text(r, b->name);
+    sayf(r, "`: final validation accuracy **%.2f%%** (the mean over its %d seeds of the last epoch's validation "
+            "accuracy); 90%% of it is %.2f%%, 95%% is %.2f%%.",
+         100 * ctx->baseline_final, b->nruns, 100 * ctx->thresholds[0], 100 * ctx->thresholds[1]);
+    end(r, REPORT_PARA);
+
+    char cells[REPORT_RESULT_COLS][REPORT_CELL];
+    r->ops->table_begin(r, NULL, report_result_headers, REPORT_RESULT_COLS);
+    for (int c = 0; c < ctx->ncond; c++) {
+        report_result_cells(ctx, c, cells);
+        text_row(r, cells, REPORT_RESULT_COLS, c == ctx->baseline);
+    }
+    r->ops->table_end(r);
+
+    begin(r, REPORT_NOTE);
+    say(r, "Each cell is the mean ± the sample standard deviation (n {-|−} 1) over seeds. *final val acc*: the "
+           "validation accuracy after the last epoch. *AULC*: the area under the learning curve, normalized: the "
+           "mean validation accuracy over all epochs (100% would mean perfect from the first epoch on). *epochs to "
+           "90%* / *95%*: the first epoch whose validation accuracy reaches 90% / 95% of the baseline's final "
+           "validation accuracy, averaged over the seeds that reached it; (k/n) counts them; *time to*: the "
+           "cumulative epoch seconds of the history up to that epoch. *test acc*: accuracy of the saved model (the "
+           "epoch with the best validation accuracy) on the raw target test split, from test.json. *p*: two-sided "
+           "paired Wilcoxon signed-rank test against the baseline, paired by seed (exact for up to 20 pairs; zero "
+           "differences dropped, ties averaged); with 5 seeds the smallest possible p is 0.0625. Definitions: "
+           "docs/report.md. The same table{ as CSV|}: ");
+    r->ops->link(r, ctx->csv_rel, NULL);
+    say(r, ".");
+    for (int c = 0, first = 1; c < ctx->ncond; c++)
+        if (ctx->cond[c].other_test_data) {
+            say(r, first ? " Tested on another file's test split, not the raw target.h5: `" : "; `");
+            verbatim(r, ctx->cond[c].name);
+            say(r, "` on ");
+            verbatim(r, ctx->cond[c].other_test_data);
+            first = 0;
+        }
+    end(r, REPORT_NOTE);
+
+    r->ops->heading(r, 3, NULL, "Per seed");
+    char seed_cells[REPORT_SEED_COLS][REPORT_CELL];
+    r->ops->table_begin(r, NULL, report_seed_headers, REPORT_SEED_COLS);
+    for (int c = 0; c < ctx->ncond; c++)
+        for (int k = 0; k < ctx->cond[c].nruns; k++) {
+            report_seed_cells(ctx, c, k, seed_cells);
+            text_row(r, seed_cells, REPORT_SEED_COLS, c == ctx->baseline);
+        }
+    r->ops->table_end(r);
+    return 0;
+}
+
+static int curves(report_renderer *r, const report_ctx *ctx)
+{
+    figures(r, ctx->curves, ctx->ncurves);
+    return 0;
+}
+
+static int encoded(report_renderer *r, const report_ctx *ctx)
+{
+    if (ctx->nmontages == 0 && ctx->nmontage_notes == 0)
+        paragraph(r, "No encoded datasets (encoded_<mode>.h5) in the experiment directory.");
+    figures(r, ctx->montages, ctx->nmontages);
+    if (ctx->nmontage_notes == 0) return 0;
+    begin(r, REPORT_LIST);
+    for (int i = 0; i < ctx->nmontage_notes; i++) {
+        begin(r, REPORT_ITEM);
+        text(r, "encoded_");
+        text(r, ctx->montage_notes[i].name);
+        text(r, ".h5 ");
+        text(r, ctx->montage_notes[i].text);
+        end(r, REPORT_ITEM);
+    }
+    end(r, REPORT_LIST);
+    return 0;
+}
+
+static int heatmaps(report_renderer *r, const report_ctx *ctx)
+{
+    figures(r, ctx->heatmaps, ctx->nheatmaps);
+    if (ctx->heatmap_note) {
+        begin(r, REPORT_PARA);
+        say(r, "Heatmap montages: ");
+        text(r, ctx->heatmap_note);
+        say(r, ".");
+        end(r, REPORT_PARA);
+    }
+    return 0;
+}
+
+static int has_relevance_eval(const report_ctx *ctx) { return ctx->relevance_eval != NULL; }
+
+static int relevance_quality(report_renderer *r, const report_ctx *ctx)
+{
+    paragraph(r, "The numeric top-level fields of relevance_eval.json (relmask relevance-eval):");
+    static const char *const headers[] = {"metric", "value"};
+    r->ops->table_begin(r, NULL, headers, 2);
+    const rm_json *j = ctx->relevance_eval;
+    for (size_t i = 0; i < j->count; i++) {
+        if (j->items[i].type != RM_JSON_NUMBER) continue;
+        char value[64];
+        snprintf(value, sizeof value, "%.6g", j->items[i].number);
+        report_cell cells[2] = {{.text = j->keys[i], .flags = REPORT_CELL_NAME}, {.text = value}};
+        r->ops->table_row(r, cells, 2, 0);
+    }
+    r->ops->table_end(r);
+    return 0;
+}
+
+static int confusion_matrix(report_renderer *r, const report_ctx *ctx, const report_condition *cond,
+                            const char **headers, report_cell *cells, char (*numbers)[24])
+{
+    int k = ctx->num_classes;
+    int64_t total = 0, correct = 0;
+    for (int i = 0; i < k * k; i++) total += cond->confusion[i];
+    for (int i = 0; i < k; i++) correct += cond->confusion[(size_t)i * k + i];
+    r->ops->heading(r, 3, NULL, cond->name);
+    begin(r, REPORT_PARA);
+    sayf(r, "%d seed%s, %lld test predictions, %lld correct (%.2f%%).", cond->nruns, cond->nruns == 1 ? "" : "s",
+         (long long)total, (long long)correct, total ? 100.0 * correct / total : 0.0);
+    end(r, REPORT_PARA);
+    r->ops->table_begin(r, "confusion", headers, k + 1);
+    for (int t = 0; t < k; t++) {
+        const int64_t *row = cond->confusion + (size_t)t * k;
+        int64_t row_sum = 0;
+        for (int p = 0; p < k; p++) row_sum += row[p];
+        cells[0] = (report_cell){.text = ctx->classes[t], .flags = REPORT_CELL_LABEL};
+        for (int p = 0; p < k; p++) {
+            snprintf(numbers[p], sizeof numbers[p], "%lld", (long long)row[p]);
+            cells[p + 1] = (report_cell){.text = numbers[p],
+                                         .flags = REPORT_CELL_SHADE | (t == p ? REPORT_CELL_STRONG : 0),
+                                         .share = row_sum ? (double)row[p] / row_sum : 0};
+        }
+        r->ops->table_row(r, cells, k + 1, 0);
+    }
+    r->ops->table_end(r);
+    return 0;
+}
+
+static int confusions(report_renderer *r, const report_ctx *ctx)
+{
+    int k = ctx->num_classes;
+    paragraph(r, "On the target test split (the file each test.json names), summed over seeds; rows: true class, "
+                 "columns: predicted class{|; shading: the cell's share of its row}.");
+    const char **headers = rm_malloc(sizeof *headers * (size_t)(k + 1), "confusion headers");
+    report_cell *cells = rm_malloc(sizeof *cells * (size_t)(k + 1), "confusion cells");
+    char(*numbers)[24] = rm_malloc(sizeof *numbers * (size_t)k, "confusion cells");
+    int rc = headers && cells && numbers ? 0 : -1;
+    if (rc == 0) {
+        headers[0] = "true \\ predicted";
+        for (int p = 0; p < k; p++) headers[p + 1] = ctx->classes[p];
+    }
+    for (int c = 0; rc == 0 && c < ctx->ncond; c++) rc = confusion_matrix(r, ctx, &ctx->cond[c], headers, cells, numbers);
+    free(headers);
+    free(cells);
+    free(numbers);
+    return rc;
+}
+
+static int reproducibility(report_renderer *r, const report_ctx *ctx)
+{
+    const report_sysinfo *s = &ctx->sys;
+    char buf[128], seeds[512];
+    begin(r, REPORT_LIST);
+    begin(r, REPORT_ITEM);
+    say(r, "report generated: ");
+    verbatim(r, s->date);
+    say(r, " by ");
+    verbatim(r, s->tool);
+    end(r, REPORT_ITEM);
+    begin(r, REPORT_ITEM);
+    say(r, "libraries: ");
+    verbatim(r, s->dnnl);
+    say(r, ", ");
+    verbatim(r, s->hdf5);
+    end(r, REPORT_ITEM);
+    begin(r, REPORT_ITEM);
+    say(r, "machine: ");
+    text(r, s->cpu);
+    sayf(r, ", %ld cores online, ", s->cores);
+    verbatim(r, s->memory);
+    say(r, " memory, ");
+    text(r, s->os);
+    say(r, " (the machine that wrote the report; the runs' timings come from their histories)");
+    end(r, REPORT_ITEM);
+    begin(r, REPORT_ITEM);
+    say(r, "seeds:");
+    for (int c = 0; c < ctx->ncond; c++) {
+        say(r, c ? "; " : " ");
+        text(r, ctx->cond[c].name);
+        say(r, " ");
+        text(r, report_fmt_seeds(seeds, sizeof seeds, &ctx->cond[c]));
+    }
+    end(r, REPORT_ITEM);
+    begin(r, REPORT_ITEM);
+    sayf(r, "total training time: %s (the epoch seconds of %d student run%s' histories%s)",
+         report_fmt_duration(buf, sizeof buf, ctx->total_seconds), ctx->total_runs, ctx->total_runs == 1 ? "" : "s",
+         ctx->has_source_history ? " and of the source model" : "; no source_model.h5");
+    end(r, REPORT_ITEM);
+    begin(r, REPORT_ITEM);
+    if (ctx->has_source_eval)
+        sayf(r, "source model test accuracy (source_model_eval.json): %.2f%%", 100 * ctx->source_test_acc);
+    else
+        say(r, "source model test accuracy: n/a (no source_model_eval.json)");
+    end(r, REPORT_ITEM);
+    if (s->relevance_method) {
+        begin(r, REPORT_ITEM);
+        say(r, "relevance (relevance.h5): method ");
+        text(r, s->relevance_method);
+        end(r, REPORT_ITEM);
+    }
+    end(r, REPORT_LIST);
+    if (s->relevance_parameters) {
+        paragraph(r, "Relevance parameters (relevance.h5):");
+        r->ops->pre(r, s->relevance_parameters);
+    }
+    r->ops->heading(r, 3, NULL, "Stage parameters");
+    if (s->nparams == 0) paragraph(r, "No \\*.params files in the experiment directory.");
+    for (int i = 0; i < s->nparams; i++) {
+        begin(r, REPORT_PARA);
+        text(r, s->param_names[i]);
+        say(r, ":");
+        end(r, REPORT_PARA);
+        r->ops->pre(r, s->param_texts[i]);
+    }
+    return 0;
+}
+
+static const report_section sections[] = {
+    {"findings", "Findings", "Findings", NULL, findings},
+    {"results", "Results", "Results", NULL, results},
+    {"curves", "Learning curves and test accuracy", "Learning curves", NULL, curves},
+    {"encoded", "Encoded training samples", "Encoded samples", NULL, encoded},
+    {"heatmaps", "Relevance heatmaps", "Heatmaps", NULL, heatmaps},
+    {"relevance-quality", "Relevance quality", NULL, has_relevance_eval, relevance_quality},
+    {"confusion", "Confusion matrices", "Confusion matrices", NULL, confusions},
+    {"reproducibility", "Reproducibility", "Reproducibility", NULL, reproducibility},
+};
+enum { NUM_SECTIONS = sizeof sections / sizeof sections[0] };
+
+int report_render(report_renderer *r, const report_ctx *ctx)
+{
+    r->ops->begin(r, ctx->title);
+    intro(r, ctx);
+    r->ops->contents(r, sections, NUM_SECTIONS);
+    for (int i = 0; i < NUM_SECTIONS; i++) {
+        const report_section *s = &sections[i];
+        if (s->present && !s->present(ctx)) continue;
+        r->ops->heading(r, 2, s->id, s->heading);
+        if (s->write(r, ctx) != 0) return -1;
+    }
+    r->ops->end(r);
+    return 0;
+}
