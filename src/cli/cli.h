@@ -83,6 +83,8 @@ typedef struct {
 #define CLI_OPT_CHOICE(sh, name, meta, field, choices, help) CLI_ROW(CLI_CHOICE, sh, name, meta, CLI_OFF(field), 0, 0, 0, choices, NULL, 0, help)
 #define CLI_OPT_THREADS(help) CLI_ROW(CLI_THREADS, 't', "threads", "N", 0, 0, 0, 4096, NULL, NULL, 0, help)
 #define CLI_OPT_CALL(sh, name, meta, fn, help) CLI_ROW(CLI_CALL, sh, name, meta, 0, 0, 0, 0, NULL, fn, 0, help)
+/* -q, --quiet: no progress bar and no log lines on stderr (errors still). */
+#define CLI_OPT_QUIET(help) CLI_OPT_CALL('q', "quiet", NULL, cli_set_quiet, help)
 #define CLI_HELP_TEXT(text) CLI_ROW(CLI_TEXT, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, text)
 #define CLI_END CLI_ROW(CLI_TEXT, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL)
 
@@ -114,6 +116,8 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 /* "48" or "64x48" (width x height). */
 int cli_parse_size(const char *cmd, const char *opt, const char *s, int *width, int *height);
+/* The setter of CLI_OPT_QUIET. */
+int cli_set_quiet(void *target, const char *value, const char *cmd);
 /* Applies --threads (0 = all cores) to OpenMP. */
 void cli_set_threads(long threads);
 /* The command line as one string, for provenance attributes: each word

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/progress.h"
 
 static char command_line[4096];
 
@@ -86,6 +87,13 @@ int cli_parse_size(const char *cmd, const char *opt, const char *s, int *width, 
     *width = (int)w;
     *height = (int)h;
     return 0;
+}
+
+int cli_set_quiet(void *target, const char *value, const char *cmd)
+{
+    rm_progress_set_quiet(1);
+    rm_log_set_quiet(1);
+    return RM_EXIT_OK;
 }
 
 void cli_set_threads(long threads)

@@ -39,13 +39,6 @@ static int set_blur_sigma(void *t, const char *value, const char *cmd)
     return RM_EXIT_OK;
 }
 
-static int set_quiet(void *t, const char *value, const char *cmd)
-{
-    rm_progress_set_quiet(1);
-    rm_log_set_quiet(1);
-    return RM_EXIT_OK;
-}
-
 /* The mode's defaults, then the options given; an option the mode does
  * not use is an error rather than silently ignored. */
 static int check(void *t, const char *cmd)
@@ -134,7 +127,7 @@ static const cli_option options[] = {
     CLI_HELP_TEXT("other:"),
     CLI_OPT_THREADS("threads (0 = all cores); the output is the same"),
     CLI_OPT_INT(0, "deflate", "N", cfg.deflate_level, 0, 9, "compression level 0-9 (4)"),
-    CLI_OPT_CALL('q', "quiet", NULL, set_quiet, "no progress output"),
+    CLI_OPT_QUIET("no progress output"),
     CLI_END,
 };
 

@@ -78,12 +78,6 @@ static int set_side_by_side(void *t, const char *value, const char *cmd)
     return RM_EXIT_OK;
 }
 
-static int set_quiet(void *t, const char *value, const char *cmd)
-{
-    rm_log_set_quiet(1);
-    return RM_EXIT_OK;
-}
-
 /* The files are checked after the choices, as they always were. */
 static int check(void *t, const char *cmd)
 {
@@ -115,7 +109,7 @@ static const cli_option options[] = {
     CLI_OPT_STRING('d', "data", "FILE", cfg.data_path, "the dataset it explains"),
     CLI_OPT_STRING('o', "out", "FILE.png", cfg.out_path, "the montage"),
     CLI_OPT_FLAG('f', "force", cfg.force, "overwrite an existing montage"),
-    CLI_OPT_CALL('q', "quiet", NULL, set_quiet, "no summary line on stderr"),
+    CLI_OPT_QUIET("no summary line on stderr"),
     CLI_END,
 };
 

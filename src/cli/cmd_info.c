@@ -12,6 +12,7 @@
 #include "core/h5util.h"
 #include "core/relevance_file.h"
 #include "nn/model_file.h"
+#include "train/predict.h"
 #include "train/train.h"
 
 /* Prints an attribute unless ctx (a NULL-terminated list) names it as shown
@@ -174,76 +175,22 @@ static int info_model(const char *path)
 
 /* --- predictions ------------------------------------------------------------- */
 
-static int dataset_dims(hid_t f, const char *name, int want_rank, hsize_t *dims)
-{
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    if (d < 0) return rm_error("missing dataset /%s", name);
-    hid_t space = H5Dget_space(d);
-    int rank = H5Sget_simple_extent_ndims(space);
-    if (rank == want_rank) H5Sget_simple_extent_dims(space, dims, NULL);
-    H5Sclose(space);
-    H5Dclose(d);
-    return rank == want_rank ? 0 : rm_error("/%s has rank %d, expected %d", name, rank, want_rank);
-}
-
-static int read_i32(hid_t f, const char *name, int32_t *out)
-{
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    if (d < 0) return rm_error("missing dataset /%s", name);
-    int rc = H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0 ? rm_h5_error("reading /%s", name) : 0;
-    H5Dclose(d);
-    return rc;
-}
-
-/* Shapes, the split and the accuracy of /predicted against /labels. */
-static int summarize_predictions(hid_t f, const char *path)
-{
-    hsize_t nk[2], n[1];
-    RM_TRY(dataset_dims(f, "logits", 2, nk));
-    RM_TRY(dataset_dims(f, "predicted", 1, n));
-    if (n[0] != nk[0]) return rm_error("/predicted has %llu records but /logits %llu", (unsigned long long)n[0],
-                                       (unsigned long long)nk[0]);
-    char *split = NULL, **names = NULL;
-    int count = 0;
-    RM_TRY(rm_h5_attr_get_string(f, "split", &split));
-    int rc = rm_h5_attr_get_strings(f, "class_names", &count, &names);
-    int32_t *pred = rm_malloc(sizeof *pred * (size_t)(n[0] ? n[0] : 1), "predictions");
-    int32_t *labels = rm_malloc(sizeof *labels * (size_t)(n[0] ? n[0] : 1), "labels");
-    if (rc == 0 && (!pred || !labels)) rc = -1;
-    if (rc == 0 && n[0]) rc = read_i32(f, "predicted", pred);
-    if (rc == 0 && n[0]) rc = read_i32(f, "labels", labels);
-    if (rc == 0) {
-        size_t correct = 0;
-        for (hsize_t i = 0; i < n[0]; i++) correct += pred[i] == labels[i];
-        printf("%s\nschema: %s version %d\n", path, RM_PREDICTIONS_SCHEMA, RM_PREDICTIONS_SCHEMA_VERSION);
-        printf("records: %llu (split: %s); logits and probabilities float32 [%llu, %llu]\n",
-               (unsigned long long)n[0], split, (unsigned long long)nk[0], (unsigned long long)nk[1]);
-        print_classes(count, names);
-        printf("accuracy: %.4f (%zu of %llu predicted classes match the labels)\n",
-               n[0] ? (double)correct / (double)n[0] : 0.0, correct, (unsigned long long)n[0]);
-    }
-    free(pred);
-    free(labels);
-    free(split);
-    rm_h5_free_strings(count, names);
-    return rc;
-}
-
 static int info_predictions(const char *path)
 {
+    rm_predictions_summary p;
+    RM_TRY(rm_predictions_summarize(path, &p));
+    printf("%s\nschema: %s version %d\n", path, RM_PREDICTIONS_SCHEMA, RM_PREDICTIONS_SCHEMA_VERSION);
+    printf("records: %lld (split: %s); logits and probabilities float32 [%lld, %lld]\n", p.count, p.split,
+           p.count, p.classes);
+    print_classes(p.num_classes, p.class_names);
+    printf("accuracy: %.4f (%lld of %lld predicted classes match the labels)\n",
+           p.count ? (double)p.correct / (double)p.count : 0.0, p.correct, p.count);
+    rm_predictions_summary_free(&p);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return rm_h5_error("%s: cannot open HDF5 file", path);
-    int64_t version = 0;
-    int rc = rm_h5_attr_get_int(f, "schema_version", &version);
-    if (rc == 0 && version != RM_PREDICTIONS_SCHEMA_VERSION)
-        rc = rm_error("predictions schema version %lld is not supported (this relmask reads %d)", (long long)version,
-                      RM_PREDICTIONS_SCHEMA_VERSION);
-    if (rc == 0) rc = summarize_predictions(f, path);
-    if (rc == 0) {
-        printf("provenance:\n");
-        static const char *const shown[] = {"schema", "schema_version", "class_names", "num_classes", "split", NULL};
-        rc = rm_h5_attr_visit(f, print_attr, (void *)shown);
-    }
+    printf("provenance:\n");
+    static const char *const shown[] = {"schema", "schema_version", "class_names", "num_classes", "split", NULL};
+    int rc = rm_h5_attr_visit(f, print_attr, (void *)shown);
     H5Fclose(f);
     return rc ? rm_error_prefix("%s", path) : 0;
 }

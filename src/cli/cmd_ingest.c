@@ -15,13 +15,6 @@ static int set_channels(void *t, const char *value, const char *cmd)
     return RM_EXIT_OK;
 }
 
-static int set_quiet(void *t, const char *value, const char *cmd)
-{
-    rm_progress_set_quiet(1);
-    rm_log_set_quiet(1);
-    return RM_EXIT_OK;
-}
-
 static int check(void *t, const char *cmd)
 {
     const rm_ingest_options *o = t;
@@ -48,7 +41,7 @@ static const cli_option options[] = {
                                                   "names of labels 0, 1, ..."),
     CLI_OPT_FLAG(0, "skip-bad", skip_bad, "skip bad records (counted and reported) instead of failing"),
     CLI_OPT_INT(0, "deflate", "N", deflate_level, 0, 9, "compression level 0-9 (4)"),
-    CLI_OPT_CALL('q', "quiet", NULL, set_quiet, "no progress output"),
+    CLI_OPT_QUIET("no progress output"),
     CLI_HELP_TEXT("format options:"),
     CLI_OPT_STRING(0, "class-map", "FILE", class_map, "folder: lines 'folder' or 'folder=class name', in class order"),
     CLI_OPT_FLAG(0, "ck-neutral", ck_neutral_first, "ckplus: add each sequence's first frame as neutral"),

@@ -1,6 +1,5 @@
 /* relmask net NAME|FILE [--speed]: a network's layers, shapes, parameters
- * and FLOPs; --speed also times inference and training steps here (the
- * timing needs the optimizer, so it would go to train/ as a library call). */
+ * and FLOPs; --speed also times inference and training steps (rm_net_speed). */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +7,8 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/progress.h"
-#include "train/optimizer.h"
-#include "train/train.h"
+#include "nn/netdef.h"
+#include "train/net_speed.h"
 
 static void print_table(const rm_netdef *d)
 {
@@ -24,35 +23,6 @@ static void print_table(const rm_netdef *d)
     }
     printf("  %-14s %-14s %-16s %12lld %14.3f\n", "total", "", "", (long long)rm_netdef_params(d),
            (double)rm_netdef_flops(d) / 1e6);
-}
-
-static int time_steps(const rm_netdef *d, int batch, rm_mode mode, double *img_per_s)
-{
-    rm_net net;
-    RM_TRY(rm_net_create(&net, d, batch, mode, 0));
-    int rc = rm_net_init_params(&net, RM_INIT_HE, 1);
-    rm_optimizer opt = {0};
-    rm_optim_config cfg;
-    rm_optim_config_defaults(&cfg, RM_OPT_SGD);
-    if (rc == 0 && mode == RM_MODE_TRAIN) rc = rm_optimizer_create(&opt, &net, &cfg);
-    int32_t labels[65536] = {0};
-    size_t n = (size_t)batch * d->input.c * d->input.h * d->input.w;
-    for (size_t i = 0; i < n; i++) rm_net_input(&net)[i] = (float)(i % 251) / 251.0f;
-    double best = 1e30;
-    for (int rep = 0; rc == 0 && rep < 6; rep++) {
-        double t0 = rm_now(), loss;
-        rc = rm_net_forward(&net);
-        if (rc == 0 && mode == RM_MODE_TRAIN) {
-            rc = rm_net_loss_backward(&net, labels, batch, &loss);
-            rm_optimizer_step(&opt, cfg.lr);
-        }
-        double t = rm_now() - t0;
-        if (rep > 0 && t < best) best = t;   /* the first run includes JIT warm-up */
-    }
-    *img_per_s = batch / best;
-    rm_optimizer_destroy(&opt);
-    rm_net_destroy(&net);
-    return rc;
 }
 
 typedef struct {
@@ -91,8 +61,8 @@ int cmd_net(int argc, char **argv)
     print_table(&d);
     if (o.speed) {
         double infer, train;
-        rc = time_steps(&d, 256, RM_MODE_INFER, &infer);
-        if (rc == 0) rc = time_steps(&d, o.batch, RM_MODE_TRAIN, &train);
+        rc = rm_net_speed(&d, 256, RM_MODE_INFER, &infer);
+        if (rc == 0) rc = rm_net_speed(&d, o.batch, RM_MODE_TRAIN, &train);
         if (rc == 0)
             printf("\nspeed: inference %.0f img/s (batch 256, %.1f GFLOP/s), training %.0f img/s (batch %d, "
                    "%.1f GFLOP/s counting 3x forward)\n",

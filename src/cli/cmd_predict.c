@@ -12,12 +12,6 @@ typedef struct {
     rm_predict_npy_config npy;
 } predict_options;
 
-static int set_quiet(void *t, const char *value, const char *cmd)
-{
-    rm_log_set_quiet(1);
-    return RM_EXIT_OK;
-}
-
 static int check(void *t, const char *cmd)
 {
     predict_options *o = t;
@@ -49,7 +43,7 @@ static const cli_option options[] = {
     CLI_OPT_INT('b', "batch", "N", cfg.batch, 1, 65536, "records per forward pass (256)"),
     CLI_OPT_FLAG('f', "force", cfg.force, "overwrite an existing predictions file"),
     CLI_OPT_THREADS("threads (0 = all cores)"),
-    CLI_OPT_CALL('q', "quiet", NULL, set_quiet, "no summary line on stderr"),
+    CLI_OPT_QUIET("no summary line on stderr"),
     CLI_END,
 };
 

@@ -80,13 +80,6 @@ static int set_seed(void *t, const char *v, const char *cmd)
     return cli_parse_u64(cmd, "--seed", v, &QUALITY(t)->seed) ? RM_EXIT_USAGE : RM_EXIT_OK;
 }
 
-static int set_quiet(void *t, const char *value, const char *cmd)
-{
-    rm_log_set_quiet(1);
-    rm_progress_set_quiet(1);
-    return RM_EXIT_OK;
-}
-
 static int check(void *t, const char *cmd)
 {
     re_options *o = t;
@@ -125,7 +118,7 @@ static const cli_option options[] = {
     CLI_OPT_INT('b', "batch", "N", cfg.quality.batch, 1, 1 << 20, "network inputs per forward pass; all steps of\n"
                                                                   "an image go in one pass (256)"),
     CLI_OPT_THREADS("threads (0 = all cores)"),
-    CLI_OPT_CALL('q', "quiet", NULL, set_quiet, "no progress and no summary on stderr"),
+    CLI_OPT_QUIET("no progress and no summary on stderr"),
     CLI_END,
 };
 

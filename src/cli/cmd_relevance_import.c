@@ -29,13 +29,6 @@ static int set_fixations(void *t, const char *value, const char *cmd)
     return set_source(t, RM_IMPORT_FIXATIONS, value);
 }
 
-static int set_quiet(void *t, const char *value, const char *cmd)
-{
-    rm_progress_set_quiet(1);
-    rm_log_set_quiet(1);
-    return RM_EXIT_OK;
-}
-
 static int check(void *t, const char *cmd)
 {
     import_options *io = t;
@@ -89,7 +82,7 @@ static const cli_option options[] = {
     CLI_OPT_INT(0, "deflate", "N", o.deflate_level, 0, 9, "compression level 0-9 (4)"),
     CLI_OPT_LLONG(0, "block", "N", block, 1, 65536, "maps per write (256)"),
     CLI_OPT_FLAG('f', "force", o.force, "overwrite an existing relevance file"),
-    CLI_OPT_CALL('q', "quiet", NULL, set_quiet, "no progress or summary on stderr"),
+    CLI_OPT_QUIET("no progress or summary on stderr"),
     CLI_END,
 };
 

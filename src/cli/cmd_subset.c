@@ -15,13 +15,6 @@ static int set_take(void *t, const char *value, const char *cmd)
     return RM_EXIT_OK;
 }
 
-static int set_quiet(void *t, const char *value, const char *cmd)
-{
-    rm_log_set_quiet(1);
-    rm_progress_set_quiet(1);
-    return RM_EXIT_OK;
-}
-
 static int check(void *t, const char *cmd)
 {
     if (!((rm_subset_config *)t)->num_takes)
@@ -41,7 +34,7 @@ static const cli_option options[] = {
     CLI_OPT_U64(0, "seed", "N", seed, "seed of the draws (1)"),
     CLI_OPT_INT(0, "deflate", "N", deflate_level, 0, 9, "compression level 0-9 (4)"),
     CLI_OPT_FLAG('f', "force", force, "overwrite an existing output"),
-    CLI_OPT_CALL('q', "quiet", NULL, set_quiet, "no progress output"),
+    CLI_OPT_QUIET("no progress output"),
     CLI_END,
 };
 

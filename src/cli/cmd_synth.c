@@ -25,13 +25,6 @@ static int set_split_seed(void *t, const char *value, const char *cmd)
     return RM_EXIT_OK;
 }
 
-static int set_quiet(void *t, const char *value, const char *cmd)
-{
-    rm_progress_set_quiet(1);
-    rm_log_set_quiet(1);
-    return RM_EXIT_OK;
-}
-
 static int check(void *t, const char *cmd)
 {
     synth_options *o = t;
@@ -59,7 +52,7 @@ static const cli_option options[] = {
     CLI_OPT_CALL(0, "split-seed", "N", set_split_seed, "seed of the split (the generator seed)"),
     CLI_OPT_THREADS("threads (0 = all cores)"),
     CLI_OPT_INT(0, "deflate", "N", cfg.deflate_level, 0, 9, "compression level 0-9 (4)"),
-    CLI_OPT_CALL('q', "quiet", NULL, set_quiet, "no progress output"),
+    CLI_OPT_QUIET("no progress output"),
     CLI_END,
 };
 

@@ -101,3 +101,75 @@ int rm_predict(const rm_predict_config *c)
     rm_inference_free(&inf);
     return rc;
 }
+
+/* --- reading a predictions file (relmask info) ------------------------------ */
+
+static int dataset_dims(hid_t f, const char *name, int want_rank, hsize_t *dims)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return rm_error("missing dataset /%s", name);
+    hid_t space = H5Dget_space(d);
+    int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    if (rank == want_rank && H5Sget_simple_extent_dims(space, dims, NULL) < 0) rank = -1;
+    if (space >= 0) H5Sclose(space);
+    H5Dclose(d);
+    return rank == want_rank ? 0 : rm_error("/%s has rank %d, expected %d", name, rank, want_rank);
+}
+
+static int read_i32(hid_t f, const char *name, int32_t *out)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return rm_error("missing dataset /%s", name);
+    int rc = H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0 ? rm_h5_error("reading /%s", name) : 0;
+    H5Dclose(d);
+    return rc;
+}
+
+/* Shapes, the split and the accuracy of /predicted against /labels. */
+static int summarize(hid_t f, rm_predictions_summary *s)
+{
+    hsize_t nk[2], n[1];
+    RM_TRY(dataset_dims(f, "logits", 2, nk));
+    RM_TRY(dataset_dims(f, "predicted", 1, n));
+    if (n[0] != nk[0]) return rm_error("/predicted has %llu records but /logits %llu", (unsigned long long)n[0],
+                                       (unsigned long long)nk[0]);
+    s->count = (long long)n[0];
+    s->classes = (long long)nk[1];
+    RM_TRY(rm_h5_attr_get_string(f, "split", &s->split));
+    RM_TRY(rm_h5_attr_get_strings(f, "class_names", &s->num_classes, &s->class_names));
+    int32_t *pred = rm_malloc(sizeof *pred * (size_t)(n[0] ? n[0] : 1), "predictions");
+    int32_t *labels = rm_malloc(sizeof *labels * (size_t)(n[0] ? n[0] : 1), "labels");
+    int rc = pred && labels ? 0 : -1;
+    if (rc == 0 && n[0]) rc = read_i32(f, "predicted", pred);
+    if (rc == 0 && n[0]) rc = read_i32(f, "labels", labels);
+    for (hsize_t i = 0; rc == 0 && i < n[0]; i++) s->correct += pred[i] == labels[i];
+    free(pred);
+    free(labels);
+    return rc;
+}
+
+int rm_predictions_summarize(const char *path, rm_predictions_summary *s)
+{
+    memset(s, 0, sizeof *s);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return rm_h5_error("%s: cannot open HDF5 file", path);
+    int64_t version = 0;
+    int rc = rm_h5_attr_get_int(f, "schema_version", &version);
+    if (rc == 0 && version != RM_PREDICTIONS_SCHEMA_VERSION)
+        rc = rm_error("predictions schema version %lld is not supported (this relmask reads %d)", (long long)version,
+                      RM_PREDICTIONS_SCHEMA_VERSION);
+    if (rc == 0) rc = summarize(f, s);
+    H5Fclose(f);
+    if (rc != 0) {
+        rm_predictions_summary_free(s);
+        return rm_error_prefix("%s", path);
+    }
+    return 0;
+}
+
+void rm_predictions_summary_free(rm_predictions_summary *s)
+{
+    free(s->split);
+    rm_h5_free_strings(s->num_classes, s->class_names);
+    memset(s, 0, sizeof *s);
+}

@@ -18,4 +18,19 @@ void rm_predict_config_defaults(rm_predict_config *cfg);
  * was) and logs "<out>: N predictions, accuracy A". */
 int rm_predict(const rm_predict_config *cfg);
 
+/* What `relmask info` shows of a predictions file. */
+typedef struct {
+    long long count;            /* records */
+    long long classes;          /* logits per record */
+    long long correct;          /* /predicted equal to /labels */
+    char *split;                /* the split attribute */
+    int num_classes;
+    char **class_names;
+} rm_predictions_summary;
+
+/* Reads and checks a predictions file (schema version, shapes); errors
+ * name the file. */
+int rm_predictions_summarize(const char *path, rm_predictions_summary *s);
+void rm_predictions_summary_free(rm_predictions_summary *s);
+
 #endif
