@@ -170,19 +170,6 @@ static void warn_trailing(idx_file *f)
                 f->count);
 }
 
-/* --classes may name more classes than 10 (EMNIST): count its entries. */
-static int class_count(const rm_ingest_options *opt, int fallback)
-{
-    if (!opt->classes) return fallback;
-    int count;
-    const char *const *names;
-    if (rm_class_preset(opt->classes, &count, &names) == 0) return count;
-    rm_error_clear();
-    count = 1;
-    for (const char *p = opt->classes; *p; p++) count += *p == ',';
-    return count;
-}
-
 /* Streams one images/labels pair into the sink. */
 static int ingest_pair(rm_ingest_sink *sink, idx_file *images, idx_file *labels,
                        int num_classes, uint8_t split, uint8_t *rec, rm_image *img)
@@ -239,7 +226,7 @@ int rm_ingest_idx(const char *images_path, const rm_ingest_options *opt)
         goto done;
     }
 
-    int num_classes = class_count(opt, IDX_DEFAULT_CLASSES);
+    int num_classes = rm_classes_count(opt, IDX_DEFAULT_CLASSES);
     if (num_classes < 1 || num_classes > RM_MAX_CLASSES) {
         rm_error("idx: --classes gives %d classes, expected 1..%d", num_classes, RM_MAX_CLASSES);
         goto done;

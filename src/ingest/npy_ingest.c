@@ -14,19 +14,6 @@
 #include "ingest/ingest.h"
 #include "ingest/sink.h"
 
-/* --classes overrides the class count: count its entries. */
-static int class_count(const rm_ingest_options *opt, int fallback)
-{
-    if (!opt->classes) return fallback;
-    int count;
-    const char *const *names;
-    if (rm_class_preset(opt->classes, &count, &names) == 0) return count;
-    rm_error_clear();
-    count = 1;
-    for (const char *p = opt->classes; *p; p++) count += *p == ',';
-    return count;
-}
-
 /* --- the ingester ---------------------------------------------------------*/
 
 typedef enum { LAYOUT_NHW, LAYOUT_NHWC, LAYOUT_NCHW } npy_layout;
@@ -129,7 +116,7 @@ int rm_ingest_npy(const char *images_path, const rm_ingest_options *opt)
     int64_t max_label = -1;
     for (size_t i = 0; i < lb.count; i++)
         if (labels[i] < RM_MAX_CLASSES && labels[i] > max_label) max_label = labels[i];
-    int num_classes = class_count(opt, max_label < 0 ? 1 : (int)max_label + 1);
+    int num_classes = rm_classes_count(opt, max_label < 0 ? 1 : (int)max_label + 1);
     if (num_classes < 1 || num_classes > RM_MAX_CLASSES) {
         rm_error("npy: --classes gives %d classes, expected 1..%d", num_classes, RM_MAX_CLASSES);
         goto done;

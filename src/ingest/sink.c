@@ -283,6 +283,17 @@ int rm_sink_open(rm_ingest_sink **sp, const rm_ingest_options *opt, const char *
     return 0;
 }
 
+int rm_classes_count(const rm_ingest_options *opt, int fallback)
+{
+    if (!opt->classes) return fallback;
+    int count;
+    const char *const *names;
+    if (rm_class_preset(opt->classes, &count, &names) == 0) return count;
+    count = 1;
+    for (const char *p = opt->classes; *p; p++) count += *p == ',';
+    return count;
+}
+
 int rm_sink_label(rm_ingest_sink *s, int64_t format_class, const char *where, int32_t *label)
 {
     char at[1024];

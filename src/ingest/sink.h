@@ -30,6 +30,10 @@ int rm_sink_open(rm_ingest_sink **sink, const rm_ingest_options *opt,
                  const char *format, const char *input_path,
                  int native_width, int native_height, rm_label_kind kind,
                  int num_classes, const char *const *class_names);
+/* The number of classes of --classes (a preset or a list), or `fallback`
+ * without it: numbered formats size their label range with it before the
+ * sink opens (e.g. more than IDX's 10 classes for EMNIST). */
+int rm_classes_count(const rm_ingest_options *opt, int fallback);
 /* The dataset label of a record of the format's class `format_class`
  * (0 .. num_classes-1 of rm_sink_open, or any integer for a numbered
  * format). A class that has no label (out of range, or not named in
