@@ -277,7 +277,7 @@ Test(fer2013, ingest_stage_dispatches_on_the_format)
     const char *csv = tu_path(dir, "s.csv"), *out = tu_path(dir, "s.h5");
     FILE *f = open_csv(csv, 1);
     for (int i = 0; i < 7; i++) {
-        char e[8];
+        char e[12];
         snprintf(e, sizeof e, "%d", i);
         add_row(f, e, i, PIX, "Training");
     }
