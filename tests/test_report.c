@@ -359,7 +359,8 @@ Test(report, writes_markdown_html_csv_and_figures)
 
     static const char *const md_want[] = {"# relmask experiment report: ", "## Findings", "## Results",
                                           "| raw (baseline) | 2 |", "| mean | 2 |", "| fuse-mean | 2 | n/a |",
-                                          "smallest possible two-sided p is 0.0625", "### Per seed", "| raw | 1 | 2 |",
+                                          "With 2 seeds the smallest possible two-sided p is 0.5 (2 / 2^n for n seed pairs), so 2 seeds cannot show",
+                                          "with 2 seeds the smallest possible p is 0.5.", "### Per seed", "| raw | 1 | 2 |",
                                           "![", "(report/learning_curves.svg)", "(report/test_accuracy.svg)",
                                           "(report/encoded_mean.png)", "## Relevance heatmaps",
                                           "Heatmap montages: not available", "## Confusion matrices",
@@ -397,6 +398,32 @@ Test(report, writes_markdown_html_csv_and_figures)
     cr_assert_eq(hidden_entries(dir), 0, "temporary files left in %s", dir);
     cr_assert_eq(hidden_entries(tu_path(dir, "report")), 0);
     free(md), free(html), free(csv);
+}
+
+/* The p-value sentences follow the seed count (they once said 5 seeds and
+ * 0.0625 whatever the count). Seeds 3-5 are copies of 1 and 2: only their
+ * number matters here. */
+Test(report, p_value_sentences_use_the_seed_count)
+{
+    static const char *const conds[] = {"raw", "mean", "fuse-mean"};
+    for (int c = 0; c < 3; c++)
+        for (int s = 3; s <= 5; s++) {
+            char cmd[9000];
+            snprintf(cmd, sizeof cmd, "cp -r '%s/runs/%s/seed%d' '%s/runs/%s/seed%d'", dir, conds[c], s - 2, dir,
+                     conds[c], s);
+            cr_assert_eq(system(cmd), 0);
+        }
+    cli(0, NULL, "report -q --dir %s%s%s", dir, "", "");
+    char *md = read_text(tu_path(dir, "report.md")), *html = read_text(tu_path(dir, "report.html"));
+    static const char *const want[] = {"With 5 seeds the smallest possible two-sided p is 0.0625 (2 / 2",
+                                       "seed pairs), so 5 seeds cannot show",
+                                       "with 5 seeds the smallest possible p is 0.0625.", NULL};
+    for (int i = 0; want[i]; i++) {
+        cr_assert(strstr(md, want[i]), "expected '%s' in report.md:\n%s", want[i], md);
+        cr_assert(strstr(html, want[i]), "expected '%s' in report.html", want[i]);
+    }
+    cr_assert(!strstr(md, "2 seeds"), "%s", md);
+    free(md), free(html);
 }
 
 Test(report, missing_test_json_is_an_error_naming_the_file)

@@ -94,8 +94,14 @@ static int findings(report_renderer *r, const report_ctx *ctx)
     say(r, "Written from the numbers below. Each condition is compared with the baseline `");
     text(r, ctx->cond[ctx->baseline].name);
     say(r, "`; p-values are two-sided paired Wilcoxon signed-rank tests, paired by seed, and a difference is called "
-           "significant only when p < 0.05. With 5 seeds the smallest possible two-sided p is 0.0625 (2 / 2^n for n "
-           "seed pairs), so 5 seeds cannot show a difference significant at the 0.05 level.");
+           "significant only when p < 0.05. ");
+    int n = ctx->cond[ctx->baseline].nruns;
+    double min_p = rm_wilcoxon_min_p(n);
+    sayf(r, "With %d seed%s the smallest possible two-sided p is %.4g (2 / 2^n for n seed pairs)", n,
+         n == 1 ? "" : "s", min_p);
+    if (min_p >= 0.05) sayf(r, ", so %d seed%s cannot show a difference significant at the 0.05 level.", n,
+                            n == 1 ? "" : "s");
+    else say(r, ".");
     end(r, REPORT_ASIDE);
     if (ctx->nfindings == 0) {
         paragraph(r, "There is only the baseline condition; nothing is compared.");
@@ -142,8 +148,10 @@ static int results(report_renderer *r, const report_ctx *ctx)
            "cumulative epoch seconds of the history up to that epoch. *test acc*: accuracy of the saved model (the "
            "epoch with the best validation accuracy) on the raw target test split, from test.json. *p*: two-sided "
            "paired Wilcoxon signed-rank test against the baseline, paired by seed (exact for up to 20 pairs; zero "
-           "differences dropped, ties averaged); with 5 seeds the smallest possible p is 0.0625. Definitions: "
-           "docs/report.md. The same table{ as CSV|}: ");
+           "differences dropped, ties averaged)");
+    int n = ctx->cond[ctx->baseline].nruns;
+    sayf(r, "; with %d seed%s the smallest possible p is %.4g. ", n, n == 1 ? "" : "s", rm_wilcoxon_min_p(n));
+    say(r, "Definitions: docs/report.md. The same table{ as CSV|}: ");
     r->ops->link(r, ctx->csv_rel, NULL);
     say(r, ".");
     for (int c = 0, first = 1; c < ctx->ncond; c++)
