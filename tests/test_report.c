@@ -426,6 +426,30 @@ Test(report, p_value_sentences_use_the_seed_count)
     free(md), free(html);
 }
 
+/* The relevance-quality section shows the nested metrics of
+ * relevance_eval.json against chance (it once listed only top-level numbers,
+ * of which the file has none, so the table was always empty). */
+Test(report, relevance_quality_shows_aopc_region_mass_and_pointing_against_chance)
+{
+    cli(0, NULL, "relevance -q -m %s -d %s -o %s --count 24", tu_path(dir, "source_model.h5"), tu_path(dir, "target.h5"),
+        tu_path(dir, "rel.h5"));
+    char args[9000];
+    snprintf(args, sizeof args, "relevance-eval -q -r %s -d %s -m %s --steps 4 --random-orders 2", tu_path(dir, "rel.h5"),
+             tu_path(dir, "target.h5"), tu_path(dir, "source_model.h5"));
+    cli(0, NULL, "%s -o %s%s", args, tu_path(dir, "relevance_eval.json"), "");
+    cli(0, NULL, "report -q --dir %s%s%s", dir, "", "");
+    char *md = read_text(tu_path(dir, "report.md")), *html = read_text(tu_path(dir, "report.html"));
+    static const char *const want[] = {"## Relevance quality", "| metric | relevance maps | chance | ratio |", "*Pointing game*: the share of images",
+                                       "| AOPC (logit) | ", "| AOPC (probability) | ", "| region mass, % (positive) | ",
+                                       "| pointing game, % (absolute) | ", NULL};
+    for (int i = 0; want[i]; i++) cr_assert(strstr(md, want[i]), "expected '%s' in report.md:\n%s", want[i], md);
+    /* every row has figures, not n/a, on data with regions and a model */
+    const char *row = strstr(md, "| region mass, % (positive) | ");
+    cr_assert(row && strncmp(row + strlen("| region mass, % (positive) | "), "n/a", 3) != 0, "%s", md);
+    cr_assert(strstr(html, "AOPC (logit)") && strstr(html, "pointing game"), "report.html lacks the quality table");
+    free(md), free(html);
+}
+
 Test(report, missing_test_json_is_an_error_naming_the_file)
 {
     char path[4096];

@@ -1,6 +1,7 @@
 /* The sections of report.md and report.html, written once: what each says,
  * in the order of the list below; report_md.c and report_html.c draw it. */
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,20 +217,82 @@ static int heatmaps(report_renderer *r, const report_ctx *ctx)
 
 static int has_relevance_eval(const report_ctx *ctx) { return ctx->relevance_eval != NULL; }
 
+/* The number at a path of nested members ("perturbation", "logit", ...), or
+ * NaN when any step is missing or not a number. */
+static double json_at(const rm_json *j, const char *const *path)
+{
+    for (; *path && j; path++) j = rm_json_get(j, *path);
+    return j && j->type == RM_JSON_NUMBER ? j->number : NAN;
+}
+
+static void format_stat(char *out, size_t n, double mean, double sem, double scale)
+{
+    if (!isfinite(mean)) snprintf(out, n, "n/a");
+    else if (isfinite(sem)) snprintf(out, n, "%.4g ± %.2g", mean * scale, sem * scale);
+    else snprintf(out, n, "%.4g", mean * scale);
+}
+
+/* One row: the maps' figure (mean ± sem), the chance reference and their
+ * ratio. */
+static void quality_row(report_renderer *r, const char *name, const rm_json *map_stat, const rm_json *chance_stat,
+                        double scale)
+{
+    static const char *const mean_key[] = {"mean", NULL}, *const sem_key[] = {"sem", NULL};
+    double m = json_at(map_stat, mean_key), c = json_at(chance_stat, mean_key);
+    char value[64], chance[64], ratio[32];
+    format_stat(value, sizeof value, m, json_at(map_stat, sem_key), scale);
+    format_stat(chance, sizeof chance, c, json_at(chance_stat, sem_key), scale);
+    if (isfinite(m) && isfinite(c) && c > 0) snprintf(ratio, sizeof ratio, "%.2f", m / c);
+    else snprintf(ratio, sizeof ratio, "n/a");
+    report_cell cells[4] = {{.text = name, .flags = REPORT_CELL_NAME}, {.text = value}, {.text = chance},
+                            {.text = ratio}};
+    r->ops->table_row(r, cells, 4, 0);
+}
+
+static const rm_json *json_path(const rm_json *j, const char *a, const char *b, const char *c)
+{
+    j = rm_json_get(j, a);
+    if (j && b) j = rm_json_get(j, b);
+    if (j && c) j = rm_json_get(j, c);
+    return j;
+}
+
 static int relevance_quality(report_renderer *r, const report_ctx *ctx)
 {
-    paragraph(r, "The numeric top-level fields of relevance_eval.json (relmask relevance-eval):");
-    static const char *const headers[] = {"metric", "value"};
-    r->ops->table_begin(r, NULL, headers, 2);
     const rm_json *j = ctx->relevance_eval;
-    for (size_t i = 0; i < j->count; i++) {
-        if (j->items[i].type != RM_JSON_NUMBER) continue;
-        char value[64];
-        snprintf(value, sizeof value, "%.6g", j->items[i].number);
-        report_cell cells[2] = {{.text = j->keys[i], .flags = REPORT_CELL_NAME}, {.text = value}};
-        r->ops->table_row(r, cells, 2, 0);
+    paragraph(r, "From relevance_eval.json (relmask relevance-eval; docs/relevance.md): each figure of the maps "
+                 "(mean ± standard error over images) beside what chance gives, and their ratio. A ratio above 1 "
+                 "means the maps do better than chance.");
+    static const char *const headers[] = {"metric", "relevance maps", "chance", "ratio"};
+    r->ops->table_begin(r, NULL, headers, 4);
+    static const char *const kinds[] = {"logit", "probability"};
+    for (int k = 0; k < 2; k++) {
+        char name[48];
+        snprintf(name, sizeof name, "AOPC (%s)", kinds[k]);
+        quality_row(r, name, json_path(j, "perturbation", kinds[k], "aopc_relevance"),
+                    json_path(j, "perturbation", kinds[k], "aopc_random"), 1);
+    }
+    static const char *const region_kinds[] = {"positive", "absolute"};
+    for (int k = 0; k < 2; k++) {
+        const rm_json *regions = rm_json_get(j, "regions"), *kind = json_path(regions, region_kinds[k], NULL, NULL);
+        char name[64];
+        snprintf(name, sizeof name, "region mass, %% (%s)", region_kinds[k]);
+        quality_row(r, name, rm_json_get(kind, "mass"), rm_json_get(regions, "area"), 100);
+        snprintf(name, sizeof name, "pointing game, %% (%s)", region_kinds[k]);
+        quality_row(r, name, rm_json_get(kind, "pointing"), rm_json_get(regions, "pointing_chance"), 100);
     }
     r->ops->table_end(r);
+    begin(r, REPORT_NOTE);
+    say(r, "*AOPC*: the mean drop of the explained class's logit (or probability) as image regions are replaced, "
+           "most relevant first; chance: in random order. *Region mass*: the share of the relevance inside the "
+           "ground-truth regions that carry the expression; chance: their share of the image. *Pointing game*: the "
+           "share of images whose most relevant pixel lies in those regions; chance: that a random pixel does. "
+           "*positive* counts positive relevance, *absolute* its magnitude.");
+    end(r, REPORT_NOTE);
+    if (!rm_json_get(j, "perturbation") || rm_json_get(j, "perturbation")->type == RM_JSON_NULL)
+        paragraph(r, "No region perturbation was run (relevance-eval without a model), so AOPC is n/a.");
+    if (!rm_json_get(j, "regions") || rm_json_get(j, "regions")->type == RM_JSON_NULL)
+        paragraph(r, "The dataset has no ground-truth regions, so region mass and the pointing game are n/a.");
     return 0;
 }
 
