@@ -221,8 +221,15 @@ Test(relevance_cmd, existing_output_and_usage_errors)
            tu_path(dir, "d.h5"), out);
     EXPECT(1, "no conv or dense layer is named 'convX'", "relevance -q --model %s --data %s --out %s --force --rule convX=zbox",
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
-    EXPECT(1, "unknown composite", "relevance -q --model %s --data %s --out %s --force --composite fancy",
+    /* Option values wrong in themselves are usage errors (exit 2), before any file is read. */
+    EXPECT(2, "unknown composite 'fancy' (expected epsilon-plus-flat", "relevance -q --model %s --data %s --out %s "
+           "--force --composite fancy", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    EXPECT(2, "--rule 'conv1': expected LAYER=RULE", "relevance -q --model %s --data %s --out %s --force --rule conv1",
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    EXPECT(2, "--rule 'conv1=zzz': unknown LRP rule 'zzz'", "relevance -q --model %s --data %s --out %s --force "
+           "--rule conv1=zzz", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    EXPECT(2, "alpha and beta must be >= 0 with alpha - beta = 1", "relevance -q --model %s --data %s --out %s "
+           "--force --rule conv1=alpha3-beta1", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
     EXPECT(0, "usage: relmask relevance", "relevance --help");
     cr_assert_eq(tu_dir_entries(dir), 4, "no stray files (net.cfg, d.h5, m.h5, r.h5)");
 }

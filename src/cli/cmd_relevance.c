@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "relevance/lrp.h"
 #include "relevance/relevance.h"
 
 typedef struct {
@@ -52,6 +53,9 @@ static int check(void *t, const char *cmd)
     if (c->patch && c->stride > c->patch)
         return cli_usage_error(cmd, "--stride %d is larger than --patch %d: pixels would be skipped", c->stride,
                                c->patch);
+    if (o->composite && rm_composite_check(o->composite) != 0) return cli_usage_error(cmd, "%s", rm_error_message());
+    for (int k = 0; k < c->num_rules; k++)
+        if (rm_rule_override_check(c->rules[k]) != 0) return cli_usage_error(cmd, "%s", rm_error_message());
     c->method = lrp ? RM_RELEVANCE_LRP : RM_RELEVANCE_OCCLUSION;
     if (o->composite) c->composite = o->composite;
     if (o->eps >= 0) c->eps = o->eps;

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "nn/netdef.h"
 #include "train/train.h"
 
 typedef struct {
@@ -69,6 +70,8 @@ static int check(void *t, const char *cmd)
 {
     train_options *o = t;
     rm_train_config *c = &o->cfg;
+    if (!rm_netdef_is_path(c->net) && rm_netdef_name_check(c->net) != 0)
+        return cli_usage_error(cmd, "--net: %s", rm_error_message());
     if (c->encoded.kind != RM_ENCODED_NONE && !c->encoded_path)
         return cli_usage_error(cmd, "--encoded-epochs and --encoded-share need --encoded FILE");
     if (c->encoded.kind == RM_ENCODED_EPOCHS && c->encoded.epochs > c->epochs)

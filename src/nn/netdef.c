@@ -636,18 +636,36 @@ static int not_found(const char *name, const char *dir)
                     name, dir, dir, name, n ? names : "none");
 }
 
+int rm_netdef_is_path(const char *name_or_path)
+{
+    return strchr(name_or_path, '/') || is_cfg_name(name_or_path);
+}
+
+/* nets/<name>.cfg of a network name, or an error listing the names. */
+static int named_path(const char *name, char *path, size_t size)
+{
+    if (!*name) return rm_error("empty network name");
+    const char *dir = getenv("RELMASK_NETS");
+    if (!dir || !*dir) dir = RELMASK_NETS_DIR;
+    if (snprintf(path, size, "%s/%s.cfg", dir, name) >= (int)size)
+        return rm_error("network name '%s' is too long", name);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return not_found(name, dir);
+    return 0;
+}
+
+int rm_netdef_name_check(const char *name)
+{
+    char path[4096];
+    return named_path(name, path, sizeof path);
+}
+
 int rm_netdef_find(rm_netdef *def, const char *name_or_path)
 {
     memset(def, 0, sizeof *def);
-    if (strchr(name_or_path, '/') || is_cfg_name(name_or_path)) return rm_netdef_load(def, name_or_path);
-    if (!*name_or_path) return rm_error("empty network name");
-    const char *dir = getenv("RELMASK_NETS");
-    if (!dir || !*dir) dir = RELMASK_NETS_DIR;
+    if (rm_netdef_is_path(name_or_path)) return rm_netdef_load(def, name_or_path);
     char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s.cfg", dir, name_or_path) >= (int)sizeof path)
-        return rm_error("network name '%s' is too long", name_or_path);
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return not_found(name_or_path, dir);
+    RM_TRY(named_path(name_or_path, path, sizeof path));
     return rm_netdef_load(def, path);
 }
 

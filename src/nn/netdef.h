@@ -71,6 +71,12 @@ int rm_netdef_load(rm_netdef *def, const char *path);
 /* Finds a built-in definition by name ("fer-small") under the nets/
  * directory (RELMASK_NETS env var, else the compiled-in path), or a path. */
 int rm_netdef_find(rm_netdef *def, const char *name_or_path);
+/* Whether rm_netdef_find takes it as a file path (a '/' or a .cfg suffix)
+ * rather than a name under the nets directory. */
+int rm_netdef_is_path(const char *name_or_path);
+/* Whether a network name exists under the nets directory; the error lists
+ * the names there. */
+int rm_netdef_name_check(const char *name);
 /* The same network for inputs with `channels` channels (e.g. an image
  * plus encode's relevance channel): rewrites the text's "input =" line,
  * with a comment saying so, and re-parses; the first layer's weights

@@ -55,6 +55,10 @@ typedef struct {
  * layer), "alpha2-beta1" (alpha2-beta1 for convolutions, epsilon dense).
  * Overrides "NAME=RULE" (NAME may end in '*' as a prefix glob) follow.
  * eps and gamma fill the parameters. Fills cfg->rules for def. */
+/* Whether `composite` names a composite, and whether "LAYER=RULE" is
+ * well-formed with a known rule: checks that need no model (usage errors). */
+int rm_composite_check(const char *composite);
+int rm_rule_override_check(const char *override);
 int rm_lrp_composite(rm_lrp_config *cfg, const rm_netdef *def, const char *composite,
                      const char *const *overrides, int num_overrides, double eps, double gamma);
 int rm_rule_parse(const char *text, rm_rule *rule, double eps, double gamma);

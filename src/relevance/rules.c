@@ -36,6 +36,26 @@ int rm_rule_parse(const char *text, rm_rule *rule, double eps, double gamma)
 
 static int is_linear(rm_layer_type t) { return t == RM_LAYER_CONV || t == RM_LAYER_DENSE; }
 
+static const char *const composite_names[] = {"epsilon-plus-flat", "epsilon-gamma-box", "epsilon", "alpha2-beta1",
+                                              "epsilon-plus"};
+
+int rm_composite_check(const char *composite)
+{
+    for (size_t i = 0; i < sizeof composite_names / sizeof composite_names[0]; i++)
+        if (!strcmp(composite, composite_names[i])) return 0;
+    return rm_error("unknown composite '%s' (expected epsilon-plus-flat, epsilon-gamma-box, epsilon, "
+                    "alpha2-beta1, epsilon-plus)", composite);
+}
+
+int rm_rule_override_check(const char *override)
+{
+    const char *eq = strchr(override, '=');
+    if (!eq || eq == override) return rm_error("--rule '%s': expected LAYER=RULE (LAYER may end in '*')", override);
+    rm_rule r;
+    if (rm_rule_parse(eq + 1, &r, 0, 0) != 0) return rm_error_prefix("--rule '%s'", override);
+    return 0;
+}
+
 static int composite_rule(const char *composite, const rm_netdef *def, int layer, int first_linear, rm_rule *r,
                           double eps, double gamma)
 {
@@ -56,8 +76,7 @@ static int composite_rule(const char *composite, const rm_netdef *def, int layer
     else if (!strcmp(composite, "epsilon-plus"))
         name = t == RM_LAYER_CONV ? "zplus" : "epsilon";
     else
-        return rm_error("unknown composite '%s' (expected epsilon-plus-flat, epsilon-gamma-box, epsilon, "
-                        "alpha2-beta1, epsilon-plus)", composite);
+        return rm_composite_check(composite);
     return rm_rule_parse(name, r, eps, gamma);
 }
 
