@@ -327,4 +327,4 @@ fashion-mnist: $(FASHION_DIR)/eval.json
 clean:
 	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_SRC:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_SRC:%.c=$(BUILD)/%.d) $(BENCH_BIN:%=%.d)
