@@ -231,13 +231,6 @@ int rm_ingest_idx(const char *images_path, const rm_ingest_options *opt)
         rm_error("idx: --classes gives %d classes, expected 1..%d", num_classes, RM_MAX_CLASSES);
         goto done;
     }
-    char name_buf[RM_MAX_CLASSES][12];
-    const char *names[RM_MAX_CLASSES];
-    for (int c = 0; c < num_classes; c++) {
-        snprintf(name_buf[c], sizeof name_buf[c], "%d", c);
-        names[c] = name_buf[c];
-    }
-
     rec = rm_malloc(f[0].record_bytes, "an IDX record");
     if (!rec) goto done;
     rm_image img = {.width = f[0].width, .height = f[0].height, .channels = f[0].channels,
@@ -248,7 +241,7 @@ int rm_ingest_idx(const char *images_path, const rm_ingest_options *opt)
     }
 
     if (rm_sink_open(&sink, opt, "idx", images_path, f[0].width, f[0].height, RM_LABELS_NUMBERED, num_classes,
-                     names) != 0) {
+                     NULL) != 0) {
         sink = NULL;
         goto done;
     }

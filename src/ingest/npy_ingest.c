@@ -121,18 +121,11 @@ int rm_ingest_npy(const char *images_path, const rm_ingest_options *opt)
         rm_error("npy: --classes gives %d classes, expected 1..%d", num_classes, RM_MAX_CLASSES);
         goto done;
     }
-    char name_buf[RM_MAX_CLASSES][12];
-    const char *names[RM_MAX_CLASSES];
-    for (int c = 0; c < num_classes; c++) {
-        snprintf(name_buf[c], sizeof name_buf[c], "%d", c);
-        names[c] = name_buf[c];
-    }
-
     if (!(rec = rm_malloc(im.record_bytes, "an NPY record"))) goto done;
     if (!(img.pixels = rm_malloc(im.record_bytes / (size_t)im.itemsize, "an NPY image")))
         goto done;
     if (rm_sink_open(&sink, opt, "npy", images_path, img.width, img.height, RM_LABELS_NUMBERED, num_classes,
-                     names) != 0) {
+                     NULL) != 0) {
         sink = NULL;
         goto done;
     }

@@ -253,6 +253,20 @@ int rm_sink_open(rm_ingest_sink **sp, const rm_ingest_options *opt, const char *
             return -1;
         }
     }
+    if (!names && !class_names) {   /* numbered classes without names: "0", "1", ... */
+        if (!(names = rm_calloc((size_t)n, sizeof *names, "class names"))) {
+            sink_free(s);
+            return -1;
+        }
+        for (int c = 0; c < n; c++) {
+            if (!(names[c] = rm_malloc(12, "class name"))) {
+                free_names(n, names);
+                sink_free(s);
+                return -1;
+            }
+            snprintf(names[c], 12, "%d", c);
+        }
+    }
     s->num_classes = n;
     rm_dataset_spec spec = {
         .channels = s->channels, .height = s->height, .width = s->width,

@@ -24,8 +24,9 @@ typedef enum {
 
 /* native_*: the format's own image size (0 if images vary); they decide the
  * output size when opt->width/height are 0 (48x48 when both are 0).
- * class_names are the format's num_classes classes; opt->classes, when set,
- * replaces them as `kind` says. */
+ * class_names are the format's num_classes classes (NULL: numbered classes
+ * named "0", "1", ...); opt->classes, when set, replaces them as `kind`
+ * says. */
 int rm_sink_open(rm_ingest_sink **sink, const rm_ingest_options *opt,
                  const char *format, const char *input_path,
                  int native_width, int native_height, rm_label_kind kind,
