@@ -168,6 +168,21 @@ Test(relevance_cmd, targets_and_record_selection)
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
 }
 
+/* --force discards an interrupted run's partial file and starts afresh. */
+Test(relevance_cmd, force_starts_afresh_over_a_partial_file)
+{
+    char *part = strdup(tu_path(dir, "p.h5"));
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --batch 16 --stop-after 2", tu_path(dir, "m.h5"),
+           tu_path(dir, "d.h5"), part);
+    char *out = run(0, NULL, "relevance --model %s --data %s --out %s --batch 16 --force", tu_path(dir, "m.h5"),
+                    tu_path(dir, "d.h5"), part);
+    cr_assert(!strstr(out, "resuming"), "--force started afresh:\n%s", out);
+    free(out);
+    cr_assert(tu_file_exists(part));
+    cr_assert(!tu_file_exists(tu_path(dir, ".p.h5.partial")));
+    free(part);
+}
+
 Test(relevance_cmd, resume_after_a_stop_gives_the_same_file_contents)
 {
     char *full = strdup(tu_path(dir, "full.h5")), *part = strdup(tu_path(dir, "part.h5"));
@@ -177,6 +192,12 @@ Test(relevance_cmd, resume_after_a_stop_gives_the_same_file_contents)
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
     cr_assert(!tu_file_exists(part), "no final file after a stop");
     cr_assert(tu_file_exists(tu_path(dir, ".part.h5.partial")));
+    /* A run without --resume neither continues nor silently discards it. */
+    EXPECT(1, "an interrupted run left 48 of 140 records in", "relevance -q --model %s --data %s --out %s --batch 16 "
+           "--channels", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
+    EXPECT(1, "continue it with --resume, or start afresh with --force", "relevance -q --model %s --data %s --out %s "
+           "--batch 16 --channels", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
+    cr_assert(tu_file_exists(tu_path(dir, ".part.h5.partial")), "the refusal keeps the partial file");
     /* Other settings cannot continue it. */
     EXPECT(1, "other settings", "relevance -q --model %s --data %s --out %s --batch 16 --channels --resume --eps 0.5",
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);

@@ -353,6 +353,31 @@ static int reopen_partial(rm_relevance_writer *w, const rm_relevance_spec *spec,
     return 0;
 }
 
+/* The records an interrupted run left in a partial file and the count it
+ * was making; 0 when it holds none or cannot be read (nothing to lose). */
+static int64_t partial_progress(const char *partial, int64_t *count)
+{
+    *count = 0;
+    hid_t fapl = unlocked_fapl();
+    hid_t f = H5Fopen(partial, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (f < 0) return 0;
+    int64_t done = 0;
+    hsize_t dims[3] = {0, 0, 0};
+    hid_t d = H5Dopen2(f, "heatmap", H5P_DEFAULT);
+    if (d >= 0) {
+        hid_t s = H5Dget_space(d);
+        if (s >= 0 && H5Sget_simple_extent_ndims(s) == 3) H5Sget_simple_extent_dims(s, dims, NULL);
+        if (s >= 0) H5Sclose(s);
+        H5Dclose(d);
+    }
+    if (rm_h5_attr_get_int(f, "records_done", &done) != 0) done = 0;
+    H5Fclose(f);
+    rm_error_clear();
+    *count = (int64_t)dims[0];
+    return done > 0 ? done : 0;
+}
+
 int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const rm_relevance_spec *spec, int force,
                              int resume, int64_t *records_done)
 {
@@ -391,7 +416,18 @@ int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const r
         return -1;
     }
     struct stat st;
-    if (resume && fstat(w->lock_fd, &st) == 0 && st.st_size > 0) {
+    int have_partial = fstat(w->lock_fd, &st) == 0 && st.st_size > 0;
+    if (have_partial && !resume && !force) {
+        int64_t total, done = partial_progress(w->out.tmp_path, &total);
+        if (done > 0) {
+            rm_error("%s: an interrupted run left %lld of %lld records in %s; continue it with --resume, or start "
+                     "afresh with --force", path, (long long)done, (long long)total, w->out.tmp_path);
+            rm_output_keep(&w->out);
+            writer_free(w);
+            return -1;
+        }
+    }
+    if (resume && have_partial) {
         int64_t done = 0;
         int rc = reopen_partial(w, spec, &done);
         if (rc == 0) {

@@ -60,7 +60,9 @@ typedef struct rm_relevance_writer rm_relevance_writer;
 /* Opens the partial file for `path`. Fails if `path` exists and force is 0.
  * With resume set and a partial file written with the same spec
  * (method, parameters, shape, count), continues it: *records_done tells
- * how many records are already stored. Otherwise starts afresh. */
+ * how many records are already stored. Without resume, a partial file
+ * holding records of an interrupted run is an error naming --resume and
+ * --force, unless force is set; otherwise it starts afresh. */
 int rm_relevance_writer_open(rm_relevance_writer **w, const char *path, const rm_relevance_spec *spec,
                              int force, int resume, int64_t *records_done);
 /* Appends the next block (its first record is record *records_done); the
