@@ -179,6 +179,14 @@ Test(interrupt, train_sigint_and_sigterm_keep_a_consistent_checkpoint_and_resume
         kill(pid, sigs[k]);
         assert_killed_by(fu_wait(pid), sigs[k], log);
         assert_no_temp_files();
+        /* It says how to continue: the same command with --resume, once. */
+        char *text = fu_read_file(log, NULL);
+        cr_assert(text && strstr(text, "relmask: interrupted after a checkpoint; continue with:\n  "), "%s", text);
+        char want[8192];
+        snprintf(want, sizeof want, "--out %s --resume\n", m);
+        cr_assert(strstr(text, want), "no '%s' in:\n%s", want, text);
+        cr_assert(!strstr(text, "--resume --resume"), "%s", text);
+        free(text);
         int done = model_epochs(ckpt);
         cr_assert(done > before && done < 30, "checkpoint after %d epochs (before: %d)", done, before);
         cr_assert_eq(model_epochs(m), done, "the model file and the checkpoint are of the same epoch");

@@ -27,8 +27,26 @@ static volatile sig_atomic_t pending_used[MAX_PENDING];
  * holding thread's mask would change. */
 static volatile sig_atomic_t held, deferred;
 
+/* A line for the user when a signal ends the process (how to continue),
+ * written with write(2), which a handler may call. */
+static char signal_note[PATH_CAP];
+static volatile sig_atomic_t signal_note_len;
+
+void rm_output_set_signal_note(const char *text)
+{
+    signal_note_len = 0;
+    if (!text) return;
+    size_t n = strlen(text);
+    if (n > sizeof signal_note) n = sizeof signal_note;
+    memcpy(signal_note, text, n);
+    signal_note_len = (sig_atomic_t)n;
+}
+
 static void die_by(int sig)
 {
+    if (signal_note_len > 0 && write(STDERR_FILENO, signal_note, (size_t)signal_note_len) < 0) {
+        /* nothing to do: the process ends either way */
+    }
     /* Files first, then the (now empty) directories that held them. */
     for (int i = 0; i < MAX_PENDING; i++)
         if (pending_used[i]) unlink(pending[i]);

@@ -41,6 +41,11 @@ void rm_output_release_signals(void);
 int rm_output_remove_on_signal(const char *path);
 void rm_output_forget(int slot);
 
+/* Text written to stderr when SIGINT/SIGTERM/SIGHUP ends the process, e.g.
+ * the command that continues an interrupted run (copied; NULL clears it).
+ * Set it while signals are held, once what it promises exists. */
+void rm_output_set_signal_note(const char *text);
+
 /* Installs the SIGINT/SIGTERM/SIGHUP handlers (idempotent). */
 void rm_output_install_signal_handlers(void);
 

@@ -544,6 +544,24 @@ static int record_epoch(trainer *t, const rm_epoch_record *rec, int *improved)
     return 0;
 }
 
+/* Once a checkpoint exists, an interrupted run says how to continue: the
+ * command line as given (shell-quoted), with --resume unless it has it. */
+static void set_resume_note(const rm_train_config *c)
+{
+    if (!c->command_line || !*c->command_line) return;
+    const char *p = c->command_line;
+    size_t n = strlen(" --resume");
+    int has_resume = 0;
+    while ((p = strstr(p, " --resume")) && !has_resume) {
+        has_resume = p[n] == 0 || p[n] == ' ';
+        p += n;
+    }
+    char note[4096 + 64];
+    snprintf(note, sizeof note, "relmask: interrupted after a checkpoint; continue with:\n  %s%s\n", c->command_line,
+             has_resume ? "" : " --resume");
+    rm_output_set_signal_note(note);
+}
+
 static int run(trainer *t)
 {
     const rm_train_config *c = t->cfg;
@@ -566,6 +584,7 @@ static int run(trainer *t)
         int rc = rm_model_save(&t->model, c->out_path, c->force || c->resume || epoch > 0, c->command_line);
         rm_hdf5_unlock();
         if (rc == 0) rc = save_checkpoint(t, epoch + 1);
+        if (rc == 0 && epoch == t->start_epoch) set_resume_note(c);
         rm_output_release_signals();
         RM_TRY(rc);
         char share[32] = "";
@@ -659,6 +678,7 @@ int rm_train(const rm_train_config *cfg)
     if (rc == 0) rc = open_loaders(&t);
     if (rc == 0 && cfg->resume) rc = resume_from_checkpoint(&t);
     if (rc == 0) rc = run(&t);
+    rm_output_set_signal_note(NULL);
     trainer_free(&t);
     return rc;
 }
