@@ -134,7 +134,9 @@ Test(relevance_file, resume_continues_a_partial_file)
     tu_rmtree(dir);
 }
 
-Test(relevance_file, without_resume_a_partial_file_is_restarted)
+/* Without --resume a partial file holding records is refused (naming both
+ * choices) and kept; with --force it is started afresh. */
+Test(relevance_file, without_resume_a_partial_file_is_refused_and_force_restarts_it)
 {
     char *dir = tu_scratch_dir();
     const char *path = tu_path(dir, "r.h5");
@@ -146,7 +148,12 @@ Test(relevance_file, without_resume_a_partial_file_is_restarted)
     cr_assert_eq(rm_relevance_writer_open(&w, path, &spec, 0, 0, &done), 0);
     cr_assert_eq(write_range(w, &r, 0, 30), 0);
     rm_relevance_writer_close_partial(w);
-    cr_assert_eq(rm_relevance_writer_open(&w, path, &spec, 0, 0, &done), 0);
+    cr_assert_neq(rm_relevance_writer_open(&w, path, &spec, 0, 0, &done), 0);
+    cr_assert(strstr(rm_error_message(), "an interrupted run left 30 of 150 records in"), "%s", rm_error_message());
+    cr_assert(strstr(rm_error_message(), "continue it with --resume, or start afresh with --force"), "%s",
+              rm_error_message());
+    cr_assert(tu_file_exists(tu_path(dir, ".r.h5.partial")), "the refusal keeps the partial file");
+    cr_assert_eq(rm_relevance_writer_open(&w, path, &spec, 1, 0, &done), 0, "%s", rm_error_message());
     cr_assert_eq(done, 0);
     /* Finishing early is refused and keeps the partial file. */
     cr_assert_eq(write_range(w, &r, 0, 30), 0);
