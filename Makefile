@@ -341,7 +341,7 @@ RUN_RESULTS := $(foreach c,$(CONDITIONS),$(foreach s,$(SEEDS),$(call RUN,$(c),$(
 ifdef STAGE_STORE
 RUN_LINKS := $(foreach c,$(CONDITIONS),$(foreach s,$(SEEDS),$(EXP_DIR)/runs/$(c)/seed$(s)))
 $(foreach c,$(CONDITIONS),$(foreach s,$(SEEDS),$(eval $(EXP_DIR)/runs/$(c)/seed$(s): $(call RUN,$(c),$(s))/test.json ; \
-  @mkdir -p $$(dir $$@) && ln -sfn $$(abspath $$(dir $$<)) $$@)))
+  @mkdir -p $$(dir $$@) && ln -sfnr $$(patsubst %/,%,$$(dir $$<)) $$@)))
 endif
 
 # The report reads the stages' summaries from EXP_DIR; when they live
@@ -352,7 +352,7 @@ EXP_LINKS := $(if $(filter $(EXP_DIR),$(SOURCE_DIR)),,$(EXP_DIR)/source_model.h5
              $(if $(filter $(EXP_DIR),$(ENCODE_DIR)),,$(foreach m,$(ENCODINGS),$(EXP_DIR)/encoded_$(m).h5))
 link_source = $(if $(filter source_model%,$(notdir $(1))),$(SOURCE_DIR),$(if $(filter relevance%,$(notdir $(1))),\
   $(RELEVANCE_DIR),$(if $(filter target.h5,$(notdir $(1))),$(TARGET_DIR),$(ENCODE_DIR))))/$(notdir $(1))
-$(foreach l,$(EXP_LINKS),$(eval $(l): $(call link_source,$(l)) ; @mkdir -p $$(dir $$@) && ln -sfn $$(abspath $$<) $$@))
+$(foreach l,$(EXP_LINKS),$(eval $(l): $(call link_source,$(l)) ; @mkdir -p $$(dir $$@) && ln -sfnr $$< $$@))
 
 $(EXP_DIR)/report.md: $(RUN_RESULTS) $(RUN_LINKS) $(RELEVANCE_DIR)/relevance_eval.json $(EXP_LINKS) | $(BIN)
 	$(BIN) report --dir $(EXP_DIR) --conditions $(subst $(eval) ,$(comma),$(CONDITIONS)) \
@@ -374,16 +374,25 @@ experiment-runs: $(RUN_RESULTS) $(RUN_LINKS)
 # each with JOBS students at a time; `relmask study` then compares every
 # condition with raw across the cells.
 ifneq ($(filter sweep,$(MAKECMDGOALS)),)
-SWEEP_FILE := sweeps/$(SWEEP).mk
+# SWEEP: a name in sweeps/ or the path of a sweep file.
+SWEEP_FILE := $(if $(findstring /,$(SWEEP)),$(SWEEP),sweeps/$(SWEEP).mk)
+SWEEP_NAME := $(basename $(notdir $(SWEEP_FILE)))
+# SWEEP_TINY=1: the same sweep in miniature, from <sweep>-tiny.mk beside it.
+SWEEP_TINY_FILE := $(if $(filter 1,$(SWEEP_TINY)),$(basename $(SWEEP_FILE))-tiny.mk)
 ifeq ($(wildcard $(SWEEP_FILE)),)
-$(error SWEEP=$(SWEEP): no such sweep file $(SWEEP_FILE) (sweeps/ has: $(notdir $(wildcard sweeps/*.mk))))
+$(error SWEEP=$(SWEEP): no such sweep file $(SWEEP_FILE) (sweeps/ has: \
+  $(basename $(notdir $(filter-out %-tiny.mk,$(wildcard sweeps/*.mk))))))
 endif
-include $(SWEEP_FILE)
-ifeq ($(SWEEP_TINY),1)
-include sweeps/tiny.mk
+ifneq ($(SWEEP_TINY_FILE),)
+ifeq ($(wildcard $(SWEEP_TINY_FILE)),)
+$(error SWEEP_TINY=1: $(SWEEP_FILE) has no miniature $(SWEEP_TINY_FILE))
 endif
-SWEEP_DIR  ?= results/sweep-$(SWEEP)$(if $(filter 1,$(SWEEP_TINY)),-tiny)
+endif
+include $(SWEEP_FILE) $(SWEEP_TINY_FILE)
+SWEEP_DIR  ?= results/sweep-$(SWEEP_NAME)$(if $(filter 1,$(SWEEP_TINY)),-tiny)
 SWEEP_AXES := $(SWEEP_CROSS) $(SWEEP_SINGLE)
+$(if $(strip $(SWEEP_AXES)),,$(error $(SWEEP_FILE): no axes (set SWEEP_CROSS and/or SWEEP_SINGLE)))
+$(foreach a,$(SWEEP_AXES),$(if $(strip $($(a).values)),,$(error $(SWEEP_FILE): axis $(a) has no values ($(a).values))))
 $(foreach a,$(SWEEP_AXES),$(if $(filter $($(a).base),$($(a).values)),,\
   $(error $(SWEEP_FILE): axis $(a): the base value '$($(a).base)' is not among its values '$($(a).values)')))
 space := $(eval) $(eval)
@@ -403,7 +412,7 @@ define cell_mk
 # make sweep: one cell of $(SWEEP_FILE)$(if $(filter 1,$(SWEEP_TINY)), (SWEEP_TINY=1)), generated; do not edit.
 # Cell: $(1)
 include $(SWEEP_FILE)
-$(if $(filter 1,$(SWEEP_TINY)),include sweeps/tiny.mk)
+$(if $(SWEEP_TINY_FILE),include $(SWEEP_TINY_FILE))
 $(foreach a,$(SWEEP_AXES),$(call axis_lines,$(a),$(call axis_value,$(a),$(subst $(comma), ,$(1))))
 )EXP_DIR := $(SWEEP_DIR)/cells/$(call cell_name,$(1))
 STAGE_STORE := $(SWEEP_DIR)/stages
@@ -411,7 +420,7 @@ endef
 SWEEP_CELL_FILES := $(foreach c,$(SWEEP_CELLS),$(SWEEP_DIR)/cells/$(call cell_name,$(c))/cell.mk)
 # cell.mk and cell.txt change only when the sweep file does.
 $(foreach c,$(SWEEP_CELLS),$(eval $(SWEEP_DIR)/cells/$(call cell_name,$(c))/cell.mk: CELL := $(c)))
-$(SWEEP_CELL_FILES): $(SWEEP_FILE) $(if $(filter 1,$(SWEEP_TINY)),sweeps/tiny.mk)
+$(SWEEP_CELL_FILES): $(SWEEP_FILE) $(SWEEP_TINY_FILE)
 	$(shell mkdir -p $(dir $@))$(file >$@.tmp,$(call cell_mk,$(CELL)))
 	@mv $@.tmp $@
 	@printf '%s\n' $(subst $(comma), ,$(CELL)) > $(dir $@)cell.txt

@@ -124,8 +124,9 @@ KD_ALPHA         ?= 0.5
 EXTRA_CONDITIONS ?=
 
 # --- make sweep: a grid of experiments (docs/sweep.md) ---------------------
-# The study described in sweeps/$(SWEEP).mk; SWEEP_TINY=1 runs its two-minute
-# miniature (sweeps/tiny.mk, what make check runs). JOBS: students trained
+# The study described in sweeps/$(SWEEP).mk (or SWEEP=path/to/file.mk);
+# SWEEP_TINY=1 runs its miniature, <sweep>-tiny.mk (make check runs
+# sweeps/default-tiny.mk: about two minutes). JOBS: students trained
 # at once (each with THREADS threads).
 SWEEP           ?= default
 SWEEP_TINY      ?= 0

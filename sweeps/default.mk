@@ -19,13 +19,15 @@ SEEDS            := 1 2 3 4 5 6 7 8 9 10
 ENCODINGS        := mean mask mean-shuffled
 EXTRA_CONDITIONS := kd kd-mean
 
-# Crossed: the target training set size and the kept fraction, the two axes
-# the question is about (15 cells). One at a time around the base cell
-# (1,000 faces, keep 0.3, leak-free masks, 5 masked epochs, the source-style
-# source model, fer-small): what the relevance explains, the schedule, the
-# source model and the student architecture (9 more cells).
-SWEEP_CROSS  := size keep
-SWEEP_SINGLE := relevance schedule source student
+# Crossed: the target training set size, the kept fraction and the source
+# model (30 cells): how much data the student has, how much of each image the
+# mask keeps, and whether the source knows the target domain are the axes the
+# question turns on, and their interactions are the answer. One at a time
+# around the base cell (1,000 faces, keep 0.3, leak-free masks, 5 masked
+# epochs, the source-style source model, fer-small): what the relevance
+# explains, the schedule and the student architecture (8 more cells).
+SWEEP_CROSS  := size keep source
+SWEEP_SINGLE := relevance schedule student
 
 size.values := 100 250 500 1000 4000
 size.base   := 1000

@@ -1,6 +1,7 @@
-# SWEEP_TINY=1: the default study in miniature (16x16 faces, tiny nets, two
-# epochs, two seeds, two values per axis), about two minutes on two cores.
-# make check runs it (tests/test_sweep.c). Included after sweeps/default.mk.
+# make sweep SWEEP_TINY=1: the default study in miniature (16x16 faces, tiny
+# nets, two epochs, two seeds, two values per axis), about two minutes on two
+# cores; make check runs it (tests/test_sweep.c). Included after
+# sweeps/default.mk, which it shrinks.
 SYNTH_SIZE     := 16
 SOURCE_IMAGES  := 560
 TARGET_VAL     := 35
@@ -11,6 +12,11 @@ STUDENT_EPOCHS := 2
 STUDENT_BATCH  := 16
 QUALITY_IMAGES := 20
 SEEDS          := 1 2
+
+# Crossed: size and keep (4 cells); one at a time: one more value of each
+# other axis (4 cells).
+SWEEP_CROSS      := size keep
+SWEEP_SINGLE     := relevance schedule source student
 
 size.values      := 40 70
 size.base        := 70
