@@ -49,8 +49,8 @@ BIN       := $(BUILD)/relmask
 TEST_BIN  := $(BUILD)/relmask-tests
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check test bench fuzz fuzz-build experiment experiment-runs sweep sweep-cell mnist fashion-mnist clean \
-        distclean
+.PHONY: all deps check test bench fuzz fuzz-build experiment experiment-runs sweep sweep-cell mnist fashion-mnist install \
+        uninstall clean distclean
 all: $(BIN)
 
 # Order-only: checking packages must not force rebuilds.
@@ -499,6 +499,23 @@ mnist: $(MNIST_DIR)/eval.json
 	@echo "make mnist: test accuracy $$($(call json_accuracy,$<)) ($(MNIST_NET); $<)"
 fashion-mnist: $(FASHION_DIR)/eval.json
 	@echo "make fashion-mnist: test accuracy $$($(call json_accuracy,$<)) ($(FASHION_NET); $<)"
+
+# make install PREFIX=/opt/relmask (default /usr/local; DESTDIR for
+# packaging): the binary, the named networks (which an installed or moved
+# binary finds beside itself, in ../share/relmask/nets), the examples and a
+# man page generated from the binary's --help texts.
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/relmask/nets \
+	  $(DESTDIR)$(PREFIX)/share/relmask/examples $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/relmask
+	install -m 644 nets/*.cfg $(DESTDIR)$(PREFIX)/share/relmask/nets/
+	cp -R examples/. $(DESTDIR)$(PREFIX)/share/relmask/examples/
+	scripts/manpage.sh $(BIN) > $(DESTDIR)$(PREFIX)/share/man/man1/relmask.1.tmp
+	mv $(DESTDIR)$(PREFIX)/share/man/man1/relmask.1.tmp $(DESTDIR)$(PREFIX)/share/man/man1/relmask.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/relmask $(DESTDIR)$(PREFIX)/share/man/man1/relmask.1
+	rm -rf $(DESTDIR)$(PREFIX)/share/relmask
 
 clean:
 	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)

@@ -21,6 +21,9 @@ FUZZ_CC      ?= clang
 FUZZ_OPT     ?= -O1
 FUZZ_BUILD   ?= build-fuzz
 
+# make install: where (bin/, share/relmask/, share/man/man1/ under it).
+PREFIX    ?= /usr/local
+
 # --- dependencies (Debian 12 packages) -------------------------------------
 HDF5_CFLAGS ?= -I/usr/include/hdf5/serial
 HDF5_LIBS   ?= -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5_hl -lhdf5

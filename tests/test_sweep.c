@@ -82,7 +82,7 @@ Test(sweep, tiny_sweep_runs_every_cell_shares_stages_and_reruns_nothing)
      * relevance, schedule, source and student around the base cell. */
     cr_assert_eq(count_substr(out, "make sweep: cell "), 8, "%s", out);
     free(out);
-    char cells[4096], store[4096], runs[4096];
+    char cells[4096], store[4096], runs[4200];
     snprintf(cells, sizeof cells, "%s/cells", dir);
     snprintf(store, sizeof store, "%s/stages", dir);
     snprintf(runs, sizeof runs, "%s/runs", store);

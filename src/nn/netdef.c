@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/error.h"
 
@@ -641,12 +642,38 @@ int rm_netdef_is_path(const char *name_or_path)
     return strchr(name_or_path, '/') || is_cfg_name(name_or_path);
 }
 
+static int is_directory(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The directory of the named networks: RELMASK_NETS; else beside the
+ * running program, so a moved or installed copy finds its own
+ * (<bindir>/../share/relmask/nets after make install, <bindir>/../nets in
+ * a build tree); else the source tree it was built from. */
+static const char *nets_dir(char *buf, size_t size)
+{
+    const char *env = getenv("RELMASK_NETS");
+    if (env && *env) return env;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash = n > 0 ? (exe[n] = 0, strrchr(exe, '/')) : NULL;
+    if (slash) {
+        *slash = 0;
+        const char *beside[] = {"../share/relmask/nets", "../nets"};
+        for (size_t i = 0; i < sizeof beside / sizeof beside[0]; i++)
+            if (snprintf(buf, size, "%s/%s", exe, beside[i]) < (int)size && is_directory(buf)) return buf;
+    }
+    return RELMASK_NETS_DIR;
+}
+
 /* nets/<name>.cfg of a network name, or an error listing the names. */
 static int named_path(const char *name, char *path, size_t size)
 {
     if (!*name) return rm_error("empty network name");
-    const char *dir = getenv("RELMASK_NETS");
-    if (!dir || !*dir) dir = RELMASK_NETS_DIR;
+    char dir_buf[4200];
+    const char *dir = nets_dir(dir_buf, sizeof dir_buf);
     if (snprintf(path, size, "%s/%s.cfg", dir, name) >= (int)size)
         return rm_error("network name '%s' is too long", name);
     struct stat st;

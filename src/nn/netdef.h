@@ -69,7 +69,9 @@ typedef struct {
 int rm_netdef_parse(rm_netdef *def, const char *text, const char *source_name);
 int rm_netdef_load(rm_netdef *def, const char *path);
 /* Finds a built-in definition by name ("fer-small") under the nets/
- * directory (RELMASK_NETS env var, else the compiled-in path), or a path. */
+ * directory (the RELMASK_NETS env var; else beside the running program:
+ * <bindir>/../share/relmask/nets, then <bindir>/../nets; else the source
+ * tree it was built from), or a path. */
 int rm_netdef_find(rm_netdef *def, const char *name_or_path);
 /* Whether rm_netdef_find takes it as a file path (a '/' or a .cfg suffix)
  * rather than a name under the nets directory. */
