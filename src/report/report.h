@@ -149,6 +149,22 @@ const char *rm_plot_color(int i);
 /* Writes s with &, <, >, " and ' escaped for XML/HTML. */
 void rm_xml_escape(FILE *f, const char *s);
 
+/* A grid of coloured cells (plot_grid.c): rows x cols values, row-major,
+ * on a diverging blue-white-red scale centred on 0 and saturated at
+ * +-vmax (vmax <= 0: the largest |value|); NaN cells grey. Each cell shows
+ * cell_text[i] (NULL: the value as "%+.1f", or "n/a"). */
+typedef struct {
+    const char *title, *xlabel, *ylabel;
+    int rows, cols;
+    const char *const *row_labels, *const *col_labels;
+    const double *values;
+    const char *const *cell_text;
+    double vmax;
+} rm_plot_grid;
+int rm_svg_grid(FILE *f, const rm_plot_grid *g);
+/* The diverging colour of t in [-1, 1] ("#ffffff" at 0; grey for NaN). */
+void rm_plot_diverging(double t, char out[8]);
+
 /* --- image montages (montage.c) ---------------------------------------------- */
 
 /* A grid of rows x cols tiles, each tile_w x tile_h pixels, separated by
