@@ -71,6 +71,15 @@ Test(fer2013, rows_round_trip_with_usage_splits)
     free(fmt);
     free(img);
     rm_dataset_close(&ds);
+
+    /* info says the Usage column made the split, and shows no fractions
+     * that were never applied. */
+    char *text;
+    cr_assert_eq(tu_run_cli(&text, "info '%s'", out), 0, "%s", text);
+    cr_assert(strstr(text, "split: 21 records as the input split them\n"), "%s", text);
+    cr_assert_null(strstr(text, "split_val_fraction"), "%s", text);
+    cr_assert_null(strstr(text, "fraction"), "%s", text);
+    free(text);
     tu_rmtree(dir);
 }
 
@@ -103,6 +112,10 @@ Test(fer2013, without_usage_is_split_stratified_and_resized)
         cr_assert_eq(per[c][RM_SPLIT_TRAIN], 7);
     }
     rm_dataset_close(&ds);
+    char *text;
+    cr_assert_eq(tu_run_cli(&text, "info '%s'", out), 0, "%s", text);
+    cr_assert(strstr(text, "split: 70 records split into train/val/test (val 0.2, test 0.1, seed 1)\n"), "%s", text);
+    free(text);
     tu_rmtree(dir);
 }
 

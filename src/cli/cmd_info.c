@@ -52,6 +52,33 @@ static void print_counts(const rm_dataset *ds)
     free(counts);
 }
 
+/* Where the split came from: the input's own (FER2013's Usage column, IDX
+ * test files, train/val/test folders), or drawn with --val/--test/--seed;
+ * the fractions are printed only for the records they applied to. Returns
+ * 1 when the file has the counts (older datasets lack them; their split
+ * attributes are then printed as they are). */
+static int print_split_origin(hid_t f)
+{
+    int64_t given, pooled, drawn, seed;
+    double val, test;
+    if (!rm_h5_attr_exists(f, "split_records_given") || rm_h5_attr_get_int(f, "split_records_given", &given) ||
+        rm_h5_attr_get_int(f, "split_records_pooled", &pooled) ||
+        rm_h5_attr_get_int(f, "split_records_drawn", &drawn) || rm_h5_attr_get_double(f, "split_val_fraction", &val) ||
+        rm_h5_attr_get_double(f, "split_test_fraction", &test) || rm_h5_attr_get_int(f, "split_seed", &seed))
+        return 0;
+    printf("split:");
+    const char *sep = " ";
+    if (given) printf("%s%lld records as the input split them", sep, (long long)given), sep = "; ";
+    if (pooled)
+        printf("%s%lld training records split into train/val (val fraction %g, seed %lld)", sep, (long long)pooled,
+               val, (long long)seed), sep = "; ";
+    if (drawn)
+        printf("%s%lld records split into train/val/test (val %g, test %g, seed %lld)", sep, (long long)drawn, val,
+               test, (long long)seed);
+    printf("\n");
+    return 1;
+}
+
 static int info_dataset(const char *path)
 {
     rm_dataset ds;
@@ -67,9 +94,13 @@ static int info_dataset(const char *path)
     for (int c = 0; c < ds.num_classes; c++) printf(" %d=%s", c, ds.class_names[c]);
     printf("\n");
     print_counts(&ds);
+    int explained = print_split_origin((hid_t)ds.hfile);
     printf("provenance:\n");
     static const char *const shown[] = {"schema", "schema_version", "class_names", "num_classes", "split_names", NULL};
-    int rc = rm_h5_attr_visit((hid_t)ds.hfile, print_attr, (void *)shown);
+    static const char *const shown_split[] = {"schema", "schema_version", "class_names", "num_classes", "split_names",
+                                              "split_records_given", "split_records_pooled", "split_records_drawn",
+                                              "split_val_fraction", "split_test_fraction", "split_seed", NULL};
+    int rc = rm_h5_attr_visit((hid_t)ds.hfile, print_attr, (void *)(explained ? shown_split : shown));
     rm_dataset_close(&ds);
     return rc;
 }

@@ -427,12 +427,20 @@ static int write_flags(rm_dataset_writer *w)
 int rm_dataset_writer_finish(rm_dataset_writer *w, const rm_split_spec *split)
 {
     const char *path = w->out.final_path;
+    int64_t pool = 0, unassigned = 0;
+    for (size_t i = 0; i < w->count; i++) {
+        pool += w->split[i] == RM_SPLIT_POOL;
+        unassigned += w->split[i] == RM_SPLIT_UNASSIGNED;
+    }
     if (flush(w) != 0 ||
         rm_split_assign(w->split, w->labels, w->count, w->num_classes, split) != 0 ||
         write_vector(w->file, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, w->count, w->labels, "N") != 0 ||
         write_vector(w->file, "split", H5T_STD_U8LE, H5T_NATIVE_UINT8, w->count, w->split, "N") != 0 ||
         write_flags(w) != 0 ||
-        write_root_attrs(w, split) != 0) {
+        write_root_attrs(w, split) != 0 ||
+        rm_h5_attr_set_int(w->file, "split_records_given", (int64_t)w->count - pool - unassigned) != 0 ||
+        rm_h5_attr_set_int(w->file, "split_records_pooled", pool) != 0 ||
+        rm_h5_attr_set_int(w->file, "split_records_drawn", unassigned) != 0) {
         rm_error_prefix("%s", path);
         rm_dataset_writer_abort(w);
         return -1;
