@@ -253,7 +253,10 @@ static int info_relevance(const char *path)
            (long long)r.index[0], (long long)r.index[r.count - 1], (long long)positive);
     if (with_pred) printf("model accuracy on these records: %.4f\n", (double)agree / (double)with_pred);
     if (r.score_kind && !strcmp(r.score_kind, "logit"))
-        printf("conservation: mean |heatmap sum - logit| / |logit| = %.3g\n", sum_gap / (double)r.count);
+        printf("conservation: mean |heatmap sum - logit| / |logit| = %.3g\n"
+               "  (0: each heatmap sums to the logit it explains; the layers' biases and the epsilon stabilizer\n"
+               "  take a share, so a few tenths is usual for networks with biases; docs/relevance.md, Conservation)\n",
+               sum_gap / (double)r.count);
     printf("attributes:\n");
     static const char *const shown[] = {"schema", "schema_version", "class_names", "num_classes", NULL};
     int rc = rm_h5_attr_visit((hid_t)r.hfile, print_attr, (void *)shown);
