@@ -80,6 +80,10 @@ Test(fer2013, rows_round_trip_with_usage_splits)
     cr_assert_null(strstr(text, "split_val_fraction"), "%s", text);
     cr_assert_null(strstr(text, "fraction"), "%s", text);
     free(text);
+    /* Record 4 is the CSV's line 6 (a header, then one row per record). */
+    cr_assert_eq(tu_run_cli(&text, "info --record 4 '%s'", out), 0, "%s", text);
+    cr_assert(strstr(text, "record 4: label 4 (sad), split val, source fer.csv:6\n"), "%s", text);
+    free(text);
     tu_rmtree(dir);
 }
 

@@ -225,6 +225,15 @@ Test(ingest_folders, class_folders_sorted_with_exact_bytes)
     for (size_t i = 0; i < 6; i++) expect_image(&ds, i, seeds[i]);
     cr_expect_eq(count_split(&ds, RM_SPLIT_TRAIN), 6);
     cr_expect(contains_param(&ds, "layout=class-folders"));
+    /* Each record names its file, relative to the input folder. */
+    const char *sources[6] = {"angry/x1.png", "angry/x2.png", "happy/a.png", "happy/b.png", "happy/c.PNG",
+                              "neutral/n.png"};
+    cr_assert(ds.has_source);
+    for (size_t i = 0; i < 6; i++) {
+        char src[256];
+        cr_assert_eq(rm_dataset_read_source(&ds, i, src, sizeof src), 0, "%s", rm_error_message());
+        cr_expect_str_eq(src, sources[i], "record %zu", i);
+    }
     rm_dataset_close(&ds);
 }
 

@@ -216,6 +216,11 @@ Test(ingest_idx, gzip_train_and_test_files)
     for (int i = 0; i < NTE; i++) cr_assert_eq(ds.labels[NTR + i], lte[i]);
     check_images(&ds, 0, NTR, tr);
     check_images(&ds, NTR, NTE, te);
+    char src[256];
+    cr_assert_eq(rm_dataset_read_source(&ds, 3, src, sizeof src), 0, "%s", rm_error_message());
+    cr_assert_str_eq(src, "train-images.gz:3");
+    cr_assert_eq(rm_dataset_read_source(&ds, NTR + 5, src, sizeof src), 0, "%s", rm_error_message());
+    cr_assert_str_eq(src, "t10k-images.gz:5");
     char *params = NULL;
     cr_assert_eq(rm_dataset_read_attr(&ds, "ingest_parameters", &params), 0);
     cr_assert(params && strstr(params, "test_images=") && strstr(params, "test_labels="),

@@ -157,3 +157,46 @@ Test(subset, library_call_writes_the_draw)
     cr_assert_neq(rm_subset(&c), 0);
     cr_assert_not(tu_file_exists(c.out_path));
 }
+
+/* A subset keeps each record's /source, so a drawn record still names the
+ * line of the CSV it came from. */
+Test(subset, records_keep_their_source)
+{
+    const char *csv = tu_path(dir, "faces.csv");
+    FILE *f = fopen(csv, "w");
+    cr_assert(f);
+    fputs("emotion,pixels\n", f);
+    for (int i = 0; i < 70; i++) {
+        fprintf(f, "%d,", i % 7);
+        for (int k = 0; k < 48 * 48; k++) fprintf(f, "%s%d", k ? " " : "", (i * 3 + k) % 256);
+        fputc('\n', f);
+    }
+    fclose(f);
+    char *out;
+    int code = tu_run_cli(&out, "ingest fer2013 -q %s --val 0.2 --test 0.2 -o %s", csv, tu_path(dir, "f.h5"));
+    cr_assert_eq(code, 0, "%s", out);
+    free(out);
+    code = tu_run_cli(&out, "subset -q --data %s --take train:14 --seed 3 --out %s", tu_path(dir, "f.h5"),
+                      tu_path(dir, "s.h5"));
+    cr_assert_eq(code, 0, "%s", out);
+    free(out);
+    rm_dataset full, sub;
+    cr_assert_eq(rm_dataset_open(&full, tu_path(dir, "f.h5")), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_dataset_open(&sub, tu_path(dir, "s.h5")), 0, "%s", rm_error_message());
+    cr_assert_eq(sub.count, 14);
+    cr_assert(sub.has_source);
+    uint8_t a[48 * 48], b[48 * 48];
+    for (size_t i = 0; i < sub.count; i++) {
+        char src[256];
+        cr_assert_eq(rm_dataset_read_source(&sub, i, src, sizeof src), 0, "%s", rm_error_message());
+        int line;
+        cr_assert_eq(sscanf(src, "faces.csv:%d", &line), 1, "record %zu: source '%s'", i, src);
+        /* line L holds the CSV's record L - 2 (after the header), which is
+         * the full dataset's record L - 2 too. */
+        cr_assert_eq(rm_dataset_read_images(&sub, i, 1, a), 0);
+        cr_assert_eq(rm_dataset_read_images(&full, (size_t)(line - 2), 1, b), 0);
+        cr_assert_eq(memcmp(a, b, sizeof a), 0, "record %zu (%s) is not that line's image", i, src);
+    }
+    rm_dataset_close(&full);
+    rm_dataset_close(&sub);
+}

@@ -15,6 +15,11 @@
 #include "train/predict.h"
 #include "train/train.h"
 
+typedef struct {
+    long long record;   /* --record N: one dataset record (-1: none) */
+} info_options;
+#define CLI_TARGET info_options
+
 /* Prints an attribute unless ctx (a NULL-terminated list) names it as shown
  * elsewhere in the summary. */
 static void print_attr(const char *name, const char *text, void *ctx)
@@ -279,11 +284,34 @@ static int info_file(const char *path)
     return rc;
 }
 
-static const cli_option options[] = {CLI_END};
+static const cli_option options[] = {
+    CLI_OPT_LLONG('r', "record", "N", record, 0, 1LL << 50, "datasets: show record N (label, split, source)"),
+    CLI_END,
+};
+
+/* One record of a dataset: its label, split and /source. */
+static int info_record(const char *path, long long record)
+{
+    rm_dataset ds;
+    RM_TRY(rm_dataset_open(&ds, path));
+    int rc = 0;
+    if ((size_t)record >= ds.count) {
+        rc = rm_error("%s: --record %lld: the dataset has records 0..%zu", path, record, ds.count - 1);
+    } else {
+        char source[4096];
+        rc = rm_dataset_read_source(&ds, (size_t)record, source, sizeof source);
+        if (rc == 0)
+            printf("%s record %lld: label %d (%s), split %s, source %s\n", path, record, ds.labels[record],
+                   ds.class_names[ds.labels[record]], rm_split_label(ds.split[record]),
+                   ds.has_source ? source : "not recorded (generated data, or written before relmask kept sources)");
+    }
+    rm_dataset_close(&ds);
+    return rc;
+}
 
 static const cli_command command = {
     .name = "info",
-    .usage = "usage: relmask info FILE.h5...\n"
+    .usage = "usage: relmask info [--record N] FILE.h5...\n"
              "\n"
              "Prints a summary of relmask files and their provenance (inputs, parameters,\n"
              "tool version):\n"
@@ -299,10 +327,15 @@ static const cli_command command = {
 
 int cmd_info(int argc, char **argv)
 {
-    int done, first, rc = cli_parse(&command, argc, argv, NULL, &done, &first);
+    info_options o = {.record = -1};
+    int done, first, rc = cli_parse(&command, argc, argv, &o, &done, &first);
     if (rc != RM_EXIT_OK || done) return rc;
     if (first >= argc) return cli_usage_error("info", "expected at least one FILE.h5");
     for (int i = first; i < argc; i++) {
+        if (o.record >= 0) {
+            if (info_record(argv[i], o.record) != 0) return cli_runtime_error();
+            continue;
+        }
         if (i > first) putchar('\n');
         if (info_file(argv[i]) != 0) return cli_runtime_error();
     }

@@ -73,6 +73,10 @@ int rm_dataset_writer_set_attr_doubles(rm_dataset_writer *w, const char *name, i
  * written at finish, where count must equal the number of records. */
 int rm_dataset_writer_set_flags(rm_dataset_writer *w, const char *name, const uint8_t *values,
                                 size_t count, const char *description);
+/* Where the last appended record came from ("faces/anger/01.png",
+ * "fer2013.csv:1234", "train-images-idx3-ubyte:59999"); written as /source
+ * [N] when any record has one. */
+int rm_dataset_writer_set_source(rm_dataset_writer *w, const char *source);
 size_t rm_dataset_writer_count(const rm_dataset_writer *w);
 /* Assigns POOL/UNASSIGNED records with a stratified split, writes labels,
  * split and attributes, closes and renames into place. Frees w. */
@@ -98,6 +102,7 @@ typedef struct {
     int32_t *labels;               /* [count] */
     uint8_t *split;                /* [count] */
     int has_regions;
+    int has_source;                /* /source [N]: each record's origin */
 } rm_dataset;
 
 /* Opens and validates a dataset file (schema, version, shapes, labels in
@@ -108,6 +113,8 @@ int rm_dataset_read_images(const rm_dataset *ds, size_t start, size_t count,
                            uint8_t *out);
 int rm_dataset_read_regions(const rm_dataset *ds, size_t start, size_t count,
                             uint8_t *out);
+/* Record `index`'s /source into out ("" when the file has none). */
+int rm_dataset_read_source(const rm_dataset *ds, size_t index, char *out, size_t size);
 /* Reads a root string attribute; *value is malloc'd (NULL if absent). */
 int rm_dataset_read_attr(const rm_dataset *ds, const char *name, char **value);
 void rm_dataset_close(rm_dataset *ds);

@@ -113,6 +113,19 @@ static int load(rm_dataset *ds)
                             (unsigned long long)rdims[2], ds->count, ds->height, ds->width);
         ds->has_regions = 1;
     }
+    if (H5Lexists(f, "source", H5P_DEFAULT) > 0) {
+        hid_t d = H5Dopen2(f, "source", H5P_DEFAULT), type = d >= 0 ? H5Dget_type(d) : -1,
+              space = d >= 0 ? H5Dget_space(d) : -1;
+        hsize_t n = 0;
+        int ok = type >= 0 && space >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0 &&
+                 H5Sget_simple_extent_ndims(space) == 1 && H5Sget_simple_extent_dims(space, &n, NULL) == 1 &&
+                 n == idims[0];
+        if (space >= 0) H5Sclose(space);
+        if (type >= 0) H5Tclose(type);
+        if (d >= 0) H5Dclose(d);
+        if (!ok) return rm_error("/source: expected variable-length strings [%zu]", ds->count);
+        ds->has_source = 1;
+    }
     return 0;
 }
 
@@ -168,6 +181,28 @@ int rm_dataset_read_regions(const rm_dataset *ds, size_t start, size_t count, ui
 {
     if (!ds->has_regions) return rm_error("%s: has no /regions dataset", ds->path);
     return read_rows(ds, "regions", 3, start, count, out);
+}
+
+int rm_dataset_read_source(const rm_dataset *ds, size_t index, char *out, size_t size)
+{
+    if (size) out[0] = 0;
+    if (!ds->has_source) return 0;
+    if (index >= ds->count) return rm_error("%s: record %zu of %zu", ds->path, index, ds->count);
+    hid_t d = H5Dopen2((hid_t)ds->hfile, "source", H5P_DEFAULT), type = H5Tcopy(H5T_C_S1);
+    hid_t file_space = d >= 0 ? H5Dget_space(d) : -1;
+    hsize_t at = index, one = 1;
+    hid_t mem_space = H5Screate_simple(1, &one, NULL);
+    char *value = NULL;
+    int rc = d < 0 || type < 0 || file_space < 0 || mem_space < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 ||
+             H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &at, NULL, &one, NULL) < 0 ||
+             H5Dread(d, type, mem_space, file_space, H5P_DEFAULT, &value) < 0;
+    if (!rc && size) snprintf(out, size, "%s", value ? value : "");
+    if (value) H5free_memory(value);
+    if (mem_space >= 0) H5Sclose(mem_space);
+    if (file_space >= 0) H5Sclose(file_space);
+    if (type >= 0) H5Tclose(type);
+    if (d >= 0) H5Dclose(d);
+    return rc ? rm_h5_error("%s: reading /source[%zu]", ds->path, index) : 0;
 }
 
 int rm_dataset_read_attr(const rm_dataset *ds, const char *name, char **value)

@@ -49,6 +49,9 @@ struct rm_dataset_writer {
     int num_attrs;
     flag_vector *flags;
     int num_flags;
+    char **sources;                    /* [count]: where each record came from, NULL: unknown */
+    size_t sources_capacity;
+    int has_sources;
 };
 
 static size_t chunk_rows(size_t record_bytes)
@@ -130,6 +133,8 @@ static void writer_free(rm_dataset_writer *w)
         free(w->flags[i].values);
     }
     free(w->flags);
+    for (size_t i = 0; i < w->count && w->sources; i++) free(w->sources[i]);
+    free(w->sources);
     free(w->class_names);
     free(w->source_format);
     free(w->source_path);
@@ -406,6 +411,46 @@ static int write_root_attrs(rm_dataset_writer *w, const rm_split_spec *split)
     return 0;
 }
 
+int rm_dataset_writer_set_source(rm_dataset_writer *w, const char *source)
+{
+    if (w->count == 0) return rm_error("a record's source set before any record");
+    if (w->sources_capacity < w->count) {
+        size_t cap = w->sources_capacity ? w->sources_capacity : 1024;
+        while (cap < w->count) cap *= 2;
+        char **s = rm_realloc(w->sources, cap * sizeof *s, "record sources");
+        if (!s) return -1;
+        memset(s + w->sources_capacity, 0, (cap - w->sources_capacity) * sizeof *s);
+        w->sources = s;
+        w->sources_capacity = cap;
+    }
+    char **slot = &w->sources[w->count - 1];
+    free(*slot);
+    if (!(*slot = rm_strdup(source))) return -1;
+    w->has_sources = 1;
+    return 0;
+}
+
+/* /source: a variable-length UTF-8 string per record ("" where unknown). */
+static int write_sources(rm_dataset_writer *w)
+{
+    if (!w->has_sources) return 0;
+    const char **v = rm_malloc((w->count ? w->count : 1) * sizeof *v, "record sources");
+    if (!v) return -1;
+    for (size_t i = 0; i < w->count; i++) v[i] = i < w->sources_capacity && w->sources[i] ? w->sources[i] : "";
+    hsize_t n = w->count;
+    hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate_simple(1, &n, NULL), d = -1;
+    int rc = type < 0 || space < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0;
+    if (!rc) d = H5Dcreate2(w->file, "source", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (rc || d < 0 || H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) rc = 1;
+    if (!rc) rc = rm_h5_attr_set_string(d, "description", "where each record came from: a file path relative to the "
+                                        "input folder, or file:line (CSV) or file:index (IDX, NPY)") != 0;
+    if (d >= 0) H5Dclose(d);
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    free(v);
+    return rc ? rm_h5_error("writing /source") : 0;
+}
+
 static int write_flags(rm_dataset_writer *w)
 {
     for (int i = 0; i < w->num_flags; i++) {
@@ -437,6 +482,7 @@ int rm_dataset_writer_finish(rm_dataset_writer *w, const rm_split_spec *split)
         write_vector(w->file, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, w->count, w->labels, "N") != 0 ||
         write_vector(w->file, "split", H5T_STD_U8LE, H5T_NATIVE_UINT8, w->count, w->split, "N") != 0 ||
         write_flags(w) != 0 ||
+        write_sources(w) != 0 ||
         write_root_attrs(w, split) != 0 ||
         rm_h5_attr_set_int(w->file, "split_records_given", (int64_t)w->count - pool - unassigned) != 0 ||
         rm_h5_attr_set_int(w->file, "split_records_pooled", pool) != 0 ||

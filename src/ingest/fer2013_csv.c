@@ -132,7 +132,10 @@ static int ingest_row(rm_ingest_sink *sink, const char *path, size_t line_no, ch
     char why[128];
     if (parse_pixels(row.field[h->pixels], img->pixels, why, sizeof why) != 0)
         return rm_sink_bad(sink, "%s:%zu: %s", path, line_no, why);
-    return rm_sink_add(sink, img, label, split);
+    char source[512];
+    const char *base = strrchr(path, '/');
+    snprintf(source, sizeof source, "%s:%zu", base ? base + 1 : path, line_no);
+    return rm_sink_add(sink, img, label, split, source);
 }
 
 int rm_ingest_fer2013(const char *csv_path, const rm_ingest_options *opt)

@@ -188,7 +188,10 @@ static int ingest_pair(rm_ingest_sink *sink, idx_file *images, idx_file *labels,
             for (size_t p = 0; p < plane; p++)
                 for (int c = 0; c < 3; c++) img->pixels[c * plane + p] = rec[3 * p + c];
         }
-        RM_TRY(rm_sink_add(sink, img, label, split));
+        char source[512];
+        const char *base = strrchr(images->path, '/');
+        snprintf(source, sizeof source, "%s:%zu", base ? base + 1 : images->path, i);
+        RM_TRY(rm_sink_add(sink, img, label, split, source));
     }
     warn_trailing(images);
     warn_trailing(labels);

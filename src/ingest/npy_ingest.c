@@ -150,7 +150,10 @@ int rm_ingest_npy(const char *images_path, const rm_ingest_options *opt)
                 goto done;
             continue;
         }
-        if (rm_sink_add(sink, &img, (int32_t)labels[i], RM_SPLIT_UNASSIGNED) != 0) goto done;
+        char source[512];
+        const char *base = strrchr(im.path, '/');
+        snprintf(source, sizeof source, "%s:%zu", base ? base + 1 : im.path, i);
+        if (rm_sink_add(sink, &img, (int32_t)labels[i], RM_SPLIT_UNASSIGNED, source) != 0) goto done;
     }
     if (fgetc(im.fp) != EOF)
         rm_warn("%s: ignoring data after the %zu records the NPY shape declares", im.path,

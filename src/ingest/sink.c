@@ -340,7 +340,7 @@ int rm_sink_class_listed(const rm_ingest_sink *s, int format_class)
                              s->label_map[format_class] >= 0);
 }
 
-int rm_sink_add(rm_ingest_sink *s, const rm_image *img, int32_t label, uint8_t split)
+int rm_sink_add(rm_ingest_sink *s, const rm_image *img, int32_t label, uint8_t split, const char *source)
 {
     if (label < 0 || label >= s->num_classes)
         return rm_sink_bad(s, "%s: record %zu: label %d out of range 0..%d", s->input_path,
@@ -348,6 +348,7 @@ int rm_sink_add(rm_ingest_sink *s, const rm_image *img, int32_t label, uint8_t s
                            s->num_classes - 1);
     RM_TRY(rm_image_convert(img, &s->converted));
     RM_TRY(rm_dataset_writer_append(s->writer, s->converted.pixels, label, split, NULL));
+    if (source) RM_TRY(rm_dataset_writer_set_source(s->writer, source));
     rm_progress_update(&s->progress, rm_dataset_writer_count(s->writer));
     return 0;
 }
@@ -436,7 +437,12 @@ int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path,
         free(msg);
         return rc;
     }
-    int rc = rm_sink_add(sink, &img, label, split);
+    /* The source: the path below the input folder. */
+    size_t root = strlen(sink->input_path);
+    while (root > 1 && sink->input_path[root - 1] == '/') root--;
+    const char *source = path;
+    if (!strncmp(path, sink->input_path, root) && path[root] == '/') source = path + root + 1;
+    int rc = rm_sink_add(sink, &img, label, split, source);
     rm_image_free(&img);
     return rc;
 }

@@ -47,9 +47,11 @@ int rm_sink_label(rm_ingest_sink *sink, int64_t format_class, const char *where,
  * for a named class missing from --classes). */
 int rm_sink_class_listed(const rm_ingest_sink *sink, int format_class);
 /* Adds an image of any size/channels (converted to the output shape);
- * `label` is a dataset label (rm_sink_label). */
+ * `label` is a dataset label (rm_sink_label); `source` says where it came
+ * from (a path relative to the input folder, "file.csv:line",
+ * "file:index"), stored in /source. */
 int rm_sink_add(rm_ingest_sink *sink, const rm_image *img, int32_t label,
-                uint8_t split);
+                uint8_t split, const char *source);
 /* Reports a bad record: "<where>: <what>". With --skip-bad it is counted,
  * the first few are printed, and 0 is returned so the caller goes on;
  * otherwise the error is recorded and -1 returned. */

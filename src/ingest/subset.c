@@ -163,9 +163,13 @@ static int write_subset(const rm_subset_config *c, const rm_dataset *ds, const u
         rc = rm_dataset_read_images(ds, first, n, images);
         if (rc == 0 && regions) rc = rm_dataset_read_regions(ds, first, n, regions);
         for (size_t i = 0; i < n && rc == 0; i++)
-            if (chosen[first + i] != RM_SPLIT_UNASSIGNED)
+            if (chosen[first + i] != RM_SPLIT_UNASSIGNED) {
                 rc = rm_dataset_writer_append(w, images + i * rec, ds->labels[first + i], chosen[first + i],
                                               regions ? regions + i * hw : NULL);
+                char source[4096];
+                if (rc == 0 && ds->has_source) rc = rm_dataset_read_source(ds, first + i, source, sizeof source);
+                if (rc == 0 && ds->has_source) rc = rm_dataset_writer_set_source(w, source);
+            }
         rm_progress_update(&prog, first + n);
     }
     rm_progress_finish(&prog);
