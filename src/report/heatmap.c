@@ -194,24 +194,35 @@ static void draw_text_if_fits(rm_image *img, int x, int y, int max_w, const char
 
 static const char *class_name(const rm_dataset *ds, int k) { return k >= 0 && k < ds->num_classes ? ds->class_names[k] : "-"; }
 
+/* Class names shortened until the caption fits: whole, then 8, 5, 3 and 1
+ * characters, so every tile names classes the same way (never numbers). */
+static void draw_names_fitting(rm_image *img, int x, int y, int max_w, const char *prefix, const char *a,
+                               const char *b_prefix, const char *b)
+{
+    static const int lengths[] = {40, 8, 5, 3, 1};
+    char text[160];
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        int n = lengths[i];
+        if (b) snprintf(text, sizeof text, "%s%.*s%s%.*s", prefix, n, a, b_prefix, n, b);
+        else snprintf(text, sizeof text, "%s%.*s", prefix, n, a);
+        if (rm_font_text_width(text, 1) <= max_w) {
+            rm_font_draw(img, x, y, text, 1, text_rgb);
+            return;
+        }
+    }
+}
+
 static void draw_caption(rm_image *img, const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r,
                          int64_t e, int x, int y, int w)
 {
-    char full[160], brief[160];
+    char number[32];
     int64_t rec = r->index[e];
-    snprintf(brief, sizeof brief, "#%lld", (long long)rec);
-    if (o->selection == RM_HEATMAP_PER_CLASS) snprintf(full, sizeof full, "%s", brief);
-    else snprintf(full, sizeof full, "#%lld %.40s", (long long)rec, class_name(ds, ds->labels[rec]));
-    draw_text_if_fits(img, x, y + 2, w, full, brief);
+    snprintf(number, sizeof number, "#%lld ", (long long)rec);
+    if (o->selection == RM_HEATMAP_PER_CLASS) draw_text_if_fits(img, x, y + 2, w, number, NULL);
+    else draw_names_fitting(img, x, y + 2, w, number, class_name(ds, ds->labels[rec]), NULL, NULL);
     int exp = r->explained[e], pred = r->predicted[e];
-    if (pred >= 0) {
-        snprintf(full, sizeof full, "e:%.40s p:%.40s", class_name(ds, exp), class_name(ds, pred));
-        snprintf(brief, sizeof brief, exp >= 0 ? "e:%d p:%d" : "e:- p:%d", exp >= 0 ? exp : pred, pred);
-    } else {
-        snprintf(full, sizeof full, "e:%.40s", class_name(ds, exp));
-        snprintf(brief, sizeof brief, exp >= 0 ? "e:%d" : "e:-", exp);
-    }
-    draw_text_if_fits(img, x, y + 2 + RM_FONT_LINE, w, full, brief);
+    draw_names_fitting(img, x, y + 2 + RM_FONT_LINE, w, "e:", class_name(ds, exp), pred >= 0 ? " p:" : NULL,
+                       pred >= 0 ? class_name(ds, pred) : NULL);
 }
 
 typedef struct {
