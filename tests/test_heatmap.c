@@ -9,6 +9,7 @@
 
 #include "core/dataset.h"
 #include "core/error.h"
+#include "core/npy.h"
 #include "report/heatmap.h"
 #include "core/image.h"
 #include "core/relevance_file.h"
@@ -95,6 +96,11 @@ static void write_dataset(const char *path, int height, int labels_shift)
     for (int i = 0; i < N; i++) {
         memset(img, 60 + 10 * i, sizeof img);
         cr_assert_eq(rm_dataset_writer_append(w, img, (i + labels_shift) % K, RM_SPLIT_TRAIN, NULL), 0);
+        /* Sources for --export's names: two that flatten to one name, then
+         * faces/r<i>.png, and none for the last record. */
+        char src[64];
+        snprintf(src, sizeof src, i == 0 ? "x/y.png" : i == 1 ? "x_y.png" : "faces/r%d.png", i);
+        if (i < N - 1) cr_assert_eq(rm_dataset_writer_set_source(w, src), 0, "%s", rm_error_message());
     }
     rm_split_spec sp = {0};
     cr_assert_eq(rm_dataset_writer_finish(w, &sp), 0, "%s", rm_error_message());
@@ -392,5 +398,61 @@ Test(heatmap, command_usage_and_runs)
     expect_cli(0, NULL, args);
     snprintf(args, sizeof args, "heatmap -q -r %s -d %s -o %s --indices 99 --force", r, d, m);
     expect_cli(1, "record 99 is out of range", args);
+    teardown(&f);
+}
+
+/* --export: a file per record, named after its source, atomic and
+ * --force-guarded like the montage. */
+Test(heatmap, export_writes_a_file_per_record_named_by_source)
+{
+    fixture f;
+    setup(&f);
+    rm_heatmap_options o;
+    rm_heatmap_options_defaults(&o);
+    char png[4096], npy[4096];
+    snprintf(png, sizeof png, "%s/png", f.dir);
+    snprintf(npy, sizeof npy, "%s/npy", f.dir);
+    int64_t written;
+    cr_assert_eq(rm_heatmap_export(&o, &f.ds, &f.rel, png, RM_HEATMAP_EXPORT_PNG, 0, &written), 0, "%s",
+                 rm_error_message());
+    cr_assert_eq(written, N);
+    cr_assert_eq(tu_dir_entries(png), N);
+    const char *names[] = {"x_y.png", "x_y-r1.png", "faces_r2.png", "faces_r7.png", "record-8.png"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        cr_assert(tu_file_exists(tu_path(png, names[i])), "missing %s", names[i]);
+    /* Record 2 (gray 80): the overlay at alpha 0.5, red at (2,1), blue at
+     * (9,6), white elsewhere: round(0.5 * 80 + 0.5 * c). */
+    rm_image img;
+    cr_assert_eq(rm_image_load(&img, tu_path(png, "faces_r2.png")), 0, "%s", rm_error_message());
+    cr_assert_eq(img.width, W);
+    cr_assert_eq(img.height, H);
+    expect_px(&img, 2, 1, 168, 40, 40);
+    expect_px(&img, 9, 6, 40, 40, 168);
+    expect_px(&img, 0, 0, 168, 168, 168);
+    rm_image_free(&img);
+
+    /* NPY: the float32 heatmap itself; --first narrows the records. */
+    o.selection = RM_HEATMAP_FIRST;
+    o.first = 3;
+    cr_assert_eq(rm_heatmap_export(&o, &f.ds, &f.rel, npy, RM_HEATMAP_EXPORT_NPY, 0, &written), 0, "%s",
+                 rm_error_message());
+    cr_assert_eq(written, 3);
+    cr_assert_eq(tu_dir_entries(npy), 3);
+    rm_npy_file nf;
+    cr_assert_eq(rm_npy_open(&nf, tu_path(npy, "faces_r2.npy")), 0, "%s", rm_error_message());
+    float heat[H * W];
+    cr_assert_eq(rm_npy_read_floats(&nf, heat, H * W), 0, "%s", rm_error_message());
+    rm_npy_close(&nf);
+    for (int k = 0; k < H * W; k++)
+        cr_assert_eq(heat[k], k == 1 * W + 2 ? 2.0f : k == 6 * W + 9 ? -2.0f : 0.0f, "pixel %d", k);
+
+    /* An existing folder is refused without --force and replaced with it. */
+    cr_assert_neq(rm_heatmap_export(&o, &f.ds, &f.rel, png, RM_HEATMAP_EXPORT_PNG, 0, &written), 0);
+    cr_assert(strstr(rm_error_message(), "exists (use --force"), "%s", rm_error_message());
+    cr_assert_eq(tu_dir_entries(png), N, "the refused export left the folder alone");
+    cr_assert_eq(rm_heatmap_export(&o, &f.ds, &f.rel, png, RM_HEATMAP_EXPORT_PNG, 1, &written), 0, "%s",
+                 rm_error_message());
+    cr_assert_eq(tu_dir_entries(png), 3, "--force replaced the folder");
+    cr_assert_eq(tu_dir_entries(f.dir), 4, "d.h5, r.h5, png, npy and no temporary folder");
     teardown(&f);
 }

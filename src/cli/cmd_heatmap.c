@@ -11,6 +11,7 @@ typedef struct {
     rm_heatmap_config cfg;
     int64_t *indices;           /* --indices, owned here */
     int selections, styles;     /* how many of each group were given (styles: bits) */
+    int export_format;          /* --format: rm_heatmap_export_format */
 } heatmap_options;
 
 static int set_per_class(void *t, const char *value, const char *cmd)
@@ -86,7 +87,9 @@ static int check(void *t, const char *cmd)
     if (o->styles == 3) return cli_usage_error(cmd, "choose one of --overlay and --side-by-side");
     if (!o->cfg.relevance_path) return cli_usage_error(cmd, "--relevance FILE is required");
     if (!o->cfg.data_path) return cli_usage_error(cmd, "--data FILE is required");
-    if (!o->cfg.out_path) return cli_usage_error(cmd, "--out FILE.png is required");
+    if (!o->cfg.out_path && !o->cfg.export_dir)
+        return cli_usage_error(cmd, "--out FILE.png (a montage) or --export DIR (a file per record) is required");
+    if (o->cfg.out_path && o->cfg.export_dir) return cli_usage_error(cmd, "choose one of --out and --export");
     return RM_EXIT_OK;
 }
 
@@ -108,7 +111,12 @@ static const cli_option options[] = {
     CLI_OPT_STRING('r', "relevance", "FILE", cfg.relevance_path, "relevance file (relmask relevance, or an import)"),
     CLI_OPT_STRING('d', "data", "FILE", cfg.data_path, "the dataset it explains"),
     CLI_OPT_STRING('o', "out", "FILE.png", cfg.out_path, "the montage"),
-    CLI_OPT_FLAG('f', "force", cfg.force, "overwrite an existing montage"),
+    CLI_OPT_STRING('e', "export", "DIR", cfg.export_dir, "instead: one file per record in a new folder, named\n"
+                                                        "after the record's source (all records, or those of\n"
+                                                        "--indices/--first)"),
+    CLI_OPT_CHOICE(0, "format", "png|npy", export_format, "png|npy", "--export: png (the heatmap over the\n"
+                                                                           "image, default) or npy (float32 [H,W])"),
+    CLI_OPT_FLAG('f', "force", cfg.force, "overwrite an existing montage or folder"),
     CLI_OPT_QUIET("no summary line on stderr"),
     CLI_END,
 };
@@ -136,6 +144,7 @@ int cmd_heatmap(int argc, char **argv)
     heatmap_options o = {0};
     rm_heatmap_config_defaults(&o.cfg);
     int done, rc = cli_parse(&command, argc, argv, &o, &done, NULL);
+    o.cfg.export_format = (rm_heatmap_export_format)o.export_format;
     if (rc == RM_EXIT_OK && !done) rc = rm_heatmap(&o.cfg) == 0 ? RM_EXIT_OK : cli_runtime_error();
     free(o.indices);
     return rc;

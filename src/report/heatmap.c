@@ -4,13 +4,18 @@
  * rm_heatmap, the stage of relmask heatmap, opens the files for it. */
 #include "report/heatmap.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "report/font5x7.h"
 #include "core/error.h"
+#include "core/npy.h"
 #include "nn/model_file.h"
 #include "core/output.h"
 
@@ -360,6 +365,124 @@ int rm_heatmap_montage(const rm_heatmap_options *o, const rm_dataset *ds, const 
     return rm_output_commit(&out);
 }
 
+/* --- one file per record (--export) ----------------------------------------- */
+
+static void export_name(const rm_dataset *ds, int64_t rec, char *out, size_t size)
+{
+    char source[4096] = "";
+    if (ds->has_source && rm_dataset_read_source(ds, (size_t)rec, source, sizeof source) != 0) source[0] = 0;
+    if (!source[0]) {
+        snprintf(out, size, "record-%lld", (long long)rec);
+        return;
+    }
+    char *dot = strrchr(source, '.'), *slash = strrchr(source, '/');
+    if (dot && (!slash || dot > slash) && dot != source) *dot = 0;
+    size_t k = 0;
+    for (const char *p = source; *p && k + 1 < size; p++)
+        out[k++] = *p == '/' || *p == '\\' || *p == ':' ? '_' : *p;
+    out[k] = 0;
+}
+
+static int remove_tree_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_tree(const char *path) { nftw(path, remove_tree_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+static int export_one(const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r, int64_t e,
+                      const char *tmp, rm_heatmap_export_format format, tile_buffers *b)
+{
+    int h = ds->height, w = ds->width;
+    size_t hw = (size_t)h * w;
+    int64_t rec = r->index[e];
+    RM_TRY(rm_relevance_read_heatmaps(r, e, 1, b->heat));
+    char name[4096], path[8400];
+    export_name(ds, rec, name, sizeof name);
+    const char *ext = format == RM_HEATMAP_EXPORT_NPY ? "npy" : "png";
+    snprintf(path, sizeof path, "%s/%s.%s", tmp, name, ext);
+    struct stat st;
+    if (stat(path, &st) == 0) snprintf(path, sizeof path, "%s/%s-r%lld.%s", tmp, name, (long long)rec, ext);
+    if (format == RM_HEATMAP_EXPORT_NPY) {
+        size_t shape[2] = {(size_t)h, (size_t)w};
+        return rm_npy_write(path, "<f4", 2, shape, b->heat);
+    }
+    RM_TRY(rm_dataset_read_images(ds, (size_t)rec, 1, b->image));
+    if (ds->channels == 1) memcpy(b->gray, b->image, hw);
+    else {
+        rm_image src = {.width = w, .height = h, .channels = 3, .pixels = b->image};
+        rm_image dst = {.width = w, .height = h, .channels = 1, .pixels = b->gray};
+        RM_TRY(rm_image_convert(&src, &dst));
+    }
+    int overlay = o->style == RM_HEATMAP_OVERLAY;
+    if (rm_heatmap_colorize(b->heat, h, w, overlay ? b->gray : NULL, overlay ? o->alpha : 0, b->colour) != 0)
+        return rm_error_prefix("%s: entry %lld (record %lld)", r->path, (long long)e, (long long)rec);
+    int scale = o->scale > 0 ? o->scale : 1;
+    rm_image img = {0};
+    RM_TRY(rm_image_alloc(&img, w * scale, h * scale, 3));
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < h * scale; y++)
+            for (int x = 0; x < w * scale; x++)
+                img.pixels[(size_t)c * img.width * img.height + (size_t)y * img.width + x] =
+                    b->colour[(size_t)c * hw + (size_t)(y / scale) * w + x / scale];
+    int rc = rm_image_save_png(&img, path);
+    rm_image_free(&img);
+    return rc;
+}
+
+int rm_heatmap_export(const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r, const char *dir,
+                      rm_heatmap_export_format format, int force, int64_t *written)
+{
+    *written = 0;
+    RM_TRY(check_options(o));
+    RM_TRY(check_match(ds, r));
+    struct stat st;
+    int exists = stat(dir, &st) == 0;
+    if (exists && !S_ISDIR(st.st_mode)) return rm_error("%s exists and is not a folder", dir);
+    if (exists && !force) return rm_error("%s exists (use --force to replace it)", dir);
+    /* The entries: all, or the --indices / --first selection. */
+    int64_t *slots = NULL, n = r->count;
+    if (o->selection != RM_HEATMAP_PER_CLASS) {
+        int rows, columns;
+        RM_TRY(select_tiles(o, ds, r, &slots, &rows, &columns));
+        n = (int64_t)rows * columns;
+    }
+    char tmp[4200], old[4200];
+    const char *slash = strrchr(dir, '/');
+    int parent = slash ? (int)(slash - dir) + 1 : 0;
+    snprintf(tmp, sizeof tmp, "%.*s.%s.tmp-%ld", parent, dir, dir + parent, (long)getpid());
+    snprintf(old, sizeof old, "%.*s.%s.old-%ld", parent, dir, dir + parent, (long)getpid());
+    if (mkdir(tmp, 0755) != 0) {
+        free(slots);
+        return rm_error("%s: cannot create a temporary folder: %s", tmp, strerror(errno));
+    }
+    size_t hw = (size_t)ds->height * ds->width;
+    tile_buffers b = {.image = rm_malloc(hw * (size_t)ds->channels, "export image"),
+                      .gray = rm_malloc(hw, "export gray"), .heat = rm_malloc(hw * sizeof(float), "export heatmap"),
+                      .colour = rm_malloc(3 * hw, "export colour")};
+    int rc = b.image && b.gray && b.heat && b.colour ? 0 : -1;
+    for (int64_t i = 0; rc == 0 && i < n; i++) {
+        int64_t e = slots ? slots[i] : i;
+        if (e < 0) continue;
+        rc = export_one(o, ds, r, e, tmp, format, &b);
+        if (rc == 0) (*written)++;
+    }
+    free(b.image);
+    free(b.gray);
+    free(b.heat);
+    free(b.colour);
+    free(slots);
+    if (rc == 0 && exists && rename(dir, old) != 0) rc = rm_error("%s: cannot move it aside: %s", dir, strerror(errno));
+    if (rc == 0 && rename(tmp, dir) != 0) {
+        rc = rm_error("%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
+        if (exists) rename(old, dir);
+    }
+    if (rc != 0) remove_tree(tmp);
+    else if (exists) remove_tree(old);
+    return rc;
+}
+
 void rm_heatmap_config_defaults(rm_heatmap_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -374,8 +497,16 @@ int rm_heatmap(const rm_heatmap_config *cfg)
     int have_ds = rc == 0;
     if (rc == 0) rc = rm_relevance_open(&r, cfg->relevance_path);
     int have_r = have_ds && rc == 0;
-    if (rc == 0) rc = rm_heatmap_montage(&cfg->montage, &ds, &r, cfg->out_path, cfg->force);
-    if (rc == 0) rm_log("%s: heatmap montage of %s", cfg->out_path, cfg->relevance_path);
+    int64_t written = 0;
+    if (rc == 0 && cfg->export_dir)
+        rc = rm_heatmap_export(&cfg->montage, &ds, &r, cfg->export_dir, cfg->export_format, cfg->force, &written);
+    else if (rc == 0)
+        rc = rm_heatmap_montage(&cfg->montage, &ds, &r, cfg->out_path, cfg->force);
+    if (rc == 0 && cfg->export_dir)
+        rm_log("%s: %lld %s files of %s", cfg->export_dir, (long long)written,
+               cfg->export_format == RM_HEATMAP_EXPORT_NPY ? "NPY" : "PNG", cfg->relevance_path);
+    else if (rc == 0)
+        rm_log("%s: heatmap montage of %s", cfg->out_path, cfg->relevance_path);
     if (have_r) rm_relevance_close(&r);
     if (have_ds) rm_dataset_close(&ds);
     return rc;

@@ -81,11 +81,26 @@ int rm_heatmap_render(const rm_heatmap_options *o, const rm_dataset *ds, const r
 int rm_heatmap_montage(const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r,
                        const char *out_png, int force);
 
+/* One file per explained record in a new folder `dir` (written as a
+ * temporary folder beside it and renamed when complete; an existing one is
+ * replaced only with force): PNG, the record's heatmap coloured over its
+ * gray image (overlay, alpha) or the plain colour map (side-by-side
+ * style), at o->scale (0: 1); or NPY, the float32 heatmap [H, W]. Every
+ * entry of the relevance file, or those --indices/--first select. Files
+ * are named after the record's /source ('/' -> '_', extension dropped:
+ * "anger_01.png"), else "record-<index>"; a name taken twice gets
+ * "-r<index>". *written: the count. */
+typedef enum { RM_HEATMAP_EXPORT_PNG = 0, RM_HEATMAP_EXPORT_NPY = 1 } rm_heatmap_export_format;
+int rm_heatmap_export(const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r, const char *dir,
+                      rm_heatmap_export_format format, int force, int64_t *written);
+
 /* --- the stage (relmask heatmap) ----------------------------------------- */
 typedef struct {
     const char *relevance_path, *data_path, *out_path;
     rm_heatmap_options montage;
     int force;                  /* replace an existing out_path */
+    const char *export_dir;     /* instead of out_path: one file per record */
+    rm_heatmap_export_format export_format;
 } rm_heatmap_config;
 
 /* No paths; the montage options' defaults. */
