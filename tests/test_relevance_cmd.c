@@ -364,3 +364,52 @@ Test(relevance_cmd, interrupting_an_external_command_removes_its_directory)
     interrupt_predict_cmd(SIGINT);
     interrupt_predict_cmd(SIGTERM);
 }
+
+/* --sample N --seed S: a class-stratified seeded draw, in record order; a
+ * selection covering fewer than half of the classes warns with the counts. */
+Test(relevance_cmd, sample_is_stratified_seeded_and_narrow_selections_warn)
+{
+    char a[4096], b[4096], c[4096];
+    snprintf(a, sizeof a, "%s", tu_path(dir, "a.h5"));
+    snprintf(b, sizeof b, "%s", tu_path(dir, "b.h5"));
+    snprintf(c, sizeof c, "%s", tu_path(dir, "c.h5"));
+    const char *m = tu_path(dir, "m.h5"), *d = tu_path(dir, "d.h5");
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --sample 70 --seed 5", m, d, a);
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --sample 70 --seed 5 --batch 7", m, d, b);
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --sample 70 --seed 6", m, d, c);
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, d), 0);
+    rm_relevance ra, rb, rc;
+    cr_assert_eq(rm_relevance_open(&ra, a), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_relevance_open(&rb, b), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_relevance_open(&rc, c), 0, "%s", rm_error_message());
+    cr_assert_eq(ra.count, 70);
+    int per[7] = {0}, same_c = 1;
+    for (int64_t i = 0; i < ra.count; i++) {
+        per[ds.labels[ra.index[i]]]++;
+        if (i) cr_assert_gt(ra.index[i], ra.index[i - 1], "record order");
+        cr_assert_eq(ra.index[i], rb.index[i], "the same seed draws the same records");
+        same_c &= ra.index[i] == rc.index[i];
+    }
+    cr_assert_not(same_c, "another seed draws other records");
+    int per_class[7] = {0};
+    for (size_t i = 0; i < ds.count; i++) per_class[ds.labels[i]]++;
+    for (int k = 0; k < 7; k++) cr_assert_eq(per[k], per_class[k] / 2, "class %d: %d of %d", k, per[k], per_class[k]);
+    rm_relevance_close(&ra);
+    rm_relevance_close(&rb);
+    rm_relevance_close(&rc);
+
+    /* Three records of seven equal classes: one each of the first three. */
+    EXPECT(0, "cover 3 of 7 classes", "relevance --model %s --data %s --out %s --sample 3 --force", m, d, a);
+    cr_assert_eq(rm_relevance_open(&ra, a), 0, "%s", rm_error_message());
+    cr_assert_eq(ra.count, 3);
+    for (int64_t i = 0; i < 3; i++) per[i] = ds.labels[ra.index[i]];
+    cr_assert(per[0] != per[1] && per[1] != per[2] && per[0] != per[2] && per[0] + per[1] + per[2] == 3,
+              "classes %d %d %d", per[0], per[1], per[2]);
+    rm_relevance_close(&ra);
+    EXPECT(0, "the 2 records selected cover 2 of 7 classes (neutral ",
+           "relevance --model %s --data %s --out %s --count 2 --force", m, d, a);
+    EXPECT(2, "leave out --start and --count", "relevance --model %s --data %s --out %s --sample 3 --count 2 --force",
+           m, d, a);
+    rm_dataset_close(&ds);
+}

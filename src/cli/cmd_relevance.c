@@ -50,6 +50,8 @@ static int check(void *t, const char *cmd)
     if (c->model_path && c->predict_cmd) return cli_usage_error(cmd, "--model and --predict-cmd exclude each other");
     if (!c->data_path) return cli_usage_error(cmd, "--data FILE is required");
     if (!c->out_path) return cli_usage_error(cmd, "--out FILE is required");
+    if (c->sample > 0 && (c->start > 0 || c->count > 0))
+        return cli_usage_error(cmd, "--sample draws its own records: leave out --start and --count");
     if (c->patch && c->stride > c->patch)
         return cli_usage_error(cmd, "--stride %d is larger than --patch %d: pixels would be skipped", c->stride,
                                c->patch);
@@ -72,6 +74,9 @@ static const cli_option options[] = {
     CLI_OPT_SPLIT('s', "split", cfg.split, "all (default), train, val or test"),
     CLI_OPT_LLONG(0, "start", "I", cfg.start, 0, 1LL << 40, "skip the first I records of the split (0)"),
     CLI_OPT_LLONG(0, "count", "N", cfg.count, 1, 1LL << 40, "explain at most N records (all)"),
+    CLI_OPT_LLONG(0, "sample", "N", cfg.sample, 1, 1LL << 40, "instead of --start/--count: N records of the split\n"
+                                                             "drawn at random, stratified by class"),
+    CLI_OPT_U64(0, "seed", "S", cfg.sample_seed, "seed of --sample (1)"),
     CLI_OPT_STRING('T', "target", "WHAT", cfg.target, "pred (the predicted class, default), true (the\n"
                                                       "label) or a class name or index"),
     CLI_HELP_TEXT("\nLRP (--method lrp, the default; docs/relevance.md):"),

@@ -4,6 +4,7 @@
 #include "relevance/relevance.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "core/error.h"
 #include "core/h5util.h"
 #include "core/progress.h"
+#include "core/rng.h"
 #include "core/relevance_file.h"
 #include "relevance/relevance_internal.h"
 #include "train/train.h"
@@ -26,6 +28,7 @@ void rm_relevance_config_defaults(rm_relevance_config *cfg)
     cfg->composite = "epsilon-plus-flat";
     cfg->eps = 1e-6;
     cfg->gamma = 0.25;
+    cfg->sample_seed = 1;
 }
 
 /* What relmask relevance's options rule out already, for other callers. */
@@ -41,8 +44,10 @@ static int check_config(const rm_relevance_config *c)
     if (c->batch < 1 || c->batch > 4096) return rm_error("relevance: batch %d, expected 1..4096", c->batch);
     if (c->num_rules < 0 || c->num_rules > RM_RELEVANCE_MAX_RULES)
         return rm_error("relevance: %d rule overrides, expected 0..%d", c->num_rules, RM_RELEVANCE_MAX_RULES);
-    if (c->start < 0 || c->count < 0 || c->patch < 0 || c->stride < 0 || c->stop_after < 0)
-        return rm_error("relevance: negative start, count, patch, stride or stop_after");
+    if (c->start < 0 || c->count < 0 || c->sample < 0 || c->patch < 0 || c->stride < 0 || c->stop_after < 0)
+        return rm_error("relevance: negative start, count, sample, patch, stride or stop_after");
+    if (c->sample > 0 && (c->start > 0 || c->count > 0))
+        return rm_error("relevance: choose --sample or --start/--count, not both");
     return 0;
 }
 
@@ -59,7 +64,84 @@ static int parse_target(const char *text, char *const *names, int k, int *target
     return rm_error("--target '%s': expected pred, true, a class index 0..%d or a class name", text, k - 1);
 }
 
-/* The records to explain: the split's indices, then start/count. */
+static int ascending(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A class-stratified seeded draw of `want` of the m records idx[0..m):
+ * each class gets floor(want m_c / m) records, and the remainder goes to
+ * the classes with the largest fractional parts (the lower class first on
+ * a tie); each class's records are shuffled from (seed, class) and its
+ * first ones kept; the result is in ascending record order. */
+static int sample_records(const rm_dataset *ds, int64_t *idx, int64_t m, int64_t want, uint64_t seed, int64_t *n)
+{
+    int k = ds->num_classes;
+    int64_t *per = rm_calloc((size_t)k, sizeof *per, "class counts"), *take = rm_calloc((size_t)k, sizeof *take, "");
+    int32_t *members = rm_malloc(sizeof *members * (size_t)(m ? m : 1), "class members");
+    int rc = per && take && members ? 0 : -1;
+    if (rc == 0 && m > INT32_MAX) rc = rm_error("%s: %lld records are too many to sample", ds->path, (long long)m);
+    for (int64_t i = 0; rc == 0 && i < m; i++) per[ds->labels[idx[i]]]++;
+    int64_t given = 0;
+    for (int c = 0; rc == 0 && c < k; c++) given += take[c] = want * per[c] / m;
+    /* The remainder: one more record for each of the classes with the
+     * largest (want m_c) mod m, the lower class first on a tie. */
+    unsigned char *extra = rc == 0 ? rm_calloc((size_t)k, 1, "class remainders") : NULL;
+    if (!extra) rc = -1;
+    while (rc == 0 && given < want) {
+        int best = -1;
+        for (int c = 0; c < k; c++)
+            if (!extra[c] && take[c] < per[c] && (best < 0 || (want * per[c]) % m > (want * per[best]) % m)) best = c;
+        if (best < 0) break;
+        extra[best] = 1, take[best]++, given++;
+    }
+    free(extra);
+    int64_t out = 0, *chosen = rc == 0 ? rm_malloc(sizeof *chosen * (size_t)(want ? want : 1), "sample") : NULL;
+    if (!chosen) rc = -1;
+    for (int c = 0; rc == 0 && c < k; c++) {
+        size_t mc = 0;
+        for (int64_t i = 0; i < m; i++)
+            if (ds->labels[idx[i]] == c) members[mc++] = (int32_t)i;
+        rm_rng rng;
+        rm_rng_seed(&rng, seed, 0x53414d504c45ULL, (uint64_t)c);
+        rm_rng_shuffle_i32(&rng, members, mc);
+        for (int64_t t = 0; t < take[c]; t++) chosen[out++] = idx[members[t]];
+    }
+    if (rc == 0) memcpy(idx, chosen, sizeof *idx * (size_t)out);
+    free(chosen);
+    if (rc == 0) qsort(idx, (size_t)out, sizeof *idx, ascending);
+    *n = out;
+    free(per);
+    free(take);
+    free(members);
+    return rc;
+}
+
+/* Warns when the selection covers fewer than half of the classes (records
+ * of a folder dataset are sorted by class, so --count 200 can take one or
+ * two classes only), with the counts. */
+static void warn_narrow_selection(const rm_dataset *ds, const int64_t *idx, int64_t n)
+{
+    int k = ds->num_classes, covered = 0;
+    int64_t *per = rm_calloc((size_t)k, sizeof *per, "class counts");
+    if (!per) return;
+    for (int64_t i = 0; i < n; i++) per[ds->labels[idx[i]]]++;
+    for (int c = 0; c < k; c++) covered += per[c] > 0;
+    if (2 * covered < k) {
+        char counts[1024];
+        size_t used = 0;
+        for (int c = 0; c < k && used < sizeof counts; c++)
+            used += (size_t)snprintf(counts + used, sizeof counts - used, "%s%s %lld", c ? ", " : "",
+                                     ds->class_names[c], (long long)per[c]);
+        rm_warn("the %lld records selected cover %d of %d classes (%s); --sample N draws a class-stratified "
+                "random subset", (long long)n, covered, k, counts);
+    }
+    free(per);
+}
+
+/* The records to explain: the split's indices, then start/count, or a
+ * stratified sample. */
 static int select_records(const rm_dataset *ds, const rm_relevance_config *c, int64_t **indices, int64_t *n)
 {
     int64_t *idx = rm_malloc(sizeof *idx * (ds->count ? ds->count : 1), "record indices");
@@ -67,6 +149,16 @@ static int select_records(const rm_dataset *ds, const rm_relevance_config *c, in
     int64_t m = 0;
     for (size_t i = 0; i < ds->count; i++)
         if (c->split < 0 || ds->split[i] == c->split) idx[m++] = (int64_t)i;
+    if (c->sample > 0) {
+        if (m == 0) {
+            free(idx);
+            return rm_error("%s: split %s has no records to sample", ds->path, rm_split_label(c->split));
+        }
+        int rc = sample_records(ds, idx, m, c->sample < m ? c->sample : m, c->sample_seed, n);
+        if (rc != 0) free(idx);
+        else *indices = idx, warn_narrow_selection(ds, idx, *n);
+        return rc;
+    }
     if (c->start >= m) {
         free(idx);
         return rm_error("%s: --start %lld is past the %lld records of split %s", ds->path, c->start, (long long)m,
@@ -76,6 +168,7 @@ static int select_records(const rm_dataset *ds, const rm_relevance_config *c, in
     memmove(idx, idx + c->start, sizeof *idx * (size_t)(end - c->start));
     *indices = idx;
     *n = end - c->start;
+    warn_narrow_selection(ds, idx, *n);
     return 0;
 }
 
@@ -156,7 +249,14 @@ static int job_prepare(relevance_job *j)
     RM_TRY(parse_target(c->target, j->ds.class_names, j->ds.num_classes, &j->target));
     RM_TRY(select_records(&j->ds, c, &j->indices, &j->n));
     RM_TRY(job_allocate(j));
-    return c->method == RM_RELEVANCE_LRP ? relevance_lrp_prepare(j) : relevance_occlusion_prepare(j);
+    RM_TRY(c->method == RM_RELEVANCE_LRP ? relevance_lrp_prepare(j) : relevance_occlusion_prepare(j));
+    if (c->sample > 0) {
+        size_t used = strlen(j->params);
+        int w = snprintf(j->params + used, sizeof j->params - used, "sample=%lld\nsample_seed=%llu\n", c->sample,
+                         c->sample_seed);
+        if (w < 0 || (size_t)w >= sizeof j->params - used) return rm_error("parameter description too long");
+    }
+    return 0;
 }
 
 /* Reads the records of the block at `first` and explains them. */

@@ -23,6 +23,8 @@ typedef struct {
     int split;                  /* -1: all records (default), else RM_SPLIT_* */
     long long start;            /* skip the first `start` records of the split (0) */
     long long count;            /* explain at most `count` records (0: all) */
+    long long sample;           /* instead: a class-stratified random draw of this many records (0: none) */
+    unsigned long long sample_seed;   /* its seed (1) */
     const char *target;         /* "pred" (NULL: the same), "true", a class name or index */
     rm_relevance_method method; /* (LRP) */
     int batch;                  /* images per pass, 1..4096 (64) */
