@@ -63,3 +63,12 @@ print("mdd n=10 sd=0.025 -> %.17g" % mdd(10, 0.025))
 print("sd d5 -> %.17g" % np.std(d5, ddof=1), "mdd(5) nan; mdd(6, sd d5) %.17g" % mdd(6, np.std(d5, ddof=1)))
 print("bootstrap d8 B=7 seed=3 (interpolated quantiles) ->", ["%.17g" % v for v in bootstrap(d8, 7, 3)])
 print("bootstrap [0.01,0.03] B=10000 seed=20240601 ->", ["%.17g" % v for v in bootstrap([0.01, 0.03], 10000, 20240601)])
+
+# tests/test_report.c, report_numbers: fake experiment, 6 seeds
+raw = np.array([0.50, 0.52, 0.48, 0.51, 0.49, 0.50])
+mean = np.array([0.512, 0.516, 0.500, 0.517, 0.505, 0.510])
+d = mean - raw
+med, lo, hi = bootstrap(d, 10000, 20240601)
+sd = np.std(d, ddof=1)
+print("report mean-raw pp: median %.12g lo %.12g hi %.12g sd %.12g mdd %.12g"
+      % (100 * med, 100 * lo, 100 * hi, 100 * sd, 100 * mdd(6, sd)))
