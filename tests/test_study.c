@@ -160,7 +160,7 @@ Test(study, csv_numbers_holm_across_cells_and_findings)
         "difference. Largest loss: -1.00 points in cell `k03` (Holm-adjusted p = 0.03125).",
         "all 4 cell x condition comparisons of this study",
         "| k05 | 0.5 | 100 | epochs:5 | mean | 5 |",
-        "## Missing runs", "- cell k05: soft seed 6: no test.json", NULL};
+        "## Missing runs", "- cell k05: soft seed 6: no test.json (seed left out of the cell)", NULL};
     for (int i = 0; want[i]; i++) cr_assert(strstr(md, want[i]), "expected '%s' in study.md:\n%s", want[i], md);
     free(csv), free(md);
 
@@ -186,7 +186,15 @@ Test(study, bad_inputs_have_clear_messages)
     tu_write_text(tu_path(cell, "seeds.txt"), "1\none\n");
     cli(1, "seeds.txt: 'one' is not a seed", "study --dir %s%s", d, "");
     tu_write_text(tu_path(cell, "seeds.txt"), "1\n2\n");
-    cli(1, "no cell has a complete comparison; missing: cell bad: raw seed 1: no test.json and model.h5",
+    cli(1, "no cell has a complete comparison; missing: cell bad: the baseline raw has no complete run of seeds 1..2 "
+           "(seed 1: no test.json and no model.h5; cell left out)",
+        "study --dir %s%s", d, "");
+    /* the baseline's test.json without model.h5 is named as such */
+    char run[4200];
+    snprintf(run, sizeof run, "%s/runs/raw/seed1", cell);
+    fr_mkdirs(run);
+    tu_write_text(tu_path(run, "test.json"), "{}");
+    cli(1, "cell bad: the baseline raw has no complete run of seeds 1..2 (seed 1: no model.h5 (the baseline's",
         "study --dir %s%s", d, "");
     cr_assert(!tu_file_exists(tu_path(d, "study.md")) && !tu_file_exists(tu_path(d, "study.csv")));
     cli(2, "--dir", "study%s%s", "", "");

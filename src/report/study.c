@@ -151,13 +151,18 @@ static int missing(study_ctx *ctx, const char *fmt, ...)
     return push_str(&ctx->missing, &ctx->nmissing, s);
 }
 
-static int run_complete(const char *cdir, const char *cond, int seed, int need_model)
+/* What a run lacks: NULL when complete (test.json, and for the baseline
+ * also model.h5), else a description. */
+static const char *run_lacks(const char *cdir, const char *cond, int seed, int need_model)
 {
     char *t = report_strf("%s/runs/%s/seed%d/test.json", cdir, cond, seed);
     char *m = report_strf("%s/runs/%s/seed%d/model.h5", cdir, cond, seed);
-    int ok = t && m && rm_path_exists(t) && (!need_model || rm_path_exists(m));
+    int has_t = t && rm_path_exists(t), has_m = m && rm_path_exists(m);
     free(t), free(m);
-    return ok;
+    if (!has_t && need_model && !has_m) return "no test.json and no model.h5";
+    if (!has_t) return "no test.json";
+    if (need_model && !has_m) return "no model.h5 (the baseline's learning curves define the thresholds)";
+    return NULL;
 }
 
 /* One cell: the complete runs, then the experiment's analysis over the
@@ -219,16 +224,22 @@ static int study_cell_rows(study_ctx *ctx, int ci)
     for (int s = 0; rc == 0 && s < nseeds; s++) use[s] = 1;
     for (int c = 0; rc == 0 && c < nconds; c++) {
         int base = !strcmp(conds[c], ctx->baseline), any = 0;
-        for (int s = 0; s < nseeds; s++) any |= run_complete(cdir, conds[c], seeds[s], base);
-        for (int s = 0; rc == 0 && s < nseeds; s++) {
-            if (run_complete(cdir, conds[c], seeds[s], base)) continue;
-            rc = missing(ctx, "cell %s: %s seed %d: no %s", cell->name, conds[c], seeds[s],
-                         base ? "test.json and model.h5" : "test.json");
-            if (any || base) use[s] = 0;
+        for (int s = 0; s < nseeds; s++) any |= !run_lacks(cdir, conds[c], seeds[s], base);
+        if (!any) {   /* one line for a condition that has nothing */
+            rc = missing(ctx, "cell %s: %s %s has no complete run of seeds %s..%s (seed %d: %s; %s)", cell->name,
+                         base ? "the baseline" : "condition", conds[c], seed_lines[0], seed_lines[nseeds - 1],
+                         seeds[0], run_lacks(cdir, conds[c], seeds[0], base), base ? "cell left out" : "left out");
+            if (base) goto done;
+            continue;
         }
-        if (rc == 0 && !any && !base)
-            rc = missing(ctx, "cell %s: condition %s has no complete run (left out)", cell->name, conds[c]);
-        if (rc == 0 && any) rc = push_str(&kept, &nkept, rm_strdup(conds[c]));
+        for (int s = 0; rc == 0 && s < nseeds; s++) {
+            const char *why = run_lacks(cdir, conds[c], seeds[s], base);
+            if (!why) continue;
+            rc = missing(ctx, "cell %s: %s seed %d: %s (seed left out of the cell)", cell->name, conds[c], seeds[s],
+                         why);
+            use[s] = 0;
+        }
+        if (rc == 0) rc = push_str(&kept, &nkept, rm_strdup(conds[c]));
     }
     for (int s = 0; rc == 0 && s < nseeds; s++)
         if (use[s]) use[nuse++] = seeds[s];
