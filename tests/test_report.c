@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "report/report.h"
+#include "fake_runs.h"
 #include "test_util.h"
 
 static char *read_text(const char *path)
@@ -495,4 +496,109 @@ Test(report_cli, usage_errors)
     cli(2, "empty condition name", "report --dir x --conditions raw,,mean%s%s%s", "", "", "");
     cli(2, "unknown option '--bogus'", "report --bogus%s%s%s", "", "", "");
     cli(1, "nosuch: no such experiment directory", "report --dir /nonexistent/nosuch%s%s%s", "", "", "");
+}
+
+/* --- the comparison statistics on known numbers ------------------------------------
+ * A fake experiment (fake_runs.h) with six seeds: `mean` beats `raw` in test
+ * accuracy by d = 1.2, 0.4-, ... points and in AULC by 5 points on every
+ * seed; `soft` loses 1 point of test accuracy on every seed and has raw's
+ * curves. Expected by hand and from tests/oracle/stats_oracle.py:
+ *   mean test acc: ranks of |d| 1..6, W- = 1: exact p = 2 * 2/64 = 0.0625
+ *   mean AULC, soft test acc: all six one way: p = 2/64 = 0.03125
+ *   soft AULC: every difference 0: no test, not in the family
+ *   Holm over 3 tests: 3 x 0.03125 = 0.09375 for all three (monotone)
+ *   mean: median d 1.1 pp, bootstrap 95% CI [0.15, 1.75] pp, sd 0.817312669668,
+ *         smallest detectable 0.956600827742 pp (oracle) */
+static char *stat_dir;
+
+static void build_stat_experiment(void)
+{
+    stat_dir = tu_scratch_dir();
+    rm_model tmpl;
+    fr_template(stat_dir, &tmpl);
+    static const double raw[6] = {0.50, 0.52, 0.48, 0.51, 0.49, 0.50};
+    static const double mean[6] = {0.512, 0.516, 0.500, 0.517, 0.505, 0.510};
+    static const double raw_curve[2] = {0.3, 0.5}, mean_curve[2] = {0.35, 0.55};
+    for (int s = 0; s < 6; s++) {
+        fr_write_run(stat_dir, "raw", s + 1, raw[s], raw_curve, 2, &tmpl);
+        fr_write_run(stat_dir, "mean", s + 1, mean[s], mean_curve, 2, &tmpl);
+        fr_write_run(stat_dir, "soft", s + 1, raw[s] - 0.01, raw_curve, 2, &tmpl);
+    }
+    rm_model_free(&tmpl);
+}
+
+static void remove_stat_experiment(void) { tu_rmtree(stat_dir); }
+
+TestSuite(report_numbers, .init = build_stat_experiment, .fini = remove_stat_experiment, .timeout = 120);
+
+/* The field `name` of the row starting with `row` of a CSV text, as a number. */
+static double csv_field(const char *csv, const char *row, const char *name)
+{
+    const char *h = csv;
+    int col = 0;
+    size_t k = strlen(name);
+    for (const char *p = h; *p && *p != '\n'; col++) {
+        if (!strncmp(p, name, k) && (p[k] == ',' || p[k] == '\n')) break;
+        p = strchr(p, ',');
+        cr_assert(p && p < strchr(h, '\n'), "no column %s", name);
+        p++;
+    }
+    char needle[64];
+    snprintf(needle, sizeof needle, "\n%s,", row);
+    const char *r = strstr(csv, needle);
+    cr_assert(r, "no row %s", row);
+    r++;
+    for (int i = 0; i < col; i++) r = strchr(r, ',') + 1;
+    if (*r == ',' || *r == '\n') return NAN;
+    return strtod(r, NULL);
+}
+
+Test(report_numbers, holm_bootstrap_and_detectable_difference)
+{
+    cli(0, NULL, "report -q --dir %s%s%s", stat_dir, "", "");
+    char *csv = read_text(tu_path(tu_path(stat_dir, "report"), "results.csv"));
+    cr_assert_float_eq(csv_field(csv, "mean", "test_acc_p"), 0.0625, 1e-12, "%s", csv);
+    cr_assert_float_eq(csv_field(csv, "mean", "aulc_p"), 0.03125, 1e-12);
+    cr_assert_float_eq(csv_field(csv, "soft", "test_acc_p"), 0.03125, 1e-12);
+    cr_assert(isnan(csv_field(csv, "soft", "aulc_p")), "all-zero differences: no test");
+    for (int i = 0; i < 3; i++) {
+        static const char *const cells[][2] = {{"mean", "test_acc_p_holm"}, {"mean", "aulc_p_holm"},
+                                               {"soft", "test_acc_p_holm"}};
+        cr_assert_float_eq(csv_field(csv, cells[i][0], cells[i][1]), 0.09375, 1e-12, "%s %s", cells[i][0],
+                           cells[i][1]);
+    }
+    cr_assert(isnan(csv_field(csv, "soft", "aulc_p_holm")));
+    cr_assert_float_eq(csv_field(csv, "mean", "holm_family"), 3, 0);
+    /* tolerances: 1e-9 pp, the differences are of decimal fractions */
+    cr_assert_float_eq(csv_field(csv, "mean", "test_acc_diff_median_pp"), 1.1, 1e-9);
+    cr_assert_float_eq(csv_field(csv, "mean", "test_acc_diff_ci_lo_pp"), 0.15, 1e-9);
+    cr_assert_float_eq(csv_field(csv, "mean", "test_acc_diff_ci_hi_pp"), 1.75, 1e-9);
+    cr_assert_float_eq(csv_field(csv, "mean", "test_acc_diff_sd_pp"), 0.817312669668, 1e-9);
+    cr_assert_float_eq(csv_field(csv, "mean", "test_acc_min_detectable_pp"), 0.956600827742, 1e-9);
+    cr_assert_float_eq(csv_field(csv, "soft", "test_acc_diff_median_pp"), -1.0, 1e-9);
+    cr_assert_float_eq(csv_field(csv, "soft", "test_acc_diff_ci_lo_pp"), -1.0, 1e-9);
+    cr_assert_float_eq(csv_field(csv, "soft", "test_acc_diff_ci_hi_pp"), -1.0, 1e-9);
+    cr_assert_float_eq(csv_field(csv, "mean", "bootstrap_resamples"), 10000, 0);
+    cr_assert(isnan(csv_field(csv, "raw", "test_acc_p_holm")), "the baseline is not compared with itself");
+
+    char *md = read_text(tu_path(stat_dir, "report.md"));
+    static const char *const want[] = {
+        "| mean | 6 |", "| 0.0625 | 0.09375 | +1.10 \\[+0.15, +1.75\\] | 0.96 |",
+        "Because this report makes 3 such tests",
+        "p = 0.03125, Holm-adjusted over the report's 3 tests p = 0.09375; not significant at the 0.05 level after "
+        "adjustment",
+        "*Holm p*", "10000 resamples, seed 20240601", NULL};
+    for (int i = 0; want[i]; i++) cr_assert(strstr(md, want[i]), "expected '%s' in report.md:\n%s", want[i], md);
+    cr_assert(!strstr(md, "; significant at the 0.05"), "unadjusted p < 0.05 must not be called significant:\n%s", md);
+    free(csv), free(md);
+}
+
+Test(report_numbers, few_seeds_are_not_detectable)
+{
+    cli(0, NULL, "report -q --dir %s --seeds 1,2,3,4,5 --out %s", stat_dir, tu_path(stat_dir, "five.md"), "");
+    char *md = read_text(tu_path(stat_dir, "five.md"));
+    cr_assert(strstr(md, "not detectable (5 pairs)"), "%s", md);
+    char *csv = read_text(tu_path(tu_path(stat_dir, "five"), "results.csv"));
+    cr_assert(isnan(csv_field(csv, "mean", "test_acc_min_detectable_pp")), "%s", csv);
+    free(md), free(csv);
 }

@@ -238,3 +238,149 @@ Test(report_stats, curve_thresholds_not_reached)
     cr_assert_eq(rm_curve_compute(nan_val, sec, 2, thr, &m), -1);
     cr_assert(strstr(rm_error_message(), "epoch 2"), "%s", rm_error_message());
 }
+
+/* --- Holm adjustment, bootstrap interval, smallest detectable difference ---------
+ * Expected values by hand and from tests/oracle/stats_oracle.py (numpy),
+ * whose printed numbers are pasted here. */
+
+Test(report_stats, holm_by_hand_and_oracle)
+{
+    /* sorted: 0.005 x4 = 0.02, 0.01 x3 = 0.03, 0.03 x2 = 0.06, 0.04 x1 = 0.04 -> monotone: 0.06 */
+    const double p[] = {0.01, 0.04, 0.03, 0.005};
+    const double want[] = {0.03, 0.06, 0.06, 0.02};
+    double adj[4];
+    cr_assert_eq(rm_holm_adjust(p, 4, adj), 0, "%s", rm_error_message());
+    for (int i = 0; i < 4; i++) cr_assert_float_eq(adj[i], want[i], 1e-15, "p %d: %.17g", i, adj[i]);
+    /* capped at 1: 0.2 x3 = 0.6, 0.5 x2 = 1.0, 0.9 x1 -> 1 */
+    const double q[] = {0.2, 0.5, 0.9};
+    cr_assert_eq(rm_holm_adjust(q, 3, adj), 0);
+    cr_assert_float_eq(adj[0], 0.6, 1e-15);
+    cr_assert_float_eq(adj[1], 1.0, 0);
+    cr_assert_float_eq(adj[2], 1.0, 0);
+}
+
+Test(report_stats, holm_equal_p_single_and_nan)
+{
+    const double p[] = {0.02, 0.02, 0.02};
+    double adj[3];
+    cr_assert_eq(rm_holm_adjust(p, 3, adj), 0);
+    for (int i = 0; i < 3; i++) cr_assert_float_eq(adj[i], 0.06, 1e-15, "equal p get equal adjusted p");
+    const double one = 0.037;
+    cr_assert_eq(rm_holm_adjust(&one, 1, adj), 0);
+    cr_assert_float_eq(adj[0], 0.037, 0, "a family of one is unadjusted");
+    /* NaN (no test) is not a family member: m = 2 */
+    const double r[] = {0.01, NAN, 0.04};
+    cr_assert_eq(rm_holm_adjust(r, 3, adj), 0);
+    cr_assert_float_eq(adj[0], 0.02, 1e-15);
+    cr_assert(isnan(adj[1]));
+    cr_assert_float_eq(adj[2], 0.04, 1e-15);
+    /* in place, and n = 0 */
+    double s[] = {0.5, 0.25};
+    cr_assert_eq(rm_holm_adjust(s, 2, s), 0);
+    cr_assert_float_eq(s[0], 0.5, 0);
+    cr_assert_float_eq(s[1], 0.5, 0);
+    cr_assert_eq(rm_holm_adjust(s, 0, s), 0);
+    const double bad[] = {0.5, 1.5};
+    cr_assert_eq(rm_holm_adjust(bad, 2, adj), -1);
+    cr_assert(strstr(rm_error_message(), "p-value 2 is 1.5"), "%s", rm_error_message());
+}
+
+Test(report_stats, holm_is_monotone_in_p)
+{
+    double p[40], adj[40];
+    uint64_t s = 12345;
+    for (int i = 0; i < 40; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        p[i] = (double)(s >> 11) / 9007199254740992.0 * 0.2;
+    }
+    cr_assert_eq(rm_holm_adjust(p, 40, adj), 0);
+    for (int i = 0; i < 40; i++) {
+        cr_assert(adj[i] >= p[i] && adj[i] <= 1);
+        for (int j = 0; j < 40; j++)
+            if (p[i] < p[j]) cr_assert(adj[i] <= adj[j], "p %g < %g but adjusted %g > %g", p[i], p[j], adj[i], adj[j]);
+    }
+}
+
+static rm_bootstrap_result boot_d(const double *d, int n, int b, uint64_t seed)
+{
+    double zero[16] = {0};
+    rm_bootstrap_result r;
+    cr_assert(n <= 16);
+    cr_assert_eq(rm_bootstrap_median_diff(d, zero, n, b, seed, &r), 0, "%s", rm_error_message());
+    return r;
+}
+
+Test(report_stats, bootstrap_matches_numpy_oracle)
+{
+    const double d5[] = {0.012, -0.004, 0.020, 0.007, 0.015};
+    rm_bootstrap_result r = boot_d(d5, 5, 10000, RM_BOOTSTRAP_SEED);
+    cr_assert_float_eq(r.median, 0.012, 1e-15);
+    cr_assert_float_eq(r.lo, -0.004, 1e-15);
+    cr_assert_float_eq(r.hi, 0.020, 1e-15);
+    const double d8[] = {0.03, 0.01, -0.02, 0.05, 0.01, 0.00, 0.04, 0.02};
+    r = boot_d(d8, 8, 2000, 7);
+    cr_assert_float_eq(r.median, 0.015, 1e-15);
+    cr_assert_float_eq(r.lo, 0.0, 1e-15);
+    cr_assert_float_eq(r.hi, 0.04, 1e-15);
+    /* B = 7: the quantiles fall between resampled medians (linear interpolation) */
+    r = boot_d(d8, 8, 7, 3);
+    cr_assert_float_eq(r.lo, 0.01, 1e-15, "%.17g", r.lo);
+    cr_assert_float_eq(r.hi, 0.029249999999999998, 1e-15, "%.17g", r.hi);
+    cr_assert_eq(r.resamples, 7);
+    cr_assert_eq(r.seed, 3);
+}
+
+Test(report_stats, bootstrap_edge_cases_by_hand)
+{
+    /* n = 1: every resample is the one difference */
+    const double one = 0.025;
+    rm_bootstrap_result r = boot_d(&one, 1, 500, 1);
+    cr_assert_float_eq(r.median, 0.025, 0);
+    cr_assert_float_eq(r.lo, 0.025, 0);
+    cr_assert_float_eq(r.hi, 0.025, 0);
+    /* n = 2: resampled medians are d1 (1/4), the mean (1/2), d2 (1/4), so
+     * with 10000 resamples the 2.5% / 97.5% quantiles are d1 / d2 */
+    const double two[] = {0.03, 0.01};
+    r = boot_d(two, 2, 10000, RM_BOOTSTRAP_SEED);
+    cr_assert_float_eq(r.median, 0.02, 1e-15);
+    cr_assert_float_eq(r.lo, 0.01, 1e-15);
+    cr_assert_float_eq(r.hi, 0.03, 1e-15);
+    /* n = 3 all zero differences (ties): a point interval at 0 */
+    const double zeros[] = {0, 0, 0};
+    r = boot_d(zeros, 3, 1000, 9);
+    cr_assert(r.median == 0 && r.lo == 0 && r.hi == 0);
+    /* deterministic: the same seed gives the same interval, another seed may not */
+    const double d8[] = {0.03, 0.01, -0.02, 0.05, 0.01, 0.00, 0.04, 0.02};
+    rm_bootstrap_result a = boot_d(d8, 8, 7, 3), b = boot_d(d8, 8, 7, 3);
+    cr_assert(a.lo == b.lo && a.hi == b.hi);
+    /* n = 0: NaN, no error; bad arguments */
+    r = boot_d(d8, 0, 100, 1);
+    cr_assert(isnan(r.median) && isnan(r.lo) && isnan(r.hi));
+    cr_assert_eq(rm_bootstrap_median_diff(d8, d8, 8, 0, 1, &r), -1);
+    const double inf[] = {0.1, INFINITY};
+    cr_assert_eq(rm_bootstrap_median_diff(inf, d8, 2, 10, 1, &r), -1);
+    cr_assert(strstr(rm_error_message(), "pair 2 is not finite"), "%s", rm_error_message());
+}
+
+Test(report_stats, median_even_and_odd)
+{
+    double a[] = {3, 1, 2};
+    cr_assert_float_eq(rm_stat_median_inplace(a, 3), 2.0, 0);
+    double b[] = {4, 1, 3, 2};
+    cr_assert_float_eq(rm_stat_median_inplace(b, 4), 2.5, 0);
+    cr_assert(isnan(rm_stat_median_inplace(b, 0)));
+}
+
+Test(report_stats, min_detectable_difference)
+{
+    /* (1.959963984540054 + 0.8416212335729143) * sd / sqrt(n * 3 / pi) */
+    cr_assert_float_eq(rm_min_detectable_diff(6, 0.01), 0.011704221202517044, 1e-15);
+    cr_assert_float_eq(rm_min_detectable_diff(10, 0.025), 0.022665126898838126, 1e-15);
+    /* by hand for n = 6: 2.8015852181129683 * 0.01 / sqrt(5.729577951308232) */
+    cr_assert_float_eq(rm_min_detectable_diff(6, 0.01), 2.8015852181129683 * 0.01 / sqrt(18.0 / M_PI), 1e-15);
+    /* n <= 5: 2 / 2^n >= 0.05, the exact test can never reach p < 0.05 */
+    for (int n = 1; n <= 5; n++) cr_assert(isnan(rm_min_detectable_diff(n, 0.01)), "n = %d", n);
+    cr_assert(isnan(rm_min_detectable_diff(0, 0.01)));
+    cr_assert(isnan(rm_min_detectable_diff(8, NAN)), "no spread (one pair) -> not detectable");
+    cr_assert_float_eq(rm_min_detectable_diff(8, 0), 0.0, 0, "identical differences: any shift is seen");
+}

@@ -16,6 +16,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_relevance(int argc, char **argv);
 int cmd_subset(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 int cmd_relevance_eval(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);

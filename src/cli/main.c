@@ -27,6 +27,7 @@ static const struct {
     {"heatmap", cmd_heatmap, "draw PNG montages of images with their relevance heatmaps"},
     {"encode", cmd_encode, "encode relevance maps into a dataset's images (masking, blur, relevance channel)"},
     {"report", cmd_report, "summarize an experiment: learning curves, tables, tests, montages (md/html/csv)"},
+    {"study", cmd_study, "summarize a sweep of experiments: one table, Holm across all comparisons, findings"},
     {"net", cmd_net, "show a network's layers, shapes, parameters, FLOPs (--speed: timings)"},
     {"info", cmd_info, "summarize any relmask HDF5 file"},
 };

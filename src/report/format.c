@@ -79,8 +79,33 @@ char *report_strf(const char *fmt, ...)
 /* --- table rows shared by the markdown and HTML writers ------------------------- */
 
 const char *const report_result_headers[REPORT_RESULT_COLS] = {
-    "condition",     "seeds",         "final val acc (%)", "AULC (%)",     "p (AULC)", "epochs to 90%",
-    "time to 90% (s)", "epochs to 95%", "time to 95% (s)",   "test acc (%)", "p (test acc)"};
+    "condition",       "seeds",         "final val acc (%)", "AULC (%)",     "p (AULC)",
+    "Holm p (AULC)",   "epochs to 90%", "time to 90% (s)",   "epochs to 95%", "time to 95% (s)",
+    "test acc (%)",    "p (test acc)",  "Holm p (test acc)", "median Δ test acc (pp) [95% CI]",
+    "min. detectable Δ (pp)"};
+
+static const char *fmt_adjusted(char *buf, size_t n, const rm_wilcoxon_result *w, double adjusted)
+{
+    rm_wilcoxon_result a = *w;
+    a.p = adjusted;
+    return report_fmt_p(buf, n, &a);
+}
+
+const char *report_fmt_diff_ci(char *buf, size_t n, const rm_bootstrap_result *b)
+{
+    if (b->n == 0 || !isfinite(b->median)) snprintf(buf, n, "n/a");
+    else snprintf(buf, n, "%+.2f [%+.2f, %+.2f]", 100 * b->median, 100 * b->lo, 100 * b->hi);
+    return buf;
+}
+
+const char *report_fmt_mdd(char *buf, size_t n, int pairs, double mdd)
+{
+    if (pairs == 0) snprintf(buf, n, "n/a");
+    else if (!(rm_wilcoxon_min_p(pairs) < RM_MDD_ALPHA)) snprintf(buf, n, "not detectable (%d pair%s)", pairs, pairs == 1 ? "" : "s");
+    else if (!isfinite(mdd)) snprintf(buf, n, "n/a");
+    else snprintf(buf, n, "%.2f", 100 * mdd);
+    return buf;
+}
 
 void report_result_cells(const report_ctx *ctx, int c, char cells[REPORT_RESULT_COLS][REPORT_CELL])
 {
@@ -91,15 +116,22 @@ void report_result_cells(const report_ctx *ctx, int c, char cells[REPORT_RESULT_
     snprintf(cells[1], REPORT_CELL, "%d", cond->nruns);
     report_fmt_pct(cells[2], REPORT_CELL, &s->final_val);
     report_fmt_pct(cells[3], REPORT_CELL, &s->aulc);
-    if (base) snprintf(cells[4], REPORT_CELL, "—");
-    else report_fmt_p(cells[4], REPORT_CELL, &s->w_aulc);
     for (int t = 0; t < 2; t++) {
-        report_fmt_reach(cells[5 + 2 * t], REPORT_CELL, &s->epochs_to[t], s->reached[t], s->curve_runs, 2);
-        report_fmt_reach(cells[6 + 2 * t], REPORT_CELL, &s->seconds_to[t], s->reached[t], s->curve_runs, 1);
+        report_fmt_reach(cells[6 + 2 * t], REPORT_CELL, &s->epochs_to[t], s->reached[t], s->curve_runs, 2);
+        report_fmt_reach(cells[7 + 2 * t], REPORT_CELL, &s->seconds_to[t], s->reached[t], s->curve_runs, 1);
     }
-    report_fmt_pct(cells[9], REPORT_CELL, &s->test);
-    if (base) snprintf(cells[10], REPORT_CELL, "—");
-    else report_fmt_p(cells[10], REPORT_CELL, &s->w_test);
+    report_fmt_pct(cells[10], REPORT_CELL, &s->test);
+    if (base) {
+        static const int dash[] = {4, 5, 11, 12, 13, 14};
+        for (size_t i = 0; i < sizeof dash / sizeof dash[0]; i++) snprintf(cells[dash[i]], REPORT_CELL, "—");
+        return;
+    }
+    report_fmt_p(cells[4], REPORT_CELL, &s->w_aulc);
+    fmt_adjusted(cells[5], REPORT_CELL, &s->w_aulc, s->holm_aulc);
+    report_fmt_p(cells[11], REPORT_CELL, &s->w_test);
+    fmt_adjusted(cells[12], REPORT_CELL, &s->w_test, s->holm_test);
+    report_fmt_diff_ci(cells[13], REPORT_CELL, &s->boot_test);
+    report_fmt_mdd(cells[14], REPORT_CELL, s->pairs_test, s->mdd_test);
 }
 
 const char *const report_seed_headers[REPORT_SEED_COLS] = {

@@ -58,7 +58,7 @@ static int write_doc(rm_output *out, const report_ctx *ctx, doc_writer write)
 /* The main columns of the results table, aligned, for the terminal. */
 static void echo_table(FILE *f, const report_ctx *ctx)
 {
-    static const int cols[] = {0, 1, 3, 4, 5, 7, 9, 10};
+    static const int cols[] = {0, 1, 3, 4, 6, 8, 10, 11, 12, 13};
     enum { NCOLS = sizeof cols / sizeof cols[0] };
     char cells[REPORT_RESULT_COLS][REPORT_CELL];
     int width[NCOLS];

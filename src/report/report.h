@@ -55,6 +55,55 @@ int rm_wilcoxon_signed_rank(const double *x, const double *y, int n, rm_wilcoxon
  * 2 / 2^n (1 for n = 1, 0.0625 for n = 5). */
 double rm_wilcoxon_min_p(int n);
 
+/* Holm-Bonferroni step-down adjustment of a family of m p-values: with the
+ * finite p sorted ascending, p_(1) <= ... <= p_(m), the adjusted value of
+ * p_(i) is max over j <= i of min(1, (m - j + 1) p_(j)) (monotone in p,
+ * capped at 1; equal p get equal adjusted p). NaN entries (no test) are not
+ * members of the family and stay NaN; m counts the finite ones. Writes
+ * adjusted[0..n-1] (may alias p). Returns 0, or -1 for n < 0, a p outside
+ * [0, 1], or no memory. */
+int rm_holm_adjust(const double *p, int n, double *adjusted);
+
+/* Median of x[0..n-1] (the mean of the two middle values for even n); NaN
+ * for n = 0. Sorts x in place. */
+double rm_stat_median_inplace(double *x, int n);
+
+/* The default number of bootstrap resamples and the fixed seed. */
+#define RM_BOOTSTRAP_RESAMPLES 10000
+#define RM_BOOTSTRAP_SEED 20240601u
+
+typedef struct {
+    int n;                /* pairs */
+    double median;        /* median of d = x - y; NaN for n = 0 */
+    double lo, hi;        /* percentile 95% interval of the resampled medians; NaN for n = 0 */
+    int resamples;
+    uint64_t seed;
+} rm_bootstrap_result;
+
+/* The median paired difference d_i = x_i - y_i with a percentile bootstrap
+ * 95% interval: `resamples` times, n indices are drawn uniformly with
+ * replacement (index = splitmix64() % n, splitmix64 seeded with `seed`, one
+ * stream for all resamples in order), and the median of the drawn d is
+ * kept; lo / hi are the 2.5% / 97.5% quantiles of those medians with
+ * linear interpolation (numpy's default: position q (B - 1) in the sorted
+ * medians). Deterministic for a given seed. Returns 0, or -1 for n < 0,
+ * resamples < 1, non-finite input, or no memory. */
+int rm_bootstrap_median_diff(const double *x, const double *y, int n, int resamples, uint64_t seed,
+                             rm_bootstrap_result *out);
+
+/* The smallest true mean paired difference that n seed pairs with paired
+ * differences of sample standard deviation sd detect with the exact
+ * two-sided Wilcoxon signed-rank test at alpha = 0.05 with 80% power:
+ *   delta = (z_0.975 + z_0.80) * sd / sqrt(n * 3 / pi)
+ * (the normal approximation of the paired t test, n reduced by the
+ * Wilcoxon's asymptotic relative efficiency 3/pi against it; z_0.975 =
+ * 1.959963984540054, z_0.80 = 0.8416212335729143). NaN ("not detectable")
+ * when the exact test can never reach p < 0.05 with n pairs
+ * (rm_wilcoxon_min_p(n) >= 0.05, i.e. n <= 5) or sd is not finite. */
+double rm_min_detectable_diff(int n, double sd);
+#define RM_MDD_ALPHA 0.05
+#define RM_MDD_POWER 0.80
+
 /* --- learning curves (curves.c) -------------------------------------------- */
 
 /* Metrics of one training run's history. Accuracies are fractions 0..1. */

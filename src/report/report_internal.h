@@ -41,6 +41,13 @@ typedef struct {
     int reached[2];             /* runs reaching each threshold */
     int pairs_test, pairs_aulc; /* seeds paired with the baseline */
     rm_wilcoxon_result w_test, w_aulc;
+    /* Holm-adjusted p over the report's family: test accuracy and AULC of
+     * every non-baseline condition against the baseline (NaN: no test) */
+    double holm_test, holm_aulc;
+    rm_bootstrap_result boot_test;  /* median paired test-accuracy difference (fraction) and its CI */
+    double sd_diff_test;            /* sample std of the paired test-accuracy differences */
+    double mdd_test;                /* smallest detectable difference (fraction); NaN: not detectable */
+    int holm_family;                /* size of that family */
 } report_summary;
 
 typedef struct {
@@ -131,10 +138,14 @@ void report_ctx_free(report_ctx *ctx);
 const char *report_fmt_pct(char *buf, size_t n, const report_stat *s);      /* "61.23 ± 1.05" (fractions x100) */
 const char *report_fmt_num(char *buf, size_t n, const report_stat *s, int decimals);
 const char *report_fmt_p(char *buf, size_t n, const rm_wilcoxon_result *w);  /* "0.0625", "n/a" */
+/* "+1.20 [-0.40, +2.00]": a bootstrap median difference and CI in percentage points */
+const char *report_fmt_diff_ci(char *buf, size_t n, const rm_bootstrap_result *b);
+/* the smallest detectable difference in percentage points, "not detectable (5 pairs)" or "n/a" */
+const char *report_fmt_mdd(char *buf, size_t n, int pairs, double mdd);
 const char *report_fmt_reach(char *buf, size_t n, const report_stat *s, int reached, int runs, int decimals);
 const char *report_fmt_duration(char *buf, size_t n, double seconds);      /* "1 h 02 min 05 s" */
 /* The rows of the results table and the per-seed table, as text cells. */
-enum { REPORT_CELL = 96, REPORT_RESULT_COLS = 11, REPORT_SEED_COLS = 10 };
+enum { REPORT_CELL = 96, REPORT_RESULT_COLS = 15, REPORT_SEED_COLS = 10 };
 extern const char *const report_result_headers[REPORT_RESULT_COLS];
 void report_result_cells(const report_ctx *ctx, int c, char cells[REPORT_RESULT_COLS][REPORT_CELL]);
 extern const char *const report_seed_headers[REPORT_SEED_COLS];

@@ -94,8 +94,14 @@ static int findings(report_renderer *r, const report_ctx *ctx)
     begin(r, REPORT_ASIDE);
     say(r, "Written from the numbers below. Each condition is compared with the baseline `");
     text(r, ctx->cond[ctx->baseline].name);
-    say(r, "`; p-values are two-sided paired Wilcoxon signed-rank tests, paired by seed, and a difference is called "
-           "significant only when p < 0.05. ");
+    say(r, "`; p-values are two-sided paired Wilcoxon signed-rank tests, paired by seed. ");
+    int family = 0;
+    for (int c = 0; c < ctx->ncond; c++)
+        if (c != ctx->baseline) family = ctx->cond[c].s.holm_family;
+    sayf(r, "Because this report makes %d such test%s (test accuracy and AULC of every condition against the "
+            "baseline), each p is also Holm-adjusted over that family, and a difference is called significant only "
+            "when the adjusted p < 0.05. ",
+         family, family == 1 ? "" : "s");
     int n = ctx->cond[ctx->baseline].nruns;
     double min_p = rm_wilcoxon_min_p(n);
     sayf(r, "With %d seed%s the smallest possible two-sided p is %.4g (2 / 2^n for n seed pairs)", n,
@@ -152,6 +158,15 @@ static int results(report_renderer *r, const report_ctx *ctx)
            "differences dropped, ties averaged)");
     int n = ctx->cond[ctx->baseline].nruns;
     sayf(r, "; with %d seed%s the smallest possible p is %.4g. ", n, n == 1 ? "" : "s", rm_wilcoxon_min_p(n));
+    say(r, "*Holm p*: the p-value after Holm-Bonferroni step-down adjustment over the family of all tests of this "
+           "table (test accuracy and AULC of every condition against the baseline). *median Δ test acc*: the median "
+           "over seeds of the paired difference (condition {-|−} baseline) in test accuracy, in percentage points, "
+           "with a percentile bootstrap 95% interval (");
+    sayf(r, "%d resamples, seed %u). *min. detectable Δ*: the smallest true mean difference in test accuracy that "
+            "this many seed pairs, with the observed spread of the paired differences, would detect at the 0.05 "
+            "level with 80%% power (normal approximation of the paired t test, divided by the Wilcoxon's efficiency "
+            "3/π); *not detectable* when the exact test cannot reach p < 0.05 with so few pairs. ",
+         RM_BOOTSTRAP_RESAMPLES, (unsigned)RM_BOOTSTRAP_SEED);
     say(r, "Definitions: docs/report.md. The same table{ as CSV|}: ");
     r->ops->link(r, ctx->csv_rel, NULL);
     say(r, ".");

@@ -1,6 +1,8 @@
 /* results.csv: one row per condition with every metric's mean and sample
  * standard deviation over seeds, the seeds that reached each threshold and
- * the Wilcoxon tests against the baseline (docs/report.md). Accuracies are
+ * the Wilcoxon tests against the baseline with their Holm-adjusted p, the
+ * median paired test-accuracy difference with its bootstrap interval and the
+ * smallest detectable difference (docs/report.md). Accuracies are
  * in percent; undefined values are empty fields. */
 #include <math.h>
 #include <stdio.h>
@@ -41,7 +43,10 @@ int report_write_csv(FILE *f, const report_ctx *ctx)
           "train_seconds_mean,train_seconds_std,test_acc_pct_mean,test_acc_pct_std,"
           "test_acc_pairs,test_acc_wilcoxon_n,test_acc_wilcoxon_w,test_acc_p,"
           "aulc_pairs,aulc_wilcoxon_n,aulc_wilcoxon_w,aulc_p,"
-          "threshold_90_pct,threshold_95_pct\n",
+          "threshold_90_pct,threshold_95_pct,"
+          "test_acc_p_holm,aulc_p_holm,holm_family,"
+          "test_acc_diff_median_pp,test_acc_diff_ci_lo_pp,test_acc_diff_ci_hi_pp,test_acc_diff_sd_pp,"
+          "test_acc_min_detectable_pp,bootstrap_resamples,bootstrap_seed\n",
           f);
     for (int c = 0; c < ctx->ncond; c++) {
         const report_condition *cond = &ctx->cond[c];
@@ -63,6 +68,19 @@ int report_write_csv(FILE *f, const report_ctx *ctx)
         test(f, &s->w_aulc, s->pairs_aulc, base);
         num(f, 100 * ctx->thresholds[0]);
         num(f, 100 * ctx->thresholds[1]);
+        if (base) {
+            fputs(",,,,,,,,,,", f);
+        } else {
+            num(f, s->holm_test);
+            num(f, s->holm_aulc);
+            fprintf(f, ",%d", s->holm_family);
+            num(f, 100 * s->boot_test.median);
+            num(f, 100 * s->boot_test.lo);
+            num(f, 100 * s->boot_test.hi);
+            num(f, 100 * s->sd_diff_test);
+            num(f, 100 * s->mdd_test);
+            fprintf(f, ",%d,%llu", s->boot_test.resamples, (unsigned long long)s->boot_test.seed);
+        }
         fputc('\n', f);
     }
     return ferror(f) ? rm_error("writing results.csv failed") : 0;

@@ -150,3 +150,112 @@ int rm_wilcoxon_signed_rank(const double *x, const double *y, int n, rm_wilcoxon
     free(d), free(r2);
     return 0;
 }
+
+/* --- multiple comparisons, bootstrap, detectable difference ----------------- */
+
+typedef struct {
+    double p;
+    int index;
+} indexed_p;
+
+static int by_p(const void *a, const void *b)
+{
+    const indexed_p *x = a, *y = b;
+    if (x->p != y->p) return (x->p > y->p) - (x->p < y->p);
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+int rm_holm_adjust(const double *p, int n, double *adjusted)
+{
+    if (n < 0) return rm_error("Holm adjustment: %d p-values is out of range", n);
+    for (int i = 0; i < n; i++)
+        if (!isnan(p[i]) && !(p[i] >= 0 && p[i] <= 1))
+            return rm_error("Holm adjustment: p-value %d is %g, expected a value in [0, 1]", i + 1, p[i]);
+    indexed_p *s = rm_malloc(sizeof *s * (size_t)(n ? n : 1), "Holm adjustment");
+    if (!s) return -1;
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (!isnan(p[i])) s[m].p = p[i], s[m].index = i, m++;
+    qsort(s, (size_t)m, sizeof *s, by_p);
+    for (int i = 0; i < n; i++)
+        if (isnan(p[i])) adjusted[i] = NAN;
+    double running = 0;
+    for (int j = 0; j < m; j++) {
+        double a = (double)(m - j) * s[j].p;
+        if (a > 1) a = 1;
+        if (a > running) running = a;
+        adjusted[s[j].index] = running;
+    }
+    free(s);
+    return 0;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double rm_stat_median_inplace(double *x, int n)
+{
+    if (n <= 0) return NAN;
+    qsort(x, (size_t)n, sizeof *x, by_value);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* numpy's default ("linear") quantile of sorted v[0..n-1]. */
+static double quantile_sorted(const double *v, int n, double q)
+{
+    double pos = q * (n - 1);
+    int lo = (int)floor(pos);
+    if (lo >= n - 1) return v[n - 1];
+    double frac = pos - lo;
+    return v[lo] + frac * (v[lo + 1] - v[lo]);
+}
+
+int rm_bootstrap_median_diff(const double *x, const double *y, int n, int resamples, uint64_t seed,
+                             rm_bootstrap_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->median = out->lo = out->hi = NAN;
+    out->n = n;
+    out->resamples = resamples;
+    out->seed = seed;
+    if (n < 0 || n > 1000000) return rm_error("bootstrap: %d pairs is out of range", n);
+    if (resamples < 1 || resamples > 10000000) return rm_error("bootstrap: %d resamples is out of range", resamples);
+    for (int i = 0; i < n; i++)
+        if (!isfinite(x[i]) || !isfinite(y[i])) return rm_error("bootstrap: pair %d is not finite", i + 1);
+    if (n == 0) return 0;
+    /* one block: the differences, one resample, the resampled medians */
+    double *d = rm_malloc(sizeof *d * ((size_t)2 * n + (size_t)resamples), "bootstrap");
+    if (!d) return -1;
+    double *draw = d + n, *medians = draw + n;
+    for (int i = 0; i < n; i++) d[i] = x[i] - y[i];
+    uint64_t state = seed;
+    for (int b = 0; b < resamples; b++) {
+        for (int i = 0; i < n; i++) draw[i] = d[splitmix64(&state) % (uint64_t)n];
+        medians[b] = rm_stat_median_inplace(draw, n);
+    }
+    qsort(medians, (size_t)resamples, sizeof *medians, by_value);
+    out->lo = quantile_sorted(medians, resamples, 0.025);
+    out->hi = quantile_sorted(medians, resamples, 0.975);
+    out->median = rm_stat_median_inplace(d, n);
+    free(d);
+    return 0;
+}
+
+double rm_min_detectable_diff(int n, double sd)
+{
+    const double z_alpha = 1.959963984540054;   /* Phi^-1(1 - 0.05 / 2) */
+    const double z_power = 0.8416212335729143;  /* Phi^-1(0.80) */
+    if (n < 1 || !(rm_wilcoxon_min_p(n) < RM_MDD_ALPHA) || !isfinite(sd) || sd < 0) return NAN;
+    return (z_alpha + z_power) * sd / sqrt(n * 3.0 / M_PI);
+}

@@ -156,13 +156,45 @@ int report_analyze(report_ctx *ctx)
         if (c == ctx->baseline) {
             cond->s.w_test.method = cond->s.w_aulc.method = RM_WILCOXON_NONE;
             cond->s.w_test.p = cond->s.w_aulc.p = NAN;
+            cond->s.boot_test.median = cond->s.boot_test.lo = cond->s.boot_test.hi = NAN;
+            cond->s.sd_diff_test = cond->s.mdd_test = NAN;
             continue;
         }
-        rc = paired_test(cond, b, 0, x, y, &cond->s.pairs_test, &cond->s.w_test);
-        if (rc == 0) rc = paired_test(cond, b, 1, x, y, &cond->s.pairs_aulc, &cond->s.w_aulc);
+        report_summary *s = &cond->s;
+        rc = paired_test(cond, b, 0, x, y, &s->pairs_test, &s->w_test);
+        if (rc == 0)
+            rc = rm_bootstrap_median_diff(x, y, s->pairs_test, RM_BOOTSTRAP_RESAMPLES, RM_BOOTSTRAP_SEED,
+                                          &s->boot_test);
+        if (rc == 0) {
+            for (int i = 0; i < s->pairs_test; i++) x[i] -= y[i];
+            s->sd_diff_test = rm_stat_std(x, s->pairs_test);
+            s->mdd_test = rm_min_detectable_diff(s->pairs_test, s->sd_diff_test);
+        }
+        if (rc == 0) rc = paired_test(cond, b, 1, x, y, &s->pairs_aulc, &s->w_aulc);
     }
     free(x);
     free(y);
+    /* Holm over every test of the report: two per non-baseline condition */
+    double *p = rc == 0 ? rm_malloc(sizeof *p * (size_t)(2 * ctx->ncond), "p-values") : NULL;
+    if (rc == 0 && !p) rc = -1;
+    if (rc == 0) {
+        int family = 0;
+        for (int c = 0; c < ctx->ncond; c++) {
+            const report_summary *s = &ctx->cond[c].s;
+            int base = c == ctx->baseline;
+            p[2 * c] = base || s->w_test.method == RM_WILCOXON_NONE ? NAN : s->w_test.p;
+            p[2 * c + 1] = base || s->w_aulc.method == RM_WILCOXON_NONE ? NAN : s->w_aulc.p;
+            family += !isnan(p[2 * c]) + !isnan(p[2 * c + 1]);
+        }
+        rc = rm_holm_adjust(p, 2 * ctx->ncond, p);
+        for (int c = 0; rc == 0 && c < ctx->ncond; c++) {
+            report_summary *s = &ctx->cond[c].s;
+            s->holm_test = p[2 * c];
+            s->holm_aulc = p[2 * c + 1];
+            s->holm_family = family;
+        }
+    }
+    free(p);
     return rc;
 }
 
@@ -208,10 +240,12 @@ static const char *compare(double a, double b, const char *more, const char *les
     return a > b + tol ? more : a < b - tol ? less : same;
 }
 
-/* ", p = 0.31 (two-sided paired Wilcoxon signed-rank test over 5 seeds; not significant at the 0.05 level)" */
-static void add_test(text *t, const rm_wilcoxon_result *w, int pairs)
+/* " (two-sided paired Wilcoxon signed-rank test over 6 seeds: p = 0.03125, Holm-adjusted over the report's 3
+ * tests p = 0.09375; not significant at the 0.05 level after adjustment)": significance is judged on the
+ * adjusted p */
+static void add_test(text *t, const rm_wilcoxon_result *w, int pairs, double holm, int family)
 {
-    char p[32];
+    char p[32], q[32];
     if (pairs == 0) {
         add(t, " (no seed is shared with the baseline, so there is no paired test)");
         return;
@@ -220,9 +254,15 @@ static void add_test(text *t, const rm_wilcoxon_result *w, int pairs)
         add(t, " (all %d paired differences are zero, so there is no test)", pairs);
         return;
     }
-    add(t, " (two-sided paired Wilcoxon signed-rank test over %d seed%s: p = %s; %s)", pairs, pairs == 1 ? "" : "s",
-        report_fmt_p(p, sizeof p, w),
-        w->p < 0.05 ? "significant at the 0.05 level" : "not significant at the 0.05 level");
+    rm_wilcoxon_result adjusted = *w;
+    adjusted.p = holm;
+    add(t,
+        " (two-sided paired Wilcoxon signed-rank test over %d seed%s: p = %s, Holm-adjusted over the report's %d "
+        "test%s p = %s; %s)",
+        pairs, pairs == 1 ? "" : "s", report_fmt_p(p, sizeof p, w), family, family == 1 ? "" : "s",
+        report_fmt_p(q, sizeof q, &adjusted),
+        holm < 0.05 ? "significant at the 0.05 level after adjustment"
+                    : "not significant at the 0.05 level after adjustment");
 }
 
 static void add_threshold(text *t, const report_ctx *ctx, const report_condition *c, const report_condition *b,
@@ -263,14 +303,14 @@ static char *finding(const report_ctx *ctx, const report_condition *c)
     }
     add(&t, "Its final test accuracy is %.2f%% against %.2f%% for %s: %s", 100 * c->s.test.mean, 100 * b->s.test.mean,
         b->name, compare(c->s.test.mean, b->s.test.mean, "higher", "lower", "the same"));
-    add_test(&t, &c->s.w_test, c->s.pairs_test);
+    add_test(&t, &c->s.w_test, c->s.pairs_test, c->s.holm_test, c->s.holm_family);
     add(&t, ".");
     if (c->s.curve_runs > 0) {
         add(&t, " Its area under the learning curve (mean validation accuracy over the epochs) is %.2f%% against "
                 "%.2f%%: %s",
             100 * c->s.aulc.mean, 100 * b->s.aulc.mean, compare(c->s.aulc.mean, b->s.aulc.mean, "higher", "lower",
                                                                  "the same"));
-        add_test(&t, &c->s.w_aulc, c->s.pairs_aulc);
+        add_test(&t, &c->s.w_aulc, c->s.pairs_aulc, c->s.holm_aulc, c->s.holm_family);
         add(&t, ".");
     }
     if (t.failed) {
