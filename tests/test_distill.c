@@ -2,8 +2,10 @@
  * and its gradient against PyTorch (tests/fixtures/golden_distill.h5); A = 0
  * is plain cross-entropy training bit for bit; a model and the predictions
  * file `relmask predict` made from it teach the same student, whose model
- * file records the teacher; a resumed run equals an uninterrupted one and
- * refuses other soft targets; bad T and A are refused by the library. The
+ * file records the teacher; a predictions file with only /probabilities
+ * gives the same soft targets; with --encoded the soft targets are still
+ * the raw images'; a resumed run equals an uninterrupted one and refuses
+ * other soft targets; bad T and A are refused by the library. The
  * bad inputs (missing or foreign teacher files, uncovered records, T and A
  * out of range on the command line) are in tests/test_bad_inputs.c. */
 #include <criterion/criterion.h>
@@ -13,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dataset.h"
 #include "core/error.h"
 #include "core/h5util.h"
 #include "core/progress.h"
 #include "nn/net.h"
+#include "train/distill.h"
 #include "train/train.h"
 #include "test_util.h"
 
@@ -350,4 +354,128 @@ Test(distill, library_refuses_bad_temperature_and_weight, .timeout = 120)
         cr_expect(!tu_file_exists(out));
     }
     tu_rmtree(dir);
+}
+
+/* softmax(row / T) in double */
+static void soft(const float *row, int k, double T, double *p)
+{
+    double max = row[0], sum = 0;
+    for (int j = 1; j < k; j++) max = row[j] > max ? row[j] : max;
+    for (int j = 0; j < k; j++) sum += p[j] = exp(((double)row[j] - max) / T);
+    for (int j = 0; j < k; j++) p[j] /= sum;
+}
+
+Test(distill, probabilities_only_file_gives_the_same_soft_targets, .timeout = 300)
+{
+    fixture f;
+    make_fixture(&f);
+    char pred[4096], probs_only[4096];
+    snprintf(pred, sizeof pred, "%s/pred.h5", f.dir);
+    snprintf(probs_only, sizeof probs_only, "%s/probs.h5", f.dir);
+    char *out;
+    cr_assert_eq(tu_run_cli(&out, "predict -q --model %s --data %s --out %s", f.teacher, f.data, pred), 0, "%s", out);
+    free(out);
+    cr_assert_eq(tu_run_cli(&out, "predict -q --model %s --data %s --out %s", f.teacher, f.data, probs_only), 0, "%s",
+                 out);
+    free(out);
+    hid_t h = H5Fopen(probs_only, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert_geq(h, 0);
+    cr_assert_geq(H5Ldelete(h, "/logits", H5P_DEFAULT), 0);
+    H5Fclose(h);
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, f.data), 0, "%s", rm_error_message());
+    rm_teacher a, b, c;
+    cr_assert_eq(rm_teacher_load(&a, f.teacher, f.data, &ds, 256), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_teacher_load(&b, pred, f.data, &ds, 256), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_teacher_load(&c, probs_only, f.data, &ds, 256), 0, "%s", rm_error_message());
+    cr_assert_str_eq(a.kind, "model");
+    cr_assert_str_eq(c.kind, "predictions");
+    size_t train = 0;
+    for (size_t r = 0; r < ds.count; r++) train += ds.split[r] == RM_SPLIT_TRAIN;
+    cr_assert_eq(a.train, train);
+    cr_assert_str_eq(a.targets_fingerprint, b.targets_fingerprint);
+    cr_assert_eq(memcmp(a.logits, b.logits, sizeof(float) * train * (size_t)a.num_classes), 0);
+    /* log p differs from the logits by a constant per row: the same soft
+     * targets up to float32 rounding of p (tolerance 1e-6 absolute) */
+    int k = a.num_classes;
+    double pa[RM_MAX_CLASSES], pc[RM_MAX_CLASSES], worst = 0;
+    for (size_t i = 0; i < train; i++)
+        for (int ti = 0; ti < 3; ti++) {
+            double T = ti == 0 ? 1 : ti == 1 ? 4 : 10;
+            soft(a.logits + i * k, k, T, pa);
+            soft(c.logits + i * k, k, T, pc);
+            for (int j = 0; j < k; j++) {
+                worst = fabs(pa[j] - pc[j]) > worst ? fabs(pa[j] - pc[j]) : worst;
+                cr_expect(fabs(pa[j] - pc[j]) <= 1e-6, "row %zu class %d T %g: %.9g vs %.9g", i, j, T, pa[j], pc[j]);
+            }
+        }
+    cr_log_info("max |softmax(logits/T) - softmax(log p/T)| = %.3g", worst);
+    rm_teacher_free(&a);
+    rm_teacher_free(&b);
+    rm_teacher_free(&c);
+    rm_dataset_close(&ds);
+    tu_rmtree(f.dir);
+}
+
+/* An "encoded" copy of the dataset with inverted train images. */
+static void write_inverted_copy(const char *from, const char *to)
+{
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, from), 0, "%s", rm_error_message());
+    rm_dataset_spec s = {.channels = 1, .height = 16, .width = 16, .num_classes = ds.num_classes,
+                         .class_names = (const char *const *)ds.class_names, .source_format = "encoded",
+                         .source_path = from, .deflate_level = 1};
+    rm_dataset_writer *w;
+    cr_assert_eq(rm_dataset_writer_open(&w, to, &s, 0), 0, "%s", rm_error_message());
+    uint8_t img[256];
+    for (size_t i = 0; i < ds.count; i++) {
+        cr_assert_eq(rm_dataset_read_images(&ds, i, 1, img), 0);
+        if (ds.split[i] == RM_SPLIT_TRAIN)
+            for (int k = 0; k < 256; k++) img[k] = (uint8_t)(255 - img[k]);
+        cr_assert_eq(rm_dataset_writer_append(w, img, ds.labels[i], ds.split[i], NULL), 0, "%s", rm_error_message());
+    }
+    rm_split_spec sp = {.seed = 1};
+    cr_assert_eq(rm_dataset_writer_finish(w, &sp), 0, "%s", rm_error_message());
+    rm_dataset_close(&ds);
+}
+
+Test(distill, with_encoded_the_soft_targets_come_from_raw_images, .timeout = 300)
+{
+    fixture f;
+    make_fixture(&f);
+    char enc[4096], kd[4096], kd_enc[4096], enc_only[4096];
+    snprintf(enc, sizeof enc, "%s/enc.h5", f.dir);
+    snprintf(kd, sizeof kd, "%s/kd.h5", f.dir);
+    snprintf(kd_enc, sizeof kd_enc, "%s/kd_enc.h5", f.dir);
+    snprintf(enc_only, sizeof enc_only, "%s/enc_only.h5", f.dir);
+    write_inverted_copy(f.data, enc);
+    rm_train_config c = config(&f, kd, 2);
+    c.distill_path = f.teacher;
+    cr_assert_eq(rm_train(&c), 0, "%s", rm_error_message());
+    c.out_path = kd_enc;
+    c.encoded_path = enc;
+    cr_assert_eq(rm_train(&c), 0, "%s", rm_error_message());
+    c.out_path = enc_only;
+    c.distill_path = NULL;
+    cr_assert_eq(rm_train(&c), 0, "%s", rm_error_message());
+    /* the same soft targets with and without --encoded: the raw images' */
+    char v[256], w[256], x[256];
+    param(kd, "distill_targets_fingerprint", v, sizeof v);
+    param(kd_enc, "distill_targets_fingerprint", w, sizeof w);
+    cr_assert_str_eq(v, w);
+    /* which differ from the teacher's outputs on the encoded images, so
+     * the check above can tell */
+    rm_dataset eds;
+    cr_assert_eq(rm_dataset_open(&eds, enc), 0, "%s", rm_error_message());
+    rm_teacher on_encoded;
+    cr_assert_eq(rm_teacher_load(&on_encoded, f.teacher, enc, &eds, 64), 0, "%s", rm_error_message());
+    cr_assert_str_neq(on_encoded.targets_fingerprint, v);
+    rm_teacher_free(&on_encoded);
+    rm_dataset_close(&eds);
+    /* the student did train on the encoded images, with the teacher */
+    param(kd_enc, "encoded", x, sizeof x);
+    cr_assert_str_eq(x, enc);
+    cr_assert(models_differ(kd, kd_enc), "--encoded made no difference");
+    cr_assert(models_differ(enc_only, kd_enc), "--distill made no difference with --encoded");
+    tu_rmtree(f.dir);
 }
