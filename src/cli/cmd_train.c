@@ -137,6 +137,14 @@ static const cli_option options[] = {
                                                           "same network (classic fine-tuning); with another class\n"
                                                           "count the last dense layer keeps its seeded values"),
     CLI_OPT_CALL('q', "quiet", NULL, set_quiet, "no progress bar"),
+    CLI_HELP_TEXT("\nknowledge distillation (Hinton et al. 2015; docs/train.md):"),
+    CLI_OPT_STRING(0, "distill", "SOURCE", cfg.distill_path, "a teacher: a model file (run once on the raw images\n"
+                                                             "of --data) or a predictions file (relmask predict, or\n"
+                                                             "any model's /logits or /probabilities with /indices)\n"
+                                                             "covering every train record of --data"),
+    CLI_OPT_CALL(0, "kd-temperature", "T", set_kd_temperature, "softmax temperature T > 0 of the soft targets (4)"),
+    CLI_OPT_CALL(0, "kd-alpha", "A", set_kd_alpha, "weight A in [0, 1] of the distillation term; the loss is\n"
+                                                   "(1-A) CE + A T^2 KL (0.5; 0: plain cross-entropy)"),
     CLI_HELP_TEXT("\ntraining on encoded data (relmask encode; docs/train.md):"),
     CLI_OPT_STRING(0, "encoded", "FILE", cfg.encoded_path, "an encoded copy of --data (same records, labels, split);\n"
                                                            "its train images replace the raw ones per the schedule,\n"
@@ -149,14 +157,6 @@ static const cli_option options[] = {
                  "per-record choice: reproducible and resumable)"),
     CLI_OPT_INT(0, "input-channels", "N", cfg.input_channels, 1, 4, "the network with N input channels instead of its own\n"
                                                                    "(e.g. 2 for gray images plus a relevance channel)"),
-    CLI_HELP_TEXT("\nknowledge distillation (Hinton et al. 2015; docs/train.md):"),
-    CLI_OPT_STRING(0, "distill", "SOURCE", cfg.distill_path, "a teacher: a model file (run once on the raw train\n"
-                                                             "images) or a predictions file (relmask predict, or any\n"
-                                                             "model's /logits or /probabilities with /indices)\n"
-                                                             "covering every train record of --data"),
-    CLI_OPT_CALL(0, "kd-temperature", "T", set_kd_temperature, "softmax temperature T > 0 of the soft targets (4)"),
-    CLI_OPT_CALL(0, "kd-alpha", "A", set_kd_alpha, "weight A in [0, 1] of the distillation term; the loss is\n"
-                                                   "(1-A) CE + A T^2 KL (0.5; 0: plain cross-entropy)"),
     CLI_END,
 };
 
