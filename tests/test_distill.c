@@ -64,8 +64,8 @@ Test(distill, loss_and_gradient_match_torch)
     float *z = calloc(n, sizeof *z), *t = calloc(n, sizeof *t), *probs = calloc(n, sizeof *probs),
           *grad = calloc(n, sizeof *grad);
     int32_t *y = calloc((size_t)(B + pad), sizeof *y);
-    double *T = calloc((size_t)P, sizeof *T), *A = calloc((size_t)P, sizeof *A), *loss = calloc((size_t)P, sizeof *loss),
-           *ref = calloc((size_t)P * B * K, sizeof *ref);
+    double *T = calloc((size_t)P, sizeof *T), *A = calloc((size_t)P, sizeof *A),
+           *loss = calloc((size_t)P, sizeof *loss), *ref = calloc((size_t)P * B * K, sizeof *ref);
     hid_t ds = H5Dopen2(f, "/logits", H5P_DEFAULT);
     cr_assert_geq(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, z), 0);
     H5Dclose(ds);

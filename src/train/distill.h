@@ -24,10 +24,11 @@ typedef struct {
 
 /* Loads the teacher for dataset `ds` (opened from data_path). A model runs
  * over every record in batches of `batch` (as relmask predict does),
- * normalized with its own mean/std, and the train rows are kept; a predictions file must cover every train record (/indices),
- * with its class count and names (when stored) equal to the dataset's and
- * its data_fingerprint (when stored) equal to the dataset's. Errors name
- * the file: "P.h5 does not cover train record 12 of D.h5". Call
+ * normalized with its own mean/std, and the train rows are kept; a
+ * predictions file must cover every train record (/indices), with its
+ * class count and names (when stored) equal to the dataset's and its
+ * data_fingerprint (when stored) equal to the dataset's. Errors name the
+ * file: "P.h5 does not cover train record 12 of D.h5". Call
  * rm_teacher_free whatever the result. */
 int rm_teacher_load(rm_teacher *t, const char *source, const char *data_path, const rm_dataset *ds, int batch);
 void rm_teacher_free(rm_teacher *t);

@@ -10,7 +10,10 @@
  * resuming repeats it too); validation always reads the raw dataset, except
  * when E.h5 carries an extra relevance channel the network needs (encode
  * --mode channel): then both read E.h5. --init-from starts from another
- * model's weights instead of the seeded initialization. */
+ * model's weights instead of the seeded initialization. --distill adds
+ * knowledge distillation: the teacher's logits for every train record are
+ * loaded once (train/distill.h), from the raw images also with --encoded,
+ * and every sample of a record, augmented or not, gets that soft target. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,8 +289,9 @@ static int prepare_model(trainer *t)
     }
     /* The statistics of the images the model is validated (and used) on. */
     if (rc == 0) rc = rm_dataset_channel_stats(feed, RM_SPLIT_TRAIN, m->norm_mean, m->norm_std);
-    /* The teacher sees the raw train images (also with --encoded). */
-    if (rc == 0 && c->distill_path) rc = rm_teacher_load(&t->teacher, c->distill_path, c->data_path, &ds, c->eval_batch);
+    /* The teacher sees the raw images (also with --encoded). */
+    if (rc == 0 && c->distill_path)
+        rc = rm_teacher_load(&t->teacher, c->distill_path, c->data_path, &ds, c->eval_batch);
     if (rc == 0 && c->distill_path) {
         t->teacher_batch = rm_malloc(sizeof(float) * (size_t)c->batch * (size_t)m->def.classes, "teacher batch");
         if (!t->teacher_batch) rc = -1;
@@ -652,10 +656,6 @@ static int setup_schedule(trainer *t)
     t->sched = c->encoded;
     t->sched.total_epochs = c->epochs;
     t->sched.seed = c->seed;
-    if (c->distill_path && !(c->kd_temperature > 0 && isfinite(c->kd_temperature)))
-        return rm_error("--kd-temperature %g: expected a temperature > 0", c->kd_temperature);
-    if (c->distill_path && !(c->kd_alpha >= 0 && c->kd_alpha <= 1))
-        return rm_error("--kd-alpha %g: expected a weight in [0, 1]", c->kd_alpha);
     if (!c->encoded_path) {
         if (c->encoded.kind != RM_ENCODED_NONE) return rm_error("an encoded schedule needs an encoded dataset (--encoded)");
         return 0;
@@ -669,6 +669,17 @@ static int setup_schedule(trainer *t)
     if (t->sched.kind == RM_ENCODED_SHARE &&
         !(t->sched.share0 >= 0 && t->sched.share0 <= 1 && t->sched.share1 >= 0 && t->sched.share1 <= 1))
         return rm_error("--encoded-share %g:%g: shares must be in [0, 1]", t->sched.share0, t->sched.share1);
+    return 0;
+}
+
+/* Distillation's T and A (checked before any file is read). */
+static int check_distill(const rm_train_config *c)
+{
+    if (!c->distill_path) return 0;
+    if (!(c->kd_temperature > 0 && isfinite(c->kd_temperature)))
+        return rm_error("--kd-temperature %g: expected a temperature > 0", c->kd_temperature);
+    if (!(c->kd_alpha >= 0 && c->kd_alpha <= 1))
+        return rm_error("--kd-alpha %g: expected a weight in [0, 1]", c->kd_alpha);
     return 0;
 }
 
@@ -705,6 +716,7 @@ int rm_train(const rm_train_config *cfg)
     /* A read-only or missing directory is an error now, not after an epoch. */
     rm_output probe;
     if (rc == 0 && (rc = rm_output_begin(&probe, cfg->out_path, 1)) == 0) rm_output_abort(&probe);
+    if (rc == 0) rc = check_distill(cfg);
     if (rc == 0) rc = setup_schedule(&t);
     if (rc == 0) rc = prepare_model(&t);
     if (rc == 0) rc = rm_net_create(&t.net, &t.model.def, cfg->batch, RM_MODE_TRAIN, 0);
