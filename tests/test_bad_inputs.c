@@ -1313,6 +1313,14 @@ static void blackbox(int k, int skip, int nan_at)
 static void teacher_3_classes(void) { blackbox(3, -1, -1); }
 static void teacher_misses_6(void) { blackbox(7, 6, -1); }   /* record 6 is a train record of d.h5 */
 static void teacher_nan_7(void) { blackbox(7, -1, 7); }
+static void teacher_renamed_class(void)
+{
+    blackbox(7, -1, -1);
+    static const char *const names[7] = {"c0", "c1", "c2", "joy", "c4", "c5", "c6"};
+    hid_t f = h5_rw("p.h5");
+    cr_assert_eq(rm_h5_attr_set_strings(f, "class_names", 7, names), 0, "%s", rm_error_message());
+    H5Fclose(f);
+}
 static void teacher_other_dataset(void)
 {
     model16();
@@ -1505,6 +1513,7 @@ static const bad_case cases[] = {
     {"distill", "--distill: predictions of another dataset", teacher_other_dataset, KD "p.h5", 1, {"--distill", "p.h5 was made from another dataset than d.h5"}, "out.h5", 0},
     {"distill", "--distill: 3 classes, data of 7", teacher_3_classes, KD "p.h5", 1, {"--distill", "p.h5 holds 3 classes", "d.h5 has 7 classes"}, "out.h5", 0},
     {"distill", "--distill: a train record not covered", teacher_misses_6, KD "p.h5", 1, {"--distill", "p.h5 does not cover train record 6 of d.h5"}, "out.h5", 0},
+    {"distill", "--distill: other class names", teacher_renamed_class, KD "p.h5", 1, {"--distill", "p.h5 names class 0 'c0' but d.h5 names it"}, "out.h5", 0},
     {"distill", "--distill: NaN logit", teacher_nan_7, KD "p.h5", 1, {"--distill", "p.h5: record 7", "/logits nan for class 2", "expected a finite logit"}, "out.h5", 0},
     /* usage errors: exit code 2 */
     {"usage", "--kd-temperature 0", model16, KD "m.h5 --kd-temperature 0", 2, {"--kd-temperature '0'", "expected a temperature > 0"}, "out.h5", 0},
