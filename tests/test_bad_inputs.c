@@ -1284,6 +1284,50 @@ static void encoded_other_dataset(void)
     data20();
 }
 
+/* --- knowledge distillation's teacher (train --distill) ---------------------*/
+
+/* A black-box predictions file for d.h5 (60 records): the schema, /indices
+ * of every record but 1 (test) and `skip` (-1: none), /logits [n,k], a NaN
+ * for record `nan_at` (-1: none); no class names, no data fingerprint. */
+static void blackbox(int k, int skip, int nan_at)
+{
+    data16();
+    rm_h5_init();
+    hid_t f = H5Fcreate(in("p.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    cr_assert_eq(rm_h5_attr_set_string(f, "schema", "relmask.predictions"), 0, "%s", rm_error_message());
+    int64_t idx[60];
+    float logits[60 * 8];
+    hsize_t n = 0;
+    for (int r = 0; r < 60; r++) {
+        if (r == 1 || r == skip) continue;
+        for (int j = 0; j < k; j++)
+            logits[n * (hsize_t)k + (hsize_t)j] = r == nan_at && j == 2 ? NAN : 0.1f * (float)(j - r % 7);
+        idx[n++] = r;
+    }
+    hsize_t nk[2] = {n, (hsize_t)k};
+    cr_assert_eq(rm_h5_write_dataset(f, "/indices", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &n, idx), 0);
+    cr_assert_eq(rm_h5_write_dataset(f, "/logits", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, nk, logits), 0);
+    H5Fclose(f);
+}
+static void teacher_3_classes(void) { blackbox(3, -1, -1); }
+static void teacher_misses_6(void) { blackbox(7, 6, -1); }   /* record 6 is a train record of d.h5 */
+static void teacher_nan_7(void) { blackbox(7, -1, 7); }
+static void teacher_renamed_class(void)
+{
+    blackbox(7, -1, -1);
+    static const char *const names[7] = {"c0", "c1", "c2", "joy", "c4", "c5", "c6"};
+    hid_t f = h5_rw("p.h5");
+    cr_assert_eq(rm_h5_attr_set_strings(f, "class_names", 7, names), 0, "%s", rm_error_message());
+    H5Fclose(f);
+}
+static void teacher_other_dataset(void)
+{
+    model16();
+    ok("synth -q -n 80 --size 16 --val 0.2 --test 0.2 -o d80.h5");
+    ok("predict -q --model m.h5 -d d80.h5 -o p.h5");
+}
+
 /* --- the catalogue --------------------------------------------------------*/
 
 typedef struct {
@@ -1462,7 +1506,19 @@ static const bad_case cases[] = {
     {"occlusion", "command writes uint8", data16, OCC "'cp {in} {out}'", 1, {"record 0", "dtype '|u1'", "expected float32"}, "out.h5", 0},
     {"occlusion", "command writes garbage", data16, OCC "'printf garbage > {out}'", 1, {"record 0", "not an NPY file"}, "out.h5", 0},
     {"occlusion", "command writes nothing", data16, OCC "'true'", 1, {"record 0", "wrote no output file"}, "out.h5", 0},
+    /* knowledge distillation: the teacher (train --distill) */
+#define KD "train -q -d d.h5 -n n.cfg -b 16 -e 1 -o out.h5 --distill "
+    {"distill", "--distill: no such file", data16, KD "nope.h5", 1, {"--distill", "nope.h5: cannot open"}, "out.h5", 0},
+    {"distill", "--distill: a dataset", data16, KD "d.h5", 1, {"--distill", "d.h5 holds a relmask.dataset file", "expected a model"}, "out.h5", 0},
+    {"distill", "--distill: predictions of another dataset", teacher_other_dataset, KD "p.h5", 1, {"--distill", "p.h5 was made from another dataset than d.h5"}, "out.h5", 0},
+    {"distill", "--distill: 3 classes, data of 7", teacher_3_classes, KD "p.h5", 1, {"--distill", "p.h5 holds 3 classes", "d.h5 has 7 classes"}, "out.h5", 0},
+    {"distill", "--distill: a train record not covered", teacher_misses_6, KD "p.h5", 1, {"--distill", "p.h5 does not cover train record 6 of d.h5"}, "out.h5", 0},
+    {"distill", "--distill: other class names", teacher_renamed_class, KD "p.h5", 1, {"--distill", "p.h5 names class 0 'c0' but d.h5 names it"}, "out.h5", 0},
+    {"distill", "--distill: NaN logit", teacher_nan_7, KD "p.h5", 1, {"--distill", "p.h5: record 7", "/logits nan for class 2", "expected a finite logit"}, "out.h5", 0},
     /* usage errors: exit code 2 */
+    {"usage", "--kd-temperature 0", model16, KD "m.h5 --kd-temperature 0", 2, {"--kd-temperature '0'", "expected a temperature > 0"}, "out.h5", 0},
+    {"usage", "--kd-alpha 1.5", model16, KD "m.h5 --kd-alpha 1.5", 2, {"--kd-alpha '1.5'", "expected a number in [0, 1]"}, "out.h5", 0},
+    {"usage", "--kd-alpha without --distill", data16, "train -q -d d.h5 -n n.cfg -o out.h5 --kd-alpha 0.5", 2, {"--kd-temperature and --kd-alpha need --distill SOURCE"}, "out.h5", 0},
     {"usage", "no --out", NULL, "ingest fer2013 in.csv", 2, {"--out FILE.h5 is required"}, NULL, 0},
     {"usage", "unknown ingest format", NULL, "ingest bmp x -o out.h5", 2, {"unknown format 'bmp'", "expected fer2013"}, "out.h5", 0},
     {"usage", "--size 0", faces, FOLDER " --size 0", 2, {"--size '0'", "expected a size like 48"}, "out.h5", 0},
@@ -1605,7 +1661,7 @@ ParameterizedTest(int *i, bad_inputs, catalogue, .init = setup, .fini = teardown
 /* The catalogue's size, by category (docs/reliability.md quotes it). */
 Test(bad_inputs, catalogue_size)
 {
-    static const char *const categories[] = {"fer2013", "idx", "npy", "folder", "import", "hdf5", "occlusion", "usage", "net"};
+    static const char *const categories[] = {"fer2013", "idx", "npy", "folder", "import", "hdf5", "distill", "occlusion", "usage", "net"};
     int total = 0;
     for (size_t k = 0; k < sizeof categories / sizeof *categories; k++) {
         int n = 0;

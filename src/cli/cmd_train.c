@@ -10,6 +10,7 @@
 typedef struct {
     rm_train_config cfg;
     double lr;   /* 0: the optimizer's default */
+    int kd_set;  /* --kd-temperature or --kd-alpha given */
 } train_options;
 
 static int set_optimizer(void *t, const char *value, const char *cmd)
@@ -66,6 +67,25 @@ static int set_encoded_share(void *t, const char *value, const char *cmd)
     return RM_EXIT_OK;
 }
 
+static int set_kd_temperature(void *t, const char *value, const char *cmd)
+{
+    train_options *o = t;
+    double v;
+    if (cli_parse_double(cmd, "--kd-temperature", value, -1e300, 1e300, &v)) return RM_EXIT_USAGE;
+    if (!(v > 0)) return cli_usage_error(cmd, "--kd-temperature '%s': expected a temperature > 0", value);
+    o->cfg.kd_temperature = v;
+    o->kd_set = 1;
+    return RM_EXIT_OK;
+}
+
+static int set_kd_alpha(void *t, const char *value, const char *cmd)
+{
+    train_options *o = t;
+    if (cli_parse_double(cmd, "--kd-alpha", value, 0, 1, &o->cfg.kd_alpha)) return RM_EXIT_USAGE;
+    o->kd_set = 1;
+    return RM_EXIT_OK;
+}
+
 static int check(void *t, const char *cmd)
 {
     train_options *o = t;
@@ -76,6 +96,8 @@ static int check(void *t, const char *cmd)
         return cli_usage_error(cmd, "--encoded-epochs and --encoded-share need --encoded FILE");
     if (c->encoded.kind == RM_ENCODED_EPOCHS && c->encoded.epochs > c->epochs)
         return cli_usage_error(cmd, "--encoded-epochs %d exceeds --epochs %d", c->encoded.epochs, c->epochs);
+    if (o->kd_set && !c->distill_path)
+        return cli_usage_error(cmd, "--kd-temperature and --kd-alpha need --distill SOURCE");
     if (o->lr > 0) c->optim.lr = o->lr;
     c->optim.epochs = c->epochs;
     return RM_EXIT_OK;
@@ -115,6 +137,14 @@ static const cli_option options[] = {
                                                           "same network (classic fine-tuning); with another class\n"
                                                           "count the last dense layer keeps its seeded values"),
     CLI_OPT_CALL('q', "quiet", NULL, set_quiet, "no progress bar"),
+    CLI_HELP_TEXT("\nknowledge distillation (Hinton et al. 2015; docs/train.md):"),
+    CLI_OPT_STRING(0, "distill", "SOURCE", cfg.distill_path, "a teacher: a model file (run once on the raw images\n"
+                                                             "of --data) or a predictions file (relmask predict, or\n"
+                                                             "any model's /logits or /probabilities with /indices)\n"
+                                                             "covering every train record of --data"),
+    CLI_OPT_CALL(0, "kd-temperature", "T", set_kd_temperature, "softmax temperature T > 0 of the soft targets (4)"),
+    CLI_OPT_CALL(0, "kd-alpha", "A", set_kd_alpha, "weight A in [0, 1] of the distillation term; the loss is\n"
+                                                   "(1-A) CE + A T^2 KL (0.5; 0: plain cross-entropy)"),
     CLI_HELP_TEXT("\ntraining on encoded data (relmask encode; docs/train.md):"),
     CLI_OPT_STRING(0, "encoded", "FILE", cfg.encoded_path, "an encoded copy of --data (same records, labels, split);\n"
                                                            "its train images replace the raw ones per the schedule,\n"

@@ -280,6 +280,47 @@ static double softmax_xent(float *probs, float *dlogits, const float *logits, co
     return loss / valid;
 }
 
+double rm_kd_xent(float *probs, float *dlogits, const float *logits, const float *teacher, const int32_t *labels,
+                  int batch, int valid, int k, double T, double A)
+{
+    /* A = 0 is the plain cross-entropy, bit for bit (the same code). */
+    if (A == 0) return softmax_xent(probs, dlogits, logits, labels, batch, valid, k);
+    double loss = 0;
+    for (int n = 0; n < batch; n++) {
+        const float *z = logits + (size_t)n * k, *t = teacher + (size_t)n * k;
+        float *p = probs + (size_t)n * k, *d = dlogits + (size_t)n * k;
+        double zmax = z[0], sum = 0;
+        for (int j = 1; j < k; j++) zmax = z[j] > zmax ? z[j] : zmax;
+        for (int j = 0; j < k; j++) sum += exp((double)z[j] - zmax);
+        for (int j = 0; j < k; j++) p[j] = (float)(exp((double)z[j] - zmax) / sum);
+        if (n >= valid) {
+            memset(d, 0, sizeof(float) * (size_t)k);
+            continue;
+        }
+        /* softmax(z/T) and softmax(t/T) through their log-normalizers: the
+         * maximum of z/T is zmax/T since T > 0. */
+        double tmax = t[0], sum_zt = 0, sum_tt = 0;
+        for (int j = 1; j < k; j++) tmax = t[j] > tmax ? t[j] : tmax;
+        for (int j = 0; j < k; j++) {
+            sum_zt += exp(((double)z[j] - zmax) / T);
+            sum_tt += exp(((double)t[j] - tmax) / T);
+        }
+        double log_zt = log(sum_zt), log_tt = log(sum_tt), kl = 0;
+        double ce = log(sum) + zmax - z[labels[n]];
+        for (int j = 0; j < k; j++) {
+            double lq = ((double)z[j] - zmax) / T - log_zt;      /* log softmax(z/T)_j */
+            double lpt = ((double)t[j] - tmax) / T - log_tt;     /* log softmax(t/T)_j */
+            double pt = exp(lpt), q = exp(lq);
+            if (pt > 0) kl += pt * (lpt - lq);
+            double pz = exp((double)z[j] - zmax) / sum;
+            double g = (1 - A) * (pz - (j == labels[n])) + A * T * (q - pt);
+            d[j] = (float)(g / valid);
+        }
+        loss += (1 - A) * ce + A * T * T * kl;
+    }
+    return loss / valid;
+}
+
 /* Backward through every layer from net->diff_logits_user. */
 static int backward_from_diff_logits(rm_net *net)
 {
@@ -307,6 +348,19 @@ int rm_net_loss_backward(rm_net *net, const int32_t *labels, int valid, double *
     for (int n = 0; n < valid; n++)
         if (labels[n] < 0 || labels[n] >= k) return rm_error("label %d out of range 0..%d", labels[n], k - 1);
     *loss = softmax_xent(net->probs, net->diff_logits_user, rm_net_logits(net), labels, net->batch, valid, k);
+    return backward_from_diff_logits(net);
+}
+
+int rm_net_kd_loss_backward(rm_net *net, const int32_t *labels, const float *teacher, int valid, double T,
+                            double A, double *loss)
+{
+    if (net->mode != RM_MODE_TRAIN) return rm_error("network was built for inference only");
+    if (!(T > 0) || !(A >= 0 && A <= 1)) return rm_error("distillation: T %g must be > 0 and A %g in [0, 1]", T, A);
+    int k = net->def->classes;
+    for (int n = 0; n < valid; n++)
+        if (labels[n] < 0 || labels[n] >= k) return rm_error("label %d out of range 0..%d", labels[n], k - 1);
+    *loss = rm_kd_xent(net->probs, net->diff_logits_user, rm_net_logits(net), teacher, labels, net->batch, valid,
+                       k, T, A);
     return backward_from_diff_logits(net);
 }
 

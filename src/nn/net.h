@@ -121,6 +121,18 @@ const float *rm_net_logits(rm_net *net);     /* [B,K] after forward */
  * through every layer. Returns the loss in *loss; probabilities in
  * net->probs. */
 int rm_net_loss_backward(rm_net *net, const int32_t *labels, int valid, double *loss);
+/* Knowledge distillation (Hinton et al. 2015; docs/train.md): per sample
+ * (1-A) CE(y, softmax(z)) + A T^2 KL(softmax(t/T) || softmax(z/T)), z the
+ * student's logits, t the teacher's (teacher [B,K], rows >= valid unused),
+ * mean over valid; then backward. A = 0 is rm_net_loss_backward exactly. */
+int rm_net_kd_loss_backward(rm_net *net, const int32_t *labels, const float *teacher, int valid, double T,
+                            double A, double *loss);
+/* The loss of rm_net_kd_loss_backward without a network: the batch mean over
+ * `valid` rows of logits [batch,K]; writes probs (softmax(z)) and dlogits
+ * (d mean loss / d z; rows >= valid zero). Softmaxes in double precision
+ * after subtracting the row maximum. T > 0, A in [0, 1]. */
+double rm_kd_xent(float *probs, float *dlogits, const float *logits, const float *teacher, const int32_t *labels,
+                  int batch, int valid, int k, double T, double A);
 const float *rm_net_input_grad(rm_net *net); /* [B,C,H,W] when input_grad */
 /* Backward from a given gradient of the logits [B,K] (e.g. one-hot for
  * d logit / d input), after rm_net_forward. */

@@ -10,7 +10,10 @@
  * resuming repeats it too); validation always reads the raw dataset, except
  * when E.h5 carries an extra relevance channel the network needs (encode
  * --mode channel): then both read E.h5. --init-from starts from another
- * model's weights instead of the seeded initialization. */
+ * model's weights instead of the seeded initialization. --distill adds
+ * knowledge distillation: the teacher's logits for every train record are
+ * loaded once (train/distill.h), from the raw images also with --encoded,
+ * and every sample of a record, augmented or not, gets that soft target. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,7 @@
 #include "core/h5util.h"
 #include "core/output.h"
 #include "core/progress.h"
+#include "train/distill.h"
 #include "train/train.h"
 
 void rm_train_config_defaults(rm_train_config *cfg)
@@ -34,6 +38,8 @@ void rm_train_config_defaults(rm_train_config *cfg)
     cfg->eval_batch = 256;
     rm_optim_config_defaults(&cfg->optim, RM_OPT_SGD);
     cfg->seed = 1;
+    cfg->kd_temperature = 4;
+    cfg->kd_alpha = 0.5;
 }
 
 typedef struct {
@@ -52,6 +58,8 @@ typedef struct {
     double fixed_share;          /* encoded share of every epoch when there is no second source */
     rm_model init_model;         /* --init-from, until the weights are copied */
     int init_loaded;
+    rm_teacher teacher;          /* --distill: the teacher's logits of every train record */
+    float *teacher_batch;        /* [batch, K]: the rows of the current batch */
 } trainer;
 
 /* What prepare_model learns about E.h5 for the training parameters. */
@@ -68,6 +76,7 @@ static int describe_params(trainer *t, const rm_dataset *ds, const encoded_info 
 {
     const rm_train_config *c = t->cfg;
     size_t size = 2048 + strlen(c->net) + (c->encoded_path ? strlen(c->encoded_path) : 0) +
+                  (c->distill_path ? strlen(c->distill_path) : 0) +
                   (c->init_from ? strlen(c->init_from) : 0) + (enc->mode ? strlen(enc->mode) : 0);
     char *text = rm_malloc(size, "training parameters");
     if (!text) return -1;
@@ -93,8 +102,13 @@ static int describe_params(trainer *t, const rm_dataset *ds, const encoded_info 
     if (c->init_from) {
         char fp[17];
         rm_model_fingerprint(fp, &t->init_model);
-        snprintf(text + k, size - (size_t)k, "init_from=%s\ninit_from_fingerprint=%s\n", c->init_from, fp);
+        k += snprintf(text + k, size - (size_t)k, "init_from=%s\ninit_from_fingerprint=%s\n", c->init_from, fp);
     }
+    if (c->distill_path)
+        snprintf(text + k, size - (size_t)k, "distill=%s\ndistill_kind=%s\ndistill_fingerprint=%s\n"
+                 "distill_targets_fingerprint=%s\nkd_temperature=%.10g\nkd_alpha=%.10g\n", c->distill_path,
+                 t->teacher.kind, t->teacher.source_fingerprint, t->teacher.targets_fingerprint, c->kd_temperature,
+                 c->kd_alpha);
     t->model.train_params = text;
     t->model.dataset_path = rm_strdup(c->data_path);
     char fp[17];
@@ -275,6 +289,13 @@ static int prepare_model(trainer *t)
     }
     /* The statistics of the images the model is validated (and used) on. */
     if (rc == 0) rc = rm_dataset_channel_stats(feed, RM_SPLIT_TRAIN, m->norm_mean, m->norm_std);
+    /* The teacher sees the raw images (also with --encoded). */
+    if (rc == 0 && c->distill_path)
+        rc = rm_teacher_load(&t->teacher, c->distill_path, c->data_path, &ds, c->eval_batch);
+    if (rc == 0 && c->distill_path) {
+        t->teacher_batch = rm_malloc(sizeof(float) * (size_t)c->batch * (size_t)m->def.classes, "teacher batch");
+        if (!t->teacher_batch) rc = -1;
+    }
     if (rc == 0) rc = describe_params(t, &ds, &info);
     if (rc == 0) choose_files(t);
     free(info.mode);
@@ -391,8 +412,9 @@ static int resume_from_checkpoint(trainer *t)
     RM_TRY(rc);
     if (strcmp(ck.dataset_fingerprint, t->model.dataset_fingerprint) != 0 || strcmp(ck.def.text, t->model.def.text) != 0)
         rc = rm_error("%s was made for another dataset or network; remove it or train without --resume", t->ckpt_path);
-    static const char *const same[] = {"encoded_fingerprint", "encoded_schedule"};
-    for (int i = 0; i < 2 && rc == 0; i++) {
+    static const char *const same[] = {"encoded_fingerprint", "encoded_schedule", "distill_targets_fingerprint",
+                                       "kd_temperature", "kd_alpha"};
+    for (int i = 0; i < (int)(sizeof same / sizeof same[0]) && rc == 0; i++) {
         char was[128], now[128];
         param_value(ck.train_params, same[i], was, sizeof was);
         param_value(t->model.train_params, same[i], now, sizeof now);
@@ -474,7 +496,19 @@ static int train_epoch(trainer *t, int epoch, rm_epoch_record *rec)
         memcpy(rm_net_input(&t->net), b->images, sizeof(float) * per_image * (size_t)c->batch);
         double loss;
         RM_TRY(rm_net_forward(&t->net));
-        RM_TRY(rm_net_loss_backward(&t->net, b->labels, b->count, &loss));
+        if (c->distill_path) {
+            /* each sample's soft target is its record's, augmented or not */
+            int k = t->model.def.classes;
+            memset(t->teacher_batch, 0, sizeof(float) * (size_t)c->batch * (size_t)k);
+            for (int r = 0; r < b->count; r++) {
+                const float *row = t->teacher.logits + (size_t)t->teacher.row[b->indices[r]] * k;
+                memcpy(t->teacher_batch + (size_t)r * k, row, sizeof(float) * (size_t)k);
+            }
+            RM_TRY(rm_net_kd_loss_backward(&t->net, b->labels, t->teacher_batch, b->count, c->kd_temperature,
+                                           c->kd_alpha, &loss));
+        } else {
+            RM_TRY(rm_net_loss_backward(&t->net, b->labels, b->count, &loss));
+        }
         /* A cross-entropy above DIVERGED_LOSS means logits apart by as much:
          * the weights have blown up even while the loss is still finite. */
         if (!isfinite(loss) || loss > DIVERGED_LOSS)
@@ -610,6 +644,8 @@ static void trainer_free(trainer *t)
     rm_net_destroy(&t->eval_net);
     rm_model_free(&t->model);
     if (t->init_loaded) rm_model_free(&t->init_model);
+    rm_teacher_free(&t->teacher);
+    free(t->teacher_batch);
     free(t->ckpt_path);
 }
 
@@ -633,6 +669,17 @@ static int setup_schedule(trainer *t)
     if (t->sched.kind == RM_ENCODED_SHARE &&
         !(t->sched.share0 >= 0 && t->sched.share0 <= 1 && t->sched.share1 >= 0 && t->sched.share1 <= 1))
         return rm_error("--encoded-share %g:%g: shares must be in [0, 1]", t->sched.share0, t->sched.share1);
+    return 0;
+}
+
+/* Distillation's T and A (checked before any file is read). */
+static int check_distill(const rm_train_config *c)
+{
+    if (!c->distill_path) return 0;
+    if (!(c->kd_temperature > 0 && isfinite(c->kd_temperature)))
+        return rm_error("--kd-temperature %g: expected a temperature > 0", c->kd_temperature);
+    if (!(c->kd_alpha >= 0 && c->kd_alpha <= 1))
+        return rm_error("--kd-alpha %g: expected a weight in [0, 1]", c->kd_alpha);
     return 0;
 }
 
@@ -669,6 +716,7 @@ int rm_train(const rm_train_config *cfg)
     /* A read-only or missing directory is an error now, not after an epoch. */
     rm_output probe;
     if (rc == 0 && (rc = rm_output_begin(&probe, cfg->out_path, 1)) == 0) rm_output_abort(&probe);
+    if (rc == 0) rc = check_distill(cfg);
     if (rc == 0) rc = setup_schedule(&t);
     if (rc == 0) rc = prepare_model(&t);
     if (rc == 0) rc = rm_net_create(&t.net, &t.model.def, cfg->batch, RM_MODE_TRAIN, 0);
