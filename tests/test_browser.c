@@ -4,15 +4,17 @@
  * when a figure does not load or has no size, or when its layout is wider
  * than the viewport (docs/report.md, "Checked in a browser").
  *
- * How: the page goes into the srcdoc of an iframe exactly W x H CSS pixels
- * in a scratch harness page (headless Chromium lays a window out at least
- * 500 px wide, so the iframe is what gives a true 390 px viewport). A small
- * script in the harness, after the load event, measures the iframe's
- * document and writes one line into the harness's DOM, which
- * `chromium --dump-dom` prints; the same call takes a screenshot, which
- * libpng reads to tell a blank page. The screenshots of the report stay in
- * $RELMASK_ROOT/results/browser-check/ for a person to look at. The checker
- * itself is tested on pages made to fail: too wide, a broken image, blank.
+ * How: each page goes into the srcdoc of an iframe exactly W x H CSS
+ * pixels in a scratch harness page, side by side (headless Chromium lays a
+ * window out at least 500 px wide, so the iframe is what gives a true
+ * 390 px viewport). A small script in the harness, after the load event,
+ * measures each iframe's document and writes one line per page into the
+ * harness's DOM, which `chromium --dump-dom` prints; the same call takes a
+ * screenshot, whose part for each page libpng reads to tell a blank page.
+ * One Chromium call per test (each takes seconds). The screenshots of the
+ * report stay in $RELMASK_ROOT/results/browser-check/ for a person to look
+ * at. The checker itself is tested on pages made to fail: too wide, a
+ * broken image, a flat SVG, blank.
  * Chromium comes from `scripts/deps.sh --browser` (make check runs it); its
  * absence fails the suite. */
 #include <criterion/criterion.h>
@@ -29,33 +31,43 @@ typedef struct {
     int imgs, broken;             /* <img> elements; those not loaded or drawn without size */
     int svgs, flat;               /* inline <svg> elements; those of zero width or height */
     long text;                    /* characters of visible text */
-    int shot_w, shot_h;           /* the screenshot's size in pixels */
-    double shot_ink;              /* its share of pixels unlike the top-left one: 0 = one colour */
+    double ink;                   /* the page's share of screenshot pixels unlike its top-left one: 0 = one colour */
 } page_check;
 
-/* After the load event (which waits for the iframe and its images), one
- * line into the harness's DOM; the marker is assembled so that the script's
- * own text does not contain it. */
+typedef struct {
+    const char *html;
+    int w, h;                     /* the viewport, CSS px */
+    const char *shot;             /* where to keep the page's screenshot, or NULL */
+} page_spec;
+
+/* After the load event (which waits for every iframe and its images), one
+ * line per page into the harness's DOM; the marker is assembled so that
+ * the script's own text does not contain it. */
 static const char check_script[] =
     "window.addEventListener('load', function () {\n"
-    "  var f = document.getElementById('page'), w = f.contentWindow, d = f.contentDocument;\n"
-    "  var e = d.documentElement, i, r, broken = 0, flat = 0, svgs = d.getElementsByTagName('svg');\n"
-    "  for (i = 0; i < d.images.length; i++) {\n"
-    "    r = d.images[i].getBoundingClientRect();\n"
-    "    if (!d.images[i].complete || d.images[i].naturalWidth == 0 || r.width < 1 || r.height < 1) broken++;\n"
-    "  }\n"
-    "  for (i = 0; i < svgs.length; i++) {\n"
-    "    r = svgs[i].getBoundingClientRect();\n"
-    "    if (r.width < 1 || r.height < 1) flat++;\n"
+    "  var frames = document.getElementsByTagName('iframe'), lines = [];\n"
+    "  for (var k = 0; k < frames.length; k++) {\n"
+    "    var w = frames[k].contentWindow, d = frames[k].contentDocument;\n"
+    "    var e = d.documentElement, i, r, broken = 0, flat = 0, svgs = d.getElementsByTagName('svg');\n"
+    "    for (i = 0; i < d.images.length; i++) {\n"
+    "      r = d.images[i].getBoundingClientRect();\n"
+    "      if (!d.images[i].complete || d.images[i].naturalWidth == 0 || r.width < 1 || r.height < 1) broken++;\n"
+    "    }\n"
+    "    for (i = 0; i < svgs.length; i++) {\n"
+    "      r = svgs[i].getBoundingClientRect();\n"
+    "      if (r.width < 1 || r.height < 1) flat++;\n"
+    "    }\n"
+    "    lines.push('RELMASK-' + 'CHECK page=' + k + ' scroll=' + e.scrollWidth + ' client=' + e.clientWidth +\n"
+    "      ' inner=' + w.innerWidth + ' imgs=' + d.images.length + ' broken=' + broken + ' svgs=' + svgs.length +\n"
+    "      ' flat=' + flat + ' text=' + (d.body ? d.body.innerText.trim().length : 0) + ' END');\n"
     "  }\n"
     "  var out = document.createElement('pre');\n"
-    "  out.textContent = 'RELMASK-' + 'CHECK scroll=' + e.scrollWidth + ' client=' + e.clientWidth +\n"
-    "    ' inner=' + w.innerWidth + ' imgs=' + d.images.length + ' broken=' + broken + ' svgs=' + svgs.length +\n"
-    "    ' flat=' + flat + ' text=' + (d.body ? d.body.innerText.trim().length : 0) + ' END';\n"
+    "  out.style.cssText = 'position:absolute;left:0;top:100000px';   /* out of the screenshot */\n"
+    "  out.textContent = lines.join('\\n');\n"
     "  document.body.appendChild(out);\n"
     "});\n";
 
-static char *read_all(const char *path, size_t *len)
+static char *read_all(const char *path)
 {
     FILE *f = fopen(path, "rb");
     cr_assert(f, "cannot open %s", path);
@@ -66,7 +78,6 @@ static char *read_all(const char *path, size_t *len)
     size_t n = fread(buf, 1, (size_t)st.st_size, f);
     fclose(f);
     buf[n] = 0;
-    if (len) *len = n;
     return buf;
 }
 
@@ -76,27 +87,31 @@ static void require_chromium(void)
                  "chromium is not installed: run `scripts/deps.sh --browser` as root (`make check` installs it)");
 }
 
-/* The harness: the page in an iframe's srcdoc (& and " escaped), then the
- * checking script. */
-static void write_harness(const char *harness, const char *page_html, int w, int h)
+/* The harness: each page in the srcdoc (& and " escaped) of an iframe of
+ * its size, side by side from the left, then the checking script. */
+static void write_harness(const char *harness, const page_spec *pages, int n)
 {
     FILE *f = fopen(harness, "w");
     cr_assert(f, "%s", harness);
-    fprintf(f,
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><style>html,body{margin:0;padding:0;overflow:hidden}"
-            "iframe{border:0;display:block;width:%dpx;height:%dpx}</style></head>\n<body><iframe id=\"page\" srcdoc=\"",
-            w, h);
-    for (const char *p = page_html; *p; p++) {
-        if (*p == '&') fputs("&amp;", f);
-        else if (*p == '"') fputs("&quot;", f);
-        else fputc(*p, f);
+    fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><style>html,body{margin:0;padding:0;overflow:hidden}"
+          "iframe{border:0;display:block;position:absolute;top:0}</style></head>\n<body>\n",
+          f);
+    for (int i = 0, x = 0; i < n; x += pages[i].w, i++) {
+        fprintf(f, "<iframe style=\"left:%dpx;width:%dpx;height:%dpx\" srcdoc=\"", x, pages[i].w, pages[i].h);
+        for (const char *p = pages[i].html; *p; p++) {
+            if (*p == '&') fputs("&amp;", f);
+            else if (*p == '"') fputs("&quot;", f);
+            else fputc(*p, f);
+        }
+        fputs("\"></iframe>\n", f);
     }
-    fprintf(f, "\"></iframe>\n<script>\n%s</script>\n</body></html>\n", check_script);
+    fprintf(f, "<script>\n%s</script>\n</body></html>\n", check_script);
     cr_assert_eq(fclose(f), 0);
 }
 
-/* The screenshot's size and the share of its pixels unlike the first. */
-static void read_screenshot(const char *png, page_check *c)
+/* Each page's part of the screenshot: its share of pixels unlike its
+ * top-left one, and a copy where the page asks for one. */
+static void read_screenshot(const char *png, const page_spec *pages, int n, page_check *checks)
 {
     png_image img;
     memset(&img, 0, sizeof img);
@@ -106,27 +121,43 @@ static void read_screenshot(const char *png, page_check *c)
     unsigned char *px = malloc(PNG_IMAGE_SIZE(img));
     cr_assert(px);
     cr_assert(png_image_finish_read(&img, NULL, px, 0, NULL), "%s: %s", png, img.message);
-    size_t n = (size_t)img.width * img.height, differ = 0;
-    for (size_t i = 1; i < n; i++) differ += memcmp(px + 3 * i, px, 3) != 0;
-    c->shot_w = (int)img.width, c->shot_h = (int)img.height;
-    c->shot_ink = n ? (double)differ / (double)n : 0;
+    size_t stride = 3 * (size_t)img.width;
+    for (int i = 0, x = 0; i < n; x += pages[i].w, i++) {
+        cr_assert((int)img.width >= x + pages[i].w && (int)img.height >= pages[i].h,
+                  "%s: the screenshot (%ux%u) does not cover page %d", png, img.width, img.height, i);
+        const unsigned char *corner = px + 3 * (size_t)x;
+        size_t differ = 0;
+        for (int r = 0; r < pages[i].h; r++)
+            for (int c = 0; c < pages[i].w; c++) differ += memcmp(corner + r * stride + 3 * (size_t)c, corner, 3) != 0;
+        checks[i].ink = (double)differ / ((double)pages[i].w * pages[i].h);
+        if (pages[i].shot) {
+            png_image out;
+            memset(&out, 0, sizeof out);
+            out.version = PNG_IMAGE_VERSION;
+            out.width = (png_uint_32)pages[i].w, out.height = (png_uint_32)pages[i].h, out.format = PNG_FORMAT_RGB;
+            cr_assert(png_image_write_to_file(&out, pages[i].shot, 0, corner, (png_int_32)stride, NULL), "%s: %s",
+                      pages[i].shot, out.message);
+        }
+    }
     free(px);
     png_image_free(&img);
 }
 
-/* Renders page_html at w x h in headless Chromium; the screenshot goes to
- * `shot`. Fails (with Chromium's stderr) when Chromium fails or the
- * checking script's line is missing. */
-static page_check render(const char *scratch, const char *page_html, int w, int h, const char *shot)
+/* Renders the pages side by side in one headless Chromium call. Fails
+ * (with Chromium's stderr) when Chromium fails or a page's line is
+ * missing. */
+static void render(const char *scratch, const page_spec *pages, int n, page_check *checks)
 {
     require_chromium();
-    char harness[4096], out[4096], err[4096], profile[4096], cmd[20000];
-    snprintf(harness, sizeof harness, "%s/harness-%dx%d.html", scratch, w, h);
-    snprintf(out, sizeof out, "%s/dom-%dx%d.txt", scratch, w, h);
-    snprintf(err, sizeof err, "%s/chromium-%dx%d.log", scratch, w, h);
+    char harness[4096], out[4096], err[4096], profile[4096], shot[4096], cmd[26000];
+    snprintf(harness, sizeof harness, "%s/harness.html", scratch);
+    snprintf(out, sizeof out, "%s/dom.txt", scratch);
+    snprintf(err, sizeof err, "%s/chromium.log", scratch);
     snprintf(profile, sizeof profile, "%s/chromium-profile", scratch);
-    write_harness(harness, page_html, w, h);
-    remove(shot);
+    snprintf(shot, sizeof shot, "%s/screenshot.png", scratch);
+    write_harness(harness, pages, n);
+    int w = 0, h = 0;
+    for (int i = 0; i < n; i++) w += pages[i].w, h = pages[i].h > h ? pages[i].h : h;
     /* --no-sandbox: Chromium refuses to run as root with its sandbox */
     snprintf(cmd, sizeof cmd,
              "timeout 60 chromium --headless --no-sandbox --disable-gpu --user-data-dir='%s' --no-first-run "
@@ -135,27 +166,31 @@ static page_check render(const char *scratch, const char *page_html, int w, int 
              "'file://%s' >'%s' 2>'%s'",
              profile, w, h, shot, harness, out, err);
     int rc = system(cmd);
-    char *log = read_all(err, NULL);
+    char *log = read_all(err);
     size_t loglen = strlen(log);
     const char *tail = log + (loglen > 3000 ? loglen - 3000 : 0);
-    cr_assert_eq(rc, 0, "chromium at %dx%d exited with status %d (124: timed out after 60 s); its stderr:\n%s", w, h,
-                 rc, tail);
-    char *dom = read_all(out, NULL);
-    page_check c = {0};
-    const char *line = strstr(dom, "RELMASK-CHECK scroll=");
-    cr_assert(line, "at %dx%d the checking script wrote nothing (the page did not load?); chromium's stderr:\n%s", w, h,
-              tail);
-    int got = sscanf(line, "RELMASK-CHECK scroll=%ld client=%ld inner=%ld imgs=%d broken=%d svgs=%d flat=%d text=%ld",
-                     &c.scroll, &c.client, &c.inner, &c.imgs, &c.broken, &c.svgs, &c.flat, &c.text);
-    cr_assert_eq(got, 8, "cannot parse the checking script's line: %.200s", line);
-    read_screenshot(shot, &c);
+    cr_assert_eq(rc, 0, "chromium exited with status %d (124: timed out after 60 s); its stderr:\n%s", rc, tail);
+    char *dom = read_all(out);
+    for (int i = 0; i < n; i++) {
+        char marker[64];
+        snprintf(marker, sizeof marker, "RELMASK-CHECK page=%d ", i);
+        const char *line = strstr(dom, marker);
+        cr_assert(line, "the checking script wrote nothing for page %d (it did not load?); chromium's stderr:\n%s", i,
+                  tail);
+        page_check *c = &checks[i];
+        int got = sscanf(line + strlen(marker), "scroll=%ld client=%ld inner=%ld imgs=%d broken=%d svgs=%d flat=%d text=%ld",
+                         &c->scroll, &c->client, &c->inner, &c->imgs, &c->broken, &c->svgs, &c->flat, &c->text);
+        cr_assert_eq(got, 8, "cannot parse the checking script's line: %.200s", line);
+        /* the iframe is the viewport: exactly the width asked for */
+        cr_assert_eq(c->inner, pages[i].w, "page %d: the viewport is %ld px wide, not %d", i, c->inner, pages[i].w);
+    }
+    read_screenshot(shot, pages, n, checks);
     free(dom), free(log);
-    return c;
 }
 
-/* The checks a good page passes, each with what was measured. */
+/* The checks a good page passes. */
 static int too_wide(const page_check *c) { return c->scroll > c->client; }
-static int blank(const page_check *c) { return c->text == 0 || c->shot_ink == 0; }
+static int blank(const page_check *c) { return c->text == 0 || c->ink == 0; }
 
 /* --- the report -------------------------------------------------------------------- */
 
@@ -210,33 +245,31 @@ Test(browser, report_renders_at_phone_and_desktop_width, .timeout = 180)
     char *dir = tu_scratch_dir();
     build_experiment(dir);
     cli("report -q --dir %s%s%s", dir, "", "");
-    char *html = read_all(tu_path(dir, "report.html"), NULL);
-    static const struct {
-        const char *name;
-        int w, h;
-    } sizes[] = {{"phone", 390, 844}, {"desktop", 1280, 900}};
+    char *html = read_all(tu_path(dir, "report.html"));
     const char *shots = shots_dir();
+    char phone[4200], desktop[4200];
+    snprintf(phone, sizeof phone, "%s/report-phone-390x844.png", shots);
+    snprintf(desktop, sizeof desktop, "%s/report-desktop-1280x900.png", shots);
+    remove(phone), remove(desktop);
+    const page_spec pages[] = {{html, 390, 844, phone}, {html, 1280, 900, desktop}};
+    const char *const names[] = {"phone", "desktop"};
+    page_check checks[2];
+    render(dir, pages, 2, checks);
     for (int i = 0; i < 2; i++) {
-        char shot[4200];
-        snprintf(shot, sizeof shot, "%s/report-%s-%dx%d.png", shots, sizes[i].name, sizes[i].w, sizes[i].h);
-        page_check c = render(dir, html, sizes[i].w, sizes[i].h, shot);
-        const char *n = sizes[i].name;
-        /* the iframe is the viewport: exactly the width asked for */
-        cr_assert_eq(c.inner, sizes[i].w, "%s: the viewport is %ld px wide, not %d", n, c.inner, sizes[i].w);
-        cr_assert(!too_wide(&c), "%s: the page is %ld px wide in a %ld px viewport (see %s)", n, c.scroll, c.client,
+        const page_check *c = &checks[i];
+        const char *n = names[i], *shot = pages[i].shot;
+        cr_assert(!too_wide(c), "%s: the page is %ld px wide in a %ld px viewport (see %s)", n, c->scroll, c->client,
                   shot);
         /* 3 SVG plots and the encoding montage, all loaded and drawn */
-        cr_assert_eq(c.imgs, 4, "%s: %d figures, expected 4", n, c.imgs);
-        cr_assert_eq(c.broken, 0, "%s: %d of %d figures did not load or have no size (see %s)", n, c.broken, c.imgs,
+        cr_assert_eq(c->imgs, 4, "%s: %d figures, expected 4", n, c->imgs);
+        cr_assert_eq(c->broken, 0, "%s: %d of %d figures did not load or have no size (see %s)", n, c->broken, c->imgs,
                      shot);
-        cr_assert_eq(c.flat, 0, "%s: %d inline SVGs have no size", n, c.flat);
+        cr_assert_eq(c->flat, 0, "%s: %d inline SVGs have no size", n, c->flat);
         /* text and ink: the report's first screen holds its title, contents,
          * findings and tables; at least 1% of its pixels are not background */
-        cr_assert(c.text > 500, "%s: only %ld characters of text", n, c.text);
-        cr_assert_eq(c.shot_w, sizes[i].w, "%s: screenshot %d px wide", n, c.shot_w);
-        cr_assert_eq(c.shot_h, sizes[i].h, "%s: screenshot %d px high", n, c.shot_h);
-        cr_assert(c.shot_ink > 0.01, "%s: the screenshot is nearly blank (%.4f%% ink, see %s)", n, 100 * c.shot_ink,
-                  shot);
+        cr_assert(c->text > 500, "%s: only %ld characters of text", n, c->text);
+        cr_assert(c->ink > 0.01, "%s: the screenshot is nearly blank (%.4f%% ink, see %s)", n, 100 * c->ink, shot);
+        cr_assert(tu_file_exists(shot), "%s", shot);
     }
     free(html);
     tu_rmtree(dir);
@@ -244,65 +277,46 @@ Test(browser, report_renders_at_phone_and_desktop_width, .timeout = 180)
 
 /* --- the checker, on pages made to fail ---------------------------------------------- */
 
-static page_check render_page(const char *page_html, const char *name)
-{
-    char *dir = tu_scratch_dir();
-    char shot[4200];
-    snprintf(shot, sizeof shot, "%s/%s.png", dir, name);
-    page_check c = render(dir, page_html, 390, 844, shot);
-    tu_rmtree(dir);
-    return c;
-}
+#define GOOD_TEXT                                                                                                    \
+    "<!DOCTYPE html><html><head><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>"      \
+    "<body><h1>A heading</h1><p>Some text that wraps within the viewport as a paragraph should.</p>"
 
-static const char good_text[] = "<!DOCTYPE html><html><head><meta name=\"viewport\" "
-                                "content=\"width=device-width, initial-scale=1\"></head><body><h1>A heading</h1>"
-                                "<p>Some text that wraps within the viewport as a paragraph should.</p>";
-
-Test(browser, checker_detects_a_page_wider_than_the_viewport, .timeout = 90)
+/* One Chromium call renders all five pages at the phone size. */
+Test(browser, checker_detects_wide_broken_and_blank_pages, .timeout = 90)
 {
-    char page[1024];
-    snprintf(page, sizeof page, "%s<div style=\"width:2000px;height:20px;background:#4e79a7\"></div></body></html>",
-             good_text);
-    page_check c = render_page(page, "wide");
-    cr_assert(too_wide(&c), "a 2000 px element in a 390 px viewport went unnoticed (scroll %ld, client %ld)", c.scroll,
-              c.client);
-    cr_assert_geq(c.scroll, 2000);
-    cr_assert_eq(c.broken, 0);
-    cr_assert(!blank(&c), "the page has text");
-    /* the same page with the element in a scrolling box passes */
-    snprintf(page, sizeof page,
-             "%s<div style=\"overflow-x:auto\"><div style=\"width:2000px;height:20px;background:#4e79a7\"></div></div>"
-             "</body></html>",
-             good_text);
-    c = render_page(page, "scroll-box");
-    cr_assert(!too_wide(&c), "a scrolling box widened the page (scroll %ld, client %ld)", c.scroll, c.client);
-}
-
-Test(browser, checker_detects_a_broken_image_and_a_flat_svg, .timeout = 90)
-{
-    char page[1024];
+    static const char wide[] = GOOD_TEXT "<div style=\"width:2000px;height:20px;background:#4e79a7\"></div></body></html>";
+    static const char boxed[] = GOOD_TEXT "<div style=\"overflow-x:auto\"><div style=\"width:2000px;height:20px;"
+                                          "background:#4e79a7\"></div></div></body></html>";
     /* a data: URI that is not a PNG, and an inline SVG of zero width */
-    snprintf(page, sizeof page,
-             "%s<img src=\"data:image/png;base64,AAAAAAAA\" alt=\"broken\">"
-             "<svg width=\"0\" height=\"40\"><rect width=\"10\" height=\"10\"/></svg></body></html>",
-             good_text);
-    page_check c = render_page(page, "broken");
-    cr_assert_eq(c.imgs, 1);
-    cr_assert_eq(c.broken, 1, "the broken image went unnoticed");
-    cr_assert_eq(c.svgs, 1);
-    cr_assert_eq(c.flat, 1, "the zero-width SVG went unnoticed");
-    cr_assert(!too_wide(&c));
-}
+    static const char broken[] = GOOD_TEXT "<img src=\"data:image/png;base64,AAAAAAAA\" alt=\"broken\">"
+                                           "<svg width=\"0\" height=\"40\"><rect width=\"10\" height=\"10\"/></svg>"
+                                           "</body></html>";
+    static const char empty[] = "<!DOCTYPE html><html><head></head><body></body></html>";
+    static const char good[] = GOOD_TEXT "</body></html>";
+    const page_spec pages[] = {{wide, 390, 844, NULL}, {boxed, 390, 844, NULL}, {broken, 390, 844, NULL},
+                               {empty, 390, 844, NULL}, {good, 390, 844, NULL}};
+    page_check c[5];
+    char *dir = tu_scratch_dir();
+    render(dir, pages, 5, c);
+    tu_rmtree(dir);
 
-Test(browser, checker_detects_a_blank_page, .timeout = 90)
-{
-    page_check c = render_page("<!DOCTYPE html><html><head></head><body></body></html>", "blank");
-    cr_assert(blank(&c), "a blank page went unnoticed (%ld characters, %.4f%% ink)", c.text, 100 * c.shot_ink);
-    cr_assert_eq(c.text, 0);
-    cr_assert_eq(c.shot_ink, 0, "a blank page's screenshot is one colour");
-    /* and a page with text is not blank */
-    char page[1024];
-    snprintf(page, sizeof page, "%s</body></html>", good_text);
-    c = render_page(page, "text");
-    cr_assert(!blank(&c), "a page with text counted as blank (%ld characters, %.4f%% ink)", c.text, 100 * c.shot_ink);
+    cr_assert(too_wide(&c[0]), "a 2000 px element in a 390 px viewport went unnoticed (scroll %ld, client %ld)",
+              c[0].scroll, c[0].client);
+    cr_assert_geq(c[0].scroll, 2000);
+    cr_assert(!blank(&c[0]) && c[0].broken == 0, "only too wide");
+    cr_assert(!too_wide(&c[1]), "a scrolling box widened the page (scroll %ld, client %ld)", c[1].scroll, c[1].client);
+
+    cr_assert_eq(c[2].imgs, 1);
+    cr_assert_eq(c[2].broken, 1, "the broken image went unnoticed");
+    cr_assert_eq(c[2].svgs, 1);
+    cr_assert_eq(c[2].flat, 1, "the zero-width SVG went unnoticed");
+    cr_assert(!too_wide(&c[2]) && !blank(&c[2]), "only a broken image");
+
+    cr_assert(blank(&c[3]), "a blank page went unnoticed (%ld characters, %.4f%% ink)", c[3].text, 100 * c[3].ink);
+    cr_assert_eq(c[3].text, 0);
+    cr_assert_eq(c[3].ink, 0, "a blank page's screenshot is one colour");
+
+    cr_assert(!blank(&c[4]) && !too_wide(&c[4]) && c[4].broken == 0 && c[4].flat == 0,
+              "a plain page with text failed (%ld characters, %.4f%% ink, scroll %ld, client %ld)", c[4].text,
+              100 * c[4].ink, c[4].scroll, c[4].client);
 }
