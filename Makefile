@@ -53,9 +53,11 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
         uninstall clean distclean
 all: $(BIN)
 
-# Order-only: checking packages must not force rebuilds.
+# Order-only: checking packages must not force rebuilds. DEPS_FLAGS picks
+# an extra package set of scripts/deps.sh; `make check` sets --browser (the
+# browser suite needs Chromium), which the deps step it reaches inherits.
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh $(DEPS_FLAGS)
 
 # Test code also includes the double-precision oracles (tests/oracle/), which
 # stay out of the library.
@@ -81,7 +83,8 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 
 # Tests find the CLI and the fixtures through the environment; each runs in
 # its own process (Criterion) with a private scratch directory.
-check test: $(BIN) $(TEST_BIN)
+check test: DEPS_FLAGS := --browser
+check test: deps $(BIN) $(TEST_BIN)
 	RELMASK_QUIET=1 RELMASK_ROOT=$(abspath .) RELMASK_BIN=$(abspath $(BIN)) RELMASK_FIXTURES=$(abspath tests/fixtures) RELMASK_NETS=$(abspath nets) \
 	  $(TEST_BIN) --jobs 2 $(TEST_ARGS)
 

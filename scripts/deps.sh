@@ -12,6 +12,10 @@ PKGS="gcc make libc6-dev libdnnl-dev libhdf5-dev hdf5-tools libcriterion-dev
 [ "${1:-}" = "--fuzz" ] && PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev"
 # --valgrind: the memcheck run of scripts/valgrind-pipeline.sh.
 [ "${1:-}" = "--valgrind" ] && PKGS="$PKGS valgrind"
+# --browser: headless Chromium and the report's font for the browser suite
+# (tests/test_browser.c renders report.html); `make check` passes it, so
+# the base packages and these come in one apt call.
+[ "${1:-}" = "--browser" ] && PKGS="$PKGS chromium fonts-dejavu-core"
 missing=""
 for p in $PKGS; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -341,6 +341,74 @@ static int hidden_entries(const char *path)
     return n;
 }
 
+static int count_occurrences(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = strstr(text, what); p; p = strstr(p + 1, what)) n++;
+    return n;
+}
+
+/* report.html stands alone: every src= is a data: URI and every href= an
+ * anchor on the page; no file beside it, no http(s) resource, no url(). */
+static void assert_self_contained(const char *html)
+{
+    static const char *const attrs[] = {" src=", " href=", " srcset=", " data=", " poster=", NULL};
+    int srcs = 0;
+    for (int a = 0; attrs[a]; a++)
+        for (const char *p = strstr(html, attrs[a]); p; p = strstr(p + 1, attrs[a])) {
+            const char *v = p + strlen(attrs[a]);
+            cr_assert(*v == '"', "unquoted attribute at '%.60s'", p);
+            v++;
+            if (a == 0) {
+                cr_assert(!strncmp(v, "data:image/", 11), "src= is not an inlined image: '%.60s'", p);
+                srcs++;
+            } else {
+                cr_assert(a == 1 && *v == '#', "a reference to another document: '%.60s'", p);
+            }
+        }
+    cr_assert(srcs > 0, "no inlined figure at all");
+    cr_assert(!strstr(html, "url("), "a CSS url() reference");
+    cr_assert(!strstr(html, "@import"), "a CSS @import");
+    cr_assert(!strstr(html, "http://") && !strstr(html, "https://"), "an http(s) address in report.html");
+}
+
+static int b64_value(char c)
+{
+    const char *set = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", *p = strchr(set, c);
+    return c && p ? (int)(p - set) : -1;
+}
+
+/* The first data: URI with `prefix` decodes to exactly the file's bytes. */
+static void assert_inlined(const char *html, const char *prefix, const char *file)
+{
+    const char *p = strstr(html, prefix);
+    cr_assert(p, "no '%s' in report.html", prefix);
+    p += strlen(prefix);
+    const char *end = strchr(p, '"');
+    cr_assert(end && (end - p) % 4 == 0, "a data: URI's base64 comes in groups of 4 characters");
+    FILE *f = fopen(file, "rb");
+    cr_assert(f, "%s", file);
+    size_t n = 0, bytes = 0;
+    unsigned v = 0;
+    int bits = 0, c, ok = 1;
+    for (; *p != '"'; p++) {
+        if (*p == '=') continue;
+        int d = b64_value(*p);
+        cr_assert(d >= 0, "not base64: '%.20s'", p);
+        v = (v << 6 | (unsigned)d) & 0xffffff, bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            c = fgetc(f);
+            if (c != (int)(v >> bits & 255)) ok = 0;
+            bytes++;
+        }
+        n++;
+    }
+    c = fgetc(f);
+    fclose(f);
+    cr_assert(ok && c == EOF && bytes > 0, "the data: URI (%zu characters) differs from %s", n, file);
+}
+
 Test(report, writes_markdown_html_csv_and_figures)
 {
     cli(0, "report: ", "report --dir %s%s%s", dir, "", "");
@@ -376,13 +444,20 @@ Test(report, writes_markdown_html_csv_and_figures)
     cr_assert(!strstr(md, "p < 0.05)") && !strstr(md, "; significant at"), "never significant with 2 seeds:\n%s", md);
     cr_assert(strstr(md, "not significant at the 0.05 level") || strstr(md, "so there is no test"), "%s", md);
 
-    static const char *const html_want[] = {"<!DOCTYPE html>", "<style>", "<table>", "<tr class=\"baseline\">",
-                                            "<img src=\"report/learning_curves.svg\"",
-                                            "<img src=\"report/encoded_mean.png\"", "table class=\"confusion\"",
-                                            "style=\"background:#", "<a href=\"report/results.csv\">", "</html>", NULL};
+    static const char *const html_want[] = {"<!DOCTYPE html>", "<style>", "<div class=\"scroll\"><table>",
+                                            "<tr class=\"baseline\">", "table class=\"confusion\"",
+                                            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+                                            ".scroll{overflow-x:auto", "figure img{max-width:100%",
+                                            "style=\"background:#", "<code>report/results.csv</code>", "</html>", NULL};
     for (int i = 0; html_want[i]; i++)
         cr_assert(strstr(html, html_want[i]), "expected '%s' in report.html", html_want[i]);
     cr_assert(!strstr(html, "<script"), "no scripts");
+    assert_self_contained(html);
+    /* the figures are inlined byte for byte: 3 SVG plots and the montage */
+    cr_assert_eq(count_occurrences(html, "<img src=\"data:image/svg+xml;base64,"), 3);
+    cr_assert_eq(count_occurrences(html, "<img src=\"data:image/png;base64,"), 1);
+    assert_inlined(html, "data:image/svg+xml;base64,", tu_path(tu_path(dir, "report"), "learning_curves.svg"));
+    assert_inlined(html, "data:image/png;base64,", tu_path(tu_path(dir, "report"), "encoded_mean.png"));
 
     static const char *const figs[] = {"learning_curves.svg", "learning_curves_time.svg", "test_accuracy.svg",
                                        "encoded_mean.png", NULL};

@@ -73,6 +73,10 @@ struct report_renderer {
     report_format format;
     FILE *f;
     int code, bold, italic;     /* inline markup open (HTML) */
+    /* HTML: the report's directory ("dir/", base_len chars of base), where
+     * the figures to inline are; failed: -1 once one could not be read */
+    const char *base;
+    int base_len, failed;
 };
 
 /* Writes the whole document through r; -1 (with an error) when out of memory. */
