@@ -18,37 +18,7 @@
 #include "report/report_internal.h"
 #include "report/study.h"
 
-#define STUDY_ALPHA 0.05
-
-typedef struct {
-    char *name;
-    int nkv;
-    char **keys, **values;
-} study_cell;
-
-typedef struct {
-    int cell;
-    char *condition;
-    int baseline;
-    int nseeds, pairs;
-    char seeds[256];
-    double mean, std, med, lo, hi, p, holm, mdd, ep90;
-    int reached, curves;
-    int direction;             /* +1 W+ > W-, -1 W+ < W-, 0 equal or no test */
-} study_row;
-
-typedef struct {
-    const rm_study_config *opt;
-    char *dir, *baseline;
-    int ncells;
-    study_cell *cells;
-    int nrows;
-    study_row *rows;
-    int nkeys;
-    char **keys;               /* every setting key, in order of first appearance */
-    int nmissing;
-    char **missing;            /* one line per missing run or unusable cell */
-} study_ctx;
+#include "report/study_internal.h"
 
 static int push_str(char ***list, int *n, char *s)
 {
@@ -314,7 +284,7 @@ done:
     return rc;
 }
 
-static const char *cell_value(const study_cell *cell, const char *key)
+const char *study_cell_value(const study_cell *cell, const char *key)
 {
     for (int k = 0; k < cell->nkv; k++)
         if (!strcmp(cell->keys[k], key)) return cell->values[k];
@@ -343,7 +313,7 @@ static int write_csv(FILE *f, const study_ctx *ctx)
         const study_cell *cell = &ctx->cells[r->cell];
         rm_csv_write_field(f, cell->name);
         for (int k = 0; k < ctx->nkeys; k++) {
-            const char *v = cell_value(cell, ctx->keys[k]);
+            const char *v = study_cell_value(cell, ctx->keys[k]);
             fputc(',', f);
             if (v) rm_csv_write_field(f, v);
         }
@@ -383,7 +353,7 @@ static const char *fmt_or_na(char *buf, size_t n, const char *fmt, double v)
     return buf;
 }
 
-static const char *fmt_p(char *buf, size_t n, double p)
+const char *study_fmt_p(char *buf, size_t n, double p)
 {
     if (!isfinite(p)) snprintf(buf, n, "n/a");
     else if (p < 1e-4) snprintf(buf, n, "%.2e", p);
@@ -398,7 +368,7 @@ static int verdict(const study_row *r)
     return r->direction;
 }
 
-static void write_findings(FILE *f, const study_ctx *ctx)
+void study_write_findings(FILE *f, const study_ctx *ctx)
 {
     int ncells_used = 0;
     for (int ci = 0; ci < ctx->ncells; ci++) {
@@ -435,7 +405,7 @@ static void write_findings(FILE *f, const study_ctx *ctx)
             const study_row *g = &ctx->rows[gain];
             fprintf(f, "Largest gain: %+.2f points (median paired difference in test accuracy) in cell `", 100 * g->med);
             md_text(f, ctx->cells[g->cell].name);
-            fprintf(f, "` (Holm-adjusted p = %s). ", fmt_p(a, sizeof a, g->holm));
+            fprintf(f, "` (Holm-adjusted p = %s). ", study_fmt_p(a, sizeof a, g->holm));
         } else {
             fputs("No cell with a positive median difference. ", f);
         }
@@ -443,7 +413,7 @@ static void write_findings(FILE *f, const study_ctx *ctx)
             const study_row *l = &ctx->rows[loss];
             fprintf(f, "Largest loss: %+.2f points in cell `", 100 * l->med);
             md_text(f, ctx->cells[l->cell].name);
-            fprintf(f, "` (Holm-adjusted p = %s).", fmt_p(b, sizeof b, l->holm));
+            fprintf(f, "` (Holm-adjusted p = %s).", study_fmt_p(b, sizeof b, l->holm));
         } else {
             fputs("No cell with a negative median difference.", f);
         }
@@ -451,7 +421,7 @@ static void write_findings(FILE *f, const study_ctx *ctx)
     }
 }
 
-static int write_md(FILE *f, const study_ctx *ctx, int family)
+static int write_md(FILE *f, const study_ctx *ctx, int family, const study_figure *figs, int nfigs)
 {
     fputs("# relmask study: ", f);
     md_text(f, ctx->dir);
@@ -470,7 +440,17 @@ static int write_md(FILE *f, const study_ctx *ctx, int family)
                "evidence of no effect (see the smallest detectable difference).\n\n",
             STUDY_ALPHA);
     if (family == 0) fputs("No condition other than the baseline was compared.\n", f);
-    else write_findings(f, ctx);
+    else study_write_findings(f, ctx);
+    if (nfigs) fputs("\n## Figures\n\nAlso in study.html, with the figures inline.\n", f);
+    for (int i = 0; i < nfigs; i++) {
+        fputs("\n![", f);
+        md_text(f, figs[i].title);
+        fprintf(f, "](%s)\n\n*", figs[i].file);
+        md_text(f, figs[i].title);
+        fputs(".* ", f);
+        md_text(f, figs[i].caption);
+        fputc('\n', f);
+    }
     fputs("\n## Results\n\n| cell |", f);
     for (int k = 0; k < ctx->nkeys; k++) {
         fputc(' ', f);
@@ -490,7 +470,7 @@ static int write_md(FILE *f, const study_ctx *ctx, int family)
         md_text(f, cell->name);
         fputs(" |", f);
         for (int k = 0; k < ctx->nkeys; k++) {
-            const char *v = cell_value(cell, ctx->keys[k]);
+            const char *v = study_cell_value(cell, ctx->keys[k]);
             fputc(' ', f);
             md_text(f, v ? v : "");
             fputs(" |", f);
@@ -507,7 +487,7 @@ static int write_md(FILE *f, const study_ctx *ctx, int family)
             if (isfinite(r->med)) snprintf(d, sizeof d, "%+.2f \\[%+.2f, %+.2f\\]", 100 * r->med, 100 * r->lo, 100 * r->hi);
             else snprintf(d, sizeof d, "n/a");
             report_fmt_mdd(e, sizeof e, r->pairs, r->mdd);
-            fprintf(f, " %s | %s | %s | %s |", d, fmt_p(p, sizeof p, r->p), fmt_p(h, sizeof h, r->holm), e);
+            fprintf(f, " %s | %s | %s | %s |", d, study_fmt_p(p, sizeof p, r->p), study_fmt_p(h, sizeof h, r->holm), e);
         }
         if (r->reached) fprintf(f, " %.2f (%d/%d) |\n", r->ep90, r->reached, r->curves);
         else if (r->curves) fprintf(f, " not reached (0/%d) |\n", r->curves);
@@ -527,11 +507,15 @@ static int write_md(FILE *f, const study_ctx *ctx, int family)
     return ferror(f) ? rm_error("writing study.md failed") : 0;
 }
 
-static int write_file(rm_output *out, const study_ctx *ctx, int family, int md)
+/* kind 0 csv, 1 md, 2 html */
+static int write_file(rm_output *out, const study_ctx *ctx, int family, int kind, const study_figure *figs,
+                      int nfigs)
 {
     FILE *f = fopen(out->tmp_path, "w");
     if (!f) return rm_error("%s: cannot create: %s", out->tmp_path, strerror(errno));
-    int rc = md ? write_md(f, ctx, family) : write_csv(f, ctx);
+    int rc = kind == 1 ? write_md(f, ctx, family, figs, nfigs)
+           : kind == 2 ? study_write_html(f, ctx, family, figs, nfigs)
+                       : write_csv(f, ctx);
     if (fclose(f) != 0 && rc == 0) rc = rm_error("%s: write failed: %s", out->final_path, strerror(errno));
     return rc;
 }
@@ -554,7 +538,9 @@ static void study_free(study_ctx *ctx)
 int rm_study(const rm_study_config *opt)
 {
     study_ctx ctx = {.opt = opt};
-    rm_output out[2] = {{.slot = -1}, {.slot = -1}};
+    rm_output out[3] = {{.slot = -1}, {.slot = -1}, {.slot = -1}};
+    study_figure *figs = NULL;
+    int nfigs = 0;
     size_t dl = strlen(opt->dir);
     while (dl > 1 && opt->dir[dl - 1] == '/') dl--;
     ctx.dir = report_strf("%.*s", (int)dl, opt->dir);
@@ -562,12 +548,14 @@ int rm_study(const rm_study_config *opt)
     char *cells_dir = report_strf("%s/cells", ctx.dir ? ctx.dir : "");
     char *csv_path = report_strf("%s/study.csv", ctx.dir ? ctx.dir : "");
     char *md_path = report_strf("%s/study.md", ctx.dir ? ctx.dir : "");
-    int rc = ctx.dir && ctx.baseline && cells_dir && csv_path && md_path ? 0 : -1;
+    char *html_path = report_strf("%s/study.html", ctx.dir ? ctx.dir : "");
+    int rc = ctx.dir && ctx.baseline && cells_dir && csv_path && md_path && html_path ? 0 : -1;
     if (rc == 0 && !rm_path_is_dir(ctx.dir)) rc = rm_error("%s: no such sweep directory", ctx.dir);
     if (rc == 0 && !rm_path_is_dir(cells_dir))
         rc = rm_error("%s: no such directory (expected a sweep: %s/cells/<cell>/ per experiment)", cells_dir, ctx.dir);
     if (rc == 0) rc = rm_output_begin(&out[0], md_path, opt->force);
     if (rc == 0) rc = rm_output_begin(&out[1], csv_path, opt->force);
+    if (rc == 0) rc = rm_output_begin(&out[2], html_path, opt->force);
     rm_dir_list list = {0};
     if (rc == 0) rc = rm_dir_list_read(&list, cells_dir, RM_DIR_DIRS, NULL);
     if (rc == 0 && list.count == 0) rc = rm_error("%s: no cell directories", cells_dir);
@@ -604,22 +592,26 @@ int rm_study(const rm_study_config *opt)
         for (int i = 0; rc == 0 && i < ctx.nrows; i++) ctx.rows[i].holm = p[i];
     }
     free(p);
-    if (rc == 0) rc = write_file(&out[1], &ctx, family, 0);
-    if (rc == 0) rc = write_file(&out[0], &ctx, family, 1);
+    if (rc == 0) rc = study_figures(&ctx, &figs, &nfigs);
+    if (rc == 0) rc = write_file(&out[1], &ctx, family, 0, figs, nfigs);
+    if (rc == 0) rc = write_file(&out[0], &ctx, family, 1, figs, nfigs);
+    if (rc == 0) rc = write_file(&out[2], &ctx, family, 2, figs, nfigs);
     if (rc == 0) rc = rm_output_commit(&out[1]);
     if (rc == 0) rc = rm_output_commit(&out[0]);
-    for (int d = 0; d < 2; d++)
+    if (rc == 0) rc = rm_output_commit(&out[2]);
+    study_figures_free(figs, nfigs);
+    for (int d = 0; d < 3; d++)
         if (out[d].tmp_path) rm_output_abort(&out[d]);
     if (rc == 0) {
-        rm_log("study: %d cells, %d rows, %d comparisons, %d missing; wrote %s and %s", ctx.ncells, ctx.nrows, family,
-               ctx.nmissing, md_path, csv_path);
+        rm_log("study: %d cells, %d rows, %d comparisons, %d missing; wrote %s, %s and %s (%d figures)", ctx.ncells,
+               ctx.nrows, family, ctx.nmissing, md_path, html_path, csv_path, nfigs);
         if (opt->echo) {
             fprintf(opt->echo, "Findings (Holm-adjusted over %d comparisons, alpha %.2f):\n", family, STUDY_ALPHA);
-            write_findings(opt->echo, &ctx);
+            study_write_findings(opt->echo, &ctx);
             if (ctx.nmissing) fprintf(opt->echo, "%d missing runs or cells are listed in %s\n", ctx.nmissing, md_path);
         }
     }
-    free(cells_dir), free(csv_path), free(md_path);
+    free(cells_dir), free(csv_path), free(md_path), free(html_path);
     study_free(&ctx);
     return rc;
 }
