@@ -847,14 +847,14 @@ Test(encode, usage_errors_exit_2)
 {
     char *dir = tu_scratch_dir();
     expect(2, "--mode is required", NULL, IO, dir);
-    expect(2, "--mode 'stripes': expected mean, zero, blur, negative, soft or channel", NULL, IO " --mode stripes",
+    expect(2, "--mode 'stripes': expected mean, zero, blur, negative, soft, channel or mask", NULL, IO " --mode stripes",
            dir);
     expect(2, "--keep '1.5'", NULL, IO " --mode mean --keep 1.5", dir);
     expect(2, "--smooth '-1'", NULL, IO " --mode mean --smooth -1", dir);
     expect(2, "--threshold '-0.1'", NULL, IO " --mode mean --threshold -0.1", dir);
     expect(2, "not both", NULL, IO " --mode mean --keep 0.2 --threshold 0.5", dir);
-    expect(2, "--keep applies to the modes mean, zero, blur and negative, not soft", NULL, IO " --mode soft --keep 0.2",
-           dir);
+    expect(2, "--keep applies to the modes mean, zero, blur, negative and mask, not soft", NULL,
+           IO " --mode soft --keep 0.2", dir);
     expect(2, "--floor applies to --mode soft, not mean", NULL, IO " --mode mean --floor 0.1", dir);
     expect(2, "--fill applies to the modes negative and soft, not mean", NULL, IO " --mode mean --fill zero", dir);
     expect(2, "--fill 'median'", NULL, IO " --mode negative --fill median", dir);
@@ -866,6 +866,10 @@ Test(encode, usage_errors_exit_2)
     expect(2, "--channel-constant applies to --mode channel, not mean", NULL, IO " --mode mean --channel-constant 0",
            dir);
     expect(2, "--channel-constant '2'", NULL, IO " --mode channel --channel-constant 2", dir);
+    expect(2, "--shuffle-masks '-3': expected a non-negative integer", NULL, IO " --mode mask --shuffle-masks -3", dir);
+    expect(2, "--shuffle-masks '1.5'", NULL, IO " --mode mean --shuffle-masks 1.5", dir);
+    expect(2, "--shuffle-masks has no effect with --channel-constant", NULL,
+           IO " --mode channel --channel-constant 0.5 --shuffle-masks 1", dir);
     expect(2, "--relevance R.h5 is required", NULL, "-d %s/d.h5 -o %s/e.h5 --mode mean%.0s", dir);
     expect(2, "unknown option '--bogus'", NULL, IO " --mode mean --bogus", dir);
     expect(0, "usage: relmask encode", NULL, "--help%.0s%.0s%.0s", dir);
@@ -904,5 +908,166 @@ Test(encode, runtime_errors_name_both_files)
     /* Channel mode refuses data that already has four channels. */
     write_dataset(tu_path(dir, "rgba.h5"), N6, 4, 4, 4, (uint8_t[N6 * 64]){0}, lab6, split6, NULL);
     expect(1, "rgba.h5 has 4 channels", NULL, "-d %s/rgba.h5 -r %s/r.h5 -o %s/e2.h5 --mode channel", dir);
+    tu_rmtree(dir);
+}
+
+/* --- the mask-only control and --shuffle-masks ------------------------------*/
+
+Test(encode, mode_mask_is_the_selection_alone)
+{
+    uint8_t img[3 * 16], out[3 * 16];
+    for (int k = 0; k < 3 * 16; k++) img[k] = (uint8_t)(7 * k + 3);
+    rm_encode_params p = params(RM_ENCODE_MASK);
+    p.keep = 0.25;
+    rm_encode_info info;
+    for (int c = 1; c <= 3; c += 2) {
+        encoder x = make(&p, c, 4, 4, NULL);
+        cr_assert_eq(x.e.out_channels, c);
+        cr_assert_eq(rm_encoder_apply(&x.e, img, map4, out, x.scratch, &info), 0);
+        cr_assert_eq(info.selected, 4);
+        for (int k = 0; k < c * 16; k++)
+            cr_assert_eq(out[k], top4(k % 16) ? 255 : 0, "%d channels, byte %d: %d", c, k, out[k]);
+        /* no relevance: no content either */
+        cr_assert_eq(rm_encoder_apply(&x.e, img, NULL, out, x.scratch, &info), 0);
+        for (int k = 0; k < c * 16; k++) cr_assert_eq(out[k], 0, "record without relevance, byte %d", k);
+        destroy(&x);
+    }
+    /* threshold selection as in the other modes: rn = map / 2 >= 0.5 at 5, 8, 14 */
+    p.threshold = 0.5;
+    encoder x = make(&p, 1, 4, 4, NULL);
+    cr_assert_eq(rm_encoder_apply(&x.e, img, map4, out, x.scratch, &info), 0);
+    for (int k = 0; k < 16; k++) cr_assert_eq(out[k], k == 5 || k == 8 || k == 14 ? 255 : 0, "pixel %d", k);
+    destroy(&x);
+}
+
+Test(encode, file_mask_mode_has_only_0_and_255_and_the_keep_count)
+{
+    char *dir = tu_scratch_dir();
+    enum { N = 10, H = 8, W = 8, HW = H * W };
+    uint8_t img[N * HW];
+    int32_t lab[N];
+    uint8_t split[N];
+    int64_t idx[N];
+    float heat[N * HW];
+    for (int i = 0; i < N; i++) {
+        lab[i] = i % 3;
+        split[i] = (uint8_t)(i % 3 == 2 ? RM_SPLIT_TEST : RM_SPLIT_TRAIN);
+        idx[i] = i;
+        for (int k = 0; k < HW; k++) {
+            img[i * HW + k] = (uint8_t)(i * 13 + k * 3);
+            heat[i * HW + k] = (float)((k * 37 + i * 11) % HW) + 1;   /* distinct, positive: no ties */
+        }
+    }
+    write_dataset(tu_path(dir, "d.h5"), N, 1, H, W, img, lab, split, NULL);
+    write_relevance(tu_path(dir, "r.h5"), N, H, W, idx, lab, heat, NULL);
+    char *out;
+    int rc = run_cli(&out, dir, "--mode mask --keep 0.3");   /* round(0.3 * 64) = 19 pixels */
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "e.h5")), 0, "%s", rm_error_message());
+    uint8_t got[N * HW];
+    cr_assert_eq(rm_dataset_read_images(&ds, 0, N, got), 0);
+    for (int i = 0; i < N; i++) {
+        int on = 0;
+        for (int k = 0; k < HW; k++) {
+            cr_assert(got[i * HW + k] == 0 || got[i * HW + k] == 255, "record %d pixel %d: %d", i, k, got[i * HW + k]);
+            on += got[i * HW + k] == 255;
+        }
+        cr_assert_eq(on, 19, "record %d: %d pixels kept, expected round(0.3 * 64) = 19", i, on);
+    }
+    char *v = attr_string((hid_t)ds.hfile, "encode_mode");
+    cr_assert_str_eq(v, "mask");
+    free(v);
+    cr_assert_not(rm_h5_attr_exists((hid_t)ds.hfile, "train_mean"), "mask mode needs no mean");
+    rm_dataset_close(&ds);
+    tu_rmtree(dir);
+}
+
+/* map[i] = 100 + i for the records with relevance; the shuffled entry
+ * e maps back to record e - 100. */
+Test(encode, shuffle_map_is_a_seeded_derangement_within_split_and_class)
+{
+    enum { N = 60 };
+    int32_t lab[N];
+    uint8_t split[N];
+    int64_t map[N], a[N], b[N], order[N];
+    int group_size[3][4] = {{0}};
+    for (int i = 0; i < N; i++) {
+        lab[i] = (i * 7) % 4;
+        split[i] = (uint8_t)((i * 5) % 3);
+        map[i] = i % 9 == 4 ? -1 : 100 + i;
+        if (map[i] >= 0) group_size[split[i]][lab[i]]++;
+    }
+    memcpy(a, map, sizeof map);
+    rm_encode_shuffle_map(a, order, N, lab, split, 42);
+    int used[N] = {0};
+    for (int i = 0; i < N; i++) {
+        if (map[i] < 0) {
+            cr_assert_eq(a[i], -1, "record %d has no relevance and gets none", i);
+            continue;
+        }
+        int src = (int)(a[i] - 100);
+        cr_assert(src >= 0 && src < N && map[src] >= 0, "record %d got entry %lld", i, (long long)a[i]);
+        cr_assert_eq(lab[src], lab[i], "record %d got the map of record %d of another class", i, src);
+        cr_assert_eq(split[src], split[i], "record %d got the map of record %d of another split", i, src);
+        if (group_size[split[i]][lab[i]] >= 2) cr_assert_neq(src, i, "record %d kept its own map", i);
+        else cr_assert_eq(src, i, "a group of one keeps its map");
+        cr_assert_eq(used[src]++, 0, "the map of record %d went to two records", src);
+    }
+    memcpy(b, map, sizeof map);
+    rm_encode_shuffle_map(b, order, N, lab, split, 42);
+    cr_assert_arr_eq(a, b, sizeof a, "the same seed gives the same permutation");
+    memcpy(b, map, sizeof map);
+    rm_encode_shuffle_map(b, order, N, lab, split, 43);
+    cr_assert(memcmp(a, b, sizeof a) != 0, "another seed gives another permutation");
+}
+
+/* Through the command with --mode mask: record i's map has its only
+ * positive value at pixel i, so the kept pixel names whose map it got. */
+Test(encode, file_shuffle_masks_moves_masks_within_split_and_class)
+{
+    char *dir = tu_scratch_dir();
+    enum { N = 9, HW = 16 };
+    static const int32_t lab[N] = {0, 0, 0, 1, 1, 2, 0, 1, 1};
+    static const uint8_t split[N] = {0, 0, 0, 0, 0, 0, 0, 2, 2};
+    uint8_t img[N * HW];
+    int64_t idx[N];
+    float heat[N * HW] = {0};
+    for (int i = 0; i < N; i++) {
+        idx[i] = i;
+        heat[i * HW + i] = 1;
+        for (int k = 0; k < HW; k++) img[i * HW + k] = (uint8_t)(i + k);
+    }
+    write_dataset(tu_path(dir, "d.h5"), N, 1, 4, 4, img, lab, split, NULL);
+    write_relevance(tu_path(dir, "r.h5"), N, 4, 4, idx, lab, heat, NULL);
+    uint8_t got[2][N * HW];
+    for (int run = 0; run < 2; run++) {
+        char *out;
+        int rc = tu_run_cli(&out, "encode -q -d %s/d.h5 -r %s/r.h5 -o %s/e.h5 --mode mask --smooth 0 --keep 0.0625 "
+                            "--shuffle-masks 7 --force", dir, dir, dir);
+        cr_assert_eq(rc, 0, "%s", out);
+        free(out);
+        rm_dataset ds;
+        cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "e.h5")), 0, "%s", rm_error_message());
+        cr_assert_eq(rm_dataset_read_images(&ds, 0, N, got[run]), 0);
+        if (run == 0) {
+            char *v = attr_string((hid_t)ds.hfile, "encode_parameters");
+            cr_assert(strstr(v, "shuffle_masks=7\n"), "%s", v);
+            free(v);
+        }
+        rm_dataset_close(&ds);
+    }
+    cr_assert_arr_eq(got[0], got[1], sizeof got[0], "the same seed, the same output");
+    int used[N] = {0};
+    for (int i = 0; i < N; i++) {
+        int src = -1, on = 0;
+        for (int k = 0; k < HW; k++)
+            if (got[0][i * HW + k] == 255) src = k, on++;
+        cr_assert_eq(on, 1, "record %d: %d pixels kept", i, on);
+        cr_assert(src < N && lab[src] == lab[i] && split[src] == split[i], "record %d got record %d's map", i, src);
+        cr_assert(i == 5 ? src == 5 : src != i, "record %d: source %d (only record 5 is alone in its group)", i, src);
+        cr_assert_eq(used[src]++, 0);
+    }
     tu_rmtree(dir);
 }

@@ -290,6 +290,39 @@ static rm_lrp_params ref_params(const rm_rule *r)
     return p;
 }
 
+/* The reference's layer list for model m under cfg's rules; the weight
+ * copies go to owned[*no...] for the caller to free. */
+static void ref_layers(const rm_model *m, const rm_lrp_config *cfg, double pass_eps, int ignore_bias,
+                       rm_lrp_ref_layer *layers, int *nl_out, double **owned, int *no_out)
+{
+    int nl = 0, no = 0;
+    for (int i = 0; i < m->def.num_layers; i++) {
+        const rm_layer_def *d = &m->def.layers[i];
+        rm_lrp_ref_layer *L = &layers[nl++];
+        memset(L, 0, sizeof *L);
+        L->rule = ref_params(&cfg->rules[i]);
+        L->rule.eps = cfg->rules[i].kind == RM_RULE_PASS ? pass_eps : L->rule.eps;
+        L->rule.ignore_bias = ignore_bias;
+        L->size = d->size, L->stride = d->stride, L->pad = d->pad;
+        switch (d->type) {
+        case RM_LAYER_CONV:
+        case RM_LAYER_DENSE:
+            L->type = d->type == RM_LAYER_CONV ? RM_LRP_REF_CONV : RM_LRP_REF_DENSE;
+            L->units = d->type == RM_LAYER_CONV ? d->filters : d->units;
+            L->w = owned[no++] = tensor_doubles(m, d->name, "weight");
+            L->b = owned[no++] = tensor_doubles(m, d->name, "bias");
+            break;
+        case RM_LAYER_RELU: L->type = RM_LRP_REF_RELU; break;
+        case RM_LAYER_MAXPOOL: L->type = RM_LRP_REF_MAXPOOL; break;
+        case RM_LAYER_AVGPOOL: L->type = RM_LRP_REF_AVGPOOL; break;
+        case RM_LAYER_FLATTEN: nl--; break;   /* the reference's dense layer reads C,H,W in order */
+        default: cr_assert_fail("layer type not mapped");
+        }
+    }
+    *nl_out = nl;
+    *no_out = no;
+}
+
 /* Runs both on the same model (network text `net`) and input; compares
  * heatmaps within rtol of the largest magnitude. */
 static void check_net_against_reference(const char *net, const char *composite, const char *const *ov, int nov,
@@ -309,29 +342,7 @@ static void check_net_against_reference(const char *net, const char *composite, 
     rm_lrp_ref_layer layers[32];
     double *owned[64];
     int nl = 0, no = 0;
-    for (int i = 0; i < m.def.num_layers; i++) {
-        const rm_layer_def *d = &m.def.layers[i];
-        rm_lrp_ref_layer *L = &layers[nl++];
-        memset(L, 0, sizeof *L);
-        L->rule = ref_params(&cfg.rules[i]);
-        L->rule.eps = cfg.rules[i].kind == RM_RULE_PASS ? 1e-2 : L->rule.eps;
-        L->rule.ignore_bias = ignore_bias;
-        L->size = d->size, L->stride = d->stride, L->pad = d->pad;
-        switch (d->type) {
-        case RM_LAYER_CONV:
-        case RM_LAYER_DENSE:
-            L->type = d->type == RM_LAYER_CONV ? RM_LRP_REF_CONV : RM_LRP_REF_DENSE;
-            L->units = d->type == RM_LAYER_CONV ? d->filters : d->units;
-            L->w = owned[no++] = tensor_doubles(&m, d->name, "weight");
-            L->b = owned[no++] = tensor_doubles(&m, d->name, "bias");
-            break;
-        case RM_LAYER_RELU: L->type = RM_LRP_REF_RELU; break;
-        case RM_LAYER_MAXPOOL: L->type = RM_LRP_REF_MAXPOOL; break;
-        case RM_LAYER_AVGPOOL: L->type = RM_LRP_REF_AVGPOOL; break;
-        case RM_LAYER_FLATTEN: nl--; break;   /* the reference's dense layer reads C,H,W in order */
-        default: cr_assert_fail("layer type not mapped");
-        }
-    }
+    ref_layers(&m, &cfg, 1e-2, ignore_bias, layers, &nl, owned, &no);
     double *xd = malloc(sizeof *xd * (size_t)(B * n)), *want = malloc(sizeof *want * (size_t)(B * n));
     for (int64_t i = 0; i < B * n; i++) xd[i] = x[i];
     int32_t ref_expl[B];
@@ -506,4 +517,280 @@ Test(lrp_vs_reference, max_pooling_between_convolutions)
     const char *const flat_above[] = {"conv3=flat"}, *const zero_bias[] = {"conv2=zero"};
     check_net_against_reference(pool_net, "epsilon-plus", flat_above, 1, -1, 1e-4, 0);
     check_net_against_reference(pool_net, "epsilon-plus", zero_bias, 1, -1, 1e-4, 1);
+}
+
+/* --- class-set seeds (rm_lrp_seed): all, top:K, contrast ------------------
+ * Every rule is linear in the relevance for a fixed forward pass, so a
+ * seed vector's map is the seed-weighted sum of the single-class maps. */
+
+Test(lrp_seed, seed_vectors_by_definition)
+{
+    const float z[5] = {1, 3, -2, 3, 0.5f};
+    float seed[5], score;
+    int32_t ex;
+    rm_lrp_seed one = {RM_SEED_CLASS, 0};
+    cr_assert_eq(rm_lrp_seed_vector(&one, z, 5, 2, seed, &ex, &score), 0);
+    const float want_class[5] = {0, 0, -2, 0, 0};
+    cr_assert_arr_eq(seed, want_class, sizeof seed);
+    cr_assert(ex == 2 && score == -2);
+    cr_assert_eq(rm_lrp_seed_vector(NULL, z, 5, -1, seed, &ex, &score), 0);
+    const float want_pred[5] = {0, 3, 0, 0, 0};   /* the first of two maxima */
+    cr_assert_arr_eq(seed, want_pred, sizeof seed);
+    cr_assert(ex == 1 && score == 3);
+
+    rm_lrp_seed all = {RM_SEED_ALL, 0};
+    cr_assert_eq(rm_lrp_seed_vector(&all, z, 5, 4, seed, &ex, &score), 0);   /* the target is ignored */
+    cr_assert_arr_eq(seed, z, sizeof seed);
+    cr_assert(ex == -1 && score == 5.5f);
+
+    rm_lrp_seed top = {RM_SEED_TOP, 1};
+    cr_assert_eq(rm_lrp_seed_vector(&top, z, 5, 2, seed, &ex, &score), 0);
+    cr_assert_arr_eq(seed, want_pred, sizeof seed);
+    cr_assert(ex == 1 && score == 3, "top:1 is pred: explained %d, score %g", ex, score);
+    top.top = 2;
+    cr_assert_eq(rm_lrp_seed_vector(&top, z, 5, -1, seed, &ex, &score), 0);
+    const float want_top2[5] = {0, 3, 0, 3, 0};
+    cr_assert_arr_eq(seed, want_top2, sizeof seed);
+    cr_assert(ex == -1 && score == 6);
+    top.top = 3;
+    cr_assert_eq(rm_lrp_seed_vector(&top, z, 5, -1, seed, &ex, &score), 0);
+    const float want_top3[5] = {1, 3, 0, 3, 0};
+    cr_assert_arr_eq(seed, want_top3, sizeof seed);
+    top.top = 5;
+    cr_assert_eq(rm_lrp_seed_vector(&top, z, 5, -1, seed, &ex, &score), 0);
+    cr_assert_arr_eq(seed, z, sizeof seed);
+
+    rm_lrp_seed con = {RM_SEED_CONTRAST, 0};
+    cr_assert_eq(rm_lrp_seed_vector(&con, z, 5, 0, seed, &ex, &score), 0);
+    const float want_con[5] = {-0.25f, 3, 0.5f, -0.75f, -0.125f};   /* c = 1, others -z_j / 4 (exact in binary) */
+    cr_assert_arr_eq(seed, want_con, sizeof seed);
+    cr_assert(ex == 1 && score == 2.375f, "contrast margin %g, want 3 - 2.5/4", score);
+
+    top.top = 0;
+    cr_assert_neq(rm_lrp_seed_vector(&top, z, 5, -1, seed, &ex, &score), 0);
+    top.top = 6;
+    cr_assert_neq(rm_lrp_seed_vector(&top, z, 5, -1, seed, &ex, &score), 0);
+    cr_assert(strstr(rm_error_message(), "expected 1..5"), "%s", rm_error_message());
+}
+
+enum { SK = 5 };   /* plain_net's classes */
+
+/* One engine over B images of plain_net with biases, the default
+ * composite: the single-class maps per[c] (every image explains class c),
+ * and the maps of `seed`, with its explained classes and scores. */
+typedef struct {
+    rm_model m;
+    int64_t n;
+    float *x, *per[SK], *rel, logits[B * SK], score[B];
+    int32_t expl[B];
+    rm_lrp *e;
+    rm_lrp_config cfg;
+} seed_run;
+
+static void seed_setup(seed_run *s, const char *composite, int zero_bias, double eps)
+{
+    memset(s, 0, sizeof *s);
+    make_model(&s->m, plain_net, zero_bias, 21);
+    s->n = input_size(&s->m);
+    s->x = malloc(sizeof(float) * (size_t)(B * s->n));
+    s->rel = malloc(sizeof(float) * (size_t)(B * s->n));
+    fill_input(s->x, B * s->n, 22, -1);
+    cr_assert_eq(rm_lrp_composite(&s->cfg, &s->m.def, composite, NULL, 0, eps, 0.25), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_lrp_create(&s->e, &s->m, B, &s->cfg), 0, "%s", rm_error_message());
+    for (int c = 0; c < SK; c++) {
+        s->per[c] = malloc(sizeof(float) * (size_t)(B * s->n));
+        int32_t t[B] = {c, c, c, c};
+        memcpy(rm_lrp_input(s->e), s->x, sizeof(float) * (size_t)(B * s->n));
+        cr_assert_eq(rm_lrp_run(s->e, t, s->per[c], NULL, NULL, NULL), 0, "%s", rm_error_message());
+    }
+    memcpy(s->logits, rm_lrp_logits(s->e), sizeof s->logits);
+}
+
+static void seed_run_once(seed_run *s, rm_seed_kind kind, int top)
+{
+    rm_lrp_seed seed = {kind, top};
+    memcpy(rm_lrp_input(s->e), s->x, sizeof(float) * (size_t)(B * s->n));
+    cr_assert_eq(rm_lrp_run_seeded(s->e, &seed, NULL, s->rel, s->expl, s->score, NULL), 0, "%s", rm_error_message());
+    cr_assert_arr_eq(rm_lrp_logits(s->e), s->logits, sizeof s->logits, "the forward pass changed between runs");
+}
+
+static void seed_teardown(seed_run *s)
+{
+    rm_lrp_destroy(s->e);
+    rm_lrp_config_free(&s->cfg);
+    for (int c = 0; c < SK; c++) free(s->per[c]);
+    free(s->x), free(s->rel);
+    rm_model_free(&s->m);
+}
+
+/* want[b] = sum_c w[b][c] / z[b][c] * per[c][b]: the seed r_c = w z_c
+ * weights the map seeded with z_c by w (w = seed / logit). */
+static void combine(const seed_run *s, rm_seed_kind kind, int top, float *want)
+{
+    for (int b = 0; b < B; b++) {
+        float seed[SK], sc;
+        int32_t ex;
+        rm_lrp_seed how = {kind, top};
+        cr_assert_eq(rm_lrp_seed_vector(&how, s->logits + b * SK, SK, -1, seed, &ex, &sc), 0);
+        for (int64_t i = 0; i < s->n; i++) {
+            double v = 0;
+            for (int c = 0; c < SK; c++)
+                if (seed[c] != 0) v += (double)seed[c] / s->logits[b * SK + c] * s->per[c][b * s->n + i];
+            want[b * s->n + i] = (float)v;
+        }
+    }
+}
+
+/* The sets' maps against the weighted sums of the single-class maps:
+ * float32 maps of a few thousand terms each, summed over 5 classes,
+ * within 1e-4 of the largest magnitude. */
+static void check_linear(rm_seed_kind kind, int top)
+{
+    seed_run s;
+    seed_setup(&s, "epsilon-plus-flat", 0, 1e-6);
+    float *want = malloc(sizeof *want * (size_t)(B * s.n));
+    seed_run_once(&s, kind, top);
+    combine(&s, kind, top, want);
+    assert_close(s.rel, want, B * s.n, 1e-4, "seed map vs weighted sum of class maps");
+    free(want);
+    seed_teardown(&s);
+}
+
+Test(lrp_seed, all_is_the_sum_of_the_single_class_maps)
+{
+    /* combine() for all is sum_c per[c]; say so directly as well */
+    seed_run s;
+    seed_setup(&s, "epsilon-plus-flat", 0, 1e-6);
+    float *sum = calloc((size_t)(B * s.n), sizeof *sum);
+    for (int c = 0; c < SK; c++)
+        for (int64_t i = 0; i < B * s.n; i++) sum[i] += s.per[c][i];
+    seed_run_once(&s, RM_SEED_ALL, 0);
+    assert_close(s.rel, sum, B * s.n, 1e-4, "all vs sum of the 5 class maps");
+    for (int b = 0; b < B; b++) cr_assert_eq(s.expl[b], -1, "all explains no single class");
+    free(sum);
+    seed_teardown(&s);
+}
+Test(lrp_seed, top2_is_the_sum_of_the_two_best_class_maps) { check_linear(RM_SEED_TOP, 2); }
+Test(lrp_seed, contrast_is_the_class_map_less_the_others_over_k_minus_1) { check_linear(RM_SEED_CONTRAST, 0); }
+
+Test(lrp_seed, top1_is_pred_bit_for_bit)
+{
+    seed_run s;
+    seed_setup(&s, "epsilon-plus-flat", 0, 1e-6);
+    float *pred = malloc(sizeof *pred * (size_t)(B * s.n));
+    int32_t pexpl[B];
+    float plogit[B];
+    memcpy(rm_lrp_input(s.e), s.x, sizeof(float) * (size_t)(B * s.n));
+    cr_assert_eq(rm_lrp_run(s.e, NULL, pred, pexpl, plogit, NULL), 0);
+    seed_run_once(&s, RM_SEED_TOP, 1);
+    cr_assert_arr_eq(s.rel, pred, sizeof(float) * (size_t)(B * s.n), "top:1 differs from pred");
+    cr_assert_arr_eq(s.expl, pexpl, sizeof pexpl);
+    cr_assert_arr_eq(s.score, plogit, sizeof plogit);
+    free(pred);
+    seed_teardown(&s);
+}
+
+/* Conservation: with biases zero and the epsilon rule at eps 1e-9, the map
+ * sums to the seed's sum (the score) within 1e-4 of the seed's absolute
+ * sum (the contrast margin itself may be near 0). */
+static void check_seed_conservation(rm_seed_kind kind, int top)
+{
+    seed_run s;
+    seed_setup(&s, "epsilon", 1, 1e-9);
+    seed_run_once(&s, kind, top);
+    for (int b = 0; b < B; b++) {
+        float seed[SK], sc;
+        int32_t ex;
+        rm_lrp_seed how = {kind, top};
+        cr_assert_eq(rm_lrp_seed_vector(&how, s.logits + b * SK, SK, -1, seed, &ex, &sc), 0);
+        double abs_sum = 0, sum = 0;
+        for (int c = 0; c < SK; c++) abs_sum += fabs(seed[c]);
+        for (int64_t i = 0; i < s.n; i++) sum += s.rel[b * s.n + i];
+        cr_assert_eq(sc, s.score[b]);
+        cr_assert(fabs(sum - s.score[b]) <= 1e-4 * abs_sum, "seed %d: image %d sums to %.8g, score %.8g", (int)kind, b,
+                  sum, s.score[b]);
+    }
+    seed_teardown(&s);
+}
+Test(lrp_seed, all_conserves) { check_seed_conservation(RM_SEED_ALL, 0); }
+Test(lrp_seed, top3_conserves) { check_seed_conservation(RM_SEED_TOP, 3); }
+Test(lrp_seed, contrast_conserves) { check_seed_conservation(RM_SEED_CONTRAST, 0); }
+
+/* Against the float64 reference seeded with the same vector (weights
+ * chosen from the engine's logits): within 1e-4 of the largest magnitude,
+ * as the single-class comparisons. */
+static void check_seed_reference(const char *composite, rm_seed_kind kind, int top)
+{
+    rm_model m;
+    make_model(&m, plain_net, 0, 11);
+    int64_t n = input_size(&m);
+    float *x = malloc(sizeof *x * (size_t)(B * n)), *rel = malloc(sizeof *rel * (size_t)(B * n));
+    fill_input(x, B * n, 12, -1);
+    rm_lrp_config cfg;
+    cr_assert_eq(rm_lrp_composite(&cfg, &m.def, composite, NULL, 0, 1e-2, 0.25), 0);
+    rm_lrp *e;
+    cr_assert_eq(rm_lrp_create(&e, &m, B, &cfg), 0, "%s", rm_error_message());
+    memcpy(rm_lrp_input(e), x, sizeof *x * (size_t)(B * n));
+    rm_lrp_seed how = {kind, top};
+    float score[B];
+    cr_assert_eq(rm_lrp_run_seeded(e, &how, NULL, rel, NULL, score, NULL), 0, "%s", rm_error_message());
+    const float *z = rm_lrp_logits(e);
+    double weight[B * SK];
+    for (int b = 0; b < B; b++) {
+        float seed[SK], sc;
+        int32_t ex;
+        cr_assert_eq(rm_lrp_seed_vector(&how, z + b * SK, SK, -1, seed, &ex, &sc), 0);
+        for (int c = 0; c < SK; c++) weight[b * SK + c] = z[b * SK + c] != 0 ? (double)seed[c] / z[b * SK + c] : 0;
+    }
+    rm_lrp_ref_layer layers[32];
+    double *owned[64];
+    int nl = 0, no = 0;
+    ref_layers(&m, &cfg, 1e-2, 0, layers, &nl, owned, &no);
+    double *xd = malloc(sizeof *xd * (size_t)(B * n)), *want = malloc(sizeof *want * (size_t)(B * n));
+    for (int64_t i = 0; i < B * n; i++) xd[i] = x[i];
+    cr_assert_eq(rm_lrp_ref_net_run_weighted(layers, nl, m.def.input.c, m.def.input.h, m.def.input.w, B, xd, weight,
+                                             want, NULL, NULL), 0, "%s", rm_error_message());
+    float *wantf = malloc(sizeof *wantf * (size_t)(B * n));
+    for (int64_t i = 0; i < B * n; i++) wantf[i] = (float)want[i];
+    assert_close(rel, wantf, B * n, 1e-4, composite);
+    for (int k = 0; k < no; k++) free(owned[k]);
+    rm_lrp_destroy(e);
+    free(x), free(rel), free(xd), free(want), free(wantf);
+    rm_lrp_config_free(&cfg);
+    rm_model_free(&m);
+}
+Test(lrp_seed_vs_reference, all_epsilon_plus_flat) { check_seed_reference("epsilon-plus-flat", RM_SEED_ALL, 0); }
+Test(lrp_seed_vs_reference, top2_epsilon) { check_seed_reference("epsilon", RM_SEED_TOP, 2); }
+Test(lrp_seed_vs_reference, contrast_alpha2_beta1) { check_seed_reference("alpha2-beta1", RM_SEED_CONTRAST, 0); }
+
+/* Sliced over threads, each slice reads its own images' seeds. */
+Test(lrp_seed, batch_split_over_threads_matches_one_engine)
+{
+    rm_model m;
+    make_model(&m, plain_net, 0, 31);
+    int64_t n = input_size(&m);
+    const int N = 32;
+    float *x = malloc(sizeof *x * (size_t)(N * n)), *rel[2];
+    fill_input(x, N * n, 32, -1);
+    rm_lrp_config cfg;
+    cr_assert_eq(rm_lrp_composite(&cfg, &m.def, "epsilon-plus-flat", NULL, 0, 1e-6, 0.25), 0);
+    rm_lrp_seed how = {RM_SEED_CONTRAST, 0};
+    float score[2][32];
+    int32_t expl[2][32];
+    int threads = omp_get_max_threads();
+    for (int k = 0; k < 2; k++) {
+        omp_set_num_threads(k == 0 ? 1 : 2);
+        rm_lrp *e;
+        rel[k] = malloc(sizeof(float) * (size_t)(N * n));
+        cr_assert_eq(rm_lrp_create(&e, &m, N, &cfg), 0, "%s", rm_error_message());
+        memcpy(rm_lrp_input(e), x, sizeof *x * (size_t)(N * n));
+        cr_assert_eq(rm_lrp_run_seeded(e, &how, NULL, rel[k], expl[k], score[k], NULL), 0, "%s", rm_error_message());
+        rm_lrp_destroy(e);
+    }
+    omp_set_num_threads(threads);
+    cr_assert_arr_eq(expl[0], expl[1], sizeof expl[0]);
+    assert_close(rel[1], rel[0], N * n, 1e-5, "contrast, 2 slices vs 1");
+    free(x), free(rel[0]), free(rel[1]);
+    rm_lrp_config_free(&cfg);
+    rm_model_free(&m);
 }

@@ -413,3 +413,83 @@ Test(relevance_cmd, sample_is_stratified_seeded_and_narrow_selections_warn)
            m, d, a);
     rm_dataset_close(&ds);
 }
+
+/* Reads the whole relevance file: heatmaps [count,H,W] and the reader. */
+static float *read_all(rm_relevance *r, const char *path)
+{
+    cr_assert_eq(rm_relevance_open(r, path), 0, "%s", rm_error_message());
+    float *h = malloc(sizeof *h * (size_t)r->count * (size_t)r->height * (size_t)r->width);
+    cr_assert_eq(rm_relevance_read_heatmaps(r, 0, r->count, h), 0, "%s", rm_error_message());
+    return h;
+}
+
+/* The label-free targets through the command: all equals the sum of the
+ * seven single-class maps (float32 sums; 1e-4 of the largest magnitude),
+ * top:1 equals pred bit for bit, contrast explains the predicted class,
+ * and the file says what was explained. */
+Test(relevance_cmd, label_free_targets)
+{
+    char m[4096], d[4096], out[4096], cls[4096];
+    snprintf(m, sizeof m, "%s", tu_path(dir, "m.h5"));
+    snprintf(d, sizeof d, "%s", tu_path(dir, "d.h5"));
+    snprintf(out, sizeof out, "%s", tu_path(dir, "all.h5"));
+    snprintf(cls, sizeof cls, "%s", tu_path(dir, "class.h5"));
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --count 12 -b 8 --target all", m, d, out);
+    rm_relevance all, one;
+    float *h_all = read_all(&all, out);
+    const size_t hw = (size_t)all.height * (size_t)all.width, total = (size_t)all.count * hw;
+    double *sum = calloc(total, sizeof *sum), scale = 0;
+    for (int c = 0; c < all.num_classes; c++) {
+        EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --count 12 -b 8 --target %d --force", m, d, cls,
+               c);
+        float *h = read_all(&one, cls);
+        for (size_t i = 0; i < total; i++) sum[i] += h[i];
+        free(h);
+        rm_relevance_close(&one);
+    }
+    for (size_t i = 0; i < total; i++) scale = fmax(scale, fabs(sum[i]));
+    cr_assert_gt(scale, 0);
+    for (size_t i = 0; i < total; i++)
+        cr_assert(fabs(h_all[i] - sum[i]) <= 1e-4 * scale, "pixel %zu: all %.8g, sum of classes %.8g", i, h_all[i],
+                  sum[i]);
+    for (int64_t i = 0; i < all.count; i++) cr_assert_eq(all.explained[i], -1);
+    char *attr = NULL;
+    cr_assert_eq(rm_relevance_read_attr(&all, "target", &attr), 0);
+    cr_assert_str_eq(attr, "all");
+    free(attr);
+    cr_assert_eq(rm_relevance_read_attr(&all, "explained_classes", &attr), 0);
+    cr_assert(attr && strstr(attr, "all classes"), "%s", attr ? attr : "(none)");
+    free(attr);
+    cr_assert(strstr(all.parameters, "target=all\n"), "%s", all.parameters);
+    rm_relevance_close(&all);
+    free(h_all), free(sum);
+
+    /* top:1 and pred: the same seed, the same file contents */
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --count 12 -b 8 --force", m, d, cls);
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --count 12 -b 8 --target top:1 --force", m, d, out);
+    rm_relevance pred;
+    float *h_pred = read_all(&pred, cls), *h_top = read_all(&one, out);
+    cr_assert_arr_eq(h_top, h_pred, sizeof(float) * total, "top:1 differs from pred");
+    cr_assert_arr_eq(one.explained, pred.explained, sizeof(int32_t) * (size_t)pred.count);
+    cr_assert_arr_eq(one.score, pred.score, sizeof(float) * (size_t)pred.count);
+    rm_relevance_close(&one);
+    free(h_top), free(h_pred);
+
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --count 12 -b 8 --target contrast --force", m, d, out);
+    float *h_con = read_all(&one, out);
+    for (int64_t i = 0; i < one.count; i++) {
+        cr_assert_eq(one.explained[i], one.predicted[i], "contrast explains the predicted class");
+        cr_assert_eq(one.explained[i], pred.explained[i]);
+    }
+    cr_assert_eq(rm_relevance_read_attr(&one, "explained_classes", &attr), 0);
+    cr_assert(attr && strstr(attr, "contrast"), "%s", attr ? attr : "(none)");
+    free(attr);
+    rm_relevance_close(&one);
+    rm_relevance_close(&pred);
+    free(h_con);
+
+    EXPECT(1, "expected top:1..top:7", "relevance -q --model %s --data %s --out %s --force --target top:8", m, d, out);
+    EXPECT(2, "expected top:K", "relevance -q --model %s --data %s --out %s --force --target top:0", m, d, out);
+    EXPECT(2, "needs --method lrp", "relevance -q --model %s --data %s --out %s --force --method occlusion "
+                                    "--target contrast", m, d, out);
+}

@@ -31,6 +31,14 @@ static int choose(const char *cmd, const char *opt, const char *value, const cha
     return RM_EXIT_OK;
 }
 
+static int set_shuffle(void *t, const char *value, const char *cmd)
+{
+    encode_options *o = t;
+    if (cli_parse_u64(cmd, "--shuffle-masks", value, &o->cfg.shuffle_seed)) return RM_EXIT_USAGE;
+    o->cfg.shuffle_masks = 1;
+    return RM_EXIT_OK;
+}
+
 static int set_blur_sigma(void *t, const char *value, const char *cmd)
 {
     encode_options *o = t;
@@ -44,7 +52,8 @@ static int set_blur_sigma(void *t, const char *value, const char *cmd)
 static int check(void *t, const char *cmd)
 {
     encode_options *o = t;
-    if (!o->mode) return cli_usage_error(cmd, "--mode is required (mean, zero, blur, negative, soft or channel)");
+    if (!o->mode)
+        return cli_usage_error(cmd, "--mode is required (mean, zero, blur, negative, soft, channel or mask)");
     int mode, i, rc;
     if ((rc = choose(cmd, "--mode", o->mode, rm_encode_mode_names, RM_ENCODE_MODE_COUNT, &mode)) != RM_EXIT_OK)
         return rc;
@@ -66,7 +75,7 @@ static int check(void *t, const char *cmd)
     int have_keep = !isnan(o->keep), have_threshold = !isnan(o->threshold);
     if (have_keep && have_threshold) return cli_usage_error(cmd, "give --keep or --threshold, not both");
     if ((have_keep || have_threshold) && !rm_encode_mode_selects(p->mode))
-        return cli_usage_error(cmd, "--%s applies to the modes mean, zero, blur and negative, not %s",
+        return cli_usage_error(cmd, "--%s applies to the modes mean, zero, blur, negative and mask, not %s",
                                have_keep ? "keep" : "threshold", name);
     if (have_keep) p->keep = o->keep;
     if (have_threshold) p->threshold = o->threshold;
@@ -95,6 +104,8 @@ static int check(void *t, const char *cmd)
             p->channel = RM_CHANNEL_CONSTANT;
         }
     }
+    if (o->cfg.shuffle_masks && p->mode == RM_ENCODE_CHANNEL && p->channel != RM_CHANNEL_RELEVANCE)
+        return cli_usage_error(cmd, "--shuffle-masks has no effect with --channel-constant (no relevance is used)");
     if (rm_encode_params_check(p) != 0) return cli_usage_error(cmd, "%s", rm_error_message());
     return RM_EXIT_OK;
 }
@@ -104,15 +115,18 @@ static const cli_option options[] = {
     CLI_OPT_REQUIRED('d', "data", "D.h5", cfg.data_path, "the dataset (relmask synth / ingest)"),
     CLI_OPT_REQUIRED('r', "relevance", "R.h5", cfg.relevance_path, "its relevance maps (relmask relevance)"),
     CLI_OPT_REQUIRED('o', "out", "E.h5", cfg.out_path, "the encoded dataset (written atomically)"),
-    CLI_OPT_STRING('m', "mode", "MODE", mode, "mean, zero, blur, negative, soft or channel"),
+    CLI_OPT_STRING('m', "mode", "MODE", mode, "mean, zero, blur, negative, soft, channel or mask"),
     CLI_OPT_FLAG('f', "force", cfg.force, "overwrite an existing output"),
     CLI_OPT_FLAG(0, "only-explained", cfg.only_explained, "write only the records that have relevance"),
+    CLI_OPT_CALL(0, "shuffle-masks", "SEED", set_shuffle, "control: each record gets the relevance map of\n"
+                                                         "another record of its split and class (a seeded\n"
+                                                         "permutation, integer SEED >= 0)"),
     CLI_HELP_TEXT("relevance processing, in this order:"),
     CLI_OPT_STRING(0, "relevance-sign", "S", sign, "positive max(r,0), absolute |r|, negative\n"
                                                    "max(-r,0) (positive)"),
     CLI_OPT_DOUBLE(0, "smooth", "SIGMA", smooth, 0, 64, "Gaussian smoothing in pixels, 0 = none (1)"),
     CLI_OPT_STRING(0, "normalize", "N", normalize, "max: rn = r / max r; sum: r / sum r; none (max)"),
-    CLI_HELP_TEXT("selection (mean, zero, blur, negative):"),
+    CLI_HELP_TEXT("selection (mean, zero, blur, negative, mask):"),
     CLI_OPT_DOUBLE(0, "keep", "F", keep, 0, 1, "the top F fraction of pixels by rn (0.3)"),
     CLI_OPT_DOUBLE(0, "threshold", "T", threshold, 0, 1e30, "instead: the pixels with rn >= T"),
     CLI_HELP_TEXT("mode options:"),
@@ -146,6 +160,8 @@ static const cli_command command = {
              "  negative  the selected (most relevant) pixels = the fill (0 by default)\n"
              "  soft      x' = fill + (x - fill) (floor + (1 - floor) rn), fill = mean\n"
              "  channel   append rn as an extra channel, round(255 rn) (C+1 channels)\n"
+             "  mask      the selection alone: selected pixels 255, the rest 0 (no image\n"
+             "            content; records without relevance all 0)\n"
              "\n"
              "options:\n",
     .options = options,

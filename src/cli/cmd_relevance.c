@@ -45,6 +45,11 @@ static int check(void *t, const char *cmd)
     if (!lrp && (o->composite || c->num_rules || o->eps >= 0 || o->gamma >= 0 || c->ignore_bias || c->channels))
         return cli_usage_error(cmd, "--composite, --rule, --eps, --gamma, --ignore-bias and --channels "
                                     "need --method lrp");
+    int seed_kind, top, set = rm_relevance_target_set(c->target, &seed_kind, &top);
+    if (set < 0) return cli_usage_error(cmd, "%s", rm_error_message());
+    if (set && !lrp)
+        return cli_usage_error(cmd, "--target %s needs --method lrp: occlusion explains one class per image "
+                                    "(pred, true or a class)", c->target);
     if (!c->model_path && !c->predict_cmd)
         return cli_usage_error(cmd, lrp ? "--model FILE is required" : "--model FILE or --predict-cmd CMD is required");
     if (c->model_path && c->predict_cmd) return cli_usage_error(cmd, "--model and --predict-cmd exclude each other");
@@ -78,7 +83,9 @@ static const cli_option options[] = {
                                                              "drawn at random, stratified by class"),
     CLI_OPT_U64(0, "seed", "S", cfg.sample_seed, "seed of --sample (1)"),
     CLI_OPT_STRING('T', "target", "WHAT", cfg.target, "pred (the predicted class, default), true (the\n"
-                                                      "label) or a class name or index"),
+                                                      "label), a class name or index, or label-free\n"
+                                                      "class sets (LRP): all, top:K (the K highest\n"
+                                                      "logits), contrast (pred against the others)"),
     CLI_HELP_TEXT("\nLRP (--method lrp, the default; docs/relevance.md):"),
     CLI_OPT_STRING('c', "composite", "NAME", composite, "epsilon-plus-flat (default: flat first layer, z+\n"
                                                         "convolutions, epsilon dense), epsilon-gamma-box,\n"

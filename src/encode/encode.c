@@ -174,6 +174,9 @@ static int set_provenance(job *j, int64_t unencoded, int64_t empty)
     rm_encode_params_text(&cfg->params, params, sizeof params);
     size_t len = strlen(params);
     snprintf(params + len, sizeof params - len, "only_explained=%d\n", cfg->only_explained != 0);
+    len = strlen(params);
+    if (cfg->shuffle_masks)
+        snprintf(params + len, sizeof params - len, "shuffle_masks=%llu\n", (unsigned long long)cfg->shuffle_seed);
     char *model_path = NULL, *domain = NULL;
     if (rm_relevance_read_attr(&j->rel, "model_path", &model_path) != 0 ||
         rm_dataset_read_attr(&j->ds, "synth_domain", &domain) != 0)
@@ -229,7 +232,14 @@ static int open_inputs(job *j)
         return rm_error("%s has %d channels: --mode channel appends relevance to gray (1) or RGB (3) images only "
                         "(is it encoded already?)", cfg->data_path, j->ds.channels);
     if (!(j->map = rm_malloc(j->ds.count * sizeof *j->map, "relevance index map"))) return -1;
-    return check_match(j);
+    RM_TRY(check_match(j));
+    if (cfg->shuffle_masks) {
+        int64_t *order = rm_malloc((j->ds.count ? j->ds.count : 1) * sizeof *order, "shuffle order");
+        if (!order) return -1;
+        rm_encode_shuffle_map(j->map, order, j->ds.count, j->ds.labels, j->ds.split, cfg->shuffle_seed);
+        free(order);
+    }
+    return 0;
 }
 
 static int alloc_buffers(job *j)

@@ -7,6 +7,8 @@
  *   blur      selected pixels kept, the rest = a Gaussian-blurred copy
  *   negative  selected (most relevant) pixels = fill (0, or the mean)
  *   soft      x' = fill + (x - fill) (floor + (1 - floor) rn)
+ *   mask      the selection alone, no image content: selected 255, the
+ *             rest 0 in every channel (the mask-only control)
  *   channel   rn appended as an extra uint8 channel (round(255 rn)), or
  *             a constant plane (a given value, or the train split's mean
  *             relevance byte) to evaluate a channel model without relevance
@@ -25,7 +27,7 @@
 
 typedef enum {
     RM_ENCODE_MEAN, RM_ENCODE_ZERO, RM_ENCODE_BLUR, RM_ENCODE_NEGATIVE, RM_ENCODE_SOFT, RM_ENCODE_CHANNEL,
-    RM_ENCODE_MODE_COUNT
+    RM_ENCODE_MASK, RM_ENCODE_MODE_COUNT
 } rm_encode_mode;
 typedef enum { RM_SIGN_POSITIVE, RM_SIGN_ABSOLUTE, RM_SIGN_NEGATIVE, RM_SIGN_COUNT } rm_encode_sign;
 typedef enum { RM_NORMALIZE_MAX, RM_NORMALIZE_SUM, RM_NORMALIZE_NONE, RM_NORMALIZE_COUNT } rm_encode_normalize;
@@ -61,7 +63,7 @@ typedef struct {
 void rm_encode_params_defaults(rm_encode_params *p, rm_encode_mode mode);
 /* Checks ranges; rm_error names the setting. */
 int rm_encode_params_check(const rm_encode_params *p);
-/* Whether the mode selects pixels (mean, zero, blur, negative). */
+/* Whether the mode selects pixels (mean, zero, blur, negative, mask). */
 int rm_encode_mode_selects(rm_encode_mode mode);
 /* Whether the train split's mean is needed (mean; negative or soft with fill mean). */
 int rm_encode_needs_mean(const rm_encode_params *p);
@@ -114,7 +116,7 @@ uint8_t rm_encoder_channel_byte(float rn);
 int rm_encoder_constant_channel(const rm_encoder *e);
 /* Encodes image [C,H,W] into out [out_channels,H,W]. heat NULL (record
  * without relevance): out is the image unchanged (channel mode: a zero
- * relevance plane). A constant channel ignores heat. Returns -1 on a
+ * relevance plane; mask mode: all 0, it never shows image content). A constant channel ignores heat. Returns -1 on a
  * non-finite relevance value. */
 int rm_encoder_apply(const rm_encoder *e, const uint8_t *image, const float *heat, uint8_t *out, void *scratch,
                      rm_encode_info *info);
@@ -124,6 +126,9 @@ typedef struct {
     const char *data_path, *relevance_path, *out_path;
     rm_encode_params params;
     int only_explained;     /* write only records with relevance */
+    int shuffle_masks;      /* replace each record's relevance by another record's of the
+                               same split and class (rm_encode_shuffle_map) */
+    uint64_t shuffle_seed;
     int force;
     int deflate_level;
     const char *command_line;
@@ -133,6 +138,15 @@ typedef struct {
     int64_t written, encoded, unencoded, empty;
     double seconds;
 } rm_encode_summary;
+
+/* --shuffle-masks: map[i] (the relevance entry of record i, or -1) is
+ * replaced by the entry of another record of the same (split, label)
+ * group among the records that have one: within each group, in record
+ * order, a seeded random cyclic permutation (Sattolo's algorithm), so no
+ * record of a group of two or more keeps its own map; a group of one keeps
+ * it. Deterministic for a seed. order [n] is scratch. */
+void rm_encode_shuffle_map(int64_t *map, int64_t *order, size_t n, const int32_t *labels, const uint8_t *split,
+                           uint64_t seed);
 
 /* No paths; mode mean with its defaults, deflate level 4. */
 void rm_encode_config_defaults(rm_encode_config *cfg);

@@ -69,7 +69,8 @@ void rm_encoder_free(rm_encoder *e)
 }
 
 /* mean, zero, blur: selected pixels keep their value, the others get the
- * replacement; negative: the selected pixels get the fill. */
+ * replacement; negative: the selected pixels get the fill; mask: 255 for
+ * the selected pixels, 0 elsewhere, whatever the image. */
 static void apply_selection(const rm_encoder *e, const uint8_t *image, const uint8_t *mask, uint8_t *out,
                             rm_encode_scratch *s)
 {
@@ -86,6 +87,9 @@ static void apply_selection(const rm_encoder *e, const uint8_t *image, const uin
         }
         case RM_ENCODE_NEGATIVE:
             for (size_t i = 0; i < hw; i++) o[i] = mask[i] ? e->fill_u8[c] : x[i];
+            break;
+        case RM_ENCODE_MASK:
+            for (size_t i = 0; i < hw; i++) o[i] = mask[i] ? 255 : 0;
             break;
         default: {   /* blur */
             for (size_t i = 0; i < hw; i++) s->a[i] = x[i];
@@ -117,6 +121,10 @@ int rm_encoder_apply(const rm_encoder *e, const uint8_t *image, const float *hea
     if (rm_encoder_constant_channel(e)) {
         memcpy(out, image, (size_t)e->channels * hw);
         memset(out + (size_t)e->channels * hw, e->channel_u8, hw);
+        return 0;
+    }
+    if (!heat && e->p.mode == RM_ENCODE_MASK) {
+        memset(out, 0, (size_t)e->out_channels * hw);
         return 0;
     }
     if (!heat) {

@@ -7,7 +7,7 @@
 #include "core/error.h"
 
 const char *const rm_encode_mode_names[RM_ENCODE_MODE_COUNT] = {"mean", "zero", "blur", "negative", "soft",
-                                                                "channel"};
+                                                                "channel", "mask"};
 const char *const rm_encode_sign_names[RM_SIGN_COUNT] = {"positive", "absolute", "negative"};
 const char *const rm_encode_normalize_names[RM_NORMALIZE_COUNT] = {"max", "sum", "none"};
 const char *const rm_encode_fill_names[RM_FILL_COUNT] = {"mean", "zero"};
@@ -34,7 +34,8 @@ void rm_encode_params_defaults(rm_encode_params *p, rm_encode_mode mode)
 
 int rm_encode_mode_selects(rm_encode_mode mode)
 {
-    return mode == RM_ENCODE_MEAN || mode == RM_ENCODE_ZERO || mode == RM_ENCODE_BLUR || mode == RM_ENCODE_NEGATIVE;
+    return mode == RM_ENCODE_MEAN || mode == RM_ENCODE_ZERO || mode == RM_ENCODE_BLUR ||
+           mode == RM_ENCODE_NEGATIVE || mode == RM_ENCODE_MASK;
 }
 
 int rm_encode_needs_mean(const rm_encode_params *p)

@@ -680,26 +680,63 @@ static void assign_buffers(lrp_engine *e)
     }
 }
 
-static int engine_run(lrp_engine *e, const int32_t *target, float *relevance, int32_t *explained, float *logit,
-                      int32_t *predicted)
+int rm_lrp_seed_vector(const rm_lrp_seed *s, const float *z, int k, int target, float *seed, int32_t *explained,
+                       float *score)
+{
+    int pred = 0;
+    for (int j = 1; j < k; j++)
+        if (z[j] > z[pred]) pred = j;
+    rm_seed_kind kind = s ? s->kind : RM_SEED_CLASS;
+    int c = kind == RM_SEED_CLASS && target >= 0 ? target : pred;
+    if (c >= k) return rm_error("explained class %d out of range 0..%d", c, k - 1);
+    if (kind == RM_SEED_TOP && (s->top < 1 || s->top > k))
+        return rm_error("top %d classes of %d: expected 1..%d", s->top, k, k);
+    double sum = 0;
+    for (int j = 0; j < k; j++) {
+        float r = 0;
+        switch (kind) {
+        case RM_SEED_CLASS: r = j == c ? z[j] : 0.f; break;
+        case RM_SEED_ALL: r = z[j]; break;
+        case RM_SEED_TOP: {
+            /* j's rank: the classes before it, by logit then index */
+            int rank = 0;
+            for (int i = 0; i < k; i++) rank += z[i] > z[j] || (z[i] == z[j] && i < j);
+            r = rank < s->top ? z[j] : 0.f;
+            break;
+        }
+        case RM_SEED_CONTRAST: r = j == c ? z[j] : k > 1 ? -z[j] / (float)(k - 1) : 0.f; break;
+        default: return rm_error("LRP seed kind %d", (int)kind);
+        }
+        seed[j] = r;
+        sum += r;
+    }
+    *explained = kind == RM_SEED_CLASS || kind == RM_SEED_CONTRAST || (kind == RM_SEED_TOP && s->top == 1) ? c : -1;
+    *score = kind == RM_SEED_CLASS ? z[c] : (float)sum;
+    return 0;
+}
+
+static int engine_run(lrp_engine *e, const rm_lrp_seed *how, const int32_t *target, float *relevance,
+                      int32_t *explained, float *score, int32_t *predicted)
 {
     RM_TRY(rm_net_forward(&e->net));
     const float *z = rm_net_logits(&e->net);
     int k = e->classes, B = e->net.batch;
     lrp_layer *top = &e->layers[e->net.num_layers - 1];
+    /* The last layer's output is plain [B,K] (dense): one seed row per image. */
     float *seed = rm_memory_ptr(top->rout);
-    memset(seed, 0, md_floats(&top->layer->dst_md) * sizeof(float));
     for (int b = 0; b < B; b++) {
-        int pred = 0;
-        for (int j = 1; j < k; j++)
-            if (z[(size_t)b * k + j] > z[(size_t)b * k + pred]) pred = j;
-        int c = target && target[b] >= 0 ? target[b] : pred;
-        if (c >= k) return rm_error("explained class %d out of range 0..%d", c, k - 1);
-        if (predicted) predicted[b] = pred;
-        if (explained) explained[b] = c;
-        if (logit) logit[b] = z[(size_t)b * k + c];
-        /* The last layer's output is plain [B,K] (dense): seed the logit. */
-        seed[(size_t)b * k + c] = z[(size_t)b * k + c];
+        const float *zb = z + (size_t)b * k;
+        int32_t ex;
+        float sc;
+        RM_TRY(rm_lrp_seed_vector(how, zb, k, target ? target[b] : -1, seed + (size_t)b * k, &ex, &sc));
+        if (predicted) {
+            int pred = 0;
+            for (int j = 1; j < k; j++)
+                if (zb[j] > zb[pred]) pred = j;
+            predicted[b] = pred;
+        }
+        if (explained) explained[b] = ex;
+        if (score) score[b] = sc;
     }
     for (int i = e->net.num_layers - 1; i >= 0; i--)
         if (layer_relevance(e, &e->layers[i]) != 0) return rm_error_prefix("LRP %s", e->layers[i].layer->def->name);
@@ -888,23 +925,29 @@ int rm_lrp_create(rm_lrp **out, const rm_model *model, int batch, const rm_lrp_c
     return 0;
 }
 
-int rm_lrp_run(rm_lrp *e, const int32_t *target, float *relevance, int32_t *explained, float *logit,
-               int32_t *predicted)
+int rm_lrp_run_seeded(rm_lrp *e, const rm_lrp_seed *seed, const int32_t *target, float *relevance,
+                      int32_t *explained, float *score, int32_t *predicted)
 {
-    if (e->nslices == 1) return engine_run(e->slice[0], target, relevance, explained, logit, predicted);
+    if (e->nslices == 1) return engine_run(e->slice[0], seed, target, relevance, explained, score, predicted);
     int failed = 0;
     char message[1024] = "";
 #pragma omp parallel for num_threads(e->nslices) schedule(static, 1)
     for (int s = 0; s < e->nslices; s++) {
         int b = e->first[s];
-        int rc = engine_run(e->slice[s], target ? target + b : NULL, relevance + b * e->image,
-                            explained ? explained + b : NULL, logit ? logit + b : NULL, predicted ? predicted + b : NULL);
+        int rc = engine_run(e->slice[s], seed, target ? target + b : NULL, relevance + b * e->image,
+                            explained ? explained + b : NULL, score ? score + b : NULL, predicted ? predicted + b : NULL);
         if (rc != 0) {
 #pragma omp critical(rm_lrp_error)
             if (!failed++) snprintf(message, sizeof message, "%s", rm_error_message());   /* the error is per thread */
         }
     }
     return failed ? rm_error("%s", message) : 0;
+}
+
+int rm_lrp_run(rm_lrp *e, const int32_t *target, float *relevance, int32_t *explained, float *logit,
+               int32_t *predicted)
+{
+    return rm_lrp_run_seeded(e, NULL, target, relevance, explained, logit, predicted);
 }
 
 float *rm_lrp_input(rm_lrp *e) { return e->input; }

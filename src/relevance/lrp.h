@@ -74,9 +74,39 @@ typedef struct rm_lrp rm_lrp;
 int rm_lrp_create(rm_lrp **lrp, const rm_model *model, int batch, const rm_lrp_config *cfg);
 /* The normalized input batch [B,C,H,W] the caller fills. */
 float *rm_lrp_input(rm_lrp *lrp);
-/* Forward, then relevance seeded with the logit of target[b] (or the
- * predicted class when target is NULL or target[b] < 0). Fills
- * relevance [B,C,H,W] (plain), explained[b], logit[b], predicted[b]. */
+/* What the output relevance is seeded with, per image, from its logits z:
+ *   RM_SEED_CLASS     r_c = z_c for one class c (the target, else the
+ *                     predicted class), 0 elsewhere;
+ *   RM_SEED_ALL       r_j = z_j for every class;
+ *   RM_SEED_TOP       r_j = z_j for the `top` highest logits (ties: the
+ *                     lower index first, so top 1 is the predicted class);
+ *   RM_SEED_CONTRAST  r_c = z_c for the predicted class c and
+ *                     r_j = -z_j / (K-1) for j != c: the contributions of
+ *                     the logits to the margin z_c - mean_{j != c} z_j.
+ * Only RM_SEED_CLASS reads a target. Every rule is linear in the relevance
+ * for a fixed forward pass, so one backward pass of the vector equals the
+ * sum of the single-class maps weighted by the seed (docs/relevance.md). */
+typedef enum { RM_SEED_CLASS = 0, RM_SEED_ALL, RM_SEED_TOP, RM_SEED_CONTRAST, RM_SEED_COUNT } rm_seed_kind;
+typedef struct {
+    rm_seed_kind kind;
+    int top;              /* RM_SEED_TOP: 1..K */
+} rm_lrp_seed;
+
+/* Fills seed[0..k) for logits z[0..k) (target: RM_SEED_CLASS's class, < 0
+ * for the predicted one). *explained: the single class the seed explains
+ * (the class, or the contrasted class), -1 for a set of classes; *score:
+ * the seed's sum (the explained logit, the set's logit sum or the
+ * contrast margin), which a conservative map sums to. Returns -1 with a
+ * message for a class or top count out of range. */
+int rm_lrp_seed_vector(const rm_lrp_seed *s, const float *z, int k, int target, float *seed, int32_t *explained,
+                       float *score);
+/* Forward, then relevance seeded by `seed` (NULL: RM_SEED_CLASS) with the
+ * classes target[b] (NULL or < 0: predicted). Fills relevance [B,C,H,W]
+ * (plain), explained[b], score[b] (rm_lrp_seed_vector) and predicted[b]. */
+int rm_lrp_run_seeded(rm_lrp *lrp, const rm_lrp_seed *seed, const int32_t *target, float *relevance,
+                      int32_t *explained, float *score, int32_t *predicted);
+/* rm_lrp_run_seeded with one class per image: the logit of target[b] (or
+ * the predicted class when target is NULL or target[b] < 0). */
 int rm_lrp_run(rm_lrp *lrp, const int32_t *target, float *relevance, int32_t *explained, float *logit,
                int32_t *predicted);
 const float *rm_lrp_logits(rm_lrp *lrp);   /* [B,K] after a run */

@@ -48,12 +48,44 @@ static int check_config(const rm_relevance_config *c)
         return rm_error("relevance: negative start, count, sample, patch, stride or stop_after");
     if (c->sample > 0 && (c->start > 0 || c->count > 0))
         return rm_error("relevance: choose --sample or --start/--count, not both");
+    int kind, top, set = rm_relevance_target_set(c->target, &kind, &top);
+    if (set < 0) return -1;
+    if (set && c->method != RM_RELEVANCE_LRP)
+        return rm_error("relevance: --target %s needs --method lrp (occlusion explains one class per image)",
+                        c->target);
     return 0;
 }
 
-/* "pred" -> -1, "true" -> -2, a class name or index -> the class. */
-static int parse_target(const char *text, char *const *names, int k, int *target)
+int rm_relevance_target_set(const char *target, int *kind, int *top)
 {
+    *kind = RM_SEED_CLASS;
+    *top = 0;
+    if (!target) return 0;
+    if (!strcmp(target, "all")) return *kind = RM_SEED_ALL, 1;
+    if (!strcmp(target, "contrast")) return *kind = RM_SEED_CONTRAST, 1;
+    if (strncmp(target, "top:", 4) != 0) return 0;
+    char *end;
+    long v = strtol(target + 4, &end, 10);
+    if (target[4] < '0' || target[4] > '9' || *end || v < 1 || v > 1 << 20)
+        return rm_error("--target '%s': expected top:K with K a class count >= 1", target);
+    *kind = RM_SEED_TOP;
+    *top = (int)v;
+    return 1;
+}
+
+/* "pred" -> -1, "true" -> -2, a class name or index -> the class; the
+ * class sets (all, top:K, contrast) -> -1 with their seed. */
+static int parse_target(const char *text, const char *path, char *const *names, int k, int *target,
+                        rm_lrp_seed *seed)
+{
+    int kind, top, set = rm_relevance_target_set(text, &kind, &top);
+    if (set < 0) return -1;
+    *seed = (rm_lrp_seed){.kind = (rm_seed_kind)kind, .top = top};
+    if (set) {
+        if (kind == RM_SEED_TOP && top > k)
+            return rm_error("--target '%s': %s has %d classes, expected top:1..top:%d", text, path, k, k);
+        return *target = -1, 0;
+    }
     if (!text || !strcmp(text, "pred")) return *target = -1, 0;
     if (!strcmp(text, "true")) return *target = -2, 0;
     for (int i = 0; i < k; i++)
@@ -61,7 +93,8 @@ static int parse_target(const char *text, char *const *names, int k, int *target
     char *end;
     long v = strtol(text, &end, 10);
     if (*text && !*end && v >= 0 && v < k) return *target = (int)v, 0;
-    return rm_error("--target '%s': expected pred, true, a class index 0..%d or a class name", text, k - 1);
+    return rm_error("--target '%s': expected pred, true, all, top:K, contrast, a class index 0..%d or a class name",
+                    text, k - 1);
 }
 
 static int ascending(const void *a, const void *b)
@@ -246,7 +279,7 @@ static int job_prepare(relevance_job *j)
         RM_TRY(rm_model_check_dataset(&j->model, c->model_path, &j->ds));
         rm_model_fingerprint(j->model_fp, &j->model);
     }
-    RM_TRY(parse_target(c->target, j->ds.class_names, j->ds.num_classes, &j->target));
+    RM_TRY(parse_target(c->target, c->data_path, j->ds.class_names, j->ds.num_classes, &j->target, &j->seed));
     RM_TRY(select_records(&j->ds, c, &j->indices, &j->n));
     RM_TRY(job_allocate(j));
     RM_TRY(c->method == RM_RELEVANCE_LRP ? relevance_lrp_prepare(j) : relevance_occlusion_prepare(j));
@@ -302,7 +335,18 @@ static int run_job(relevance_job *j)
     rm_relevance_writer *w;
     int64_t done;
     RM_TRY(rm_relevance_writer_open(&w, c->out_path, &spec, c->force, c->resume, &done));
+    char set_text[96];
+    const char *set = "one class per record: /explained";
+    if (j->seed.kind == RM_SEED_ALL) set = "all classes: /explained is -1, /score the sum of all logits";
+    if (j->seed.kind == RM_SEED_TOP) {
+        snprintf(set_text, sizeof set_text, "the %d highest-scoring classes: /explained is %s, /score their logit sum",
+                 j->seed.top, j->seed.top == 1 ? "that class" : "-1");
+        set = set_text;
+    }
+    if (j->seed.kind == RM_SEED_CONTRAST)
+        set = "contrast: /explained (the predicted class) against the others, /score its logit margin";
     const char *attrs[][2] = {
+        {"explained_classes", set},
         {"model_path", c->model_path ? c->model_path : ""}, {"model_fingerprint", j->model_fp},
         {"dataset_path", c->data_path}, {"dataset_fingerprint", j->data_fp},
         {j->occ ? "predict_cmd" : "composite", j->occ ? (c->predict_cmd ? c->predict_cmd : "") : c->composite},

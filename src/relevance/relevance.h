@@ -25,7 +25,9 @@ typedef struct {
     long long count;            /* explain at most `count` records (0: all) */
     long long sample;           /* instead: a class-stratified random draw of this many records (0: none) */
     unsigned long long sample_seed;   /* its seed (1) */
-    const char *target;         /* "pred" (NULL: the same), "true", a class name or index */
+    const char *target;         /* "pred" (NULL: the same), "true", a class name or index,
+                                   or label-free class sets (LRP only): "all", "top:K",
+                                   "contrast" (rm_relevance_target_set) */
     rm_relevance_method method; /* (LRP) */
     int batch;                  /* images per pass, 1..4096 (64) */
     /* LRP */
@@ -49,6 +51,12 @@ typedef struct {
 } rm_relevance_config;
 
 void rm_relevance_config_defaults(rm_relevance_config *cfg);
+/* Whether target names a class set rather than one class: 1 for "all",
+ * "top:K" (*top = K) and "contrast" (the seed kind in *kind, lrp.h's
+ * rm_seed_kind), 0 for a single-class target, -1 with a message for a
+ * malformed "top:..." (K must be an integer >= 1; its upper bound, the
+ * number of classes, is checked against the dataset). */
+int rm_relevance_target_set(const char *target, int *kind, int *top);
 /* Runs the stage. A run stopped by stop_after returns 0 with the partial
  * file kept. On an error an existing relevance file is left as it was; a
  * partial file is kept only when it holds records that resume can

@@ -28,6 +28,7 @@ typedef struct {
     int have_model;
     char model_fp[17], data_fp[17];
     int target;                       /* -1 pred, -2 true, else a class */
+    rm_lrp_seed seed;                 /* the LRP seed: one class or a class set */
     int64_t *indices, n;
     /* LRP */
     rm_lrp_config lrp_cfg;

@@ -57,7 +57,7 @@ int relevance_lrp_block(relevance_job *j, int64_t n)
     for (int64_t i = 0; i < n; i++)
         rm_pixel_norm_image_affine(&j->norm, j->images + (size_t)i * chw, in + (size_t)i * chw, hw);
     memset(in + (size_t)n * chw, 0, sizeof *in * chw * (size_t)(batch - n));
-    RM_TRY(rm_lrp_run(j->lrp, j->targets, j->chan, j->explained, j->score, j->predicted));
+    RM_TRY(rm_lrp_run_seeded(j->lrp, &j->seed, j->targets, j->chan, j->explained, j->score, j->predicted));
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
         float *h = j->heat + (size_t)i * hw;

@@ -405,9 +405,9 @@ static int layer_relevance(const rm_lrp_ref_layer *l, double *rin, const double 
     return 0;
 }
 
-int rm_lrp_ref_net_run(const rm_lrp_ref_layer *layers, int num_layers, int C, int H, int W,
-                       int N, const double *x, const int32_t *target, double *relevance,
-                       double *layer_sums, double *logits, int32_t *explained)
+static int net_run(const rm_lrp_ref_layer *layers, int num_layers, int C, int H, int W, int N, const double *x,
+                   const int32_t *target, const double *weight, double *relevance, double *layer_sums,
+                   double *logits, int32_t *explained)
 {
     int K = rm_lrp_ref_net_classes(layers, num_layers, C, H, W);
     if (K < 0) return -1;
@@ -443,7 +443,14 @@ int rm_lrp_ref_net_run(const rm_lrp_ref_layer *layers, int num_layers, int C, in
     }
     double *rout = rbuf[0], *rin = rbuf[1];
     memset(rout, 0, sizeof *rout * (size_t)N * K);
-    for (int n = 0; n < N; n++) {
+    for (int n = 0; weight && n < N; n++) {
+        const double *zn = z + (size_t)n * K;
+        double sum = 0;
+        for (int k = 0; k < K; k++) sum += rout[(size_t)n * K + k] = weight[(size_t)n * K + k] * zn[k];
+        if (explained) explained[n] = -1;
+        if (layer_sums) layer_sums[(size_t)n * (L + 1) + L] = sum;
+    }
+    for (int n = 0; !weight && n < N; n++) {
         const double *zn = z + (size_t)n * K;
         int cls = 0;
         if (target && target[n] >= 0) {
@@ -486,4 +493,18 @@ out:
         for (int i = 1; i <= L; i++) free(acts[i]);
     free(acts), free(shapes), free(rbuf[0]), free(rbuf[1]);
     return rc;
+}
+
+int rm_lrp_ref_net_run(const rm_lrp_ref_layer *layers, int num_layers, int C, int H, int W,
+                       int N, const double *x, const int32_t *target, double *relevance,
+                       double *layer_sums, double *logits, int32_t *explained)
+{
+    return net_run(layers, num_layers, C, H, W, N, x, target, NULL, relevance, layer_sums, logits, explained);
+}
+
+int rm_lrp_ref_net_run_weighted(const rm_lrp_ref_layer *layers, int num_layers, int C, int H, int W, int N,
+                                const double *x, const double *weight, double *relevance, double *layer_sums,
+                                double *logits)
+{
+    return net_run(layers, num_layers, C, H, W, N, x, NULL, weight, relevance, layer_sums, logits, NULL);
 }

@@ -199,4 +199,12 @@ int rm_lrp_ref_net_run(const rm_lrp_ref_layer *layers, int num_layers, int C, in
                        int N, const double *x, const int32_t *target, double *relevance,
                        double *layer_sums, double *logits, int32_t *explained);
 
+/* The same with a seed vector per image: R_k = weight[n*K+k] * logit[k]
+ * (one-hot weights give rm_lrp_ref_net_run; all ones, the top classes or
+ * 1 and -1/(K-1) give the engine's class-set seeds, relevance/lrp.h).
+ * layer_sums[n*(L+1) + L] is the seed's sum. */
+int rm_lrp_ref_net_run_weighted(const rm_lrp_ref_layer *layers, int num_layers, int C, int H, int W, int N,
+                                const double *x, const double *weight, double *relevance, double *layer_sums,
+                                double *logits);
+
 #endif
