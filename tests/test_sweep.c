@@ -66,6 +66,20 @@ static int count_lines(const char *path)
     return n;
 }
 
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "missing %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *s = malloc((size_t)n + 1);
+    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
 static int count_substr(const char *s, const char *needle)
 {
     int n = 0;
@@ -123,6 +137,22 @@ Test(sweep, tiny_sweep_runs_every_cell_shares_stages_and_reruns_nothing)
 
     cr_assert(tu_file_exists(tu_path(dir, "study.md")));
     cr_assert(tu_file_exists(tu_path(dir, "study.csv")));
+    const char *figures[] = {"study/accuracy_vs_size.svg", "study/epochs_vs_size.svg", "study/gain_mean.svg",
+                             "study/gain_mask.svg", "study/gain_kd.svg"};
+    for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++)
+        cr_assert(tu_file_exists(tu_path(dir, figures[i])), "missing %s", figures[i]);
+    /* study.md: one row per cell x condition, the leak of each relevance
+     * setting; study.html stands alone with the figures inline. */
+    char *md = read_text(tu_path(dir, "study.md"));
+    cr_assert_eq(count_substr(md, "\n| size-"), 8 * 7, "%s", md);
+    cr_assert(strstr(md, "- **relevance=pred** (7 cells): masks alone "), "%s", md);
+    cr_assert(strstr(md, "- **relevance=true** (1 cell): masks alone "), "%s", md);
+    free(md);
+    char *html = read_text(tu_path(dir, "study.html"));
+    cr_assert_eq(count_substr(html, "<svg"), 2 + 6, "two line figures and a gain grid per non-baseline condition");
+    cr_assert_null(strstr(html, "src="), "study.html refers to no other file");
+    cr_assert(strstr(html, "<h2>The mask-shape leak</h2>"));
+    free(html);
 
     /* A rerun trains and evaluates nothing. */
     code = run_make(&out, "SWEEP_TINY=1 THREADS=1 JOBS=2");

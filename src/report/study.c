@@ -260,6 +260,7 @@ static int study_cell_rows(study_ctx *ctx, int ci)
             r->ep90 = s->reached[0] ? s->epochs_to[0].mean : NAN;
             r->reached = s->reached[0];
             r->curves = s->curve_runs;
+            r->num_classes = rc_ctx.num_classes;
             if (r->baseline) {
                 r->med = r->lo = r->hi = r->p = r->holm = r->mdd = NAN;
             } else {
@@ -441,6 +442,7 @@ static int write_md(FILE *f, const study_ctx *ctx, int family, const study_figur
             STUDY_ALPHA);
     if (family == 0) fputs("No condition other than the baseline was compared.\n", f);
     else study_write_findings(f, ctx);
+    study_write_leak(f, ctx);
     if (nfigs) fputs("\n## Figures\n\nAlso in study.html, with the figures inline.\n", f);
     for (int i = 0; i < nfigs; i++) {
         fputs("\n![", f);

@@ -309,6 +309,70 @@ void study_figures_free(study_figure *figs, int nfigs)
     free(figs);
 }
 
+/* --- the mask-shape leak ------------------------------------------------- */
+
+static const study_row *row_of(const study_ctx *ctx, int cell, const char *condition)
+{
+    return find_row(ctx, cell, condition);
+}
+
+void study_write_leak(FILE *f, const study_ctx *ctx)
+{
+    int any = 0;
+    for (int i = 0; i < ctx->nrows && !any; i++) any = !strcmp(ctx->rows[i].condition, "mask");
+    if (!any) return;
+    fputs("\n## The mask-shape leak\n\nThe mask-only control (`mask`) trains and tests a student on binary masks "
+          "without image content: above chance, the mask's shape alone tells the label, and a masked student can "
+          "learn that instead of the images. Leak = (mask accuracy - chance) / (1 - chance): 0 at chance, 1 when "
+          "the masks give every label away. `mean-shuffled` moves each mask to another image of the same class: "
+          "where its gain over the baseline equals `mean`'s, the class-typical mask shape explains the effect, "
+          "not the mask of each image. Averages over the cells of each relevance setting:\n\n",
+          f);
+    /* groups: the values of "relevance" (or one group) */
+    const char *groups[64];
+    int ng = 0;
+    for (int c = 0; c < ctx->ncells; c++) {
+        const char *v = study_cell_value(&ctx->cells[c], "relevance");
+        if (!v) v = "";
+        int known = 0;
+        for (int g = 0; g < ng; g++) known |= !strcmp(groups[g], v);
+        if (!known && ng < 64) groups[ng++] = v;
+    }
+    for (int g = 0; g < ng; g++) {
+        double mask = 0, chance = 0, base = 0, mean_gain = 0, shuf_gain = 0;
+        int n = 0, nm = 0, ns = 0;
+        for (int c = 0; c < ctx->ncells; c++) {
+            const char *v = study_cell_value(&ctx->cells[c], "relevance");
+            if (strcmp(v ? v : "", groups[g])) continue;
+            const study_row *m = row_of(ctx, c, "mask"), *b = row_of(ctx, c, ctx->baseline);
+            if (!m || !b || m->num_classes < 1) continue;
+            n++;
+            mask += m->mean;
+            chance += 1.0 / m->num_classes;
+            base += b->mean;
+            const study_row *me = row_of(ctx, c, "mean"), *sh = row_of(ctx, c, "mean-shuffled");
+            if (me && isfinite(me->med)) mean_gain += me->med, nm++;
+            if (sh && isfinite(sh->med)) shuf_gain += sh->med, ns++;
+        }
+        if (!n) continue;
+        mask /= n, chance /= n, base /= n;
+        double leak = chance < 1 ? (mask - chance) / (1 - chance) : NAN;
+        fputs("- ", f);
+        if (groups[g][0]) fprintf(f, "**relevance=%s** (%d cell%s): ", groups[g], n, n == 1 ? "" : "s");
+        else fprintf(f, "%d cell%s: ", n, n == 1 ? "" : "s");
+        fprintf(f, "masks alone %.1f%% against chance %.1f%% and %.1f%% for `%s` on the images; leak %.2f (%s).",
+                100 * mask, 100 * chance, 100 * base, ctx->baseline, leak,
+                leak < 0.1 ? "near chance: the masks hardly carry the label"
+                : leak < 0.5 ? "the masks carry part of the label"
+                             : "the masks carry most of the label");
+        if (nm && ns)
+            fprintf(f, " Gain over `%s` (the cells' median paired differences, averaged): `mean` %+.2f points, "
+                       "`mean-shuffled` %+.2f points.",
+                    ctx->baseline, 100 * mean_gain / nm, 100 * shuf_gain / ns);
+        fputc('\n', f);
+    }
+}
+
 /* --- study.html ----------------------------------------------------------- */
 
 static void html_text(FILE *f, const char *s, size_t n)
@@ -372,6 +436,26 @@ int study_write_html(FILE *f, const study_ctx *ctx, int family, const study_figu
     }
     free(md);
     fputs("</ul>\n", f);
+    md = NULL;
+    m = open_memstream(&md, &len);
+    if (!m) return rm_error("no memory for the leak section");
+    study_write_leak(m, ctx);
+    fclose(m);
+    for (char *line = md, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        if (!*line) continue;
+        if (!strncmp(line, "## ", 3)) {
+            fputs("<h2>", f);
+            html_text(f, line + 3, (size_t)-1);
+            fputs("</h2>\n", f);
+            continue;
+        }
+        fputs(!strncmp(line, "- ", 2) ? "<p>&bull; " : "<p>", f);
+        md_inline(f, !strncmp(line, "- ", 2) ? line + 2 : line);
+        fputs("</p>\n", f);
+    }
+    free(md);
     if (nfigs) fputs("<h2>Figures</h2>\n", f);
     for (int i = 0; i < nfigs; i++) {
         fputs("<figure>\n", f);

@@ -23,6 +23,7 @@ typedef struct {
     char seeds[256];
     double mean, std, med, lo, hi, p, holm, mdd, ep90;
     int reached, curves;
+    int num_classes;           /* of the cell's data (chance = 1/K) */
     int direction;             /* +1 W+ > W-, -1 W+ < W-, 0 equal or no test */
 } study_row;
 
@@ -58,6 +59,11 @@ void study_figures_free(study_figure *figs, int nfigs);
 int study_write_html(FILE *f, const study_ctx *ctx, int family, const study_figure *figs, int nfigs);
 /* The findings, one markdown list item per condition. */
 void study_write_findings(FILE *f, const study_ctx *ctx);
+/* The mask-shape leak, one markdown list item per relevance setting: the
+ * mask-only control ("mask") against chance and the baseline, and the
+ * gains of "mean" and "mean-shuffled" side by side. Nothing when the study
+ * has no "mask" condition. */
+void study_write_leak(FILE *f, const study_ctx *ctx);
 /* "0.0312", "n/a" */
 const char *study_fmt_p(char *buf, size_t n, double p);
 
