@@ -798,8 +798,14 @@ Test(encode, channel_output_trains_a_two_channel_network, .timeout = 120)
     int rc = tu_run_cli(&out, "encode -q -d %s/d.h5 -r %s/r.h5 -o %s/e.h5 --mode channel", dir, dir, dir);
     cr_assert_eq(rc, 0, "%s", out);
     free(out);
+    /* r.h5 explains some records only: their relevance plane is zero. */
     rc = tu_run_cli(&out, "train -q -t 2 -d %s/e.h5 -n %s/net.cfg -o %s/m.h5 -e 1 -b 32 --hflip --shift 1", dir, dir,
                     dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "have no relevance (a zero relevance plane)"), "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "train -q -t 2 -d %s/e.h5 -n %s/net.cfg -o %s/m.h5 -e 1 -b 32 --hflip --shift 1 "
+                    "--allow-missing-relevance", dir, dir, dir);
     cr_assert_eq(rc, 0, "%s", out);
     free(out);
     rc = tu_run_cli(&out, "info %s/e.h5", dir);
@@ -812,7 +818,7 @@ Test(encode, channel_output_trains_a_two_channel_network, .timeout = 120)
                   "[net]\ninput = 1x16x16\nclasses = 7\n[conv]\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
                   "[maxpool]\nsize = 2\n[dense]\nunits = 7\n");
     rc = tu_run_cli(&out, "train -q -t 2 -d %s/d.h5 --encoded %s/e.h5 -n %s/net1.cfg --input-channels 2 -o %s/m1.h5 -e 1 "
-                    "-b 32", dir, dir, dir, dir);
+                    "-b 32 --allow-missing-relevance", dir, dir, dir, dir);
     cr_assert_eq(rc, 0, "%s", out);
     free(out);
     rc = tu_run_cli(&out, "encode -q -d %s/d.h5 -r %s/r.h5 -o %s/c.h5 --mode channel --channel-constant train-mean", dir,

@@ -314,7 +314,7 @@ static int run(job *j, rm_encode_summary *sum)
     RM_TRY(rm_dataset_writer_open(&j->w, cfg->out_path, &spec, cfg->force));
 
     const size_t out_bytes = (size_t)j->enc.out_channels * hw;
-    int64_t written = 0, encoded = 0, empty = 0;
+    int64_t written = 0, encoded = 0, empty = 0, missing[RM_SPLIT_COUNT] = {0};
     double selected_fraction = 0;
     rm_progress progress;
     rm_progress_start(&progress, "encode", "img", ds->count);
@@ -330,6 +330,12 @@ static int run(job *j, rm_encode_summary *sum)
             if (rm_dataset_writer_append(j->w, j->out + i * out_bytes, ds->labels[start + i], ds->split[start + i],
                                          ds->has_regions ? j->regions + i * hw : NULL) != 0)
                 return -1;
+            if (ds->has_source) {
+                char source[4096];
+                RM_TRY(rm_dataset_read_source(ds, start + i, source, sizeof source));
+                RM_TRY(rm_dataset_writer_set_source(j->w, source));
+            }
+            if (!has && ds->split[start + i] < RM_SPLIT_COUNT) missing[ds->split[start + i]]++;
             j->encoded[written++] = (uint8_t)has;
             if (has) {
                 encoded++;
@@ -359,6 +365,15 @@ static int run(job *j, rm_encode_summary *sum)
     if (empty > 0)
         rm_warn("%lld records have no %s relevance after processing (their map is all zero)", (long long)empty,
                 rm_encode_sign_names[cfg->params.sign]);
+    /* A channel student reads the relevance plane at validation and test
+     * time too: records without relevance get a zero plane there. */
+    if (cfg->params.mode == RM_ENCODE_CHANNEL && !constant && written > encoded)
+        rm_warn("%lld records have no relevance in %s and got a zero relevance plane: train %lld, val %lld, test "
+                "%lld; a channel student validated or tested on them sees no relevance (relmask train refuses "
+                "val/test records without it unless --allow-missing-relevance; explain every split: relmask "
+                "relevance --split all)",
+                (long long)(written - encoded), cfg->relevance_path, (long long)missing[RM_SPLIT_TRAIN],
+                (long long)missing[RM_SPLIT_VAL], (long long)missing[RM_SPLIT_TEST]);
     if (sum) *sum = (rm_encode_summary){.written = written, .encoded = encoded, .unencoded = written - encoded,
                                         .empty = empty, .seconds = seconds};
     return 0;

@@ -167,6 +167,29 @@ static int schedule_always(const rm_encoded_schedule *s, int encoded)
     return !encoded;
 }
 
+/* A student with a relevance channel reads that plane when it is validated
+ * and tested: val or test records encoded without relevance (a zero plane,
+ * /encoded = 0) are refused unless allowed. */
+static int check_channel_relevance(const rm_dataset *d, const rm_train_config *c)
+{
+    int64_t flagged[2], total[2];
+    int present = 0, rc = 0;
+    for (int s = 0; s < 2 && rc == 0; s++)   /* (takes the HDF5 lock itself) */
+        rc = rm_dataset_count_flags(d, "encoded", s ? RM_SPLIT_TEST : RM_SPLIT_VAL, &flagged[s], &total[s], &present);
+    RM_TRY(rc);
+    if (!present || (flagged[0] == total[0] && flagged[1] == total[1])) return 0;
+    if (c->allow_missing_relevance) {
+        rm_warn("%s: %lld val and %lld test records have a zero relevance plane (--allow-missing-relevance)", d->path,
+                (long long)(total[0] - flagged[0]), (long long)(total[1] - flagged[1]));
+        return 0;
+    }
+    return rm_error("%s: %lld of %lld val records and %lld of %lld test records have no relevance (a zero "
+                    "relevance plane), and a channel student is validated and tested with that plane: explain "
+                    "every split (relmask relevance --split all), or pass --allow-missing-relevance to accept it",
+                    d->path, (long long)(total[0] - flagged[0]), (long long)total[0],
+                    (long long)(total[1] - flagged[1]), (long long)total[1]);
+}
+
 /* Checks E.h5 against the raw dataset, decides which file each loader
  * reads and gathers what the training parameters record about E.h5. */
 static int check_encoded(trainer *t, const rm_dataset *raw, const rm_dataset *enc, encoded_info *info)
@@ -188,6 +211,7 @@ static int check_encoded(trainer *t, const rm_dataset *raw, const rm_dataset *en
                             enc->path, def->name, raw->path, enc->path, sched, c->epochs);
         }
         t->channel_mode = 1;
+        RM_TRY(check_channel_relevance(enc, c));
         rm_log("note: %s has %d channels and %s %d: network %s takes the extra relevance channel, so training "
                "and validation both use %s (its val split) in every epoch", enc->path, enc->channels, raw->path,
                raw->channels, def->name, enc->path);
@@ -266,7 +290,12 @@ static int prepare_model(trainer *t)
     memset(&info, 0, sizeof info);
     RM_TRY(open_dataset(&ds, c->data_path));
     int rc = 0, enc_open = 0;
-    if (c->encoded_path) {
+    /* --data itself a channel encoding (encode --mode channel) */
+    rm_hdf5_lock();
+    int data_channel = rm_h5_attr_exists((hid_t)ds.hfile, "relevance_channel");
+    rm_hdf5_unlock();
+    if (data_channel) rc = check_channel_relevance(&ds, c);
+    if (rc == 0 && c->encoded_path) {
         rc = open_dataset(&enc, c->encoded_path);
         enc_open = rc == 0;
         if (rc == 0) rc = check_encoded(t, &ds, &enc, &info);
