@@ -71,7 +71,16 @@ static int forward_pd(rm_layer *l, rm_net *net, conv_impl *c, dnnl_alg_kind_t al
 
 static int build_forward(rm_layer *l, rm_net *net, conv_impl *c, dnnl_memory_desc_t *wmd, dnnl_memory_desc_t *bmd)
 {
-    dnnl_alg_kind_t alg = RM_CONV_ALG;
+    /* LRP: direct. Its max-pool winners must be those of the exact
+     * activations: where identical receptive fields (saturated image areas)
+     * give mathematically equal outputs, a tie goes to the first maximum,
+     * as in PyTorch. Direct computes every output position with the same
+     * arithmetic, so equal patches give bit-identical outputs; Winograd's
+     * 4x4 output tiles compute each position within a tile with other
+     * transform coefficients, which turns exact ties into near-ties (up to
+     * 8.4e-5 of the window's maximum, measured) that the pooling routes to
+     * whichever rounded highest (tests/test_golden_lrp_ties.c). */
+    dnnl_alg_kind_t alg = net->mode == RM_MODE_LRP ? dnnl_convolution_direct : RM_CONV_ALG;
     for (;;) {
         RM_TRY(forward_pd(l, net, c, alg, l->fused_relu, &c->fwd_pd));
         /* Inference Winograd may pick a weight layout that oneDNN 2.6 cannot
