@@ -1553,7 +1553,7 @@ static const bad_case cases[] = {
     {"net", "duplicate key", net_duplicate_key, "net bad.cfg", 1, {"bad.cfg:7", "duplicate key 'filters'", "first set at line 6"}, NULL, 0},
     {"net", "unknown layer: train", train_unknown_layer, "train -q -d d.h5 -n bad.cfg -o out.h5", 1, {"bad.cfg:8", "unknown section [convolution]"}, "out.h5", 0},
     {"net", "net input 12x12, data 16x16", train_input_12, "train -q -d d.h5 -n bad.cfg -o out.h5", 1, {"expects 1x12x12 inputs", "d.h5 holds 1x16x16 images"}, "out.h5", 0},
-    {"net", "net of 3 classes, data of 7", train_classes_3, "train -q -d d.h5 -n bad.cfg -o out.h5", 1, {"has 3 outputs", "d.h5 has 7 classes"}, "out.h5", 0},
+    {"net", "net of 3 classes, data of 7, --strict-net", train_classes_3, "train -q -d d.h5 -n bad.cfg -o out.h5 --strict-net", 1, {"has 3 outputs", "d.h5 has 7 classes", "(--strict-net: leave it out"}, "out.h5", 0},
     {"net", "no such network", data16, "train -q -d d.h5 -n no-such-net -o out.h5", 2, {"--net: no network definition 'no-such-net'", "available:"}, "out.h5", 0},
 };
 

@@ -157,6 +157,8 @@ static const cli_option options[] = {
                  "per-record choice: reproducible and resumable)"),
     CLI_OPT_INT(0, "input-channels", "N", cfg.input_channels, 1, 4, "the network with N input channels instead of its own\n"
                                                                    "(e.g. 2 for gray images plus a relevance channel)"),
+    CLI_OPT_FLAG(0, "strict-net", cfg.strict_net, "refuse a network whose outputs differ from the classes\n"
+                                                    "(default: its last dense layer gets one per class)"),
     CLI_OPT_FLAG(0, "allow-missing-relevance", cfg.allow_missing_relevance, "channel mode: accept val/test records\n"
                                                                           "without relevance (a zero plane)"),
     CLI_END,

@@ -741,6 +741,88 @@ int rm_netdef_set_input_channels(rm_netdef *def, int channels)
     return 0;
 }
 
+/* The line [*start, *end) of the first "key = ..." in [from, to), or 0. */
+static int find_key_line(const char *from, const char *to, const char *key, const char **start, const char **end)
+{
+    size_t klen = strlen(key);
+    for (const char *line = from; line < to;) {
+        const char *eol = memchr(line, '\n', (size_t)(to - line));
+        if (!eol) eol = to;
+        const char *k = line;
+        while (k < eol && (*k == ' ' || *k == '\t')) k++;
+        if ((size_t)(eol - k) >= klen && !strncmp(k, key, klen)) {
+            const char *a = k + klen;
+            while (a < eol && (*a == ' ' || *a == '\t')) a++;
+            if (a < eol && *a == '=') {
+                *start = line, *end = eol;
+                return 1;
+            }
+        }
+        line = eol < to ? eol + 1 : eol;
+    }
+    return 0;
+}
+
+int rm_netdef_set_classes(rm_netdef *def, int classes)
+{
+    if (classes < 1 || classes > 100000)
+        return rm_error("network %s: %d classes; expected 1..100000", def->name, classes);
+    if (classes == def->classes) return 0;
+    const char *text = def->text, *stop = text + strlen(text), *dense = NULL;
+    /* the last [dense] section, which produces the logits */
+    for (const char *line = text; line < stop;) {
+        const char *eol = strchr(line, '\n');
+        if (!eol) eol = stop;
+        const char *k = line;
+        while (k < eol && (*k == ' ' || *k == '\t')) k++;
+        if (*k == '[') dense = (eol - k >= 7 && !strncmp(k, "[dense]", 7)) ? eol : NULL;
+        line = *eol ? eol + 1 : eol;
+    }
+    int last_dense = -1;
+    for (int i = 0; i < def->num_layers; i++)
+        if (def->layers[i].type == RM_LAYER_DENSE) last_dense = i;
+    int after = 0;
+    for (int i = last_dense + 1; i < def->num_layers && last_dense >= 0; i++)
+        after |= def->layers[i].params > 0;
+    if (!dense || last_dense < 0 || after)
+        return rm_error("network %s does not end in a [dense] layer, so its %d outputs cannot be changed to %d "
+                        "classes: give a network with %d outputs", def->name, def->classes, classes, classes);
+    const char *section_end = dense;
+    for (const char *line = dense; line < stop;) {   /* to the next section */
+        const char *eol = strchr(line, '\n');
+        if (!eol) eol = stop;
+        const char *k = line;
+        while (k < eol && (*k == ' ' || *k == '\t')) k++;
+        if (line != dense && *k == '[') break;
+        section_end = eol;
+        line = *eol ? eol + 1 : eol;
+    }
+    const char *cs, *ce, *us, *ue;
+    if (!find_key_line(text, stop, "classes", &cs, &ce) || !find_key_line(dense, section_end, "units", &us, &ue) ||
+        cs > us)
+        return rm_error("network %s: no 'classes =' line or no 'units =' in its last [dense] layer to change",
+                        def->name);
+    char crepl[128], urepl[128];
+    snprintf(crepl, sizeof crepl, "# classes set to %d (was %d) by relmask\nclasses = %d", classes, def->classes,
+             classes);
+    snprintf(urepl, sizeof urepl, "# units set to %d (was %d) by relmask: one per class\nunits = %d", classes,
+             def->classes, classes);
+    size_t size = strlen(text) + strlen(crepl) + strlen(urepl) + 1;
+    char *changed = rm_malloc(size, "network text");
+    if (!changed) return -1;
+    snprintf(changed, size, "%.*s%s%.*s%s%s", (int)(cs - text), text, crepl, (int)(us - ce), ce, urepl, ue);
+    char source[96];
+    snprintf(source, sizeof source, "%s (%d classes)", def->name, classes);
+    rm_netdef parsed;
+    int rc = rm_netdef_parse(&parsed, changed, source);
+    free(changed);
+    if (rc != 0) return -1;
+    memcpy(parsed.name, def->name, sizeof parsed.name);
+    rm_netdef_free(def);
+    *def = parsed;
+    return 0;
+}
+
 void rm_netdef_free(rm_netdef *def)
 {
     free(def->layers);

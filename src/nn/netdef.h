@@ -84,6 +84,10 @@ int rm_netdef_name_check(const char *name);
  * with a comment saying so, and re-parses; the first layer's weights
  * follow. def is unchanged on error. */
 int rm_netdef_set_input_channels(rm_netdef *def, int channels);
+/* The same network with `classes` outputs: `classes =` and the units of the
+ * last [dense] layer rewritten (with a comment saying so); an error when a
+ * layer with weights follows that dense layer. */
+int rm_netdef_set_classes(rm_netdef *def, int classes);
 void rm_netdef_free(rm_netdef *def);
 int64_t rm_netdef_params(const rm_netdef *def);
 int64_t rm_netdef_flops(const rm_netdef *def);

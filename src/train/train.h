@@ -62,6 +62,8 @@ typedef struct {
     const char *init_from;         /* --init-from MODEL.h5: initial weights */
     int input_channels;            /* --input-channels N: the net with N input channels (0: as defined) */
     int allow_missing_relevance;   /* channel mode: accept val/test records without relevance (a zero plane) */
+    int strict_net;                /* refuse a network whose output count differs from the classes (else the
+                                      last dense layer is adapted) */
     /* --distill SOURCE: knowledge distillation from a teacher model file or
      * predictions file (train/distill.h); kd_temperature T > 0 (4) and
      * kd_alpha A in [0, 1] (0.5) weigh the loss (docs/train.md). */

@@ -301,6 +301,16 @@ static int prepare_model(trainer *t)
         if (rc == 0) rc = check_encoded(t, &ds, &enc, &info);
     }
     const rm_dataset *feed = t->channel_mode ? &enc : &ds;
+    /* A network with another class count: its last dense layer gets one
+     * output per class (--strict-net refuses instead). */
+    if (rc == 0 && feed->num_classes != m->def.classes && !c->strict_net) {
+        int was = m->def.classes;
+        rc = rm_netdef_set_classes(&m->def, feed->num_classes);
+        if (rc == 0)
+            rm_log("note: network %s has %d outputs and %s %d classes: its last dense layer now has %d outputs "
+                   "(--strict-net refuses instead)",
+                   m->def.name, was, feed->path, feed->num_classes, feed->num_classes);
+    }
     if (rc != 0) {
         /* reported */
     } else if (feed->channels != m->def.input.c || feed->height != m->def.input.h || feed->width != m->def.input.w)
@@ -308,8 +318,9 @@ static int prepare_model(trainer *t)
                       m->def.input.c, m->def.input.h, m->def.input.w, feed->path, feed->channels, feed->height,
                       feed->width);
     else if (feed->num_classes != m->def.classes)
-        rc = rm_error("network %s has %d outputs but %s has %d classes", m->def.name, m->def.classes,
-                      feed->path, feed->num_classes);
+        rc = rm_error("network %s has %d outputs but %s has %d classes (--strict-net: leave it out to give the "
+                      "last dense layer one output per class)", m->def.name, m->def.classes, feed->path,
+                      feed->num_classes);
     if (rc == 0) {
         m->channels = feed->channels;
         m->norm_mean = rm_malloc(sizeof(float) * (size_t)feed->channels, "normalization");
