@@ -89,6 +89,69 @@ static void intro(report_renderer *r, const report_ctx *ctx)
     end(r, REPORT_PARA);
 }
 
+/* Five lines and the learning curves before any prose: the baseline, the
+ * best and the worst condition on test accuracy, the fastest to 90% of the
+ * baseline, and what survives the Holm adjustment. */
+static int glance(report_renderer *r, const report_ctx *ctx)
+{
+    const report_condition *b = &ctx->cond[ctx->baseline];
+    int best = -1, worst = -1, fastest = -1, significant = 0, tested = 0;
+    for (int c = 0; c < ctx->ncond; c++) {
+        if (c == ctx->baseline) continue;
+        const report_summary *s = &ctx->cond[c].s;
+        if (isfinite(s->test.mean)) {
+            if (best < 0 || s->test.mean > ctx->cond[best].s.test.mean) best = c;
+            if (worst < 0 || s->test.mean < ctx->cond[worst].s.test.mean) worst = c;
+        }
+        if (s->reached[0] && (fastest < 0 || s->epochs_to[0].mean < ctx->cond[fastest].s.epochs_to[0].mean))
+            fastest = c;
+        tested += isfinite(s->holm_test);
+        significant += s->holm_test < 0.05;
+    }
+    r->ops->block_begin(r, REPORT_LIST, "glance");
+    begin(r, REPORT_ITEM);
+    say(r, "Baseline `");
+    text(r, b->name);
+    sayf(r, "`: test accuracy %.2f%% (%d seed%s), final validation accuracy %.2f%%", 100 * b->s.test.mean, b->nruns,
+         b->nruns == 1 ? "" : "s", 100 * ctx->baseline_final);
+    if (b->s.reached[0]) sayf(r, ", 90%% of it reached after %.1f epochs", b->s.epochs_to[0].mean);
+    say(r, ".");
+    end(r, REPORT_ITEM);
+    const int ends[2] = {best, worst};
+    for (int k = 0; k < 2; k++) {
+        begin(r, REPORT_ITEM);
+        if (ends[k] < 0) {
+            say(r, k ? "No condition to rank." : "No condition other than the baseline.");
+        } else {
+            const report_condition *c = &ctx->cond[ends[k]];
+            say(r, k ? "Lowest test accuracy: `" : "Highest test accuracy: `");
+            text(r, c->name);
+            double d = 100 * (c->s.test.mean - b->s.test.mean);
+            sayf(r, "`, %.2f%% (%+.2f points against the baseline", 100 * c->s.test.mean, fabs(d) < 0.005 ? 0.0 : d);
+            if (isfinite(c->s.holm_test)) sayf(r, ", Holm-adjusted p %.3g", c->s.holm_test);
+            say(r, ").");
+        }
+        end(r, REPORT_ITEM);
+    }
+    begin(r, REPORT_ITEM);
+    if (fastest < 0) {
+        say(r, "No condition reached 90% of the baseline's final validation accuracy.");
+    } else {
+        const report_condition *c = &ctx->cond[fastest];
+        say(r, "Fastest to 90% of the baseline: `");
+        text(r, c->name);
+        sayf(r, "`, %.1f epochs (%d of %d seeds reached it).", c->s.epochs_to[0].mean, c->s.reached[0],
+             c->s.curve_runs);
+    }
+    end(r, REPORT_ITEM);
+    begin(r, REPORT_ITEM);
+    sayf(r, "Test-accuracy differences significant after the Holm adjustment: %d of %d.", significant, tested);
+    end(r, REPORT_ITEM);
+    end(r, REPORT_LIST);
+    if (ctx->ncurves > 0) figures(r, ctx->curves, 1);
+    return 0;
+}
+
 static int findings(report_renderer *r, const report_ctx *ctx)
 {
     begin(r, REPORT_ASIDE);
@@ -194,7 +257,9 @@ static int results(report_renderer *r, const report_ctx *ctx)
 
 static int curves(report_renderer *r, const report_ctx *ctx)
 {
-    figures(r, ctx->curves, ctx->ncurves);
+    /* The first figure, the learning curves, is at the top (glance). */
+    if (ctx->ncurves > 0) paragraph(r, "The learning curves are at the top of the report.");
+    if (ctx->ncurves > 1) figures(r, ctx->curves + 1, ctx->ncurves - 1);
     return 0;
 }
 
@@ -431,6 +496,7 @@ static int reproducibility(report_renderer *r, const report_ctx *ctx)
 }
 
 static const report_section sections[] = {
+    {"glance", "At a glance", "At a glance", NULL, glance},
     {"findings", "Findings", "Findings", NULL, findings},
     {"results", "Results", "Results", NULL, results},
     {"curves", "Learning curves and test accuracy", "Learning curves", NULL, curves},
