@@ -323,3 +323,35 @@ Test(dataset, labels_out_of_range_in_file_are_reported)
     cr_assert(strstr(rm_error_message(), "record 2: label 7"), "%s", rm_error_message());
     tu_rmtree(dir);
 }
+
+/* /source: records given a source keep it, the others read as "", past
+ * the writer's first source block too. */
+Test(dataset, sources_of_some_records)
+{
+    char *dir = tu_scratch_dir();
+    const char *path = tu_path(dir, "s.h5");
+    static const char *const names[2] = {"a", "b"};
+    rm_dataset_spec s = {.channels = 1, .height = 2, .width = 2, .num_classes = 2, .class_names = names,
+                         .source_format = "test", .source_path = "memory", .deflate_level = 1};
+    rm_dataset_writer *w;
+    cr_assert_eq(rm_dataset_writer_open(&w, path, &s, 0), 0, "%s", rm_error_message());
+    const uint8_t img[4] = {1, 2, 3, 4};
+    enum { N = 3000 };
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(rm_dataset_writer_append(w, img, i % 2, RM_SPLIT_TRAIN, NULL), 0);
+        if (i == 0) cr_assert_eq(rm_dataset_writer_set_source(w, "faces/a.png"), 0, "%s", rm_error_message());
+    }
+    rm_split_spec sp = {0};
+    cr_assert_eq(rm_dataset_writer_finish(w, &sp), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, path), 0, "%s", rm_error_message());
+    cr_assert(ds.has_source);
+    char src[64];
+    cr_assert_eq(rm_dataset_read_source(&ds, 0, src, sizeof src), 0, "%s", rm_error_message());
+    cr_assert_str_eq(src, "faces/a.png");
+    cr_assert_eq(rm_dataset_read_source(&ds, N - 1, src, sizeof src), 0, "%s", rm_error_message());
+    cr_assert_str_eq(src, "");
+    cr_assert_neq(rm_dataset_read_source(&ds, N, src, sizeof src), 0, "past the last record");
+    rm_dataset_close(&ds);
+    tu_rmtree(dir);
+}
