@@ -696,6 +696,20 @@ int rm_netdef_find(rm_netdef *def, const char *name_or_path)
     return rm_netdef_load(def, path);
 }
 
+/* Replaces def by the parse of its edited text `changed` (freed here),
+ * keeping its name. */
+static int replace_with_text(rm_netdef *def, char *changed, const char *source)
+{
+    rm_netdef parsed;
+    int rc = rm_netdef_parse(&parsed, changed, source);
+    free(changed);
+    if (rc != 0) return -1;
+    memcpy(parsed.name, def->name, sizeof parsed.name);
+    rm_netdef_free(def);
+    *def = parsed;
+    return 0;
+}
+
 int rm_netdef_set_input_channels(rm_netdef *def, int channels)
 {
     if (channels < 1 || channels > MAX_INPUT_C)
@@ -731,14 +745,7 @@ int rm_netdef_set_input_channels(rm_netdef *def, int channels)
     memcpy(changed + head + strlen(repl), end, tail + 1);
     char source[96];
     snprintf(source, sizeof source, "%s (input channels %d)", def->name, channels);
-    rm_netdef parsed;
-    int rc = rm_netdef_parse(&parsed, changed, source);
-    free(changed);
-    if (rc != 0) return -1;
-    memcpy(parsed.name, def->name, sizeof parsed.name);
-    rm_netdef_free(def);
-    *def = parsed;
-    return 0;
+    return replace_with_text(def, changed, source);
 }
 
 /* The line [*start, *end) of the first "key = ..." in [from, to), or 0. */
@@ -813,14 +820,7 @@ int rm_netdef_set_classes(rm_netdef *def, int classes)
     snprintf(changed, size, "%.*s%s%.*s%s%s", (int)(cs - text), text, crepl, (int)(us - ce), ce, urepl, ue);
     char source[96];
     snprintf(source, sizeof source, "%s (%d classes)", def->name, classes);
-    rm_netdef parsed;
-    int rc = rm_netdef_parse(&parsed, changed, source);
-    free(changed);
-    if (rc != 0) return -1;
-    memcpy(parsed.name, def->name, sizeof parsed.name);
-    rm_netdef_free(def);
-    *def = parsed;
-    return 0;
+    return replace_with_text(def, changed, source);
 }
 
 void rm_netdef_free(rm_netdef *def)
