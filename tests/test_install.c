@@ -16,23 +16,6 @@ static void setup(void) { dir = tu_scratch_dir(); }
 static void teardown(void) { tu_rmtree(dir); }
 TestSuite(install, .init = setup, .fini = teardown, .timeout = 120);
 
-/* Runs a shell command; returns its exit code and output. */
-static int run_sh(char **output, const char *cmd)
-{
-    FILE *p = popen(cmd, "r");
-    cr_assert(p, "cannot run %s", cmd);
-    size_t cap = 1 << 16, len = 0, got;
-    char *buf = malloc(cap);
-    while ((got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-        len += got;
-        if (cap - len < 4096) buf = realloc(buf, cap *= 2);
-    }
-    buf[len] = 0;
-    int status = pclose(p);
-    *output = buf;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 Test(install, installs_binary_nets_examples_and_man_page_and_the_copy_finds_its_nets)
 {
     const char *root = getenv("RELMASK_ROOT"), *bin = getenv("RELMASK_BIN");
@@ -43,7 +26,7 @@ Test(install, installs_binary_nets_examples_and_man_page_and_the_copy_finds_its_
     snprintf(moved, sizeof moved, "%s/moved", dir);
     char *out;
     snprintf(cmd, sizeof cmd, "make -s -C '%s' install BUILD='%s' PREFIX='%s' 2>&1", root, dirname(bin_copy), prefix);
-    int code = run_sh(&out, cmd);
+    int code = tu_run_sh(&out, "%s", cmd);
     cr_assert_eq(code, 0, "make install failed:\n%s", out);
     free(out);
 
@@ -54,7 +37,7 @@ Test(install, installs_binary_nets_examples_and_man_page_and_the_copy_finds_its_
 
     /* The man page has every command's --help. */
     snprintf(cmd, sizeof cmd, "cat '%s/share/man/man1/relmask.1'", prefix);
-    code = run_sh(&out, cmd);
+    code = tu_run_sh(&out, "%s", cmd);
     cr_assert_eq(code, 0);
     const char *sections[] = {".TH RELMASK 1", ".SH \"RELMASK TRAIN\"", ".SH \"RELMASK ENCODE\"",
                               ".SH \"RELMASK RELEVANCE IMPORT\"", "--encoded-epochs", ".SH EXIT STATUS"};
@@ -68,20 +51,20 @@ Test(install, installs_binary_nets_examples_and_man_page_and_the_copy_finds_its_
              "cp '%s/tests/fixtures/nets/mini16.cfg' '%s/share/relmask/nets/only-installed.cfg' && "
              "env -u RELMASK_NETS '%s/bin/relmask' net only-installed 2>&1",
              root, prefix, prefix);
-    code = run_sh(&out, cmd);
+    code = tu_run_sh(&out, "%s", cmd);
     cr_assert_eq(code, 0, "the installed binary did not find its own nets:\n%s", out);
     cr_assert(strstr(out, "mini16: input 1x16x16"), "%s", out);
     free(out);
     snprintf(cmd, sizeof cmd, "mv '%s' '%s' && env -u RELMASK_NETS '%s/bin/relmask' net only-installed 2>&1", prefix,
              moved, moved);
-    code = run_sh(&out, cmd);
+    code = tu_run_sh(&out, "%s", cmd);
     cr_assert_eq(code, 0, "a moved install did not find its nets:\n%s", out);
     free(out);
 
     /* RELMASK_NETS wins, and a name missing there is an error naming it. */
     snprintf(cmd, sizeof cmd, "RELMASK_NETS='%s/tests/fixtures/nets' '%s/bin/relmask' net only-installed 2>&1", root,
              moved);
-    code = run_sh(&out, cmd);
+    code = tu_run_sh(&out, "%s", cmd);
     cr_assert_eq(code, 1, "%s", out);
     cr_assert(strstr(out, "no network definition 'only-installed' in"), "%s", out);
     free(out);

@@ -28,21 +28,8 @@ static int run_make(char **output, const char *args)
     cr_assert(root && bin, "RELMASK_ROOT and RELMASK_BIN are not set (make check sets them)");
     char bin_copy[4096];
     snprintf(bin_copy, sizeof bin_copy, "%s", bin);
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "make -s -C '%s' sweep BUILD='%s' SWEEP_DIR='%s' %s 2>&1", root, dirname(bin_copy), dir,
-             args);
-    FILE *p = popen(cmd, "r");
-    cr_assert(p, "cannot run make");
-    size_t cap = 1 << 16, len = 0, got;
-    char *buf = malloc(cap);
-    while ((got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-        len += got;
-        if (cap - len < 4096) buf = realloc(buf, cap *= 2);
-    }
-    buf[len] = 0;
-    int status = pclose(p);
-    *output = buf;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return tu_run_sh(output, "make -s -C '%s' sweep BUILD='%s' SWEEP_DIR='%s' %s", root, dirname(bin_copy), dir,
+                     args);
 }
 
 /* Entries of `path` whose names start with `prefix`. */
@@ -64,20 +51,6 @@ static int count_lines(const char *path)
     for (int c; (c = fgetc(f)) != EOF;) n += c == '\n';
     fclose(f);
     return n;
-}
-
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "missing %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = 0;
-    fclose(f);
-    return s;
 }
 
 static int count_substr(const char *s, const char *needle)
@@ -143,12 +116,12 @@ Test(sweep, tiny_sweep_runs_every_cell_shares_stages_and_reruns_nothing)
         cr_assert(tu_file_exists(tu_path(dir, figures[i])), "missing %s", figures[i]);
     /* study.md: one row per cell x condition, the leak of each relevance
      * setting; study.html stands alone with the figures inline. */
-    char *md = read_text(tu_path(dir, "study.md"));
+    char *md = tu_read_text(tu_path(dir, "study.md"));
     cr_assert_eq(count_substr(md, "\n| size-"), 8 * 7, "%s", md);
     cr_assert(strstr(md, "- **relevance=pred** (7 cells): masks alone "), "%s", md);
     cr_assert(strstr(md, "- **relevance=true** (1 cell): masks alone "), "%s", md);
     free(md);
-    char *html = read_text(tu_path(dir, "study.html"));
+    char *html = tu_read_text(tu_path(dir, "study.html"));
     cr_assert_eq(count_substr(html, "<svg"), 2 + 6, "two line figures and a gain grid per non-baseline condition");
     cr_assert_null(strstr(html, "src="), "study.html refers to no other file");
     cr_assert(strstr(html, "<h2>The mask-shape leak</h2>"));

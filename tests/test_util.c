@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include <criterion/criterion.h>
+
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,16 +73,9 @@ int tu_dir_entries(const char *dir)
     return n;
 }
 
-int tu_run_cli(char **output, const char *args_fmt, ...)
+/* Runs `cmd` through /bin/sh with stderr joined to stdout. */
+static int run_captured(char **output, const char *cmd)
 {
-    const char *bin = getenv("RELMASK_BIN");
-    if (!bin || !*bin) bin = "build/relmask";
-    char args[16384], cmd[20000];
-    va_list ap;
-    va_start(ap, args_fmt);
-    vsnprintf(args, sizeof args, args_fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
     FILE *p = popen(cmd, "r");
     if (!p) { perror("popen"); abort(); }
     size_t cap = 4096, len = 0;
@@ -94,4 +89,43 @@ int tu_run_cli(char **output, const char *args_fmt, ...)
     int status = pclose(p);
     if (output) *output = buf; else free(buf);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int tu_run_cli(char **output, const char *args_fmt, ...)
+{
+    const char *bin = getenv("RELMASK_BIN");
+    if (!bin || !*bin) bin = "build/relmask";
+    char args[16384], cmd[20000];
+    va_list ap;
+    va_start(ap, args_fmt);
+    vsnprintf(args, sizeof args, args_fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
+    return run_captured(output, cmd);
+}
+
+int tu_run_sh(char **output, const char *cmd_fmt, ...)
+{
+    char line[16384], cmd[16400];
+    va_list ap;
+    va_start(ap, cmd_fmt);
+    vsnprintf(line, sizeof line, cmd_fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s 2>&1", line);
+    return run_captured(output, cmd);
+}
+
+char *tu_read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "missing %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *s = malloc((size_t)n + 1);
+    cr_assert(s);
+    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n, "%s: short read", path);
+    s[n] = 0;
+    fclose(f);
+    return s;
 }

@@ -23,5 +23,9 @@ int tu_dir_entries(const char *dir);
  * a malloc'd string (*output, may be NULL) and returns the exit code. */
 int tu_run_cli(char **output, const char *args_fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Runs a shell command line (e.g. make), the same way. */
+int tu_run_sh(char **output, const char *cmd_fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A whole file as a malloc'd string (the test fails if it is missing). */
+char *tu_read_text(const char *path);
 
 #endif
