@@ -353,5 +353,23 @@ Test(dataset, sources_of_some_records)
     cr_assert_str_eq(src, "");
     cr_assert_neq(rm_dataset_read_source(&ds, N, src, sizeof src), 0, "past the last record");
     rm_dataset_close(&ds);
+
+    /* info --record: out of range is an error naming the range. */
+    char *out;
+    cr_assert_eq(tu_run_cli(&out, "info --record %d '%s'", N, path), 1, "%s", out);
+    cr_assert(strstr(out, "--record 3000: the dataset has records 0..2999"), "%s", out);
+    free(out);
+
+    /* A /source that is not strings, or of another length, is refused. */
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    cr_assert(H5Ldelete(f, "source", H5P_DEFAULT) >= 0);
+    int32_t numbers[N] = {0};
+    hsize_t n = N;
+    cr_assert(H5LTmake_dataset_int(f, "source", 1, &n, numbers) >= 0);
+    H5Fclose(f);
+    cr_assert_neq(rm_dataset_open(&ds, path), 0);
+    cr_assert(strstr(rm_error_message(), "/source: expected variable-length strings [3000]"), "%s",
+              rm_error_message());
     tu_rmtree(dir);
 }
