@@ -502,6 +502,39 @@ Test(report, p_value_sentences_use_the_seed_count)
     free(md), free(html);
 }
 
+/* The mask-only control is reported as a leak of the masks, not as a method:
+ * a glance line and its own paragraph, outside the ranking and the Holm
+ * family (the same family as without it). */
+static int holm_family_in(const char *md)
+{
+    const char *p = strstr(md, "Because this report makes ");
+    cr_assert(p, "no family sentence in:\n%s", md);
+    return atoi(p + strlen("Because this report makes "));
+}
+
+Test(report, mask_control_is_a_leak_not_a_ranked_condition)
+{
+    cli(0, NULL, "report -q --dir %s%s%s", dir, "", "");
+    char *before = read_text(tu_path(dir, "report.md"));
+    int family = holm_family_in(before);
+    free(before);
+    for (int s = 1; s <= 2; s++) {
+        char cmd[9000];
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s/runs/mask' && cp -r '%s/runs/mean/seed%d' '%s/runs/mask/'", dir, dir,
+                 s, dir);
+        cr_assert_eq(system(cmd), 0);
+    }
+    cli(0, NULL, "report -q --force --dir %s%s%s", dir, "", "");
+    char *md = read_text(tu_path(dir, "report.md"));
+    static const char *const want[] = {"Mask-shape leak (the `mask` control): the masks alone give ",
+                                       "against chance 14.29%, leak ", "**mask**: The mask-only control", NULL};
+    for (int i = 0; want[i]; i++) cr_assert(strstr(md, want[i]), "expected '%s' in report.md:\n%s", want[i], md);
+    cr_assert(!strstr(md, "Highest test accuracy: `mask`") && !strstr(md, "Lowest test accuracy: `mask`"),
+              "the control was ranked:\n%s", md);
+    cr_assert_eq(holm_family_in(md), family, "the control joined the Holm family:\n%s", md);
+    free(md);
+}
+
 /* The relevance-quality section shows the nested metrics of
  * relevance_eval.json against chance (it once listed only top-level numbers,
  * of which the file has none, so the table was always empty). */

@@ -12,7 +12,9 @@
 #define RELMASK_REPORT_INTERNAL_H
 
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/json.h"
 #include "report/report.h"
@@ -114,6 +116,17 @@ typedef struct {
 } report_ctx;
 
 static const double report_threshold_share[2] = {0.90, 0.95};
+
+/* The mask-only control ("mask": trained and tested on binary masks): it
+ * measures how much the mask shape tells about the label, so it is reported
+ * as a leak, not ranked against the baseline or counted in the Holm family. */
+static inline int report_is_control(const char *condition) { return condition && !strcmp(condition, "mask"); }
+/* (control accuracy - chance) / (1 - chance), chance = 1/K: 0 at chance, 1
+ * when the masks give every label away */
+static inline double report_leak(double accuracy, int num_classes)
+{
+    return num_classes > 1 ? (accuracy - 1.0 / num_classes) / (1 - 1.0 / num_classes) : NAN;
+}
 
 /* experiment.c */
 int report_load(report_ctx *ctx);

@@ -95,9 +95,13 @@ static void intro(report_renderer *r, const report_ctx *ctx)
 static int glance(report_renderer *r, const report_ctx *ctx)
 {
     const report_condition *b = &ctx->cond[ctx->baseline];
-    int best = -1, worst = -1, fastest = -1, significant = 0, tested = 0;
+    int best = -1, worst = -1, fastest = -1, significant = 0, tested = 0, control = -1;
     for (int c = 0; c < ctx->ncond; c++) {
         if (c == ctx->baseline) continue;
+        if (report_is_control(ctx->cond[c].name)) {
+            control = c;
+            continue;
+        }
         const report_summary *s = &ctx->cond[c].s;
         if (isfinite(s->test.mean)) {
             if (best < 0 || s->test.mean > ctx->cond[best].s.test.mean) best = c;
@@ -147,6 +151,16 @@ static int glance(report_renderer *r, const report_ctx *ctx)
     begin(r, REPORT_ITEM);
     sayf(r, "Test-accuracy differences significant after the Holm adjustment: %d of %d.", significant, tested);
     end(r, REPORT_ITEM);
+    if (control >= 0 && ctx->num_classes > 1) {
+        const report_condition *c = &ctx->cond[control];
+        double leak = report_leak(c->s.test.mean, ctx->num_classes);
+        begin(r, REPORT_ITEM);
+        say(r, "Mask-shape leak (the `");
+        text(r, c->name);
+        sayf(r, "` control): the masks alone give %.2f%% against chance %.2f%%, leak %.2f (0: none, 1: the label).",
+             100 * c->s.test.mean, 100.0 / ctx->num_classes, leak);
+        end(r, REPORT_ITEM);
+    }
     end(r, REPORT_LIST);
     if (ctx->ncurves > 0) figures(r, ctx->curves, 1);
     return 0;

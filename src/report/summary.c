@@ -181,7 +181,7 @@ int report_analyze(report_ctx *ctx)
         int family = 0;
         for (int c = 0; c < ctx->ncond; c++) {
             const report_summary *s = &ctx->cond[c].s;
-            int base = c == ctx->baseline;
+            int base = c == ctx->baseline || report_is_control(ctx->cond[c].name);
             p[2 * c] = base || s->w_test.method == RM_WILCOXON_NONE ? NAN : s->w_test.p;
             p[2 * c + 1] = base || s->w_aulc.method == RM_WILCOXON_NONE ? NAN : s->w_aulc.p;
             family += !isnan(p[2 * c]) + !isnan(p[2 * c + 1]);
@@ -290,10 +290,37 @@ static void add_threshold(text *t, const report_ctx *ctx, const report_condition
     }
 }
 
+static const char *leak_words(double leak)
+{
+    return leak < 0.1 ? "near chance: the masks hardly carry the label"
+           : leak < 0.5 ? "the masks carry part of the label"
+                        : "the masks carry most of the label, so a masked student can learn the mask shape "
+                          "instead of the images";
+}
+
+static void add_control(text *t, const report_ctx *ctx, const report_condition *c, const report_condition *b)
+{
+    double leak = report_leak(c->s.test.mean, ctx->num_classes);
+    add(t, "The mask-only control: a student trained, validated and tested on the binary masks alone (no image "
+           "content) reached %.2f%% test accuracy on masks, against chance %.2f%% (1/%d) and %.2f%% for %s on the "
+           "images. Leak = (accuracy - chance) / (1 - chance) = %.2f: %s. It is a measurement of the masks, not a "
+           "method, so it is not ranked against %s nor counted among the report's tests.",
+        100 * c->s.test.mean, 100.0 / ctx->num_classes, ctx->num_classes, 100 * b->s.test.mean, b->name, leak,
+        leak_words(leak), b->name);
+}
+
 static char *finding(const report_ctx *ctx, const report_condition *c)
 {
     const report_condition *b = &ctx->cond[ctx->baseline];
     text t = {0};
+    if (report_is_control(c->name) && ctx->num_classes > 1) {
+        add_control(&t, ctx, c, b);
+        if (t.failed) {
+            free(t.buf);
+            return NULL;
+        }
+        return t.buf;
+    }
     if (c->s.curve_runs == 0) {
         add(&t, "It has no learning curve (no model.h5 in its runs), so only its test accuracy is "
                                 "compared. ");
