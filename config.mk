@@ -141,6 +141,11 @@ EXTRA_CONDITIONS ?=
 SWEEP           ?= default
 SWEEP_TINY      ?= 0
 JOBS            ?= 1
+# With JOBS > 1, each concurrent stage is pinned to THREADS cores of its own
+# (PIN=0: not pinned). LAUNCH prefixes every stage command, e.g.
+# LAUNCH='srun -N1 -n1 -c 8 --exclusive' (docs/scale.md).
+PIN             ?= 1
+LAUNCH          ?=
 
 # --- real data: make mnist, make fashion-mnist (datasets/README.md) ---------
 # Where the fetched IDX files are cached (gitignored); results go to

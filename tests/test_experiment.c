@@ -1,14 +1,17 @@
 /* The miniature experiment: the real `make experiment` chain (synth, source
  * model, relevance, relevance-eval, encodings, students, fine-tuning,
  * fusion, report) at tiny sizes and one epoch, into a scratch directory.
- * Checks the report is complete, that a rerun does nothing, and that a
- * changed parameter reruns exactly what depends on it. */
+ * Checks the report is complete, that a rerun does nothing, that a
+ * changed parameter reruns exactly what depends on it, and that JOBS=2
+ * (concurrent, pinned stages) gives the same models as JOBS=1. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "nn/model_file.h"
 #include "test_util.h"
 
 static char *dir;
@@ -17,9 +20,9 @@ static void setup(void) { dir = tu_scratch_dir(); }
 static void teardown(void) { tu_rmtree(dir); }
 TestSuite(experiment, .init = setup, .fini = teardown, .timeout = 600);
 
-/* Runs make with the miniature settings plus `extra`; returns the exit code
- * and the output. */
-static int run_make(char **output, const char *extra)
+/* Runs make with the miniature settings into `exp_dir`, plus `extra`;
+ * returns the exit code and the output. */
+static int run_make_in(char **output, const char *exp_dir, const char *extra)
 {
     const char *root = getenv("RELMASK_ROOT");
     cr_assert(root, "RELMASK_ROOT is not set (make check sets it)");
@@ -29,7 +32,7 @@ static int run_make(char **output, const char *extra)
              "TARGET_VAL=35 TARGET_TEST=70 SOURCE_NET='%s/tests/fixtures/nets/mini16.cfg' SOURCE_EPOCHS=2 "
              "STUDENT_NET='%s/tests/fixtures/nets/mini16.cfg' STUDENT_EPOCHS=2 STUDENT_BATCH=16 "
              "ENCODED_SCHEDULE='--encoded-epochs 1' QUALITY_IMAGES=20 SEEDS='1 2' ENCODINGS='mean negative channel' %s 2>&1",
-             root, dir, root, root, extra);
+             root, exp_dir, root, root, extra);
     FILE *p = popen(cmd, "r");
     cr_assert(p, "cannot run make");
     size_t cap = 1 << 16, len = 0;
@@ -44,6 +47,8 @@ static int run_make(char **output, const char *extra)
     *output = buf;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+static int run_make(char **output, const char *extra) { return run_make_in(output, dir, extra); }
 
 static char *slurp(const char *path)
 {
@@ -106,4 +111,55 @@ Test(experiment, miniature_run_writes_a_complete_report_and_reruns_only_what_cha
     cr_assert_eq(mtime(tu_path(dir, "runs/raw/seed1/model.h5")), raw_time);
     cr_assert_gt(mtime(tu_path(dir, "encoded_mean.h5")), mean_time);
     cr_assert_gt(mtime(tu_path(dir, "report.md")), report_time);
+}
+
+static void model_fingerprint(char out[17], const char *path)
+{
+    rm_model m = {0};
+    cr_assert_eq(rm_model_load(&m, path), 0, "cannot load %s", path);
+    rm_model_fingerprint(out, &m);
+    rm_model_free(&m);
+}
+
+/* Two students at a time, each pinned to a core of its own, train exactly
+ * the models one at a time does (same THREADS), and the progress lines say
+ * what finished, where, and how many students are left. */
+Test(experiment, concurrent_pinned_jobs_give_the_same_models_as_one_at_a_time)
+{
+    static const char *const settings = "THREADS=1 ENCODINGS=mean SEEDS='1 2'";
+    char one_dir[4096], two_dir[4096], extra[256];
+    snprintf(one_dir, sizeof one_dir, "%s/jobs1", dir);
+    snprintf(two_dir, sizeof two_dir, "%s/jobs2", dir);
+    char *out;
+    snprintf(extra, sizeof extra, "%s JOBS=1", settings);
+    int code = run_make_in(&out, one_dir, extra);
+    cr_assert_eq(code, 0, "make experiment JOBS=1 failed:\n%s", out);
+    cr_assert(strstr(out, "students: 6 done, 0 running, 0 left"), "no final progress line:\n%s", out);
+    free(out);
+    snprintf(extra, sizeof extra, "%s JOBS=2", settings);
+    code = run_make_in(&out, two_dir, extra);
+    cr_assert_eq(code, 0, "make experiment JOBS=2 failed:\n%s", out);
+    cr_assert(strstr(out, "job: done   "), "no per-stage line:\n%s", out);
+    cr_assert(strstr(out, "students: 6 done, 0 running, 0 left"), "no final progress line:\n%s", out);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores >= 2) {
+        cr_assert(strstr(out, " on cores {"), "JOBS=2 THREADS=1 on %ld cores pinned nothing:\n%s", cores, out);
+        /* the two slots are pinned to two different cores */
+        const char *a = strstr(out, " on cores {");
+        int first = atoi(a + strlen(" on cores {")), other = 0;
+        for (const char *p = a; (p = strstr(p + 1, " on cores {"));)
+            if (atoi(p + strlen(" on cores {")) != first) other = 1;
+        cr_assert(other, "every job ran on core %d:\n%s", first, out);
+    }
+    free(out);
+    static const char *const runs[] = {"raw", "finetune", "mean"};
+    for (int r = 0; r < 3; r++)
+        for (int seed = 1; seed <= 2; seed++) {
+            char path[4200], a[17], b[17];
+            snprintf(path, sizeof path, "%s/runs/%s/seed%d/model.h5", one_dir, runs[r], seed);
+            model_fingerprint(a, path);
+            snprintf(path, sizeof path, "%s/runs/%s/seed%d/model.h5", two_dir, runs[r], seed);
+            model_fingerprint(b, path);
+            cr_assert_str_eq(a, b, "runs/%s/seed%d: JOBS=2 trained other weights than JOBS=1", runs[r], seed);
+        }
 }
