@@ -13,11 +13,11 @@ include config.mk
 VERSION := 0.1.0
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-CPPFLAGS += -Isrc -Iinclude $(HDF5_CFLAGS) -D_GNU_SOURCE \
+CPPFLAGS += -Isrc -Iinclude -I$(BUILD)/gen $(HDF5_CFLAGS) -D_GNU_SOURCE \
             -DRELMASK_VERSION='"$(VERSION)"' -DRELMASK_GIT_REV='"$(GIT_REV)"' \
             -DRELMASK_NETS_DIR='"$(abspath nets)"'
 CFLAGS   += $(CSTD) $(OPT) -g $(WARN) -fopenmp -MMD -MP
-LDLIBS   += $(HDF5_LIBS) $(DNNL_LIBS) $(IMAGE_LIBS) -lm
+LDLIBS   += $(HDF5_LIBS) $(DNNL_LIBS) $(IMAGE_LIBS) $(PROTOBUF_LIBS) -lm
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -34,7 +34,8 @@ endif
 
 # librelmask.a holds the stages and the core a program embedding relmask
 # links; the command-line front end (src/cli/) is only in the binary.
-LIB_SRC   := $(wildcard src/core/*.c src/nn/*.c src/ingest/*.c src/train/*.c src/relevance/*.c src/encode/*.c src/report/*.c)
+LIB_SRC   := $(wildcard src/core/*.c src/nn/*.c src/ingest/*.c src/train/*.c src/relevance/*.c src/encode/*.c src/report/*.c \
+                       src/import/*.c)
 CLI_SRC   := $(wildcard src/cli/*.c)
 # The fuzz targets (tests/fuzz/) link into the test binary too, which
 # replays their corpora and regressions (tests/test_fuzz_regressions.c).
@@ -42,7 +43,11 @@ TEST_SRC  := $(wildcard tests/*.c tests/oracle/*.c) $(wildcard tests/fuzz/fuzz_*
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_common.c,$(wildcard tests/fuzz/fuzz_*.c)))
 BENCH_SRC := $(wildcard bench/*.c)
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# ONNX import: C code generated at build time by protoc-c from the
+# onnx.proto of Debian's libonnx-dev (nothing of ONNX is vendored).
+ONNX_PROTO := $(ONNX_PROTO_DIR)/onnx.proto
+ONNX_GEN   := $(BUILD)/gen/onnx.pb-c.c
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/librelmask.a
 BIN       := $(BUILD)/relmask
@@ -58,6 +63,15 @@ all: $(BIN)
 # browser suite needs Chromium), which the deps step it reaches inherits.
 deps:
 	@scripts/deps.sh $(DEPS_FLAGS)
+
+$(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: | deps
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen -I$(ONNX_PROTO_DIR) $(ONNX_PROTO)
+$(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+# The importer includes the generated header.
+$(filter $(BUILD)/src/import/%,$(LIB_OBJ)) $(BUILD)/src/cli/cmd_import.o $(BUILD)/tests/test_import_onnx.o: \
+    $(BUILD)/gen/onnx.pb-c.h
 
 # Test code also includes the double-precision oracles (tests/oracle/), which
 # stay out of the library.

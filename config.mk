@@ -30,6 +30,8 @@ HDF5_LIBS   ?= -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5_hl -lhdf5
 DNNL_LIBS   ?= -ldnnl
 IMAGE_LIBS  ?= -lpng16 -ljpeg -ltiff -lz
 TEST_LIBS   ?= -lcriterion
+PROTOBUF_LIBS  ?= -lprotobuf-c
+ONNX_PROTO_DIR ?= /usr/include/onnx
 
 # --- runtime ---------------------------------------------------------------
 # Threads for OpenMP stages (0 = all cores).

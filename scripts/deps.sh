@@ -3,7 +3,8 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 PKGS="gcc make libc6-dev libdnnl-dev libhdf5-dev hdf5-tools libcriterion-dev
-      libpng-dev libjpeg-dev libtiff-dev zlib1g-dev"
+      libpng-dev libjpeg-dev libtiff-dev zlib1g-dev
+      libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
 # --bench: also the peers that `make bench` measures side by side.
 [ "${1:-}" = "--bench" ] && PKGS="$PKGS python3 python3-torch python3-numpy libopenblas0-openmp"
 # --fuzz: clang with libFuzzer and the sanitizer runtimes (Debian's clang

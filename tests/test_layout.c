@@ -22,7 +22,8 @@ static const struct {
     {"encode", "core nn"},
     {"report", "core nn"},
     {"relevance", "core nn train"},
-    {"cli", "core nn ingest train relevance encode report"},
+    {"import", "core nn ingest"},
+    {"cli", "core nn ingest train relevance encode report import"},
 };
 
 static const char *root(void)

@@ -10,6 +10,7 @@
 int cmd_encode(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_heatmap(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

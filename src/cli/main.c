@@ -19,6 +19,7 @@ static const struct {
     {"synth", cmd_synth, "render synthetic expression faces (the embedded default dataset)"},
     {"ingest", cmd_ingest, "convert FER2013 CSV, image folders, JAFFE, CK+, IDX or NPY to a dataset"},
     {"subset", cmd_subset, "draw class-stratified subsets of a dataset (scarce target / source sets)"},
+    {"import", cmd_import, "make an ONNX network a relmask model (to predict, explain, fine-tune)"},
     {"train", cmd_train, "train a network on a dataset (best model, history, checkpoints)"},
     {"eval", cmd_eval, "evaluate a model on a dataset split (accuracy, per-class metrics, confusion)"},
     {"predict", cmd_predict, "write a model's logits, probabilities and predicted classes for a dataset"},

@@ -50,6 +50,9 @@ int rm_ingest(const rm_ingest_options *opt);
 
 /* Class-name presets accepted by --classes. */
 int rm_class_preset(const char *name, int *count, const char *const **names);
+/* --classes: a preset name or a comma-separated list of distinct names
+ * (malloc'd; free each and the array). */
+int rm_classes_parse(const char *spec, int *count, char ***names);
 
 /* The ingesters. Each writes opt->out_path or fails with nothing written. */
 int rm_ingest_fer2013(const char *csv_path, const rm_ingest_options *opt);

@@ -446,3 +446,5 @@ int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path,
     rm_image_free(&img);
     return rc;
 }
+
+int rm_classes_parse(const char *spec, int *count, char ***names) { return parse_classes(spec, count, names); }

@@ -1,0 +1,32 @@
+/* The import stage: a network trained elsewhere becomes a relmask model file
+ * (docs/import.md), which then predicts, explains (LRP), fine-tunes and
+ * serves as the source model of `make experiment` like one relmask trained. */
+#ifndef RELMASK_IMPORT_H
+#define RELMASK_IMPORT_H
+
+enum { RM_IMPORT_MAX_CHANNELS = 4 };
+
+typedef struct {
+    const char *input;          /* MODEL.onnx */
+    const char *out_path;       /* MODEL.h5, written atomically */
+    int force;
+    const char *classes;        /* comma-separated names or a preset (fer2013, synth, ...); NULL: "0".."K-1" */
+    /* what the model expects of an image x in [0, 255]: ((x/255) - mean[c]) / std[c] */
+    int num_mean, num_std;      /* 0 (defaults 0 and 1), 1 (every channel) or the channel count */
+    double mean[RM_IMPORT_MAX_CHANNELS], std[RM_IMPORT_MAX_CHANNELS];
+    int width, height;          /* the input size when the model's is symbolic (0: the model's) */
+    const char *name;           /* the network's name (default: the file name without .onnx) */
+    const char *command_line;   /* provenance */
+} rm_import_onnx_options;
+
+/* Imports an ONNX model (opsets 9-17, as torch.onnx.export writes them) of
+ * a chain of the layers relmask has: Conv, BatchNormalization, Relu,
+ * MaxPool, AveragePool, GlobalAveragePool, Flatten/Reshape, Gemm,
+ * MatMul + Add, Dropout, Identity, zero Pad; a final Softmax is dropped so
+ * the model outputs logits; the exporter's shape arithmetic is folded; Sub,
+ * Mul, Div and Add by constants before the first layer become the model's
+ * input normalization. Anything else fails naming the node and what is not
+ * supported; nothing is written. */
+int rm_import_onnx(const rm_import_onnx_options *o);
+
+#endif

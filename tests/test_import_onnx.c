@@ -1,0 +1,218 @@
+/* relmask import onnx: PyTorch networks exported by torch.onnx.export
+ * (tests/fixtures/make_onnx.py, opsets 9, 13 and 17) become relmask models
+ * whose logits, through `relmask predict` on the same images, equal
+ * PyTorch's float64 logits (golden.h5) within 1e-4 of the largest; the
+ * exporter's shape arithmetic folds; constant input scaling becomes the
+ * normalization; models that are not a chain, or of another opset, or not
+ * ONNX at all, are refused naming the node or what was expected. */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/npy.h"
+#include "nn/model_file.h"
+#include "test_util.h"
+
+static char *dir;
+static void setup(void) { dir = tu_scratch_dir(); }
+static void teardown(void) { tu_rmtree(dir); }
+TestSuite(import_onnx, .init = setup, .fini = teardown, .timeout = 120);
+
+enum { N = 4, K = 3, SIDE = 16 };
+
+static const char *onnx_fixture(const char *name)
+{
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/onnx/%s", getenv("RELMASK_FIXTURES"), name);
+    return path;
+}
+
+static void read_golden(const char *name, void *out, hid_t type)
+{
+    hid_t f = H5Fopen(onnx_fixture("golden.h5"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(f >= 0, "cannot open golden.h5");
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    cr_assert(d >= 0, "golden.h5 has no %s", name);
+    cr_assert(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+/* The golden images as a 3-class dataset (labels 0, 1, 2, 0), all in train. */
+static const char *golden_dataset(void)
+{
+    uint8_t images[N * SIDE * SIDE];
+    read_golden("images", images, H5T_NATIVE_UINT8);
+    size_t shape[3] = {N, SIDE, SIDE}, lshape[1] = {N};
+    int64_t labels[N] = {0, 1, 2, 0};
+    cr_assert_eq(rm_npy_write(tu_path(dir, "x.npy"), "|u1", 3, shape, images), 0);
+    cr_assert_eq(rm_npy_write(tu_path(dir, "y.npy"), "<i8", 1, lshape, labels), 0);
+    char *out;
+    char x[4096];
+    snprintf(x, sizeof x, "%s", tu_path(dir, "x.npy"));
+    int rc = tu_run_cli(&out, "ingest npy %s --labels %s --classes a,b,c --val 0 --test 0 -q --force -o %s", x,
+                        tu_path(dir, "y.npy"), tu_path(dir, "d.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    return tu_path(dir, "d.h5");
+}
+
+/* predict's logits [N,K] of an imported model on the golden images */
+static void predicted_logits(const char *model, float *logits)
+{
+    char data[4096], m[4096];
+    snprintf(data, sizeof data, "%s", golden_dataset());
+    snprintf(m, sizeof m, "%s", model);
+    char *out;
+    int rc = tu_run_cli(&out, "predict -q --force --model %s --data %s --out %s", m, data, tu_path(dir, "p.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    hid_t f = H5Fopen(tu_path(dir, "p.h5"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    hid_t d = H5Dopen2(f, "logits", H5P_DEFAULT);
+    cr_assert(d >= 0, "predictions have no /logits");
+    cr_assert(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, logits) >= 0);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+static void assert_logits(const float *got, const char *golden, const char *what)
+{
+    double want[N * K], scale = 0;
+    read_golden(golden, want, H5T_NATIVE_DOUBLE);
+    for (int i = 0; i < N * K; i++) scale = fmax(scale, fabs(want[i]));
+    cr_assert_gt(scale, 0.1, "degenerate golden logits");
+    for (int i = 0; i < N * K; i++)
+        cr_assert(fabs(got[i] - want[i]) <= 1e-4 * scale, "%s: logit [%d][%d] = %.7g, PyTorch %.7g (tolerance %.3g)",
+                  what, i / K, i % K, got[i], want[i], 1e-4 * scale);
+}
+
+static int import(char **out, const char *fixture, const char *extra)
+{
+    char in[4096];
+    snprintf(in, sizeof in, "%s", onnx_fixture(fixture));
+    return tu_run_cli(out, "import onnx %s -q --out %s --classes a,b,c %s", in, tu_path(dir, "m.h5"), extra);
+}
+
+Test(import_onnx, torch_exports_of_opsets_9_13_17_give_pytorchs_logits)
+{
+    static const char *const files[] = {"seq_opset9.onnx", "seq_opset13.onnx", "seq_opset17.onnx"};
+    static const char *const layers = "conv relu maxpool conv relu batchnorm avgpool flatten dense relu dense";
+    for (int f = 0; f < 3; f++) {
+        char *out;
+        int rc = import(&out, files[f], "--force");
+        cr_assert_eq(rc, 0, "%s: %s", files[f], out);
+        free(out);
+        rm_model m = {0};
+        cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0, "%s", files[f]);
+        char got[256] = "";
+        for (int i = 0; i < m.def.num_layers; i++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? " " : "",
+                     rm_layer_type_names[m.def.layers[i].type]);
+        cr_assert_str_eq(got, layers, "%s: layers", files[f]);
+        cr_assert(m.num_classes == K && !strcmp(m.class_names[2], "c"));
+        cr_assert(m.norm_mean[0] == 0.0f && m.norm_std[0] == 1.0f, "default normalization x/255");
+        rm_model_free(&m);
+        float logits[N * K];
+        predicted_logits(tu_path(dir, "m.h5"), logits);
+        assert_logits(logits, "logits_seq", files[f]);
+    }
+}
+
+/* x.view(x.size(0), -1): Shape, Gather, Unsqueeze, Concat fold into a
+ * flatten; --mean/--std give the normalization the model was trained with. */
+Test(import_onnx, shape_subgraph_folds_and_mean_std_normalize)
+{
+    char *out;
+    int rc = import(&out, "view_opset13.onnx", "--mean 0.5 --std 0.25");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    float logits[N * K];
+    predicted_logits(tu_path(dir, "m.h5"), logits);
+    assert_logits(logits, "logits_view", "view_opset13 with --mean 0.5 --std 0.25");
+    /* without them the images are scaled differently, and the logits differ */
+    rc = import(&out, "view_opset13.onnx", "--force");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    predicted_logits(tu_path(dir, "m.h5"), logits);
+    double want[N * K], diff = 0;
+    read_golden("logits_view", want, H5T_NATIVE_DOUBLE);
+    for (int i = 0; i < N * K; i++) diff = fmax(diff, fabs(logits[i] - want[i]));
+    cr_assert_gt(diff, 1e-3, "the normalization made no difference");
+}
+
+/* The imported model is a relmask model: LRP explains it. A batchnorm that
+ * follows a ReLU (no convolution to fold it into) is refused for now, with
+ * the layer named. */
+Test(import_onnx, imported_model_is_explained_by_lrp)
+{
+    char *out;
+    int rc = import(&out, "plain_opset13.onnx", "");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    char data[4096];
+    snprintf(data, sizeof data, "%s", golden_dataset());
+    rc = tu_run_cli(&out, "relevance -q --model %s --data %s --target pred --out %s", tu_path(dir, "m.h5"), data,
+                    tu_path(dir, "r.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "info %s", tu_path(dir, "r.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "conservation"), "%s", out);
+    free(out);
+    rc = import(&out, "seq_opset13.onnx", "--force");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "relevance -q --force --model %s --data %s --target pred --out %s", tu_path(dir, "m.h5"),
+                    data, tu_path(dir, "r.h5"));
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "batchnorm1") && strstr(out, "follows relu2"), "%s", out);
+    free(out);
+}
+
+static void refused(int want_rc, const char *want, const char *fixture, const char *extra)
+{
+    char *out;
+    int rc = import(&out, fixture, extra);
+    cr_assert_eq(rc, want_rc, "%s %s: exit %d, expected %d:\n%s", fixture, extra, rc, want_rc, out);
+    cr_assert(strstr(out, want), "%s %s: expected '%s' in:\n%s", fixture, extra, want, out);
+    free(out);
+    cr_assert(!tu_file_exists(tu_path(dir, "m.h5")), "a refused import wrote its output");
+}
+
+Test(import_onnx, refusals_name_the_node_or_what_was_expected)
+{
+    refused(1, "node 3 '/Add' (Add): combines two computed tensors", "residual_opset13.onnx", "");
+    refused(1, "graph networks", "residual_opset13.onnx", "");
+    refused(1, "ONNX opset 7; relmask imports opsets 9 to 17", "opset7.onnx", "");
+    refused(1, "--classes names 2 classes but the model has 3 outputs", "seq_opset13.onnx", "--classes x,y");
+    refused(1, "--mean/--std give 2/0 values but the model has 1 input channel", "seq_opset13.onnx", "--mean 0.1,0.2");
+    refused(2, "--std '0': every value must be > 0", "seq_opset13.onnx", "--std 0");
+    refused(2, "--mean 'a': expected numbers", "seq_opset13.onnx", "--mean a");
+    refused(1, "input 'input' is 16x16 but --size says 20x20", "seq_opset13.onnx", "--size 20");
+    tu_write_text(tu_path(dir, "junk.onnx"), "this is not a protobuf at all \x01\x02");
+    char *out;
+    int rc = tu_run_cli(&out, "import onnx %s --out %s", tu_path(dir, "junk.onnx"), tu_path(dir, "m.h5"));
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "junk.onnx: not an ONNX model"), "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "import onnx %s", onnx_fixture("seq_opset13.onnx"));
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "--out FILE.h5 is required"), "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "import tfjs %s --out %s", onnx_fixture("seq_opset13.onnx"), tu_path(dir, "m.h5"));
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "unknown format 'tfjs': expected onnx"), "%s", out);
+    free(out);
+    /* an existing output stays without --force */
+    rc = import(&out, "seq_opset13.onnx", "");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = import(&out, "seq_opset9.onnx", "");
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "--force"), "%s", out);
+    free(out);
+}
