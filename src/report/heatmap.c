@@ -245,7 +245,7 @@ static void draw_names_fitting(rm_image *img, int x, int y, int max_w, const cha
 }
 
 static int draw_caption(rm_image *img, const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r,
-                         int64_t e, int x, int y, int w)
+                        int64_t e, int x, int y, int w)
 {
     char number[32];
     int64_t rec = r->index[e];
