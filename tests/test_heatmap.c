@@ -10,6 +10,7 @@
 #include "core/dataset.h"
 #include "core/error.h"
 #include "core/npy.h"
+#include "report/font5x7.h"
 #include "report/heatmap.h"
 #include "core/image.h"
 #include "core/relevance_file.h"
@@ -83,6 +84,8 @@ Test(heatmap, colorize_refuses_bad_input)
 /* --- montages -------------------------------------------------------------*/
 
 enum { N = 9, H = 8, W = 12, K = 3 };
+/* The fixture dataset has /source: the default caption has the source line. */
+enum { CAP = RM_HEATMAP_CAPTION_H + RM_HEATMAP_SOURCE_H };
 static const char *const classes[K] = {"alpha", "beta", "gamma"};
 
 /* Record i: uniform gray 60 + 10 i, label i % 3 (labels_shift changes them). */
@@ -187,12 +190,12 @@ Test(heatmap, per_class_grid_size_and_tile_colours)
     int label_w = RM_HEATMAP_LABEL_W(5), tile_w = W * 3, tile_h = H * 3, m = RM_HEATMAP_MARGIN;
     cr_assert_eq(img.channels, 3);
     cr_assert_eq(img.width, m + label_w + 4 * (tile_w + m), "width %d", img.width);
-    cr_assert_eq(img.height, m + K * (tile_h + RM_HEATMAP_CAPTION_H + m), "height %d", img.height);
+    cr_assert_eq(img.height, m + K * (tile_h + CAP + m), "height %d", img.height);
     cr_assert_eq(img.width, 4 + 33 + 4 * 40);
-    cr_assert_eq(img.height, 4 + 3 * 48);
+    cr_assert_eq(img.height, 4 + 3 * 57);
     /* Row 1 (beta) column 1 is record 4 (the second beta record): gray 100,
      * overlay alpha 0.5: red 50 + 127.5, blue likewise, white 177.5 -> 178. */
-    int x0 = m + label_w + 1 * (tile_w + m), y0 = m + 1 * (tile_h + RM_HEATMAP_CAPTION_H + m);
+    int x0 = m + label_w + 1 * (tile_w + m), y0 = m + 1 * (tile_h + CAP + m);
     for (int d = 0; d < 3; d++) {
         expect_px(&img, x0 + 2 * 3 + d, y0 + 1 * 3 + d, 178, 50, 50);
         expect_px(&img, x0 + 9 * 3 + d, y0 + 6 * 3 + 2 - d, 50, 50, 178);
@@ -201,7 +204,7 @@ Test(heatmap, per_class_grid_size_and_tile_colours)
     expect_px(&img, x0 + tile_w - 1, y0 + tile_h - 1, 178, 178, 178);
     expect_px(&img, x0 - 1, y0, RM_HEATMAP_BACKGROUND, RM_HEATMAP_BACKGROUND, RM_HEATMAP_BACKGROUND);
     /* Row 2 (gamma) column 0: record 2, gray 80. */
-    int x2 = m + label_w, y2 = m + 2 * (tile_h + RM_HEATMAP_CAPTION_H + m);
+    int x2 = m + label_w, y2 = m + 2 * (tile_h + CAP + m);
     expect_px(&img, x2 + 2 * 3, y2 + 1 * 3, 168, 40, 40);
     /* The empty fourth column is background; the label column has text. */
     int x3 = m + label_w + 3 * (tile_w + m);
@@ -231,7 +234,7 @@ Test(heatmap, side_by_side_shows_image_and_plain_colours)
     cr_assert_eq(rm_heatmap_render(&o, &f.ds, &f.rel, &img), 0, "%s", rm_error_message());
     int m = RM_HEATMAP_MARGIN, pw = W * 2, tile_w = 2 * pw + RM_HEATMAP_PAIR_GAP;
     cr_assert_eq(img.width, m + 2 * (tile_w + m));
-    cr_assert_eq(img.height, m + (H * 2 + RM_HEATMAP_CAPTION_H + m));
+    cr_assert_eq(img.height, m + (H * 2 + CAP + m));
     /* First tile: record 5 (gray 110) | its heatmap. */
     expect_px(&img, m + 3, m + 3, 110, 110, 110);
     expect_px(&img, m + pw + RM_HEATMAP_PAIR_GAP + 2 * 2, m + 1 * 2, 255, 0, 0);
@@ -364,6 +367,148 @@ Test(heatmap, indices_must_be_explained)
     teardown(&f);
 }
 
+/* --- sources in the captions -----------------------------------------------*/
+
+static void expect_fit(const char *source, int max_w, const char *want)
+{
+    char out[256];
+    rm_heatmap_fit_source(source, max_w, out, sizeof out);
+    cr_assert_str_eq(out, want, "'%s' in %d px: '%s', expected '%s'", source, max_w, out, want);
+    cr_assert_leq(rm_font_text_width(out, 1), max_w, "'%s' is wider than %d px", out, max_w);
+}
+
+/* n characters of the 5x7 font take 6 n - 1 pixels. */
+Test(heatmap, fit_source_path_then_file_name_then_its_end)
+{
+    expect_fit("faces/r2.png", 6 * 12 - 1, "faces/r2.png");
+    expect_fit("faces/r2.png", 6 * 12 - 2, "r2.png");
+    expect_fit("anger/S005_001_00000011.png", 6 * 16 - 1, "..._00000011.png");
+    expect_fit("anger/S005_001_00000011.png", 6 * 16 + 4, "..._00000011.png");
+    expect_fit("fer2013.csv:12345", 6 * 17 - 1, "fer2013.csv:12345");
+    expect_fit("fer2013.csv:12345", 6 * 10 - 1, "...v:12345");
+    expect_fit("train-images-idx3-ubyte:59999", 6 * 4 - 1, "...9");
+    expect_fit("train-images-idx3-ubyte:59999", 6 * 4 - 2, "");
+    expect_fit("", 500, "");
+    expect_fit("dir/", 6 * 4 - 1, "dir/");
+}
+
+/* The w x RM_FONT_LINE strip at (x, y) of the montage shows exactly `text`
+ * drawn in the caption colour on the background (empty: background only). */
+static void expect_text_strip(const rm_image *img, int x, int y, int w, const char *text)
+{
+    rm_image want;
+    cr_assert_eq(rm_image_alloc(&want, w, RM_FONT_LINE, 3), 0);
+    memset(want.pixels, RM_HEATMAP_BACKGROUND, (size_t)w * RM_FONT_LINE * 3);
+    const uint8_t white[3] = {RM_HEATMAP_TEXT, RM_HEATMAP_TEXT, RM_HEATMAP_TEXT};
+    rm_font_draw(&want, 0, 0, text, 1, white);
+    size_t plane = (size_t)img->width * img->height, wplane = (size_t)w * RM_FONT_LINE;
+    int differ = 0, lit = 0;
+    for (int c = 0; c < 3; c++)
+        for (int yy = 0; yy < RM_FONT_LINE; yy++)
+            for (int xx = 0; xx < w; xx++) {
+                uint8_t got = img->pixels[c * plane + (size_t)(y + yy) * img->width + x + xx];
+                uint8_t exp = want.pixels[c * wplane + (size_t)yy * w + xx];
+                differ += got != exp;
+                lit += exp == RM_HEATMAP_TEXT;
+            }
+    cr_assert_eq(differ, 0, "caption strip at (%d,%d): %d pixels differ from '%s'", x, y, differ, text);
+    if (*text) cr_assert_gt(lit, 10, "'%s' has lit pixels", text);
+    rm_image_free(&want);
+}
+
+/* Strips of the first two caption lines of both images are equal. */
+static void expect_same_strip(const rm_image *a, const rm_image *b, int x, int y, int w, int h)
+{
+    size_t pa = (size_t)a->width * a->height, pb = (size_t)b->width * b->height;
+    for (int c = 0; c < 3; c++)
+        for (int yy = y; yy < y + h; yy++)
+            for (int xx = x; xx < x + w; xx++)
+                cr_assert_eq(a->pixels[c * pa + (size_t)yy * a->width + xx],
+                             b->pixels[c * pb + (size_t)yy * b->width + xx], "pixel (%d,%d)", xx, yy);
+}
+
+/* --caption source (default) adds a line with the record's source fitted to
+ * the tile; a record without a source leaves it empty; record: the old
+ * two-line caption; none: no caption space at all. */
+Test(heatmap, caption_source_line_record_and_none)
+{
+    fixture f;
+    setup(&f);
+    rm_heatmap_options o;
+    rm_heatmap_options_defaults(&o);
+    o.selection = RM_HEATMAP_INDICES;
+    const int64_t idx[2] = {2, 8};   /* faces/r2.png; record 8 has no source */
+    o.indices = idx;
+    o.num_indices = 2;
+    o.scale = 3;                     /* tiles 36 px wide: 6 characters */
+    int m = RM_HEATMAP_MARGIN, tile_w = W * 3, tile_h = H * 3;
+    cr_assert_eq(rm_heatmap_caption_height(RM_HEATMAP_CAPTION_SOURCE, &f.ds), CAP);
+    rm_image src, rec, none;
+    cr_assert_eq(rm_heatmap_render(&o, &f.ds, &f.rel, &src), 0, "%s", rm_error_message());
+    cr_assert_eq(src.height, m + tile_h + CAP + m);
+    int line3 = m + tile_h + 2 + 2 * RM_FONT_LINE;
+    expect_text_strip(&src, m, line3, tile_w, "r2.png");
+    expect_text_strip(&src, m + tile_w + m, line3, tile_w, "");
+    o.caption = RM_HEATMAP_CAPTION_RECORD;
+    cr_assert_eq(rm_heatmap_render(&o, &f.ds, &f.rel, &rec), 0, "%s", rm_error_message());
+    cr_assert_eq(rec.height, m + tile_h + RM_HEATMAP_CAPTION_H + m);
+    cr_assert_eq(rec.width, src.width);
+    expect_same_strip(&src, &rec, 0, 0, src.width, m + tile_h + RM_HEATMAP_CAPTION_H);
+    o.caption = RM_HEATMAP_CAPTION_NONE;
+    cr_assert_eq(rm_heatmap_render(&o, &f.ds, &f.rel, &none), 0, "%s", rm_error_message());
+    cr_assert_eq(none.height, m + tile_h + m);
+    expect_same_strip(&src, &none, 0, 0, src.width, m + tile_h);
+    int text = 0;
+    for (size_t i = 0; i < (size_t)none.width * none.height; i++) text += none.pixels[i] == RM_HEATMAP_TEXT;
+    cr_assert_eq(text, 0, "no caption text without a caption");
+    rm_image_free(&src);
+    rm_image_free(&rec);
+    rm_image_free(&none);
+    /* A dataset without /source keeps the two-line caption. */
+    rm_dataset plain = f.ds;
+    plain.has_source = 0;
+    cr_assert_eq(rm_heatmap_caption_height(RM_HEATMAP_CAPTION_SOURCE, &plain), RM_HEATMAP_CAPTION_H);
+    teardown(&f);
+}
+
+/* A relevance file of a selection (as relevance --sample writes: entries
+ * explain records 7, 2 and 5): each tile's source line is that of the
+ * record its /index names, in the file's order. */
+Test(heatmap, caption_sources_follow_the_relevance_index)
+{
+    fixture f;
+    setup(&f);
+    rm_relevance_spec spec = {.count = 3, .channels = 1, .height = H, .width = W, .num_classes = K,
+                              .class_names = classes, .method = "lrp", .score_kind = "logit"};
+    rm_relevance_writer *w;
+    int64_t done;
+    cr_assert_eq(rm_relevance_writer_open(&w, tu_path(f.dir, "sel.h5"), &spec, 0, 0, &done), 0);
+    static float heat[3 * H * W];
+    heat[5] = 1;
+    int64_t index[3] = {7, 2, 5};
+    int32_t label[3] = {7 % K, 2 % K, 5 % K}, pred[3] = {-1, -1, -1};
+    float score[3] = {NAN, NAN, NAN};
+    rm_relevance_block b = {.n = 3, .index = index, .label = label, .explained = label, .predicted = pred,
+                            .score = score, .heatmap = heat};
+    cr_assert_eq(rm_relevance_writer_write(w, &b), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_relevance_writer_finish(w), 0, "%s", rm_error_message());
+    rm_relevance sel;
+    cr_assert_eq(rm_relevance_open(&sel, tu_path(f.dir, "sel.h5")), 0, "%s", rm_error_message());
+    rm_heatmap_options o;
+    rm_heatmap_options_defaults(&o);
+    o.selection = RM_HEATMAP_FIRST;
+    o.first = 3;
+    o.scale = 4;   /* 48 px: 8 characters, "faces/r7.png" does not fit */
+    rm_image img;
+    cr_assert_eq(rm_heatmap_render(&o, &f.ds, &sel, &img), 0, "%s", rm_error_message());
+    int m = RM_HEATMAP_MARGIN, tile_w = W * 4, line3 = m + H * 4 + 2 + 2 * RM_FONT_LINE;
+    const char *want[3] = {"r7.png", "r2.png", "r5.png"};
+    for (int c = 0; c < 3; c++) expect_text_strip(&img, m + c * (tile_w + m), line3, tile_w, want[c]);
+    rm_image_free(&img);
+    rm_relevance_close(&sel);
+    teardown(&f);
+}
+
 /* --- the command ----------------------------------------------------------*/
 
 static void expect_cli(int want, const char *want_text, const char *args)
@@ -398,6 +543,17 @@ Test(heatmap, command_usage_and_runs)
     expect_cli(0, NULL, args);
     snprintf(args, sizeof args, "heatmap -q -r %s -d %s -o %s --indices 99 --force", r, d, m);
     expect_cli(1, "record 99 is out of range", args);
+    expect_cli(2, "--caption", "heatmap -r r -d d -o m.png --caption file");
+    snprintf(args, sizeof args, "heatmap -q -r %s -d %s -o %s --first 3 --scale 1 --caption none --force", r, d, m);
+    expect_cli(0, NULL, args);
+    cr_assert_eq(rm_image_load(&img, m), 0, "%s", rm_error_message());
+    cr_assert_eq(img.height, RM_HEATMAP_MARGIN + H + RM_HEATMAP_MARGIN, "--caption none: no caption rows");
+    rm_image_free(&img);
+    snprintf(args, sizeof args, "heatmap -q -r %s -d %s -o %s --first 3 --scale 1 --caption record --force", r, d, m);
+    expect_cli(0, NULL, args);
+    cr_assert_eq(rm_image_load(&img, m), 0, "%s", rm_error_message());
+    cr_assert_eq(img.height, RM_HEATMAP_MARGIN + H + RM_HEATMAP_CAPTION_H + RM_HEATMAP_MARGIN);
+    rm_image_free(&img);
     teardown(&f);
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/dataset.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "nn/model_file.h"
 #include "relevance/quality.h"
 #include "core/relevance_file.h"
@@ -526,4 +527,220 @@ Test(quality, cli_csv_and_stdout, .init = setup, .fini = teardown)
     cr_assert(strstr(out, "no model given"), "%s", out);
     free(out);
     cr_assert_eq(tu_dir_entries(dir), 5, "no temporary files left (d, noregions, m, r, q.csv)");
+}
+
+/* --- records by name: per-record results, their sources, the extremes ----------*/
+
+/* d.h5's records with /source: "faces/<class>/img<i>.png", and for record 3
+ * a name with a comma (quoted in CSV). */
+static const char *source_of(int i)
+{
+    static char buf[64];
+    if (i == 3) return "faces/b/a,b.png";
+    snprintf(buf, sizeof buf, "faces/%s/img%d.png", classes[fx.labels[i]], i);
+    return buf;
+}
+
+static void write_sourced_dataset(const char *path)
+{
+    rm_dataset_spec spec = {.channels = 1, .height = H, .width = W, .num_classes = 2, .class_names = classes,
+                            .has_regions = 1, .source_format = "test", .source_path = "faces", .deflate_level = 1};
+    rm_dataset_writer *w;
+    cr_assert_eq(rm_dataset_writer_open(&w, path, &spec, 1), 0, "%s", rm_error_message());
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(rm_dataset_writer_append(w, fx.images[i], fx.labels[i], RM_SPLIT_TRAIN, fx.regions[i]), 0,
+                     "%s", rm_error_message());
+        cr_assert_eq(rm_dataset_writer_set_source(w, source_of(i)), 0, "%s", rm_error_message());
+    }
+    rm_split_spec split = {0};
+    cr_assert_eq(rm_dataset_writer_finish(w, &split), 0, "%s", rm_error_message());
+}
+
+/* Each record's own AOPC and region scores, in relevance-file order, with
+ * its dataset index and source; the aggregate is their mean. */
+Test(quality, per_record_results_name_the_record_and_its_source, .init = setup, .fini = teardown)
+{
+    write_sourced_dataset(tu_path(dir, "src.h5"));
+    const int64_t index[3] = {4, 1, 3};
+    const int32_t expl[3] = {0, -1, 1};
+    write_relevance(tu_path(dir, "r3.h5"), &fx, 3, index, expl, H, W);
+    rm_quality_config c;
+    base_config(&c);
+    c.relevance_path = tu_path(dir, "r3.h5");
+    c.data_path = tu_path(dir, "src.h5");
+    rm_quality_result r;
+    cr_assert_eq(rm_quality_run(&c, &r), 0, "%s", rm_error_message());
+    cr_assert(r.has_source && r.has_perturbation && r.has_regions);
+    cr_assert_eq(r.evaluated, 3);
+    const int at[] = {0, 2, 4, 6, 8};
+    double mean_aopc = 0;
+    uint8_t scratch[HW];
+    for (int e = 0; e < 3; e++) {
+        const rm_quality_record *rec = &r.records[e];
+        int i = (int)index[e], want_e = expl[e] >= 0 ? expl[e] : predicted(&fx, i);
+        cr_assert_eq(rec->entry, e);
+        cr_assert_eq(rec->index, index[e]);
+        cr_assert_eq(rec->label, fx.labels[i]);
+        cr_assert_eq(rec->explained, want_e, "entry %d explains class %d, expected %d", e, rec->explained, want_e);
+        cr_assert(rec->source, "entry %d has a source", e);
+        cr_assert_str_eq(rec->source, source_of(i));
+        double z[5][2], aopc = 0;
+        expected_curve(&fx, i, want_e, 4, at, z);
+        for (int k = 1; k <= 4; k++) aopc += (z[0][want_e] - z[k][want_e]) / 4;
+        cr_assert(fabs(rec->score[RM_SCORE_LOGIT] - z[0][want_e]) < 1e-5, "entry %d: f(x) %.8f, expected %.8f", e,
+                  rec->score[RM_SCORE_LOGIT], z[0][want_e]);
+        cr_assert(fabs(rec->aopc_relevance[RM_SCORE_LOGIT] - aopc) < 1e-5, "entry %d: AOPC %.8f, expected %.8f", e,
+                  rec->aopc_relevance[RM_SCORE_LOGIT], aopc);
+        cr_assert(isfinite(rec->aopc_random[RM_SCORE_PROBABILITY]));
+        mean_aopc += rec->aopc_relevance[RM_SCORE_LOGIT] / 3;
+        float heat[HW];
+        for (int p = 0; p < HW; p++) heat[p] = fx.w[want_e][p] * (float)(fx.images[i][p] / 255.0);
+        rm_region_score want;
+        rm_region_score_image(heat, fx.regions[i], H, W, 0, scratch, &want);
+        EXACT(rec->region.mass_pos, want.mass_pos);
+        EXACT(rec->region.hit_abs, want.hit_abs);
+    }
+    cr_assert(fabs(rm_running_mean(&r.aopc[RM_SCORE_LOGIT].aopc_relevance) - mean_aopc) < 1e-9);
+    rm_quality_result_free(&r);
+
+    /* A dataset without /source (older files, synthetic data): no sources,
+     * everything else the same; without a model the AOPC fields are NaN. */
+    c.data_path = tu_path(dir, "d.h5");
+    c.model_path = NULL;
+    cr_assert_eq(rm_quality_run(&c, &r), 0, "%s", rm_error_message());
+    cr_assert_not(r.has_source);
+    for (int e = 0; e < 3; e++) {
+        cr_assert_null(r.records[e].source);
+        cr_assert_eq(r.records[e].index, index[e]);
+        cr_assert_eq(r.records[e].explained, expl[e], "without a model: /explained as stored");
+        cr_assert(isnan(r.records[e].aopc_relevance[RM_SCORE_LOGIT]));
+        cr_assert(isfinite(r.records[e].region.mass_abs));
+    }
+    rm_quality_result_free(&r);
+}
+
+static const rm_json *json_at(const rm_json *j, const char *a, const char *b, const char *c)
+{
+    j = rm_json_get(j, a);
+    if (b) j = rm_json_get(j, b);
+    if (c) j = rm_json_get(j, c);
+    cr_assert(j, "no %s.%s.%s", a, b ? b : "", c ? c : "");
+    return j;
+}
+
+/* extremes.<metric>.lowest / .highest against the library's per-record
+ * values: the EXTREMES (5) lowest, ascending, and highest, descending, each
+ * with its index and (with /source) source. */
+static void expect_extremes(const rm_json *j, const char *metric, const rm_quality_result *r, int with_source)
+{
+    for (int highest = 0; highest < 2; highest++) {
+        const rm_json *list = json_at(j, "extremes", metric, highest ? "highest" : "lowest");
+        cr_assert_eq(list->type, RM_JSON_ARRAY);
+        cr_assert_eq(list->count, 5, "%s: the 5 %s of 6 records", metric, highest ? "highest" : "lowest");
+        double prev = highest ? INFINITY : -INFINITY;
+        for (size_t i = 0; i < list->count; i++) {
+            const rm_json *item = &list->items[i];
+            double value, entry, index;
+            cr_assert_eq(rm_json_get_number(item, "value", "json", &value), 0, "%s", rm_error_message());
+            cr_assert_eq(rm_json_get_number(item, "entry", "json", &entry), 0, "%s", rm_error_message());
+            cr_assert_eq(rm_json_get_number(item, "index", "json", &index), 0, "%s", rm_error_message());
+            cr_assert(highest ? value <= prev : value >= prev, "%s: sorted", metric);
+            prev = value;
+            const rm_quality_record *rec = &r->records[(int64_t)entry];
+            double want = !strcmp(metric, "positive_mass")
+                              ? rec->region.mass_pos
+                              : rec->aopc_relevance[RM_SCORE_LOGIT] - rec->aopc_random[RM_SCORE_LOGIT];
+            cr_assert(fabs(value - want) <= 1e-8 * fmax(1, fabs(want)), "%s entry %g: %.10g, expected %.10g", metric,
+                      entry, value, want);
+            cr_assert_eq((int64_t)index, rec->index);
+            const rm_json *source = rm_json_get(item, "source");
+            if (with_source) cr_assert(source && source->type == RM_JSON_STRING && !strcmp(source->string, rec->source));
+            else cr_assert_null(source, "no source key for a dataset without /source");
+        }
+        /* The first is the extreme of all records. */
+        double first;
+        rm_json_get_number(&list->items[0], "value", "json", &first);
+        for (int64_t e = 0; e < r->evaluated; e++) {
+            const rm_quality_record *rec = &r->records[e];
+            double v = !strcmp(metric, "positive_mass")
+                           ? rec->region.mass_pos
+                           : rec->aopc_relevance[RM_SCORE_LOGIT] - rec->aopc_random[RM_SCORE_LOGIT];
+            cr_assert(highest ? v <= first + 1e-8 : v >= first - 1e-8, "%s: record %lld beyond the extreme", metric,
+                      (long long)e);
+        }
+    }
+}
+
+Test(quality, cli_records_csv_and_json_extremes_name_sources, .init = setup, .fini = teardown)
+{
+    const char *src = tu_path(dir, "src.h5");
+    write_sourced_dataset(src);
+    char json[4096], records[4096], args[16384];
+    snprintf(json, sizeof json, "%s", tu_path(dir, "q.json"));
+    snprintf(records, sizeof records, "%s", tu_path(dir, "rec.csv"));
+    snprintf(args, sizeof args, "relevance-eval -q -r %s -d %s -m %s --steps 4 --region 2 --out %s --records %s",
+             tu_path(dir, "r.h5"), src, tu_path(dir, "m.h5"), json, records);
+    free(cli(0, NULL, "%s%s%s%s", args, "", "", ""));
+    /* The library on the same settings gives the numbers to expect. */
+    rm_quality_config c;
+    rm_quality_config_defaults(&c);
+    c.relevance_path = tu_path(dir, "r.h5");
+    c.data_path = src;
+    c.model_path = tu_path(dir, "m.h5");
+    c.steps = 4;
+    c.region = 2;
+    rm_quality_result r;
+    cr_assert_eq(rm_quality_run(&c, &r), 0, "%s", rm_error_message());
+    rm_json *j;
+    cr_assert_eq(rm_json_load(&j, json), 0, "%s", rm_error_message());
+    expect_extremes(j, "logit_difference", &r, 1);
+    expect_extremes(j, "positive_mass", &r, 1);
+    rm_json_free(j);
+
+    /* --records: a header, then one row per record; a source with a comma
+     * is quoted; row 0's numbers are the library's. */
+    char *text = read_text(records);
+    static const char *const want[] = {
+        "\nentry,index,source,label,explained,logit_score,logit_aopc_relevance,logit_aopc_random,logit_difference,"
+        "probability_score,probability_aopc_relevance,probability_aopc_random,probability_difference,region_area,"
+        "pointing_chance,positive_mass,absolute_mass,positive_pointing,absolute_pointing\n0,0,faces/a/img0.png,a,a,",
+        "\n3,3,\"faces/b/a,b.png\",b,a,", "\n5,5,faces/b/img5.png,b,b,", NULL};
+    for (int i = 0; want[i]; i++) cr_assert(strstr(text, want[i]), "expected %s in:\n%s", want[i], text);
+    int lines = 0;
+    for (const char *p = text; *p; p++) lines += *p == '\n';
+    cr_assert_eq(lines, 2 + N, "a comment, the header and %d rows:\n%s", N, text);
+    const char *row0 = strstr(text, "\n0,0,faces/a/img0.png,a,a,") + strlen("\n0,0,faces/a/img0.png,a,a,");
+    double score, aopc_rel, aopc_rnd, diff;
+    cr_assert_eq(sscanf(row0, "%lf,%lf,%lf,%lf", &score, &aopc_rel, &aopc_rnd, &diff), 4, "%s", row0);
+    const rm_quality_record *rec0 = &r.records[0];
+    cr_assert(fabs(score - rec0->score[RM_SCORE_LOGIT]) < 1e-8 && fabs(aopc_rel - rec0->aopc_relevance[RM_SCORE_LOGIT]) < 1e-8 &&
+                  fabs(diff - (rec0->aopc_relevance[RM_SCORE_LOGIT] - rec0->aopc_random[RM_SCORE_LOGIT])) < 1e-8,
+              "row 0: %.10g %.10g %.10g", score, aopc_rel, diff);
+    free(text);
+    rm_quality_result_free(&r);
+
+    /* Without /source: the same outputs, no source key, empty source fields. */
+    snprintf(args, sizeof args, "relevance-eval -q -r %s -d %s -m %s --steps 4 --region 2 --out %s --records %s --force",
+             tu_path(dir, "r.h5"), tu_path(dir, "d.h5"), tu_path(dir, "m.h5"), json, records);
+    free(cli(0, NULL, "%s%s%s%s", args, "", "", ""));
+    c.data_path = tu_path(dir, "d.h5");
+    cr_assert_eq(rm_quality_run(&c, &r), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_json_load(&j, json), 0, "%s", rm_error_message());
+    expect_extremes(j, "logit_difference", &r, 0);
+    rm_json_free(j);
+    rm_quality_result_free(&r);
+    text = read_text(json);
+    cr_assert_null(strstr(text, "\"source\""), "%s", text);
+    free(text);
+    text = read_text(records);
+    cr_assert(strstr(text, "\n0,0,,a,a,") && strstr(text, "\n3,3,,b,a,"), "%s", text);
+    free(text);
+
+    /* Existing outputs and a path given twice are refused before any work. */
+    free(cli(1, "already exists; use --force", "relevance-eval -q -r %s -d %s --out %s --records %s",
+             tu_path(dir, "r.h5"), src, tu_path(dir, "other.json"), records));
+    free(cli(1, "would both be written", "relevance-eval -q -r %s -d %s --out %s --records %s", tu_path(dir, "r.h5"),
+             src, tu_path(dir, "same.csv"), tu_path(dir, "same.csv")));
+    cr_assert_not(tu_file_exists(tu_path(dir, "other.json")), "a refused run writes nothing");
+    cr_assert_not(tu_file_exists(tu_path(dir, "same.csv")));
 }

@@ -22,6 +22,8 @@
 #include "relevance/lrp.h"
 #include "nn/model_file.h"
 #include "core/relevance_file.h"
+#include "report/font5x7.h"
+#include "report/heatmap.h"
 #include "test_util.h"
 
 static char *dir;
@@ -492,4 +494,97 @@ Test(relevance_cmd, label_free_targets)
     EXPECT(2, "expected top:K", "relevance -q --model %s --data %s --out %s --force --target top:0", m, d, out);
     EXPECT(2, "needs --method lrp", "relevance -q --model %s --data %s --out %s --force --method occlusion "
                                     "--target contrast", m, d, out);
+}
+
+/* A relevance file of a --sample draw leads back to each record's source:
+ * through /index, relevance-eval --records names the dataset's /source of
+ * every entry, and the montage caption of each tile shows it. */
+static const char *sample_source(const rm_dataset *ds, int64_t i)
+{
+    static char buf[128];
+    snprintf(buf, sizeof buf, "faces/%s/img%04lld.png", ds->class_names[ds->labels[i]], (long long)i);
+    return buf;
+}
+
+Test(relevance_cmd, sample_traces_back_to_the_sources)
+{
+    /* d.h5 with /source, as an ingested folder would have it. */
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "d.h5")), 0, "%s", rm_error_message());
+    char src[4096];
+    snprintf(src, sizeof src, "%s", tu_path(dir, "src.h5"));
+    rm_dataset_spec spec = {.channels = ds.channels, .height = ds.height, .width = ds.width,
+                            .num_classes = ds.num_classes, .class_names = (const char *const *)ds.class_names,
+                            .source_format = "folder", .source_path = "faces", .deflate_level = 1};
+    rm_dataset_writer *w;
+    cr_assert_eq(rm_dataset_writer_open(&w, src, &spec, 0), 0, "%s", rm_error_message());
+    uint8_t *img = malloc((size_t)ds.channels * ds.height * ds.width);
+    for (size_t i = 0; i < ds.count; i++) {
+        cr_assert_eq(rm_dataset_read_images(&ds, i, 1, img), 0, "%s", rm_error_message());
+        cr_assert_eq(rm_dataset_writer_append(w, img, ds.labels[i], ds.split[i], NULL), 0, "%s", rm_error_message());
+        cr_assert_eq(rm_dataset_writer_set_source(w, sample_source(&ds, (int64_t)i)), 0, "%s", rm_error_message());
+    }
+    free(img);
+    rm_split_spec split = {0};
+    cr_assert_eq(rm_dataset_writer_finish(w, &split), 0, "%s", rm_error_message());
+    char rel[4096], records[4096];
+    snprintf(rel, sizeof rel, "%s", tu_path(dir, "sample.h5"));
+    snprintf(records, sizeof records, "%s", tu_path(dir, "records.csv"));
+    const char *m = tu_path(dir, "m.h5");
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --sample 21 --seed 4", m, src, rel);
+    EXPECT(0, NULL, "relevance-eval -q -r %s -d %s -m %s --steps 2 --records %s --out %s", rel, src, m, records,
+           tu_path(dir, "q.json"));
+    rm_relevance r;
+    cr_assert_eq(rm_relevance_open(&r, rel), 0, "%s", rm_error_message());
+    cr_assert_eq(r.count, 21);
+    char *text = tu_read_text(records);
+    const char *line = strchr(strchr(text, '\n') + 1, '\n') + 1;   /* past the comment and the header */
+    int rows = 0;
+    for (; *line; line = strchr(line, '\n') + 1, rows++) {
+        long long entry, index;
+        char source[128];
+        cr_assert_eq(sscanf(line, "%lld,%lld,%127[^,],", &entry, &index, source), 3, "row: %.80s", line);
+        cr_assert_eq(entry, rows);
+        cr_assert_eq(index, r.index[entry], "entry %lld explains record %lld", entry, (long long)r.index[entry]);
+        cr_assert_str_eq(source, sample_source(&ds, index));
+    }
+    cr_assert_eq(rows, 21);
+    free(text);
+
+    /* The montage of the first 3 entries: each tile's source line. */
+    rm_dataset sds;
+    cr_assert_eq(rm_dataset_open(&sds, src), 0, "%s", rm_error_message());
+    rm_heatmap_options o;
+    rm_heatmap_options_defaults(&o);
+    o.selection = RM_HEATMAP_FIRST;
+    o.first = 3;
+    o.scale = 4;   /* 64-px tiles: 10 characters, the file name is 11: "...g0012.png" does not fit either */
+    rm_image mont;
+    cr_assert_eq(rm_heatmap_render(&o, &sds, &r, &mont), 0, "%s", rm_error_message());
+    int tile_w = sds.width * 4, M = RM_HEATMAP_MARGIN, y = M + sds.height * 4 + 2 + 2 * RM_FONT_LINE;
+    cr_assert_eq(mont.height, M + sds.height * 4 + RM_HEATMAP_CAPTION_H + RM_HEATMAP_SOURCE_H + M);
+    for (int t = 0; t < 3; t++) {
+        char want_text[64];
+        rm_heatmap_fit_source(sample_source(&ds, r.index[t]), tile_w, want_text, sizeof want_text);
+        cr_assert(!strncmp(want_text, "...", 3) && strstr(sample_source(&ds, r.index[t]), want_text + 3),
+                  "'%s' is the end of the file name", want_text);
+        rm_image want;
+        cr_assert_eq(rm_image_alloc(&want, tile_w, RM_FONT_LINE, 3), 0);
+        memset(want.pixels, RM_HEATMAP_BACKGROUND, (size_t)tile_w * RM_FONT_LINE * 3);
+        const uint8_t white[3] = {RM_HEATMAP_TEXT, RM_HEATMAP_TEXT, RM_HEATMAP_TEXT};
+        rm_font_draw(&want, 0, 0, want_text, 1, white);
+        int x0 = M + t * (tile_w + M), differ = 0;
+        size_t plane = (size_t)mont.width * mont.height, wplane = (size_t)tile_w * RM_FONT_LINE;
+        for (int c = 0; c < 3; c++)
+            for (int yy = 0; yy < RM_FONT_LINE; yy++)
+                for (int xx = 0; xx < tile_w; xx++)
+                    differ += mont.pixels[c * plane + (size_t)(y + yy) * mont.width + x0 + xx] !=
+                              want.pixels[c * wplane + (size_t)yy * tile_w + xx];
+        cr_assert_eq(differ, 0, "tile %d (record %lld): the caption is not '%s'", t, (long long)r.index[t], want_text);
+        rm_image_free(&want);
+    }
+    rm_image_free(&mont);
+    rm_dataset_close(&sds);
+    rm_relevance_close(&r);
+    rm_dataset_close(&ds);
 }

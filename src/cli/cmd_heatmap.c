@@ -12,6 +12,7 @@ typedef struct {
     int64_t *indices;           /* --indices, owned here */
     int selections, styles;     /* how many of each group were given (styles: bits) */
     int export_format;          /* --format: rm_heatmap_export_format */
+    int caption;                /* --caption: rm_heatmap_caption */
 } heatmap_options;
 
 static int set_per_class(void *t, const char *value, const char *cmd)
@@ -107,6 +108,11 @@ static const cli_option options[] = {
     CLI_OPT_INT('s', "scale", "S", cfg.montage.scale, 1, 64, "pixel replication factor 1..64 (default: the\n"
                                                              "smallest that makes images at least 96 px)"),
     CLI_OPT_INT('c', "columns", "N", cfg.montage.columns, 1, 1000, "tiles per row for --indices/--first (8)"),
+    CLI_OPT_CHOICE(0, "caption", "source|record|none", caption, "source|record|none",
+                   "under each tile: record, classes and, when the\n"
+                   "dataset has /source, the record's source\n"
+                   "(default); record: no source line; none: no\n"
+                   "caption"),
     CLI_HELP_TEXT(""),
     CLI_OPT_STRING('r', "relevance", "FILE", cfg.relevance_path, "relevance file (relmask relevance, or an import)"),
     CLI_OPT_STRING('d', "data", "FILE", cfg.data_path, "the dataset it explains"),
@@ -133,8 +139,11 @@ static const cli_command command = {
     .options = options,
     .epilog = "\n"
               "Under each tile: '#record label' and 'e:explained p:predicted' where they\n"
-              "fit. The same inputs give the same bytes. The PNG is written to a temporary\n"
-              "name and renamed when complete. See docs/relevance.md (Heatmap montages).\n"
+              "fit, and, when the dataset has /source, the record's source: the path, its\n"
+              "file name, or '...' and the end of the name, whichever fits the tile. The\n"
+              "relevance file's /index leads back to the dataset record. The same inputs\n"
+              "give the same bytes. The PNG is written to a temporary name and renamed\n"
+              "when complete. See docs/relevance.md (Heatmap montages).\n"
               "Exit codes: 0 ok, 1 error, 2 usage error.\n",
     .check = check,
 };
@@ -145,6 +154,7 @@ int cmd_heatmap(int argc, char **argv)
     rm_heatmap_config_defaults(&o.cfg);
     int done, rc = cli_parse(&command, argc, argv, &o, &done, NULL);
     o.cfg.export_format = (rm_heatmap_export_format)o.export_format;
+    o.cfg.montage.caption = (rm_heatmap_caption)o.caption;
     if (rc == RM_EXIT_OK && !done) rc = rm_heatmap(&o.cfg) == 0 ? RM_EXIT_OK : cli_runtime_error();
     free(o.indices);
     return rc;

@@ -100,7 +100,9 @@ static const cli_option options[] = {
     CLI_OPT_STRING('o', "out", "FILE", cfg.out_path, "write the results here (default: stdout)"),
     CLI_OPT_CHOICE(0, "format", "json|csv", format, "json|csv", "output format (default: csv if --out ends in\n"
                                                                 ".csv, else json)"),
-    CLI_OPT_FLAG('f', "force", cfg.force, "overwrite an existing --out file"),
+    CLI_OPT_STRING(0, "records", "FILE", cfg.records_path, "also write one CSV row per record: its entry,\n"
+                                                             "dataset index, source, classes and metrics"),
+    CLI_OPT_FLAG('f', "force", cfg.force, "overwrite existing --out and --records files"),
     CLI_OPT_CALL(0, "steps", "N", set_steps, "perturbation steps (20)"),
     CLI_OPT_CALL(0, "region", "N", set_region, "region size in pixels; 1 = pixel flipping (4)"),
     CLI_OPT_CALL(0, "fraction", "F", set_fraction, "share of the regions replaced at the last step,\n"
@@ -143,8 +145,9 @@ static const cli_command command = {
     .epilog = "\n"
               "The explained class is the relevance file's /explained (the model's\n"
               "prediction where it is -1). A dataset without /regions gives the\n"
-              "perturbation metrics only, with a note. Exit codes: 0 ok, 1 error, 2 usage\n"
-              "error.\n",
+              "perturbation metrics only, with a note. The JSON names the records of\n"
+              "lowest and highest score (\"extremes\"), with their /source when the\n"
+              "dataset has one. Exit codes: 0 ok, 1 error, 2 usage error.\n",
     .help_column = 29,
     .check = check,
 };

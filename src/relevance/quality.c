@@ -621,6 +621,11 @@ static int score_block(run_state *s, int64_t first, int n)
                 rnd += f0 - fm;
             }
             aopc_add(&res->aopc[q], f0, rel / L, rnd / L);
+            rm_quality_record *rec = &res->records[first + i];
+            rec->explained = s->explained[i];
+            rec->score[q] = f0;
+            rec->aopc_relevance[q] = rel / L;
+            rec->aopc_random[q] = rnd / L;
             aopc_add(&res->class_aopc[(size_t)label * RM_SCORE_KINDS + q], f0, rel / L, rnd / L);
         }
     }
@@ -638,6 +643,7 @@ static int region_block(run_state *s, int64_t first, int n)
     for (int i = 0; i < n; i++) {
         region_stats_add(&res->regions, &s->scores[i]);
         region_stats_add(&res->class_regions[s->rel.label[first + i]], &s->scores[i]);
+        res->records[first + i].region = s->scores[i];
     }
     return 0;
 }
@@ -690,6 +696,31 @@ static void state_free(run_state *s)
     free(s->explained);
 }
 
+/* Every evaluated record with its identity and NaN metrics; the sources
+ * when the dataset has them. */
+static int init_records(run_state *s)
+{
+    rm_quality_result *res = s->res;
+    res->records = rm_calloc((size_t)res->evaluated, sizeof *res->records, "per-record results");
+    if (!res->records) return -1;
+    res->has_source = s->ds.has_source;
+    char source[4096];
+    for (int64_t e = 0; e < res->evaluated; e++) {
+        rm_quality_record *rec = &res->records[e];
+        rec->entry = e;
+        rec->index = s->rel.index[e];
+        rec->label = s->rel.label[e];
+        rec->explained = s->rel.explained[e];
+        for (int q = 0; q < RM_SCORE_KINDS; q++) rec->score[q] = rec->aopc_relevance[q] = rec->aopc_random[q] = NAN;
+        rec->region.area = rec->region.pointing_chance = rec->region.mass_pos = rec->region.mass_abs = NAN;
+        rec->region.hit_pos = rec->region.hit_abs = NAN;
+        if (!res->has_source) continue;
+        RM_TRY(rm_dataset_read_source(&s->ds, (size_t)rec->index, source, sizeof source));
+        if (!(rec->source = rm_strdup(source))) return -1;
+    }
+    return 0;
+}
+
 static int run(run_state *s)
 {
     const rm_quality_config *cfg = s->cfg;
@@ -706,6 +737,7 @@ static int run(run_state *s)
     res->evaluated = cfg->max_images > 0 && cfg->max_images < s->rel.count ? cfg->max_images : s->rel.count;
     res->class_count = rm_calloc((size_t)s->K, sizeof *res->class_count, "class counts");
     if (!res->class_count) return -1;
+    RM_TRY(init_records(s));
     res->has_regions = s->ds.has_regions;
     if (res->has_regions) {
         res->class_regions = rm_calloc((size_t)s->K, sizeof *res->class_regions, "per-class regions");
@@ -754,5 +786,8 @@ void rm_quality_result_free(rm_quality_result *res)
     free(res->class_count);
     free(res->class_regions);
     for (int i = 0; i < res->num_notes; i++) free(res->notes[i]);
+    if (res->records)
+        for (int64_t e = 0; e < res->evaluated; e++) free(res->records[e].source);
+    free(res->records);
     memset(res, 0, sizeof *res);
 }

@@ -105,6 +105,21 @@ typedef struct {
 
 enum { RM_QUALITY_MAX_NOTES = 8 };
 
+/* One evaluated record, in relevance-file order (rm_quality_result.records):
+ * its own metrics, and where it came from. */
+typedef struct {
+    int64_t entry, index;     /* entry of the relevance file; record of the dataset (/index) */
+    int32_t label;            /* the dataset's label */
+    int32_t explained;        /* the class scored: /explained, or the model's prediction where
+                               * that is -1 (with perturbation); else /explained as stored */
+    /* perturbation, per score kind; NaN without it */
+    double score[RM_SCORE_KINDS];            /* f(x) */
+    double aopc_relevance[RM_SCORE_KINDS];   /* mean_k f(x) - f(x_k), relevance order */
+    double aopc_random[RM_SCORE_KINDS];      /* the same, averaged over the random orders */
+    rm_region_score region;   /* ground-truth regions; all NaN without them */
+    char *source;             /* the dataset's /source of the record; NULL when the dataset has none */
+} rm_quality_record;
+
 typedef struct {
     int64_t relevance_count, dataset_count, evaluated;
     int channels, height, width;
@@ -129,6 +144,8 @@ typedef struct {
     char *notes[RM_QUALITY_MAX_NOTES];
     int num_notes;
     double seconds;
+    rm_quality_record *records;            /* [evaluated], in relevance-file order */
+    int has_source;                        /* the dataset has /source: records[i].source set */
 } rm_quality_result;
 
 /* Opens the files, checks that the relevance file explains records of the

@@ -145,6 +145,93 @@ static void json_regions(FILE *f, const rm_quality_result *r, int tolerance)
     fputs("\n    ]\n  }", f);
 }
 
+/* --- records by name: extremes (JSON) and the per-record CSV --------------*/
+
+enum { EXTREMES = 5 };   /* records listed at each end */
+
+typedef double (*record_value)(const rm_quality_record *rec);
+
+static double logit_difference(const rm_quality_record *rec)
+{
+    return rec->aopc_relevance[RM_SCORE_LOGIT] - rec->aopc_random[RM_SCORE_LOGIT];
+}
+
+static double positive_mass(const rm_quality_record *rec) { return rec->region.mass_pos; }
+
+/* The (at most EXTREMES) entries of lowest or highest value, lowest or
+ * highest first; NaN values left out, ties to the earlier entry. */
+static int pick_extremes(const rm_quality_result *r, record_value value, int highest, int64_t out[EXTREMES])
+{
+    int n = 0;
+    for (; n < EXTREMES; n++) {
+        int64_t pick = -1;
+        double best = 0;
+        for (int64_t e = 0; e < r->evaluated; e++) {
+            double v = value(&r->records[e]);
+            if (isnan(v) || (pick >= 0 && !(highest ? v > best : v < best))) continue;
+            int taken = 0;
+            for (int i = 0; i < n && !taken; i++) taken = out[i] == e;
+            if (!taken) pick = e, best = v;
+        }
+        if (pick < 0) break;
+        out[n] = pick;
+    }
+    return n;
+}
+
+static const char *class_name_or_null(const rm_quality_result *r, int k)
+{
+    return k >= 0 && k < r->num_classes ? r->class_names[k] : NULL;
+}
+
+/* {"entry": E, "index": I, "source": "...", "label": "...", "explained": "...", "value": V};
+ * "source" only when the dataset has /source. */
+static void json_record(FILE *f, const rm_quality_result *r, const rm_quality_record *rec, double value)
+{
+    fprintf(f, "{\"entry\": %lld, \"index\": %lld", (long long)rec->entry, (long long)rec->index);
+    if (r->has_source) {
+        fputs(", \"source\": ", f);
+        rm_json_write_string(f, rec->source);
+    }
+    fputs(", \"label\": ", f);
+    rm_json_write_string(f, class_name_or_null(r, rec->label));
+    fputs(", \"explained\": ", f);
+    rm_json_write_string(f, class_name_or_null(r, rec->explained));
+    fputs(", \"value\": ", f);
+    rm_json_write_number(f, value);
+    fputc('}', f);
+}
+
+static void json_extreme_list(FILE *f, const rm_quality_result *r, const char *name, record_value value)
+{
+    fprintf(f, "\"%s\": {", name);
+    for (int highest = 0; highest < 2; highest++) {
+        int64_t pick[EXTREMES];
+        int n = pick_extremes(r, value, highest, pick);
+        fprintf(f, "%s\n      \"%s\": [", highest ? "," : "", highest ? "highest" : "lowest");
+        for (int i = 0; i < n; i++) {
+            fputs(i ? ",\n        " : "\n        ", f);
+            json_record(f, r, &r->records[pick[i]], value(&r->records[pick[i]]));
+        }
+        fputs(n ? "\n      ]" : "]", f);
+    }
+    fputs("\n    }", f);
+}
+
+static void json_extremes(FILE *f, const rm_quality_result *r)
+{
+    fputs("{", f);
+    if (r->has_perturbation) {
+        fputs("\n    ", f);
+        json_extreme_list(f, r, "logit_difference", logit_difference);
+    }
+    if (r->has_regions) {
+        fputs(r->has_perturbation ? ",\n    " : "\n    ", f);
+        json_extreme_list(f, r, "positive_mass", positive_mass);
+    }
+    fputs("\n  }", f);
+}
+
 static void write_json(FILE *f, const rm_quality_config *c, const rm_quality_result *r)
 {
     fputs("{\n  \"command\": \"relevance-eval\",\n  \"relevance\": ", f);
@@ -196,6 +283,8 @@ static void write_json(FILE *f, const rm_quality_config *c, const rm_quality_res
     fputs(",\n  \"regions\": ", f);
     if (r->has_regions) json_regions(f, r, c->pointing_tolerance);
     else fputs("null", f);
+    fputs(",\n  \"extremes\": ", f);
+    json_extremes(f, r);
     fputs(",\n  \"timing\": {\"seconds\": ", f);
     rm_json_write_number(f, r->seconds);
     fputs(", \"images_per_second\": ", f);
@@ -298,6 +387,44 @@ static void write_csv(FILE *f, const rm_quality_config *c, const rm_quality_resu
     }
 }
 
+/* entry,index,source,label,explained, then per score kind (logit,
+ * probability) score, aopc_relevance, aopc_random, difference, then the
+ * region columns; a metric not computed is an empty field. */
+static void write_records_csv(FILE *f, const rm_quality_config *c, const rm_quality_result *r)
+{
+    fprintf(f, "# relmask relevance-eval records: relevance=%s data=%s model=%s\n", c->relevance_path, c->data_path,
+            c->model_path ? c->model_path : "none");
+    fputs("entry,index,source,label,explained", f);
+    for (int q = 0; q < RM_SCORE_KINDS; q++)
+        fprintf(f, ",%s_score,%s_aopc_relevance,%s_aopc_random,%s_difference", rm_score_kind_names[q],
+                rm_score_kind_names[q], rm_score_kind_names[q], rm_score_kind_names[q]);
+    fputs(",region_area,pointing_chance,positive_mass,absolute_mass,positive_pointing,absolute_pointing\n", f);
+    for (int64_t e = 0; e < r->evaluated; e++) {
+        const rm_quality_record *rec = &r->records[e];
+        const char *label = class_name_or_null(r, rec->label), *explained = class_name_or_null(r, rec->explained);
+        fprintf(f, "%lld,%lld,", (long long)rec->entry, (long long)rec->index);
+        rm_csv_write_field(f, rec->source ? rec->source : "");
+        fputc(',', f);
+        rm_csv_write_field(f, label ? label : "");
+        fputc(',', f);
+        rm_csv_write_field(f, explained ? explained : "");
+        for (int q = 0; q < RM_SCORE_KINDS; q++) {
+            csv_num(f, rec->score[q]);
+            csv_num(f, rec->aopc_relevance[q]);
+            csv_num(f, rec->aopc_random[q]);
+            csv_num(f, rec->aopc_relevance[q] - rec->aopc_random[q]);
+        }
+        const rm_region_score *g = &rec->region;
+        csv_num(f, g->area);
+        csv_num(f, g->pointing_chance);
+        csv_num(f, g->mass_pos);
+        csv_num(f, g->mass_abs);
+        csv_num(f, g->hit_pos);
+        csv_num(f, g->hit_abs);
+        fputc('\n', f);
+    }
+}
+
 /* --- summary and output ----------------------------------------------------*/
 
 static void log_summary(const rm_quality_result *r)
@@ -316,18 +443,21 @@ static void log_summary(const rm_quality_result *r)
                rm_running_mean(&r->regions.pointing_chance));
 }
 
-static int write_to(FILE *f, const rm_quality_config *c, int csv, const rm_quality_result *r)
+enum { OUT_JSON = 0, OUT_CSV = 1, OUT_RECORDS = 2 };
+
+static int write_to(FILE *f, const rm_quality_config *c, int kind, const rm_quality_result *r)
 {
-    if (csv) write_csv(f, c, r);
+    if (kind == OUT_RECORDS) write_records_csv(f, c, r);
+    else if (kind == OUT_CSV) write_csv(f, c, r);
     else write_json(f, c, r);
     return ferror(f) ? -1 : 0;
 }
 
-static int write_results(rm_output *out, const rm_quality_config *c, int csv, const rm_quality_result *r)
+static int write_results(rm_output *out, const rm_quality_config *c, int kind, const rm_quality_result *r)
 {
     FILE *f = fopen(out->tmp_path, "w");
     if (!f) return rm_error("%s: cannot create %s", out->final_path, out->tmp_path);
-    int bad = write_to(f, c, csv, r);
+    int bad = write_to(f, c, kind, r);
     if (fclose(f) != 0 || bad) return rm_error("%s: writing failed (disk full?)", out->final_path);
     return rm_output_commit(out);
 }
@@ -342,19 +472,30 @@ static int wants_csv(const rm_relevance_eval_config *c)
 int rm_relevance_eval(const rm_relevance_eval_config *c)
 {
     if (!c->out_path && !c->out) return rm_error("relevance-eval: no output file or stream given");
-    int csv = wants_csv(c);
-    rm_output out = {.slot = -1};
+    int kind = wants_csv(c) ? OUT_CSV : OUT_JSON;
+    if (c->out_path && c->records_path && !strcmp(c->out_path, c->records_path))
+        return rm_error("relevance-eval: the results and the per-record table would both be written to %s",
+                        c->out_path);
+    rm_output out = {.slot = -1}, records = {.slot = -1};
     if (c->out_path && rm_output_begin(&out, c->out_path, c->force) != 0) return -1;
+    if (c->records_path && rm_output_begin(&records, c->records_path, c->force) != 0) {
+        if (c->out_path) rm_output_abort(&out);
+        return -1;
+    }
     rm_quality_result res;
     int rc = rm_quality_run(&c->quality, &res);
     if (rc == 0) {
         for (int i = 0; i < res.num_notes; i++) rm_log("note: %s", res.notes[i]);
         log_summary(&res);
-        if (c->out_path) rc = write_results(&out, &c->quality, csv, &res);
-        else if (write_to(c->out, &c->quality, csv, &res) != 0 || fflush(c->out) != 0)
+        if (c->records_path) rc = write_results(&records, &c->quality, OUT_RECORDS, &res);
+        if (rc == 0 && c->out_path) rc = write_results(&out, &c->quality, kind, &res);
+        else if (rc == 0 && (write_to(c->out, &c->quality, kind, &res) != 0 || fflush(c->out) != 0))
             rc = rm_error("%s", c->out == stdout ? "writing to stdout failed" : "writing the results failed");
     }
-    if (rc != 0 && c->out_path) rm_output_abort(&out);
+    /* A committed output has nothing left to remove: this removes only the
+     * temporary files of outputs not written. */
+    if (c->records_path) rm_output_abort(&records);
+    if (c->out_path) rm_output_abort(&out);
     rm_quality_result_free(&res);
     return rc;
 }

@@ -19,12 +19,14 @@ typedef struct {
     const char *out_path;             /* the results file; NULL: the stream `out` */
     FILE *out;                        /* stdout */
     rm_relevance_eval_format format;  /* AUTO */
-    int force;                        /* overwrite an existing out_path */
+    int force;                        /* overwrite existing out_path and records_path files */
+    const char *records_path;         /* NULL, or a CSV of one row per evaluated record */
 } rm_relevance_eval_config;
 
 void rm_relevance_eval_config_defaults(rm_relevance_eval_config *cfg);
 /* Computes the metrics, logs the notes and a summary, and writes the
- * results (out_path atomically: on an error an existing file stays). */
+ * results (out_path and records_path atomically: on an error an existing
+ * file stays). */
 int rm_relevance_eval(const rm_relevance_eval_config *cfg);
 
 #endif

@@ -64,8 +64,34 @@ int rm_heatmap_colorize(const float *heat, int h, int w, const uint8_t *gray_or_
 
 /* --- layout --------------------------------------------------------------*/
 
+int rm_heatmap_caption_height(rm_heatmap_caption caption, const rm_dataset *ds)
+{
+    if (caption == RM_HEATMAP_CAPTION_NONE) return 0;
+    return RM_HEATMAP_CAPTION_H + (caption == RM_HEATMAP_CAPTION_SOURCE && ds->has_source ? RM_HEATMAP_SOURCE_H : 0);
+}
+
+void rm_heatmap_fit_source(const char *source, int max_w, char *out, size_t size)
+{
+    out[0] = 0;
+    if (!source || !*source) return;
+    if (rm_font_text_width(source, 1) <= max_w) {
+        snprintf(out, size, "%s", source);
+        return;
+    }
+    const char *slash = strrchr(source, '/'), *name = slash && slash[1] ? slash + 1 : source;
+    if (rm_font_text_width(name, 1) <= max_w) {
+        snprintf(out, size, "%s", name);
+        return;
+    }
+    /* "..." and the longest tail of the name that fits: 6 n - 1 <= max_w. */
+    int chars = (max_w + 1) / RM_FONT_ADVANCE - 3;
+    if (chars < 1) return;
+    size_t len = strlen(name);
+    snprintf(out, size, "...%s", name + (len > (size_t)chars ? len - (size_t)chars : 0));
+}
+
 typedef struct {
-    int scale, panel_w, panel_h, tile_w, tile_h, label_w, columns, rows;
+    int scale, panel_w, panel_h, tile_w, tile_h, caption_h, label_w, columns, rows;
     int64_t width, height;
 } geometry;
 
@@ -83,6 +109,7 @@ static int layout(const rm_heatmap_options *o, const rm_dataset *ds, int rows, i
     g->panel_h = ds->height * g->scale;
     g->tile_w = o->style == RM_HEATMAP_SIDE_BY_SIDE ? 2 * g->panel_w + RM_HEATMAP_PAIR_GAP : g->panel_w;
     g->tile_h = g->panel_h;
+    g->caption_h = rm_heatmap_caption_height(o->caption, ds);
     if (o->selection == RM_HEATMAP_PER_CLASS) {
         int longest = 0;
         for (int k = 0; k < ds->num_classes; k++)
@@ -92,7 +119,7 @@ static int layout(const rm_heatmap_options *o, const rm_dataset *ds, int rows, i
     g->rows = rows;
     g->columns = columns;
     g->width = RM_HEATMAP_MARGIN + g->label_w + (int64_t)columns * (g->tile_w + RM_HEATMAP_MARGIN);
-    g->height = RM_HEATMAP_MARGIN + (int64_t)rows * (g->tile_h + RM_HEATMAP_CAPTION_H + RM_HEATMAP_MARGIN);
+    g->height = RM_HEATMAP_MARGIN + (int64_t)rows * (g->tile_h + g->caption_h + RM_HEATMAP_MARGIN);
     if (g->width > RM_IMAGE_MAX_SIDE || g->height > RM_IMAGE_MAX_SIDE)
         return rm_error("the montage would be %lldx%lld pixels (%d rows of %d tiles at scale %d), more than %d per "
                         "side; choose fewer records or a smaller --scale",
@@ -217,8 +244,8 @@ static void draw_names_fitting(rm_image *img, int x, int y, int max_w, const cha
     }
 }
 
-static void draw_caption(rm_image *img, const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r,
-                         int64_t e, int x, int y, int w)
+static int draw_caption(rm_image *img, const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r,
+                        int64_t e, int x, int y, int w)
 {
     char number[32];
     int64_t rec = r->index[e];
@@ -228,6 +255,13 @@ static void draw_caption(rm_image *img, const rm_heatmap_options *o, const rm_da
     int exp = r->explained[e], pred = r->predicted[e];
     draw_names_fitting(img, x, y + 2 + RM_FONT_LINE, w, "e:", class_name(ds, exp), pred >= 0 ? " p:" : NULL,
                        pred >= 0 ? class_name(ds, pred) : NULL);
+    if (o->caption == RM_HEATMAP_CAPTION_SOURCE && ds->has_source) {
+        char source[4096], text[4096];
+        RM_TRY(rm_dataset_read_source(ds, (size_t)rec, source, sizeof source));
+        rm_heatmap_fit_source(source, w, text, sizeof text);
+        rm_font_draw(img, x, y + 2 + 2 * RM_FONT_LINE, text, 1, text_rgb);
+    }
+    return 0;
 }
 
 typedef struct {
@@ -260,8 +294,8 @@ static int draw_tile(rm_image *img, const rm_heatmap_options *o, const rm_datase
             return rm_error_prefix("%s: entry %lld (record %lld)", r->path, (long long)e, (long long)r->index[e]);
         blit(img, x, y, b->colour, 3, h, w, g->scale);
     }
-    draw_caption(img, o, ds, r, e, x, y + g->tile_h, g->tile_w);
-    return 0;
+    if (o->caption == RM_HEATMAP_CAPTION_NONE) return 0;
+    return draw_caption(img, o, ds, r, e, x, y + g->tile_h, g->tile_w);
 }
 
 static int draw(rm_image *img, const rm_heatmap_options *o, const rm_dataset *ds, const rm_relevance *r,
@@ -276,7 +310,7 @@ static int draw(rm_image *img, const rm_heatmap_options *o, const rm_dataset *ds
     };
     int rc = b.image && b.gray && b.heat && b.colour ? 0 : -1;
     memset(img->pixels, RM_HEATMAP_BACKGROUND, (size_t)img->width * img->height * 3);
-    int row_h = g->tile_h + RM_HEATMAP_CAPTION_H + RM_HEATMAP_MARGIN;
+    int row_h = g->tile_h + g->caption_h + RM_HEATMAP_MARGIN;
     for (int row = 0; rc == 0 && row < g->rows; row++) {
         int y = RM_HEATMAP_MARGIN + row * row_h;
         if (o->selection == RM_HEATMAP_PER_CLASS) {
@@ -308,6 +342,8 @@ static int check_options(const rm_heatmap_options *o)
     if (o->selection == RM_HEATMAP_PER_CLASS && o->per_class < 1)
         return rm_error("per-class count %d, expected at least 1", o->per_class);
     if (o->columns < 0) return rm_error("columns %d, expected at least 1", o->columns);
+    if (o->caption < RM_HEATMAP_CAPTION_SOURCE || o->caption > RM_HEATMAP_CAPTION_NONE)
+        return rm_error("caption kind %d, expected source, record or none", (int)o->caption);
     return 0;
 }
 

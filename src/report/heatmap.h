@@ -11,15 +11,20 @@
  *   panel       W*S x H*S, nearest-neighbour upscaled;
  *   tile        overlay: one panel; side-by-side: image panel, a gap of
  *               RM_HEATMAP_PAIR_GAP, heatmap panel (2 W S + gap wide);
- *   caption     RM_HEATMAP_CAPTION_H below each tile: "#<record> <label>"
- *               and "e:<explained> p:<predicted>", each only if it fits;
+ *   caption     caption_h below each tile (rm_heatmap_caption_height):
+ *               "#<record> <label>" and "e:<explained> p:<predicted>", each
+ *               only if it fits (RM_HEATMAP_CAPTION_H), and with
+ *               RM_HEATMAP_CAPTION_SOURCE on a dataset with /source a third
+ *               line, the record's source fitted to the tile
+ *               (rm_heatmap_fit_source; + RM_HEATMAP_SOURCE_H);
+ *               RM_HEATMAP_CAPTION_NONE: no caption (caption_h 0);
  *   label       per-class grids only: a column of the class names (at most
  *               RM_HEATMAP_LABEL_CHARS characters) RM_HEATMAP_LABEL_W(n) wide
  *               for a longest name of n characters;
  *   montage     width  M + label + columns (tile_w + M),
- *               height M + rows (tile_h + caption + M);
+ *               height M + rows (tile_h + caption_h + M);
  *   tile (r,c)  top-left corner at (M + label + c (tile_w + M),
- *                                   M + r (tile_h + caption + M)).
+ *                                   M + r (tile_h + caption_h + M)).
  * Per-class grids have one row per class (dataset label, class order) and
  * per_class columns, filled with that class's first entries of the
  * relevance file; other selections fill rows of `columns` tiles in order. */
@@ -36,6 +41,7 @@ enum {
     RM_HEATMAP_MARGIN = 4,
     RM_HEATMAP_PAIR_GAP = 2,
     RM_HEATMAP_CAPTION_H = 20,      /* 2 + two 9-pixel text lines */
+    RM_HEATMAP_SOURCE_H = 9,        /* the source line (one 9-pixel text line) */
     RM_HEATMAP_MIN_TILE = 96,       /* the default scale makes panels at least this large */
     RM_HEATMAP_LABEL_CHARS = 24,
     RM_HEATMAP_DEFAULT_COLUMNS = 8,
@@ -48,6 +54,14 @@ enum {
 
 typedef enum { RM_HEATMAP_PER_CLASS = 0, RM_HEATMAP_INDICES = 1, RM_HEATMAP_FIRST = 2 } rm_heatmap_selection;
 typedef enum { RM_HEATMAP_OVERLAY = 0, RM_HEATMAP_SIDE_BY_SIDE = 1 } rm_heatmap_style;
+/* What the caption under a tile shows: the record line, the classes line
+ * and the source line (when the dataset has /source; the default), the
+ * first two only, or nothing (no caption space). */
+typedef enum {
+    RM_HEATMAP_CAPTION_SOURCE = 0,
+    RM_HEATMAP_CAPTION_RECORD = 1,
+    RM_HEATMAP_CAPTION_NONE = 2,
+} rm_heatmap_caption;
 
 typedef struct {
     rm_heatmap_selection selection;
@@ -59,9 +73,21 @@ typedef struct {
     int scale;                  /* 0: the smallest with panels >= RM_HEATMAP_MIN_TILE */
     double alpha;               /* overlay: weight of the heatmap colour, 0..1 (0.5) */
     int columns;                /* tiles per row for indices/first (0: min(n, 8)) */
+    rm_heatmap_caption caption; /* RM_HEATMAP_CAPTION_SOURCE */
 } rm_heatmap_options;
 
 void rm_heatmap_options_defaults(rm_heatmap_options *o);
+/* Pixels under each tile for the caption: RM_HEATMAP_CAPTION_H, plus
+ * RM_HEATMAP_SOURCE_H with RM_HEATMAP_CAPTION_SOURCE on a dataset with
+ * /source, 0 with RM_HEATMAP_CAPTION_NONE. */
+int rm_heatmap_caption_height(rm_heatmap_caption caption, const rm_dataset *ds);
+/* The caption text for a record's source that fits max_w pixels in the
+ * 5x7 font: the whole source ("anger/S005_001_00000011.png",
+ * "fer2013.csv:1234"), else its file name (the part after the last '/'),
+ * else "..." and as much of the end of the file name as fits (the end
+ * tells records apart: counters, line and index numbers); "" when not even
+ * "..." and one character fit or source is empty. out: at least size 1. */
+void rm_heatmap_fit_source(const char *source, int max_w, char *out, size_t size);
 /* ceil(RM_HEATMAP_MIN_TILE / min(h, w)), at least 1. */
 int rm_heatmap_default_scale(int height, int width);
 
