@@ -69,6 +69,22 @@ size_t rm_sink_bad_count(const rm_ingest_sink *sink);
 int rm_sink_finish(rm_ingest_sink *sink);
 void rm_sink_abort(rm_ingest_sink *sink);
 
+/* One image file of rm_ingest_add_image_files. */
+typedef struct {
+    const char *path;
+    int format_class;        /* the format's class (rm_sink_label); ignored when unlabeled */
+    uint8_t split;           /* ignored when unlabeled */
+    const char *bad;         /* non-NULL: a bad record with this message, reported in order, not read */
+    int added;               /* out: 1 when the record was written */
+} rm_ingest_file;
+
+/* Adds files[0..n) in order. Blocks of files are decoded and converted in
+ * parallel (OpenMP, omp_get_max_threads() threads: `ingest -t N`) into a
+ * block buffer allocated once, then written in file order, so the output,
+ * the skipped records and the first bad file reported are those of one
+ * thread. Returns -1 on the first fatal bad record or failure. */
+int rm_ingest_add_image_files(rm_ingest_sink *sink, rm_ingest_file *files, size_t n);
+
 /* Loads the image file at `path` and adds it to `sink` as a record of the
  * format's class `format_class` (rm_sink_label). A file the loader rejects,
  * or a class without a label, is reported through rm_sink_bad naming the
