@@ -273,58 +273,15 @@ static int check_classes_listed(const rm_ingest_sink *sink, const class_table *t
     return 0;
 }
 
-/* The image files of a run, in the order they are written. */
-typedef struct {
-    rm_ingest_file *files;
-    char **owned;           /* paths and bad-record messages to free */
-    size_t count, capacity, owned_count;
-} file_list;
-
-static void file_list_free(file_list *l)
-{
-    for (size_t i = 0; i < l->owned_count; i++) free(l->owned[i]);
-    free(l->owned);
-    free(l->files);
-    memset(l, 0, sizeof *l);
-}
-
-/* Appends a file (path taken over) or a bad entry (message taken over). */
-static int file_list_add(file_list *l, char *path, char *bad, int format_class, uint8_t split)
-{
-    if (!path && !bad) return -1;
-    if (l->count == l->capacity) {
-        size_t cap = l->capacity ? 2 * l->capacity : 256;
-        rm_ingest_file *f = rm_realloc(l->files, cap * sizeof *f, "file list");
-        if (!f) goto fail;
-        l->files = f;
-        char **o = rm_realloc(l->owned, 2 * cap * sizeof *o, "file list");
-        if (!o) goto fail;
-        l->owned = o;
-        l->capacity = cap;
-    }
-    l->files[l->count++] = (rm_ingest_file){.path = path, .bad = bad, .format_class = format_class, .split = split};
-    l->owned[l->owned_count++] = path ? path : bad;
-    return 0;
-fail:
-    free(path);
-    free(bad);
-    return -1;
-}
-
 /* Lists every image of one folder; an empty class folder is a bad entry. */
-static int list_folder(file_list *l, const char *dir, int32_t label, uint8_t split, int flat)
+static int list_folder(rm_ingest_file_list *l, const char *dir, int32_t label, uint8_t split, int flat)
 {
     rm_dir_list files;
     RM_TRY(rm_dir_list_read(&files, dir, RM_DIR_FILES, rm_image_exts));
     int rc = 0;
-    if (files.count == 0 && !flat) {
-        size_t len = strlen(dir) + 64 + sizeof EXT_LIST;
-        char *msg = rm_malloc(len, "message");
-        if (msg) snprintf(msg, len, "%s: empty class folder (no " EXT_LIST " files)", dir);
-        rc = file_list_add(l, NULL, msg, label, split);
-    }
+    if (files.count == 0 && !flat) rc = rm_ingest_list_bad(l, "%s: empty class folder (no " EXT_LIST " files)", dir);
     for (size_t i = 0; i < files.count && rc == 0; i++)
-        rc = file_list_add(l, rm_path_join(dir, files.names[i]), NULL, label, split);
+        rc = rm_ingest_list_add(l, rm_path_join(dir, files.names[i]), label, split, 0);
     rm_dir_list_free(&files);
     return rc;
 }
@@ -335,7 +292,7 @@ static int ingest_flat(const char *root, const rm_ingest_options *opt)
     if (opt->class_map)
         return rm_error("--class-map maps class folders to classes; an --unlabeled folder has none (--classes "
                         "LIST names the classes of the model to match)");
-    file_list list = {0};
+    rm_ingest_file_list list = {0};
     rm_ingest_sink *sink = NULL;
     rm_dir_list sub = {0};
     if (list_folder(&list, root, -1, RM_SPLIT_UNLABELED, 1) != 0) goto fail;
@@ -354,12 +311,12 @@ static int ingest_flat(const char *root, const rm_ingest_options *opt)
     }
     if (rm_sink_param(sink, "layout", "flat (unlabeled)") != 0) goto fail;
     if (rm_ingest_add_image_files(sink, list.files, list.count) != 0) goto fail;
-    file_list_free(&list);
+    rm_ingest_list_free(&list);
     rm_dir_list_free(&sub);
     return rm_sink_finish(sink);
 fail:
     if (sink) rm_sink_abort(sink);
-    file_list_free(&list);
+    rm_ingest_list_free(&list);
     rm_dir_list_free(&sub);
     return -1;
 }
@@ -374,7 +331,7 @@ int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
     split_dir dirs[SPLIT_KINDS];
     int n = 0;
     class_table table = {0};
-    file_list list = {0};
+    rm_ingest_file_list list = {0};
     rm_ingest_sink *sink = NULL;
     RM_TRY(find_split_dirs(root, dirs, &n));
     int layout_b = n > 0;
@@ -440,7 +397,7 @@ int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
             if (rc != 0) goto fail;
         }
     if (rm_ingest_add_image_files(sink, list.files, list.count) != 0) goto fail;
-    file_list_free(&list);
+    rm_ingest_list_free(&list);
     for (int s = 0; s < n; s++) {
         free(dirs[s].path);
         rm_dir_list_free(&dirs[s].classes);
@@ -450,7 +407,7 @@ int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
 
 fail:
     if (sink) rm_sink_abort(sink);
-    file_list_free(&list);
+    rm_ingest_list_free(&list);
     for (int s = 0; s < n; s++) {
         free(dirs[s].path);
         rm_dir_list_free(&dirs[s].classes);

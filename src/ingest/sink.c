@@ -547,6 +547,51 @@ int rm_ingest_add_image_files(rm_ingest_sink *sink, rm_ingest_file *files, size_
     return 0;
 }
 
+static int list_push(rm_ingest_file_list *l, char *path, char *bad, int format_class, uint8_t split, int64_t tag)
+{
+    if (!path && !bad) return -1;
+    if (l->count == l->capacity) {
+        size_t cap = l->capacity ? 2 * l->capacity : 256;
+        rm_ingest_file *f = rm_realloc(l->files, cap * sizeof *f, "file list");
+        char **o = f ? rm_realloc(l->owned, cap * sizeof *o, "file list") : NULL;
+        if (f) l->files = f;
+        if (!o) {
+            free(path);
+            free(bad);
+            return -1;
+        }
+        l->owned = o;
+        l->capacity = cap;
+    }
+    l->files[l->count++] =
+        (rm_ingest_file){.path = path, .bad = bad, .format_class = format_class, .split = split, .tag = tag};
+    l->owned[l->owned_count++] = path ? path : bad;
+    return 0;
+}
+
+int rm_ingest_list_add(rm_ingest_file_list *l, char *path, int format_class, uint8_t split, int64_t tag)
+{
+    return list_push(l, path, NULL, format_class, split, tag);
+}
+
+int rm_ingest_list_bad(rm_ingest_file_list *l, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return list_push(l, NULL, rm_strdup(msg), -1, 0, -1);
+}
+
+void rm_ingest_list_free(rm_ingest_file_list *l)
+{
+    for (size_t i = 0; i < l->owned_count; i++) free(l->owned[i]);
+    free(l->owned);
+    free(l->files);
+    memset(l, 0, sizeof *l);
+}
+
 int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path, int format_class, uint8_t split)
 {
     rm_ingest_file f = {.path = path, .format_class = format_class, .split = split};

@@ -75,8 +75,24 @@ typedef struct {
     int format_class;        /* the format's class (rm_sink_label); ignored when unlabeled */
     uint8_t split;           /* ignored when unlabeled */
     const char *bad;         /* non-NULL: a bad record with this message, reported in order, not read */
+    int64_t tag;             /* the caller's (e.g. a CK+ sequence number) */
     int added;               /* out: 1 when the record was written */
 } rm_ingest_file;
+
+/* The files of a run in the order they are written: paths and bad-record
+ * messages are owned by the list. */
+typedef struct {
+    rm_ingest_file *files;
+    char **owned;
+    size_t count, capacity, owned_count;
+} rm_ingest_file_list;
+
+/* Appends a file; `path` (malloc'd) is taken over, and NULL (a failed
+ * allocation) returns -1. */
+int rm_ingest_list_add(rm_ingest_file_list *l, char *path, int format_class, uint8_t split, int64_t tag);
+/* Appends a bad record "<message>", reported in its place (rm_sink_bad). */
+int rm_ingest_list_bad(rm_ingest_file_list *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rm_ingest_list_free(rm_ingest_file_list *l);
 
 /* Adds files[0..n) in order. Blocks of files are decoded and converted in
  * parallel (OpenMP, omp_get_max_threads() threads: `ingest -t N`) into a
