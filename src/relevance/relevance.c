@@ -195,8 +195,10 @@ static int select_records(const rm_dataset *ds, const rm_relevance_config *c, in
     }
     if (c->start >= m) {
         free(idx);
-        return rm_error("%s: --start %lld is past the %lld records of split %s", ds->path, c->start, (long long)m,
-                        rm_split_label(c->split));
+        return rm_error("%s: --start %lld is past the %lld records of split %s%s", ds->path, c->start, (long long)m,
+                        rm_split_label(c->split),
+                        ds->unlabeled && m == 0 ? " (the file is unlabeled: all its records are in split "
+                                                  "unlabeled; use --split all or unlabeled)" : "");
     }
     int64_t end = c->count > 0 && c->start + c->count < m ? c->start + c->count : m;
     memmove(idx, idx + c->start, sizeof *idx * (size_t)(end - c->start));
