@@ -269,6 +269,7 @@ Test(unlabeled, relevance_of_the_predicted_class_matches_labeled)
     free(run(0, NULL, "relevance -q --model %s --data %s --out %s --target pred", tu_path(dir, "m.h5"),
              tu_path(dir, "l.h5"), tu_path(dir, "rl.h5")));
     expect_same_relevance(tu_path(dir, "ru.h5"), tu_path(dir, "rl.h5"));
+    free(run(0, "model accuracy on these records: none (unlabeled records)", "info %s", tu_path(dir, "ru.h5")));
 
     /* Occlusion: the baseline is the mean of all records (no train split), which is the
      * train mean of l.h5 (--val 0 --test 0). */

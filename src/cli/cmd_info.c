@@ -255,7 +255,7 @@ static int info_relevance(const char *path)
     int64_t agree = 0, positive = 0, with_pred = 0;
     double sum_gap = 0;
     for (int64_t i = 0; i < r.count; i++) {
-        if (r.predicted[i] >= 0) {
+        if (r.predicted[i] >= 0 && r.label[i] >= 0) {   /* label -1: an unlabeled record */
             with_pred++;
             agree += r.predicted[i] == r.label[i];
         }
@@ -266,6 +266,7 @@ static int info_relevance(const char *path)
     printf("records: %lld explained (dataset indices %lld..%lld); heatmap sum > 0 for %lld\n", (long long)r.count,
            (long long)r.index[0], (long long)r.index[r.count - 1], (long long)positive);
     if (with_pred) printf("model accuracy on these records: %.4f\n", (double)agree / (double)with_pred);
+    else if (r.count > 0 && r.label[0] < 0) printf("model accuracy on these records: none (unlabeled records)\n");
     if (r.score_kind && !strcmp(r.score_kind, "logit"))
         printf("conservation: mean |heatmap sum - logit| / |logit| = %.3g\n"
                "  (0: each heatmap sums to the logit it explains; the layers' biases and the epsilon stabilizer\n"
