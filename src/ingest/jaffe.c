@@ -96,13 +96,15 @@ int rm_ingest_jaffe(const char *dir, const rm_ingest_options *opt)
     /* Every file in name order (a bad code as a bad entry in its place), then decoded in parallel blocks. */
     for (size_t i = 0; i < files.count; i++) {
         if (!parse_name(files.names[i], subject, code)) continue;
-        int label = code_label(code), rc;
-        if (label < 0)
-            rc = rm_ingest_list_bad(&list, "%s/%s: unknown expression code '%s' (expected NE, HA, SA, SU, FE, DI "
-                                    "or AN)", dir, files.names[i], code);
-        else
-            rc = rm_ingest_list_add(&list, rm_path_join(dir, files.names[i]), label, RM_SPLIT_UNASSIGNED,
-                                    (int64_t)i);
+        int label = code_label(code), rc = -1;
+        char *path = rm_path_join(dir, files.names[i]);
+        if (path && label < 0) {
+            rc = rm_ingest_list_bad(&list, "%s: unknown expression code '%s' (expected NE, HA, SA, SU, FE, DI or AN)",
+                                    path, code);
+            free(path);
+        } else if (path) {
+            rc = rm_ingest_list_add(&list, path, label, RM_SPLIT_UNASSIGNED, (int64_t)i);
+        }
         if (rc != 0) goto fail;
     }
     if (rm_ingest_add_image_files(sink, list.files, list.count) != 0) goto fail;
