@@ -41,9 +41,9 @@ static const cli_option options[] = {
                                                   "names of labels 0, 1, ..."),
     CLI_OPT_FLAG(0, "skip-bad", skip_bad, "skip bad records (counted and reported) instead of failing"),
     CLI_OPT_INT(0, "deflate", "N", deflate_level, 0, 9, "compression level 0-9 (4)"),
-    CLI_OPT_THREADS("threads decoding images (0 = all cores); folder, jaffe and ckplus\n"
-                    "decode in parallel with the same output; fer2013, idx and npy\n"
-                    "have nothing to decode and ignore it"),
+    CLI_OPT_THREADS("threads decoding images (0 = all cores): folder,\n"
+                    "jaffe and ckplus decode in parallel, same output;\n"
+                    "fer2013, idx and npy have nothing to decode (no effect)"),
     CLI_OPT_QUIET("no progress output"),
     CLI_HELP_TEXT("format options:"),
     CLI_OPT_STRING(0, "class-map", "FILE", class_map, "folder: lines 'folder' or 'folder=class name', in class order"),
