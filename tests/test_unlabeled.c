@@ -326,6 +326,10 @@ Test(unlabeled, commands_that_need_labels_refuse_it)
                                                       u, r, tu_path(dir, "e.h5")));
     expect_refusal("relmask subset needs labels",
                    run(1, NULL, "subset --data %s --out %s --take all:2:train", u, tu_path(dir, "s.h5")));
+    mkdir_in("maps");
+    expect_refusal("relmask relevance import needs labels",
+                   run(1, NULL, "relevance import --png %s --data %s --out %s", tu_path(dir, "maps"), u,
+                       tu_path(dir, "ri.h5")));
     cr_assert(!tu_file_exists(tu_path(dir, "m2.h5")) && !tu_file_exists(tu_path(dir, "e.h5")) &&
               !tu_file_exists(tu_path(dir, "s.h5")));
 }
