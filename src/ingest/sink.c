@@ -538,8 +538,10 @@ int rm_ingest_add_image_files(rm_ingest_sink *sink, rm_ingest_file *files, size_
                                               : rm_sink_bad(sink, "%s: %s", f[i].path, msg));
                 continue;
             }
-            if (!sink->unlabeled && (label >= sink->num_classes))
-                return rm_error("%s: label %d out of range 0..%d", f[i].path, label, sink->num_classes - 1);
+            if (!sink->unlabeled && label >= sink->num_classes) {   /* as rm_sink_add */
+                RM_TRY(rm_sink_bad(sink, "%s: label %d out of range 0..%d", f[i].path, label, sink->num_classes - 1));
+                continue;
+            }
             RM_TRY(append_converted(sink, b->pixels + i * bytes, label, f[i].split, source_of(sink, f[i].path)));
             f[i].added = 1;
         }
