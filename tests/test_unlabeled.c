@@ -430,3 +430,36 @@ Test(unlabeled, ingest_threads_give_the_same_file)
              tu_path(dir, "u2.h5")));
     expect_same_file(tu_path(dir, "u1.h5"), tu_path(dir, "u2.h5"), 1);
 }
+
+/* Overwrites element 0 of the int vector /name. */
+static void poke(const char *path, const char *name, hid_t type, const void *value)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), space = H5Dget_space(d);
+    hsize_t at = 0, one = 1;
+    hid_t mem = H5Screate_simple(1, &one, NULL);
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, &at, NULL, &one, NULL);
+    cr_assert_geq(H5Dwrite(d, type, mem, space, H5P_DEFAULT, value), 0);
+    H5Sclose(mem);
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+/* The reader checks the kind both ways: a label in an unlabeled file, or
+ * split 3 in a labeled one, is refused with the record named. */
+Test(unlabeled, reader_refuses_a_mixed_file)
+{
+    ingest_both();
+    int32_t zero = 0;
+    uint8_t three = RM_SPLIT_UNLABELED;
+    rm_dataset ds;
+    poke(tu_path(dir, "u.h5"), "labels", H5T_NATIVE_INT32, &zero);
+    cr_assert_neq(rm_dataset_open_unlabeled_ok(&ds, tu_path(dir, "u.h5")), 0);
+    cr_assert(strstr(rm_error_message(), "record 0: label 0 and split value 3 in an unlabeled dataset"), "%s",
+              rm_error_message());
+    poke(tu_path(dir, "l.h5"), "split", H5T_NATIVE_UINT8, &three);
+    cr_assert_neq(rm_dataset_open_unlabeled_ok(&ds, tu_path(dir, "l.h5")), 0);
+    cr_assert(strstr(rm_error_message(), "record 0: split value 3"), "%s", rm_error_message());
+}
