@@ -593,9 +593,3 @@ void rm_ingest_list_free(rm_ingest_file_list *l)
     free(l->files);
     memset(l, 0, sizeof *l);
 }
-
-int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path, int format_class, uint8_t split)
-{
-    rm_ingest_file f = {.path = path, .format_class = format_class, .split = split};
-    return rm_ingest_add_image_files(sink, &f, 1);
-}

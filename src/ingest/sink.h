@@ -101,11 +101,4 @@ void rm_ingest_list_free(rm_ingest_file_list *l);
  * thread. Returns -1 on the first fatal bad record or failure. */
 int rm_ingest_add_image_files(rm_ingest_sink *sink, rm_ingest_file *files, size_t n);
 
-/* Loads the image file at `path` and adds it to `sink` as a record of the
- * format's class `format_class` (rm_sink_label). A file the loader rejects,
- * or a class without a label, is reported through rm_sink_bad naming the
- * file: returns 0 when the record is skipped, -1 on failure. */
-int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path,
-                             int format_class, uint8_t split);
-
 #endif
