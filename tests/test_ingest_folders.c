@@ -4,6 +4,7 @@
  * was expected, and leave nothing in the output directory. */
 #include <criterion/criterion.h>
 #include <jpeglib.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -864,4 +865,74 @@ Test(ingest_folders, ckplus_wrong_layout)
     ck_sequence("S005", "001", 3, 1);
     rc = rm_ingest_ckplus(tu_path(scratch, "ck"), &opt);
     expect_failure(rc, "ck", "Emotion is missing");
+}
+
+/* --- ingest -t: decoding in parallel changes nothing ---------------------- */
+
+/* Ingests `input` with one thread into out_path and with three into a
+ * second file, and checks both hold the same pixels, labels, split, sources
+ * and parameters (the blocks decode in parallel, then write in file order). */
+static void expect_same_with_threads(int (*ingest)(const char *, const rm_ingest_options *), const char *input)
+{
+    char second[4096];
+    snprintf(second, sizeof second, "%s/data3.h5", outdir);
+    omp_set_num_threads(1);
+    cr_assert_eq(ingest(input, &opt), 0, "%s", rm_error_message());
+    omp_set_num_threads(3);
+    opt.out_path = second;
+    cr_assert_eq(ingest(input, &opt), 0, "%s", rm_error_message());
+    opt.out_path = out_path;
+    rm_dataset a, b;
+    open_out(&a);
+    cr_assert_eq(rm_dataset_open(&b, second), 0, "%s", rm_error_message());
+    cr_assert_eq(a.count, b.count);
+    cr_assert_gt(a.count, 0);
+    for (size_t i = 0; i < a.count; i++) {
+        uint8_t pa[SIDE * SIDE], pb[SIDE * SIDE];
+        char sa[256], sb[256];
+        cr_assert_eq(rm_dataset_read_images(&a, i, 1, pa), 0);
+        cr_assert_eq(rm_dataset_read_images(&b, i, 1, pb), 0);
+        cr_assert_arr_eq(pa, pb, sizeof pa, "record %zu", i);
+        cr_assert_eq(a.labels[i], b.labels[i], "record %zu", i);
+        cr_assert_eq(a.split[i], b.split[i], "record %zu", i);
+        cr_assert_eq(rm_dataset_read_source(&a, i, sa, sizeof sa), 0);
+        cr_assert_eq(rm_dataset_read_source(&b, i, sb, sizeof sb), 0);
+        cr_assert_str_eq(sa, sb, "record %zu", i);
+    }
+    const char *const attrs[] = {"ingest_parameters", "records_skipped"};
+    for (int k = 0; k < 2; k++) {
+        char *va = NULL, *vb = NULL;
+        cr_assert_eq(rm_dataset_read_attr(&a, attrs[k], &va), 0);
+        cr_assert_eq(rm_dataset_read_attr(&b, attrs[k], &vb), 0);
+        cr_assert(va && vb);
+        cr_assert_str_eq(va, vb, "%s", attrs[k]);
+        free(va);
+        free(vb);
+    }
+    rm_dataset_close(&a);
+    rm_dataset_close(&b);
+}
+
+Test(ingest_folders, jaffe_and_ckplus_threads_give_the_same_file)
+{
+    jaffe_tree();
+    tiff("jaffe/KA.XX1.30.tiff", 8);                                        /* unknown code */
+    tu_write_text(tu_path(scratch, "jaffe/NM.HA2.201.tiff"), "not a TIFF");  /* corrupt */
+    opt.skip_bad = 1;
+    expect_same_with_threads(rm_ingest_jaffe, tu_path(scratch, "jaffe"));
+    rm_dataset ds;
+    open_out(&ds);
+    cr_assert_eq(ds.count, 7);
+    cr_expect(contains_param(&ds, "subjects=4"));
+    rm_dataset_close(&ds);
+
+    ck_tree();
+    opt.ck_peak_frames = 2;
+    opt.ck_neutral_first = 1;
+    opt.force = 1;
+    expect_same_with_threads(rm_ingest_ckplus, tu_path(scratch, "ck"));
+    open_out(&ds);
+    expect_labels(&ds, 6, (const int32_t[]){0, 3, 3, 0, 5, 5});
+    cr_expect(contains_param(&ds, "labelled_sequences=2"));
+    rm_dataset_close(&ds);
 }

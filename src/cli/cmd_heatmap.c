@@ -97,7 +97,8 @@ static int check(void *t, const char *cmd)
 #define CLI_TARGET heatmap_options
 static const cli_option options[] = {
     CLI_HELP_TEXT("what to show (one of):"),
-    CLI_OPT_CALL('k', "per-class", "K", set_per_class, "one row per class (by dataset label), its first K\n"
+    CLI_OPT_CALL('k', "per-class", "K", set_per_class, "one row per class (by dataset label; by predicted\n"
+                                                      "class for an unlabeled dataset), its first K\n"
                                                       "records of the relevance file (default, K = 8)"),
     CLI_OPT_CALL('i', "indices", "LIST", set_indices, "these dataset records, e.g. 3,17,42"),
     CLI_OPT_CALL('n', "first", "N", set_first, "the first N records of the relevance file"),

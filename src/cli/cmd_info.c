@@ -87,7 +87,7 @@ static int print_split_origin(hid_t f)
 static int info_dataset(const char *path)
 {
     rm_dataset ds;
-    RM_TRY(rm_dataset_open(&ds, path));
+    RM_TRY(rm_dataset_open_unlabeled_ok(&ds, path));
     printf("%s\n", path);
     printf("schema: %s version %d\n", RM_DATASET_SCHEMA, RM_DATASET_SCHEMA_VERSION);
     static const char *const kinds[RM_DATASET_MAX_CHANNELS + 1] = {
@@ -95,10 +95,16 @@ static int info_dataset(const char *path)
     printf("images: uint8 [%zu, %d, %d, %d] (N, C, H, W), %s\n", ds.count, ds.channels, ds.height, ds.width,
            kinds[ds.channels]);
     printf("regions: %s\n", ds.has_regions ? "yes, uint8 [N, H, W] expression-region masks" : "no");
+    if (ds.unlabeled)
+        printf("labels: none, unlabeled (ingest --unlabeled): every label is -1 and all %zu records are in split "
+               "'unlabeled'; predict, relevance --target pred/all/top:K/contrast and heatmap work on it, commands "
+               "that need labels refuse it\n", ds.count);
     printf("classes (%d):", ds.num_classes);
     for (int c = 0; c < ds.num_classes; c++) printf(" %d=%s", c, ds.class_names[c]);
+    if (ds.unlabeled && ds.num_classes == 0) printf(" none named (predict and relevance take the model's)");
+    else if (ds.unlabeled) printf(" (names only, to match a model's)");
     printf("\n");
-    print_counts(&ds);
+    if (!ds.unlabeled) print_counts(&ds);
     int explained = print_split_origin((hid_t)ds.hfile);
     printf("provenance:\n");
     static const char *const shown[] = {"schema", "schema_version", "class_names", "num_classes", "split_names", NULL};
@@ -219,8 +225,11 @@ static int info_predictions(const char *path)
     printf("records: %lld (split: %s); logits and probabilities float32 [%lld, %lld]\n", p.count, p.split,
            p.count, p.classes);
     print_classes(p.num_classes, p.class_names);
-    printf("accuracy: %.4f (%lld of %lld predicted classes match the labels)\n",
-           p.count ? (double)p.correct / (double)p.count : 0.0, p.correct, p.count);
+    if (p.labeled == 0)
+        printf("accuracy: none (the records are unlabeled: /labels is -1)\n");
+    else
+        printf("accuracy: %.4f (%lld of %lld predicted classes match the labels)\n",
+               (double)p.correct / (double)p.labeled, p.correct, p.labeled);
     rm_predictions_summary_free(&p);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return rm_h5_error("%s: cannot open HDF5 file", path);
@@ -246,7 +255,7 @@ static int info_relevance(const char *path)
     int64_t agree = 0, positive = 0, with_pred = 0;
     double sum_gap = 0;
     for (int64_t i = 0; i < r.count; i++) {
-        if (r.predicted[i] >= 0) {
+        if (r.predicted[i] >= 0 && r.label[i] >= 0) {   /* label -1: an unlabeled record */
             with_pred++;
             agree += r.predicted[i] == r.label[i];
         }
@@ -257,6 +266,7 @@ static int info_relevance(const char *path)
     printf("records: %lld explained (dataset indices %lld..%lld); heatmap sum > 0 for %lld\n", (long long)r.count,
            (long long)r.index[0], (long long)r.index[r.count - 1], (long long)positive);
     if (with_pred) printf("model accuracy on these records: %.4f\n", (double)agree / (double)with_pred);
+    else if (r.count > 0 && r.label[0] < 0) printf("model accuracy on these records: none (unlabeled records)\n");
     if (r.score_kind && !strcmp(r.score_kind, "logit"))
         printf("conservation: mean |heatmap sum - logit| / |logit| = %.3g\n"
                "  (0: each heatmap sums to the logit it explains; the layers' biases and the epsilon stabilizer\n"
@@ -293,7 +303,7 @@ static const cli_option options[] = {
 static int info_record(const char *path, long long record)
 {
     rm_dataset ds;
-    RM_TRY(rm_dataset_open(&ds, path));
+    RM_TRY(rm_dataset_open_unlabeled_ok(&ds, path));
     int rc = 0;
     if ((size_t)record >= ds.count) {
         rc = rm_error("%s: --record %lld: the dataset has records 0..%zu", path, record, ds.count - 1);
@@ -302,7 +312,7 @@ static int info_record(const char *path, long long record)
         rc = rm_dataset_read_source(&ds, (size_t)record, source, sizeof source);
         if (rc == 0)
             printf("%s record %lld: label %d (%s), split %s, source %s\n", path, record, ds.labels[record],
-                   ds.class_names[ds.labels[record]], rm_split_label(ds.split[record]),
+                   ds.unlabeled ? "unlabeled" : ds.class_names[ds.labels[record]], rm_split_label(ds.split[record]),
                    ds.has_source ? source : "not recorded (generated data, or written before relmask kept sources)");
     }
     rm_dataset_close(&ds);

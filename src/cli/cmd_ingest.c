@@ -41,9 +41,17 @@ static const cli_option options[] = {
                                                   "names of labels 0, 1, ..."),
     CLI_OPT_FLAG(0, "skip-bad", skip_bad, "skip bad records (counted and reported) instead of failing"),
     CLI_OPT_INT(0, "deflate", "N", deflate_level, 0, 9, "compression level 0-9 (4)"),
+    CLI_OPT_THREADS("threads decoding images (0 = all cores): folder,\n"
+                    "jaffe and ckplus decode in parallel, same output;\n"
+                    "fer2013, idx and npy have nothing to decode (no effect)"),
     CLI_OPT_QUIET("no progress output"),
     CLI_HELP_TEXT("format options:"),
     CLI_OPT_STRING(0, "class-map", "FILE", class_map, "folder: lines 'folder' or 'folder=class name', in class order"),
+    CLI_OPT_FLAG(0, "unlabeled", unlabeled, "folder: INPUT is a flat folder of images without labels\n"
+                                            "(labels -1, split 'unlabeled'); for predict, relevance\n"
+                                            "--target pred/all/top:K/contrast and heatmap. --classes\n"
+                                            "names the classes (a model's must match); without it the\n"
+                                            "file names none and takes the model's"),
     CLI_OPT_FLAG(0, "ck-neutral", ck_neutral_first, "ckplus: add each sequence's first frame as neutral"),
     CLI_OPT_INT(0, "ck-peak-frames", "K", ck_peak_frames, 1, 100, "ckplus: label the last K frames of a sequence (1)"),
     CLI_OPT_STRING(0, "labels", "FILE", labels_path, "idx/npy: the labels file (required)"),
@@ -62,7 +70,8 @@ static const cli_command command = {
              "formats:\n"
              "  fer2013  INPUT is the CSV (emotion,pixels,Usage); Usage gives the split\n"
              "  folder   INPUT is root/<class>/*.{png,jpg,jpeg,pgm,ppm,tif,tiff}, or\n"
-             "           root/{train,val,test}/<class>/* (splits from the folders)\n"
+             "           root/{train,val,test}/<class>/* (splits from the folders), or\n"
+             "           with --unlabeled a flat folder root/*.{png,...} without labels\n"
              "  jaffe    INPUT is the folder of JAFFE TIFFs (KA.HA1.29.tiff: code HA = happy)\n"
              "  ckplus   INPUT holds cohn-kanade-images/ and Emotion/ (CK+)\n"
              "  idx      INPUT is an IDX image file, plain or .gz (MNIST, Fashion-MNIST)\n"

@@ -85,7 +85,8 @@ static const cli_option options[] = {
     CLI_OPT_STRING('T', "target", "WHAT", cfg.target, "pred (the predicted class, default), true (the\n"
                                                       "label), a class name or index, or label-free\n"
                                                       "class sets (LRP): all, top:K (the K highest\n"
-                                                      "logits), contrast (pred against the others)"),
+                                                      "logits), contrast (pred against the others);\n"
+                                                      "an unlabeled dataset takes all but true"),
     CLI_HELP_TEXT("\nLRP (--method lrp, the default; docs/relevance.md):"),
     CLI_OPT_STRING('c', "composite", "NAME", composite, "epsilon-plus-flat (default: flat first layer, z+\n"
                                                         "convolutions, epsilon dense), epsilon-gamma-box,\n"

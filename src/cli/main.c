@@ -7,6 +7,7 @@
 #include <hdf5.h>
 
 #include "cli/cli.h"
+#include "core/dataset.h"
 #include "core/error.h"
 #include "core/output.h"
 #include "core/version.h"
@@ -76,6 +77,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < (int)NUM_COMMANDS; i++)
         if (!strcmp(cmd, commands[i].name)) {
+            rm_dataset_set_command(commands[i].name);   /* names the command refusing an unlabeled file */
             int rc = commands[i].run(argc - 1, argv + 1);
             if (rc == RM_EXIT_OK) H5close();
             return rc;

@@ -4,9 +4,12 @@
  *            3 (RGB), or 2 / 4 when `relmask encode --mode channel` has
  *            appended a relevance channel (root attribute relevance_channel);
  *   /labels  int32 [N];
- *   /split   uint8 [N] (0 train, 1 val, 2 test);
+ *   /split   uint8 [N] (0 train, 1 val, 2 test; 3 unlabeled);
  *   /regions uint8 [N,H,W] (optional: ground-truth expression regions);
- *   root attributes: schema, schema_version, class_names, provenance. */
+ *   root attributes: schema, schema_version, class_names, provenance.
+ * An unlabeled dataset (`ingest folder --unlabeled`, root attribute
+ * unlabeled = 1) has every label -1 and every split 3 (unlabeled); its
+ * class_names are optional (num_classes 0 without them). */
 #ifndef RELMASK_DATASET_H
 #define RELMASK_DATASET_H
 
@@ -23,21 +26,26 @@ enum {
     RM_SPLIT_TRAIN = 0,
     RM_SPLIT_VAL = 1,
     RM_SPLIT_TEST = 2,
-    RM_SPLIT_COUNT = 3,
+    RM_SPLIT_COUNT = 3,        /* the labeled splits */
+    RM_SPLIT_UNLABELED = 3,    /* every record of an unlabeled dataset */
+    RM_SPLIT_NAMES = 4,
     /* Record states before rm_dataset_writer_finish assigns them: */
     RM_SPLIT_POOL = 254,       /* train or val: --val fraction goes to val */
     RM_SPLIT_UNASSIGNED = 255, /* train, val or test by --val/--test */
 };
-extern const char *const rm_split_names[RM_SPLIT_COUNT];
-/* "train", "val", "test" -> RM_SPLIT_*, "all" -> -1; else an error. */
+extern const char *const rm_split_names[RM_SPLIT_NAMES];
+/* "train", "val", "test", "unlabeled" -> RM_SPLIT_*, "all" -> -1; else an
+ * error. */
 int rm_split_parse(const char *name, int *split);
-/* The inverse: "train", "val", "test" or "all". */
+/* The inverse: "train", "val", "test", "unlabeled" or "all". */
 const char *rm_split_label(int split);
 
 typedef struct {
     int channels, height, width;
     int num_classes;
     const char *const *class_names;   /* num_classes entries */
+    int unlabeled;                    /* labels -1, split RM_SPLIT_UNLABELED;
+                                         num_classes may be 0 (no names) */
     int has_regions;                  /* write /regions [N,H,W] */
     const char *source_format;        /* "fer2013-csv", "synth", ... */
     const char *source_path;          /* input file or folder */
@@ -57,7 +65,8 @@ typedef struct rm_dataset_writer rm_dataset_writer;
 int rm_dataset_writer_open(rm_dataset_writer **w, const char *path,
                            const rm_dataset_spec *spec, int force);
 /* Appends one record. image: [C,H,W]; region: [H,W] or NULL. split: an
- * RM_SPLIT_* value. label must be in [0, num_classes). */
+ * RM_SPLIT_* value. label must be in [0, num_classes); in an unlabeled
+ * dataset label is -1 and split RM_SPLIT_UNLABELED. */
 int rm_dataset_writer_append(rm_dataset_writer *w, const uint8_t *image,
                              int32_t label, uint8_t split,
                              const uint8_t *region);
@@ -97,17 +106,35 @@ typedef struct {
     int64_t hfile;                 /* hid_t */
     size_t count;
     int channels, height, width;
-    int num_classes;
+    int num_classes;               /* 0: an unlabeled file without class names */
     char **class_names;
-    int32_t *labels;               /* [count] */
-    uint8_t *split;                /* [count] */
+    int32_t *labels;               /* [count]; all -1 when unlabeled */
+    uint8_t *split;                /* [count]; all RM_SPLIT_UNLABELED when unlabeled */
+    int unlabeled;                 /* root attribute unlabeled = 1 */
     int has_regions;
     int has_source;                /* /source [N]: each record's origin */
 } rm_dataset;
 
 /* Opens and validates a dataset file (schema, version, shapes, labels in
- * range, split values); the error names the file and what is wrong. */
+ * range, split values); the error names the file and what is wrong. An
+ * unlabeled dataset is refused (rm_dataset_refuse_unlabeled's message):
+ * every reader that needs labels gets a clear error, not label -1. */
 int rm_dataset_open(rm_dataset *ds, const char *path);
+/* As rm_dataset_open, but accepts unlabeled datasets (ds->unlabeled): for
+ * the stages that need no label (predict, relevance of the predicted class,
+ * heatmap, info). */
+int rm_dataset_open_unlabeled_ok(rm_dataset *ds, const char *path);
+/* Records the refusal of an unlabeled dataset by `what` ("train",
+ * "relevance --target true", NULL: "this command") and returns -1:
+ * "D.h5 is unlabeled (...): train needs labels; ...". */
+int rm_dataset_refuse_unlabeled(const char *path, const char *what);
+/* The command rm_dataset_open's refusal names ("relmask train"); set by
+ * the CLI before it runs a command. NULL: "this command". */
+void rm_dataset_set_command(const char *name);
+/* An unlabeled dataset without class names takes a model's (`from` names
+ * it in the one-line note); a dataset with names is left alone (the model
+ * check compares them). */
+int rm_dataset_adopt_class_names(rm_dataset *ds, int count, const char *const *names, const char *from);
 /* Reads images [start, start+count) into out [count,C,H,W]. */
 int rm_dataset_read_images(const rm_dataset *ds, size_t start, size_t count,
                            uint8_t *out);

@@ -79,9 +79,17 @@ static int load(rm_dataset *ds)
     ds->channels = (int)idims[1];
     ds->height = (int)idims[2];
     ds->width = (int)idims[3];
-    RM_TRY(rm_h5_attr_get_strings(f, "class_names", &ds->num_classes, &ds->class_names));
-    if (ds->num_classes < 1 || ds->num_classes > RM_MAX_CLASSES)
-        return rm_error("'class_names' has %d entries, expected 1..%d", ds->num_classes, RM_MAX_CLASSES);
+    if (rm_h5_attr_exists(f, "unlabeled")) {
+        int64_t u;
+        RM_TRY(rm_h5_attr_get_int(f, "unlabeled", &u));
+        if (u != 0 && u != 1) return rm_error("attribute 'unlabeled' is %lld, expected 0 or 1", (long long)u);
+        ds->unlabeled = (int)u;
+    }
+    if (!ds->unlabeled || rm_h5_attr_exists(f, "class_names")) {
+        RM_TRY(rm_h5_attr_get_strings(f, "class_names", &ds->num_classes, &ds->class_names));
+        if (ds->num_classes < 1 || ds->num_classes > RM_MAX_CLASSES)
+            return rm_error("'class_names' has %d entries, expected 1..%d", ds->num_classes, RM_MAX_CLASSES);
+    }
     if (rm_h5_attr_exists(f, "num_classes")) {   /* other readers (h5py) trust it: it must agree */
         int64_t k;
         RM_TRY(rm_h5_attr_get_int(f, "num_classes", &k));
@@ -97,7 +105,12 @@ static int load(rm_dataset *ds)
     if (!ds->labels || !ds->split) return -1;
     RM_TRY(read_all(f, "labels", H5T_NATIVE_INT32, ds->labels));
     RM_TRY(read_all(f, "split", H5T_NATIVE_UINT8, ds->split));
-    for (size_t i = 0; i < ds->count; i++) {
+    for (size_t i = 0; i < ds->count && ds->unlabeled; i++)
+        if (ds->labels[i] != -1 || ds->split[i] != RM_SPLIT_UNLABELED)
+            return rm_error("record %zu: label %d and split value %u in an unlabeled dataset (attribute "
+                            "'unlabeled' = 1), expected label -1 and split %d (unlabeled)", i, ds->labels[i],
+                            ds->split[i], RM_SPLIT_UNLABELED);
+    for (size_t i = 0; i < ds->count && !ds->unlabeled; i++) {
         if (ds->labels[i] < 0 || ds->labels[i] >= ds->num_classes)
             return rm_error("record %zu: label %d out of range 0..%d", i, ds->labels[i], ds->num_classes - 1);
         if (ds->split[i] >= RM_SPLIT_COUNT)
@@ -129,7 +142,48 @@ static int load(rm_dataset *ds)
     return 0;
 }
 
+static char refusing_command[64];
+
+void rm_dataset_set_command(const char *name)
+{
+    snprintf(refusing_command, sizeof refusing_command, "%s%s", name ? "relmask " : "", name ? name : "");
+}
+
+int rm_dataset_refuse_unlabeled(const char *path, const char *what)
+{
+    if (!what && refusing_command[0]) what = refusing_command;
+    return rm_error("%s is unlabeled (ingested with --unlabeled: every label is -1, every split 'unlabeled'), "
+                    "and %s needs labels; on unlabeled data use predict, relevance --target pred, all, top:K or "
+                    "contrast, heatmap and info, or ingest the images in class folders to label them",
+                    path, what ? what : "this command");
+}
+
 int rm_dataset_open(rm_dataset *ds, const char *path)
+{
+    RM_TRY(rm_dataset_open_unlabeled_ok(ds, path));
+    if (!ds->unlabeled) return 0;
+    rm_dataset_close(ds);
+    return rm_dataset_refuse_unlabeled(path, NULL);
+}
+
+int rm_dataset_adopt_class_names(rm_dataset *ds, int count, const char *const *names, const char *from)
+{
+    if (!ds->unlabeled || ds->num_classes > 0) return 0;
+    if (count < 1 || count > RM_MAX_CLASSES) return rm_error("%s: %d class names to adopt", ds->path, count);
+    char **copy = rm_calloc((size_t)count, sizeof *copy, "class names");
+    if (!copy) return -1;
+    for (int c = 0; c < count; c++)
+        if (!(copy[c] = rm_strdup(names[c]))) {
+            rm_h5_free_strings(c, copy);
+            return -1;
+        }
+    ds->class_names = copy;
+    ds->num_classes = count;
+    rm_log("%s is unlabeled and names no classes: using the %d classes of %s", ds->path, count, from);
+    return 0;
+}
+
+int rm_dataset_open_unlabeled_ok(rm_dataset *ds, const char *path)
 {
     memset(ds, 0, sizeof *ds);
     ds->hfile = -1;

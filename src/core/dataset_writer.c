@@ -36,7 +36,7 @@ typedef struct {
 struct rm_dataset_writer {
     rm_output out;
     hid_t file, images, regions;
-    int channels, height, width, num_classes, has_regions;
+    int channels, height, width, num_classes, has_regions, unlabeled;
     char **class_names;
     char *source_format, *source_path;
     size_t image_bytes, region_bytes;
@@ -152,8 +152,9 @@ static int validate_spec(const rm_dataset_spec *s)
                         "(RGB + relevance)", s->channels);
     if (s->height < 1 || s->width < 1 || s->height > 4096 || s->width > 4096)
         return rm_error("dataset: image size %dx%d outside 1..4096", s->width, s->height);
-    if (s->num_classes < 1 || s->num_classes > RM_MAX_CLASSES)
-        return rm_error("dataset: %d classes, expected 1..%d", s->num_classes, RM_MAX_CLASSES);
+    if (s->num_classes < (s->unlabeled ? 0 : 1) || s->num_classes > RM_MAX_CLASSES)
+        return rm_error("dataset: %d classes, expected %d..%d", s->num_classes, s->unlabeled ? 0 : 1,
+                        RM_MAX_CLASSES);
     for (int i = 0; i < s->num_classes; i++)
         if (!s->class_names || !s->class_names[i] || !s->class_names[i][0])
             return rm_error("dataset: class %d has no name", i);
@@ -172,10 +173,12 @@ int rm_dataset_writer_open(rm_dataset_writer **wp, const char *path, const rm_da
     w->height = spec->height;
     w->width = spec->width;
     w->has_regions = spec->has_regions;
+    w->unlabeled = spec->unlabeled;
     w->image_bytes = (size_t)spec->channels * (size_t)spec->height * (size_t)spec->width;
     w->region_bytes = (size_t)spec->height * (size_t)spec->width;
     w->block = chunk_rows(w->image_bytes);
-    w->class_names = rm_calloc((size_t)spec->num_classes, sizeof *w->class_names, "class names");
+    w->class_names = rm_calloc((size_t)(spec->num_classes ? spec->num_classes : 1), sizeof *w->class_names,
+                               "class names");
     w->source_format = rm_strdup(spec->source_format ? spec->source_format : "unknown");
     w->source_path = rm_strdup(spec->source_path ? spec->source_path : "");
     w->image_buf = rm_malloc(w->block * w->image_bytes, "image chunk buffer");
@@ -262,9 +265,12 @@ static int flush(rm_dataset_writer *w)
 int rm_dataset_writer_append(rm_dataset_writer *w, const uint8_t *image, int32_t label,
                              uint8_t split, const uint8_t *region)
 {
-    if (label < 0 || label >= w->num_classes)
+    if (w->unlabeled && (label != -1 || split != RM_SPLIT_UNLABELED))
+        return rm_error("record %zu: label %d, split %u in an unlabeled dataset (expected label -1, split %d)",
+                        w->count, label, split, RM_SPLIT_UNLABELED);
+    if (!w->unlabeled && (label < 0 || label >= w->num_classes))
         return rm_error("record %zu: label %d out of range 0..%d", w->count, label, w->num_classes - 1);
-    if (split >= RM_SPLIT_COUNT && split != RM_SPLIT_POOL && split != RM_SPLIT_UNASSIGNED)
+    if (!w->unlabeled && split >= RM_SPLIT_COUNT && split != RM_SPLIT_POOL && split != RM_SPLIT_UNASSIGNED)
         return rm_error("record %zu: invalid split value %u", w->count, split);
     if (w->has_regions && !region) return rm_error("record %zu: region mask missing", w->count);
     if (w->count == w->capacity) {
@@ -392,16 +398,21 @@ static int write_root_attrs(rm_dataset_writer *w, const rm_split_spec *split)
     RM_TRY(rm_h5_attr_set_string(f, "schema", RM_DATASET_SCHEMA));
     RM_TRY(rm_h5_attr_set_int(f, "schema_version", RM_DATASET_SCHEMA_VERSION));
     RM_TRY(rm_h5_attr_set_int(f, "num_classes", w->num_classes));
-    RM_TRY(rm_h5_attr_set_strings(f, "class_names", w->num_classes,
-                                  (const char *const *)w->class_names));
-    RM_TRY(rm_h5_attr_set_strings(f, "split_names", RM_SPLIT_COUNT, rm_split_names));
+    if (w->num_classes > 0)
+        RM_TRY(rm_h5_attr_set_strings(f, "class_names", w->num_classes,
+                                      (const char *const *)w->class_names));
+    RM_TRY(rm_h5_attr_set_strings(f, "split_names", w->unlabeled ? RM_SPLIT_NAMES : RM_SPLIT_COUNT,
+                                  rm_split_names));
+    if (w->unlabeled) RM_TRY(rm_h5_attr_set_int(f, "unlabeled", 1));
     RM_TRY(rm_h5_attr_set_string(f, "source_format", w->source_format));
     RM_TRY(rm_h5_attr_set_string(f, "source_path", w->source_path));
     RM_TRY(rm_h5_attr_set_string(f, "tool_version", rm_version_string()));
     RM_TRY(rm_h5_attr_set_string(f, "created", created));
-    RM_TRY(rm_h5_attr_set_double(f, "split_val_fraction", split->val_fraction));
-    RM_TRY(rm_h5_attr_set_double(f, "split_test_fraction", split->test_fraction));
-    RM_TRY(rm_h5_attr_set_int(f, "split_seed", (int64_t)split->seed));
+    if (!w->unlabeled) {   /* an unlabeled file has one split, drawn by nothing */
+        RM_TRY(rm_h5_attr_set_double(f, "split_val_fraction", split->val_fraction));
+        RM_TRY(rm_h5_attr_set_double(f, "split_test_fraction", split->test_fraction));
+        RM_TRY(rm_h5_attr_set_int(f, "split_seed", (int64_t)split->seed));
+    }
     for (int i = 0; i < w->num_attrs; i++) {
         const attr_kv *a = &w->attrs[i];
         if (a->kind == ATTR_STRING) RM_TRY(rm_h5_attr_set_string(f, a->name, a->text));
@@ -478,15 +489,16 @@ int rm_dataset_writer_finish(rm_dataset_writer *w, const rm_split_spec *split)
         unassigned += w->split[i] == RM_SPLIT_UNASSIGNED;
     }
     if (flush(w) != 0 ||
-        rm_split_assign(w->split, w->labels, w->count, w->num_classes, split) != 0 ||
+        (!w->unlabeled && rm_split_assign(w->split, w->labels, w->count, w->num_classes, split) != 0) ||
         write_vector(w->file, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, w->count, w->labels, "N") != 0 ||
         write_vector(w->file, "split", H5T_STD_U8LE, H5T_NATIVE_UINT8, w->count, w->split, "N") != 0 ||
         write_flags(w) != 0 ||
         write_sources(w) != 0 ||
         write_root_attrs(w, split) != 0 ||
-        rm_h5_attr_set_int(w->file, "split_records_given", (int64_t)w->count - pool - unassigned) != 0 ||
-        rm_h5_attr_set_int(w->file, "split_records_pooled", pool) != 0 ||
-        rm_h5_attr_set_int(w->file, "split_records_drawn", unassigned) != 0) {
+        (!w->unlabeled &&
+         (rm_h5_attr_set_int(w->file, "split_records_given", (int64_t)w->count - pool - unassigned) != 0 ||
+          rm_h5_attr_set_int(w->file, "split_records_pooled", pool) != 0 ||
+          rm_h5_attr_set_int(w->file, "split_records_drawn", unassigned) != 0))) {
         rm_error_prefix("%s", path);
         rm_dataset_writer_abort(w);
         return -1;

@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 
-const char *const rm_split_names[RM_SPLIT_COUNT] = {"train", "val", "test"};
+const char *const rm_split_names[RM_SPLIT_NAMES] = {"train", "val", "test", "unlabeled"};
 
 int rm_split_parse(const char *name, int *split)
 {
@@ -14,17 +14,17 @@ int rm_split_parse(const char *name, int *split)
         *split = -1;
         return 0;
     }
-    for (int s = 0; s < RM_SPLIT_COUNT; s++)
+    for (int s = 0; s < RM_SPLIT_NAMES; s++)
         if (!strcmp(name, rm_split_names[s])) {
             *split = s;
             return 0;
         }
-    return rm_error("unknown split '%s', expected train, val, test or all", name);
+    return rm_error("unknown split '%s', expected train, val, test, unlabeled or all", name);
 }
 
 const char *rm_split_label(int split)
 {
-    return split >= 0 && split < RM_SPLIT_COUNT ? rm_split_names[split] : "all";
+    return split >= 0 && split < RM_SPLIT_NAMES ? rm_split_names[split] : "all";
 }
 
 enum { SPLIT_STREAM = 0x5p117 > 0 ? 7 : 7 };

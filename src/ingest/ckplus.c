@@ -40,16 +40,16 @@ static int is_emotion_file(const char *name)
 /* Reads the code from an emotion file: a number such as "3.0000000e+00"
  * with an integer value in 0..7. Returns the code, -2 if the content is
  * malformed (reported through the sink), -1 on a read error. */
-static int read_emotion(rm_ingest_sink *sink, const char *path, int *code)
+static int read_emotion(rm_ingest_file_list *list, const char *path, int *code)
 {
     *code = -1;
     FILE *f = fopen(path, "rb");
-    if (!f) return rm_sink_bad(sink, "%s: cannot open: %s", path, strerror(errno)) == 0 ? -2 : -1;
+    if (!f) return rm_ingest_list_bad(list, "%s: cannot open: %s", path, strerror(errno)) == 0 ? -2 : -1;
     char buf[EMOTION_FILE_MAX + 1];
     size_t n = fread(buf, 1, EMOTION_FILE_MAX, f);
     int err = ferror(f), longer = n == EMOTION_FILE_MAX && fgetc(f) != EOF;
     fclose(f);
-    if (err) return rm_sink_bad(sink, "%s: read error", path) == 0 ? -2 : -1;
+    if (err) return rm_ingest_list_bad(list, "%s: read error", path) == 0 ? -2 : -1;
     buf[n] = 0;
 
     char *s = buf;
@@ -71,16 +71,19 @@ static int read_emotion(rm_ingest_sink *sink, const char *path, int *code)
         shown[k++] = isprint((unsigned char)s[i]) ? s[i] : '?';
     if (k < len || longer) { memcpy(shown + k, "...", 3); k += 3; }
     shown[k] = 0;
-    return rm_sink_bad(sink, "%s: expected an emotion code 0..%d, got '%s'", path,
-                       CK_CLASSES - 1, shown) == 0 ? -2 : -1;
+    return rm_ingest_list_bad(list, "%s: expected an emotion code 0..%d, got '%s'", path,
+                              CK_CLASSES - 1, shown) == 0 ? -2 : -1;
 }
 
+/* The walk lists the frames (and bad records, in their places) of every
+ * labelled sequence; rm_ingest_add_image_files then decodes them in
+ * parallel blocks and writes them in this order. */
 typedef struct {
-    rm_ingest_sink *sink;
+    rm_ingest_file_list list;
+    int64_t sequence;           /* the tag of the next sequence's frames */
     const char *images_root;    /* root/cohn-kanade-images */
     const char *emotion_root;   /* root/Emotion */
     int peak_frames, neutral_first;
-    size_t labelled;            /* sequences added */
 } ck_state;
 
 /* One labelled sequence: adds its peak frames (and first frame). */
@@ -88,7 +91,7 @@ static int add_sequence(ck_state *st, const char *subject, const char *seq,
                         const char *emotion_path)
 {
     int code;
-    int rc = read_emotion(st->sink, emotion_path, &code);
+    int rc = read_emotion(&st->list, emotion_path, &code);
     if (rc != 0) return rc == -2 ? 0 : -1;
 
     char *subject_dir = rm_path_join(st->images_root, subject);
@@ -97,12 +100,12 @@ static int add_sequence(ck_state *st, const char *subject, const char *seq,
     if (!dir) return -1;
     rm_dir_list frames = {0};
     if (!rm_path_is_dir(dir)) {
-        rc = rm_sink_bad(st->sink, "%s: missing image folder for %s", dir, emotion_path);
+        rc = rm_ingest_list_bad(&st->list, "%s: missing image folder for %s", dir, emotion_path);
         goto done;
     }
     if ((rc = rm_dir_list_read(&frames, dir, RM_DIR_FILES, rm_image_exts)) != 0) goto done;
     if (frames.count == 0) {
-        rc = rm_sink_bad(st->sink, "%s: no frames (.png images) for %s", dir, emotion_path);
+        rc = rm_ingest_list_bad(&st->list, "%s: no frames (.png images) for %s", dir, emotion_path);
         goto done;
     }
     /* The first frame is neutral only if it is not also a peak frame. */
@@ -111,19 +114,11 @@ static int add_sequence(ck_state *st, const char *subject, const char *seq,
     size_t peak = (size_t)st->peak_frames;
     if (peak > n - (size_t)neutral) peak = n - (size_t)neutral;
 
-    size_t before = rm_sink_count(st->sink);
-    char *path = NULL;
-    if (neutral) {
-        if (!(path = rm_path_join(dir, frames.names[0]))) { rc = -1; goto done; }
-        rc = rm_ingest_add_image_file(st->sink, path, CK_NEUTRAL, RM_SPLIT_UNASSIGNED);
-        free(path);
-    }
-    for (size_t i = n - peak; i < n && rc == 0; i++) {
-        if (!(path = rm_path_join(dir, frames.names[i]))) { rc = -1; goto done; }
-        rc = rm_ingest_add_image_file(st->sink, path, code, RM_SPLIT_UNASSIGNED);
-        free(path);
-    }
-    if (rc == 0 && rm_sink_count(st->sink) > before) st->labelled++;
+    int64_t tag = st->sequence++;
+    if (neutral) rc = rm_ingest_list_add(&st->list, rm_path_join(dir, frames.names[0]), CK_NEUTRAL,
+                                         RM_SPLIT_UNASSIGNED, tag);
+    for (size_t i = n - peak; i < n && rc == 0; i++)
+        rc = rm_ingest_list_add(&st->list, rm_path_join(dir, frames.names[i]), code, RM_SPLIT_UNASSIGNED, tag);
 done:
     rm_dir_list_free(&frames);
     free(dir);
@@ -154,8 +149,8 @@ static int walk_emotions(ck_state *st, size_t *unlabelled)
             for (size_t k = 0; k < files.count && rc == 0; k++) {
                 if (!is_emotion_file(files.names[k])) continue;
                 if (emotion)
-                    rc = rm_sink_bad(st->sink, "%s: several emotion files (%s, %s)", seq_dir,
-                                     emotion, files.names[k]) == 0 ? 1 : -1;
+                    rc = rm_ingest_list_bad(&st->list, "%s: several emotion files (%s, %s)", seq_dir,
+                                            emotion, files.names[k]) == 0 ? 1 : -1;
                 emotion = files.names[k];
             }
             if (rc == 0 && !emotion) (*unlabelled)++;
@@ -217,6 +212,7 @@ int rm_ingest_ckplus(const char *root, const rm_ingest_options *opt)
     char *images_root = rm_path_join(root, "cohn-kanade-images");
     char *emotion_root = rm_path_join(root, "Emotion");
     rm_ingest_sink *sink = NULL;
+    ck_state st = {0};
     if (!images_root || !emotion_root) goto fail;
     if (!rm_path_is_dir(images_root) || !rm_path_is_dir(emotion_root)) {
         int has_images = rm_path_is_dir(images_root);
@@ -228,30 +224,38 @@ int rm_ingest_ckplus(const char *root, const rm_ingest_options *opt)
         sink = NULL;
         goto fail;
     }
-    ck_state st = {
-        .sink = sink, .images_root = images_root, .emotion_root = emotion_root,
-        .peak_frames = opt->ck_peak_frames > 0 ? opt->ck_peak_frames : 1,
-        .neutral_first = opt->ck_neutral_first != 0,
-    };
-    size_t unlabelled = 0, no_folder = 0, subjects = 0;
+    st.images_root = images_root;
+    st.emotion_root = emotion_root;
+    st.peak_frames = opt->ck_peak_frames > 0 ? opt->ck_peak_frames : 1;
+    st.neutral_first = opt->ck_neutral_first != 0;
+    size_t unlabelled = 0, no_folder = 0, subjects = 0, labelled = 0;
     if (walk_emotions(&st, &unlabelled) != 0) goto fail;
+    if (rm_ingest_add_image_files(sink, st.list.files, st.list.count) != 0) goto fail;
+    /* A sequence is labelled when one of its frames was written (frames of a sequence are adjacent). */
+    for (size_t i = 0, last = (size_t)-1; i < st.list.count; i++)
+        if (st.list.files[i].added && (size_t)st.list.files[i].tag != last) {
+            labelled++;
+            last = (size_t)st.list.files[i].tag;
+        }
     if (count_image_sequences(images_root, emotion_root, &no_folder, &subjects) != 0) goto fail;
     unlabelled += no_folder;
     rm_log("%s: %zu labelled sequences, %zu sequences without an emotion file skipped", root,
-           st.labelled, unlabelled);
+           labelled, unlabelled);
     if (rm_sink_param(sink, "peak_frames", "%d", st.peak_frames) != 0 ||
         rm_sink_param(sink, "neutral_first", "%d", st.neutral_first) != 0 ||
         rm_sink_param(sink, "subjects", "%zu", subjects) != 0 ||
-        rm_sink_param(sink, "labelled_sequences", "%zu", st.labelled) != 0 ||
+        rm_sink_param(sink, "labelled_sequences", "%zu", labelled) != 0 ||
         rm_sink_param(sink, "unlabelled_sequences_skipped", "%zu", unlabelled) != 0 ||
         rm_sink_param(sink, "note", "frames of one subject are correlated; the split is "
                       "random, not subject-independent") != 0)
         goto fail;
+    rm_ingest_list_free(&st.list);
     free(images_root);
     free(emotion_root);
     return rm_sink_finish(sink);
 
 fail:
+    rm_ingest_list_free(&st.list);
     rm_sink_abort(sink);
     free(images_root);
     free(emotion_root);

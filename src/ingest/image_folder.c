@@ -273,21 +273,52 @@ static int check_classes_listed(const rm_ingest_sink *sink, const class_table *t
     return 0;
 }
 
-/* Adds every image of one class folder. */
-static int add_class_folder(rm_ingest_sink *sink, const char *dir, int32_t label, uint8_t split)
+/* Lists every image of one folder; an empty class folder is a bad entry. */
+static int list_folder(rm_ingest_file_list *l, const char *dir, int32_t label, uint8_t split, int flat)
 {
     rm_dir_list files;
     RM_TRY(rm_dir_list_read(&files, dir, RM_DIR_FILES, rm_image_exts));
     int rc = 0;
-    if (files.count == 0)
-        rc = rm_sink_bad(sink, "%s: empty class folder (no " EXT_LIST " files)", dir);
-    for (size_t i = 0; i < files.count && rc == 0; i++) {
-        char *path = rm_path_join(dir, files.names[i]);
-        rc = path ? rm_ingest_add_image_file(sink, path, label, split) : -1;
-        free(path);
-    }
+    if (files.count == 0 && !flat) rc = rm_ingest_list_bad(l, "%s: empty class folder (no " EXT_LIST " files)", dir);
+    for (size_t i = 0; i < files.count && rc == 0; i++)
+        rc = rm_ingest_list_add(l, rm_path_join(dir, files.names[i]), label, split, 0);
     rm_dir_list_free(&files);
     return rc;
+}
+
+/* --unlabeled: the images directly in `root`, no labels, split unlabeled. */
+static int ingest_flat(const char *root, const rm_ingest_options *opt)
+{
+    if (opt->class_map)
+        return rm_error("--class-map maps class folders to classes; an --unlabeled folder has none (--classes "
+                        "LIST names the classes of the model to match)");
+    rm_ingest_file_list list = {0};
+    rm_ingest_sink *sink = NULL;
+    rm_dir_list sub = {0};
+    if (list_folder(&list, root, -1, RM_SPLIT_UNLABELED, 1) != 0) goto fail;
+    if (list.count == 0) {
+        rm_error("%s: no " EXT_LIST " images directly in the folder (--unlabeled reads a flat folder of "
+                 "images; class folders %s/<class>/<image> are ingested without --unlabeled)", root, root);
+        goto fail;
+    }
+    if (rm_dir_list_read(&sub, root, RM_DIR_DIRS, NULL) != 0) goto fail;
+    if (sub.count)
+        rm_warn("%s: %zu subfolder%s ignored (--unlabeled reads the images directly in the folder)", root,
+                sub.count, sub.count == 1 ? "" : "s");
+    if (rm_sink_open(&sink, opt, "image-folder", root, 0, 0, RM_LABELS_NAMED, 0, NULL) != 0) {
+        sink = NULL;
+        goto fail;
+    }
+    if (rm_sink_param(sink, "layout", "flat (unlabeled)") != 0) goto fail;
+    if (rm_ingest_add_image_files(sink, list.files, list.count) != 0) goto fail;
+    rm_ingest_list_free(&list);
+    rm_dir_list_free(&sub);
+    return rm_sink_finish(sink);
+fail:
+    if (sink) rm_sink_abort(sink);
+    rm_ingest_list_free(&list);
+    rm_dir_list_free(&sub);
+    return -1;
 }
 
 int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
@@ -295,9 +326,12 @@ int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
     if (!rm_path_exists(root)) return rm_error("%s: no such folder", root);
     if (!rm_path_is_dir(root)) return rm_error("%s: not a folder (expected a folder of class folders)", root);
 
+    if (opt->unlabeled) return ingest_flat(root, opt);
+
     split_dir dirs[SPLIT_KINDS];
     int n = 0;
     class_table table = {0};
+    rm_ingest_file_list list = {0};
     rm_ingest_sink *sink = NULL;
     RM_TRY(find_split_dirs(root, dirs, &n));
     int layout_b = n > 0;
@@ -310,8 +344,21 @@ int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
     for (int s = 0; s < n; s++)
         if (rm_dir_list_read(&dirs[s].classes, dirs[s].path, RM_DIR_DIRS, NULL) != 0) goto fail;
     if (dirs[0].classes.count == 0) {
-        rm_error("%s: no class folders (expected %s/<class>/<image> with " EXT_LIST
-                 " images, or %s/train/<class>/<image>)", root, root, root);
+        rm_dir_list flat;
+        size_t images = 0;
+        if (rm_dir_list_read(&flat, root, RM_DIR_FILES, rm_image_exts) == 0) {
+            images = flat.count;
+            rm_dir_list_free(&flat);
+        }
+        if (images)
+            rm_error("%s: no class folders (expected %s/<class>/<image> with " EXT_LIST
+                     " images, or %s/train/<class>/<image>); the folder holds %zu images directly: to "
+                     "predict or explain images without labels, ingest them with --unlabeled", root, root, root,
+                     images);
+        else
+            rm_error("%s: no class folders (expected %s/<class>/<image> with " EXT_LIST
+                     " images, or %s/train/<class>/<image>; a flat folder of images without labels is "
+                     "ingested with --unlabeled)", root, root, root);
         goto fail;
     }
 
@@ -345,10 +392,12 @@ int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
         for (int c = 0; c < table.count; c++) {
             if (!folder_listed(&dirs[s].classes, table.folders[c])) continue;
             char *dir = rm_path_join(dirs[s].path, table.folders[c]);
-            int rc = dir ? add_class_folder(sink, dir, c, dirs[s].split) : -1;
+            int rc = dir ? list_folder(&list, dir, c, dirs[s].split, 0) : -1;
             free(dir);
             if (rc != 0) goto fail;
         }
+    if (rm_ingest_add_image_files(sink, list.files, list.count) != 0) goto fail;
+    rm_ingest_list_free(&list);
     for (int s = 0; s < n; s++) {
         free(dirs[s].path);
         rm_dir_list_free(&dirs[s].classes);
@@ -358,6 +407,7 @@ int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
 
 fail:
     if (sink) rm_sink_abort(sink);
+    rm_ingest_list_free(&list);
     for (int s = 0; s < n; s++) {
         free(dirs[s].path);
         rm_dir_list_free(&dirs[s].classes);

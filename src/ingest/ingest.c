@@ -36,6 +36,11 @@ int rm_ingest_check(const rm_ingest_options *opt)
     if (!opt->out_path) return rm_error("%s: no output file given", format);
     if ((!strcmp(format, "idx") || !strcmp(format, "npy")) && !opt->labels_path)
         return rm_error("%s needs --labels FILE", format);
+    if (opt->unlabeled && strcmp(format, "folder") != 0)
+        return rm_error("--unlabeled belongs to the folder format (a flat folder of images), not %s", format);
+    if (opt->unlabeled && opt->class_map)
+        return rm_error("--class-map maps class folders to classes; an --unlabeled folder has none (--classes "
+                        "LIST names the classes of the model to match)");
     if (!!opt->test_images != !!opt->test_labels) return rm_error("--test-images and --test-labels go together");
     if (!(opt->split.val_fraction >= 0 && opt->split.test_fraction >= 0 &&
           opt->split.val_fraction + opt->split.test_fraction < 1))

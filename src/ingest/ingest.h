@@ -21,6 +21,8 @@ typedef struct {
     const char *classes;        /* "a,b,c" or a preset name; NULL: format's */
     int deflate_level;
     const char *command_line;   /* stored as provenance */
+    int unlabeled;              /* folder: a flat folder of images without labels
+                                   (labels -1, split unlabeled; --classes names only) */
 
     /* format-specific */
     const char *class_map;      /* folder: file mapping folder -> class */

@@ -65,6 +65,7 @@ int rm_ingest_jaffe(const char *dir, const rm_ingest_options *opt)
     RM_TRY(rm_dir_list_read(&files, dir, RM_DIR_FILES, NULL));
     rm_ingest_sink *sink = NULL;
     char **subjects = NULL;
+    rm_ingest_file_list list = {0};
     size_t num_subjects = 0, ignored = 0, matched = 0;
     const char *first_ignored = NULL;
     char subject[32], code[8];
@@ -92,31 +93,31 @@ int rm_ingest_jaffe(const char *dir, const rm_ingest_options *opt)
         goto fail;
     }
     if (!(subjects = rm_calloc(matched, sizeof *subjects, "JAFFE subjects"))) goto fail;
-
+    /* Every file in name order (a bad code as a bad entry in its place), then decoded in parallel blocks. */
     for (size_t i = 0; i < files.count; i++) {
         if (!parse_name(files.names[i], subject, code)) continue;
+        int label = code_label(code), rc = -1;
         char *path = rm_path_join(dir, files.names[i]);
-        if (!path) goto fail;
-        int label = code_label(code), rc;
-        if (label < 0) {
-            rc = rm_sink_bad(sink, "%s: unknown expression code '%s' (expected NE, HA, SA, "
-                             "SU, FE, DI or AN)", path, code);
-        } else {
-            size_t before = rm_sink_count(sink);
-            rc = rm_ingest_add_image_file(sink, path, label, RM_SPLIT_UNASSIGNED);
-            if (rc == 0 && rm_sink_count(sink) > before) {
-                size_t k = 0;
-                while (k < num_subjects && strcmp(subjects[k], subject) != 0) k++;
-                if (k == num_subjects && !(subjects[num_subjects++] = rm_strdup(subject)))
-                    rc = -1;
-            }
+        if (path && label < 0) {
+            rc = rm_ingest_list_bad(&list, "%s: unknown expression code '%s' (expected NE, HA, SA, SU, FE, DI or AN)",
+                                    path, code);
+            free(path);
+        } else if (path) {
+            rc = rm_ingest_list_add(&list, path, label, RM_SPLIT_UNASSIGNED, (int64_t)i);
         }
-        free(path);
         if (rc != 0) goto fail;
+    }
+    if (rm_ingest_add_image_files(sink, list.files, list.count) != 0) goto fail;
+    for (size_t i = 0; i < list.count; i++) {
+        if (!list.files[i].added || !parse_name(files.names[list.files[i].tag], subject, code)) continue;
+        size_t k = 0;
+        while (k < num_subjects && strcmp(subjects[k], subject) != 0) k++;
+        if (k == num_subjects && !(subjects[num_subjects++] = rm_strdup(subject))) goto fail;
     }
     if (rm_sink_param(sink, "subjects", "%zu", num_subjects) != 0) goto fail;
     if (rm_sink_param(sink, "ignored_files", "%zu", ignored) != 0) goto fail;
 
+    rm_ingest_list_free(&list);
     for (size_t k = 0; k < num_subjects; k++) free(subjects[k]);
     free(subjects);
     rm_dir_list_free(&files);
@@ -124,6 +125,7 @@ int rm_ingest_jaffe(const char *dir, const rm_ingest_options *opt)
 
 fail:
     if (sink) rm_sink_abort(sink);
+    rm_ingest_list_free(&list);
     for (size_t k = 0; k < num_subjects; k++) free(subjects[k]);
     free(subjects);
     rm_dir_list_free(&files);

@@ -1,3 +1,4 @@
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,15 @@
 #include "core/error.h"
 #include "core/progress.h"
 
-enum { BAD_MESSAGES_SHOWN = 10, DEFAULT_SIDE = 48 };
+enum { BAD_MESSAGES_SHOWN = 10, DEFAULT_SIDE = 48, DECODE_BLOCK_PER_THREAD = 16, ERROR_TEXT = 1024 };
+
+/* A block of image files decoded in parallel, then written in order. */
+typedef struct {
+    size_t capacity;                 /* files per block */
+    uint8_t *pixels;                 /* [capacity][C*H*W] converted images */
+    int *status;                     /* [capacity] 0 decoded, 1 failed (text in errors), -1 not decoded */
+    char *errors;                    /* [capacity][ERROR_TEXT] */
+} decode_block;
 
 struct rm_ingest_sink {
     rm_dataset_writer *writer;
@@ -23,6 +32,8 @@ struct rm_ingest_sink {
     int32_t *label_map;              /* and their labels (-1: not in --classes); NULL: identity */
     char *listed;                    /* --classes as names, for messages */
     rm_image converted;              /* reused conversion buffer */
+    int unlabeled;                   /* --unlabeled: label -1, split RM_SPLIT_UNLABELED */
+    decode_block block;              /* rm_ingest_add_image_files */
     size_t bad;
     char *params;
     size_t params_len;
@@ -216,6 +227,9 @@ static void sink_free(rm_ingest_sink *s)
     free(s->label_map);
     free(s->listed);
     rm_image_free(&s->converted);
+    free(s->block.pixels);
+    free(s->block.status);
+    free(s->block.errors);
     free(s->input_path);
     free(s->params);
     free(s);
@@ -238,9 +252,15 @@ int rm_sink_open(rm_ingest_sink **sp, const rm_ingest_options *opt, const char *
     s->height = opt->height ? opt->height : native_height ? native_height : DEFAULT_SIDE;
     s->input_path = rm_strdup(input_path);
     s->kind = kind;
+    s->unlabeled = opt->unlabeled;
     char **names = NULL;
-    int n = num_classes;
-    if (opt->classes) {
+    int n = opt->unlabeled ? 0 : num_classes;
+    if (opt->classes && opt->unlabeled) {   /* names only: no record gets a label */
+        if (parse_classes(opt->classes, &n, &names) != 0) {
+            sink_free(s);
+            return -1;
+        }
+    } else if (opt->classes) {
         if (parse_classes(opt->classes, &n, &names) != 0) {
             sink_free(s);
             return -1;
@@ -253,7 +273,7 @@ int rm_sink_open(rm_ingest_sink **sp, const rm_ingest_options *opt, const char *
             return -1;
         }
     }
-    if (!names && !class_names) {   /* numbered classes without names: "0", "1", ... */
+    if (!names && !class_names && !opt->unlabeled) {   /* numbered classes without names: "0", "1", ... */
         if (!(names = rm_calloc((size_t)n, sizeof *names, "class names"))) {
             sink_free(s);
             return -1;
@@ -270,7 +290,8 @@ int rm_sink_open(rm_ingest_sink **sp, const rm_ingest_options *opt, const char *
     s->num_classes = n;
     rm_dataset_spec spec = {
         .channels = s->channels, .height = s->height, .width = s->width,
-        .num_classes = n, .class_names = names ? (const char *const *)names : class_names,
+        .num_classes = n, .class_names = names || opt->unlabeled ? (const char *const *)names : class_names,
+        .unlabeled = opt->unlabeled,
         .source_format = format, .source_path = input_path, .deflate_level = opt->deflate_level,
     };
     int rc = s->input_path ? rm_image_alloc(&s->converted, s->width, s->height, s->channels) : -1;
@@ -283,13 +304,17 @@ int rm_sink_open(rm_ingest_sink **sp, const rm_ingest_options *opt, const char *
     if (opt->command_line) rm_dataset_writer_set_attr(s->writer, "command_line", opt->command_line);
     rm_sink_param(s, "size", "%dx%d", s->width, s->height);
     rm_sink_param(s, "channels", "%d", s->channels);
-    rm_sink_param(s, "val", "%g", opt->split.val_fraction);
-    rm_sink_param(s, "test", "%g", opt->split.test_fraction);
-    rm_sink_param(s, "seed", "%llu", (unsigned long long)opt->split.seed);
+    if (!opt->unlabeled) {   /* an unlabeled file is not split */
+        rm_sink_param(s, "val", "%g", opt->split.val_fraction);
+        rm_sink_param(s, "test", "%g", opt->split.test_fraction);
+        rm_sink_param(s, "seed", "%llu", (unsigned long long)opt->split.seed);
+    }
     rm_sink_param(s, "skip_bad", "%d", opt->skip_bad);
+    if (opt->unlabeled) rm_sink_param(s, "labels", "none (--unlabeled)");
     if (opt->classes) {
         rm_sink_param(s, "classes", "%s", opt->classes);
-        rm_sink_param(s, "classes_assigned", "%s", kind == RM_LABELS_NAMED ? "by name" : "by label number");
+        rm_sink_param(s, "classes_assigned", "%s", opt->unlabeled ? "none (names only, for matching a model)"
+                                                   : kind == RM_LABELS_NAMED ? "by name" : "by label number");
     }
     s->bad = opt->skip_bad ? 0 : (size_t)-1;   /* (size_t)-1: bad records are fatal */
     rm_progress_start(&s->progress, "ingest", "img", 0);
@@ -317,6 +342,7 @@ int rm_sink_label(rm_ingest_sink *s, int64_t format_class, const char *where, in
         where = at;
     }
     *label = -1;
+    if (s->unlabeled) return 0;   /* every record: label -1 (rm_sink_add) */
     if (s->label_map) {
         if (format_class < 0 || format_class >= s->format_classes)
             return rm_sink_bad(s, "%s: class %lld out of range 0..%d", where, (long long)format_class,
@@ -340,17 +366,32 @@ int rm_sink_class_listed(const rm_ingest_sink *s, int format_class)
                              s->label_map[format_class] >= 0);
 }
 
+/* Appends a converted image [C,H,W] of the output shape. */
+static int append_converted(rm_ingest_sink *s, const uint8_t *pixels, int32_t label, uint8_t split,
+                            const char *source)
+{
+    if (s->unlabeled) {
+        label = -1;
+        split = RM_SPLIT_UNLABELED;
+    }
+    RM_TRY(rm_dataset_writer_append(s->writer, pixels, label, split, NULL));
+    if (source) RM_TRY(rm_dataset_writer_set_source(s->writer, source));
+    rm_progress_update(&s->progress, rm_dataset_writer_count(s->writer));
+    return 0;
+}
+
 int rm_sink_add(rm_ingest_sink *s, const rm_image *img, int32_t label, uint8_t split, const char *source)
 {
+    if (s->unlabeled) {
+        RM_TRY(rm_image_convert(img, &s->converted));
+        return append_converted(s, s->converted.pixels, -1, RM_SPLIT_UNLABELED, source);
+    }
     if (label < 0 || label >= s->num_classes)
         return rm_sink_bad(s, "%s: record %zu: label %d out of range 0..%d", s->input_path,
                            rm_dataset_writer_count(s->writer) + rm_sink_bad_count(s), label,
                            s->num_classes - 1);
     RM_TRY(rm_image_convert(img, &s->converted));
-    RM_TRY(rm_dataset_writer_append(s->writer, s->converted.pixels, label, split, NULL));
-    if (source) RM_TRY(rm_dataset_writer_set_source(s->writer, source));
-    rm_progress_update(&s->progress, rm_dataset_writer_count(s->writer));
-    return 0;
+    return append_converted(s, s->converted.pixels, label, split, source);
 }
 
 int rm_sink_bad(rm_ingest_sink *s, const char *fmt, ...)
@@ -420,31 +461,137 @@ void rm_sink_abort(rm_ingest_sink *s)
     sink_free(s);
 }
 
-int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path,
-                             int format_class, uint8_t split)
+/* The record's source: the path below the input folder. */
+static const char *source_of(const rm_ingest_sink *sink, const char *path)
 {
-    int32_t label;
-    RM_TRY(rm_sink_label(sink, format_class, path, &label));
-    if (label < 0) return 0;   /* skipped as bad */
-    rm_image img = {0};
-    if (rm_image_load(&img, path) != 0) {
-        rm_image_free(&img);
-        /* Copied: rm_sink_bad may overwrite the error buffer it points to. */
-        char *msg = rm_strdup(rm_error_message());
-        if (!msg) return -1;
-        int rc = strstr(msg, path) ? rm_sink_bad(sink, "%s", msg)
-                                   : rm_sink_bad(sink, "%s: %s", path, msg);
-        free(msg);
-        return rc;
-    }
-    /* The source: the path below the input folder. */
     size_t root = strlen(sink->input_path);
     while (root > 1 && sink->input_path[root - 1] == '/') root--;
-    const char *source = path;
-    if (!strncmp(path, sink->input_path, root) && path[root] == '/') source = path + root + 1;
-    int rc = rm_sink_add(sink, &img, label, split, source);
-    rm_image_free(&img);
-    return rc;
+    if (!strncmp(path, sink->input_path, root) && path[root] == '/') return path + root + 1;
+    return path;
+}
+
+/* The decode block: DECODE_BLOCK_PER_THREAD files per thread, allocated
+ * once per sink and reused for every block. */
+static int block_reserve(rm_ingest_sink *s)
+{
+    if (s->block.capacity) return 0;
+    int threads = omp_get_max_threads();
+    size_t cap = (size_t)(threads > 0 ? threads : 1) * DECODE_BLOCK_PER_THREAD;
+    size_t bytes = (size_t)s->channels * (size_t)s->height * (size_t)s->width, total;
+    RM_TRY(rm_size_mul(&total, cap, bytes, (size_t)1 << 40, "decode block"));
+    s->block.pixels = rm_malloc(total, "decode block");
+    s->block.status = rm_malloc(cap * sizeof *s->block.status, "decode block status");
+    s->block.errors = rm_malloc(cap * ERROR_TEXT, "decode block errors");
+    if (!s->block.pixels || !s->block.status || !s->block.errors) return -1;
+    s->block.capacity = cap;
+    return 0;
+}
+
+/* Decodes and converts files[0..n) into the block, in parallel; a file the
+ * loader rejects keeps its message. Files with status -1 on entry are not
+ * decoded (a class without a label, or a bad entry). */
+static void decode_files(rm_ingest_sink *s, const rm_ingest_file *files, size_t n)
+{
+    size_t bytes = (size_t)s->channels * (size_t)s->height * (size_t)s->width;
+    decode_block *b = &s->block;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t i = 0; i < n; i++) {
+        if (b->status[i] < 0) continue;
+        rm_image img = {0};
+        rm_image dst = {.width = s->width, .height = s->height, .channels = s->channels,
+                        .pixels = b->pixels + i * bytes};
+        int rc = rm_image_load(&img, files[i].path);
+        if (rc == 0) rc = rm_image_convert(&img, &dst);
+        rm_image_free(&img);
+        b->status[i] = rc != 0;
+        /* rm_error is thread-local: each thread keeps its own message. */
+        if (rc != 0) snprintf(b->errors + i * ERROR_TEXT, ERROR_TEXT, "%s", rm_error_message());
+    }
+}
+
+int rm_ingest_add_image_files(rm_ingest_sink *sink, rm_ingest_file *files, size_t n)
+{
+    if (n == 0) return 0;
+    RM_TRY(block_reserve(sink));
+    size_t bytes = (size_t)sink->channels * (size_t)sink->height * (size_t)sink->width;
+    decode_block *b = &sink->block;
+    for (size_t first = 0; first < n; first += b->capacity) {
+        size_t m = n - first < b->capacity ? n - first : b->capacity;
+        rm_ingest_file *f = files + first;
+        for (size_t i = 0; i < m; i++) {
+            f[i].added = 0;
+            b->status[i] = f[i].bad || !rm_sink_class_listed(sink, f[i].format_class) ? -1 : 0;
+        }
+        decode_files(sink, f, m);
+        /* In file order, as one thread would: the first bad file is the one reported. */
+        for (size_t i = 0; i < m; i++) {
+            if (f[i].bad) {
+                RM_TRY(rm_sink_bad(sink, "%s", f[i].bad));
+                continue;
+            }
+            int32_t label;
+            RM_TRY(rm_sink_label(sink, f[i].format_class, f[i].path, &label));
+            if (label < 0 && !sink->unlabeled) continue;   /* skipped as bad */
+            if (b->status[i] != 0) {
+                const char *msg = b->errors + i * ERROR_TEXT;
+                RM_TRY(strstr(msg, f[i].path) ? rm_sink_bad(sink, "%s", msg)
+                                              : rm_sink_bad(sink, "%s: %s", f[i].path, msg));
+                continue;
+            }
+            if (!sink->unlabeled && label >= sink->num_classes) {   /* as rm_sink_add */
+                RM_TRY(rm_sink_bad(sink, "%s: label %d out of range 0..%d", f[i].path, label, sink->num_classes - 1));
+                continue;
+            }
+            RM_TRY(append_converted(sink, b->pixels + i * bytes, label, f[i].split, source_of(sink, f[i].path)));
+            f[i].added = 1;
+        }
+    }
+    return 0;
+}
+
+static int list_push(rm_ingest_file_list *l, char *path, char *bad, int format_class, uint8_t split, int64_t tag)
+{
+    if (!path && !bad) return -1;
+    if (l->count == l->capacity) {
+        size_t cap = l->capacity ? 2 * l->capacity : 256;
+        rm_ingest_file *f = rm_realloc(l->files, cap * sizeof *f, "file list");
+        char **o = f ? rm_realloc(l->owned, cap * sizeof *o, "file list") : NULL;
+        if (f) l->files = f;
+        if (!o) {
+            free(path);
+            free(bad);
+            return -1;
+        }
+        l->owned = o;
+        l->capacity = cap;
+    }
+    l->files[l->count++] =
+        (rm_ingest_file){.path = path, .bad = bad, .format_class = format_class, .split = split, .tag = tag};
+    l->owned[l->owned_count++] = path ? path : bad;
+    return 0;
+}
+
+int rm_ingest_list_add(rm_ingest_file_list *l, char *path, int format_class, uint8_t split, int64_t tag)
+{
+    return list_push(l, path, NULL, format_class, split, tag);
+}
+
+int rm_ingest_list_bad(rm_ingest_file_list *l, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return list_push(l, NULL, rm_strdup(msg), -1, 0, -1);
+}
+
+void rm_ingest_list_free(rm_ingest_file_list *l)
+{
+    for (size_t i = 0; i < l->owned_count; i++) free(l->owned[i]);
+    free(l->owned);
+    free(l->files);
+    memset(l, 0, sizeof *l);
 }
 
 int rm_classes_parse(const char *spec, int *count, char ***names) { return parse_classes(spec, count, names); }

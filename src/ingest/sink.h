@@ -69,11 +69,36 @@ size_t rm_sink_bad_count(const rm_ingest_sink *sink);
 int rm_sink_finish(rm_ingest_sink *sink);
 void rm_sink_abort(rm_ingest_sink *sink);
 
-/* Loads the image file at `path` and adds it to `sink` as a record of the
- * format's class `format_class` (rm_sink_label). A file the loader rejects,
- * or a class without a label, is reported through rm_sink_bad naming the
- * file: returns 0 when the record is skipped, -1 on failure. */
-int rm_ingest_add_image_file(rm_ingest_sink *sink, const char *path,
-                             int format_class, uint8_t split);
+/* One image file of rm_ingest_add_image_files. */
+typedef struct {
+    const char *path;
+    int format_class;        /* the format's class (rm_sink_label); ignored when unlabeled */
+    uint8_t split;           /* ignored when unlabeled */
+    const char *bad;         /* non-NULL: a bad record with this message, reported in order, not read */
+    int64_t tag;             /* the caller's (e.g. a CK+ sequence number) */
+    int added;               /* out: 1 when the record was written */
+} rm_ingest_file;
+
+/* The files of a run in the order they are written: paths and bad-record
+ * messages are owned by the list. */
+typedef struct {
+    rm_ingest_file *files;
+    char **owned;
+    size_t count, capacity, owned_count;
+} rm_ingest_file_list;
+
+/* Appends a file; `path` (malloc'd) is taken over, and NULL (a failed
+ * allocation) returns -1. */
+int rm_ingest_list_add(rm_ingest_file_list *l, char *path, int format_class, uint8_t split, int64_t tag);
+/* Appends a bad record "<message>", reported in its place (rm_sink_bad). */
+int rm_ingest_list_bad(rm_ingest_file_list *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rm_ingest_list_free(rm_ingest_file_list *l);
+
+/* Adds files[0..n) in order. Blocks of files are decoded and converted in
+ * parallel (OpenMP, omp_get_max_threads() threads: `ingest -t N`) into a
+ * block buffer allocated once, then written in file order, so the output,
+ * the skipped records and the first bad file reported are those of one
+ * thread. Returns -1 on the first fatal bad record or failure. */
+int rm_ingest_add_image_files(rm_ingest_sink *sink, rm_ingest_file *files, size_t n);
 
 #endif

@@ -23,7 +23,7 @@ int rm_take_parse(const char *text, rm_take *take)
         take->count = v;
     }
     if (n == 3) {
-        if (rm_split_parse(as, &take->as) != 0 || take->as < 0)
+        if (rm_split_parse(as, &take->as) != 0 || take->as < 0 || take->as >= RM_SPLIT_COUNT)
             return rm_error("--take '%s': the output split must be train, val or test", text);
     } else {
         if (take->from < 0) return rm_error("--take '%s': drawing from all splits needs an output split (all:N:AS)", text);

@@ -615,7 +615,11 @@ int rm_relevance_import(const rm_import_options *o)
         return rm_error("import: an HDF5 source needs the name of the dataset holding the maps");
     rm_h5_init();
     rm_dataset ds;
-    RM_TRY(rm_dataset_open(&ds, o->data_path));
+    RM_TRY(rm_dataset_open_unlabeled_ok(&ds, o->data_path));
+    if (ds.unlabeled) {   /* imported maps are stored with their records' labels */
+        rm_dataset_close(&ds);
+        return rm_dataset_refuse_unlabeled(o->data_path, "relmask relevance import");
+    }
     double sigma = o->sigma > 0 ? o->sigma : ds.width / 16.0;
     char *params = NULL;
     int rc = build_params(o, sigma, &params);

@@ -157,6 +157,7 @@ static int sample_records(const rm_dataset *ds, int64_t *idx, int64_t m, int64_t
 static void warn_narrow_selection(const rm_dataset *ds, const int64_t *idx, int64_t n)
 {
     int k = ds->num_classes, covered = 0;
+    if (ds->unlabeled) return;   /* no classes to cover */
     int64_t *per = rm_calloc((size_t)k, sizeof *per, "class counts");
     if (!per) return;
     for (int64_t i = 0; i < n; i++) per[ds->labels[idx[i]]]++;
@@ -194,8 +195,10 @@ static int select_records(const rm_dataset *ds, const rm_relevance_config *c, in
     }
     if (c->start >= m) {
         free(idx);
-        return rm_error("%s: --start %lld is past the %lld records of split %s", ds->path, c->start, (long long)m,
-                        rm_split_label(c->split));
+        return rm_error("%s: --start %lld is past the %lld records of split %s%s", ds->path, c->start, (long long)m,
+                        rm_split_label(c->split),
+                        ds->unlabeled && m == 0 ? " (the file is unlabeled: all its records are in split "
+                                                  "unlabeled; use --split all or unlabeled)" : "");
     }
     int64_t end = c->count > 0 && c->start + c->count < m ? c->start + c->count : m;
     memmove(idx, idx + c->start, sizeof *idx * (size_t)(end - c->start));
@@ -270,12 +273,24 @@ static int job_allocate(relevance_job *j)
 static int job_prepare(relevance_job *j)
 {
     const rm_relevance_config *c = j->cfg;
-    RM_TRY(rm_dataset_open(&j->ds, c->data_path));
+    RM_TRY(rm_dataset_open_unlabeled_ok(&j->ds, c->data_path));
     rm_dataset_fingerprint(j->data_fp, (int64_t)j->ds.count, j->ds.channels, j->ds.height, j->ds.width,
                            j->ds.labels, j->ds.split);
+    if (j->ds.unlabeled) {   /* what needs a label is refused; the predicted class and class sets need none */
+        if (c->target && !strcmp(c->target, "true"))
+            return rm_dataset_refuse_unlabeled(c->data_path, "relevance --target true (the labelled class)");
+        if (c->sample > 0)
+            return rm_dataset_refuse_unlabeled(c->data_path, "relevance --sample (a class-stratified draw; "
+                                               "--start/--count select unlabeled records)");
+        if (!c->model_path && j->ds.num_classes == 0)
+            return rm_error("%s is unlabeled and names no classes, and --predict-cmd gives none: ingest it with "
+                            "--classes LIST (the external model's classes, in its output order)", c->data_path);
+    }
     if (c->model_path) {
         RM_TRY(rm_model_load(&j->model, c->model_path));
         j->have_model = 1;
+        RM_TRY(rm_dataset_adopt_class_names(&j->ds, j->model.num_classes,
+                                            (const char *const *)j->model.class_names, c->model_path));
         RM_TRY(rm_model_check_dataset(&j->model, c->model_path, &j->ds));
         rm_model_fingerprint(j->model_fp, &j->model);
     }

@@ -148,8 +148,9 @@ static int select_tiles(const rm_heatmap_options *o, const rm_dataset *ds, const
         }
         for (int64_t i = 0; i < n; i++) s[i] = -1;
         for (int64_t e = 0; e < r->count; e++) {
-            int k = ds->labels[r->index[e]];
-            if (filled[k] < *columns) s[(int64_t)k * *columns + filled[k]++] = e;
+            /* An unlabeled dataset's rows are the predicted classes (else the explained ones). */
+            int k = !ds->unlabeled ? ds->labels[r->index[e]] : r->predicted[e] >= 0 ? r->predicted[e] : r->explained[e];
+            if (k >= 0 && k < ds->num_classes && filled[k] < *columns) s[(int64_t)k * *columns + filled[k]++] = e;
         }
         free(filled);
         *slots = s;
@@ -529,10 +530,15 @@ int rm_heatmap(const rm_heatmap_config *cfg)
 {
     rm_dataset ds;
     rm_relevance r;
-    int rc = rm_dataset_open(&ds, cfg->data_path);
+    int rc = rm_dataset_open_unlabeled_ok(&ds, cfg->data_path);
     int have_ds = rc == 0;
     if (rc == 0) rc = rm_relevance_open(&r, cfg->relevance_path);
     int have_r = have_ds && rc == 0;
+    if (rc == 0)
+        rc = rm_dataset_adopt_class_names(&ds, r.num_classes, (const char *const *)r.class_names,
+                                          cfg->relevance_path);
+    if (rc == 0 && ds.unlabeled && !cfg->export_dir && cfg->montage.selection == RM_HEATMAP_PER_CLASS)
+        rm_log("%s is unlabeled: the montage's rows group records by their predicted class", cfg->data_path);
     int64_t written = 0;
     if (rc == 0 && cfg->export_dir)
         rc = rm_heatmap_export(&cfg->montage, &ds, &r, cfg->export_dir, cfg->export_format, cfg->force, &written);

@@ -40,7 +40,7 @@ int rm_evaluate(rm_net *net, rm_loader *loader, rm_eval_result *out, float *logi
     size_t per_image = (size_t)net->def->input.c * net->def->input.h * net->def->input.w;
     const rm_batch *b;
     int got;
-    int64_t correct = 0;
+    int64_t correct = 0, labeled = 0;
     double loss = 0;
     while ((got = rm_loader_next(loader, &b)) == 1) {
         memcpy(rm_net_input(net), b->images, sizeof(float) * per_image * (size_t)net->batch);
@@ -49,16 +49,20 @@ int rm_evaluate(rm_net *net, rm_loader *loader, rm_eval_result *out, float *logi
         for (int n = 0; n < b->count; n++) {
             const float *row = z + (size_t)n * k;
             int pred = rm_argmax(row, k), label = b->labels[n];
-            correct += pred == label;
-            out->confusion[(size_t)label * k + pred]++;
-            loss += row_loss(row, k, label);
+            if (label >= 0 && label < k) {   /* -1: an unlabeled record */
+                labeled++;
+                correct += pred == label;
+                out->confusion[(size_t)label * k + pred]++;
+                loss += row_loss(row, k, label);
+            }
             if (logits) memcpy(logits + (size_t)(out->count + n) * k, row, sizeof(float) * (size_t)k);
         }
         out->count += b->count;
     }
     if (got < 0) return -1;
     if (out->count == 0) return rm_error("evaluation: no records");
-    out->accuracy = (double)correct / (double)out->count;
-    out->loss = loss / (double)out->count;
+    out->labeled = labeled;
+    out->accuracy = labeled ? (double)correct / (double)labeled : NAN;
+    out->loss = labeled ? loss / (double)labeled : NAN;
     return 0;
 }

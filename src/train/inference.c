@@ -40,7 +40,9 @@ static int select_records(rm_inference *inf, const rm_dataset *ds, int split)
     for (size_t i = 0; i < ds->count; i++) n += split < 0 || ds->split[i] == split;
     if (n == 0)
         return split < 0 ? rm_error("%s: the file has no records", ds->path)
-                         : rm_error("%s: the %s split is empty", ds->path, rm_split_names[split]);
+                         : rm_error("%s: the %s split is empty%s", ds->path, rm_split_label(split),
+                                    ds->unlabeled ? " (every record of an unlabeled dataset is in split unlabeled)"
+                                                  : "");
     inf->labels = rm_malloc(sizeof *inf->labels * (size_t)n, "labels");
     inf->indices = rm_malloc(sizeof *inf->indices * (size_t)n, "record indices");
     if (!inf->labels || !inf->indices) return -1;
@@ -57,11 +59,14 @@ static int select_records(rm_inference *inf, const rm_dataset *ds, int split)
 /* Opens the dataset only to check it against the model and select records;
  * the loader reopens it (the loader reads mean/std per dataset channel, so
  * the shapes must agree before it is opened). */
-static int inspect_dataset(rm_inference *inf, const char *data_path, int split)
+static int inspect_dataset(rm_inference *inf, const char *data_path, int split, int allow_unlabeled)
 {
     rm_dataset ds;
-    RM_TRY(rm_dataset_open(&ds, data_path));
-    int rc = rm_model_check_dataset(&inf->model, inf->model_path, &ds);
+    RM_TRY(allow_unlabeled ? rm_dataset_open_unlabeled_ok(&ds, data_path) : rm_dataset_open(&ds, data_path));
+    inf->unlabeled = ds.unlabeled;
+    int rc = rm_dataset_adopt_class_names(&ds, inf->model.num_classes, (const char *const *)inf->model.class_names,
+                                          inf->model_path);
+    if (rc == 0) rc = rm_model_check_dataset(&inf->model, inf->model_path, &ds);
     if (rc == 0) rc = select_records(inf, &ds, split);
     if (rc == 0)
         rm_dataset_fingerprint(inf->data_fingerprint, (int64_t)ds.count, ds.channels, ds.height, ds.width,
@@ -81,7 +86,8 @@ static int run_net(rm_inference *inf, const char *data_path, int split, int batc
     rm_net net;
     memset(&net, 0, sizeof net);
     rm_loader *loader = NULL;
-    rm_loader_config lc = {.path = data_path, .split = split, .batch = batch, .mean = m->norm_mean, .std = m->norm_std};
+    rm_loader_config lc = {.path = data_path, .split = split, .batch = batch, .mean = m->norm_mean, .std = m->norm_std,
+                           .allow_unlabeled = inf->unlabeled};
     int rc = rm_net_create(&net, &m->def, batch, RM_MODE_INFER, 0);
     if (rc == 0) rc = rm_model_apply(m, &net);
     if (rc == 0) rc = rm_loader_open(&loader, &lc);
@@ -110,16 +116,28 @@ static int read_net_name(rm_inference *inf, const char *model_path)
     return 0;
 }
 
-int rm_inference_run(rm_inference *inf, const char *model_path, const char *data_path, int split, int batch,
-                     int want_logits)
+static int inference_run(rm_inference *inf, const char *model_path, const char *data_path, int split, int batch,
+                         int want_logits, int allow_unlabeled)
 {
     memset(inf, 0, sizeof *inf);
     inf->model_path = model_path;
     if (batch < 1) return rm_error("batch size %d, expected >= 1", batch);
     RM_TRY(rm_model_load(&inf->model, model_path));
     RM_TRY(read_net_name(inf, model_path));
-    RM_TRY(inspect_dataset(inf, data_path, split));
+    RM_TRY(inspect_dataset(inf, data_path, split, allow_unlabeled));
     return run_net(inf, data_path, split, batch, want_logits);
+}
+
+int rm_inference_run(rm_inference *inf, const char *model_path, const char *data_path, int split, int batch,
+                     int want_logits)
+{
+    return inference_run(inf, model_path, data_path, split, batch, want_logits, 0);
+}
+
+int rm_inference_run_unlabeled_ok(rm_inference *inf, const char *model_path, const char *data_path, int split,
+                                  int batch, int want_logits)
+{
+    return inference_run(inf, model_path, data_path, split, batch, want_logits, 1);
 }
 
 void rm_inference_free(rm_inference *inf)

@@ -119,8 +119,8 @@ static int split_selected(int split, uint8_t s) { return split < 0 || s == (uint
 
 static int check_split(const char *path, int split)
 {
-    if (split < -1 || split >= RM_SPLIT_COUNT)
-        return rm_error("%s: split %d is not valid (0 train, 1 val, 2 test, -1 all)", path, split);
+    if (split < -1 || split >= RM_SPLIT_NAMES)
+        return rm_error("%s: split %d is not valid (0 train, 1 val, 2 test, 3 unlabeled, -1 all)", path, split);
     return 0;
 }
 
@@ -481,7 +481,7 @@ static int open_impl(rm_loader *L, const rm_loader_config *cfg)
     L->sync_init = 1;
 
     rm_hdf5_lock();
-    int rc = rm_dataset_open(&L->ds, cfg->path);
+    int rc = cfg->allow_unlabeled ? rm_dataset_open_unlabeled_ok(&L->ds, cfg->path) : rm_dataset_open(&L->ds, cfg->path);
     rm_hdf5_unlock();
     RM_TRY(rc);
     L->ds_open = 1;

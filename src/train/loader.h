@@ -49,6 +49,7 @@ typedef struct {
     const char *alt_path;
     rm_source_chooser choose;   /* required with alt_path */
     const void *choose_ctx;
+    int allow_unlabeled;        /* accept an unlabeled dataset (labels -1): inference only */
 } rm_loader_config;
 
 typedef struct {

@@ -36,7 +36,7 @@ static int write_arrays(hid_t f, const rm_inference *inf, const float *probs, co
     RM_TRY(rm_h5_write_dataset(f, "/logits", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, nk, inf->logits));
     RM_TRY(rm_h5_write_dataset(f, "/probabilities", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, nk, probs));
     RM_TRY(rm_h5_write_dataset(f, "/predicted", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &n, pred));
-    RM_TRY(rm_h5_write_dataset(f, "/labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &n, inf->labels));
+    RM_TRY(rm_h5_write_dataset(f, "/labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &n, inf->labels));   /* -1: unlabeled */
     return rm_h5_write_dataset(f, "/indices", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &n, inf->indices);
 }
 
@@ -60,6 +60,7 @@ static int write_attrs(hid_t f, const rm_predict_config *c, const rm_inference *
     RM_TRY(rm_h5_attr_set_string(f, "data_fingerprint", inf->data_fingerprint));
     RM_TRY(rm_h5_attr_set_string(f, "split", rm_split_label(c->split)));
     RM_TRY(rm_h5_attr_set_int(f, "num_classes", m->num_classes));
+    if (inf->unlabeled) RM_TRY(rm_h5_attr_set_int(f, "unlabeled", 1));
     return rm_h5_attr_set_strings(f, "class_names", m->num_classes, (const char *const *)m->class_names);
 }
 
@@ -93,10 +94,13 @@ int rm_predict(const rm_predict_config *c)
     rm_output out;
     RM_TRY(rm_output_begin(&out, c->out_path, c->force));
     rm_inference inf;
-    int rc = rm_inference_run(&inf, c->model_path, c->data_path, c->split, c->batch, 1);
+    int rc = rm_inference_run_unlabeled_ok(&inf, c->model_path, c->data_path, c->split, c->batch, 1);
     if (rc == 0) rc = write_predictions(&out, c, &inf);
     if (rc != 0) rm_output_abort(&out);
-    if (rc == 0)
+    if (rc == 0 && inf.unlabeled)
+        rm_log("%s: %lld predictions of unlabeled records (no accuracy: no labels)", c->out_path,
+               (long long)inf.count);
+    else if (rc == 0)
         rm_log("%s: %lld predictions, accuracy %.4f", c->out_path, (long long)inf.count, inf.result.accuracy);
     rm_inference_free(&inf);
     return rc;
@@ -142,7 +146,10 @@ static int summarize(hid_t f, rm_predictions_summary *s)
     int rc = pred && labels ? 0 : -1;
     if (rc == 0 && n[0]) rc = read_i32(f, "predicted", pred);
     if (rc == 0 && n[0]) rc = read_i32(f, "labels", labels);
-    for (hsize_t i = 0; rc == 0 && i < n[0]; i++) s->correct += pred[i] == labels[i];
+    for (hsize_t i = 0; rc == 0 && i < n[0]; i++) {
+        s->labeled += labels[i] >= 0;
+        s->correct += labels[i] >= 0 && pred[i] == labels[i];
+    }
     free(pred);
     free(labels);
     return rc;

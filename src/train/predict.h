@@ -23,6 +23,7 @@ typedef struct {
     long long count;            /* records */
     long long classes;          /* logits per record */
     long long correct;          /* /predicted equal to /labels */
+    long long labeled;          /* /labels >= 0 (-1: an unlabeled record) */
     char *split;                /* the split attribute */
     int num_classes;
     char **class_names;

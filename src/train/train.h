@@ -92,6 +92,8 @@ int rm_net_init_from_model(rm_net *net, const rm_model *src, const char *src_pat
 typedef struct {
     int num_classes;
     int64_t count;
+    int64_t labeled;            /* records with a label (>= 0): loss, accuracy and
+                                   confusion count only these; NaN when none */
     double loss, accuracy;
     int64_t *confusion;         /* [K][K]: row = true class, column = predicted */
 } rm_eval_result;
@@ -122,6 +124,7 @@ typedef struct {
     int64_t *indices;           /* [count] record indices in the dataset, ascending */
     char data_fingerprint[17];  /* rm_dataset_fingerprint of the whole dataset */
     char net_name[64];          /* the model's net_name attribute */
+    int unlabeled;              /* the dataset is unlabeled (labels -1) */
 } rm_inference;
 
 /* Loads the model, checks the dataset against it and runs the network over
@@ -129,6 +132,11 @@ typedef struct {
  * mean/std. Call rm_inference_free whatever the result. */
 int rm_inference_run(rm_inference *inf, const char *model_path, const char *data_path, int split, int batch,
                      int want_logits);
+/* As rm_inference_run, but an unlabeled dataset (ingest --unlabeled) is
+ * accepted (relmask predict): its labels are -1, result.labeled is 0 and
+ * accuracy and loss are NaN. Without class names it takes the model's. */
+int rm_inference_run_unlabeled_ok(rm_inference *inf, const char *model_path, const char *data_path, int split,
+                                  int batch, int want_logits);
 void rm_inference_free(rm_inference *inf);
 
 /* Softmax of one row of logits z [k] into p [k], in double precision after
