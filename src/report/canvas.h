@@ -37,8 +37,9 @@ typedef struct {
     void (*clip_begin)(rm_canvas *c, double x, double y, double w, double h);
     void (*clip_end)(rm_canvas *c);
     void (*line)(rm_canvas *c, double x1, double y1, double x2, double y2, const rm_style *s);
-    /* n points xy[2i], xy[2i+1]; closed: a polygon (filled, nonzero rule),
-     * else a polyline (stroked). */
+    /* n points xy[2i], xy[2i+1]; closed: a polygon (filled, nonzero rule,
+     * and stroked), else a polyline (stroked only: give it fill "none", the
+     * raster never fills one). */
     void (*path)(rm_canvas *c, const double *xy, int n, int closed, const rm_style *s);
     void (*rect)(rm_canvas *c, double x, double y, double w, double h, const rm_style *s);
     void (*circle)(rm_canvas *c, double cx, double cy, double r, const rm_style *s);

@@ -359,13 +359,11 @@ static void raster_line(rm_canvas *c, double x1, double y1, double x2, double y2
 static void raster_path(rm_canvas *c, const double *xy, int n, int closed, const rm_style *s)
 {
     rm_style st = merged(c, s);
-    if (closed && n >= 3) {
+    if (closed && n >= 3) {   /* polylines are never filled (the plots give them fill="none") */
         shape_reset(c);
         for (int i = 0; i < n; i++) shape_point(c, xy[2 * i], xy[2 * i + 1]);
         shape_close(c);
         fill_current(c, &st);
-    } else if (!closed) {
-        /* a polyline is not filled here (fill="none" is all the plots use) */
     }
     stroke_path(c, xy, n, closed, &st);
 }
