@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "report/report.h"
 #include "fake_runs.h"
+#include "png_check.h"
 #include "test_util.h"
 
 static char *read_text(const char *path)
@@ -462,6 +463,8 @@ Test(report, writes_markdown_html_csv_and_figures)
     static const char *const figs[] = {"learning_curves.svg", "learning_curves_time.svg", "test_accuracy.svg",
                                        "encoded_mean.png", NULL};
     for (int i = 0; figs[i]; i++) cr_assert(tu_file_exists(tu_path(tu_path(dir, "report"), figs[i])), "%s", figs[i]);
+    /* each plot also as PNG beside its SVG, at twice its size, not blank */
+    cr_assert_eq(pc_assert_png_beside_every_svg(tu_path(dir, "report")), 3);
     char *svg = read_text(tu_path(tu_path(dir, "report"), "learning_curves.svg"));
     assert_well_formed(svg);
     cr_assert(strstr(svg, ">raw</text>") && strstr(svg, ">mean</text>") && strstr(svg, ">epoch</text>"));

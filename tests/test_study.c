@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "fake_runs.h"
+#include "png_check.h"
 #include "test_util.h"
 
 static char *sweep;
@@ -163,6 +164,8 @@ Test(study, csv_numbers_holm_across_cells_and_findings)
         "## Missing runs", "- cell k05: soft seed 6: no test.json (seed left out of the cell)", NULL};
     for (int i = 0; want[i]; i++) cr_assert(strstr(md, want[i]), "expected '%s' in study.md:\n%s", want[i], md);
     free(csv), free(md);
+    /* the two line figures (one numeric axis: keep), each as SVG and PNG */
+    cr_assert_eq(pc_assert_png_beside_every_svg(tu_path(sweep, "study")), 2);
 
     cli(1, "study.md: already exists; use --force", "study --dir %s%s", sweep, "");
     cli(0, NULL, "study -q --dir %s --force%s", sweep, "");

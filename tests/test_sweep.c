@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "png_check.h"
 #include "test_util.h"
 
 static char *dir;
@@ -112,8 +113,10 @@ Test(sweep, tiny_sweep_runs_every_cell_shares_stages_and_reruns_nothing)
     cr_assert(tu_file_exists(tu_path(dir, "study.csv")));
     const char *figures[] = {"study/accuracy_vs_size.svg", "study/epochs_vs_size.svg", "study/gain_mean.svg",
                              "study/gain_mask.svg", "study/gain_kd.svg"};
-    for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++)
+    for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++) {
         cr_assert(tu_file_exists(tu_path(dir, figures[i])), "missing %s", figures[i]);
+        pc_assert_png_beside(tu_path(dir, figures[i]));
+    }
     /* study.md: one row per cell x condition, the leak of each relevance
      * setting; study.html stands alone with the figures inline. */
     char *md = tu_read_text(tu_path(dir, "study.md"));

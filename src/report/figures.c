@@ -1,5 +1,6 @@
 /* The report's pictures: learning curves (per epoch and over time) and the
- * final test accuracies as SVG, and a montage of encoded training images
+ * final test accuracies as SVG and, drawn the same way, as PNG beside each
+ * SVG (at RM_PLOT_PNG_SCALE times its size), and a montage of encoded training images
  * per encoding mode as PNG. */
 #include <ctype.h>
 #include <glob.h>
@@ -17,28 +18,56 @@
 
 enum { MONTAGE_COLS = 8, MONTAGE_MIN_TILE = 96, MONTAGE_GAP = 4 };
 
-typedef int (*svg_writer)(FILE *f, const report_ctx *ctx, void *arg);
+typedef int (*figure_drawer)(rm_canvas *c, const report_ctx *ctx, void *arg);
 
-/* Writes <assets>/<name> atomically (replacing an older figure) and lists it. */
-static int write_figure(report_ctx *ctx, const char *name, const char *caption, svg_writer write, void *arg)
+typedef struct {
+    figure_drawer draw;
+    const report_ctx *ctx;
+    void *arg;
+} figure_job;
+
+static int draw_job(rm_canvas *c, void *job)
+{
+    const figure_job *j = job;
+    return j->draw(c, j->ctx, j->arg);
+}
+
+/* Writes <assets>/<name> (an .svg) and the same picture as PNG beside it
+ * (<name> with .png), each atomically (replacing an older figure), and
+ * lists the SVG. */
+static int write_figure(report_ctx *ctx, const char *name, const char *caption, figure_drawer draw, void *arg)
 {
     char *path = report_strf("%s/%s", ctx->assets_dir, name);
     if (!path) return -1;
     rm_output out;
     int rc = rm_output_begin(&out, path, 1);
-    free(path);
-    RM_TRY(rc);
+    if (rc != 0) {
+        free(path);
+        return -1;
+    }
     FILE *f = fopen(out.tmp_path, "w");
     if (!f) {
         rm_error("%s: cannot create %s", out.final_path, out.tmp_path);
         rm_output_abort(&out);
+        free(path);
         return -1;
     }
-    rc = write(f, ctx, arg);
+    rm_canvas svg;
+    rm_canvas_svg(&svg, f);
+    rc = draw(&svg, ctx, arg);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) rc = rc ? rc : rm_error("%s: writing failed (disk full?)", out.final_path);
     if (rc == 0) rc = rm_output_commit(&out);
     else rm_output_abort(&out);
+    if (rc == 0) {
+        size_t n = strlen(path);
+        if (n > 4 && !strcmp(path + n - 4, ".svg")) {
+            memcpy(path + n - 4, ".png", 4);
+            figure_job job = {draw, ctx, arg};
+            rc = rm_canvas_save_png(path, draw_job, &job);
+        }
+    }
+    free(path);
     RM_TRY(rc);
     report_figure *fig = &ctx->curves[ctx->ncurves];
     fig->path = report_strf("%s/%s", ctx->assets_rel, name);
@@ -63,7 +92,7 @@ static int threshold_lines(const report_ctx *ctx, rm_plot_hline h[2], char label
 }
 
 /* arg: non-NULL for the time axis */
-static int write_curves(FILE *f, const report_ctx *ctx, void *arg)
+static int write_curves(rm_canvas *canvas, const report_ctx *ctx, void *arg)
 {
     int by_time = arg != NULL;
     rm_plot_series *s = rm_calloc((size_t)ctx->ncond, sizeof *s, "plot series");
@@ -95,12 +124,12 @@ static int write_curves(FILE *f, const report_ctx *ctx, void *arg)
         double step = rm_plot_nice_step(spec.xmax, 8);
         spec.xmax = ceil(spec.xmax / step - 1e-9) * step;
     }
-    int rc = rm_svg_line_plot(f, &spec, s, n, h, nh, NULL);
+    int rc = rm_plot_line(canvas, &spec, s, n, h, nh, NULL);
     free(s);
     return rc;
 }
 
-static int write_bars(FILE *f, const report_ctx *ctx, void *arg)
+static int write_bars(rm_canvas *canvas, const report_ctx *ctx, void *arg)
 {
     (void)arg;
     rm_plot_bar *bars = rm_calloc((size_t)ctx->ncond, sizeof *bars, "bars");
@@ -126,7 +155,7 @@ static int write_bars(FILE *f, const report_ctx *ctx, void *arg)
         rm_plot_hline h = {.y = 100 * b->s.test.mean, .label = label, .style = 1};
         rm_plot_spec spec = {.title = "Final test accuracy (mean ± 1 std of seeds)",
                              .ylabel = "test accuracy (%)", .clamp_ymin = 0, .clamp_ymax = 100};
-        rc = rm_svg_bar_chart(f, &spec, bars, ctx->ncond, &h, 1, NULL);
+        rc = rm_plot_bars(canvas, &spec, bars, ctx->ncond, &h, 1, NULL);
     }
     for (int c = 0; points && c < ctx->ncond; c++) free(points[c]);
     free(points);

@@ -1,10 +1,12 @@
 /* A grid of coloured cells (the study's "size x keep" figures): one value
  * per cell on a diverging scale centred on zero, each cell labelled with
- * its value, so the figure reads without the colour bar. Plain SVG 1.1
- * (rect, text, g) like plot_svg.c. */
+ * its value, so the figure reads without the colour bar. Drawn through the
+ * canvas (canvas.h) like plot_svg.c, as SVG or PNG. */
 #include <math.h>
 #include <stdio.h>
 
+#include "core/error.h"
+#include "report/canvas.h"
 #include "report/report.h"
 
 enum { CELL_W = 96, CELL_H = 44, LEFT = 110, TOP = 64, RIGHT = 24, BOTTOM = 70 };
@@ -26,7 +28,7 @@ void rm_plot_diverging(double t, char out[8])
     snprintf(out, 8, "#%02x%02x%02x", (unsigned)lround(c[0]), (unsigned)lround(c[1]), (unsigned)lround(c[2]));
 }
 
-int rm_svg_grid(FILE *f, const rm_plot_grid *g)
+int rm_plot_grid_draw(rm_canvas *c, const rm_plot_grid *g)
 {
     double vmax = g->vmax;
     if (!(vmax > 0)) {
@@ -36,60 +38,43 @@ int rm_svg_grid(FILE *f, const rm_plot_grid *g)
         if (!(vmax > 0)) vmax = 1;
     }
     int w = LEFT + g->cols * CELL_W + RIGHT, h = TOP + g->rows * CELL_H + BOTTOM;
-    fprintf(f,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-            "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"13\">\n"
-            "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n",
-            w, h, w, h, w, h);
-    if (g->title) {
-        fprintf(f, "<text x=\"%.1f\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">", w / 2.0);
-        rm_xml_escape(f, g->title);
-        fputs("</text>\n", f);
-    }
-    fputs("<g class=\"cells\">\n", f);
+    const rm_canvas_ops *o = c->ops;
+    RM_TRY(o->begin(c, w, h));
+    if (g->title)
+        o->text(c, w / 2.0, 26, 0, g->title, &(rm_style){.anchor = RM_ANCHOR_MIDDLE, .font_size = 16, .bold = 1});
+    o->group_begin(c, &(rm_style){.cls = "cells"});
     for (int r = 0; r < g->rows; r++)
-        for (int c = 0; c < g->cols; c++) {
-            double v = g->values[r * g->cols + c];
-            char fill[8];
+        for (int col = 0; col < g->cols; col++) {
+            double v = g->values[r * g->cols + col];
+            char fill[8], num[32];
             rm_plot_diverging(isfinite(v) ? v / vmax : NAN, fill);
-            int x = LEFT + c * CELL_W, y = TOP + r * CELL_H;
-            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#ffffff\"/>\n", x, y,
-                    CELL_W, CELL_H, fill);
+            int x = LEFT + col * CELL_W, y = TOP + r * CELL_H;
+            o->rect(c, x, y, CELL_W, CELL_H, &(rm_style){.fill = fill, .stroke = "#ffffff"});
             /* Dark text on light cells, white on saturated ones. */
             const char *ink = isfinite(v) && fabs(v) / vmax > 0.6 ? "#ffffff" : "#222222";
-            fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"%s\">", x + CELL_W / 2,
-                    y + CELL_H / 2 + 5, ink);
-            const char *text = g->cell_text ? g->cell_text[r * g->cols + c] : NULL;
-            if (text) rm_xml_escape(f, text);
-            else if (isfinite(v)) fprintf(f, "%+.1f", v);
-            else fputs("n/a", f);
-            fputs("</text>\n", f);
+            const char *text = g->cell_text ? g->cell_text[r * g->cols + col] : NULL;
+            if (!text) {
+                if (isfinite(v)) snprintf(num, sizeof num, "%+.1f", v);
+                else snprintf(num, sizeof num, "n/a");
+                text = num;
+            }
+            o->text(c, x + CELL_W / 2, y + CELL_H / 2 + 5, 0, text,
+                    &(rm_style){.anchor = RM_ANCHOR_MIDDLE, .fill = ink});
         }
-    fputs("</g>\n", f);
-    for (int r = 0; r < g->rows; r++) {
-        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", LEFT - 8, TOP + r * CELL_H + CELL_H / 2 + 5);
-        rm_xml_escape(f, g->row_labels[r]);
-        fputs("</text>\n", f);
-    }
-    for (int c = 0; c < g->cols; c++) {
-        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", LEFT + c * CELL_W + CELL_W / 2,
-                TOP + g->rows * CELL_H + 20);
-        rm_xml_escape(f, g->col_labels[c]);
-        fputs("</text>\n", f);
-    }
-    if (g->xlabel) {
-        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"14\">", LEFT + g->cols * CELL_W / 2,
-                TOP + g->rows * CELL_H + 48);
-        rm_xml_escape(f, g->xlabel);
-        fputs("</text>\n", f);
-    }
-    if (g->ylabel) {
-        fprintf(f, "<text x=\"18\" y=\"%d\" text-anchor=\"middle\" font-size=\"14\" transform=\"rotate(-90 18 %d)\">",
-                TOP + g->rows * CELL_H / 2, TOP + g->rows * CELL_H / 2);
-        rm_xml_escape(f, g->ylabel);
-        fputs("</text>\n", f);
-    }
-    fputs("</svg>\n", f);
-    return ferror(f) ? -1 : 0;
+    o->group_end(c);
+    const rm_style end = {.anchor = RM_ANCHOR_END}, middle = {.anchor = RM_ANCHOR_MIDDLE},
+                   axis_title = {.anchor = RM_ANCHOR_MIDDLE, .font_size = 14};
+    for (int r = 0; r < g->rows; r++) o->text(c, LEFT - 8, TOP + r * CELL_H + CELL_H / 2 + 5, 0, g->row_labels[r], &end);
+    for (int col = 0; col < g->cols; col++)
+        o->text(c, LEFT + col * CELL_W + CELL_W / 2, TOP + g->rows * CELL_H + 20, 0, g->col_labels[col], &middle);
+    if (g->xlabel) o->text(c, LEFT + g->cols * CELL_W / 2, TOP + g->rows * CELL_H + 48, 0, g->xlabel, &axis_title);
+    if (g->ylabel) o->text(c, 18, TOP + g->rows * CELL_H / 2, -90, g->ylabel, &axis_title);
+    return o->end(c);
+}
+
+int rm_svg_grid(FILE *f, const rm_plot_grid *g)
+{
+    rm_canvas c;
+    rm_canvas_svg(&c, f);
+    return rm_plot_grid_draw(&c, g);
 }

@@ -1,12 +1,13 @@
-/* A small SVG writer for the report's plots: line plots with shaded bands
- * and reference lines, and bar charts with error bars. Plain SVG 1.1
- * elements only (rect, line, polyline, polygon, circle, text, g), so every
- * browser and image viewer shows them. */
+/* The report's plots: line plots with shaded bands and reference lines, and
+ * bar charts with error bars, drawn through a canvas (canvas.h) as SVG
+ * (canvas_svg.c) or as a PNG raster (canvas_raster.c). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "report/canvas.h"
 #include "report/report.h"
 
 /* Tableau 10: distinct hues that stay apart for most colour-vision types. */
@@ -110,96 +111,77 @@ static void set_range(double spec_min, double spec_max, double lo, double hi, in
     }
 }
 
-static void begin_svg(FILE *f, const rm_plot_spec *spec, int w, int h)
+static int begin_plot(rm_canvas *c, const rm_plot_spec *spec, int w, int h)
 {
-    fprintf(f,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-            "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"13\">\n",
-            w, h, w, h);
-    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", w, h);
-    if (spec->title) {
-        fprintf(f, "<text x=\"%.2f\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">",
-                w / 2.0);
-        rm_xml_escape(f, spec->title);
-        fputs("</text>\n", f);
-    }
+    RM_TRY(c->ops->begin(c, w, h));
+    if (spec->title)
+        c->ops->text(c, w / 2.0, 26, 0, spec->title,
+                     &(rm_style){.anchor = RM_ANCHOR_MIDDLE, .font_size = 16, .bold = 1});
+    return 0;
 }
 
 /* Grid, axes, tick labels and axis titles. With `categories`, x ticks are
  * left to the caller. */
-static void draw_axes(FILE *f, const rm_plot_spec *spec, const rm_plot_frame *fr, int categories)
+static void draw_axes(rm_canvas *c, const rm_plot_spec *spec, const rm_plot_frame *fr, int categories)
 {
+    const rm_canvas_ops *o = c->ops;
     int yd = tick_decimals(fr->ystep), xd = tick_decimals(fr->xstep);
-    fputs("<g stroke=\"#e3e3e3\" stroke-width=\"1\">\n", f);
+    char num[64];
+    o->group_begin(c, &(rm_style){.stroke = "#e3e3e3", .stroke_width = 1});
     for (double t = ceil(fr->ymin / fr->ystep - 1e-9) * fr->ystep; t <= fr->ymax + 1e-9 * fr->ystep; t += fr->ystep)
-        fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", fr->left, rm_plot_py(fr, t), fr->right,
-                rm_plot_py(fr, t));
+        o->line(c, fr->left, rm_plot_py(fr, t), fr->right, rm_plot_py(fr, t), NULL);
     if (!categories)
         for (double t = ceil(fr->xmin / fr->xstep - 1e-9) * fr->xstep; t <= fr->xmax + 1e-9 * fr->xstep;
              t += fr->xstep)
-            fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", rm_plot_px(fr, t), fr->top,
-                    rm_plot_px(fr, t), fr->bottom);
-    fputs("</g>\n", f);
-    fprintf(f,
-            "<g stroke=\"#333333\" stroke-width=\"1.2\">\n"
-            "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n"
-            "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n</g>\n",
-            fr->left, fr->bottom, fr->right, fr->bottom, fr->left, fr->top, fr->left, fr->bottom);
-    fputs("<g fill=\"#333333\" text-anchor=\"end\">\n", f);
-    for (double t = ceil(fr->ymin / fr->ystep - 1e-9) * fr->ystep; t <= fr->ymax + 1e-9 * fr->ystep; t += fr->ystep)
-        fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">%.*f</text>\n", fr->left - 8, rm_plot_py(fr, t) + 4.5, yd,
-                fabs(t) < 1e-12 * fr->ystep ? 0.0 : t);
-    fputs("</g>\n", f);
+            o->line(c, rm_plot_px(fr, t), fr->top, rm_plot_px(fr, t), fr->bottom, NULL);
+    o->group_end(c);
+    o->group_begin(c, &(rm_style){.stroke = "#333333", .stroke_width = 1.2});
+    o->line(c, fr->left, fr->bottom, fr->right, fr->bottom, NULL);
+    o->line(c, fr->left, fr->top, fr->left, fr->bottom, NULL);
+    o->group_end(c);
+    o->group_begin(c, &(rm_style){.fill = "#333333", .anchor = RM_ANCHOR_END});
+    for (double t = ceil(fr->ymin / fr->ystep - 1e-9) * fr->ystep; t <= fr->ymax + 1e-9 * fr->ystep;
+         t += fr->ystep) {
+        snprintf(num, sizeof num, "%.*f", yd, fabs(t) < 1e-12 * fr->ystep ? 0.0 : t);
+        o->text(c, fr->left - 8, rm_plot_py(fr, t) + 4.5, 0, num, NULL);
+    }
+    o->group_end(c);
     if (!categories) {
-        fputs("<g fill=\"#333333\" text-anchor=\"middle\">\n", f);
+        o->group_begin(c, &(rm_style){.fill = "#333333", .anchor = RM_ANCHOR_MIDDLE});
         double first = ceil(fr->xmin / fr->xstep - 1e-9) * fr->xstep;
-        if (spec->integer_x && first - fr->xmin > 0.5)   /* label the first epoch too */
-            fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">%.0f</text>\n", rm_plot_px(fr, fr->xmin), fr->bottom + 19,
-                    fr->xmin);
-        for (double t = first; t <= fr->xmax + 1e-9 * fr->xstep; t += fr->xstep)
-            fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">%.*f</text>\n", rm_plot_px(fr, t), fr->bottom + 19, xd,
-                    fabs(t) < 1e-12 * fr->xstep ? 0.0 : t);
-        fputs("</g>\n", f);
+        if (spec->integer_x && first - fr->xmin > 0.5) {   /* label the first epoch too */
+            snprintf(num, sizeof num, "%.0f", fr->xmin);
+            o->text(c, rm_plot_px(fr, fr->xmin), fr->bottom + 19, 0, num, NULL);
+        }
+        for (double t = first; t <= fr->xmax + 1e-9 * fr->xstep; t += fr->xstep) {
+            snprintf(num, sizeof num, "%.*f", xd, fabs(t) < 1e-12 * fr->xstep ? 0.0 : t);
+            o->text(c, rm_plot_px(fr, t), fr->bottom + 19, 0, num, NULL);
+        }
+        o->group_end(c);
     }
-    if (spec->xlabel) {
-        fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"14\">", (fr->left + fr->right) / 2,
-                fr->bottom + 48);
-        rm_xml_escape(f, spec->xlabel);
-        fputs("</text>\n", f);
-    }
-    if (spec->ylabel) {
-        double cx = 22, cy = (fr->top + fr->bottom) / 2;
-        fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"14\" "
-                   "transform=\"rotate(-90 %.2f %.2f)\">",
-                cx, cy, cx, cy);
-        rm_xml_escape(f, spec->ylabel);
-        fputs("</text>\n", f);
-    }
+    const rm_style axis_title = {.anchor = RM_ANCHOR_MIDDLE, .font_size = 14};
+    if (spec->xlabel) o->text(c, (fr->left + fr->right) / 2, fr->bottom + 48, 0, spec->xlabel, &axis_title);
+    if (spec->ylabel) o->text(c, 22, (fr->top + fr->bottom) / 2, -90, spec->ylabel, &axis_title);
 }
 
 static const char *const hline_dash[3] = {"", "7 5", "2 4"};
 
-static void draw_hlines(FILE *f, const rm_plot_frame *fr, const rm_plot_hline *h, int nh)
+static void draw_hlines(rm_canvas *c, const rm_plot_frame *fr, const rm_plot_hline *h, int nh)
 {
     for (int i = 0; i < nh; i++) {
         if (!isfinite(h[i].y) || h[i].y < fr->ymin || h[i].y > fr->ymax) continue;
         double y = rm_plot_py(fr, h[i].y);
-        const char *dash = hline_dash[(unsigned)h[i].style % 3];
-        fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#555555\" stroke-width=\"1.4\"%s%s%s/>\n",
-                fr->left, y, fr->right, y, *dash ? " stroke-dasharray=\"" : "", dash, *dash ? "\"" : "");
+        c->ops->line(c, fr->left, y, fr->right, y,
+                     &(rm_style){.stroke = "#555555", .stroke_width = 1.4, .dash = hline_dash[(unsigned)h[i].style % 3]});
     }
 }
 
 /* Legend rows in the right margin; returns the y of the next row. */
-static double legend_row(FILE *f, double x, double y, const char *color, const char *dash, int band, const char *label)
+static double legend_row(rm_canvas *c, double x, double y, const char *color, const char *dash, int band,
+                         const char *label)
 {
-    if (band)
-        fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"26\" height=\"10\" fill=\"%s\" fill-opacity=\"0.2\"/>\n", x,
-                y - 5, color);
-    fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2.5\"%s%s%s/>\n", x,
-            y, x + 26, y, color, *dash ? " stroke-dasharray=\"" : "", dash, *dash ? "\"" : "");
-    fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">", x + 33, y + 4.5);
+    if (band) c->ops->rect(c, x, y - 5, 26, 10, &(rm_style){.fill = color, .fill_opacity = 0.2});
+    c->ops->line(c, x, y, x + 26, y, &(rm_style){.stroke = color, .stroke_width = 2.5, .dash = dash});
     /* long names are cut so they stay inside the picture */
     char cut[32];
     size_t n = strlen(label);
@@ -207,15 +189,8 @@ static double legend_row(FILE *f, double x, double y, const char *color, const c
         snprintf(cut, sizeof cut, "%.20s...", label);
         label = cut;
     }
-    rm_xml_escape(f, label);
-    fputs("</text>\n", f);
+    c->ops->text(c, x + 33, y + 4.5, 0, label, NULL);
     return y + 20;
-}
-
-static int end_svg(FILE *f)
-{
-    fputs("</svg>\n", f);
-    return ferror(f) ? rm_error("writing the SVG failed") : 0;
 }
 
 static int check_spec(const rm_plot_spec *spec, int *w, int *h)
@@ -227,22 +202,26 @@ static int check_spec(const rm_plot_spec *spec, int *w, int *h)
     return 0;
 }
 
-/* Writes the points of a polyline (or polygon half) for i in [a, b). */
-static void points(FILE *f, const rm_plot_frame *fr, const double *x, const double *y, int a, int b, int reverse)
+/* The pixel points of a polyline (or polygon half) for i in [a, b) into xy. */
+static int points(double *xy, const rm_plot_frame *fr, const double *x, const double *y, int a, int b, int reverse)
 {
     for (int k = 0; k < b - a; k++) {
         int i = reverse ? b - 1 - k : a + k;
-        fprintf(f, "%s%.2f,%.2f", k ? " " : "", rm_plot_px(fr, x[i]), rm_plot_py(fr, y[i]));
+        xy[2 * k] = rm_plot_px(fr, x[i]);
+        xy[2 * k + 1] = rm_plot_py(fr, y[i]);
     }
+    return b - a;
 }
 
-int rm_svg_line_plot(FILE *f, const rm_plot_spec *spec, const rm_plot_series *series, int nseries,
-                     const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame)
+int rm_plot_line(rm_canvas *c, const rm_plot_spec *spec, const rm_plot_series *series, int nseries,
+                 const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame)
 {
     int w, h;
     RM_TRY(check_spec(spec, &w, &h));
     double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+    int maxn = 1;
     for (int s = 0; s < nseries; s++) {
+        if (series[s].n > maxn) maxn = series[s].n;
         for (int i = 0; i < series[s].n; i++) {
             if (!isfinite(series[s].x[i]) || !isfinite(series[s].y[i])) continue;
             span_of(&xlo, &xhi, series[s].x[i]);
@@ -257,13 +236,16 @@ int rm_svg_line_plot(FILE *f, const rm_plot_spec *spec, const rm_plot_series *se
     set_range(spec->xmin, spec->xmax, xlo, xhi, spec->integer_x, 0, 0, &fr.xmin, &fr.xmax, &fr.xstep);
     set_range(spec->ymin, spec->ymax, ylo, yhi, 0, spec->clamp_ymin, spec->clamp_ymax, &fr.ymin, &fr.ymax, &fr.ystep);
     if (frame) *frame = fr;
-
-    begin_svg(f, spec, w, h);
-    draw_axes(f, spec, &fr, 0);
-    fprintf(f, "<defs><clipPath id=\"plot-area\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>"
-               "</clipPath></defs>\n",
-            fr.left - 4, fr.top - 4, fr.right - fr.left + 8, fr.bottom - fr.top + 8);
-    fputs("<g clip-path=\"url(#plot-area)\">\n", f);
+    /* the points of one polyline, or of a band's two halves */
+    double *xy = rm_malloc(sizeof *xy * 4 * (size_t)maxn, "plot points");
+    if (!xy) return -1;
+    const rm_canvas_ops *o = c->ops;
+    if (begin_plot(c, spec, w, h) != 0) {
+        free(xy);
+        return -1;
+    }
+    draw_axes(c, spec, &fr, 0);
+    o->clip_begin(c, fr.left - 4, fr.top - 4, fr.right - fr.left + 8, fr.bottom - fr.top + 8);
     /* bands first so that no band covers a line */
     for (int s = 0; s < nseries; s++) {
         const rm_plot_series *se = &series[s];
@@ -273,17 +255,15 @@ int rm_svg_line_plot(FILE *f, const rm_plot_spec *spec, const rm_plot_series *se
             int b = a;
             while (b < se->n && isfinite(se->x[b]) && isfinite(se->lo[b]) && isfinite(se->hi[b])) b++;
             if (b - a >= 2) {
-                fprintf(f, "<polygon fill=\"%s\" fill-opacity=\"0.13\" stroke=\"none\" points=\"",
-                        rm_plot_color(se->color));
-                points(f, &fr, se->x, se->hi, a, b, 0);
-                fputc(' ', f);
-                points(f, &fr, se->x, se->lo, a, b, 1);
-                fputs("\"/>\n", f);
+                int n = points(xy, &fr, se->x, se->hi, a, b, 0);
+                n += points(xy + 2 * n, &fr, se->x, se->lo, a, b, 1);
+                o->path(c, xy, n, 1,
+                        &(rm_style){.fill = rm_plot_color(se->color), .fill_opacity = 0.13, .stroke = "none"});
             }
             a = b;
         }
     }
-    draw_hlines(f, &fr, hlines, nhlines);
+    draw_hlines(c, &fr, hlines, nhlines);
     for (int s = 0; s < nseries; s++) {
         const rm_plot_series *se = &series[s];
         const char *dash = dashes[(se->color / 10) % 3], *color = rm_plot_color(se->color);
@@ -291,40 +271,37 @@ int rm_svg_line_plot(FILE *f, const rm_plot_spec *spec, const rm_plot_series *se
             while (a < se->n && !(isfinite(se->x[a]) && isfinite(se->y[a]))) a++;
             int b = a;
             while (b < se->n && isfinite(se->x[b]) && isfinite(se->y[b])) b++;
-            if (b > a) {
-                fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\" stroke-linejoin=\"round\"%s%s%s "
-                           "points=\"",
-                        color, *dash ? " stroke-dasharray=\"" : "", dash, *dash ? "\"" : "");
-                points(f, &fr, se->x, se->y, a, b, 0);
-                fputs("\"/>\n", f);
-            }
+            if (b > a)
+                o->path(c, xy, points(xy, &fr, se->x, se->y, a, b, 0), 0,
+                        &(rm_style){.fill = "none", .stroke = color, .stroke_width = 2.2, .round_join = 1,
+                                    .dash = dash});
             a = b;
         }
         if (se->n <= 60) {   /* markers while they stay apart */
-            fprintf(f, "<g fill=\"%s\">\n", color);
+            o->group_begin(c, &(rm_style){.fill = color});
             for (int i = 0; i < se->n; i++)
                 if (isfinite(se->x[i]) && isfinite(se->y[i]))
-                    fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.6\"/>\n", rm_plot_px(&fr, se->x[i]),
-                            rm_plot_py(&fr, se->y[i]));
-            fputs("</g>\n", f);
+                    o->circle(c, rm_plot_px(&fr, se->x[i]), rm_plot_py(&fr, se->y[i]), 2.6, NULL);
+            o->group_end(c);
         }
     }
-    fputs("</g>\n", f);
+    o->clip_end(c);
+    free(xy);
 
     double lx = fr.right + 16, ly = fr.top + 8;
-    fputs("<g font-size=\"13\" fill=\"#222222\">\n", f);
+    o->group_begin(c, &(rm_style){.font_size = 13, .fill = "#222222"});
     for (int s = 0; s < nseries; s++)
-        ly = legend_row(f, lx, ly, rm_plot_color(series[s].color), dashes[(series[s].color / 10) % 3],
-                        series[s].lo && series[s].hi,
-                        series[s].label ? series[s].label : "");
+        ly = legend_row(c, lx, ly, rm_plot_color(series[s].color), dashes[(series[s].color / 10) % 3],
+                        series[s].lo && series[s].hi, series[s].label ? series[s].label : "");
     for (int i = 0; i < nhlines; i++)
-        if (hlines[i].label) ly = legend_row(f, lx, ly, "#555555", hline_dash[(unsigned)hlines[i].style % 3], 0, hlines[i].label);
-    fputs("</g>\n", f);
-    return end_svg(f);
+        if (hlines[i].label)
+            ly = legend_row(c, lx, ly, "#555555", hline_dash[(unsigned)hlines[i].style % 3], 0, hlines[i].label);
+    o->group_end(c);
+    return o->end(c);
 }
 
-int rm_svg_bar_chart(FILE *f, const rm_plot_spec *spec, const rm_plot_bar *bars, int nbars,
-                     const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame)
+int rm_plot_bars(rm_canvas *c, const rm_plot_spec *spec, const rm_plot_bar *bars, int nbars,
+                 const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame)
 {
     int w, h;
     RM_TRY(check_spec(spec, &w, &h));
@@ -342,68 +319,82 @@ int rm_svg_bar_chart(FILE *f, const rm_plot_spec *spec, const rm_plot_bar *bars,
     set_range(spec->ymin, spec->ymax, lo, hi, 0, spec->clamp_ymin, spec->clamp_ymax, &fr.ymin, &fr.ymax, &fr.ystep);
     if (frame) *frame = fr;
 
-    begin_svg(f, spec, w, h);
-    draw_axes(f, spec, &fr, 1);
+    const rm_canvas_ops *o = c->ops;
+    RM_TRY(begin_plot(c, spec, w, h));
+    draw_axes(c, spec, &fr, 1);
     double slot = (fr.right - fr.left) / nbars, bw = fmin(slot * 0.62, 80);
     double base = rm_plot_py(&fr, fmax(fr.ymin, fmin(0, fr.ymax)));
+    char num[64];
     for (int i = 0; i < nbars; i++) {
         const rm_plot_bar *b = &bars[i];
         double cx = fr.left + slot * (i + 0.5);
         if (isfinite(b->value)) {
             double top = rm_plot_py(&fr, b->value);
-            fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\" fill-opacity=\"0.85\"/>\n",
-                    cx - bw / 2, fmin(top, base), bw, fabs(base - top), rm_plot_color(b->color));
+            o->rect(c, cx - bw / 2, fmin(top, base), bw, fabs(base - top),
+                    &(rm_style){.fill = rm_plot_color(b->color), .fill_opacity = 0.85});
         }
         if (isfinite(b->lo) && isfinite(b->hi)) {
             double y1 = rm_plot_py(&fr, b->lo), y2 = rm_plot_py(&fr, b->hi);
-            fprintf(f, "<g stroke=\"#222222\" stroke-width=\"1.5\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>"
-                       "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>"
-                       "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/></g>\n",
-                    cx, y1, cx, y2, cx - 7, y1, cx + 7, y1, cx - 7, y2, cx + 7, y2);
+            o->group_begin(c, &(rm_style){.stroke = "#222222", .stroke_width = 1.5});
+            o->line(c, cx, y1, cx, y2, NULL);
+            o->line(c, cx - 7, y1, cx + 7, y1, NULL);
+            o->line(c, cx - 7, y2, cx + 7, y2, NULL);
+            o->group_end(c);
         }
         if (b->npoints > 0) {
-            fputs("<g fill=\"#222222\" fill-opacity=\"0.75\">\n", f);
+            o->group_begin(c, &(rm_style){.fill = "#222222", .fill_opacity = 0.75});
             for (int k = 0; k < b->npoints; k++) {
                 if (!isfinite(b->points[k])) continue;
                 double off = b->npoints > 1 ? (k - (b->npoints - 1) / 2.0) * fmin(6, bw * 0.6 / b->npoints) : 0;
-                fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.8\"/>\n", cx + off, rm_plot_py(&fr, b->points[k]));
+                o->circle(c, cx + off, rm_plot_py(&fr, b->points[k]), 2.8, NULL);
             }
-            fputs("</g>\n", f);
+            o->group_end(c);
         }
         if (isfinite(b->value)) {
             double label_y = rm_plot_py(&fr, isfinite(b->hi) ? fmax(b->hi, b->value) : b->value) - 6;
-            fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"12\">%.*f</text>\n", cx,
-                    fmax(label_y, fr.top - 2), tick_decimals(fr.ystep) + 1, b->value);
+            snprintf(num, sizeof num, "%.*f", tick_decimals(fr.ystep) + 1, b->value);
+            o->text(c, cx, fmax(label_y, fr.top - 2), 0, num, &(rm_style){.anchor = RM_ANCHOR_MIDDLE, .font_size = 12});
         }
         /* category labels: slanted so that long names do not overlap */
-        double ty = fr.bottom + 16;
-        fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" transform=\"rotate(-25 %.2f %.2f)\">", cx + 4, ty,
-                cx + 4, ty);
         char cut[32];
         const char *label = b->label ? b->label : "";
         if (strlen(label) > 16) {   /* long names would leave the picture */
             snprintf(cut, sizeof cut, "%.14s...", label);
             label = cut;
         }
-        rm_xml_escape(f, label);
-        fputs("</text>\n", f);
+        o->text(c, cx + 4, fr.bottom + 16, -25, label, &(rm_style){.anchor = RM_ANCHOR_END});
     }
-    draw_hlines(f, &fr, hlines, nhlines);
+    draw_hlines(c, &fr, hlines, nhlines);
     double lx = fr.right + 16, ly = fr.top + 8;
-    fputs("<g font-size=\"13\" fill=\"#222222\">\n", f);
-    fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"26\" height=\"12\" fill=\"%s\" fill-opacity=\"0.85\"/>\n", lx,
-            ly - 6, "#8a8a8a");
-    fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">mean</text>\n", lx + 33, ly + 4.5);
+    o->group_begin(c, &(rm_style){.font_size = 13, .fill = "#222222"});
+    o->rect(c, lx, ly - 6, 26, 12, &(rm_style){.fill = "#8a8a8a", .fill_opacity = 0.85});
+    o->text(c, lx + 33, ly + 4.5, 0, "mean", NULL);
     ly += 20;
-    fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#222222\" stroke-width=\"1.5\"/>\n",
-            lx + 13, ly - 7, lx + 13, ly + 7);
-    fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">&#177; 1 std</text>\n", lx + 33, ly + 4.5);
+    o->line(c, lx + 13, ly - 7, lx + 13, ly + 7, &(rm_style){.stroke = "#222222", .stroke_width = 1.5});
+    o->text(c, lx + 33, ly + 4.5, 0, "\xc2\xb1 1 std", NULL);
     ly += 20;
-    fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.8\" fill=\"#222222\"/>\n", lx + 13, ly);
-    fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">one seed</text>\n", lx + 33, ly + 4.5);
+    o->circle(c, lx + 13, ly, 2.8, &(rm_style){.fill = "#222222"});
+    o->text(c, lx + 33, ly + 4.5, 0, "one seed", NULL);
     ly += 20;
     for (int i = 0; i < nhlines; i++)
-        if (hlines[i].label) ly = legend_row(f, lx, ly, "#555555", hline_dash[(unsigned)hlines[i].style % 3], 0, hlines[i].label);
-    fputs("</g>\n", f);
-    return end_svg(f);
+        if (hlines[i].label)
+            ly = legend_row(c, lx, ly, "#555555", hline_dash[(unsigned)hlines[i].style % 3], 0, hlines[i].label);
+    o->group_end(c);
+    return o->end(c);
+}
+
+int rm_svg_line_plot(FILE *f, const rm_plot_spec *spec, const rm_plot_series *series, int nseries,
+                     const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame)
+{
+    rm_canvas c;
+    rm_canvas_svg(&c, f);
+    return rm_plot_line(&c, spec, series, nseries, hlines, nhlines, frame);
+}
+
+int rm_svg_bar_chart(FILE *f, const rm_plot_spec *spec, const rm_plot_bar *bars, int nbars,
+                     const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame)
+{
+    rm_canvas c;
+    rm_canvas_svg(&c, f);
+    return rm_plot_bars(&c, spec, bars, nbars, hlines, nhlines, frame);
 }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "report/canvas.h"
+
 /* --- statistics (stats.c) ---------------------------------------------------- */
 
 /* Arithmetic mean; NaN for n = 0. */
@@ -123,7 +125,7 @@ typedef struct {
 int rm_curve_compute(const double *val, const double *seconds, int epochs, const double thresholds[2],
                      rm_curve_metrics *out);
 
-/* --- SVG plots (plot_svg.c) -------------------------------------------------- */
+/* --- plots as SVG and PNG (plot_svg.c, plot_grid.c, canvas*.c) --------------- */
 
 /* Layout of every plot: the plot area is the rectangle
  *   [RM_PLOT_MARGIN_LEFT, width - RM_PLOT_MARGIN_RIGHT] x
@@ -193,6 +195,12 @@ int rm_svg_line_plot(FILE *f, const rm_plot_spec *spec, const rm_plot_series *se
                      const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame);
 int rm_svg_bar_chart(FILE *f, const rm_plot_spec *spec, const rm_plot_bar *bars, int nbars,
                      const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame);
+/* The same plots drawn on any canvas (report/canvas.h): SVG or PNG raster.
+ * The canvas's begin and end are called here. */
+int rm_plot_line(rm_canvas *c, const rm_plot_spec *spec, const rm_plot_series *series, int nseries,
+                 const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame);
+int rm_plot_bars(rm_canvas *c, const rm_plot_spec *spec, const rm_plot_bar *bars, int nbars,
+                 const rm_plot_hline *hlines, int nhlines, rm_plot_frame *frame);
 /* The palette colour of series i ("#4e79a7", ...). */
 const char *rm_plot_color(int i);
 /* Writes s with &, <, >, " and ' escaped for XML/HTML. */
@@ -211,6 +219,7 @@ typedef struct {
     double vmax;
 } rm_plot_grid;
 int rm_svg_grid(FILE *f, const rm_plot_grid *g);
+int rm_plot_grid_draw(rm_canvas *c, const rm_plot_grid *g);
 /* The diverging colour of t in [-1, 1] ("#ffffff" at 0; grey for NaN). */
 void rm_plot_diverging(double t, char out[8]);
 

@@ -1,4 +1,4 @@
-/* The study's figures and study.html: accuracy and epochs to 90% of the
+/* The study's figures (each as SVG and as PNG beside it) and study.html: accuracy and epochs to 90% of the
  * baseline against a numeric axis (the target-set size), one line per
  * condition with a band of one standard deviation over the seeds; a grid of
  * each condition's gain over the baseline across two numeric axes (size x
@@ -145,9 +145,48 @@ static int cell_at(const study_ctx *ctx, const unsigned char *in, const char *x,
     return -1;
 }
 
-/* Writes the SVG text in `svg` to SWEEP_DIR/study/<file> and records it. */
+/* A figure's drawing, for either canvas. */
+typedef int (*figure_draw)(rm_canvas *c, void *arg);
+
+typedef struct {
+    const rm_plot_spec *spec;
+    const rm_plot_series *series;
+    int n;
+} line_job;
+
+static int draw_line(rm_canvas *c, void *arg)
+{
+    const line_job *j = arg;
+    return rm_plot_line(c, j->spec, j->series, j->n, NULL, 0, NULL);
+}
+
+static int draw_grid(rm_canvas *c, void *arg) { return rm_plot_grid_draw(c, arg); }
+
+/* The SVG text of a drawing (malloc'd), or NULL with an error. */
+static char *svg_of(figure_draw draw, void *arg)
+{
+    char *svg = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&svg, &len);
+    if (!f) {
+        rm_error("no memory for a figure");
+        return NULL;
+    }
+    rm_canvas c;
+    rm_canvas_svg(&c, f);
+    int rc = draw(&c, arg);
+    if (fclose(f) != 0 && rc == 0) rc = rm_error("no memory for a figure");
+    if (rc != 0) {
+        free(svg);
+        return NULL;
+    }
+    return svg;
+}
+
+/* Writes the SVG text in `svg` to SWEEP_DIR/study/<file> (an .svg), the
+ * same drawing as PNG beside it, and records the figure. */
 static int add_figure(const study_ctx *ctx, study_figure **figs, int *n, const char *file, char *title, char *caption,
-                      char *svg)
+                      char *svg, figure_draw draw, void *arg)
 {
     study_figure *f = rm_realloc(*figs, sizeof **figs * (size_t)(*n + 1), "study figures");
     char *path = report_strf("%s/study/%s", ctx->dir, file);
@@ -163,6 +202,11 @@ static int add_figure(const study_ctx *ctx, study_figure **figs, int *n, const c
             if (fclose(o) != 0) rc = rm_error("%s: write failed", path);
         }
         rc = rc == 0 ? rm_output_commit(&out) : (rm_output_abort(&out), rc);
+    }
+    size_t len = path ? strlen(path) : 0;
+    if (rc == 0 && len > 4 && !strcmp(path + len - 4, ".svg")) {
+        memcpy(path + len - 4, ".png", 4);
+        rc = rm_canvas_save_png(path, draw, arg);
     }
     if (rc == 0) {
         (*figs)[*n] = (study_figure){.file = report_strf("study/%s", file), .title = title, .caption = caption,
@@ -204,13 +248,12 @@ static int line_figure(const study_ctx *ctx, const char *x, int what, study_figu
     char fixed[1024];
     fixed_text(ctx, rep, x, NULL, fixed, sizeof fixed);
     char *svg = NULL;
-    size_t len = 0;
+    rm_plot_spec spec = {.width = 820, .height = 460, .xlabel = x,
+                         .ylabel = what == 0 ? "test accuracy (%)" : "epochs to 90% of the baseline"};
+    line_job job = {&spec, series, nc};
     if (rc == 0) {
-        FILE *f = open_memstream(&svg, &len);
-        rm_plot_spec spec = {.width = 820, .height = 460, .xlabel = x,
-                             .ylabel = what == 0 ? "test accuracy (%)" : "epochs to 90% of the baseline"};
-        rc = !f ? rm_error("no memory for a figure") : rm_svg_line_plot(f, &spec, series, nc, NULL, 0, NULL);
-        if (f && fclose(f) != 0) rc = -1;
+        svg = svg_of(draw_line, &job);
+        if (!svg) rc = -1;
     }
     if (rc == 0)
         rc = add_figure(ctx, figs, nfigs, what == 0 ? "accuracy_vs_size.svg" : "epochs_vs_size.svg",
@@ -221,7 +264,7 @@ static int line_figure(const study_ctx *ctx, const char *x, int what, study_figu
                                                 "the baseline's final validation accuracy (seeds that reached "
                                                 "it); a gap means no seed reached it. Cells with %s.",
                                     fixed[0] ? fixed : "no other setting"),
-                        svg);
+                        svg, draw_line, &job);
     else free(svg);
     free(ys), free(series), free(in);
     return rc;
@@ -266,11 +309,8 @@ static int grid_figures(const study_ctx *ctx, const char *x, const char *y, stud
         char *title = report_strf("%s: gain over %s (points)", conds[c], ctx->baseline);
         rm_plot_grid g = {.title = title, .xlabel = y, .ylabel = x, .rows = nx, .cols = ny, .row_labels = rows,
                           .col_labels = cols, .values = values, .cell_text = texts};
-        char *svg = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&svg, &len);
-        rc = !f || !title ? -1 : rm_svg_grid(f, &g);
-        if (f && fclose(f) != 0) rc = -1;
+        char *svg = title ? svg_of(draw_grid, &g) : NULL;
+        rc = svg ? 0 : -1;
         char *file = report_strf("gain_%s.svg", conds[c]);
         if (rc == 0 && file)
             rc = add_figure(ctx, figs, nfigs, file, title,
@@ -279,7 +319,7 @@ static int grid_figures(const study_ctx *ctx, const char *x, const char *y, stud
                                         "Holm-adjusted p < %.2f. Cells with %s.",
                                         conds[c], ctx->baseline, x, y, conds[c], STUDY_ALPHA,
                                         fixed[0] ? fixed : "no other setting"),
-                            svg);
+                            svg, draw_grid, &g);
         else free(title), free(svg), rc = rc ? rc : -1;
         free(file);
     }
