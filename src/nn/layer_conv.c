@@ -110,7 +110,7 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
     dnnl_dims_t wdims = {d->filters, d->in.c, d->size, d->size}, strides, pad;
     conv_geometry(l, strides, pad);
     dnnl_convolution_desc_t desc;
-    if (l->index > 0 || net->input_grad) {
+    if (rm_layer_wants_diff(l, net, 0)) {
         dnnl_memory_desc_t w_any;
         RM_TRY(rm_md_init(&w_any, 4, wdims, dnnl_format_tag_any));
         RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, &l->src_md, &w_any,
@@ -199,4 +199,4 @@ static int conv_build(rm_layer *l, rm_net *net)
     return 0;
 }
 
-const rm_layer_ops rm_conv_ops = {conv_build, rm_linear_forward, rm_linear_backward, rm_linear_destroy};
+const rm_layer_ops rm_conv_ops = {conv_build, rm_linear_forward, rm_linear_backward, rm_linear_destroy, NULL};
