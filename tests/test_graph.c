@@ -471,3 +471,42 @@ Test(graph, lrp_refuses_a_graph_network)
     cr_expect(strstr(rm_error_message(), "not supported yet; use --method occlusion"), "%s", rm_error_message());
     rm_netdef_free(&def);
 }
+
+/* nets/fer-resnet-mini end to end through the command line: two epochs
+ * of training on a tiny synthetic set, eval, occlusion relevance; LRP is
+ * refused with exit 1, the layer named and no output left. */
+Test(graph, resnet_mini_trains_evaluates_and_explains_by_occlusion, .timeout = 300)
+{
+    char *dir = tu_scratch_dir(), *out;
+    char data[4096], model[4096], rel[4096];
+    snprintf(data, sizeof data, "%s/faces.h5", dir);
+    snprintf(model, sizeof model, "%s/m.h5", dir);
+    snprintf(rel, sizeof rel, "%s/r.h5", dir);
+    int rc = tu_run_cli(&out, "synth -q -n 140 --size 48 --intensity 1 --val 0.2 --test 0.2 -o %s", data);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "train -q --data %s --net fer-resnet-mini --out %s --epochs 2 --batch 16", data, model);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_model m;
+    cr_assert_eq(rm_model_load(&m, model), 0, "%s", rm_error_message());
+    cr_expect_eq(m.num_epochs, 2);
+    for (int e = 0; e < m.num_epochs; e++) cr_expect(isfinite(m.history[e].train_loss), "epoch %d", e + 1);
+    cr_expect(!rm_netdef_is_sequential(&m.def));
+    rm_model_free(&m);
+    rc = tu_run_cli(&out, "eval -m %s -d %s", model, data);
+    cr_expect_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "relevance -m %s -d %s -o %s --count 4", model, data, rel);
+    cr_expect_eq(rc, 1, "%s", out);
+    cr_expect(strstr(out, "layer b1 (line "), "%s", out);
+    cr_expect(strstr(out, "LRP through 'add' layers is not supported yet; use --method occlusion"), "%s", out);
+    cr_expect(!tu_file_exists(rel), "LRP left an output");
+    free(out);
+    rc = tu_run_cli(&out, "relevance --method occlusion --patch 8 --stride 8 -m %s -d %s -o %s --count 4", model,
+                    data, rel);
+    cr_expect_eq(rc, 0, "%s", out);
+    cr_expect(tu_file_exists(rel));
+    free(out);
+    tu_rmtree(dir);
+}

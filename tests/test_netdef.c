@@ -65,7 +65,7 @@ Test(netdef, every_shipped_net_parses)
     static const struct { const char *name; int c, h, w, classes; } nets[] = {
         {"fer-small", 1, 48, 48, 7}, {"fer-vgg", 1, 48, 48, 7}, {"lenet", 1, 28, 28, 10},
         {"fer-small-28", 1, 28, 28, 10}, {"fer-small-28-bn", 1, 28, 28, 10},
-        {"tiny", 1, 12, 12, 3}, {"tiny-bn", 1, 12, 12, 3},
+        {"tiny", 1, 12, 12, 3}, {"tiny-bn", 1, 12, 12, 3}, {"fer-resnet-mini", 1, 48, 48, 7},
     };
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
         rm_netdef def;
