@@ -95,6 +95,20 @@ Test(graph_netdef, input_counts_repeats_and_unread_outputs)
                  "from = conv1,': an empty layer name", NULL);
 }
 
+Test(graph_netdef, groups_must_divide_channels_and_filters)
+{
+    expect_error("[net]\ninput = 6x8x8\nclasses = 3\n[conv]\nfilters = 8\nsize = 3\ngroups = 4\n[dense]\nunits = 3\n",
+                 "g.cfg:4: [conv] 'conv1': groups = 4 must divide its 6 input channels and filters = 8", NULL);
+    expect_error("[net]\ninput = 4x8x8\nclasses = 3\n[conv]\nfilters = 6\nsize = 3\ngroups = 4\n[dense]\nunits = 3\n",
+                 "groups = 4 must divide its 4 input channels and filters = 6", NULL);
+    rm_netdef def;
+    cr_assert_eq(rm_netdef_parse(&def, "[net]\ninput = 4x8x8\nclasses = 3\n[conv]\nfilters = 8\nsize = 3\n"
+                                       "groups = 4\n[dense]\nunits = 3\n", "g.cfg"), 0, "%s", rm_error_message());
+    cr_expect_eq(def.layers[0].params, 8 * 1 * 9 + 8, "weights [8, 4/4, 3, 3] and 8 biases");
+    cr_expect_eq(def.layers[0].flops, 2 * 8 * 6 * 6 * 9);
+    rm_netdef_free(&def);
+}
+
 Test(graph_netdef, error_in_a_file_names_the_path)
 {
     char *dir = tu_scratch_dir();
@@ -418,24 +432,25 @@ Test(graph, training_steps_reduce_the_loss)
     resnet_teardown(&g);
 }
 
-Test(graph, model_file_round_trip_gives_the_same_logits)
+static void round_trip(const char *text, int channels)
 {
     char *dir = tu_scratch_dir();
     const char *path = tu_path(dir, "g.h5");
     rm_model m, back;
     memset(&m, 0, sizeof m);
     rm_net net, net2;
-    float x[NB * CI * HW * HW];
-    cr_assert_eq(rm_netdef_parse(&m.def, resnet_text, "resnet.cfg"), 0, "%s", rm_error_message());
+    float x[NB * 64 * HW * HW];
+    cr_assert_eq(rm_netdef_parse(&m.def, text, "round.cfg"), 0, "%s", rm_error_message());
+    cr_assert(m.def.input.c * m.def.input.h * m.def.input.w <= 64 * HW * HW);
     cr_assert_eq(rm_net_create(&net, &m.def, NB, RM_MODE_INFER, 0), 0, "%s", rm_error_message());
     randomize(&net, 9, 0.5, x);
     cr_assert_eq(rm_net_forward(&net), 0, "%s", rm_error_message());
     cr_assert_eq(rm_model_capture(&m, &net), 0, "%s", rm_error_message());
     char *names[3] = {"a", "b", "c"};
     cr_assert_eq(rm_model_set_classes(&m, 3, names), 0, "%s", rm_error_message());
-    m.norm_mean = calloc(CI, sizeof(float));
-    m.norm_std = malloc(CI * sizeof(float));
-    for (int c = 0; c < CI; c++) m.norm_std[c] = 1.f;
+    m.norm_mean = calloc((size_t)channels, sizeof(float));
+    m.norm_std = malloc((size_t)channels * sizeof(float));
+    for (int c = 0; c < channels; c++) m.norm_std[c] = 1.f;
     cr_assert_eq(rm_model_save(&m, path, 0, "relmask test"), 0, "%s", rm_error_message());
     cr_assert_eq(rm_model_load(&back, path), 0, "%s", rm_error_message());
     cr_assert_eq(back.def.num_layers, m.def.num_layers);
@@ -446,7 +461,7 @@ Test(graph, model_file_round_trip_gives_the_same_logits)
     }
     cr_assert_eq(rm_net_create(&net2, &back.def, NB, RM_MODE_INFER, 0), 0, "%s", rm_error_message());
     cr_assert_eq(rm_model_apply(&back, &net2), 0, "%s", rm_error_message());
-    memcpy(rm_net_input(&net2), x, sizeof x);
+    memcpy(rm_net_input(&net2), x, sizeof(float) * (size_t)NB * channels * m.def.input.h * m.def.input.w);
     cr_assert_eq(rm_net_forward(&net2), 0, "%s", rm_error_message());
     cr_expect(!memcmp(rm_net_logits(&net), rm_net_logits(&net2), sizeof(float) * NB * 3),
               "logits differ after the round trip");
@@ -455,6 +470,18 @@ Test(graph, model_file_round_trip_gives_the_same_logits)
     rm_model_free(&m);
     rm_model_free(&back);
     tu_rmtree(dir);
+}
+
+Test(graph, model_file_round_trip_gives_the_same_logits) { round_trip(resnet_text, CI); }
+
+/* A depthwise-separable block: weights stored as PyTorch's [O, C/G, K, K]. */
+Test(graph, depthwise_model_file_round_trip_gives_the_same_logits)
+{
+    round_trip("[net]\ninput = 4x6x6\nclasses = 3\n[conv]\nfilters = 16\nsize = 3\npad = 1\nactivation = relu\n"
+               "[conv]\nname = dw\nfilters = 16\nsize = 3\npad = 1\ngroups = 16\nactivation = relu\n"
+               "[conv]\nname = pw\nfilters = 4\nsize = 1\n[add]\nfrom = pw, input\n"
+               "[globalavgpool]\n[dense]\nunits = 3\n",
+               4);
 }
 
 Test(graph, lrp_refuses_a_graph_network)
@@ -509,4 +536,18 @@ Test(graph, resnet_mini_trains_evaluates_and_explains_by_occlusion, .timeout = 3
     cr_expect(tu_file_exists(rel));
     free(out);
     tu_rmtree(dir);
+}
+
+Test(graph, lrp_refuses_grouped_convolutions)
+{
+    rm_netdef def;
+    cr_assert_eq(rm_netdef_parse(&def, "[net]\ninput = 4x6x6\nclasses = 3\n[conv]\nfilters = 8\nsize = 3\n"
+                                       "groups = 4\n[relu]\n[dense]\nunits = 3\n", "dw.cfg"),
+                 0, "%s", rm_error_message());
+    cr_expect(rm_netdef_is_sequential(&def));
+    rm_lrp_config cfg;
+    cr_assert_neq(rm_lrp_composite(&cfg, &def, "epsilon", NULL, 0, 0.25, 0.25), 0);
+    cr_expect(strstr(rm_error_message(), "layer conv1 (line 4): LRP through grouped convolutions (groups = 4) is not "
+                                         "supported yet; use --method occlusion"), "%s", rm_error_message());
+    rm_netdef_free(&def);
 }

@@ -247,7 +247,7 @@ Test(netdef, errors_in_a_file_name_the_path_and_line)
     cr_assert_eq(rm_netdef_load(&def, path), -1);
     char want[4200];
     snprintf(want, sizeof want, "%s:10: unknown key 'filter' in [conv] "
-             "(expected filters, size, stride, pad, bias, activation, name, from)", path);
+             "(expected filters, size, stride, pad, groups, bias, activation, name, from)", path);
     cr_expect_str_eq(rm_error_message(), want);
     tu_rmtree(dir);
 }
@@ -410,7 +410,7 @@ Test(netdef_errors, unknown_key)
 {
     expect_error(NET_HEADER "[conv]\nfilters = 4\nsize = 3\nfilter = 3\n",
                  "t.cfg:7: unknown key 'filter' in [conv] "
-                 "(expected filters, size, stride, pad, bias, activation, name, from)", NULL);
+                 "(expected filters, size, stride, pad, groups, bias, activation, name, from)", NULL);
     expect_error(NET_HEADER "[relu]\nsize = 3\n", "t.cfg:5: unknown key 'size' in [relu] (expected name, from)", NULL);
     expect_error("[net]\nInput = 1x8x8\n", "t.cfg:2: unknown key 'Input' in [net] (expected input, classes, name)",
                  NULL);

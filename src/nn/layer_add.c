@@ -55,7 +55,8 @@ static int add_build(rm_layer *l, rm_net *net)
     l->dst_md = rm_pd_md(a->pd, dnnl_query_dst_md, 0);
     RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->dst_md, &l->dst));
     l->owns_dst = 1;
-    for (int k = 0; k < l->num_inputs; k++) a->args[a->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + k, l->in[k]};
+    for (int k = 0; k < l->num_inputs; k++)
+        a->args[a->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + k, l->in[k]};
     a->args[a->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DST, l->dst};
     if (a->scratch) a->args[a->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, a->scratch};
     return net->mode == RM_MODE_TRAIN ? build_backward(l, net, a) : 0;

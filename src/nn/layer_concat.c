@@ -60,7 +60,8 @@ static int concat_build(rm_layer *l, rm_net *net)
     RM_TRY(rm_net_scratchpad(net, c->pd, &c->scratch));
     RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->dst_md, &l->dst));
     l->owns_dst = 1;
-    for (int k = 0; k < l->num_inputs; k++) c->args[c->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + k, l->in[k]};
+    for (int k = 0; k < l->num_inputs; k++)
+        c->args[c->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + k, l->in[k]};
     c->args[c->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DST, l->dst};
     if (c->scratch) c->args[c->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, c->scratch};
     return net->mode == RM_MODE_TRAIN ? build_backward(l, net, c) : 0;

@@ -144,21 +144,21 @@ static int link_diff(rm_net *net, int producer, const dnnl_memory_desc_t *md, dn
     const char *name = producer == RM_INPUT_NETWORK ? "input" : net->layers[producer].def->name;
     int n = rm_netdef_consumers(net->def, producer), e = 0;
     if (n == 0) return rm_error("%s: no layer reads it", name);
-    dnnl_memory_t edges[RM_MAX_INPUTS * 4];
-    dnnl_memory_t *parts = n <= (int)(sizeof edges / sizeof edges[0]) ? edges : rm_malloc(sizeof *parts * (size_t)n, "gradients");
+    dnnl_memory_t *parts = rm_calloc((size_t)n, sizeof *parts, "gradients");
     if (!parts) return -1;
     for (int j = producer + 1; j < net->num_layers; j++) {
         const rm_layer *c = &net->layers[j];
         for (int k = 0; k < c->num_inputs; k++) {
             if (c->def->inputs[k] != producer) continue;
             if (!(parts[e++] = edge_diff(c, k))) {
-                if (parts != edges) free(parts);
+                free(parts);
                 return rm_error("%s: no gradient from layer %s", name, c->def->name);
             }
         }
     }
     if (n == 1) {
         *diff = parts[0];
+        free(parts);
         return 0;
     }
     int rc = -1;
@@ -175,7 +175,8 @@ static int link_diff(rm_net *net, int producer, const dnnl_memory_desc_t *md, dn
             scales[i] = 1.f;
             s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + i, parts[i]};
         }
-        if (rc == 0) rc = RM_DNNL(dnnl_sum_primitive_desc_create(&s->pd, md, n, scales, mds, net->attr, net->dnn.engine));
+        if (rc == 0)
+            rc = RM_DNNL(dnnl_sum_primitive_desc_create(&s->pd, md, n, scales, mds, net->attr, net->dnn.engine));
         if (rc == 0) rc = rm_primitive(&s->prim, s->pd);
         if (rc == 0) rc = rm_net_scratchpad(net, s->pd, &s->scratch);
         if (rc == 0) rc = rm_arena_memory(&net->arena, &net->dnn, md, diff);
@@ -184,7 +185,7 @@ static int link_diff(rm_net *net, int producer, const dnnl_memory_desc_t *md, dn
     }
     free(mds);
     free(scales);
-    if (parts != edges) free(parts);
+    free(parts);
     if (rc != 0) return rm_error_prefix("summing the gradients of %s", name);
     return 0;
 }
@@ -496,6 +497,7 @@ static int plain_copy(rm_net *net, rm_param *p, dnnl_memory_t mem, float *plain,
     RM_DNNL_TRY(dnnl_memory_get_memory_desc(mem, &md));
     dnnl_format_tag_t tag = p->plain_tag;
     if (md->ndims == 4 && p->ndims == 2) tag = dnnl_oihw;
+    if (md->ndims == 5 && p->ndims == 4) tag = dnnl_goihw;   /* grouped conv: [O,C/G,K,K] is goihw */
     return to_mem ? rm_memory_write(&net->dnn, mem, plain, tag) : rm_memory_read(&net->dnn, mem, plain, tag);
 }
 

@@ -45,7 +45,7 @@ const char *const rm_layer_type_names[RM_LAYER_TYPE_COUNT] = {
 
 typedef enum {
     K_INPUT, K_CLASSES, K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_BIAS, K_UNITS,
-    K_P, K_EPS, K_MOMENTUM, K_ACTIVATION, K_NAME, K_FROM, K_COUNT
+    K_P, K_EPS, K_MOMENTUM, K_ACTIVATION, K_NAME, K_FROM, K_GROUPS, K_COUNT
 } key_id;
 
 static const char *const key_names[K_COUNT] = {
@@ -53,11 +53,13 @@ static const char *const key_names[K_COUNT] = {
     [K_SIZE] = "size", [K_STRIDE] = "stride", [K_PAD] = "pad", [K_BIAS] = "bias",
     [K_UNITS] = "units", [K_P] = "p", [K_EPS] = "eps", [K_MOMENTUM] = "momentum",
     [K_ACTIVATION] = "activation", [K_NAME] = "name", [K_FROM] = "from",
+    [K_GROUPS] = "groups",
 };
 
 static const struct { int lo, hi; } int_range[K_COUNT] = {
     [K_CLASSES] = {1, 1000}, [K_FILTERS] = {1, 4096}, [K_SIZE] = {1, 64},
     [K_STRIDE] = {1, 64}, [K_PAD] = {0, 64}, [K_BIAS] = {0, 1}, [K_UNITS] = {1, 65536},
+    [K_GROUPS] = {1, 4096},
 };
 
 static const char *const real_range_text[K_COUNT] = {
@@ -71,13 +73,13 @@ typedef struct {
     const char *name;
     int type;               /* rm_layer_type, or SECTION_NET */
     int num_keys;
-    key_id keys[8];         /* in the order the error message lists them */
+    key_id keys[9];         /* in the order the error message lists them */
     unsigned required;      /* BIT(key) for each required key */
 } section_spec;
 
 static const section_spec sections[] = {
     {"net", SECTION_NET, 3, {K_INPUT, K_CLASSES, K_NAME}, BIT(K_INPUT) | BIT(K_CLASSES)},
-    {"conv", RM_LAYER_CONV, 8, {K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_BIAS, K_ACTIVATION, K_NAME, K_FROM},
+    {"conv", RM_LAYER_CONV, 9, {K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_GROUPS, K_BIAS, K_ACTIVATION, K_NAME, K_FROM},
      BIT(K_FILTERS) | BIT(K_SIZE)},
     {"relu", RM_LAYER_RELU, 2, {K_NAME, K_FROM}, 0},
     {"maxpool", RM_LAYER_MAXPOOL, 5, {K_SIZE, K_STRIDE, K_PAD, K_NAME, K_FROM}, BIT(K_SIZE)},
@@ -282,6 +284,7 @@ static int set_layer_key(parser *p, key_id k, const char *value)
     case K_SIZE: return parse_int(p, k, value, &L->size);
     case K_STRIDE: return parse_int(p, k, value, &L->stride);
     case K_PAD: return parse_int(p, k, value, &L->pad);
+    case K_GROUPS: return parse_int(p, k, value, &L->groups);
     case K_BIAS: return parse_int(p, k, value, &L->bias);
     case K_UNITS: return parse_int(p, k, value, &L->units);
     case K_P: return parse_real(p, k, value, &L->p);
@@ -305,7 +308,7 @@ static int set_layer_key(parser *p, key_id k, const char *value)
 static void set_defaults(rm_layer_def *L)
 {
     switch (L->type) {
-    case RM_LAYER_CONV: L->stride = 1; L->bias = 1; break;
+    case RM_LAYER_CONV: L->stride = 1; L->bias = 1; L->groups = 1; break;
     case RM_LAYER_DENSE: L->bias = 1; break;
     case RM_LAYER_DROPOUT: L->p = 0.5; break;
     case RM_LAYER_BATCHNORM: L->eps = 1e-5; L->momentum = 0.1; break;
@@ -563,9 +566,12 @@ static int infer_conv(const char *src, rm_layer_def *L)
 {
     RM_TRY(window_fits(src, L, "kernel"));
     const rm_shape in = L->in;
+    if (in.c % L->groups || L->filters % L->groups)
+        return fail_at(src, L->line, "[conv] '%s': groups = %d must divide its %d input channels and filters = %d",
+                       L->name, L->groups, in.c, L->filters);
     L->out = (rm_shape){L->filters, window_out(in.h, L->size, L->stride, L->pad),
                         window_out(in.w, L->size, L->stride, L->pad)};
-    int64_t taps = (int64_t)in.c * L->size * L->size;
+    int64_t taps = (int64_t)(in.c / L->groups) * L->size * L->size;   /* per output channel */
     L->params = L->filters * taps + (L->bias ? L->filters : 0);
     L->flops = 2 * elements(L->out) * taps;
     return 0;

@@ -11,6 +11,8 @@
  *   size = 3               # square kernel
  *   stride = 1
  *   pad = 1
+ *   groups = 1             # grouped convolution: filters and input channels
+ *                          # split into groups (depthwise: groups = channels)
  *   bias = 1
  *   activation = relu      # shorthand: appends a [relu] layer
  *
@@ -56,6 +58,7 @@ typedef struct {
     int line;             /* line of the section header in the text */
     /* conv: filters, size, stride, pad, bias; pooling: size, stride, pad */
     int filters, size, stride, pad, bias;
+    int groups;           /* conv: 1, or input channels and filters in groups */
     int units;            /* dense */
     double p;             /* dropout probability of zeroing, [0, 1) */
     double eps, momentum; /* batchnorm: variance epsilon (1e-5), running-average momentum (0.1) */

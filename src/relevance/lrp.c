@@ -787,6 +787,9 @@ int rm_lrp_check_network(const rm_netdef *def)
         if (l->type == RM_LAYER_ADD || l->type == RM_LAYER_CONCAT)
             return rm_error("network %s, layer %s (line %d): LRP through '%s' layers is not supported yet; "
                             "use --method occlusion", def->name, l->name, l->line, rm_layer_type_names[l->type]);
+        if (l->type == RM_LAYER_CONV && l->groups > 1)
+            return rm_error("network %s, layer %s (line %d): LRP through grouped convolutions (groups = %d) is not "
+                            "supported yet; use --method occlusion", def->name, l->name, l->line, l->groups);
     }
     if (!rm_netdef_is_sequential(def))
         return rm_error("network %s: LRP supports sequential networks only (no 'from'); use --method occlusion",
