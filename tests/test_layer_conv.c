@@ -93,3 +93,77 @@ Test(layer_relu, matches_reference_forward_and_backward)
     free(got_dx);
     lh_teardown(&t);
 }
+
+/* ---- grouped and depthwise convolution (groups = G) ---------------------
+ * The reference runs the oracle once per group on that group's channels:
+ * output channels [g*O/G, (g+1)*O/G) from input channels [g*C/G, ...),
+ * weights [O, C/G, K, K] (PyTorch's layout, rows of a group contiguous). */
+
+/* x [N,C,H,W] channels [c0, c0+n) into out [N,n,H,W] (to = 0), or back
+ * added into x (to = 1). */
+static void channel_slice(double *x, double *out, int N, int C, int c0, int n, int hw, int to)
+{
+    for (int b = 0; b < N; b++)
+        for (int i = 0; i < n * hw; i++) {
+            double *full = &x[((size_t)b * C + c0) * hw + i], *part = &out[(size_t)b * n * hw + i];
+            if (to) *full += *part;
+            else *part = *full;
+        }
+}
+
+static void check_grouped(int batch, int c, int h, int w, int filters, int k, int stride, int pad, int groups,
+                          const char *prefix_layers)
+{
+    char text[TEXT_CAP];
+    snprintf(text, sizeof text,
+             "[net]\ninput = %dx%dx%d\nclasses = 3\n%s"
+             "[conv]\nname = probe\nfilters = %d\nsize = %d\nstride = %d\npad = %d\ngroups = %d\n"
+             "[dense]\nunits = 3\n",
+             c, h, w, prefix_layers, filters, k, stride, pad, groups);
+    lh_case t;
+    lh_setup(&t, text, "probe", batch, 43);
+    lh_forward(&t);
+    const rm_layer_def *d = t.layer->def;
+    int C = d->in.c, H = d->in.h, W = d->in.w, OH = d->out.h, OW = d->out.w, cg = C / groups, og = filters / groups;
+    double *wgt = lh_param(&t, "weight"), *b = lh_param(&t, "bias");
+    double *want = calloc((size_t)t.out_count, sizeof *want), *got = lh_output(&t);
+    double *xs = calloc((size_t)batch * cg * H * W, sizeof *xs), *ys = calloc((size_t)batch * og * OH * OW, sizeof *ys);
+    double *dxs = calloc((size_t)batch * cg * H * W, sizeof *dxs);
+    double *dx = calloc((size_t)t.in_count, sizeof *dx), *dw = calloc((size_t)filters * cg * k * k, sizeof *dw);
+    double *db = calloc((size_t)filters, sizeof *db);
+    for (int g = 0; g < groups; g++) {
+        channel_slice(t.xd, xs, batch, C, g * cg, cg, H * W, 0);
+        rm_ref_conv_forward(ys, xs, wgt + (size_t)g * og * cg * k * k, b + g * og, batch, cg, H, W, og, k, stride, pad);
+        channel_slice(want, ys, batch, filters, g * og, og, OH * OW, 1);
+    }
+    lh_assert_close(got, want, t.out_count, 1e-5, 1e-6, "grouped conv forward");
+
+    lh_backward(&t, 8);
+    for (int g = 0; g < groups; g++) {
+        channel_slice(t.xd, xs, batch, C, g * cg, cg, H * W, 0);
+        channel_slice(t.dyd, ys, batch, filters, g * og, og, OH * OW, 0);
+        for (size_t i = 0; i < (size_t)batch * cg * H * W; i++) dxs[i] = 0;
+        rm_ref_conv_backward(dxs, dw + (size_t)g * og * cg * k * k, db + g * og, ys, xs,
+                             wgt + (size_t)g * og * cg * k * k, batch, cg, H, W, og, k, stride, pad);
+        channel_slice(dx, dxs, batch, C, g * cg, cg, H * W, 1);
+    }
+    double *got_dx = lh_input_grad(&t), *got_dw = lh_param_grad(&t, "weight"), *got_db = lh_param_grad(&t, "bias");
+    lh_assert_close(got_dx, dx, t.in_count, 1e-5, 1e-6, "grouped conv backward data");
+    lh_assert_close(got_dw, dw, (int64_t)filters * cg * k * k, 1e-5, 1e-6, "grouped conv backward weights");
+    lh_assert_close(got_db, db, filters, 1e-5, 1e-6, "grouped conv backward bias");
+    cr_expect_eq(d->params, (int64_t)filters * cg * k * k + filters, "parameter count");
+    double *all[] = {wgt, b, want, got, xs, ys, dxs, dx, dw, db, got_dx, got_dw, got_db};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+    lh_teardown(&t);
+}
+
+Test(layer_conv, grouped_two_groups_stride2_on_input) { check_grouped(2, 4, 9, 9, 6, 3, 2, 1, 2, ""); }
+Test(layer_conv, grouped_four_groups_kernel1) { check_grouped(1, 8, 5, 7, 8, 1, 1, 0, 4, ""); }
+
+/* Depthwise (one group per channel) after a 16-channel conv + relu, in
+ * oneDNN's blocked layout, and with a channel multiplier of 2. */
+Test(layer_conv, depthwise_interior_blocked_layout)
+{
+    check_grouped(2, 1, 10, 10, 16, 3, 1, 1, 16, "[conv]\nfilters = 16\nsize = 3\npad = 1\nactivation = relu\n");
+}
+Test(layer_conv, depthwise_channel_multiplier_2) { check_grouped(2, 3, 8, 8, 6, 3, 1, 1, 3, ""); }

@@ -65,7 +65,7 @@ Test(netdef, every_shipped_net_parses)
     static const struct { const char *name; int c, h, w, classes; } nets[] = {
         {"fer-small", 1, 48, 48, 7}, {"fer-vgg", 1, 48, 48, 7}, {"lenet", 1, 28, 28, 10},
         {"fer-small-28", 1, 28, 28, 10}, {"fer-small-28-bn", 1, 28, 28, 10},
-        {"tiny", 1, 12, 12, 3}, {"tiny-bn", 1, 12, 12, 3},
+        {"tiny", 1, 12, 12, 3}, {"tiny-bn", 1, 12, 12, 3}, {"fer-resnet-mini", 1, 48, 48, 7},
     };
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
         rm_netdef def;
@@ -247,7 +247,7 @@ Test(netdef, errors_in_a_file_name_the_path_and_line)
     cr_assert_eq(rm_netdef_load(&def, path), -1);
     char want[4200];
     snprintf(want, sizeof want, "%s:10: unknown key 'filter' in [conv] "
-             "(expected filters, size, stride, pad, bias, activation, name)", path);
+             "(expected filters, size, stride, pad, groups, bias, activation, name, from)", path);
     cr_expect_str_eq(rm_error_message(), want);
     tu_rmtree(dir);
 }
@@ -410,8 +410,8 @@ Test(netdef_errors, unknown_key)
 {
     expect_error(NET_HEADER "[conv]\nfilters = 4\nsize = 3\nfilter = 3\n",
                  "t.cfg:7: unknown key 'filter' in [conv] "
-                 "(expected filters, size, stride, pad, bias, activation, name)", NULL);
-    expect_error(NET_HEADER "[relu]\nsize = 3\n", "t.cfg:5: unknown key 'size' in [relu] (expected name)", NULL);
+                 "(expected filters, size, stride, pad, groups, bias, activation, name, from)", NULL);
+    expect_error(NET_HEADER "[relu]\nsize = 3\n", "t.cfg:5: unknown key 'size' in [relu] (expected name, from)", NULL);
     expect_error("[net]\nInput = 1x8x8\n", "t.cfg:2: unknown key 'Input' in [net] (expected input, classes, name)",
                  NULL);
 }
@@ -419,7 +419,7 @@ Test(netdef_errors, unknown_key)
 Test(netdef_errors, unknown_section)
 {
     expect_error(NET_HEADER "[lstm]\n", "t.cfg:4: unknown section [lstm] (expected net, conv, relu, maxpool",
-                 "dense)", NULL);
+                 "dense, add, concat)", NULL);
     expect_error(NET_HEADER "[conv\n", "t.cfg:4: ", "expected ']'", NULL);
 }
 

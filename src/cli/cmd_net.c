@@ -18,8 +18,14 @@ static void print_table(const rm_netdef *d)
         const rm_layer_def *l = &d->layers[i];
         char shape[32];
         snprintf(shape, sizeof shape, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
-        printf("  %-14s %-14s %-16s %12lld %14.3f\n", l->name, rm_layer_type_names[l->type], shape,
+        printf("  %-14s %-14s %-16s %12lld %14.3f", l->name, rm_layer_type_names[l->type], shape,
                (long long)l->params, (double)l->flops / 1e6);
+        /* graphs: the inputs of a layer that does not read the one before */
+        if (l->num_inputs != 1 || l->inputs[0] != i - 1)
+            for (int k = 0; k < l->num_inputs; k++)
+                printf("%s%s", k ? ", " : "  <- ",
+                       l->inputs[k] == RM_INPUT_NETWORK ? "input" : d->layers[l->inputs[k]].name);
+        printf("\n");
     }
     printf("  %-14s %-14s %-16s %12lld %14.3f\n", "total", "", "", (long long)rm_netdef_params(d),
            (double)rm_netdef_flops(d) / 1e6);

@@ -33,7 +33,7 @@ static int build_backward(rm_layer *l, rm_net *net, bn_impl *b, const dnnl_memor
     RM_TRY(rm_net_scratchpad(net, b->bwd_pd, &b->bwd_scratch));
     RM_TRY(rm_arena_memory(&net->arena, &net->dnn, stat_md, &b->mean));
     RM_TRY(rm_arena_memory(&net->arena, &net->dnn, stat_md, &b->var));
-    if (l->index > 0 || net->input_grad) {
+    if (rm_layer_wants_diff(l, net, 0)) {
         RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->src_md, &l->diff_src));
         l->owns_diff_src = 1;
     } else {
@@ -147,4 +147,4 @@ static void bn_destroy(rm_layer *l)
     l->impl = NULL;
 }
 
-const rm_layer_ops rm_batchnorm_ops = {bn_build, bn_forward, bn_backward, bn_destroy};
+const rm_layer_ops rm_batchnorm_ops = {bn_build, bn_forward, bn_backward, bn_destroy, NULL};

@@ -1,6 +1,10 @@
 /* Convolution on oneDNN: forward, backward-data, backward-weights.
  *   src [B,C,H,W] (previous layer's layout), weights [O,C,K,K], bias [O],
- *   dst [B,O,OH,OW] (layout chosen by oneDNN). */
+ *   dst [B,O,OH,OW] (layout chosen by oneDNN).
+ * Grouped (groups = G > 1; depthwise: G = C): output channels
+ * [g*O/G, (g+1)*O/G) see only input channels [g*C/G, (g+1)*C/G); oneDNN's
+ * weights are [G,O/G,C/G,K,K], in plain goihw the same bytes as PyTorch's
+ * [O,C/G,K,K]. */
 #include <stdlib.h>
 
 #include "core/error.h"
@@ -22,6 +26,18 @@ static int relu_post_op_attr(rm_net *net, dnnl_primitive_attr_t *attr)
     if (rc == 0) rc = RM_DNNL(dnnl_primitive_attr_set_post_ops(*attr, ops));
     dnnl_post_ops_destroy(ops);
     return rc;
+}
+
+/* oneDNN's weight dims: [O,C,K,K], or [G,O/G,C/G,K,K] grouped; returns ndims. */
+static int weight_dims(const rm_layer_def *d, dnnl_dims_t dims)
+{
+    int g = d->groups > 1 ? d->groups : 1, n = 0;
+    if (g > 1) dims[n++] = g;
+    dims[n++] = d->filters / g;
+    dims[n++] = d->in.c / g;
+    dims[n++] = d->size;
+    dims[n++] = d->size;
+    return n;
 }
 
 static void conv_geometry(const rm_layer *l, dnnl_dims_t strides, dnnl_dims_t pad)
@@ -48,11 +64,12 @@ static int plain_reorder_exists(rm_net *net, const dnnl_memory_desc_t *md)
 static int forward_pd(rm_layer *l, rm_net *net, conv_impl *c, dnnl_alg_kind_t alg, int relu, dnnl_primitive_desc_t *pd)
 {
     const rm_layer_def *d = l->def;
-    dnnl_dims_t wdims = {d->filters, d->in.c, d->size, d->size}, bdims = {d->filters};
+    dnnl_dims_t wdims, bdims = {d->filters};
+    int wn = weight_dims(d, wdims);
     dnnl_dims_t ddims = {net->batch, d->out.c, d->out.h, d->out.w}, strides, pad;
     conv_geometry(l, strides, pad);
     dnnl_memory_desc_t w_any, b_any, dst_any;
-    RM_TRY(rm_md_init(&w_any, 4, wdims, dnnl_format_tag_any));
+    RM_TRY(rm_md_init(&w_any, wn, wdims, dnnl_format_tag_any));
     RM_TRY(rm_md_init(&b_any, 1, bdims, dnnl_x));
     RM_TRY(rm_md_init(&dst_any, 4, ddims, dnnl_format_tag_any));
     /* Every mode asks for the training propagation kind: it computes the
@@ -107,12 +124,13 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
                           const dnnl_memory_desc_t *bmd)
 {
     const rm_layer_def *d = l->def;
-    dnnl_dims_t wdims = {d->filters, d->in.c, d->size, d->size}, strides, pad;
+    dnnl_dims_t wdims, strides, pad;
+    int wn = weight_dims(d, wdims);
     conv_geometry(l, strides, pad);
     dnnl_convolution_desc_t desc;
-    if (l->index > 0 || net->input_grad) {
+    if (rm_layer_wants_diff(l, net, 0)) {
         dnnl_memory_desc_t w_any;
-        RM_TRY(rm_md_init(&w_any, 4, wdims, dnnl_format_tag_any));
+        RM_TRY(rm_md_init(&w_any, wn, wdims, dnnl_format_tag_any));
         RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, &l->src_md, &w_any,
                                                              &l->dst_md, strides, pad, pad));
         RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
@@ -127,7 +145,7 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
         l->owns_diff_src = 1;
     }
     dnnl_memory_desc_t dw_any;
-    RM_TRY(rm_md_init(&dw_any, 4, wdims, dnnl_format_tag_any));
+    RM_TRY(rm_md_init(&dw_any, wn, wdims, dnnl_format_tag_any));
     RM_DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&desc, RM_CONV_ALG, &l->src_md, &dw_any,
                                                             d->bias ? bmd : NULL, &l->dst_md, strides, pad, pad));
     RM_TRY(rm_net_pd(net, &c->bwd_weights_pd, &desc, c->fwd_pd));
@@ -141,10 +159,11 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
 static int build_lrp(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_desc_t *wmd)
 {
     const rm_layer_def *d = l->def;
-    dnnl_dims_t wdims = {d->filters, d->in.c, d->size, d->size}, strides, pad;
+    dnnl_dims_t wdims, strides, pad;
+    int wn = weight_dims(d, wdims);
     conv_geometry(l, strides, pad);
     dnnl_memory_desc_t w_any, src_any;
-    RM_TRY(rm_md_init(&w_any, 4, wdims, dnnl_format_tag_any));
+    RM_TRY(rm_md_init(&w_any, wn, wdims, dnnl_format_tag_any));
     /* Free output layout: for a plain 1-channel input the only backward-data
      * with a plain diff_src is oneDNN's reference kernel (100x slower). */
     dnnl_dims_t sdims = {net->batch, d->in.c, d->in.h, d->in.w};
@@ -187,7 +206,8 @@ static int conv_build(rm_layer *l, rm_net *net)
     RM_TRY(build_forward(l, net, c, &wmd, &bmd));
     RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->dst_md, &l->dst));
     l->owns_dst = 1;
-    dnnl_dims_t wplain = {d->filters, d->in.c, d->size, d->size}, bplain = {d->filters};
+    int g = d->groups > 1 ? d->groups : 1;
+    dnnl_dims_t wplain = {d->filters, d->in.c / g, d->size, d->size}, bplain = {d->filters};
     RM_TRY(rm_layer_add_param(l, net, "weight", 1, &wmd, 4, wplain, dnnl_oihw));
     c->weight = &l->params[0];
     if (d->bias) {
@@ -199,4 +219,4 @@ static int conv_build(rm_layer *l, rm_net *net)
     return 0;
 }
 
-const rm_layer_ops rm_conv_ops = {conv_build, rm_linear_forward, rm_linear_backward, rm_linear_destroy};
+const rm_layer_ops rm_conv_ops = {conv_build, rm_linear_forward, rm_linear_backward, rm_linear_destroy, NULL};

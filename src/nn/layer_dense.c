@@ -44,7 +44,7 @@ static int build_backward(rm_layer *l, rm_net *net, dense_impl *d, const dnnl_me
                           const dnnl_memory_desc_t *bmd)
 {
     dnnl_inner_product_desc_t desc;
-    if (l->index > 0 || net->input_grad) {
+    if (rm_layer_wants_diff(l, net, 0)) {
         RM_DNNL_TRY(dnnl_inner_product_backward_data_desc_init(&desc, &l->src_md, wmd, &l->dst_md));
         RM_TRY(rm_net_pd(net, &d->bwd_data_pd, &desc, d->fwd_pd));
         RM_TRY(rm_primitive(&d->bwd_data, d->bwd_data_pd));
@@ -105,4 +105,4 @@ static int dense_build(rm_layer *l, rm_net *net)
     return 0;
 }
 
-const rm_layer_ops rm_dense_ops = {dense_build, rm_linear_forward, rm_linear_backward, rm_linear_destroy};
+const rm_layer_ops rm_dense_ops = {dense_build, rm_linear_forward, rm_linear_backward, rm_linear_destroy, NULL};

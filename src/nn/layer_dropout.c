@@ -51,7 +51,7 @@ static int dropout_build(rm_layer *l, rm_net *net)
         l->owns_dst = 1;
         RM_TRY(rm_arena_raw(&net->arena, d->count ? d->count : 1, (void **)&d->mask));
     }
-    if (net->mode == RM_MODE_TRAIN && (l->index > 0 || net->input_grad)) {
+    if (rm_layer_wants_diff(l, net, 0)) {
         RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->src_md, &l->diff_src));
         l->owns_diff_src = 1;
     }
@@ -105,4 +105,4 @@ static void dropout_destroy(rm_layer *l)
     l->impl = NULL;
 }
 
-const rm_layer_ops rm_dropout_ops = {dropout_build, dropout_forward, dropout_backward, dropout_destroy};
+const rm_layer_ops rm_dropout_ops = {dropout_build, dropout_forward, dropout_backward, dropout_destroy, NULL};

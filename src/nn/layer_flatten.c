@@ -12,10 +12,13 @@ static int flatten_build(rm_layer *l, rm_net *net)
 
 static int flatten_forward(rm_layer *l, rm_net *net) { return 0; }
 
-static int flatten_backward(rm_layer *l, rm_net *net)
+static int flatten_backward(rm_layer *l, rm_net *net) { return 0; }
+
+/* Once diff_dst is known: the input gradient is the same buffer. */
+static int flatten_link(rm_layer *l, rm_net *net)
 {
-    /* diff_src was linked to diff_dst after building (rm_net links it). */
+    l->diff_src = l->diff_dst;
     return 0;
 }
 
-const rm_layer_ops rm_flatten_ops = {flatten_build, flatten_forward, flatten_backward, NULL};
+const rm_layer_ops rm_flatten_ops = {flatten_build, flatten_forward, flatten_backward, NULL, flatten_link};

@@ -103,7 +103,7 @@ static int pool_build(rm_layer *l, rm_net *net)
     geometry(l, &g);
     RM_TRY(build_forward(l, net, p, &g));
     if (net->mode == RM_MODE_LRP) return build_lrp(l, net, p, &g);
-    if (net->mode != RM_MODE_TRAIN || (l->index == 0 && !net->input_grad)) return 0;
+    if (!rm_layer_wants_diff(l, net, 0)) return 0;
     return build_backward(l, net, p, &g);
 }
 
@@ -135,4 +135,4 @@ static void pool_destroy(rm_layer *l)
     l->impl = NULL;
 }
 
-const rm_layer_ops rm_pool_ops = {pool_build, pool_forward, pool_backward, pool_destroy};
+const rm_layer_ops rm_pool_ops = {pool_build, pool_forward, pool_backward, pool_destroy, NULL};

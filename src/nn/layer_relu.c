@@ -17,7 +17,7 @@ static int build_fused(rm_layer *l, rm_net *net, relu_impl *r)
 {
     l->dst_md = l->src_md;
     l->dst = l->src;
-    if (net->mode != RM_MODE_TRAIN || (l->index == 0 && !net->input_grad)) return 0;
+    if (!rm_layer_wants_diff(l, net, 0)) return 0;
     /* The backward needs a forward hint describing the same operation. */
     dnnl_eltwise_desc_t desc;
     RM_DNNL_TRY(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd,
@@ -47,7 +47,7 @@ static int relu_build(rm_layer *l, rm_net *net)
     l->dst_md = rm_pd_md(r->fwd_pd, dnnl_query_dst_md, 0);
     RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->dst_md, &l->dst));
     l->owns_dst = 1;
-    if (net->mode != RM_MODE_TRAIN || (l->index == 0 && !net->input_grad)) return 0;
+    if (!rm_layer_wants_diff(l, net, 0)) return 0;
     RM_DNNL_TRY(dnnl_eltwise_backward_desc_init(&desc, dnnl_eltwise_relu, &l->src_md, &l->src_md, 0.f, 0.f));
     RM_TRY(rm_net_pd(net, &r->bwd_pd, &desc, r->fwd_pd));
     RM_TRY(rm_primitive(&r->bwd, r->bwd_pd));
@@ -86,4 +86,4 @@ static void relu_destroy(rm_layer *l)
     l->impl = NULL;
 }
 
-const rm_layer_ops rm_relu_ops = {relu_build, relu_forward, relu_backward, relu_destroy};
+const rm_layer_ops rm_relu_ops = {relu_build, relu_forward, relu_backward, relu_destroy, NULL};

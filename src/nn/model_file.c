@@ -121,7 +121,8 @@ static int param_dims(const rm_model *m, const char *key, int64_t count, hsize_t
         const rm_layer_def *d = &m->def.layers[i];
         if (strcmp(d->name, layer) != 0) continue;
         if (!strcmp(name, "weight") && d->type == RM_LAYER_CONV) {
-            dims[0] = (hsize_t)d->filters, dims[1] = (hsize_t)d->in.c, dims[2] = dims[3] = (hsize_t)d->size;
+            dims[0] = (hsize_t)d->filters, dims[1] = (hsize_t)(d->in.c / d->groups);
+            dims[2] = dims[3] = (hsize_t)d->size;
             return 4;
         }
         if (!strcmp(name, "weight") && d->type == RM_LAYER_DENSE) {
@@ -277,7 +278,7 @@ static int layer_params(const rm_layer_def *d, const char *names[4], int64_t cou
     int64_t in = (int64_t)d->in.c * d->in.h * d->in.w;
     switch (d->type) {
     case RM_LAYER_CONV:
-        names[0] = "weight", counts[0] = (int64_t)d->filters * d->in.c * d->size * d->size;
+        names[0] = "weight", counts[0] = (int64_t)d->filters * (d->in.c / d->groups) * d->size * d->size;
         names[1] = "bias", counts[1] = d->filters;
         return d->bias ? 2 : 1;
     case RM_LAYER_DENSE:

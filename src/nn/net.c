@@ -19,6 +19,8 @@ static const rm_layer_ops *ops_for(rm_layer_type type)
     case RM_LAYER_DROPOUT: return &rm_dropout_ops;
     case RM_LAYER_BATCHNORM: return &rm_batchnorm_ops;
     case RM_LAYER_DENSE: return &rm_dense_ops;
+    case RM_LAYER_ADD: return &rm_add_ops;
+    case RM_LAYER_CONCAT: return &rm_concat_ops;
     default: return NULL;
     }
 }
@@ -61,6 +63,11 @@ int rm_layer_add_param(rm_layer *l, rm_net *net, const char *name, int learnable
     return 0;
 }
 
+int rm_layer_wants_diff(const rm_layer *l, const rm_net *net, int k)
+{
+    return net->mode == RM_MODE_TRAIN && (l->def->inputs[k] != RM_INPUT_NETWORK || net->input_grad);
+}
+
 int64_t rm_param_plain_count(const rm_param *p)
 {
     int64_t n = 1;
@@ -72,42 +79,130 @@ static int build_layers(rm_net *net)
 {
     const rm_netdef *def = net->def;
     dnnl_dims_t in_dims = {net->batch, def->input.c, def->input.h, def->input.w};
-    dnnl_memory_desc_t prev_md;
-    RM_TRY(rm_md_init(&prev_md, 4, in_dims, dnnl_nchw));
-    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &prev_md, &net->input_user));
+    RM_TRY(rm_md_init(&net->input_md, 4, in_dims, dnnl_nchw));
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &net->input_md, &net->input_user));
     net->input = net->input_user;
-    dnnl_memory_t prev = net->input;
     for (int i = 0; i < net->num_layers; i++) {
         rm_layer *l = &net->layers[i];
         l->def = &def->layers[i];
         l->index = i;
         l->ops = ops_for(l->def->type);
         if (!l->ops) return rm_error("%s: layer type not supported", l->def->name);
-        l->src_md = prev_md;
-        l->src = prev;
-        /* conv + relu: one pass over the data instead of two. */
-        int next_relu = i + 1 < net->num_layers && def->layers[i + 1].type == RM_LAYER_RELU;
+        l->num_inputs = l->def->num_inputs;
+        for (int k = 0; k < l->num_inputs; k++) {
+            int j = l->def->inputs[k];
+            l->in[k] = j == RM_INPUT_NETWORK ? net->input : net->layers[j].dst;
+            l->in_md[k] = j == RM_INPUT_NETWORK ? &net->input_md : &net->layers[j].dst_md;
+        }
+        l->src_md = *l->in_md[0];
+        l->src = l->in[0];
+        l->consumers = rm_netdef_consumers(def, i);
+        /* conv + relu: one pass over the data instead of two, when the ReLU
+         * is the convolution's only reader (net.h). */
+        const rm_layer_def *next = i + 1 < net->num_layers ? &def->layers[i + 1] : NULL;
+        int next_relu = next && next->type == RM_LAYER_RELU && next->inputs[0] == i && l->consumers == 1;
         int fuse = net->mode != RM_MODE_LRP || (net->lrp_fuse_relu && net->lrp_fuse_relu[i]);
         if (l->def->type == RM_LAYER_CONV && next_relu && fuse) l->fused_relu = net->layers[i + 1].fused_relu = 1;
         if (l->ops->build(l, net) != 0) return rm_error_prefix("building layer %s", l->def->name);
-        prev_md = l->dst_md;
-        prev = l->dst;
     }
     return 0;
 }
 
-/* Links each layer's diff_dst to the next layer's diff_src, from the top;
- * flatten passes its gradient through unchanged (an alias). */
+/* ---- gradients of shared outputs ------------------------------------------ */
+
+struct rm_grad_sum {
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    dnnl_memory_t scratch;
+    int nargs;
+    dnnl_exec_arg_t args[];   /* MULTIPLE_SRC + e per consumer edge, DST, SCRATCHPAD */
+};
+
+static void grad_sum_destroy(rm_grad_sum **sum)
+{
+    if (!*sum) return;
+    rm_primitive_destroy(&(*sum)->prim);
+    rm_pd_destroy(&(*sum)->pd);
+    free(*sum);
+    *sum = NULL;
+}
+
+static int grad_sum_run(rm_net *net, const rm_grad_sum *sum)
+{
+    return RM_DNNL(dnnl_primitive_execute(sum->prim, net->dnn.stream, sum->nargs, sum->args));
+}
+
+/* The gradient that input k of layer c passes down (NULL: not computed). */
+static dnnl_memory_t edge_diff(const rm_layer *c, int k) { return k == 0 ? c->diff_src : c->diff_in[k]; }
+
+/* diff_dst of the output of layer `producer` (RM_INPUT_NETWORK: the
+ * input), described by md: its one consumer's input gradient, or a buffer
+ * of its own that *sum fills with the sum of its consumers' gradients. */
+static int link_diff(rm_net *net, int producer, const dnnl_memory_desc_t *md, dnnl_memory_t *diff,
+                     rm_grad_sum **sum)
+{
+    const char *name = producer == RM_INPUT_NETWORK ? "input" : net->layers[producer].def->name;
+    int n = rm_netdef_consumers(net->def, producer), e = 0;
+    if (n == 0) return rm_error("%s: no layer reads it", name);
+    dnnl_memory_t *parts = rm_calloc((size_t)n, sizeof *parts, "gradients");
+    if (!parts) return -1;
+    for (int j = producer + 1; j < net->num_layers; j++) {
+        const rm_layer *c = &net->layers[j];
+        for (int k = 0; k < c->num_inputs; k++) {
+            if (c->def->inputs[k] != producer) continue;
+            if (!(parts[e++] = edge_diff(c, k))) {
+                free(parts);
+                return rm_error("%s: no gradient from layer %s", name, c->def->name);
+            }
+        }
+    }
+    if (n == 1) {
+        *diff = parts[0];
+        free(parts);
+        return 0;
+    }
+    int rc = -1;
+    dnnl_memory_desc_t *mds = rm_calloc((size_t)n, sizeof *mds, "gradient layouts");
+    float *scales = rm_calloc((size_t)n, sizeof *scales, "gradient scales");
+    rm_grad_sum *s = rm_calloc(1, sizeof *s + sizeof s->args[0] * (size_t)(n + 2), "gradient sum");
+    if (mds && scales && s) {
+        *sum = s;
+        rc = 0;
+        for (int i = 0; i < n && rc == 0; i++) {
+            const dnnl_memory_desc_t *pm;
+            rc = RM_DNNL(dnnl_memory_get_memory_desc(parts[i], &pm));
+            if (rc == 0) mds[i] = *pm;
+            scales[i] = 1.f;
+            s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + i, parts[i]};
+        }
+        if (rc == 0)
+            rc = RM_DNNL(dnnl_sum_primitive_desc_create(&s->pd, md, n, scales, mds, net->attr, net->dnn.engine));
+        if (rc == 0) rc = rm_primitive(&s->prim, s->pd);
+        if (rc == 0) rc = rm_net_scratchpad(net, s->pd, &s->scratch);
+        if (rc == 0) rc = rm_arena_memory(&net->arena, &net->dnn, md, diff);
+        if (rc == 0) s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DST, *diff};
+        if (rc == 0 && s->scratch) s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
+    }
+    free(mds);
+    free(scales);
+    free(parts);
+    if (rc != 0) return rm_error_prefix("summing the gradients of %s", name);
+    return 0;
+}
+
+/* Links each layer's diff_dst to its consumers' input gradients, from the
+ * top (consumers come later, so they are linked first); a layer whose
+ * input gradient aliases diff_dst (flatten) sets it in its link hook. */
 static int link_backward(rm_net *net)
 {
     rm_layer *last = &net->layers[net->num_layers - 1];
     RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &last->dst_md, &last->diff_dst));
     for (int i = net->num_layers - 1; i >= 0; i--) {
         rm_layer *l = &net->layers[i];
-        if (i < net->num_layers - 1) l->diff_dst = net->layers[i + 1].diff_src;
-        if (!l->diff_dst) return rm_error("%s: no gradient from the next layer", net->layers[i + 1].def->name);
-        if (l->def->type == RM_LAYER_FLATTEN) l->diff_src = l->diff_dst;
+        if (i < net->num_layers - 1) RM_TRY(link_diff(net, i, &l->dst_md, &l->diff_dst, &l->grad_sum));
+        if (l->ops->link && l->ops->link(l, net) != 0) return rm_error_prefix("linking layer %s", l->def->name);
     }
+    if (net->input_grad) RM_TRY(link_diff(net, RM_INPUT_NETWORK, &net->input_md, &net->input_diff, &net->input_sum));
     return 0;
 }
 
@@ -132,7 +227,7 @@ static int build_edges(rm_net *net)
         dnnl_dims_t in_dims = {net->batch, net->def->input.c, net->def->input.h, net->def->input.w};
         RM_TRY(rm_md_init(&in_md, 4, in_dims, dnnl_nchw));
         RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &in_md, &net->input_grad_user));
-        RM_TRY(rm_reorder_create(&net->input_grad_reorder, &net->dnn, &net->layers[0].src_md, &in_md));
+        RM_TRY(rm_reorder_create(&net->input_grad_reorder, &net->dnn, &net->input_md, &in_md));
     }
     return 0;
 }
@@ -208,6 +303,8 @@ void rm_net_destroy(rm_net *net)
         if (l->ops && l->ops->destroy) l->ops->destroy(l);
         if (l->owns_dst) rm_memory_destroy(&l->dst);
         if (l->owns_diff_src) rm_memory_destroy(&l->diff_src);
+        if (l->grad_sum) rm_memory_destroy(&l->diff_dst);
+        grad_sum_destroy(&l->grad_sum);
         for (int p = 0; p < l->num_params; p++) {
             rm_memory_destroy(&l->params[p].value);
             rm_memory_destroy(&l->params[p].grad);
@@ -219,6 +316,8 @@ void rm_net_destroy(rm_net *net)
     for (int i = 0; i < net->num_scratch; i++) rm_memory_destroy(&net->scratch[i]);
     free(net->scratch);
     rm_memory_destroy(&net->input_user);
+    if (net->input_sum) rm_memory_destroy(&net->input_diff);
+    grad_sum_destroy(&net->input_sum);
     rm_memory_destroy(&net->logits_user);
     rm_memory_destroy(&net->diff_logits_mem);
     rm_memory_destroy(&net->last_dst_2d);
@@ -333,9 +432,11 @@ static int backward_from_diff_logits(rm_net *net)
     }
     for (int i = net->num_layers - 1; i >= 0; i--) {
         rm_layer *l = &net->layers[i];
+        if (l->grad_sum && grad_sum_run(net, l->grad_sum) != 0) return rm_error_prefix("backward %s", l->def->name);
         if (l->ops->backward(l, net) != 0) return rm_error_prefix("backward %s", l->def->name);
     }
-    if (net->input_grad) RM_TRY(rm_reorder_run(&net->dnn, net->input_grad_reorder, net->layers[0].diff_src,
+    if (net->input_sum) RM_TRY(grad_sum_run(net, net->input_sum));
+    if (net->input_grad) RM_TRY(rm_reorder_run(&net->dnn, net->input_grad_reorder, net->input_diff,
                                                net->input_grad_user));
     net->step++;
     return RM_DNNL(dnnl_stream_wait(net->dnn.stream));
@@ -374,7 +475,7 @@ int rm_net_backward(rm_net *net, const float *dlogits)
 const float *rm_net_input_grad(rm_net *net)
 {
     if (!net->input_grad) return NULL;
-    return rm_memory_ptr(net->input_grad_reorder ? net->input_grad_user : net->layers[0].diff_src);
+    return rm_memory_ptr(net->input_grad_reorder ? net->input_grad_user : net->input_diff);
 }
 
 rm_param *rm_net_param(rm_net *net, const char *layer, const char *name)
@@ -396,6 +497,7 @@ static int plain_copy(rm_net *net, rm_param *p, dnnl_memory_t mem, float *plain,
     RM_DNNL_TRY(dnnl_memory_get_memory_desc(mem, &md));
     dnnl_format_tag_t tag = p->plain_tag;
     if (md->ndims == 4 && p->ndims == 2) tag = dnnl_oihw;
+    if (md->ndims == 5 && p->ndims == 4) tag = dnnl_goihw;   /* grouped conv: [O,C/G,K,K] is goihw */
     return to_mem ? rm_memory_write(&net->dnn, mem, plain, tag) : rm_memory_read(&net->dnn, mem, plain, tag);
 }
 

@@ -46,6 +46,7 @@ typedef struct {
 
 typedef struct rm_net rm_net;
 typedef struct rm_layer rm_layer;
+typedef struct rm_grad_sum rm_grad_sum;   /* net.c: sums a shared output's gradients */
 
 typedef struct {
     /* Creates primitive descriptors and memories (registered in the arena)
@@ -56,20 +57,41 @@ typedef struct {
     /* Uses l->diff_dst; writes parameter grads and, if l->diff_src, diff_src. */
     int (*backward)(rm_layer *l, rm_net *net);
     void (*destroy)(rm_layer *l);
+    /* Optional, training: called once diff_dst is linked, before the layers
+     * below link to this layer's input gradients; for layers whose input
+     * gradients alias diff_dst (flatten, add). */
+    int (*link)(rm_layer *l, rm_net *net);
 } rm_layer_ops;
 
 enum { RM_MAX_PARAMS = 4 };
 
+/* Graphs (netdef.h, `from`): a layer reads the dst of the layers its
+ * definition names (or the network input); src/src_md is its first input.
+ * A layer output read by one input edge passes that consumer's input
+ * gradient down as its diff_dst (no copy, the sequential case); one read
+ * by several edges gets its own diff_dst and a sum primitive, created at
+ * build, that adds the consumers' gradients before its backward.
+ * Aliasing (flatten's views, a ReLU fused into the convolution before it)
+ * never writes into another layer's output: a fused ReLU rectifies the
+ * convolution's own output, so it is fused only when that convolution's
+ * output has the ReLU as its single consumer and the ReLU is the next
+ * layer. */
 struct rm_layer {
     const rm_layer_def *def;
     const rm_layer_ops *ops;
     int index;
     dnnl_memory_desc_t src_md, dst_md;
-    dnnl_memory_t src, dst;            /* src: the previous layer's dst (not owned) */
-    dnnl_memory_t diff_src, diff_dst;  /* diff_dst: the next layer's diff_src (not owned) */
+    dnnl_memory_t src, dst;            /* src: the first input's dst (not owned) */
+    dnnl_memory_t diff_src, diff_dst;  /* diff_dst: the consumer's diff_src, or the sum of several (grad_sum) */
     int owns_dst, owns_diff_src;       /* 0 for layers that alias (flatten) */
     int fused_relu;                    /* conv: applies the next ReLU as a post-op;
                                           relu: already applied, dst aliases src */
+    int num_inputs;                    /* def->num_inputs */
+    dnnl_memory_t in[RM_MAX_INPUTS];   /* every input (in[0] = src; not owned) */
+    const dnnl_memory_desc_t *in_md[RM_MAX_INPUTS];   /* their layouts (*in_md[0] = src_md) */
+    dnnl_memory_t diff_in[RM_MAX_INPUTS];   /* add/concat: each input's gradient (diff_in[0] = diff_src) */
+    int consumers;                     /* input edges reading dst; 0 for the last layer */
+    rm_grad_sum *grad_sum;             /* consumers > 1 in training: owns diff_dst */
     rm_param params[RM_MAX_PARAMS];
     int num_params;
     rm_lrp_prims lrp;                  /* RM_MODE_LRP only */
@@ -86,6 +108,9 @@ struct rm_net {
     rm_layer *layers;
     int num_layers;
     dnnl_memory_t input_user, input;   /* plain NCHW batch; first layer's layout */
+    dnnl_memory_desc_t input_md;       /* input's */
+    dnnl_memory_t input_diff;          /* d loss / d input in input_md (input_grad) */
+    rm_grad_sum *input_sum;            /* the input read by several layers (input_grad) */
     dnnl_primitive_t input_reorder;
     dnnl_memory_t input_grad_user;     /* plain NCHW d loss / d input (input_grad) */
     dnnl_primitive_t input_grad_reorder;
@@ -146,6 +171,9 @@ int rm_net_grad_read(rm_net *net, rm_param *p, float *plain);
 int64_t rm_param_plain_count(const rm_param *p);
 
 /* Helpers for layer implementations. */
+/* Whether backward must compute the gradient of input k (training; not
+ * for the network input unless input_grad). */
+int rm_layer_wants_diff(const rm_layer *l, const rm_net *net, int k);
 int rm_net_scratchpad(rm_net *net, const_dnnl_primitive_desc_t pd, dnnl_memory_t *mem);
 int rm_net_pd(rm_net *net, dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
               const_dnnl_primitive_desc_t hint);
@@ -155,6 +183,6 @@ int rm_layer_add_param(rm_layer *l, rm_net *net, const char *name, int learnable
 
 /* The layer implementations, one file each (src/nn/layer_*.c). */
 extern const rm_layer_ops rm_conv_ops, rm_relu_ops, rm_pool_ops, rm_flatten_ops, rm_dropout_ops,
-    rm_batchnorm_ops, rm_dense_ops;
+    rm_batchnorm_ops, rm_dense_ops, rm_add_ops, rm_concat_ops;
 
 #endif

@@ -37,25 +37,29 @@ const char *const rm_layer_type_names[RM_LAYER_TYPE_COUNT] = {
     [RM_LAYER_DROPOUT] = "dropout",
     [RM_LAYER_BATCHNORM] = "batchnorm",
     [RM_LAYER_DENSE] = "dense",
+    [RM_LAYER_ADD] = "add",
+    [RM_LAYER_CONCAT] = "concat",
 };
 
 /* ---- keys and sections ---------------------------------------------------- */
 
 typedef enum {
     K_INPUT, K_CLASSES, K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_BIAS, K_UNITS,
-    K_P, K_EPS, K_MOMENTUM, K_ACTIVATION, K_NAME, K_COUNT
+    K_P, K_EPS, K_MOMENTUM, K_ACTIVATION, K_NAME, K_FROM, K_GROUPS, K_COUNT
 } key_id;
 
 static const char *const key_names[K_COUNT] = {
     [K_INPUT] = "input", [K_CLASSES] = "classes", [K_FILTERS] = "filters",
     [K_SIZE] = "size", [K_STRIDE] = "stride", [K_PAD] = "pad", [K_BIAS] = "bias",
     [K_UNITS] = "units", [K_P] = "p", [K_EPS] = "eps", [K_MOMENTUM] = "momentum",
-    [K_ACTIVATION] = "activation", [K_NAME] = "name",
+    [K_ACTIVATION] = "activation", [K_NAME] = "name", [K_FROM] = "from",
+    [K_GROUPS] = "groups",
 };
 
 static const struct { int lo, hi; } int_range[K_COUNT] = {
     [K_CLASSES] = {1, 1000}, [K_FILTERS] = {1, 4096}, [K_SIZE] = {1, 64},
     [K_STRIDE] = {1, 64}, [K_PAD] = {0, 64}, [K_BIAS] = {0, 1}, [K_UNITS] = {1, 65536},
+    [K_GROUPS] = {1, 4096},
 };
 
 static const char *const real_range_text[K_COUNT] = {
@@ -69,22 +73,24 @@ typedef struct {
     const char *name;
     int type;               /* rm_layer_type, or SECTION_NET */
     int num_keys;
-    key_id keys[7];         /* in the order the error message lists them */
+    key_id keys[9];         /* in the order the error message lists them */
     unsigned required;      /* BIT(key) for each required key */
 } section_spec;
 
 static const section_spec sections[] = {
     {"net", SECTION_NET, 3, {K_INPUT, K_CLASSES, K_NAME}, BIT(K_INPUT) | BIT(K_CLASSES)},
-    {"conv", RM_LAYER_CONV, 7, {K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_BIAS, K_ACTIVATION, K_NAME},
+    {"conv", RM_LAYER_CONV, 9, {K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_GROUPS, K_BIAS, K_ACTIVATION, K_NAME, K_FROM},
      BIT(K_FILTERS) | BIT(K_SIZE)},
-    {"relu", RM_LAYER_RELU, 1, {K_NAME}, 0},
-    {"maxpool", RM_LAYER_MAXPOOL, 4, {K_SIZE, K_STRIDE, K_PAD, K_NAME}, BIT(K_SIZE)},
-    {"avgpool", RM_LAYER_AVGPOOL, 4, {K_SIZE, K_STRIDE, K_PAD, K_NAME}, BIT(K_SIZE)},
-    {"globalavgpool", RM_LAYER_GLOBALAVGPOOL, 1, {K_NAME}, 0},
-    {"flatten", RM_LAYER_FLATTEN, 1, {K_NAME}, 0},
-    {"dropout", RM_LAYER_DROPOUT, 2, {K_P, K_NAME}, 0},
-    {"batchnorm", RM_LAYER_BATCHNORM, 3, {K_EPS, K_MOMENTUM, K_NAME}, 0},
-    {"dense", RM_LAYER_DENSE, 4, {K_UNITS, K_BIAS, K_ACTIVATION, K_NAME}, BIT(K_UNITS)},
+    {"relu", RM_LAYER_RELU, 2, {K_NAME, K_FROM}, 0},
+    {"maxpool", RM_LAYER_MAXPOOL, 5, {K_SIZE, K_STRIDE, K_PAD, K_NAME, K_FROM}, BIT(K_SIZE)},
+    {"avgpool", RM_LAYER_AVGPOOL, 5, {K_SIZE, K_STRIDE, K_PAD, K_NAME, K_FROM}, BIT(K_SIZE)},
+    {"globalavgpool", RM_LAYER_GLOBALAVGPOOL, 2, {K_NAME, K_FROM}, 0},
+    {"flatten", RM_LAYER_FLATTEN, 2, {K_NAME, K_FROM}, 0},
+    {"dropout", RM_LAYER_DROPOUT, 3, {K_P, K_NAME, K_FROM}, 0},
+    {"batchnorm", RM_LAYER_BATCHNORM, 4, {K_EPS, K_MOMENTUM, K_NAME, K_FROM}, 0},
+    {"dense", RM_LAYER_DENSE, 5, {K_UNITS, K_BIAS, K_ACTIVATION, K_NAME, K_FROM}, BIT(K_UNITS)},
+    {"add", RM_LAYER_ADD, 2, {K_FROM, K_NAME}, BIT(K_FROM)},
+    {"concat", RM_LAYER_CONCAT, 2, {K_FROM, K_NAME}, BIT(K_FROM)},
 };
 enum { NUM_SECTIONS = sizeof sections / sizeof sections[0] };
 
@@ -137,6 +143,8 @@ typedef struct {
     int key_line[K_COUNT];      /* line where each key of the section was set; 0 = unset */
     int net_line;               /* line of [net]; 0 until seen */
     int relu_after;             /* "activation = relu" in the current section */
+    char **from;                /* [MAX_LAYERS]: each layer's "from =" text (owned), or NULL */
+    int *from_line;             /* [MAX_LAYERS] */
 } parser;
 
 static int fail_at(const char *src, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -276,6 +284,7 @@ static int set_layer_key(parser *p, key_id k, const char *value)
     case K_SIZE: return parse_int(p, k, value, &L->size);
     case K_STRIDE: return parse_int(p, k, value, &L->stride);
     case K_PAD: return parse_int(p, k, value, &L->pad);
+    case K_GROUPS: return parse_int(p, k, value, &L->groups);
     case K_BIAS: return parse_int(p, k, value, &L->bias);
     case K_UNITS: return parse_int(p, k, value, &L->units);
     case K_P: return parse_real(p, k, value, &L->p);
@@ -283,6 +292,13 @@ static int set_layer_key(parser *p, key_id k, const char *value)
     case K_MOMENTUM: return parse_real(p, k, value, &L->momentum);
     case K_ACTIVATION: return parse_activation(p, value);
     case K_NAME: return parse_name(p, value, L->name, sizeof L->name);
+    case K_FROM: {
+        /* resolved once every layer has its name (resolve_inputs) */
+        int i = p->def->num_layers - 1;
+        if (!(p->from[i] = rm_strdup(value))) return -1;
+        p->from_line[i] = p->line;
+        return 0;
+    }
     default: return fail(p, "internal error: key '%s' in a layer", key_names[k]);
     }
 }
@@ -292,7 +308,7 @@ static int set_layer_key(parser *p, key_id k, const char *value)
 static void set_defaults(rm_layer_def *L)
 {
     switch (L->type) {
-    case RM_LAYER_CONV: L->stride = 1; L->bias = 1; break;
+    case RM_LAYER_CONV: L->stride = 1; L->bias = 1; L->groups = 1; break;
     case RM_LAYER_DENSE: L->bias = 1; break;
     case RM_LAYER_DROPOUT: L->p = 0.5; break;
     case RM_LAYER_BATCHNORM: L->eps = 1e-5; L->momentum = 0.1; break;
@@ -423,6 +439,10 @@ static void name_layers(rm_netdef *def)
 static int check_unique_names(const parser *p)
 {
     const rm_netdef *def = p->def;
+    for (int i = 0; i < def->num_layers; i++)
+        if (!strcmp(def->layers[i].name, "input"))
+            return fail_at(p->src, def->layers[i].line, "layer name 'input' is reserved: 'from = input' "
+                           "names the network input");
     for (int i = 1; i < def->num_layers; i++)
         for (int j = 0; j < i; j++)
             if (!strcmp(def->layers[i].name, def->layers[j].name))
@@ -431,6 +451,100 @@ static int check_unique_names(const parser *p)
                                "the type and a running number: conv1, conv2, ...)",
                                def->layers[i].name, def->layers[j].line);
     return 0;
+}
+
+/* ---- inputs (from) ---------------------------------------------------------- */
+
+/* The index of the layer named `name` (RM_INPUT_NETWORK for "input"), or
+ * -2 if none has it. */
+static int layer_index(const rm_netdef *def, const char *name)
+{
+    if (!strcmp(name, "input")) return RM_INPUT_NETWORK;
+    for (int j = 0; j < def->num_layers; j++)
+        if (!strcmp(def->layers[j].name, name)) return j;
+    return -2;
+}
+
+/* Layer i's "from = a, b" into inputs[]: earlier layers only, no repeats,
+ * one input except for add and concat (2..RM_MAX_INPUTS). */
+static int resolve_from(const parser *p, int i)
+{
+    rm_layer_def *L = &p->def->layers[i];
+    const char *type = rm_layer_type_names[L->type], *s = p->from[i];
+    int line = p->from_line[i], multi = L->type == RM_LAYER_ADD || L->type == RM_LAYER_CONCAT;
+    L->num_inputs = 0;
+    for (;;) {
+        size_t len = strcspn(s, ",");
+        char item[64];
+        const char *a = s, *b = s + len;
+        while (a < b && isspace((unsigned char)*a)) a++;
+        while (b > a && isspace((unsigned char)b[-1])) b--;
+        if (a == b) return fail_at(p->src, line, "[%s] 'from = %s': an empty layer name", type, p->from[i]);
+        if ((size_t)(b - a) >= sizeof item)
+            return fail_at(p->src, line, "[%s] 'from = %s': a layer name longer than %zu characters", type,
+                           p->from[i], sizeof item - 1);
+        memcpy(item, a, (size_t)(b - a));
+        item[b - a] = 0;
+        int j = layer_index(p->def, item);
+        if (j == -2)
+            return fail_at(p->src, line, "[%s] '%s': from names an unknown layer '%s' (expected an earlier "
+                           "layer's name or 'input')", type, L->name, item);
+        if (j >= i)
+            return fail_at(p->src, line, "[%s] '%s': from names '%s', %s (line %d); from may only name earlier "
+                           "layers", type, L->name, item, j == i ? "the layer itself" : "a later layer",
+                           p->def->layers[j].line);
+        for (int k = 0; k < L->num_inputs; k++)
+            if (L->inputs[k] == j)
+                return fail_at(p->src, line, "[%s] '%s': from names '%s' twice", type, L->name, item);
+        if (L->num_inputs == RM_MAX_INPUTS)
+            return fail_at(p->src, line, "[%s] '%s': from names more than %d layers", type, L->name,
+                           RM_MAX_INPUTS);
+        L->inputs[L->num_inputs++] = j;
+        if (!s[len]) break;
+        s += len + 1;
+    }
+    if (multi && L->num_inputs < 2)
+        return fail_at(p->src, line, "[%s] '%s': from names %d layer; [%s] needs 2..%d", type, L->name,
+                       L->num_inputs, type, RM_MAX_INPUTS);
+    if (!multi && L->num_inputs != 1)
+        return fail_at(p->src, line, "[%s] '%s': from names %d layers; only [add] and [concat] take several",
+                       type, L->name, L->num_inputs);
+    return 0;
+}
+
+static int resolve_inputs(const parser *p)
+{
+    rm_netdef *def = p->def;
+    for (int i = 0; i < def->num_layers; i++) {
+        rm_layer_def *L = &def->layers[i];
+        if (p->from[i]) {
+            RM_TRY(resolve_from(p, i));
+        } else {
+            L->num_inputs = 1;
+            L->inputs[0] = i - 1;   /* the layer before; the first reads the input (-1) */
+        }
+    }
+    for (int i = 0; i + 1 < def->num_layers; i++)
+        if (!rm_netdef_consumers(def, i))
+            return fail_at(p->src, def->layers[i].line, "the output of [%s] '%s' is not read by any later layer "
+                           "(only the last layer's, the logits, may be unread)",
+                           rm_layer_type_names[def->layers[i].type], def->layers[i].name);
+    return 0;
+}
+
+int rm_netdef_consumers(const rm_netdef *def, int i)
+{
+    int n = 0;
+    for (int j = i + 1; j < def->num_layers; j++)
+        for (int k = 0; k < def->layers[j].num_inputs; k++) n += def->layers[j].inputs[k] == i;
+    return n;
+}
+
+int rm_netdef_is_sequential(const rm_netdef *def)
+{
+    for (int i = 0; i < def->num_layers; i++)
+        if (def->layers[i].num_inputs != 1 || def->layers[i].inputs[0] != i - 1) return 0;
+    return 1;
 }
 
 /* ---- shapes --------------------------------------------------------------- */
@@ -452,9 +566,12 @@ static int infer_conv(const char *src, rm_layer_def *L)
 {
     RM_TRY(window_fits(src, L, "kernel"));
     const rm_shape in = L->in;
+    if (in.c % L->groups || L->filters % L->groups)
+        return fail_at(src, L->line, "[conv] '%s': groups = %d must divide its %d input channels and filters = %d",
+                       L->name, L->groups, in.c, L->filters);
     L->out = (rm_shape){L->filters, window_out(in.h, L->size, L->stride, L->pad),
                         window_out(in.w, L->size, L->stride, L->pad)};
-    int64_t taps = (int64_t)in.c * L->size * L->size;
+    int64_t taps = (int64_t)(in.c / L->groups) * L->size * L->size;   /* per output channel */
     L->params = L->filters * taps + (L->bias ? L->filters : 0);
     L->flops = 2 * elements(L->out) * taps;
     return 0;
@@ -499,14 +616,47 @@ static int infer_layer(const char *src, rm_layer_def *L)
     return 0;
 }
 
+static rm_shape input_shape(const rm_netdef *def, int j)
+{
+    return j == RM_INPUT_NETWORK ? def->input : def->layers[j].out;
+}
+
+static const char *input_name(const rm_netdef *def, int j)
+{
+    return j == RM_INPUT_NETWORK ? "input" : def->layers[j].name;
+}
+
+/* add: identical input shapes; concat: equal height and width, channels
+ * summed. */
+static int infer_merge(const char *src, const rm_netdef *def, rm_layer_def *L)
+{
+    const char *type = rm_layer_type_names[L->type];
+    L->out = L->in;
+    for (int k = 1; k < L->num_inputs; k++) {
+        rm_shape a = L->in, b = input_shape(def, L->inputs[k]);
+        int same = L->type == RM_LAYER_ADD ? a.c == b.c && a.h == b.h && a.w == b.w : a.h == b.h && a.w == b.w;
+        if (!same)
+            return fail_at(src, L->line, "[%s] '%s': input '%s' is %dx%dx%d but '%s' is %dx%dx%d (%s)", type,
+                           L->name, input_name(def, L->inputs[0]), a.c, a.h, a.w, input_name(def, L->inputs[k]),
+                           b.c, b.h, b.w,
+                           L->type == RM_LAYER_ADD ? "add needs identical shapes"
+                                                   : "concat needs equal height and width");
+        if (L->type == RM_LAYER_CONCAT) L->out.c += b.c;
+    }
+    if (elements(L->out) > MAX_ELEMENTS)
+        return fail_at(src, L->line, "[%s] '%s': output %dx%dx%d has more than %lld values", type, L->name,
+                       L->out.c, L->out.h, L->out.w, (long long)MAX_ELEMENTS);
+    return 0;
+}
+
 static int infer_shapes(const parser *p)
 {
     rm_netdef *def = p->def;
-    rm_shape shape = def->input;
     for (int i = 0; i < def->num_layers; i++) {
-        def->layers[i].in = shape;
-        RM_TRY(infer_layer(p->src, &def->layers[i]));
-        shape = def->layers[i].out;
+        rm_layer_def *L = &def->layers[i];
+        L->in = input_shape(def, L->inputs[0]);
+        if (L->type == RM_LAYER_ADD || L->type == RM_LAYER_CONCAT) RM_TRY(infer_merge(p->src, def, L));
+        else RM_TRY(infer_layer(p->src, L));
     }
     return 0;
 }
@@ -531,6 +681,7 @@ static int finish(parser *p)
     if (p->def->num_layers == 0) return fail_at(p->src, p->net_line, "no layers after [net]");
     name_layers(p->def);
     RM_TRY(check_unique_names(p));
+    RM_TRY(resolve_inputs(p));
     RM_TRY(infer_shapes(p));
     return check_output(p);
 }
@@ -556,11 +707,14 @@ int rm_netdef_parse(rm_netdef *def, const char *text, const char *source_name)
     default_net_name(def->name, sizeof def->name, source_name);
     def->layers = rm_calloc(MAX_LAYERS, sizeof *def->layers, "network layers");
     def->text = def->layers ? rm_strdup(text) : NULL;
-    if (!def->text || parse_lines(&p, text) != 0 || finish(&p) != 0) {
-        rm_netdef_free(def);
-        return -1;
-    }
-    return 0;
+    p.from = def->text ? rm_calloc(MAX_LAYERS, sizeof *p.from, "layer inputs") : NULL;
+    p.from_line = p.from ? rm_calloc(MAX_LAYERS, sizeof *p.from_line, "layer inputs") : NULL;
+    int rc = p.from_line && parse_lines(&p, text) == 0 && finish(&p) == 0 ? 0 : -1;
+    for (int i = 0; p.from && i < MAX_LAYERS; i++) free(p.from[i]);
+    free(p.from);
+    free(p.from_line);
+    if (rc != 0) rm_netdef_free(def);
+    return rc;
 }
 
 /* The rest of an open file as a string; NULL after rm_error. */

@@ -11,11 +11,19 @@
  *   size = 3               # square kernel
  *   stride = 1
  *   pad = 1
+ *   groups = 1             # grouped convolution: filters and input channels
+ *                          # split into groups (depthwise: groups = channels)
  *   bias = 1
  *   activation = relu      # shorthand: appends a [relu] layer
  *
  *   [relu] [maxpool] [avgpool] [globalavgpool] [flatten] [dropout]
  *   [batchnorm] [dense] (units = N, bias, activation)
+ *
+ * Graphs: any layer may say `from = a` (a single-input layer) or, for
+ * [add] and [concat], `from = a, b, ...` (2..RM_MAX_INPUTS layers), naming
+ * earlier layers or `input` (the network's input). Without `from` a layer
+ * reads the layer before it, so the file order is a topological order.
+ * Every layer's output but the last one's must be read by a later layer.
  */
 #ifndef RELMASK_NETDEF_H
 #define RELMASK_NETDEF_H
@@ -32,12 +40,17 @@ typedef enum {
     RM_LAYER_DROPOUT,
     RM_LAYER_BATCHNORM,
     RM_LAYER_DENSE,
+    RM_LAYER_ADD,
+    RM_LAYER_CONCAT,
     RM_LAYER_TYPE_COUNT
 } rm_layer_type;
 
 extern const char *const rm_layer_type_names[RM_LAYER_TYPE_COUNT];
 
-typedef struct { int c, h, w; } rm_shape;   /* per image; dense output: c = units, h = w = 1 */
+typedef struct { int c, h, w; } rm_shape;
+
+enum { RM_MAX_INPUTS = 8 };
+#define RM_INPUT_NETWORK (-1)   /* rm_layer_def.inputs[]: the network input */   /* per image; dense output: c = units, h = w = 1 */
 
 typedef struct {
     rm_layer_type type;
@@ -45,10 +58,13 @@ typedef struct {
     int line;             /* line of the section header in the text */
     /* conv: filters, size, stride, pad, bias; pooling: size, stride, pad */
     int filters, size, stride, pad, bias;
+    int groups;           /* conv: 1, or input channels and filters in groups */
     int units;            /* dense */
     double p;             /* dropout probability of zeroing, [0, 1) */
     double eps, momentum; /* batchnorm: variance epsilon (1e-5), running-average momentum (0.1) */
-    rm_shape in, out;     /* filled by the parser */
+    int num_inputs;       /* 1, or 2..RM_MAX_INPUTS for add and concat */
+    int inputs[RM_MAX_INPUTS];   /* earlier layer indices or RM_INPUT_NETWORK */
+    rm_shape in, out;     /* filled by the parser; in: the first input's shape */
     int64_t params;       /* learnable parameter count */
     int64_t flops;        /* forward multiply-adds x 2 per image */
 } rm_layer_def;
@@ -89,6 +105,12 @@ int rm_netdef_set_input_channels(rm_netdef *def, int channels);
  * layer with weights follows that dense layer. */
 int rm_netdef_set_classes(rm_netdef *def, int classes);
 void rm_netdef_free(rm_netdef *def);
+/* Whether every layer reads the one before it (the first the input): no
+ * `from` beyond that, hence no add or concat. */
+int rm_netdef_is_sequential(const rm_netdef *def);
+/* How many input edges read layer i's output (i = RM_INPUT_NETWORK: the
+ * network input; `from` names a layer at most once per layer). */
+int rm_netdef_consumers(const rm_netdef *def, int i);
 int64_t rm_netdef_params(const rm_netdef *def);
 int64_t rm_netdef_flops(const rm_netdef *def);
 

@@ -79,6 +79,7 @@ int rm_fold_batchnorm(const rm_model *m, rm_netdef *fd, rm_model *out, int *laye
     memset(fd, 0, sizeof *fd);
     memset(out, 0, sizeof *out);
     const rm_netdef *d = &m->def;
+    RM_TRY(rm_lrp_check_network(d));
     *fd = *d;
     fd->layers = rm_calloc((size_t)d->num_layers, sizeof *fd->layers, "folded layers");
     fd->text = rm_strdup(d->text);
@@ -99,7 +100,10 @@ int rm_fold_batchnorm(const rm_model *m, rm_netdef *fd, rm_model *out, int *laye
             continue;
         }
         if (layer_map) layer_map[fd->num_layers] = i;
-        fd->layers[fd->num_layers++] = *l;
+        /* sequential (rm_lrp_check_network): each layer reads the one kept before it */
+        fd->layers[fd->num_layers] = *l;
+        fd->layers[fd->num_layers].inputs[0] = fd->num_layers - 1;
+        fd->num_layers++;
         if (copy_layer_tensors(out, m, l->name) != 0) goto fail;
     }
     return 0;

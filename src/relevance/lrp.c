@@ -780,9 +780,27 @@ static int relu_fusable(const rm_netdef *def, const rm_rule *rules, const int *m
 
 static void engine_destroy(lrp_engine *e);
 
+int rm_lrp_check_network(const rm_netdef *def)
+{
+    for (int i = 0; i < def->num_layers; i++) {
+        const rm_layer_def *l = &def->layers[i];
+        if (l->type == RM_LAYER_ADD || l->type == RM_LAYER_CONCAT)
+            return rm_error("network %s, layer %s (line %d): LRP through '%s' layers is not supported yet; "
+                            "use --method occlusion", def->name, l->name, l->line, rm_layer_type_names[l->type]);
+        if (l->type == RM_LAYER_CONV && l->groups > 1)
+            return rm_error("network %s, layer %s (line %d): LRP through grouped convolutions (groups = %d) is not "
+                            "supported yet; use --method occlusion", def->name, l->name, l->line, l->groups);
+    }
+    if (!rm_netdef_is_sequential(def))
+        return rm_error("network %s: LRP supports sequential networks only (no 'from'); use --method occlusion",
+                        def->name);
+    return 0;
+}
+
 static int engine_create(lrp_engine **out, const rm_model *model, int batch, const rm_lrp_config *cfg)
 {
     *out = NULL;
+    RM_TRY(rm_lrp_check_network(&model->def));
     if (cfg->num_rules != model->def.num_layers)
         return rm_error("LRP: %d rules for a network of %d layers", cfg->num_rules, model->def.num_layers);
     lrp_engine *e = rm_calloc(1, sizeof *e, "LRP engine");

@@ -59,6 +59,10 @@ typedef struct {
  * well-formed with a known rule: checks that need no model (usage errors). */
 int rm_composite_check(const char *composite);
 int rm_rule_override_check(const char *override);
+/* LRP runs on sequential networks without grouped convolutions only
+ * (netdef.h): an error naming the first add, concat or grouped conv layer
+ * and the alternative (occlusion) otherwise. */
+int rm_lrp_check_network(const rm_netdef *def);
 int rm_lrp_composite(rm_lrp_config *cfg, const rm_netdef *def, const char *composite,
                      const char *const *overrides, int num_overrides, double eps, double gamma);
 int rm_rule_parse(const char *text, rm_rule *rule, double eps, double gamma);

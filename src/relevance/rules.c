@@ -90,6 +90,7 @@ int rm_lrp_composite(rm_lrp_config *cfg, const rm_netdef *def, const char *compo
                      const char *const *overrides, int num_overrides, double eps, double gamma)
 {
     memset(cfg, 0, sizeof *cfg);
+    RM_TRY(rm_lrp_check_network(def));
     cfg->rules = rm_calloc((size_t)def->num_layers, sizeof *cfg->rules, "LRP rules");
     if (!cfg->rules) return -1;
     cfg->num_rules = def->num_layers;

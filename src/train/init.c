@@ -14,7 +14,7 @@
 
 static double fan_in(const rm_layer_def *d)
 {
-    if (d->type == RM_LAYER_CONV) return (double)d->in.c * d->size * d->size;
+    if (d->type == RM_LAYER_CONV) return (double)(d->in.c / d->groups) * d->size * d->size;
     return (double)d->in.c * d->in.h * d->in.w;
 }
 
@@ -83,7 +83,7 @@ static void dims_text(char *out, size_t size, int ndims, const int64_t *dims)
 static int def_param_dims(const rm_layer_def *d, const char *name, int64_t *dims)
 {
     if (!strcmp(name, "weight") && d->type == RM_LAYER_CONV) {
-        dims[0] = d->filters, dims[1] = d->in.c, dims[2] = dims[3] = d->size;
+        dims[0] = d->filters, dims[1] = d->in.c / d->groups, dims[2] = dims[3] = d->size;
         return 4;
     }
     if (!strcmp(name, "weight") && d->type == RM_LAYER_DENSE) {
