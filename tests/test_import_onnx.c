@@ -3,8 +3,10 @@
  * whose logits, through `relmask predict` on the same images, equal
  * PyTorch's float64 logits (golden.h5) within 1e-4 of the largest; the
  * exporter's shape arithmetic folds; constant input scaling becomes the
- * normalization; models that are not a chain, or of another opset, or not
- * ONNX at all, are refused naming the node or what was expected. */
+ * normalization; graphs (a residual Add, a depthwise-separable block,
+ * concatenated branches, a grouped conv) become `from =` layers with the
+ * same logits; unsupported operators, other opsets and files that are not
+ * ONNX at all are refused naming the node or what was expected. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <math.h>
@@ -122,6 +124,60 @@ Test(import_onnx, torch_exports_of_opsets_9_13_17_give_pytorchs_logits)
     }
 }
 
+static void layer_types(char *got, size_t size, const rm_model *m)
+{
+    got[0] = 0;
+    for (int i = 0; i < m->def.num_layers; i++) {
+        const rm_layer_def *l = &m->def.layers[i];
+        snprintf(got + strlen(got), size - strlen(got), "%s%s", i ? " " : "", rm_layer_type_names[l->type]);
+        if (l->type == RM_LAYER_CONV && l->groups > 1)
+            snprintf(got + strlen(got), size - strlen(got), "/%d", l->groups);
+        if (l->num_inputs > 1 || l->inputs[0] != i - 1) {
+            snprintf(got + strlen(got), size - strlen(got), "(");
+            for (int k = 0; k < l->num_inputs; k++)
+                snprintf(got + strlen(got), size - strlen(got), "%s%s", k ? "," : "",
+                         l->inputs[k] == RM_INPUT_NETWORK ? "input" : m->def.layers[l->inputs[k]].name);
+            snprintf(got + strlen(got), size - strlen(got), ")");
+        }
+    }
+}
+
+/* A skip connection, a depthwise-separable block, concatenated branches and
+ * a grouped convolution: the graph becomes layers with `from =`, and the
+ * logits are PyTorch's. */
+Test(import_onnx, graphs_become_from_layers_with_pytorchs_logits)
+{
+    char *out;
+    int rc = import(&out, "residual_opset13.onnx", "");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_model m = {0};
+    char got[512];
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
+    layer_types(got, sizeof got, &m);
+    cr_assert_str_eq(got, "conv relu conv add(relu1,conv2) flatten dense");
+    rm_model_free(&m);
+    float logits[N * K];
+    predicted_logits(tu_path(dir, "m.h5"), logits);
+    assert_logits(logits, "logits_residual", "residual_opset13.onnx");
+
+    static const char *const files[] = {"graph_opset9.onnx", "graph_opset13.onnx", "graph_opset17.onnx"};
+    for (int f = 0; f < 3; f++) {
+        rc = import(&out, files[f], "--force");
+        cr_assert_eq(rc, 0, "%s: %s", files[f], out);
+        free(out);
+        cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0, "%s", files[f]);
+        layer_types(got, sizeof got, &m);
+        cr_assert_str_eq(got,
+                         "conv relu conv/8 relu conv add(relu1,conv3) relu conv maxpool(relu3) conv "
+                         "concat(conv4,conv5) conv/2 relu globalavgpool flatten dense",
+                         "%s: layers", files[f]);
+        rm_model_free(&m);
+        predicted_logits(tu_path(dir, "m.h5"), logits);
+        assert_logits(logits, "logits_graph", files[f]);
+    }
+}
+
 /* x.view(x.size(0), -1): Shape, Gather, Unsqueeze, Concat fold into a
  * flatten; --mean/--std give the normalization the model was trained with. */
 Test(import_onnx, shape_subgraph_folds_and_mean_std_normalize)
@@ -185,8 +241,7 @@ static void refused(int want_rc, const char *want, const char *fixture, const ch
 
 Test(import_onnx, refusals_name_the_node_or_what_was_expected)
 {
-    refused(1, "node 3 '/Add' (Add): combines two computed tensors", "residual_opset13.onnx", "");
-    refused(1, "graph networks", "residual_opset13.onnx", "");
+    refused(1, "node 3 '/Mul' (Mul): Mul of two computed tensors", "gated_opset13.onnx", "");
     refused(1, "ONNX opset 7; relmask imports opsets 9 to 17", "opset7.onnx", "");
     refused(1, "--classes names 2 classes but the model has 3 outputs", "seq_opset13.onnx", "--classes x,y");
     refused(1, "--mean/--std give 2/0 values but the model has 1 input channel", "seq_opset13.onnx", "--mean 0.1,0.2");

@@ -20,9 +20,10 @@ typedef struct {
 } rm_import_onnx_options;
 
 /* Imports an ONNX model (opsets 9-17, as torch.onnx.export writes them) of
- * a chain of the layers relmask has: Conv, BatchNormalization, Relu,
- * MaxPool, AveragePool, GlobalAveragePool, Flatten/Reshape, Gemm,
- * MatMul + Add, Dropout, Identity, zero Pad; a final Softmax is dropped so
+ * the layers relmask has, as a chain or a graph (`from =`): Conv (grouped
+ * too), BatchNormalization, Relu, MaxPool, AveragePool, GlobalAveragePool,
+ * Flatten/Reshape, Gemm, MatMul + Add, Add of two tensors, Concat of
+ * channels, Dropout, Identity, zero Pad; a final Softmax is dropped so
  * the model outputs logits; the exporter's shape arithmetic is folded; Sub,
  * Mul, Div and Add by constants before the first layer become the model's
  * input normalization. Anything else fails naming the node and what is not

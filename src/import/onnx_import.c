@@ -1,12 +1,16 @@
-/* relmask import onnx: an ONNX graph that is a chain of relmask's layers
- * becomes a network definition (text) and its weights in a model file.
+/* relmask import onnx: an ONNX graph of relmask's layers (a chain, or a
+ * graph with skip connections, branches and concatenations) becomes a
+ * network definition (text, with `from =` where a layer does not read the
+ * one before it) and its weights in a model file.
  *
- * The walk keeps one "current" data tensor and its shape [C,H,W] or [F].
+ * The walk keeps a table of the data tensors computed so far: the layer
+ * that produced each (or the network input) and its shape [C,H,W] or [F].
  * Every node either computes constants only (folded, onnx_fold), or reads
- * the current tensor and becomes a layer (or nothing: Identity, zero Pad, a
- * Flatten of a flat tensor), or is an affine op on constants that folds into
- * the input normalization (before the first layer) or into the dense layer
- * before it (after a Gemm/MatMul). Anything else stops with the node named. */
+ * data tensors and becomes a layer (or nothing: Identity, zero Pad, a
+ * Flatten of a flat tensor: its output names the same layer's output), or
+ * is an affine op on a constant that folds into the input normalization
+ * (before the first layer) or into the dense layer that computed its input
+ * (after a Gemm/MatMul). Anything else stops with the node named. */
 #include "import/import.h"
 
 #include <math.h>
@@ -26,19 +30,36 @@
 
 typedef struct {
     rm_layer_type type;
-    int filters, size, stride, pad, bias, units;
+    int num_inputs, inputs[RM_MAX_INPUTS];   /* earlier layers or RM_INPUT_NETWORK */
+    int readers;                             /* layers that read this one's output */
+    int filters, size, stride, pad, bias, units, groups;
     double p, eps, momentum;
     int64_t fan_in;                     /* dense: I */
     float *weight, *bias_v;             /* conv [O,I,K,K], dense [O,I]; bias [O] */
     float *gamma, *beta, *mean, *var;   /* batchnorm [C] */
 } imp_layer;
 
+/* A data tensor: which layer's output it is, its shape, and how many node
+ * inputs (and graph outputs) name it. */
+typedef struct {
+    const char *name;
+    int layer;              /* an index into layers, or RM_INPUT_NETWORK */
+    int flat;
+    int64_t c, h, w;
+    int consumers;
+} imp_tensor;
+
 typedef struct {
     const rm_import_onnx_options *o;
     onnx_graph g;
     imp_layer *layers;
     int nlayers;
-    const char *cur;        /* the current data tensor */
+    imp_tensor *tensors;
+    int ntensors;
+    /* the node being mapped: its data input (tensor and layer) and shape,
+     * which the map_* functions update to the output's */
+    const imp_tensor *in;
+    int src;
     int flat;               /* 1: [F] = c; 0: [C,H,W] */
     int64_t c, h, w;
     int channels, in_h, in_w;
@@ -72,6 +93,9 @@ static imp_layer *add_layer(importer *im, rm_layer_type type)
     imp_layer *l = &im->layers[im->nlayers++];
     memset(l, 0, sizeof *l);
     l->type = type;
+    l->num_inputs = 1;
+    l->inputs[0] = im->src;
+    if (im->src >= 0) im->layers[im->src].readers++;
     return l;
 }
 
@@ -146,13 +170,14 @@ static int need_spatial(importer *im)
 static int map_conv(importer *im, const Onnx__NodeProto *n)
 {
     RM_TRY(need_spatial(im));
-    if (onnx_attr_int(n, "group", 1) != 1)
-        return fail(im, "group = %lld: grouped and depthwise convolutions are not supported yet",
-                    (long long)onnx_attr_int(n, "group", 1));
+    int64_t groups = onnx_attr_int(n, "group", 1);
+    if (groups < 1 || im->c % groups)
+        return fail(im, "group = %lld does not divide the %lld input channels", (long long)groups, (long long)im->c);
     const onnx_const *w = weight_input(im, n, 1, -1, "weight");
     if (!w) return -1;
-    if (w->ndims != 4 || w->dims[1] != im->c || w->dims[2] != w->dims[3])
-        return fail(im, "weight '%s' is not [O,%lld,K,K]", n->input[1], (long long)im->c);
+    if (w->ndims != 4 || w->dims[1] != im->c / groups || w->dims[2] != w->dims[3] || w->dims[0] % groups)
+        return fail(im, "weight '%s' is not [O,%lld,K,K] with O a multiple of the %lld groups", n->input[1],
+                    (long long)(im->c / groups), (long long)groups);
     int size, stride, pad;
     RM_TRY(window(im, n, (int)w->dims[2], &size, &stride, &pad));
     if (size != w->dims[2]) return fail(im, "kernel_shape %d but the weight's kernel is %lld", size, (long long)w->dims[2]);
@@ -162,6 +187,7 @@ static int map_conv(importer *im, const Onnx__NodeProto *n)
     imp_layer *l = add_layer(im, RM_LAYER_CONV);
     if (!l) return -1;
     l->filters = (int)w->dims[0], l->size = size, l->stride = stride, l->pad = pad, l->bias = has_bias;
+    l->groups = (int)groups;
     if (!(l->weight = copy_floats(w->f, w->count, 1))) return -1;
     if (b && !(l->bias_v = copy_floats(b->f, b->count, 1))) return -1;
     int64_t h = (im->h + 2 * pad - size) / stride + 1, wd = (im->w + 2 * pad - size) / stride + 1;
@@ -272,19 +298,45 @@ static int map_dense(importer *im, const Onnx__NodeProto *n, int is_gemm)
     return 0;
 }
 
-/* Add/Sub/Mul/Div of the current tensor and a float constant. Returns 1
- * when folded, 0 when the node is not such an op. */
+/* The parser's default name of layer i: its type and its number among the
+ * layers of that type ("conv3"); the network input is "input". */
+static void layer_name(const importer *im, int i, char *out, size_t size)
+{
+    if (i == RM_INPUT_NETWORK) {
+        snprintf(out, size, "input");
+        return;
+    }
+    int k = 0;
+    for (int j = 0; j <= i; j++) k += im->layers[j].type == im->layers[i].type;
+    snprintf(out, size, "%s%d", rm_layer_type_names[im->layers[i].type], k);
+}
+
+static const imp_tensor *find_tensor(const importer *im, const char *name)
+{
+    for (int i = im->ntensors - 1; i >= 0; i--)
+        if (!strcmp(im->tensors[i].name, name)) return &im->tensors[i];
+    return NULL;
+}
+
+/* Add/Sub/Mul/Div of the data tensor im->in and a float constant. Returns
+ * 1 when folded, 0 when the node is not such an op. */
 static int map_affine(importer *im, const Onnx__NodeProto *n)
 {
     const char *op = n->op_type;
     int add = !strcmp(op, "Add"), sub = !strcmp(op, "Sub"), mul = !strcmp(op, "Mul"), div = !strcmp(op, "Div");
     if (!(add || sub || mul || div) || n->n_input != 2) return 0;
-    int data_first = !strcmp(n->input[0], im->cur);
-    if (!data_first && strcmp(n->input[1], im->cur)) return 0;
+    const imp_tensor *x0 = find_tensor(im, n->input[0]), *x1 = find_tensor(im, n->input[1]);
+    if (x0 && x1) {
+        if (add) return 0;   /* a residual sum: an [add] layer */
+        return fail(im, "%s of two computed tensors ('%s' and '%s') is not supported; relmask adds tensors "
+                        "([add]) but does not subtract, multiply or divide them",
+                    op, n->input[0], n->input[1]);
+    }
+    int data_first = x0 != NULL;
     const onnx_const *k = onnx_const_find(&im->g, n->input[data_first ? 1 : 0]);
-    if (!k || k->is_int) return fail(im, "combines two computed tensors ('%s' and '%s'): graph networks "
-                                         "(skip connections, branches) are not supported yet",
-                                     n->input[0], n->input[1]);
+    if (!k || k->is_int)
+        return fail(im, "its other input '%s' is neither a float constant nor computed by an earlier node",
+                    n->input[data_first ? 1 : 0]);
     if (!data_first && div) return fail(im, "divides a constant by the data; not an affine map");
     int negate = !data_first && sub;   /* c - x */
     /* per-channel (or per-unit) values: 1, or the channel count in the channel axis */
@@ -297,7 +349,7 @@ static int map_affine(importer *im, const Onnx__NodeProto *n)
     }
     if (!ok) return fail(im, "its constant '%s' (%lld values) does not broadcast per channel", k->name,
                          (long long)k->count);
-    if (im->nlayers == 0 && !im->flat) {
+    if (im->src == RM_INPUT_NETWORK && im->nlayers == 0 && !im->flat && im->in->consumers == 1) {
         for (int c = 0; c < im->channels; c++) {
             double v = k->f[k->count == 1 ? 0 : c];
             if (negate) im->a[c] = -im->a[c], im->b[c] = v - im->b[c];
@@ -309,8 +361,8 @@ static int map_affine(importer *im, const Onnx__NodeProto *n)
         }
         return 1;
     }
-    imp_layer *l = im->nlayers ? &im->layers[im->nlayers - 1] : NULL;
-    if (l && l->type == RM_LAYER_DENSE && im->flat) {
+    imp_layer *l = im->src >= 0 ? &im->layers[im->src] : NULL;
+    if (l && l->type == RM_LAYER_DENSE && im->flat && l->readers == 0 && im->in->consumers == 1) {
         if (negate) return fail(im, "subtracts a dense layer's output from a constant; not supported yet");
         for (int64_t o = 0; o < l->units; o++) {
             double v = k->f[k->count == 1 ? 0 : o];
@@ -328,9 +380,13 @@ static int map_affine(importer *im, const Onnx__NodeProto *n)
         if (add || sub) l->bias = 1;
         return 1;
     }
-    return fail(im, "%s by a constant after a %s layer is not supported yet (a scale/shift layer is part of the "
-                    "graph-layer work)",
-                op, l ? rm_layer_type_names[l->type] : "?");
+    if (im->src == RM_INPUT_NETWORK)
+        return fail(im, "%s by a constant on the network input where it is not the input normalization (the "
+                        "input is read elsewhere too, or after a layer)",
+                    op);
+    return fail(im, "%s by a constant after a %s layer is not supported yet (only after the input, as its "
+                    "normalization, or after a dense layer read by nothing else)",
+                op, rm_layer_type_names[l->type]);
 }
 
 static int is_graph_output(const importer *im, const char *name)
@@ -360,22 +416,96 @@ static int zero_pad(importer *im, const Onnx__NodeProto *n)
     return 0;
 }
 
-/* One node that reads the current tensor; 0 when mapped (cur moves to its
- * output), -1 when it cannot be. */
+/* Add of two computed tensors ([add]) or Concat along the channels
+ * ([concat]): a layer with several inputs. */
+static int map_join(importer *im, const Onnx__NodeProto *n, int concat)
+{
+    const imp_tensor *x[RM_MAX_INPUTS] = {0};
+    int count = (int)n->n_input;
+    if (count < 2 || count > RM_MAX_INPUTS)
+        return fail(im, "joins %d tensors; relmask's [%s] takes 2 to %d", count, concat ? "concat" : "add",
+                    RM_MAX_INPUTS);
+    for (int k = 0; k < count; k++) {
+        if (!(x[k] = find_tensor(im, n->input[k])))
+            return fail(im, "its input '%s' is %s; relmask %s computed tensors only", n->input[k],
+                        onnx_const_find(&im->g, n->input[k]) ? "a constant" : "not computed by an earlier node",
+                        concat ? "concatenates" : "adds");
+        for (int j = 0; j < k; j++)
+            if (x[j]->layer == x[k]->layer)
+                return fail(im, "reads the same tensor twice ('%s'); relmask's layers read each input once",
+                            n->input[k]);
+        if (x[k]->flat != x[0]->flat || x[k]->h != x[0]->h || x[k]->w != x[0]->w || (!concat && x[k]->c != x[0]->c))
+            return fail(im, "its inputs have different shapes ('%s' [%lld,%lld,%lld], '%s' [%lld,%lld,%lld]); "
+                            "relmask does not broadcast",
+                        n->input[0], (long long)x[0]->c, (long long)x[0]->h, (long long)x[0]->w, n->input[k],
+                        (long long)x[k]->c, (long long)x[k]->h, (long long)x[k]->w);
+    }
+    int64_t c = x[0]->c;
+    if (concat) {
+        int64_t axis = onnx_attr_int(n, "axis", 1);
+        if (axis < 0) axis += x[0]->flat ? 2 : 4;
+        if (axis != 1) return fail(im, "concatenates along axis %lld; relmask concatenates channels (axis 1)",
+                                   (long long)onnx_attr_int(n, "axis", 1));
+        for (int k = 1; k < count; k++) c += x[k]->c;
+    }
+    im->src = x[0]->layer;
+    imp_layer *l = add_layer(im, concat ? RM_LAYER_CONCAT : RM_LAYER_ADD);
+    if (!l) return -1;
+    l->num_inputs = count;
+    for (int k = 1; k < count; k++) {
+        l->inputs[k] = x[k]->layer;
+        if (x[k]->layer >= 0) im->layers[x[k]->layer].readers++;
+    }
+    im->flat = x[0]->flat, im->c = c, im->h = x[0]->h, im->w = x[0]->w;
+    return 0;
+}
+
+/* The node's data input: the first input an earlier node computed. */
+static int data_input(importer *im, const Onnx__NodeProto *n)
+{
+    for (size_t k = 0; k < n->n_input; k++) {
+        const imp_tensor *t = find_tensor(im, n->input[k]);
+        if (!t) continue;
+        im->in = t, im->src = t->layer;
+        im->flat = t->flat, im->c = t->c, im->h = t->h, im->w = t->w;
+        return 0;
+    }
+    return fail(im, "reads %s'%s', which no earlier node computed", n->n_input ? "" : "nothing, not even ",
+                n->n_input ? n->input[0] : "");
+}
+
+static int add_tensor(importer *im, const char *name, int layer)
+{
+    imp_tensor *grown = rm_realloc(im->tensors, sizeof *grown * (size_t)(im->ntensors + 1), "tensor table");
+    if (!grown) return -1;
+    im->tensors = grown;
+    imp_tensor *t = &im->tensors[im->ntensors++];
+    *t = (imp_tensor){.name = name, .layer = layer, .flat = im->flat, .c = im->c, .h = im->h, .w = im->w};
+    const Onnx__GraphProto *gr = im->g.graph;
+    for (size_t i = 0; i < gr->n_node; i++)
+        for (size_t k = 0; k < gr->node[i]->n_input; k++) t->consumers += !strcmp(gr->node[i]->input[k], name);
+    for (size_t i = 0; i < gr->n_output; i++) t->consumers += !strcmp(gr->output[i]->name, name);
+    return 0;
+}
+
+/* One node that reads data tensors; 0 when mapped (its output is in the
+ * tensor table), -1 when it cannot be. */
 static int map_node(importer *im, const Onnx__NodeProto *n, int index, int last)
 {
     const char *op = n->op_type ? n->op_type : "";
     label(im, n, index);
     if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx"))
         return fail(im, "an operator of domain '%s'; relmask imports the standard ONNX operators", n->domain);
+    RM_TRY(data_input(im, n));
+    int before = im->nlayers;
     int affine = map_affine(im, n);
     if (affine < 0) return -1;
     if (affine == 0) {
-        if (n->n_input < 1 || strcmp(n->input[0], im->cur))
-            return fail(im, "reads '%s', not the output of the layer before it ('%s'): graph networks (skip "
-                            "connections, branches, several inputs) are not supported yet",
-                        n->n_input ? n->input[0] : "", im->cur);
-        if (!strcmp(op, "Conv")) RM_TRY(map_conv(im, n));
+        if (!strcmp(op, "Add")) RM_TRY(map_join(im, n, 0));
+        else if (!strcmp(op, "Concat")) RM_TRY(map_join(im, n, 1));
+        else if (strcmp(n->input[0], im->in->name))
+            return fail(im, "its data input '%s' is not its first input", im->in->name);
+        else if (!strcmp(op, "Conv")) RM_TRY(map_conv(im, n));
         else if (!strcmp(op, "Relu")) RM_TRY(add_layer(im, RM_LAYER_RELU) ? 0 : -1);
         else if (!strcmp(op, "MaxPool")) RM_TRY(map_pool(im, n, RM_LAYER_MAXPOOL));
         else if (!strcmp(op, "AveragePool")) RM_TRY(map_pool(im, n, RM_LAYER_AVGPOOL));
@@ -416,15 +546,15 @@ static int map_node(importer *im, const Onnx__NodeProto *n, int index, int last)
                                 "models output logits)",
                             op);
         } else {
-            return fail(im, "operator %s is not supported; relmask imports Conv, BatchNormalization, Relu, "
-                            "MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, Squeeze, Gemm, MatMul, "
-                            "Add/Sub/Mul/Div by constants, Dropout, Identity, zero Pad and a final Softmax",
+            return fail(im, "operator %s is not supported; relmask imports Conv (grouped too), "
+                            "BatchNormalization, Relu, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, "
+                            "Squeeze, Gemm, MatMul, Add (of two tensors, or a constant), Sub/Mul/Div by constants, "
+                            "Concat of channels, Dropout, Identity, zero Pad and a final Softmax",
                         op);
         }
     }
     if (n->n_output < 1 || !n->output[0][0]) return fail(im, "has no output");
-    im->cur = n->output[0];
-    return 0;
+    return add_tensor(im, n->output[0], im->nlayers > before ? im->nlayers - 1 : im->src);
 }
 
 static int read_input(importer *im)
@@ -469,9 +599,9 @@ static int read_input(importer *im)
     }
     im->channels = (int)dims[1];
     im->c = dims[1], im->h = im->in_h = (int)dims[2], im->w = im->in_w = (int)dims[3];
-    im->cur = in->name;
     for (int c = 0; c < RM_IMPORT_MAX_CHANNELS; c++) im->a[c] = 1, im->b[c] = 0;
-    return 0;
+    im->flat = 0;
+    return add_tensor(im, in->name, RM_INPUT_NETWORK);
 }
 
 static int walk(importer *im)
@@ -482,15 +612,30 @@ static int walk(importer *im)
     for (size_t i = 0; i < gr->n_node; i++) {
         const Onnx__NodeProto *n = gr->node[i];
         if (!n->op_type) return rm_error("%s: node %zu has no operator", im->o->input, i);
-        onnx_data_shape data = {.name = im->cur, .ndims = im->flat ? 2 : 4, .dims = {1, im->c, im->h, im->w}};
+        const imp_tensor *t = n->n_input ? find_tensor(im, n->input[0]) : NULL;
+        onnx_data_shape data = {.name = t ? t->name : NULL, .ndims = t && t->flat ? 2 : 4,
+                                .dims = {1, t ? t->c : 0, t ? t->h : 0, t ? t->w : 0}};
         int folded = onnx_fold(&im->g, n, (int)i, &data);
         if (folded < 0) return -1;
         if (!folded) RM_TRY(map_node(im, n, (int)i, (int)i == last));
     }
-    if (strcmp(im->cur, gr->output[0]->name))
-        return rm_error("%s: the model's output '%s' is not the end of its chain of layers ('%s')", im->o->input,
-                        gr->output[0]->name, im->cur);
     if (im->nlayers == 0) return rm_error("%s: the model has no layer relmask can run", im->o->input);
+    const imp_tensor *out = find_tensor(im, gr->output[0]->name);
+    char name[48];
+    if (!out || out->layer != im->nlayers - 1) {
+        layer_name(im, im->nlayers - 1, name, sizeof name);
+        return rm_error("%s: the model's output '%s' is not computed by its last layer (%s)", im->o->input,
+                        gr->output[0]->name, name);
+    }
+    for (int i = 0; i + 1 < im->nlayers; i++)
+        if (im->layers[i].readers == 0) {
+            layer_name(im, i, name, sizeof name);
+            return rm_error("%s: layer %s computes a tensor that does not reach the model's output; relmask "
+                            "networks have one output",
+                            im->o->input, name);
+        }
+    /* the output's shape, for the class count */
+    im->flat = out->flat, im->c = out->c, im->h = out->h, im->w = out->w;
     return 0;
 }
 
@@ -551,11 +696,21 @@ static int network_text(importer *im, int classes, char **out)
     for (int i = 0; rc == 0 && i < im->nlayers; i++) {
         const imp_layer *l = &im->layers[i];
         rc = put(&t, "\n[%s]\n", rm_layer_type_names[l->type]);
+        if (rc == 0 && (l->num_inputs > 1 || l->inputs[0] != i - 1)) {
+            rc = put(&t, "from = ");
+            for (int k = 0; rc == 0 && k < l->num_inputs; k++) {
+                char from[48];
+                layer_name(im, l->inputs[k], from, sizeof from);
+                rc = put(&t, "%s%s", k ? ", " : "", from);
+            }
+            if (rc == 0) rc = put(&t, "\n");
+        }
         if (rc) break;
         switch (l->type) {
         case RM_LAYER_CONV:
             rc = put(&t, "filters = %d\nsize = %d\nstride = %d\npad = %d\nbias = %d\n", l->filters, l->size, l->stride,
                      l->pad, l->bias);
+            if (rc == 0 && l->groups > 1) rc = put(&t, "groups = %d\n", l->groups);
             break;
         case RM_LAYER_MAXPOOL:
         case RM_LAYER_AVGPOOL:
@@ -701,6 +856,7 @@ int rm_import_onnx(const rm_import_onnx_options *o)
         free(l->weight), free(l->bias_v), free(l->gamma), free(l->beta), free(l->mean), free(l->var);
     }
     free(im.layers);
+    free(im.tensors);
     onnx_graph_close(&im.g);
     return rc;
 }
