@@ -166,6 +166,16 @@ SOURCE_ARGS := $(TARGET_ARGS) --complement
 endif
 SOURCE_MODEL_ARGS := --net $(SOURCE_NET) --epochs $(SOURCE_EPOCHS) --batch 64 --lr $(SOURCE_LR) --nesterov \
                      --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --seed $(SEED) --threads $(THREADS)
+# The class preset of the data, for importing a source model (folder: none).
+DATA_CLASSES := $(if $(filter synth,$(DATA)),synth,$(filter-out folder,$(DATA)))
+ifneq ($(SOURCE_MODEL),)
+ifeq ($(wildcard $(SOURCE_MODEL)),)
+$(error SOURCE_MODEL=$(SOURCE_MODEL): no such file (an ONNX file, *.onnx, or a relmask model file))
+endif
+SOURCE_MODEL_ARGS := $(if $(filter %.onnx,$(SOURCE_MODEL)),$(SOURCE_IMPORT_ARGS))
+# a sweep's stage key follows the file's content, not only its name
+SOURCE_MODEL_ARGS_KEY := $(SOURCE_MODEL) $(firstword $(shell md5sum < $(SOURCE_MODEL)))
+endif
 RELEVANCE_ARGS := --composite $(COMPOSITE) --target $(RELEVANCE_TARGET) --threads $(THREADS)
 RELEVANCE_EVAL_ARGS := --max-images $(QUALITY_IMAGES) --seed $(SEED) --threads $(THREADS)
 CHANNEL_RELEVANCE_ARGS := --composite $(COMPOSITE) --target $(CHANNEL_RELEVANCE_TARGET) --threads $(THREADS)
@@ -188,7 +198,7 @@ ENCODE_CHANNEL_CONST_ARGS := $(call encode_args,channel) --channel-constant $(CH
 # so cells that share a source model or a relevance file share the file.
 ifdef STAGE_STORE
 stage_key     = $(shell printf '%s' '$(1)' | md5sum | cut -c1-10)
-SOURCE_KEY   := $(call stage_key,$(DATA) $(FULL_DATA) $(SOURCE_ARGS) | $(SOURCE_MODEL_ARGS))
+SOURCE_KEY   := $(call stage_key,$(DATA) $(FULL_DATA) $(SOURCE_ARGS) | $(SOURCE_MODEL_ARGS) $(SOURCE_MODEL_ARGS_KEY))
 TARGET_KEY   := $(call stage_key,$(DATA) $(FULL_DATA) $(TARGET_ARGS))
 SOURCE_DIR   ?= $(STAGE_STORE)/source-$(SOURCE_KEY)
 TARGET_DIR   ?= $(STAGE_STORE)/target-$(TARGET_KEY)
@@ -254,20 +264,33 @@ $(TARGET_DIR)/target.h5: $(FULL_DATA) $(TARGET_DIR)/target.params | $(BIN)
 	$(JOB) $(BIN) subset --data $(FULL_DATA) $$(cat $(TARGET_DIR)/target.params) --quiet --force --out $@
 endif
 TARGET := $(TARGET_DIR)/target.h5
-SOURCE_MODEL := $(SOURCE_DIR)/source_model.h5
+SOURCE_MODEL_FILE := $(SOURCE_DIR)/source_model.h5
 
+ifeq ($(SOURCE_MODEL),)
 # The source model ("trainer"): trained on the abundant source-style faces.
-$(SOURCE_MODEL): $(SOURCE_DIR)/source.h5 $(SOURCE_DIR)/source_model.params | $(BIN)
+$(SOURCE_MODEL_FILE): $(SOURCE_DIR)/source.h5 $(SOURCE_DIR)/source_model.params | $(BIN)
 	$(JOB) $(BIN) train --data $< $$(cat $(SOURCE_DIR)/source_model.params) --force --out $@
 	$(call job,$(SOURCE_DIR)/source_model_eval.json) $(BIN) eval --model $@ --data $< --split test --force --out $(SOURCE_DIR)/source_model_eval.json
+else
+# A source model trained elsewhere (SOURCE_MODEL=): imported from ONNX, or a
+# relmask model file copied; no source data and no source training. What it
+# knows of the target domain is its accuracy on the target test split.
+$(SOURCE_MODEL_FILE): $(SOURCE_MODEL) $(SOURCE_DIR)/source_model.params $(TARGET) | $(BIN)
+ifneq ($(filter %.onnx,$(SOURCE_MODEL)),)
+	$(JOB) $(BIN) import onnx $(SOURCE_MODEL) $$(cat $(SOURCE_DIR)/source_model.params) --force --out $@
+else
+	$(JOB) $(BIN) info $(SOURCE_MODEL) > /dev/null && cp $(SOURCE_MODEL) $@.tmp && mv $@.tmp $@
+endif
+	$(call job,$(SOURCE_DIR)/source_model_eval.json) $(BIN) eval --model $@ --data $(TARGET) --split test --force --out $(SOURCE_DIR)/source_model_eval.json
+endif
 
 # The source model's relevance on every target record (encoding uses the
 # train split; the quality metrics use the test split's ground-truth regions).
-$(RELEVANCE_DIR)/relevance.h5: $(SOURCE_MODEL) $(TARGET) $(RELEVANCE_DIR)/relevance.params | $(BIN)
+$(RELEVANCE_DIR)/relevance.h5: $(SOURCE_MODEL_FILE) $(TARGET) $(RELEVANCE_DIR)/relevance.params | $(BIN)
 	$(JOB) $(BIN) relevance --model $< --data $(TARGET) $$(cat $(RELEVANCE_DIR)/relevance.params) --force --out $@
 
 $(RELEVANCE_DIR)/relevance_eval.json: $(RELEVANCE_DIR)/relevance.h5 $(RELEVANCE_DIR)/relevance_eval.params | $(BIN)
-	$(JOB) $(BIN) relevance-eval --relevance $< --data $(TARGET) --model $(SOURCE_MODEL) \
+	$(JOB) $(BIN) relevance-eval --relevance $< --data $(TARGET) --model $(SOURCE_MODEL_FILE) \
 	  $$(cat $(RELEVANCE_DIR)/relevance_eval.params) --force --out $@
 
 # One encoded copy of the target data per encoding.
@@ -278,7 +301,7 @@ $(ENCODE_DIR)/encoded_%.h5: $(RELEVANCE_DIR)/relevance.h5 $(TARGET) $(ENCODE_DIR
 # maps must not depend on the label: the source model explains its own
 # prediction (CHANNEL_RELEVANCE_TARGET=pred). A true-class map would carry
 # the label into the input (docs/experiment.md).
-$(RELEVANCE_DIR)/relevance_channel.h5: $(SOURCE_MODEL) $(TARGET) $(RELEVANCE_DIR)/channel_relevance.params | $(BIN)
+$(RELEVANCE_DIR)/relevance_channel.h5: $(SOURCE_MODEL_FILE) $(TARGET) $(RELEVANCE_DIR)/channel_relevance.params | $(BIN)
 	$(JOB) $(BIN) relevance --model $< --data $(TARGET) $$(cat $(RELEVANCE_DIR)/channel_relevance.params) --quiet \
 	  --force --out $@
 # The channel encoding from those maps, and with a constant plane instead
@@ -302,7 +325,8 @@ $(ENCODE_DIR)/encoded_channel.h5 $(ENCODE_DIR)/encoded_channel-const.h5: $(ENCOD
 # distills while training on that encoding with the schedule.
 STUDENT_ARGS  := --net $(STUDENT_NET) --epochs $(STUDENT_EPOCHS) --batch $(STUDENT_BATCH) --lr $(STUDENT_LR) \
                  --warmup 1 --nesterov --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --threads $(THREADS)
-FINETUNE_ARGS := --net $(SOURCE_NET) --epochs $(STUDENT_EPOCHS) --batch $(STUDENT_BATCH) --lr $(FINETUNE_LR) \
+# (a source model trained elsewhere is fine-tuned as its own network)
+FINETUNE_ARGS := $(if $(SOURCE_MODEL),,--net $(SOURCE_NET) )--epochs $(STUDENT_EPOCHS) --batch $(STUDENT_BATCH) --lr $(FINETUNE_LR) \
                  --nesterov --weight-decay 5e-4 --schedule cosine --hflip --shift 2 --threads $(THREADS)
 SCHEDULE_ARGS := $(ENCODED_SCHEDULE)
 CHANNEL_ARGS  := --input-channels $(CHANNEL_INPUTS)
@@ -340,14 +364,14 @@ cat_params = $$$$(cat $(1).params)
 
 # What a condition's students read besides the target data and
 # student.params, and the arguments that say so.
-student_deps = $(if $(filter finetune,$(1)),$(SOURCE_MODEL) $(EXP_DIR)/finetune.params) \
-  $(if $(filter kd kd-%,$(1)),$(SOURCE_MODEL) $(EXP_DIR)/distill.params) \
+student_deps = $(if $(filter finetune,$(1)),$(SOURCE_MODEL_FILE) $(EXP_DIR)/finetune.params) \
+  $(if $(filter kd kd-%,$(1)),$(SOURCE_MODEL_FILE) $(EXP_DIR)/distill.params) \
   $(if $(call cond_encoding,$(1)),$(ENCODE_DIR)/encoded_$(call cond_encoding,$(1)).h5) \
   $(if $(filter channel,$(1)),$(EXP_DIR)/channel.params,$(if $(call scheduled,$(1)),$(EXP_DIR)/schedule.params))
 train_data   = $(if $(call mask_only,$(1)),$(ENCODE_DIR)/encoded_$(1).h5,$(TARGET))
-train_params = $(if $(filter finetune,$(1)),$(call cat_params,$(EXP_DIR)/finetune) --init-from $(SOURCE_MODEL),\
+train_params = $(if $(filter finetune,$(1)),$(call cat_params,$(EXP_DIR)/finetune) --init-from $(SOURCE_MODEL_FILE),\
   $(call cat_params,$(EXP_DIR)/student))
-distill_opts = $(if $(filter kd kd-%,$(1)),--distill $(SOURCE_MODEL) $(call cat_params,$(EXP_DIR)/distill))
+distill_opts = $(if $(filter kd kd-%,$(1)),--distill $(SOURCE_MODEL_FILE) $(call cat_params,$(EXP_DIR)/distill))
 encoded_opts = $(if $(filter channel,$(1)),--encoded $(ENCODE_DIR)/encoded_channel.h5 $(call cat_params,$(EXP_DIR)/channel),\
   $(if $(call scheduled,$(1)),--encoded $(ENCODE_DIR)/encoded_$(call cond_encoding,$(1)).h5 \
   $(call cat_params,$(EXP_DIR)/schedule)))

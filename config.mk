@@ -77,6 +77,14 @@ SOURCE_SYNTH_SEED ?= $(SYNTH_SEED)
 SOURCE_NET      ?= fer-small
 SOURCE_EPOCHS   ?= 12
 SOURCE_LR       ?= 0.02
+# A source model trained elsewhere instead of one trained here: an ONNX
+# file (imported with SOURCE_IMPORT_ARGS: the classes in the model's output
+# order, which must be the dataset's, and --mean/--std/--size as the model
+# expects; docs/import.md) or a relmask model file. Its accuracy is then
+# measured on the target test split. Empty: train SOURCE_NET on the source
+# data.
+SOURCE_MODEL       ?=
+SOURCE_IMPORT_ARGS ?= $(if $(DATA_CLASSES),--classes $(DATA_CLASSES))
 
 # --- the experiment: relevance, encodings, students --------------------------
 # LRP composite and what is explained when the source model's relevance is

@@ -163,3 +163,38 @@ Test(experiment, concurrent_pinned_jobs_give_the_same_models_as_one_at_a_time)
             cr_assert_str_eq(a, b, "runs/%s/seed%d: JOBS=2 trained other weights than JOBS=1", runs[r], seed);
         }
 }
+
+/* SOURCE_MODEL=model.onnx: the source model is imported instead of trained
+ * (no source data, no source training), evaluated on the target test split,
+ * fine-tuned as its own network, explained and reported as trained
+ * elsewhere; a missing file stops make before anything runs. */
+Test(experiment, onnx_source_model_replaces_source_training)
+{
+    char extra[4096], *out;
+    snprintf(extra, sizeof extra, "SEEDS=1 ENCODINGS=mean SOURCE_MODEL='%s/onnx/source7_opset13.onnx'",
+             getenv("RELMASK_FIXTURES"));
+    int code = run_make(&out, extra);
+    cr_assert_eq(code, 0, "%s", out);
+    free(out);
+    cr_assert(!tu_file_exists(tu_path(dir, "source.h5")), "source data was made for an imported source model");
+    rm_model m = {0};
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "source_model.h5")), 0);
+    cr_assert(m.train_params && strstr(m.train_params, "imported_from=") && strstr(m.train_params, "source7_opset13"),
+              "%s", m.train_params ? m.train_params : "(none)");
+    cr_assert_eq(m.num_epochs, 0);
+    rm_model_free(&m);
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "runs/finetune/seed1/model.h5")), 0);
+    cr_assert_str_eq(m.def.name, "source7_opset13", "fine-tuning did not keep the imported network");
+    rm_model_free(&m);
+    char *eval = slurp(tu_path(dir, "source_model_eval.json"));
+    cr_assert(strstr(eval, "target.h5"), "the imported source model was not evaluated on the target:\n%s", eval);
+    free(eval);
+    char *report = slurp(tu_path(dir, "report.md"));
+    cr_assert(strstr(report, "source model (trained elsewhere) target test accuracy"), "%s", report);
+    free(report);
+
+    code = run_make(&out, "SOURCE_MODEL=/nonexistent/model.onnx");
+    cr_assert_eq(code, 2, "%s", out);
+    cr_assert(strstr(out, "SOURCE_MODEL=/nonexistent/model.onnx: no such file"), "%s", out);
+    free(out);
+}

@@ -90,7 +90,8 @@ static int check(void *t, const char *cmd)
 {
     train_options *o = t;
     rm_train_config *c = &o->cfg;
-    if (!rm_netdef_is_path(c->net) && rm_netdef_name_check(c->net) != 0)
+    if (!c->net && !c->init_from) return cli_usage_error(cmd, "--net NAME|FILE is required (or --init-from MODEL.h5)");
+    if (c->net && !rm_netdef_is_path(c->net) && rm_netdef_name_check(c->net) != 0)
         return cli_usage_error(cmd, "--net: %s", rm_error_message());
     if (c->encoded.kind != RM_ENCODED_NONE && !c->encoded_path)
         return cli_usage_error(cmd, "--encoded-epochs and --encoded-share need --encoded FILE");
@@ -107,8 +108,9 @@ static int check(void *t, const char *cmd)
 static const cli_option options[] = {
     CLI_HELP_TEXT("options:"),
     CLI_OPT_REQUIRED('d', "data", "FILE", cfg.data_path, "dataset (relmask synth / ingest)"),
-    CLI_OPT_REQUIRED('n', "net", "NAME|FILE", cfg.net, "network: a name under nets/ (fer-small, fer-vgg, lenet,\n"
-                                                  "fer-small-28, tiny) or a .cfg path"),
+    CLI_OPT_STRING('n', "net", "NAME|FILE", cfg.net, "network: a name under nets/ (fer-small, fer-vgg, lenet,\n"
+                                                "fer-small-28, tiny) or a .cfg path; with --init-from\n"
+                                                "the default is that model's network"),
     CLI_OPT_REQUIRED('o', "out", "FILE", cfg.out_path, "model file"),
     CLI_OPT_INT('e', "epochs", "N", cfg.epochs, 1, 100000, "epochs (10)"),
     CLI_OPT_INT('b', "batch", "N", cfg.batch, 1, 65536, "minibatch size (64)"),
@@ -167,6 +169,7 @@ static const cli_option options[] = {
 static const cli_command command = {
     .name = "train",
     .usage = "usage: relmask train --data D.h5 --net NAME --out MODEL.h5 [options]\n"
+             "       relmask train --data D.h5 --init-from MODEL.h5 --out MODEL.h5 [options]\n"
              "\n"
              "Trains a network on the dataset's train split, validating on its val split\n"
              "after every epoch. MODEL.h5 holds the best model by validation accuracy and\n"

@@ -212,7 +212,8 @@ static int read_test_json(report_ctx *ctx, report_run *run, const char *path)
     return rc;
 }
 
-static int read_history(report_run *run, const char *path)
+/* allow_empty: a model trained elsewhere (imported) has no history */
+static int read_history(report_run *run, const char *path, int allow_empty)
 {
     rm_model m;
     if (rm_model_load(&m, path) != 0) {
@@ -221,7 +222,7 @@ static int read_history(report_run *run, const char *path)
     }
     int rc = 0;
     if (m.num_epochs < 1) {
-        rc = rm_error("%s: the model has no training history", path);
+        if (!allow_empty) rc = rm_error("%s: the model has no training history", path);
     } else {
         run->epochs = m.num_epochs;
         run->val = rm_malloc(sizeof *run->val * (size_t)m.num_epochs, "history");
@@ -254,7 +255,7 @@ static int load_run(report_ctx *ctx, report_condition *c, report_run *run, int s
                       "leave it out with --seeds / --conditions)",
                       test);
     if (rc == 0) rc = read_test_json(ctx, run, test);
-    if (rc == 0 && is_file(model)) rc = read_history(run, model);
+    if (rc == 0 && is_file(model)) rc = read_history(run, model, 0);
     free(test);
     free(model);
     return rc;
@@ -301,17 +302,22 @@ static int read_source(report_ctx *ctx)
         rc = rm_json_load(&doc, eval);
         if (rc == 0) {
             rc = rm_json_get_number(doc, "accuracy", eval, &ctx->source_test_acc);
+            /* a source model trained elsewhere is evaluated on the target test split */
+            const rm_json *data = rm_json_get(doc, "data");
+            const char *d = data && data->type == RM_JSON_STRING ? data->string : "", *base = strrchr(d, '/');
+            ctx->source_eval_on_target = !strcmp(base ? base + 1 : d, "target.h5");
             rm_json_free(doc);
             ctx->has_source_eval = rc == 0;
         }
     }
     if (rc == 0 && is_file(model)) {
         report_run tmp = {0};
-        rc = read_history(&tmp, model);
-        if (rc == 0) {
+        rc = read_history(&tmp, model, 1);
+        if (rc == 0 && tmp.epochs > 0) {
             for (int e = 0; e < tmp.epochs; e++) ctx->source_seconds += tmp.seconds[e];
             ctx->has_source_history = 1;
         }
+        ctx->source_imported = rc == 0 && tmp.epochs == 0;
         free(tmp.val);
         free(tmp.seconds);
     }

@@ -99,6 +99,8 @@ typedef struct {
     /* source model */
     int has_source_eval;
     double source_test_acc;
+    int source_imported;         /* source_model.h5 has no history: trained elsewhere */
+    int source_eval_on_target;   /* source_model_eval.json is on target.h5 (SOURCE_MODEL=) */
     int has_source_history;
     double source_seconds;
     double total_seconds;                   /* every run's history + the source model's */

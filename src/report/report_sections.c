@@ -478,11 +478,14 @@ static int reproducibility(report_renderer *r, const report_ctx *ctx)
     begin(r, REPORT_ITEM);
     sayf(r, "total training time: %s (the epoch seconds of %d student run%s' histories%s)",
          report_fmt_duration(buf, sizeof buf, ctx->total_seconds), ctx->total_runs, ctx->total_runs == 1 ? "" : "s",
-         ctx->has_source_history ? " and of the source model" : "; no source_model.h5");
+         ctx->has_source_history ? " and of the source model"
+         : ctx->source_imported ? "; the source model was trained elsewhere"
+                                : "; no source_model.h5");
     end(r, REPORT_ITEM);
     begin(r, REPORT_ITEM);
     if (ctx->has_source_eval)
-        sayf(r, "source model test accuracy (source_model_eval.json): %.2f%%", 100 * ctx->source_test_acc);
+        sayf(r, "source model %s accuracy (source_model_eval.json): %.2f%%",
+             ctx->source_eval_on_target ? "(trained elsewhere) target test" : "test", 100 * ctx->source_test_acc);
     else
         say(r, "source model test accuracy: n/a (no source_model_eval.json)");
     end(r, REPORT_ITEM);

@@ -44,7 +44,7 @@ void rm_encoded_schedule_text(const rm_encoded_schedule *s, char *out, size_t si
 
 typedef struct {
     const char *data_path;      /* dataset file */
-    const char *net;            /* built-in name (nets/<name>.cfg) or path */
+    const char *net;            /* built-in name (nets/<name>.cfg) or path; NULL with init_from: its network */
     const char *out_path;       /* best model; checkpoint at <out>.ckpt */
     int force, resume;
     int stop_after;             /* stop after this many epochs in this run, keeping the checkpoint (0: never) */

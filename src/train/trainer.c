@@ -75,7 +75,8 @@ typedef struct {
 static int describe_params(trainer *t, const rm_dataset *ds, const encoded_info *enc)
 {
     const rm_train_config *c = t->cfg;
-    size_t size = 2048 + strlen(c->net) + (c->encoded_path ? strlen(c->encoded_path) : 0) +
+    const char *net = c->net ? c->net : t->model.def.name;
+    size_t size = 2048 + strlen(net) + (c->encoded_path ? strlen(c->encoded_path) : 0) +
                   (c->distill_path ? strlen(c->distill_path) : 0) +
                   (c->init_from ? strlen(c->init_from) : 0) + (enc->mode ? strlen(enc->mode) : 0);
     char *text = rm_malloc(size, "training parameters");
@@ -83,7 +84,7 @@ static int describe_params(trainer *t, const rm_dataset *ds, const encoded_info 
     int k = snprintf(text, size,
              "net=%s\nepochs=%d\nbatch=%d\noptimizer=%s\nlr=%g\nmomentum=%g\nnesterov=%d\nweight_decay=%g\n"
              "schedule=%s\nwarmup_epochs=%d\nhflip=%d\nshift=%d\nrotate=%g\ninit=%s\nseed=%llu\n",
-             c->net, c->epochs, c->batch, c->optim.kind == RM_OPT_ADAM ? "adam" : "sgd", c->optim.lr,
+             net, c->epochs, c->batch, c->optim.kind == RM_OPT_ADAM ? "adam" : "sgd", c->optim.lr,
              c->optim.momentum, c->optim.nesterov, c->optim.weight_decay,
              c->optim.schedule == RM_LR_COSINE ? "cosine" : c->optim.schedule == RM_LR_STEP ? "step" : "constant",
              c->optim.warmup_epochs, c->augment.hflip, c->augment.shift, c->augment.rotate_deg,
@@ -276,8 +277,6 @@ static int prepare_model(trainer *t)
 {
     rm_model *m = &t->model;
     const rm_train_config *c = t->cfg;
-    RM_TRY(rm_netdef_find(&m->def, c->net));
-    if (c->input_channels) RM_TRY(rm_netdef_set_input_channels(&m->def, c->input_channels));
     if (c->init_from) {
         rm_hdf5_lock();
         int lrc = rm_model_load(&t->init_model, c->init_from);
@@ -285,6 +284,10 @@ static int prepare_model(trainer *t)
         if (lrc != 0) return rm_error_prefix("--init-from");
         t->init_loaded = 1;
     }
+    /* without --net, fine-tuning keeps the network of the model it starts from */
+    if (c->net) RM_TRY(rm_netdef_find(&m->def, c->net));
+    else RM_TRY(rm_netdef_parse(&m->def, t->init_model.def.text, c->init_from));
+    if (c->input_channels) RM_TRY(rm_netdef_set_input_channels(&m->def, c->input_channels));
     rm_dataset ds, enc;
     encoded_info info;
     memset(&info, 0, sizeof info);
