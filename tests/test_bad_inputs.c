@@ -1330,6 +1330,29 @@ static void teacher_other_dataset(void)
 
 /* --- the catalogue --------------------------------------------------------*/
 
+/* --- import onnx -----------------------------------------------------------*/
+
+/* An ONNX fixture (tests/fixtures/onnx/) copied to model.onnx, whole or cut. */
+static void onnx_fixture(const char *name, size_t keep)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/onnx/%s", getenv("RELMASK_FIXTURES"), name);
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "cannot open %s", path);
+    unsigned char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    cr_assert(n > 0 && n < sizeof buf, "%s: unexpected size", path);
+    tu_write_file(in("model.onnx"), buf, keep < n ? keep : n);
+}
+static void onnx_seq(void) { onnx_fixture("seq_opset13.onnx", SIZE_MAX); }
+static void onnx_truncated(void) { onnx_fixture("seq_opset13.onnx", 6000); }
+static void onnx_nan(void) { onnx_fixture("nan_opset13.onnx", SIZE_MAX); }
+static void onnx_gated(void) { onnx_fixture("gated_opset13.onnx", SIZE_MAX); }
+static void onnx_opset7(void) { onnx_fixture("opset7.onnx", SIZE_MAX); }
+static void onnx_garbage(void) { text("model.onnx", "{\"this\": \"is JSON, not a protobuf\"}\n"); }
+static void onnx_empty(void) { text("model.onnx", ""); }
+
 typedef struct {
     const char *category;
     const char *name;
@@ -1507,6 +1530,17 @@ static const bad_case cases[] = {
     {"occlusion", "command writes uint8", data16, OCC "'cp {in} {out}'", 1, {"record 0", "dtype '|u1'", "expected float32"}, "out.h5", 0},
     {"occlusion", "command writes garbage", data16, OCC "'printf garbage > {out}'", 1, {"record 0", "not an NPY file"}, "out.h5", 0},
     {"occlusion", "command writes nothing", data16, OCC "'true'", 1, {"record 0", "wrote no output file"}, "out.h5", 0},
+    /* import onnx: a model trained elsewhere */
+#define ONNX "import onnx model.onnx -q -o out.h5 "
+    {"onnx", "truncated protobuf", onnx_truncated, ONNX, 1, {"model.onnx", "not an ONNX model"}, "out.h5", 0},
+    {"onnx", "JSON instead of a protobuf", onnx_garbage, ONNX, 1, {"model.onnx", "not an ONNX model"}, "out.h5", 0},
+    {"onnx", "empty file", onnx_empty, ONNX, 1, {"model.onnx"}, "out.h5", 0},
+    {"onnx", "no such file", NULL, ONNX, 1, {"model.onnx"}, "out.h5", 0},
+    {"onnx", "NaN weight", onnx_nan, ONNX, 1, {"model.onnx", "node 3", "(Conv)", "holds NaN at index 55"}, "out.h5", 0},
+    {"onnx", "unsupported operator use", onnx_gated, ONNX, 1, {"model.onnx", "node 3 '/Mul' (Mul)", "does not subtract, multiply or divide them"}, "out.h5", 0},
+    {"onnx", "opset 7", onnx_opset7, ONNX, 1, {"model.onnx", "ONNX opset 7", "opsets 9 to 17"}, "out.h5", 0},
+    {"onnx", "--classes of another count", onnx_seq, ONNX "--classes a,b", 1, {"model.onnx", "--classes names 2 classes but the model has 3 outputs"}, "out.h5", 0},
+    {"onnx", "--size against the model", onnx_seq, ONNX "--size 20", 1, {"model.onnx", "16x16 but --size says 20x20"}, "out.h5", 0},
     /* knowledge distillation: the teacher (train --distill) */
 #define KD "train -q -d d.h5 -n n.cfg -b 16 -e 1 -o out.h5 --distill "
     {"distill", "--distill: no such file", data16, KD "nope.h5", 1, {"--distill", "nope.h5: cannot open"}, "out.h5", 0},
@@ -1668,7 +1702,7 @@ ParameterizedTest(int *i, bad_inputs, catalogue, .init = setup, .fini = teardown
 /* The catalogue's size, by category (docs/reliability.md quotes it). */
 Test(bad_inputs, catalogue_size)
 {
-    static const char *const categories[] = {"fer2013", "idx", "npy", "folder", "import", "hdf5", "distill", "occlusion", "usage", "net"};
+    static const char *const categories[] = {"fer2013", "idx", "npy", "folder", "import", "onnx", "hdf5", "distill", "occlusion", "usage", "net"};
     int total = 0;
     for (size_t k = 0; k < sizeof categories / sizeof *categories; k++) {
         int n = 0;

@@ -126,6 +126,12 @@ static const onnx_const *weight_input(importer *im, const Onnx__NodeProto *n, si
              (long long)count);
         return NULL;
     }
+    for (int64_t i = 0; i < c->count; i++)
+        if (!isfinite(c->f[i])) {
+            fail(im, "its %s '%s' holds %s at index %lld; the model's weights must be finite", role, n->input[k],
+                 isnan(c->f[i]) ? "NaN" : "an infinity", (long long)i);
+            return NULL;
+        }
     return c;
 }
 
