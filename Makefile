@@ -96,11 +96,16 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # Tests find the CLI and the fixtures through the environment; each runs in
-# its own process (Criterion) with a private scratch directory.
+# its own process (Criterion) with a private scratch directory. The whole
+# output is kept in $(BUILD)/check.log; when a test fails, its assertion
+# lines are repeated at the end, where a CI log's tail shows them.
 check test: DEPS_FLAGS := --browser
 check test: deps $(BIN) $(TEST_BIN)
-	RELMASK_QUIET=1 RELMASK_ROOT=$(abspath .) RELMASK_BIN=$(abspath $(BIN)) RELMASK_FIXTURES=$(abspath tests/fixtures) RELMASK_NETS=$(abspath nets) \
-	  $(TEST_BIN) --jobs 2 $(TEST_ARGS)
+	@{ RELMASK_QUIET=1 RELMASK_ROOT=$(abspath .) RELMASK_BIN=$(abspath $(BIN)) RELMASK_FIXTURES=$(abspath tests/fixtures) \
+	  RELMASK_NETS=$(abspath nets) $(TEST_BIN) --jobs 2 $(TEST_ARGS); echo $$? > $(BUILD)/check.rc; } 2>&1 | tee $(BUILD)/check.log
+	@rc=$$(cat $(BUILD)/check.rc); if [ "$$rc" != 0 ]; then \
+	  echo "=== make check failed (exit $$rc); the failures (whole output: $(BUILD)/check.log):"; \
+	  grep -E -A8 '^\[----\]|^\[FAIL\]' $(BUILD)/check.log | head -150; exit 1; fi
 
 bench: $(BIN) $(BENCH_BIN)
 	@scripts/deps.sh --bench
