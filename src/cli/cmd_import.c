@@ -10,7 +10,7 @@
 #include "import/import.h"
 
 typedef struct {
-    rm_import_onnx_options o;
+    rm_import_options o;
     const char *mean, *std;
 } import_options;
 

@@ -17,7 +17,7 @@ typedef struct {
     int width, height;          /* the input size when the model's is symbolic (0: the model's) */
     const char *name;           /* the network's name (default: the file name without .onnx) */
     const char *command_line;   /* provenance */
-} rm_import_onnx_options;
+} rm_import_options;
 
 /* Imports an ONNX model (opsets 9-17, as torch.onnx.export writes them) of
  * the layers relmask has, as a chain or a graph (`from =`): Conv (grouped
@@ -28,6 +28,6 @@ typedef struct {
  * Mul, Div and Add by constants before the first layer become the model's
  * input normalization. Anything else fails naming the node and what is not
  * supported; nothing is written. */
-int rm_import_onnx(const rm_import_onnx_options *o);
+int rm_import_onnx(const rm_import_options *o);
 
 #endif

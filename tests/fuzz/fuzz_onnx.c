@@ -15,7 +15,7 @@ int fuzz_onnx(const uint8_t *data, size_t size)
     char *out = fuzz_write("model.h5", (const uint8_t *)"", 0);
     if (out) {
         fuzz_remove(out);
-        rm_import_onnx_options o = {.input = in, .out_path = out, .force = 1, .width = 16, .height = 16};
+        rm_import_options o = {.input = in, .out_path = out, .force = 1, .width = 16, .height = 16};
         rm_import_onnx(&o);
         fuzz_remove(out);
     }

@@ -1,0 +1,458 @@
+/* The importers' common half: layers, tensors, the network text and the
+ * model file (builder.h). */
+#include "import/builder.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/h5util.h"
+#include "ingest/ingest.h"
+#include "nn/model_file.h"
+#include "nn/net.h"
+
+int imp_fail(imp_builder *b, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return rm_error("%s: %s", b->what, msg);
+}
+
+imp_layer *imp_add_layer(imp_builder *b, rm_layer_type type)
+{
+    imp_layer *grown = rm_realloc(b->layers, sizeof *grown * (size_t)(b->nlayers + 1), "imported layers");
+    if (!grown) return NULL;
+    b->layers = grown;
+    imp_layer *l = &b->layers[b->nlayers++];
+    memset(l, 0, sizeof *l);
+    l->type = type;
+    l->num_inputs = 1;
+    l->inputs[0] = b->src;
+    if (b->src >= 0) b->layers[b->src].readers++;
+    return l;
+}
+
+float *imp_copy_floats(const float *src, int64_t count, float scale)
+{
+    float *dst = rm_malloc(sizeof *dst * (size_t)(count ? count : 1), "imported weights");
+    if (dst)
+        for (int64_t i = 0; i < count; i++) dst[i] = src[i] * scale;
+    return dst;
+}
+
+const imp_tensor *imp_find_tensor(const imp_builder *b, const char *name)
+{
+    for (int i = b->ntensors - 1; i >= 0; i--)
+        if (!strcmp(b->tensors[i].name, name)) return &b->tensors[i];
+    return NULL;
+}
+
+void imp_use(imp_builder *b, const imp_tensor *t)
+{
+    b->in = t, b->src = t->layer;
+    b->flat = t->flat, b->c = t->c, b->h = t->h, b->w = t->w;
+}
+
+int imp_add_tensor(imp_builder *b, const char *name, int layer, int consumers)
+{
+    imp_tensor *grown = rm_realloc(b->tensors, sizeof *grown * (size_t)(b->ntensors + 1), "tensor table");
+    if (!grown) return -1;
+    b->tensors = grown;
+    b->tensors[b->ntensors++] = (imp_tensor){.name = name, .layer = layer, .flat = b->flat, .c = b->c, .h = b->h,
+                                             .w = b->w, .consumers = consumers};
+    return 0;
+}
+
+int imp_input(imp_builder *b, const char *name, int channels, int h, int w, int consumers)
+{
+    b->channels = channels, b->in_h = h, b->in_w = w;
+    b->flat = 0, b->c = channels, b->h = h, b->w = w;
+    b->src = RM_INPUT_NETWORK;
+    for (int c = 0; c < RM_IMPORT_MAX_CHANNELS; c++) b->a[c] = 1, b->b[c] = 0;
+    return imp_add_tensor(b, name, RM_INPUT_NETWORK, consumers);
+}
+
+void imp_layer_name(const imp_builder *b, int i, char *out, size_t size)
+{
+    if (i == RM_INPUT_NETWORK) {
+        snprintf(out, size, "input");
+        return;
+    }
+    int k = 0;
+    for (int j = 0; j <= i; j++) k += b->layers[j].type == b->layers[i].type;
+    snprintf(out, size, "%s%d", rm_layer_type_names[b->layers[i].type], k);
+}
+
+int imp_flatten(imp_builder *b)
+{
+    if (b->flat) return 0;
+    if (!imp_add_layer(b, RM_LAYER_FLATTEN)) return -1;
+    b->c = b->c * b->h * b->w, b->h = b->w = 1, b->flat = 1;
+    return 0;
+}
+
+int imp_need_spatial(imp_builder *b)
+{
+    return b->flat ? imp_fail(b, "expects an image tensor [N,C,H,W] but the data is already flat [N,%lld]",
+                              (long long)b->c)
+                   : 0;
+}
+
+static int window_fits(imp_builder *b, int size, int stride, int pad, const char *what)
+{
+    if (size < 1 || size > 64 || stride < 1 || stride > 64 || pad < 0 || pad > 64)
+        return imp_fail(b, "%s %d, stride %d, pad %d outside what relmask layers take (1..64, 1..64, 0..64)", what,
+                        size, stride, pad);
+    int64_t h = (b->h + 2 * pad - size) / stride + 1, w = (b->w + 2 * pad - size) / stride + 1;
+    if (b->h + 2 * pad < size || b->w + 2 * pad < size || h < 1 || w < 1)
+        return imp_fail(b, "a %dx%d %s does not fit the %lldx%lld input", size, size, what, (long long)b->h,
+                        (long long)b->w);
+    b->h = h, b->w = w;
+    return 0;
+}
+
+int imp_conv(imp_builder *b, int filters, int size, int stride, int pad, int groups, float *weight, float *bias)
+{
+    if (imp_need_spatial(b) || window_fits(b, size, stride, pad, "kernel")) {
+        free(weight), free(bias);
+        return -1;
+    }
+    imp_layer *l = imp_add_layer(b, RM_LAYER_CONV);
+    if (!l) {
+        free(weight), free(bias);
+        return -1;
+    }
+    l->filters = filters, l->size = size, l->stride = stride, l->pad = pad, l->groups = groups;
+    l->weight = weight, l->bias_v = bias, l->bias = bias != NULL;
+    b->c = filters;
+    return 0;
+}
+
+int imp_pool(imp_builder *b, rm_layer_type type, int size, int stride, int pad)
+{
+    RM_TRY(imp_need_spatial(b));
+    RM_TRY(window_fits(b, size, stride, pad, "window"));
+    imp_layer *l = imp_add_layer(b, type);
+    if (!l) return -1;
+    l->size = size, l->stride = stride, l->pad = pad;
+    return 0;
+}
+
+int imp_global_avgpool(imp_builder *b)
+{
+    RM_TRY(imp_need_spatial(b));
+    if (!imp_add_layer(b, RM_LAYER_GLOBALAVGPOOL)) return -1;
+    b->h = b->w = 1;
+    return 0;
+}
+
+int imp_join(imp_builder *b, const imp_tensor *const *x, const char *const *names, int count, int concat)
+{
+    if (count < 2 || count > RM_MAX_INPUTS)
+        return imp_fail(b, "joins %d tensors; relmask's [%s] takes 2 to %d", count, concat ? "concat" : "add",
+                        RM_MAX_INPUTS);
+    for (int k = 0; k < count; k++) {
+        for (int j = 0; j < k; j++)
+            if (x[j]->layer == x[k]->layer)
+                return imp_fail(b, "reads the same tensor twice ('%s'); relmask's layers read each input once",
+                                names[k]);
+        if (x[k]->flat != x[0]->flat || x[k]->h != x[0]->h || x[k]->w != x[0]->w || (!concat && x[k]->c != x[0]->c))
+            return imp_fail(b, "its inputs have different shapes ('%s' [%lld,%lld,%lld], '%s' [%lld,%lld,%lld]); "
+                               "relmask does not broadcast",
+                            names[0], (long long)x[0]->c, (long long)x[0]->h, (long long)x[0]->w, names[k],
+                            (long long)x[k]->c, (long long)x[k]->h, (long long)x[k]->w);
+    }
+    int64_t c = x[0]->c;
+    for (int k = 1; concat && k < count; k++) c += x[k]->c;
+    b->src = x[0]->layer;
+    imp_layer *l = imp_add_layer(b, concat ? RM_LAYER_CONCAT : RM_LAYER_ADD);
+    if (!l) return -1;
+    l->num_inputs = count;
+    for (int k = 1; k < count; k++) {
+        l->inputs[k] = x[k]->layer;
+        if (x[k]->layer >= 0) b->layers[x[k]->layer].readers++;
+    }
+    b->flat = x[0]->flat, b->c = c, b->h = x[0]->h, b->w = x[0]->w;
+    return 0;
+}
+
+int imp_affine(imp_builder *b, const char *op, const float *k, int64_t count, int negate)
+{
+    int add = !strcmp(op, "Add"), sub = !strcmp(op, "Sub"), mul = !strcmp(op, "Mul"), div = !strcmp(op, "Div");
+    if (b->src == RM_INPUT_NETWORK && b->nlayers == 0 && !b->flat && b->in->consumers == 1) {
+        for (int c = 0; c < b->channels; c++) {
+            double v = k[count == 1 ? 0 : c];
+            if (negate) b->a[c] = -b->a[c], b->b[c] = v - b->b[c];
+            else if (add) b->b[c] += v;
+            else if (sub) b->b[c] -= v;
+            else if (mul) b->a[c] *= v, b->b[c] *= v;
+            else if (v == 0) return imp_fail(b, "divides by zero");
+            else b->a[c] /= v, b->b[c] /= v;
+        }
+        return 1;
+    }
+    imp_layer *l = b->src >= 0 ? &b->layers[b->src] : NULL;
+    if (l && l->type == RM_LAYER_DENSE && b->flat && l->readers == 0 && b->in->consumers == 1) {
+        if (negate) return imp_fail(b, "subtracts a dense layer's output from a constant; not supported yet");
+        for (int64_t o = 0; o < l->units; o++) {
+            double v = k[count == 1 ? 0 : o];
+            if (add) {
+                l->bias_v[o] += (float)v;
+            } else if (sub) {
+                l->bias_v[o] -= (float)v;
+            } else {
+                if (div && v == 0) return imp_fail(b, "divides by zero");
+                double scale = mul ? v : 1.0 / v;
+                l->bias_v[o] = (float)(l->bias_v[o] * scale);
+                for (int64_t i = 0; i < l->fan_in; i++) l->weight[o * l->fan_in + i] *= (float)scale;
+            }
+        }
+        if (add || sub) l->bias = 1;
+        return 1;
+    }
+    if (b->src == RM_INPUT_NETWORK)
+        return imp_fail(b, "%s by a constant on the network input where it is not the input normalization (the "
+                           "input is read elsewhere too, or after a layer)",
+                        op);
+    return imp_fail(b, "%s by a constant after a %s layer is not supported yet (only after the input, as its "
+                       "normalization, or after a dense layer read by nothing else)",
+                    op, rm_layer_type_names[l->type]);
+}
+
+int imp_finish(imp_builder *b, const char *output_name)
+{
+    if (b->nlayers == 0) return rm_error("%s: the model has no layer relmask can run", b->o->input);
+    const imp_tensor *out = imp_find_tensor(b, output_name);
+    char name[48];
+    if (!out || out->layer != b->nlayers - 1) {
+        imp_layer_name(b, b->nlayers - 1, name, sizeof name);
+        return rm_error("%s: the model's output '%s' is not computed by its last layer (%s)", b->o->input,
+                        output_name, name);
+    }
+    for (int i = 0; i + 1 < b->nlayers; i++)
+        if (b->layers[i].readers == 0) {
+            imp_layer_name(b, i, name, sizeof name);
+            return rm_error("%s: layer %s computes a tensor that does not reach the model's output; relmask "
+                            "networks have one output",
+                            b->o->input, name);
+        }
+    b->flat = out->flat, b->c = out->c, b->h = out->h, b->w = out->w;
+    return 0;
+}
+
+/* --- the network text and the model file ----------------------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} text;
+
+static int put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int put(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return rm_error("formatting the network text failed");
+    if (t->len + (size_t)n + 1 > t->cap) {
+        size_t cap = 2 * (t->len + (size_t)n + 1);
+        char *grown = rm_realloc(t->buf, cap, "network text");
+        if (!grown) return -1;
+        t->buf = grown, t->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+    return 0;
+}
+
+static void net_name(char *out, size_t size, const char *given, const char *path)
+{
+    const char *base = given ? given : strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t n = 0;
+    for (const char *p = base; *p && n + 1 < size; p++) {
+        if (!given && !strcmp(p, ".onnx")) break;
+        char c = *p;
+        out[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                           c == '.'
+                       ? c
+                       : '_';
+    }
+    out[n] = 0;
+    if (n == 0) snprintf(out, size, "imported");
+}
+
+static int network_text(imp_builder *im, const char *header, int classes, char **out)
+{
+    text t = {0};
+    char name[64];
+    net_name(name, sizeof name, im->o->name, im->o->input);
+    int rc = put(&t, "%s\n[net]\nname = %s\ninput = %dx%dx%d\nclasses = %d\n", header, name, im->channels, im->in_h,
+                 im->in_w, classes);
+    for (int i = 0; rc == 0 && i < im->nlayers; i++) {
+        const imp_layer *l = &im->layers[i];
+        rc = put(&t, "\n[%s]\n", rm_layer_type_names[l->type]);
+        if (rc == 0 && (l->num_inputs > 1 || l->inputs[0] != i - 1)) {
+            rc = put(&t, "from = ");
+            for (int k = 0; rc == 0 && k < l->num_inputs; k++) {
+                char from[48];
+                imp_layer_name(im, l->inputs[k], from, sizeof from);
+                rc = put(&t, "%s%s", k ? ", " : "", from);
+            }
+            if (rc == 0) rc = put(&t, "\n");
+        }
+        if (rc) break;
+        switch (l->type) {
+        case RM_LAYER_CONV:
+            rc = put(&t, "filters = %d\nsize = %d\nstride = %d\npad = %d\nbias = %d\n", l->filters, l->size, l->stride,
+                     l->pad, l->bias);
+            if (rc == 0 && l->groups > 1) rc = put(&t, "groups = %d\n", l->groups);
+            break;
+        case RM_LAYER_MAXPOOL:
+        case RM_LAYER_AVGPOOL:
+            rc = put(&t, "size = %d\nstride = %d\npad = %d\n", l->size, l->stride, l->pad);
+            break;
+        case RM_LAYER_DENSE: rc = put(&t, "units = %d\nbias = %d\n", l->units, l->bias); break;
+        case RM_LAYER_DROPOUT: rc = put(&t, "p = %.9g\n", l->p); break;
+        case RM_LAYER_BATCHNORM: rc = put(&t, "eps = %.9g\nmomentum = %.9g\n", l->eps, l->momentum); break;
+        default: break;
+        }
+    }
+    if (rc) {
+        free(t.buf);
+        return -1;
+    }
+    *out = t.buf;
+    return 0;
+}
+
+static int write_param(rm_net *net, const char *layer, const char *name, const float *v)
+{
+    rm_param *p = rm_net_param(net, layer, name);
+    if (!p) return rm_error("the network has no parameter %s/%s", layer, name);
+    return rm_net_param_write(net, p, v);
+}
+
+static int set_weights(imp_builder *im, rm_net *net, const rm_netdef *def)
+{
+    for (int i = 0; i < im->nlayers; i++) {
+        const imp_layer *l = &im->layers[i];
+        const char *name = def->layers[i].name;
+        if (l->weight) RM_TRY(write_param(net, name, "weight", l->weight));
+        if (l->bias) RM_TRY(write_param(net, name, "bias", l->bias_v));
+        if (l->type == RM_LAYER_BATCHNORM) {
+            RM_TRY(write_param(net, name, "gamma", l->gamma));
+            RM_TRY(write_param(net, name, "beta", l->beta));
+            RM_TRY(write_param(net, name, "running_mean", l->mean));
+            RM_TRY(write_param(net, name, "running_var", l->var));
+        }
+    }
+    return 0;
+}
+
+static int class_names(imp_builder *im, int classes, char ***names)
+{
+    int n = classes;
+    if (im->o->classes) {
+        RM_TRY(rm_classes_parse(im->o->classes, &n, names));
+        if (n != classes) {
+            rm_h5_free_strings(n, *names);
+            *names = NULL;
+            return rm_error("%s: --classes names %d classes but the model has %d outputs", im->o->input, n, classes);
+        }
+        return 0;
+    }
+    *names = rm_calloc((size_t)classes, sizeof **names, "class names");
+    if (!*names) return -1;
+    for (int k = 0; k < classes; k++) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%d", k);
+        if (!((*names)[k] = rm_strdup(buf))) return -1;
+    }
+    return 0;
+}
+
+/* The model's normalization: --mean/--std give what the ONNX input
+ * expects of x/255; the folded affine ops before the first layer map it on. */
+static int normalization(imp_builder *im, rm_model *m)
+{
+    const rm_import_options *o = im->o;
+    int c = im->channels;
+    if ((o->num_mean > 1 && o->num_mean != c) || (o->num_std > 1 && o->num_std != c))
+        return rm_error("%s: --mean/--std give %d/%d values but the model has %d input channel%s (give 1 or %d)",
+                        o->input, o->num_mean, o->num_std, c, c == 1 ? "" : "s", c);
+    m->channels = c;
+    m->norm_mean = rm_malloc(sizeof(float) * (size_t)c, "normalization");
+    m->norm_std = rm_malloc(sizeof(float) * (size_t)c, "normalization");
+    if (!m->norm_mean || !m->norm_std) return -1;
+    for (int k = 0; k < c; k++) {
+        double mean = o->num_mean ? o->mean[o->num_mean == 1 ? 0 : k] : 0.0;
+        double std = o->num_std ? o->std[o->num_std == 1 ? 0 : k] : 1.0;
+        double a = im->a[k], b = im->b[k];
+        if (a == 0) return rm_error("%s: the input scaling before the first layer multiplies channel %d by 0",
+                                    o->input, k);
+        double s = std / a, mu = mean - b * std / a;
+        if (!(s > 0) || !isfinite(s) || !isfinite(mu))
+            return rm_error("%s: channel %d: the model's input normalization (x/255 - %g) / %g is not one relmask "
+                            "can store (it needs a positive finite std)",
+                            o->input, k, mu, s);
+        m->norm_mean[k] = (float)mu;
+        m->norm_std[k] = (float)s;
+    }
+    return 0;
+}
+
+int imp_write_model(imp_builder *im, const char *header, const char *train_params)
+{
+    const rm_import_options *o = im->o;
+    int classes = (int)(im->flat ? im->c : im->c * im->h * im->w);
+    if (classes < 2 || classes > RM_MAX_CLASSES)
+        return rm_error("%s: the model outputs %d values; a classifier has 2 to %d classes", o->input, classes,
+                        RM_MAX_CLASSES);
+    rm_model m = {0};
+    char *txt = NULL, **names = NULL;
+    rm_net net;
+    int have_net = 0;
+    int rc = network_text(im, header, classes, &txt);
+    if (rc == 0) rc = rm_netdef_parse(&m.def, txt, o->input);
+    if (rc == 0) rc = rm_net_create(&net, &m.def, 1, RM_MODE_INFER, 0);
+    have_net = rc == 0;
+    if (rc == 0) rc = set_weights(im, &net, &m.def);
+    if (rc == 0) rc = rm_model_capture(&m, &net);
+    if (rc == 0) rc = class_names(im, classes, &names);
+    if (rc == 0) rc = rm_model_set_classes(&m, classes, names);
+    if (rc == 0) rc = normalization(im, &m);
+    if (rc == 0) {
+        m.train_params = rm_strdup(train_params);
+        m.dataset_path = rm_strdup("");
+        m.dataset_fingerprint = rm_strdup("");
+        rc = m.train_params && m.dataset_path && m.dataset_fingerprint ? 0 : -1;
+    }
+    if (rc == 0) rc = rm_model_save(&m, o->out_path, o->force, o->command_line);
+    if (have_net) rm_net_destroy(&net);
+    if (names) rm_h5_free_strings(classes, names);
+    free(txt);
+    rm_model_free(&m);
+    return rc;
+}
+
+void imp_free(imp_builder *b)
+{
+    for (int i = 0; i < b->nlayers; i++) {
+        imp_layer *l = &b->layers[i];
+        free(l->weight), free(l->bias_v), free(l->gamma), free(l->beta), free(l->mean), free(l->var);
+    }
+    free(b->layers);
+    free(b->tensors);
+    b->layers = NULL, b->tensors = NULL;
+    b->nlayers = b->ntensors = 0;
+}

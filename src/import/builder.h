@@ -1,0 +1,97 @@
+/* What every importer builds: the layers of a network trained elsewhere,
+ * with their weights in relmask's (PyTorch's) layout, the data tensors
+ * computed so far (which layer made each, and its shape), and the input
+ * normalization folded from constant arithmetic on the input. A format's
+ * reader (onnx_import.c, tfjs_import.c) maps its operators onto this; the
+ * builder turns the result into a network text (with `from =` where a
+ * layer reads anything but the layer before it) and a model file. */
+#ifndef RELMASK_IMPORT_BUILDER_H
+#define RELMASK_IMPORT_BUILDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "import/import.h"
+#include "nn/netdef.h"
+
+typedef struct {
+    rm_layer_type type;
+    int num_inputs, inputs[RM_MAX_INPUTS];   /* earlier layers or RM_INPUT_NETWORK */
+    int readers;                             /* layers that read this one's output */
+    int filters, size, stride, pad, bias, units, groups;
+    double p, eps, momentum;
+    int64_t fan_in;                     /* dense: I */
+    float *weight, *bias_v;             /* conv [O,I/G,K,K], dense [O,I]; bias [O] */
+    float *gamma, *beta, *mean, *var;   /* batchnorm [C] */
+} imp_layer;
+
+/* A data tensor: which layer's output it is, its shape, and how many
+ * readers the source graph gives it (node inputs and graph outputs). */
+typedef struct {
+    const char *name;
+    int layer;              /* an index into layers, or RM_INPUT_NETWORK */
+    int flat;
+    int64_t c, h, w;
+    int consumers;
+} imp_tensor;
+
+typedef struct {
+    const rm_import_options *o;
+    imp_layer *layers;
+    int nlayers;
+    imp_tensor *tensors;
+    int ntensors;
+    /* the operator being mapped: its data input (tensor and layer) and
+     * shape, which the mapping updates to its output's */
+    const imp_tensor *in;
+    int src;
+    int flat;               /* 1: [F] = c; 0: [C,H,W] */
+    int64_t c, h, w;
+    int channels, in_h, in_w;
+    double a[RM_IMPORT_MAX_CHANNELS], b[RM_IMPORT_MAX_CHANNELS];   /* input affine: y = a x + b */
+    char what[600];         /* "MODEL.onnx: node 3 'name' (Conv)": errors start with it */
+} imp_builder;
+
+/* An error "<what>: <message>"; returns -1. */
+int imp_fail(imp_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The network input [channels, h, w], as the tensor `name`. */
+int imp_input(imp_builder *b, const char *name, int channels, int h, int w, int consumers);
+/* A new layer reading b->src (its readers count follows). */
+imp_layer *imp_add_layer(imp_builder *b, rm_layer_type type);
+const imp_tensor *imp_find_tensor(const imp_builder *b, const char *name);
+/* Makes `t` the operator's data input: b->in, b->src and the shape. */
+void imp_use(imp_builder *b, const imp_tensor *t);
+/* Records the operator's output as the tensor `name` of `layer`, with the
+ * builder's current shape. */
+int imp_add_tensor(imp_builder *b, const char *name, int layer, int consumers);
+/* The parser's default name of layer i ("conv3"), or "input". */
+void imp_layer_name(const imp_builder *b, int i, char *out, size_t size);
+float *imp_copy_floats(const float *src, int64_t count, float scale);
+
+/* An error unless the data is an image tensor [C,H,W]. */
+int imp_need_spatial(imp_builder *b);
+/* Layers every format maps onto; each updates the shape. */
+int imp_flatten(imp_builder *b);
+int imp_conv(imp_builder *b, int filters, int size, int stride, int pad, int groups, float *weight, float *bias);
+int imp_pool(imp_builder *b, rm_layer_type type, int size, int stride, int pad);
+int imp_global_avgpool(imp_builder *b);
+/* An [add] (same shapes) or a [concat] (channels) of computed tensors. */
+int imp_join(imp_builder *b, const imp_tensor *const *x, const char *const *names, int count, int concat);
+/* y = scale * x + shift per channel (count 1 or the channel count) on the
+ * input before any layer (the normalization) or on a dense layer's output
+ * that nothing else reads; 1 when folded, -1 with an error otherwise. */
+int imp_affine(imp_builder *b, const char *op, const float *k, int64_t count, int negate);
+
+/* After the walk: the graph output `name` is the last layer's output and
+ * every other layer's output is read. */
+int imp_finish(imp_builder *b, const char *output_name);
+
+/* Writes the model file: the network text (headed by `header`, comment
+ * lines), the weights, the classes (--classes, or 0..K-1), the
+ * normalization (--mean/--std composed with the folded input affine) and
+ * `train_params` (key=value lines: imported_from, format, ...). */
+int imp_write_model(imp_builder *b, const char *header, const char *train_params);
+void imp_free(imp_builder *b);
+
+#endif
