@@ -1350,6 +1350,34 @@ static void onnx_truncated(void) { onnx_fixture("seq_opset13.onnx", 6000); }
 static void onnx_nan(void) { onnx_fixture("nan_opset13.onnx", SIZE_MAX); }
 static void onnx_gated(void) { onnx_fixture("gated_opset13.onnx", SIZE_MAX); }
 static void onnx_opset7(void) { onnx_fixture("opset7.onnx", SIZE_MAX); }
+/* The quant TF.js fixture in the scratch directory, its model.json cut to
+ * `keep` bytes, shard `drop` removed and shard `cut` halved. */
+static void tfjs_copy(size_t keep, const char *drop, const char *cut)
+{
+    static const char *const names[] = {"model.json", "group1-shard1of2.bin", "group1-shard2of2.bin",
+                                        "group2-shard1of1.bin"};
+    for (int k = 0; k < 4; k++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/tfjs/quant/%s", getenv("RELMASK_FIXTURES"), names[k]);
+        FILE *f = fopen(path, "rb");
+        cr_assert(f, "cannot open %s", path);
+        unsigned char buf[1 << 14];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        if (k == 0 && keep < n) n = keep;
+        if (cut && !strcmp(cut, names[k])) n /= 2;
+        if (!drop || strcmp(drop, names[k])) tu_write_file(in(names[k]), buf, n);
+    }
+}
+static void tfjs_truncated(void) { tfjs_copy(700, NULL, NULL); }
+static void tfjs_no_shard(void) { tfjs_copy(SIZE_MAX, "group2-shard1of1.bin", NULL); }
+static void tfjs_short_shard(void) { tfjs_copy(SIZE_MAX, NULL, "group1-shard2of2.bin"); }
+static void tfjs_layers_model(void)
+{
+    text("model.json", "{\"format\": \"layers-model\", \"modelTopology\": {\"class_name\": \"Sequential\"}, "
+                       "\"weightsManifest\": []}\n");
+}
+
 static void onnx_garbage(void) { text("model.onnx", "{\"this\": \"is JSON, not a protobuf\"}\n"); }
 static void onnx_empty(void) { text("model.onnx", ""); }
 
@@ -1541,6 +1569,12 @@ static const bad_case cases[] = {
     {"onnx", "opset 7", onnx_opset7, ONNX, 1, {"model.onnx", "ONNX opset 7", "opsets 9 to 17"}, "out.h5", 0},
     {"onnx", "--classes of another count", onnx_seq, ONNX "--classes a,b", 1, {"model.onnx", "--classes names 2 classes but the model has 3 outputs"}, "out.h5", 0},
     {"onnx", "--size against the model", onnx_seq, ONNX "--size 20", 1, {"model.onnx", "16x16 but --size says 20x20"}, "out.h5", 0},
+    /* import tfjs */
+#define TFJS "import tfjs model.json -q -o out.h5 --classes a,b,c"
+    {"tfjs", "truncated model.json", tfjs_truncated, TFJS, 1, {"model.json", "not a TF.js model.json", "offset 697", "unterminated string"}, "out.h5", 0},
+    {"tfjs", "missing weights shard", tfjs_no_shard, TFJS, 1, {"model.json", "cannot open the weights shard", "group2-shard1of1.bin"}, "out.h5", 0},
+    {"tfjs", "short weights shard", tfjs_short_shard, TFJS, 1, {"model.json", "group1-shard1of2.bin+group1-shard2of2.bin hold 139 bytes", "dw/w"}, "out.h5", 0},
+    {"tfjs", "a layers model", tfjs_layers_model, TFJS, 1, {"model.json", "a TF.js layers model", "tfjs_graph_model"}, "out.h5", 0},
     /* knowledge distillation: the teacher (train --distill) */
 #define KD "train -q -d d.h5 -n n.cfg -b 16 -e 1 -o out.h5 --distill "
     {"distill", "--distill: no such file", data16, KD "nope.h5", 1, {"--distill", "nope.h5: cannot open"}, "out.h5", 0},
@@ -1702,7 +1736,7 @@ ParameterizedTest(int *i, bad_inputs, catalogue, .init = setup, .fini = teardown
 /* The catalogue's size, by category (docs/reliability.md quotes it). */
 Test(bad_inputs, catalogue_size)
 {
-    static const char *const categories[] = {"fer2013", "idx", "npy", "folder", "import", "onnx", "hdf5", "distill", "occlusion", "usage", "net"};
+    static const char *const categories[] = {"fer2013", "idx", "npy", "folder", "import", "onnx", "tfjs", "hdf5", "distill", "occlusion", "usage", "net"};
     int total = 0;
     for (size_t k = 0; k < sizeof categories / sizeof *categories; k++) {
         int n = 0;

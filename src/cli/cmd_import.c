@@ -1,5 +1,5 @@
-/* relmask import onnx MODEL.onnx --out MODEL.h5: the options, over
- * rm_import_onnx (src/import/import.h). */
+/* relmask import onnx|tfjs MODEL --out MODEL.h5: the options, over
+ * rm_import_onnx and rm_import_tfjs (src/import/import.h). */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -68,16 +68,23 @@ static const cli_option options[] = {
 static const cli_command command = {
     .name = "import",
     .usage = "usage: relmask import onnx MODEL.onnx --out MODEL.h5 [options]\n"
+             "       relmask import tfjs model.json --out MODEL.h5 [options]\n"
              "\n"
              "Makes a network trained elsewhere a relmask model: predict, explain (LRP),\n"
              "fine-tune it, or use it as the source model of make experiment.\n"
              "\n"
              "formats:\n"
-             "  onnx   ONNX opsets 9-17 as torch.onnx.export writes them: a chain of Conv,\n"
+             "  onnx   ONNX opsets 9-17 as torch.onnx.export writes them: a chain or graph of\n"
+             "         Conv (grouped too), Add and Concat of tensors,\n"
              "         BatchNormalization, Relu, MaxPool, AveragePool, GlobalAveragePool,\n"
              "         Flatten/Reshape, Gemm or MatMul (+ Add), Dropout; a final Softmax is\n"
              "         dropped (relmask models output logits); constant arithmetic before the\n"
              "         first layer becomes the input normalization\n"
+             "  tfjs   a TensorFlow.js graph model (model.json, its weights manifest and\n"
+             "         .bin shards beside it; float32, or uint8/uint16/float16 quantized):\n"
+             "         Conv2D, _FusedConv2D (BiasAdd, Relu), DepthwiseConv2dNative, MaxPool,\n"
+             "         AvgPool, AddV2, Relu, Mean (global pooling), MatMul, BiasAdd; NHWC\n"
+             "         becomes NCHW, 'SAME' padding a symmetric pad\n"
              "\n",
     .options = options,
     .epilog = "\n"
@@ -96,10 +103,10 @@ int cmd_import(int argc, char **argv)
     if (rc != RM_EXIT_OK || done) return rc;
     if (argc - first != 2)
         return cli_usage_error("import", "expected FORMAT and MODEL, got %d argument(s)", argc - first);
-    if (strcmp(argv[first], "onnx"))
-        return cli_usage_error("import", "unknown format '%s': expected onnx", argv[first]);
+    int onnx = !strcmp(argv[first], "onnx"), tfjs = !strcmp(argv[first], "tfjs");
+    if (!onnx && !tfjs) return cli_usage_error("import", "unknown format '%s': expected onnx or tfjs", argv[first]);
     io.o.input = argv[first + 1];
-    if (rm_import_onnx(&io.o) != 0) return cli_runtime_error();
+    if ((onnx ? rm_import_onnx(&io.o) : rm_import_tfjs(&io.o)) != 0) return cli_runtime_error();
     rm_log("imported %s into %s", io.o.input, io.o.out_path);
     return RM_EXIT_OK;
 }

@@ -36,6 +36,7 @@ imp_layer *imp_add_layer(imp_builder *b, rm_layer_type type)
     l->num_inputs = 1;
     l->inputs[0] = b->src;
     if (b->src >= 0) b->layers[b->src].readers++;
+    b->src = b->nlayers - 1;   /* a second layer of the same operator reads this one */
     return l;
 }
 
@@ -217,6 +218,25 @@ int imp_affine(imp_builder *b, const char *op, const float *k, int64_t count, in
         if (add || sub) l->bias = 1;
         return 1;
     }
+    /* per output channel on a convolution read by nothing else: its bias (a
+     * BiasAdd), or a scale of its weights and bias */
+    if (l && l->type == RM_LAYER_CONV && !b->flat && l->readers == 0 && b->in->consumers == 1 && !negate) {
+        int64_t per = (int64_t)l->size * l->size * (b->c / (l->groups > 1 ? l->groups : 1));
+        if (!l->bias_v && !(l->bias_v = rm_calloc((size_t)l->filters, sizeof(float), "imported bias"))) return -1;
+        for (int o = 0; o < l->filters; o++) {
+            double v = k[count == 1 ? 0 : o];
+            if (add) l->bias_v[o] += (float)v;
+            else if (sub) l->bias_v[o] -= (float)v;
+            else {
+                if (div && v == 0) return imp_fail(b, "divides by zero");
+                double scale = mul ? v : 1.0 / v;
+                l->bias_v[o] = (float)(l->bias_v[o] * scale);
+                for (int64_t i = 0; i < per; i++) l->weight[o * per + i] *= (float)scale;
+            }
+        }
+        l->bias = 1;
+        return 1;
+    }
     if (b->src == RM_INPUT_NETWORK)
         return imp_fail(b, "%s by a constant on the network input where it is not the input normalization (the "
                            "input is read elsewhere too, or after a layer)",
@@ -280,7 +300,7 @@ static void net_name(char *out, size_t size, const char *given, const char *path
     const char *base = given ? given : strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     size_t n = 0;
     for (const char *p = base; *p && n + 1 < size; p++) {
-        if (!given && !strcmp(p, ".onnx")) break;
+        if (!given && (!strcmp(p, ".onnx") || !strcmp(p, ".json"))) break;
         char c = *p;
         out[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
                            c == '.'

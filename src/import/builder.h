@@ -57,7 +57,8 @@ int imp_fail(imp_builder *b, const char *fmt, ...) __attribute__((format(printf,
 
 /* The network input [channels, h, w], as the tensor `name`. */
 int imp_input(imp_builder *b, const char *name, int channels, int h, int w, int consumers);
-/* A new layer reading b->src (its readers count follows). */
+/* A new layer reading b->src (its readers count follows), which then
+ * becomes b->src. */
 imp_layer *imp_add_layer(imp_builder *b, rm_layer_type type);
 const imp_tensor *imp_find_tensor(const imp_builder *b, const char *name);
 /* Makes `t` the operator's data input: b->in, b->src and the shape. */
@@ -78,9 +79,11 @@ int imp_pool(imp_builder *b, rm_layer_type type, int size, int stride, int pad);
 int imp_global_avgpool(imp_builder *b);
 /* An [add] (same shapes) or a [concat] (channels) of computed tensors. */
 int imp_join(imp_builder *b, const imp_tensor *const *x, const char *const *names, int count, int concat);
-/* y = scale * x + shift per channel (count 1 or the channel count) on the
- * input before any layer (the normalization) or on a dense layer's output
- * that nothing else reads; 1 when folded, -1 with an error otherwise. */
+/* Add/Sub/Mul/Div ("op") by a constant, one value or one per channel (or
+ * unit), of the operator's data input: folded into the input normalization
+ * (on the input before any layer), or into the weights and bias of the
+ * dense or convolution layer that computed it when nothing else reads
+ * that. negate: constant - x. 1 when folded, -1 with an error otherwise. */
 int imp_affine(imp_builder *b, const char *op, const float *k, int64_t count, int negate);
 
 /* After the walk: the graph output `name` is the last layer's output and

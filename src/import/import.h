@@ -30,4 +30,13 @@ typedef struct {
  * supported; nothing is written. */
 int rm_import_onnx(const rm_import_options *o);
 
+/* Imports a TensorFlow.js graph model (model.json, the weights manifest's
+ * .bin shards beside it; float32 or uint8/uint16/float16 quantized
+ * weights): Conv2D, _FusedConv2D (BiasAdd, Relu), DepthwiseConv2dNative,
+ * MaxPool, AvgPool, Add/AddV2, BiasAdd, Relu, Mean over height and width,
+ * MatMul, Reshape/Squeeze to [N,C], Identity and a final Softmax. NHWC
+ * becomes NCHW; 'SAME' padding must be symmetric. Errors name the node
+ * (index, name, op) or the shard; nothing is written. */
+int rm_import_tfjs(const rm_import_options *o);
+
 #endif

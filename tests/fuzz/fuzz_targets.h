@@ -9,7 +9,7 @@
 
 #define FUZZ_TARGETS(X)                                                                            \
     X(fer2013_csv) X(idx) X(npy) X(relevance_npy) X(image) X(netdef) X(json) X(fixations)          \
-    X(names_csv) X(class_map) X(h5schema) X(onnx)
+    X(names_csv) X(class_map) X(h5schema) X(onnx) X(tfjs)
 
 #define FUZZ_DECLARE(name) int fuzz_##name(const uint8_t *data, size_t size);
 FUZZ_TARGETS(FUZZ_DECLARE)

