@@ -163,12 +163,35 @@ Test(study, csv_numbers_holm_across_cells_and_findings)
         "| k05 | 0.5 | 100 | epochs:5 | mean | 5 |",
         "## Missing runs", "- cell k05: soft seed 6: no test.json (seed left out of the cell)", NULL};
     for (int i = 0; want[i]; i++) cr_assert(strstr(md, want[i]), "expected '%s' in study.md:\n%s", want[i], md);
+    cr_assert(!strstr(md, "cannot call any comparison"), "8 pairs can pass Holm over 4:\n%s", md);
     free(csv), free(md);
     /* the two line figures (one numeric axis: keep), each as SVG and PNG */
     cr_assert_eq(pc_assert_png_beside_every_svg(tu_path(sweep, "study")), 2);
 
     cli(1, "study.md: already exists; use --force", "study --dir %s%s", sweep, "");
     cli(0, NULL, "study -q --dir %s --force%s", sweep, "");
+}
+
+/* Only cell k05 (5 seed pairs at most, 2 comparisons): the exact test's
+ * smallest p, 2/32 = 0.0625, can never pass Holm's first step, 0.05/2;
+ * the findings say so and how many seeds would (2/2^7 < 0.025). */
+static void build_small_sweep(void)
+{
+    sweep = tu_scratch_dir();
+    rm_model tmpl;
+    fr_template(sweep, &tmpl);
+    write_cell("k05", "keep=0.5\n", 6, &tmpl);
+    rm_model_free(&tmpl);
+}
+
+Test(study, a_design_too_small_for_its_comparisons_says_so, .init = build_small_sweep)
+{
+    cli(0, "This design cannot call any comparison helped or hurt.** With 5 seed pairs the exact test's smallest p "
+           "is 0.0625, and Holm over 2 comparisons needs p < 0.025 for the first",
+        "study --dir %s%s", sweep, "");
+    char *md = read_text(tu_path(sweep, "study.md"));
+    cr_assert(strstr(md, "Such a study needs at least 7 seeds"), "%s", md);
+    free(md);
 }
 
 Test(study, bad_inputs_have_clear_messages)

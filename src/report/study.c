@@ -369,8 +369,33 @@ static int verdict(const study_row *r)
     return r->direction;
 }
 
+/* Whether the design can call anything helped or hurt: the exact two-sided
+ * Wilcoxon test's smallest p with n pairs is 2 / 2^n (all differences of
+ * one sign), and Holm's first step needs p < alpha / m. */
+static void write_design_power(FILE *f, const study_ctx *ctx)
+{
+    int family = 0, pairs = 0;   /* the most pairs of any comparison: its smallest p is the smallest */
+    for (int i = 0; i < ctx->nrows; i++) {
+        const study_row *r = &ctx->rows[i];
+        if (r->baseline || !isfinite(r->holm)) continue;
+        family++;
+        if (r->pairs > pairs) pairs = r->pairs;
+    }
+    if (family == 0 || pairs > 20) return;
+    double smallest = ldexp(1.0, 1 - pairs), needed = STUDY_ALPHA / family;
+    if (smallest < needed) return;
+    int seeds = 1;
+    while (ldexp(1.0, 1 - seeds) >= needed) seeds++;
+    fprintf(f, "- **This design cannot call any comparison helped or hurt.** With %d seed pairs the exact test's "
+               "smallest p is %.3g, and Holm over %d comparisons needs p < %.3g for the first: whatever the data, "
+               "every cell reads *indistinguishable*. Such a study needs at least %d seeds (the effect sizes below "
+               "still say which way the conditions lean).\n",
+            pairs, smallest, family, needed, seeds);
+}
+
 void study_write_findings(FILE *f, const study_ctx *ctx)
 {
+    write_design_power(f, ctx);
     int ncells_used = 0;
     for (int ci = 0; ci < ctx->ncells; ci++) {
         int any = 0;
@@ -379,7 +404,7 @@ void study_write_findings(FILE *f, const study_ctx *ctx)
     }
     for (int i = 0; i < ctx->nrows; i++) {
         const study_row *r = &ctx->rows[i];
-        if (r->baseline) continue;
+        if (r->baseline || report_is_control(r->condition)) continue;   /* the control: in the leak section */
         int seen = 0;
         for (int j = 0; j < i; j++) seen |= !ctx->rows[j].baseline && !strcmp(ctx->rows[j].condition, r->condition);
         if (seen) continue;
@@ -431,7 +456,8 @@ static int write_md(FILE *f, const study_ctx *ctx, int family, const study_figur
     fprintf(f,
             "`. Each condition is compared with the baseline of its own cell on final test accuracy, paired by "
             "seed: a two-sided Wilcoxon signed-rank test (exact for up to 20 pairs), Holm-adjusted over **all %d "
-            "cell x condition comparisons of this study**; the median paired difference in percentage points "
+            "cell x condition comparisons of this study** (the mask-only control `mask` is a measurement of the "
+            "masks, not a member); the median paired difference in percentage points "
             "with a percentile bootstrap 95%% interval (%d resamples, seed %u); the smallest difference "
             "detectable at the 0.05 level with 80%% power (docs/report.md). The same table as CSV: study.csv.\n\n",
             family, RM_BOOTSTRAP_RESAMPLES, (unsigned)RM_BOOTSTRAP_SEED);
@@ -581,13 +607,14 @@ int rm_study(const rm_study_config *opt)
         }
         rc = rm_error("%s: no cell has a complete comparison; missing: %s", ctx.dir, list_text);
     }
-    /* Holm over every cell x condition comparison of the study */
+    /* Holm over every cell x condition comparison of the study; the
+     * mask-only control measures the masks, not a method: not a member */
     int family = 0;
     double *p = rc == 0 ? rm_malloc(sizeof *p * (size_t)ctx.nrows, "p-values") : NULL;
     if (rc == 0 && !p) rc = -1;
     if (rc == 0) {
         for (int i = 0; i < ctx.nrows; i++) {
-            p[i] = ctx.rows[i].p;
+            p[i] = report_is_control(ctx.rows[i].condition) ? NAN : ctx.rows[i].p;
             family += isfinite(p[i]);
         }
         rc = rm_holm_adjust(p, ctx.nrows, p);
