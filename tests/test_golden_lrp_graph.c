@@ -75,7 +75,8 @@ static void check_composite(const char *composite)
         cr_assert_eq(expl[b], (int32_t)want_cls[b], "%s: image %d explains %d, the reference %d", composite, b,
                      expl[b], (int)want_cls[b]);
         double z = logits[b * K + expl[b]];
-        cr_assert(fabs(logit[b] - z) <= 1e-5 * fmax(1, fabs(z)), "image %d: logit %.9g, reference %.9g", b, logit[b], z);
+        cr_assert(fabs(logit[b] - z) <= 1e-5 * fmax(1, fabs(z)), "image %d: logit %.9g, reference %.9g", b, logit[b],
+                  z);
     }
     double scale = 0, worst = 0;
     int64_t at = 0;

@@ -553,8 +553,8 @@ static int prepare_layer(lrp_engine *e, lrp_layer *L, const rm_model *model, int
     }
     if (!is_linear(l)) return 0;
     if (L->rule.kind == RM_RULE_ZBOX && l->def->inputs[0] != RM_INPUT_NETWORK)
-        return rm_error("%s: the z-box rule needs pixel bounds and applies to the first layer only (one reading the network input)",
-                        l->def->name);
+        return rm_error("%s: the z-box rule needs pixel bounds and applies to the first layer only (one reading the "
+                        "network input)", l->def->name);
     L->nonneg_input = input_is_rectified(&e->net, l->index);
     plan_rule(L);
     RM_TRY(prepare_weights(e, L, ignore_bias));
