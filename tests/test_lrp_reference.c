@@ -746,17 +746,21 @@ static void make_net(test_net *t, int with_avgpool, int with_bias, uint64_t seed
     memcpy(t->params, ps, sizeof ps);
     rm_lrp_params pool = rule_with(RM_LRP_EPSILON, 0.0);
     int n = 0;
-    t->layers[n++] = (rm_lrp_ref_layer){RM_LRP_REF_CONV, 4, 3, 1, 1, w1, with_bias ? b1 : NULL, conv_rule};
+    t->layers[n++] = (rm_lrp_ref_layer){.type = RM_LRP_REF_CONV, .units = 4, .size = 3, .stride = 1, .pad = 1,
+                                        .w = w1, .b = with_bias ? b1 : NULL, .rule = conv_rule};
     t->layers[n++] = (rm_lrp_ref_layer){.type = RM_LRP_REF_RELU};
-    t->layers[n++] = (rm_lrp_ref_layer){RM_LRP_REF_MAXPOOL, 0, 2, 2, 0, NULL, NULL, pool};
-    t->layers[n++] = (rm_lrp_ref_layer){RM_LRP_REF_CONV, 5, 3, 2, 1, w2, with_bias ? b2 : NULL, conv_rule};
+    t->layers[n++] = (rm_lrp_ref_layer){.type = RM_LRP_REF_MAXPOOL, .size = 2, .stride = 2, .rule = pool};
+    t->layers[n++] = (rm_lrp_ref_layer){.type = RM_LRP_REF_CONV, .units = 5, .size = 3, .stride = 2, .pad = 1,
+                                        .w = w2, .b = with_bias ? b2 : NULL, .rule = conv_rule};
     t->layers[n++] = (rm_lrp_ref_layer){.type = RM_LRP_REF_RELU};
     if (with_avgpool)
-        t->layers[n++] = (rm_lrp_ref_layer){RM_LRP_REF_AVGPOOL, 0, 2, 1, 1, NULL, NULL, pool};
+        t->layers[n++] = (rm_lrp_ref_layer){.type = RM_LRP_REF_AVGPOOL, .size = 2, .stride = 1, .pad = 1, .rule = pool};
     t->layers[n++] = (rm_lrp_ref_layer){.type = RM_LRP_REF_FLATTEN};
-    t->layers[n++] = (rm_lrp_ref_layer){RM_LRP_REF_DENSE, 6, 0, 0, 0, w3, with_bias ? b3 : NULL, dense_rule};
+    t->layers[n++] = (rm_lrp_ref_layer){.type = RM_LRP_REF_DENSE, .units = 6, .w = w3, .b = with_bias ? b3 : NULL,
+                                        .rule = dense_rule};
     t->layers[n++] = (rm_lrp_ref_layer){.type = RM_LRP_REF_RELU};
-    t->layers[n++] = (rm_lrp_ref_layer){RM_LRP_REF_DENSE, 3, 0, 0, 0, w4, with_bias ? b4 : NULL, dense_rule};
+    t->layers[n++] = (rm_lrp_ref_layer){.type = RM_LRP_REF_DENSE, .units = 3, .w = w4, .b = with_bias ? b4 : NULL,
+                                        .rule = dense_rule};
     t->num_layers = n;
 }
 

@@ -37,8 +37,6 @@ static int build_backward(rm_layer *l, rm_net *net, add_impl *a)
 
 static int add_build(rm_layer *l, rm_net *net)
 {
-    if (net->mode == RM_MODE_LRP)
-        return rm_error("LRP through 'add' layers is not supported yet; use --method occlusion");
     add_impl *a = rm_calloc(1, sizeof *a, "add layer");
     if (!a) return -1;
     l->impl = a;

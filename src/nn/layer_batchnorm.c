@@ -52,8 +52,8 @@ static int bn_build(rm_layer *l, rm_net *net)
     b->channels = (int)s->dims[1];
     b->count = (double)s->dims[0];
     for (int i = 2; i < s->ndims; i++) b->count *= (double)s->dims[i];
-    if (net->mode == RM_MODE_LRP)
-        return rm_error("batch normalization must be folded into the preceding convolution before LRP");
+    /* LRP: the engine folds a batchnorm into the convolution it reads; one
+     * that reads anything else runs here as in inference. */
     int train = net->mode == RM_MODE_TRAIN;
     if (train && b->count < 2)
         return rm_error("batchnorm in training needs more than 1 value per channel (batch %lld x spatial size 1)",

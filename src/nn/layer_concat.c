@@ -44,8 +44,6 @@ static int build_backward(rm_layer *l, rm_net *net, concat_impl *c)
 
 static int concat_build(rm_layer *l, rm_net *net)
 {
-    if (net->mode == RM_MODE_LRP)
-        return rm_error("LRP through 'concat' layers is not supported yet; use --method occlusion");
     concat_impl *c = rm_calloc(1, sizeof *c, "concat layer");
     if (!c) return -1;
     l->impl = c;

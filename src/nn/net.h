@@ -16,8 +16,9 @@
 #include "nn/netdef.h"
 
 /* INFER: forward only. TRAIN: forward (batch statistics, dropout) and every
- * backward. LRP: forward as INFER (batchnorm must be folded first), plus the
- * primitives relevance propagation needs (rm_lrp_prims). */
+ * backward. LRP: forward as INFER (a batchnorm the engine cannot fold runs as
+ * in inference), plus the primitives relevance propagation needs
+ * (rm_lrp_prims). */
 typedef enum { RM_MODE_INFER = 0, RM_MODE_TRAIN = 1, RM_MODE_LRP = 2 } rm_mode;
 
 /* What a layer built for RM_MODE_LRP exposes: convolution and dense give

@@ -1,5 +1,5 @@
-/* Batch normalization folded into the preceding convolution (LRP explains
- * the equivalent affine layer):
+/* Batch normalization folded into the convolution it reads, when nothing
+ * else reads that convolution (LRP explains the equivalent affine layer):
  *   W'[o] = W[o] * g[o] / sqrt(v[o] + e),  b'[o] = (b[o] - m[o]) * g[o] / sqrt(v[o] + e) + beta[o]. */
 #include <math.h>
 #include <stdio.h>
@@ -74,6 +74,25 @@ static int fold_one(rm_model *out, const rm_model *m, const rm_layer_def *conv, 
     return 0;
 }
 
+/* Whether batchnorm layer i of d folds: it reads a convolution that no
+ * other layer reads. */
+static int foldable(const rm_netdef *d, int i)
+{
+    int j = d->layers[i].inputs[0];
+    return j >= 0 && d->layers[j].type == RM_LAYER_CONV && rm_netdef_consumers(d, j) == 1;
+}
+
+static int copy_bn_tensors(rm_model *out, const rm_model *m, const rm_layer_def *bn)
+{
+    static const char *const names[] = {"gamma", "beta", "running_mean", "running_var"};
+    for (int k = 0; k < 4; k++) {
+        const rm_model_tensor *t = tensor(m, bn->name, names[k]);
+        if (!t) return rm_error("%s: batchnorm parameter %s missing", bn->name, names[k]);
+        RM_TRY(add_copy(out, bn->name, names[k], t->count, t->data));
+    }
+    return 0;
+}
+
 int rm_fold_batchnorm(const rm_model *m, rm_netdef *fd, rm_model *out, int *layer_map)
 {
     memset(fd, 0, sizeof *fd);
@@ -83,31 +102,38 @@ int rm_fold_batchnorm(const rm_model *m, rm_netdef *fd, rm_model *out, int *laye
     *fd = *d;
     fd->layers = rm_calloc((size_t)d->num_layers, sizeof *fd->layers, "folded layers");
     fd->text = rm_strdup(d->text);
-    if (!fd->layers || !fd->text) goto fail;
+    /* folded_of[i]: the folded layer holding original layer i (a folded
+     * batchnorm: its convolution) */
+    int *folded_of = rm_calloc((size_t)d->num_layers + 1, sizeof *folded_of, "layer map");
+    if (!fd->layers || !fd->text || !folded_of) goto fail;
     fd->num_layers = 0;
     for (int i = 0; i < d->num_layers; i++) {
         const rm_layer_def *l = &d->layers[i];
-        if (l->type == RM_LAYER_BATCHNORM) {
-            rm_layer_def *prev = fd->num_layers ? &fd->layers[fd->num_layers - 1] : NULL;
-            if (!prev || prev->type != RM_LAYER_CONV) {
-                rm_error("%s (line %d): LRP folds batch normalization into a directly preceding convolution; "
-                         "this one follows %s", l->name, l->line, prev ? prev->name : "the input");
-                goto fail;
-            }
-            if (fold_one(out, m, prev, l) != 0) goto fail;
-            if (!prev->bias) prev->params += prev->filters;
-            prev->bias = 1;
+        if (l->type == RM_LAYER_BATCHNORM && foldable(d, i)) {
+            int c = folded_of[l->inputs[0]];
+            rm_layer_def *conv = &fd->layers[c];
+            if (fold_one(out, m, conv, l) != 0) goto fail;
+            if (!conv->bias) conv->params += conv->filters;
+            conv->bias = 1;
+            folded_of[i] = c;
             continue;
         }
+        /* A batchnorm that follows something else (an add, a ReLU, the
+         * input) stays: the engine explains it as a per-channel affine
+         * layer with the epsilon rule (lrp.c, bn_relevance). */
         if (layer_map) layer_map[fd->num_layers] = i;
-        /* sequential (rm_lrp_check_network): each layer reads the one kept before it */
-        fd->layers[fd->num_layers] = *l;
-        fd->layers[fd->num_layers].inputs[0] = fd->num_layers - 1;
-        fd->num_layers++;
-        if (copy_layer_tensors(out, m, l->name) != 0) goto fail;
+        folded_of[i] = fd->num_layers;
+        rm_layer_def *f = &fd->layers[fd->num_layers++];
+        *f = *l;
+        for (int k = 0; k < f->num_inputs; k++)
+            if (f->inputs[k] != RM_INPUT_NETWORK) f->inputs[k] = folded_of[l->inputs[k]];
+        if ((l->type == RM_LAYER_BATCHNORM ? copy_bn_tensors(out, m, l) : copy_layer_tensors(out, m, l->name)) != 0)
+            goto fail;
     }
+    free(folded_of);
     return 0;
 fail:
+    free(folded_of);
     rm_netdef_free(fd);
     for (int i = 0; i < out->num_tensors; i++) free(out->tensors[i].data);
     free(out->tensors);

@@ -50,7 +50,20 @@ typedef struct {
     dnnl_memory_t c;             /* src layout */
     dnnl_memory_t c_native;      /* backward-data's own output layout, when it differs */
     dnnl_primitive_t c_reorder;
-    dnnl_memory_t rin, rout;     /* relevance below / above the layer */
+    dnnl_memory_t rin, rout;     /* relevance below / above the layer (rin: of the first input) */
+    /* Graphs: the relevance of every input k (rins[0] is rin, in in_md[k]),
+     * and whether it adds to what another reader of the same output has
+     * already written there (acc[k]) instead of setting it. */
+    dnnl_memory_t rins[RM_MAX_INPUTS];
+    int acc[RM_MAX_INPUTS];
+    /* add: s reordered into input k's layout where it differs from dst's;
+     * concat: input k's channels of rout (a view) reordered into its layout;
+     * both write part[k] (a scratch view in in_md[k]) when acc[k] or the
+     * layouts differ. */
+    dnnl_memory_t view[RM_MAX_INPUTS], part[RM_MAX_INPUTS];
+    dnnl_primitive_t part_reorder[RM_MAX_INPUTS];
+    float *bn_scale;             /* unfolded batchnorm: a_c = g / sqrt(v + e) [C] */
+    float *bn_shift;             /* its b_c = beta - m a_c [C], left out of z with --ignore-bias (else NULL) */
     size_t image;                /* floats per image in the dst layout (the whole batch if not separable) */
     rm_lrp_first *input;         /* the input-layer kernel instead of divide + backward-data, or NULL */
     /* rin = scale x c of a one-term rule is left to the divide of the layer
@@ -65,7 +78,14 @@ typedef struct {
     rm_model folded;
     rm_net net;
     lrp_layer *layers;
-    float *buf[2], *scratch_dst[3], *scratch_src[3];
+    /* Relevance buffers: one per output whose relevance is live at once
+     * (2 for a sequential network); slot[i + 1] is the buffer of layer i's
+     * output (slot[0]: the network input's), plan_slots. */
+    float **buf;
+    int nbuf;
+    int *slot;
+    dnnl_memory_t input_rel;     /* the network input's relevance (net.input_md) */
+    float *scratch_dst[3], *scratch_src[3];
     size_t max_floats;
     int classes;
 } lrp_engine;
@@ -208,7 +228,9 @@ static int prepare_weights(lrp_engine *e, lrp_layer *L, int ignore_bias)
     int rc = w && mb && L->bias_plain ? 0 : -1;
     if (rc == 0) rc = rm_net_param_read(&e->net, wp, w);
     if (rc == 0 && bp) rc = rm_net_param_read(&e->net, bp, L->bias_plain);
-    dnnl_format_tag_t tag = L->layer->lrp.weights_md.ndims == 4 ? dnnl_oihw : dnnl_oi;
+    /* grouped: [O,C/G,K,K] are goihw's bytes (layer_conv.c) */
+    int wnd = L->layer->lrp.weights_md.ndims;
+    dnnl_format_tag_t tag = wnd == 5 ? dnnl_goihw : wnd == 4 ? dnnl_oihw : dnnl_oi;
     for (int k = 0; rc == 0 && k < W_KINDS; k++) {
         if (!used_weight(L, k)) continue;
         float *m = L->w_plain[k] = rm_malloc(sizeof *m * (size_t)n, "weights");
@@ -286,9 +308,12 @@ static int constant_input(lrp_engine *e, lrp_layer *L, int kind, const rm_model 
     return rc;
 }
 
+/* Whether layer index reads a ReLU's output, through pooling, flatten or
+ * dropout (an add of rectified inputs is not looked into: its x- terms are
+ * then zero, which costs work but not correctness). */
 static int input_is_rectified(const rm_net *net, int index)
 {
-    for (int i = index - 1; i >= 0; i--) {
+    for (int i = net->layers[index].def->inputs[0]; i >= 0; i = net->layers[i].def->inputs[0]) {
         rm_layer_type t = net->layers[i].def->type;
         if (t == RM_LAYER_RELU) return 1;
         if (t != RM_LAYER_MAXPOOL && t != RM_LAYER_AVGPOOL && t != RM_LAYER_GLOBALAVGPOOL && t != RM_LAYER_FLATTEN &&
@@ -388,7 +413,7 @@ static int plan_input_kernel(lrp_layer *L, const rm_model *model)
 {
     rm_layer *l = L->layer;
     const rm_layer_def *d = l->def;
-    if (d->type != RM_LAYER_CONV || d->in.c > 4) return 0;
+    if (d->type != RM_LAYER_CONV || d->in.c > 4 || d->groups > 1) return 0;
     dnnl_memory_desc_t plain;
     RM_TRY(rm_md_init(&plain, 4, l->src_md.dims, dnnl_nchw));
     const dnnl_blocking_desc_t *b = &l->dst_md.format_desc.blocking;
@@ -432,22 +457,104 @@ static int plan_input_kernel(lrp_layer *L, const rm_model *model)
     return rm_lrp_first_create(&L->input, &g);
 }
 
+/* add: s = R / stab(z) in dst's layout (scratch_dst[2]); an input in
+ * another layout gets s reordered into a scratch view of its own. */
+static int prepare_add(lrp_engine *e, lrp_layer *L)
+{
+    rm_layer *l = L->layer;
+    RM_TRY(view(e, &l->dst_md, e->scratch_dst[2], &L->s));
+    for (int k = 0; k < l->num_inputs; k++) {
+        if (rm_md_equal(l->in_md[k], &l->dst_md)) continue;
+        RM_TRY(view(e, l->in_md[k], e->scratch_src[1], &L->part[k]));
+        RM_TRY(rm_reorder_create(&L->part_reorder[k], &e->net.dnn, &l->dst_md, l->in_md[k]));
+        if (!L->part_reorder[k]) return rm_error("%s: no reorder between its input layouts", l->def->name);
+    }
+    return 0;
+}
+
+/* concat (dst plain NCHW): input k's channels [off_k, off_k + C_k) of the
+ * relevance above, a sub-memory view reordered into input k's layout, or
+ * into a scratch view when it adds to another reader's relevance. */
+static int prepare_concat(lrp_engine *e, lrp_layer *L)
+{
+    rm_layer *l = L->layer;
+    dnnl_dim_t off = 0;
+    for (int k = 0; k < l->num_inputs; k++) {
+        const dnnl_memory_desc_t *in = l->in_md[k];
+        dnnl_dims_t dims = {in->dims[0], in->dims[1], in->dims[2], in->dims[3]}, offsets = {0, off, 0, 0};
+        off += in->dims[1];
+        dnnl_memory_desc_t sub;
+        RM_DNNL_TRY(dnnl_memory_desc_init_submemory(&sub, &l->dst_md, dims, offsets));
+        RM_DNNL_TRY(dnnl_memory_create(&L->view[k], &sub, e->net.dnn.engine, DNNL_MEMORY_NONE));
+        dnnl_primitive_desc_t pd;
+        RM_DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &sub, e->net.dnn.engine, in, e->net.dnn.engine, NULL));
+        int rc = rm_primitive(&L->part_reorder[k], pd);
+        rm_pd_destroy(&pd);
+        RM_TRY(rc);
+        if (L->acc[k]) RM_TRY(view(e, in, e->scratch_src[0], &L->part[k]));
+    }
+    return 0;
+}
+
+/* A batchnorm that could not be folded (it reads no convolution of its
+ * own): y = a_c x + b_c with a_c = g_c / sqrt(v_c + e). bn_relevance walks
+ * its layout by (n, c, h, w), so it takes plain or channel-blocked ones. */
+static int prepare_batchnorm(lrp_engine *e, lrp_layer *L, int ignore_bias)
+{
+    rm_layer *l = L->layer;
+    const dnnl_memory_desc_t *md = &l->src_md;
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    if (md->format_kind != dnnl_blocked || b->inner_nblks > 1 || (b->inner_nblks == 1 && b->inner_idxs[0] != 1) ||
+        !rm_md_equal(md, &l->dst_md))
+        return rm_error("%s: LRP through a batchnorm in this memory layout is not supported", l->def->name);
+    int C = (int)md->dims[1];
+    const char *name = l->def->name;
+    rm_param *g = rm_net_param(&e->net, name, "gamma"), *beta = rm_net_param(&e->net, name, "beta"),
+             *m = rm_net_param(&e->net, name, "running_mean"), *v = rm_net_param(&e->net, name, "running_var");
+    L->bn_scale = rm_calloc((size_t)C, sizeof *L->bn_scale, "batchnorm scale");
+    if (ignore_bias) L->bn_shift = rm_calloc((size_t)C, sizeof *L->bn_shift, "batchnorm shift");
+    float *stats = rm_calloc((size_t)C * 2, sizeof *stats, "batchnorm statistics");   /* [mean | var] */
+    int rc = L->bn_scale && stats && (L->bn_shift || !ignore_bias) ? 0 : -1;
+    if (rc == 0 && (!g || !beta || !m || !v)) rc = rm_error("%s: batchnorm parameters missing", name);
+    if (rc == 0) rc = rm_net_param_read(&e->net, g, L->bn_scale);
+    if (rc == 0 && ignore_bias) rc = rm_net_param_read(&e->net, beta, L->bn_shift);
+    if (rc == 0) rc = rm_net_param_read(&e->net, m, stats);
+    if (rc == 0) rc = rm_net_param_read(&e->net, v, stats + C);
+    for (int c = 0; rc == 0 && c < C; c++) {
+        L->bn_scale[c] = (float)(L->bn_scale[c] / sqrt((double)stats[C + c] + l->def->eps));
+        if (L->bn_shift) L->bn_shift[c] -= stats[c] * L->bn_scale[c];
+    }
+    free(stats);
+    return rc;
+}
+
 static int prepare_layer(lrp_engine *e, lrp_layer *L, const rm_model *model, int ignore_bias)
 {
     rm_layer *l = L->layer;
     size_t src = md_floats(&l->src_md), dst = md_floats(&l->dst_md);
     if (src > e->max_floats || dst > e->max_floats) return rm_error("LRP: buffer sizing");
+    /* the data handles are the relevance slots' (assign_buffers) */
     RM_TRY(view(e, &l->src_md, e->buf[0], &L->rin));
-    RM_TRY(view(e, &l->dst_md, e->buf[1], &L->rout));
+    RM_TRY(view(e, &l->dst_md, e->buf[0], &L->rout));
+    L->rins[0] = L->rin;
+    for (int k = 1; k < l->num_inputs; k++) RM_TRY(view(e, l->in_md[k], e->buf[0], &L->rins[k]));
     L->image = image_floats(&l->dst_md);
     if (!L->image) L->image = dst;
-    if (l->def->type == RM_LAYER_AVGPOOL || l->def->type == RM_LAYER_GLOBALAVGPOOL) {
+    switch (l->def->type) {
+    case RM_LAYER_AVGPOOL:
+    case RM_LAYER_GLOBALAVGPOOL:
         RM_TRY(view(e, &l->dst_md, e->scratch_dst[2], &L->s));
         return view(e, &l->src_md, e->scratch_src[0], &L->c);
+    case RM_LAYER_MAXPOOL: return L->acc[0] ? view(e, &l->src_md, e->scratch_src[0], &L->part[0]) : 0;
+    case RM_LAYER_ADD: return prepare_add(e, L);
+    case RM_LAYER_CONCAT: return prepare_concat(e, L);
+    case RM_LAYER_BATCHNORM: return prepare_batchnorm(e, L, ignore_bias);
+    default: break;
     }
     if (!is_linear(l)) return 0;
-    if (L->rule.kind == RM_RULE_ZBOX && l->index != 0)
-        return rm_error("%s: the z-box rule needs pixel bounds and applies to the first layer only", l->def->name);
+    if (L->rule.kind == RM_RULE_ZBOX && l->def->inputs[0] != RM_INPUT_NETWORK)
+        return rm_error("%s: the z-box rule needs pixel bounds and applies to the first layer only (one reading the "
+                        "network input)", l->def->name);
     L->nonneg_input = input_is_rectified(&e->net, l->index);
     plan_rule(L);
     RM_TRY(prepare_weights(e, L, ignore_bias));
@@ -575,7 +682,7 @@ static int linear_relevance(lrp_engine *e, lrp_layer *L)
     split_input(L);
     float *rin = rm_memory_ptr(L->rin);
     size_t nin = rm_memory_floats(L->rin);
-    int written = 0;
+    int written = L->acc[0];
     for (int k = 0; k < L->npasses; k++) {
         pass *p = &L->passes[k];
         const float *zd;
@@ -603,6 +710,13 @@ static int linear_relevance(lrp_engine *e, lrp_layer *L)
     return 0;
 }
 
+/* s = R / stab(z) with the stabilizer eps (sign0(0) = +1) */
+static void stab_divide(float *restrict s, const float *restrict r, const float *restrict z, float eps, size_t n)
+{
+#pragma omp parallel for simd schedule(static) if (n > PARALLEL_MIN)
+    for (size_t i = 0; i < n; i++) s[i] = r[i] / (z[i] + (z[i] >= 0 ? eps : -eps));
+}
+
 /* Average pooling: the epsilon rule with the pooling's own weights,
  * R_in = x * pool_backward(R / stab(avgpool(x))). */
 static int avgpool_relevance(lrp_engine *e, lrp_layer *L)
@@ -611,22 +725,106 @@ static int avgpool_relevance(lrp_engine *e, lrp_layer *L)
     const float *z = rm_memory_ptr(l->dst), *r = rm_memory_ptr(L->rout);
     float *s = rm_memory_ptr(L->s);
     size_t n = md_floats(&l->dst_md), nin = md_floats(&l->src_md);
-    const float eps = (float)(L->rule.eps > 0 ? L->rule.eps : STAB_EPS);
-#pragma omp parallel for simd schedule(static) if (n > PARALLEL_MIN)
-    for (size_t i = 0; i < n; i++) s[i] = r[i] / (z[i] + (z[i] >= 0 ? eps : -eps));
+    stab_divide(s, r, z, (float)(L->rule.eps > 0 ? L->rule.eps : STAB_EPS), n);
     RM_TRY(rm_exec(&e->net.dnn, l->lrp.bwd, 4, DNNL_ARG_DIFF_DST, L->s, DNNL_ARG_DIFF_SRC, L->c, DNNL_ARG_WORKSPACE,
                    l->lrp.workspace, DNNL_ARG_SCRATCHPAD, l->lrp.bwd_scratch));
     RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
-    multiply(rm_memory_ptr(L->rin), rm_memory_ptr(l->src), rm_memory_ptr(L->c), 1.f, nin, 0);
+    multiply(rm_memory_ptr(L->rin), rm_memory_ptr(l->src), rm_memory_ptr(L->c), 1.f, nin, L->acc[0]);
+    return 0;
+}
+
+/* add, zennit's Norm rule for sums: z = sum_k x_k is the layer's output
+ * and R_k = x_k R / stab(z), stab with STAB_EPS whatever --eps says, so the
+ * inputs share the relevance in proportion to their contributions and
+ * (up to the stabilizer) conserve it. */
+static int add_relevance(lrp_engine *e, lrp_layer *L)
+{
+    rm_layer *l = L->layer;
+    float *s = rm_memory_ptr(L->s);
+    stab_divide(s, rm_memory_ptr(L->rout), rm_memory_ptr(l->dst), (float)STAB_EPS, md_floats(&l->dst_md));
+    for (int k = 0; k < l->num_inputs; k++) {
+        const float *sk = s;
+        if (L->part_reorder[k]) {
+            RM_TRY(rm_reorder_run(&e->net.dnn, L->part_reorder[k], L->s, L->part[k]));
+            RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
+            sk = rm_memory_ptr(L->part[k]);
+        }
+        multiply(rm_memory_ptr(L->rins[k]), rm_memory_ptr(l->in[k]), sk, 1.f, rm_memory_floats(L->rins[k]), L->acc[k]);
+    }
+    return 0;
+}
+
+/* concat: each input gets its own channels of the relevance above. */
+static int concat_relevance(lrp_engine *e, lrp_layer *L)
+{
+    rm_layer *l = L->layer;
+    void *base = rm_memory_ptr(L->rout);
+    for (int k = 0; k < l->num_inputs; k++) {
+        RM_DNNL_TRY(dnnl_memory_set_data_handle(L->view[k], base));
+        RM_TRY(rm_reorder_run(&e->net.dnn, L->part_reorder[k], L->view[k], L->acc[k] ? L->part[k] : L->rins[k]));
+        RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
+        if (L->acc[k]) add_into(rm_memory_ptr(L->rins[k]), rm_memory_ptr(L->part[k]), rm_memory_floats(L->rins[k]));
+    }
+    return 0;
+}
+
+/* An unfolded batchnorm y = a_c x + b_c: the epsilon rule of that
+ * per-channel affine layer, R_in = a_c x R / stab(z) with z = y (or
+ * y - b_c = a_c x with --ignore-bias) and the layer's eps (--eps; STAB_EPS
+ * when it is 0), like average pooling. x, y, R and R_in share one plain or
+ * channel-blocked layout (prepare_batchnorm). */
+static int bn_relevance(lrp_engine *e, lrp_layer *L)
+{
+    rm_layer *l = L->layer;
+    const dnnl_memory_desc_t *md = &l->src_md;
+    const dnnl_blocking_desc_t *bd = &md->format_desc.blocking;
+    const float *x = rm_memory_ptr(l->src), *y = rm_memory_ptr(l->dst), *r = rm_memory_ptr(L->rout);
+    float *rin = rm_memory_ptr(L->rin);
+    const float eps = (float)(L->rule.eps > 0 ? L->rule.eps : STAB_EPS);
+    const int64_t N = md->dims[0], C = md->dims[1], H = md->ndims > 2 ? md->dims[2] : 1,
+                  W = md->ndims > 3 ? md->dims[3] : 1, blk = bd->inner_nblks ? bd->inner_blks[0] : 1;
+    const int64_t s0 = bd->strides[0], s1 = bd->strides[1], s2 = md->ndims > 2 ? bd->strides[2] : 0,
+                  s3 = md->ndims > 3 ? bd->strides[3] : 0;
+    if (!L->acc[0]) memset(rin, 0, md_floats(md) * sizeof *rin);   /* the layout's padding too */
+#pragma omp parallel for collapse(2) schedule(static) if (N * C * H * W > PARALLEL_MIN)
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t w = 0; w < W; w++) {
+                    int64_t o = md->offset0 + n * s0 + c / blk * s1 + h * s2 + w * s3 + c % blk;
+                    float z = L->bn_shift ? y[o] - L->bn_shift[c] : y[o];
+                    rin[o] += L->bn_scale[c] * x[o] * r[o] / (z + (z >= 0 ? eps : -eps));
+                }
+    return 0;
+}
+
+/* maxpool: the winners take all, through the pooling backward (which
+ * sets its output: into a scratch view first when adding). */
+static int maxpool_relevance(lrp_engine *e, lrp_layer *L)
+{
+    rm_layer *l = L->layer;
+    RM_TRY(rm_exec(&e->net.dnn, l->lrp.bwd, 4, DNNL_ARG_DIFF_DST, L->rout, DNNL_ARG_DIFF_SRC,
+                   L->acc[0] ? L->part[0] : L->rin, DNNL_ARG_WORKSPACE, l->lrp.workspace, DNNL_ARG_SCRATCHPAD,
+                   l->lrp.bwd_scratch));
+    RM_DNNL_TRY(dnnl_stream_wait(e->net.dnn.stream));
+    if (L->acc[0]) add_into(rm_memory_ptr(L->rin), rm_memory_ptr(L->part[0]), rm_memory_floats(L->rin));
     return 0;
 }
 
 /* ReLU, dropout and flatten pass relevance unchanged in the same layout:
- * their rin is their rout (assign_buffers), nothing moves. */
-static int passes_through(const lrp_layer *L)
+ * their rin is their rout (plan_slots) unless their input has other
+ * readers too, and then they copy or add it. */
+static int type_passes(rm_layer_type t) { return t == RM_LAYER_RELU || t == RM_LAYER_DROPOUT || t == RM_LAYER_FLATTEN; }
+static int passes_through(const lrp_layer *L) { return type_passes(L->layer->def->type); }
+
+static void pass_relevance(lrp_layer *L)
 {
-    rm_layer_type t = L->layer->def->type;
-    return t == RM_LAYER_RELU || t == RM_LAYER_DROPOUT || t == RM_LAYER_FLATTEN;
+    float *rin = rm_memory_ptr(L->rin);
+    const float *rout = rm_memory_ptr(L->rout);
+    if (rin == rout) return;
+    size_t n = md_floats(&L->layer->src_md);
+    if (L->acc[0]) add_into(rin, rout, n);
+    else memcpy(rin, rout, n * sizeof *rin);
 }
 
 static int layer_relevance(lrp_engine *e, lrp_layer *L)
@@ -635,27 +833,34 @@ static int layer_relevance(lrp_engine *e, lrp_layer *L)
     switch (l->def->type) {
     case RM_LAYER_CONV:
     case RM_LAYER_DENSE: return linear_relevance(e, L);
-    case RM_LAYER_MAXPOOL:
-        RM_TRY(rm_exec(&e->net.dnn, l->lrp.bwd, 4, DNNL_ARG_DIFF_DST, L->rout, DNNL_ARG_DIFF_SRC, L->rin,
-                       DNNL_ARG_WORKSPACE, l->lrp.workspace, DNNL_ARG_SCRATCHPAD, l->lrp.bwd_scratch));
-        return RM_DNNL(dnnl_stream_wait(e->net.dnn.stream));
+    case RM_LAYER_MAXPOOL: return maxpool_relevance(e, L);
     case RM_LAYER_AVGPOOL:
     case RM_LAYER_GLOBALAVGPOOL: return avgpool_relevance(e, L);
-    default: return 0;   /* passes_through: rin is rout */
+    case RM_LAYER_ADD: return add_relevance(e, L);
+    case RM_LAYER_CONCAT: return concat_relevance(e, L);
+    case RM_LAYER_BATCHNORM: return bn_relevance(e, L);
+    default: pass_relevance(L); return 0;
     }
 }
 
 /* A dense/convolution layer whose rule is one term in one pass (epsilon,
  * LRP-0, z+ on a rectified input, flat, w-square) leaves rin = scale x c to
  * the dense/convolution layer below it (with only ReLU, dropout or flatten
- * between), whose divide then reads x and c instead of rin. */
+ * between), whose divide then reads x and c instead of rin. In a graph
+ * only along a plain chain: each layer reads the one just before it, which
+ * nothing else reads, so no other layer runs in between (c is scratch). */
 static void plan_deferred(lrp_engine *e)
 {
+    const rm_netdef *d = &e->def;
     for (int i = e->net.num_layers - 1; i > 0; i--) {
         lrp_layer *L = &e->layers[i];
         if (!is_linear(L->layer) || L->input || L->npasses != 1 || L->passes[0].nterms != 1) continue;
-        int j = i - 1;
-        while (j > 0 && passes_through(&e->layers[j])) j--;
+        int j = i - 1, chain = d->layers[i].inputs[0] == j && rm_netdef_consumers(d, j) == 1;
+        while (chain && j > 0 && passes_through(&e->layers[j])) {
+            chain = d->layers[j].inputs[0] == j - 1 && rm_netdef_consumers(d, j - 1) == 1;
+            j--;
+        }
+        if (!chain) continue;
         lrp_layer *below = &e->layers[j];
         /* Below, a second pass would divide after its own backward-data has
          * overwritten c (the same scratch buffer); the input kernel has none. */
@@ -667,17 +872,57 @@ static void plan_deferred(lrp_engine *e)
     }
 }
 
-/* Points each layer's rout at the buffer the layer above wrote into; layers
- * that pass relevance through read and "write" the same one. */
+/* Which relevance buffer holds the relevance of each output, in the order
+ * the layers run (top down; layer t reads its own output's slot t + 1 and
+ * writes its inputs'): an output's slot takes a free buffer when its first
+ * writer runs (its reader with the highest index; the others add, acc) and
+ * frees it once the layer itself has run. A pass-through layer that is the
+ * only reader of its input hands it its own buffer (nothing moves). A
+ * sequential network alternates between two buffers. Sets e->slot,
+ * L->acc and e->nbuf. */
+static int plan_slots(lrp_engine *e)
+{
+    const rm_netdef *d = &e->def;
+    int n = d->num_layers;
+    int *users = rm_calloc((size_t)n + 2, sizeof *users, "relevance slots");   /* live slots per buffer */
+    if (!users) return -1;
+    for (int i = 0; i <= n; i++) e->slot[i] = -1;
+    e->slot[n] = 0;   /* the seed */
+    users[0] = 1;
+    e->nbuf = 2;
+    for (int t = n - 1; t >= 0; t--) {
+        const rm_layer_def *l = &d->layers[t];
+        for (int k = 0; k < l->num_inputs; k++) {
+            int p = l->inputs[k] + 1, b = 0;
+            if (e->slot[p] >= 0) {
+                e->layers[t].acc[k] = 1;
+                continue;
+            }
+            if (type_passes(l->type) && rm_netdef_consumers(d, l->inputs[k]) == 1) b = e->slot[t + 1];
+            else
+                while (users[b]) b++;
+            e->slot[p] = b;
+            users[b]++;
+            if (b + 1 > e->nbuf) e->nbuf = b + 1;
+        }
+        users[e->slot[t + 1]]--;
+    }
+    free(users);
+    for (int i = 0; i <= n; i++)
+        if (e->slot[i] < 0) return rm_error("LRP: the output of layer %d is read by no layer", i - 1);
+    return 0;
+}
+
+/* Points every relevance view at its slot's buffer. */
 static void assign_buffers(lrp_engine *e)
 {
-    int cur = 0;   /* buffer holding the relevance at the top */
-    for (int i = e->net.num_layers - 1; i >= 0; i--) {
-        lrp_layer *L = &e->layers[i];
-        dnnl_memory_set_data_handle(L->rout, e->buf[cur]);
-        if (!passes_through(L)) cur = 1 - cur;
-        dnnl_memory_set_data_handle(L->rin, e->buf[cur]);
+    for (int t = 0; t < e->net.num_layers; t++) {
+        lrp_layer *L = &e->layers[t];
+        dnnl_memory_set_data_handle(L->rout, e->buf[e->slot[t + 1]]);
+        for (int k = 0; k < L->layer->num_inputs; k++)
+            dnnl_memory_set_data_handle(L->rins[k], e->buf[e->slot[L->layer->def->inputs[k] + 1]]);
     }
+    dnnl_memory_set_data_handle(e->input_rel, e->buf[e->slot[0]]);
 }
 
 int rm_lrp_seed_vector(const rm_lrp_seed *s, const float *z, int k, int target, float *seed, int32_t *explained,
@@ -740,42 +985,61 @@ static int engine_run(lrp_engine *e, const rm_lrp_seed *how, const int32_t *targ
     }
     for (int i = e->net.num_layers - 1; i >= 0; i--)
         if (layer_relevance(e, &e->layers[i]) != 0) return rm_error_prefix("LRP %s", e->layers[i].layer->def->name);
-    lrp_layer *bottom = &e->layers[0];
-    RM_TRY(rm_memory_read(&e->net.dnn, bottom->rin, relevance, dnnl_nchw));
-    return 0;
+    return rm_memory_read(&e->net.dnn, e->input_rel, relevance, dnnl_nchw);
+}
+
+/* Whether the relevance arriving at layer j's output is exactly 0 wherever
+ * that output is 0: every reader multiplies by its input (max pooling
+ * routes R to a winner whose value is the pooled one; average pooling, add,
+ * batchnorm and the epsilon, LRP-0, z+, alpha-beta and gamma rules end in
+ * x * c), or passes R on to readers that do (ReLU, dropout, flatten, max
+ * pooling, concat's channels). Flat and w-square (c alone) do not. */
+static int zero_where_zero(const rm_netdef *def, const rm_rule *rules, const int *map, int j)
+{
+    int readers = 0;
+    for (int c = j + 1; c < def->num_layers; c++) {
+        const rm_layer_def *l = &def->layers[c];
+        int reads = 0;
+        for (int k = 0; k < l->num_inputs; k++) reads |= l->inputs[k] == j;
+        if (!reads) continue;
+        readers++;
+        int ok = 0;
+        switch (l->type) {
+        case RM_LAYER_RELU:
+        case RM_LAYER_DROPOUT:
+        case RM_LAYER_FLATTEN:
+        case RM_LAYER_MAXPOOL:
+        case RM_LAYER_CONCAT: ok = zero_where_zero(def, rules, map, c); break;
+        case RM_LAYER_AVGPOOL:
+        case RM_LAYER_GLOBALAVGPOOL:
+        case RM_LAYER_ADD:
+        case RM_LAYER_BATCHNORM: ok = 1; break;
+        case RM_LAYER_CONV:
+        case RM_LAYER_DENSE: {
+            rm_rule_kind k = rules[map[c]].kind;
+            ok = k == RM_RULE_ZERO || k == RM_RULE_EPSILON || k == RM_RULE_ZPLUS || k == RM_RULE_ALPHABETA ||
+                 k == RM_RULE_GAMMA;
+            break;
+        }
+        default: ok = 0;
+        }
+        if (!ok) return 0;
+    }
+    return readers > 0;
 }
 
 /* Whether convolution i may apply the ReLU after it as a post-op, so that
  * its output is y = max(z, 0) instead of z. Its rule reads z only to divide
  * (z' = z for epsilon, LRP-0, z-box) and for gamma's output-sign masks, and
  * only where the relevance R arriving from above is not zero: there a zero
- * R gives s = 0 whatever z' is. Where y = 0, R is 0 exactly when everything
- * above up to the next dense/convolution multiplies by its input: max
- * pooling routes R to a winner whose value is the pooled one, average
- * pooling and the epsilon, LRP-0, z+, alpha-beta and gamma rules end in
- * x * c; flat and w-square (c alone) do not. Where y > 0, y = z. */
+ * R gives s = 0 whatever z' is. Where y = 0, R is 0 when zero_where_zero
+ * holds for the ReLU; where y > 0, y = z. */
 static int relu_fusable(const rm_netdef *def, const rm_rule *rules, const int *map, int i)
 {
-    if (def->layers[i].type != RM_LAYER_CONV || i + 1 >= def->num_layers || def->layers[i + 1].type != RM_LAYER_RELU)
+    if (def->layers[i].type != RM_LAYER_CONV || i + 1 >= def->num_layers || def->layers[i + 1].type != RM_LAYER_RELU ||
+        def->layers[i + 1].inputs[0] != i || rm_netdef_consumers(def, i) != 1)
         return 0;
-    for (int j = i + 2; j < def->num_layers; j++) {
-        switch (def->layers[j].type) {
-        case RM_LAYER_RELU:
-        case RM_LAYER_DROPOUT:
-        case RM_LAYER_FLATTEN:
-        case RM_LAYER_MAXPOOL: continue;
-        case RM_LAYER_AVGPOOL:
-        case RM_LAYER_GLOBALAVGPOOL: return 1;
-        case RM_LAYER_CONV:
-        case RM_LAYER_DENSE: {
-            rm_rule_kind k = rules[map[j]].kind;
-            return k == RM_RULE_ZERO || k == RM_RULE_EPSILON || k == RM_RULE_ZPLUS || k == RM_RULE_ALPHABETA ||
-                   k == RM_RULE_GAMMA;
-        }
-        default: return 0;
-        }
-    }
-    return 0;
+    return zero_where_zero(def, rules, map, i + 1);
 }
 
 static void engine_destroy(lrp_engine *e);
@@ -784,16 +1048,28 @@ int rm_lrp_check_network(const rm_netdef *def)
 {
     for (int i = 0; i < def->num_layers; i++) {
         const rm_layer_def *l = &def->layers[i];
-        if (l->type == RM_LAYER_ADD || l->type == RM_LAYER_CONCAT)
-            return rm_error("network %s, layer %s (line %d): LRP through '%s' layers is not supported yet; "
-                            "use --method occlusion", def->name, l->name, l->line, rm_layer_type_names[l->type]);
-        if (l->type == RM_LAYER_CONV && l->groups > 1)
-            return rm_error("network %s, layer %s (line %d): LRP through grouped convolutions (groups = %d) is not "
-                            "supported yet; use --method occlusion", def->name, l->name, l->line, l->groups);
+        switch (l->type) {
+        case RM_LAYER_CONV:
+        case RM_LAYER_RELU:
+        case RM_LAYER_MAXPOOL:
+        case RM_LAYER_AVGPOOL:
+        case RM_LAYER_GLOBALAVGPOOL:
+        case RM_LAYER_FLATTEN:
+        case RM_LAYER_DROPOUT:
+        case RM_LAYER_BATCHNORM:
+        case RM_LAYER_DENSE:
+        case RM_LAYER_ADD:
+        case RM_LAYER_CONCAT: break;
+        default:
+            return rm_error("network %s, layer %s (line %d): LRP through '%s' layers is not supported; use --method "
+                            "occlusion", def->name, l->name, l->line,
+                            (unsigned)l->type < RM_LAYER_TYPE_COUNT ? rm_layer_type_names[l->type] : "?");
+        }
     }
-    if (!rm_netdef_is_sequential(def))
-        return rm_error("network %s: LRP supports sequential networks only (no 'from'); use --method occlusion",
-                        def->name);
+    const rm_layer_def *last = def->num_layers ? &def->layers[def->num_layers - 1] : NULL;
+    if (!last || last->type != RM_LAYER_DENSE)
+        return rm_error("network %s, layer %s (line %d): LRP needs a dense last layer (the logits); use --method "
+                        "occlusion", def->name, last ? last->name : "-", last ? last->line : 0);
     return 0;
 }
 
@@ -823,19 +1099,27 @@ static int engine_create(lrp_engine **out, const rm_model *model, int batch, con
             rc = rm_error("LRP needs a dense last layer producing plain [batch, classes] logits");
     }
     e->classes = model->def.classes;
+    e->max_floats = rc == 0 ? md_floats(&e->net.input_md) : 0;
     for (int i = 0; rc == 0 && i < e->net.num_layers; i++) {
         size_t a = md_floats(&e->net.layers[i].src_md), b = md_floats(&e->net.layers[i].dst_md);
         if (a > e->max_floats) e->max_floats = a;
         if (b > e->max_floats) e->max_floats = b;
     }
     if (rc == 0) {
-        for (int k = 0; k < 2; k++) e->buf[k] = rm_calloc(e->max_floats, sizeof(float), "relevance");
+        e->layers = rm_calloc((size_t)e->net.num_layers, sizeof *e->layers, "LRP layers");
+        e->slot = rm_calloc((size_t)e->net.num_layers + 1, sizeof *e->slot, "relevance slots");
+        rc = e->layers && e->slot ? plan_slots(e) : -1;
+    }
+    if (rc == 0) {
+        e->buf = rm_calloc((size_t)e->nbuf, sizeof *e->buf, "relevance");
+        for (int k = 0; e->buf && k < e->nbuf; k++) e->buf[k] = rm_calloc(e->max_floats, sizeof(float), "relevance");
         for (int k = 0; k < 3; k++) e->scratch_dst[k] = rm_calloc(e->max_floats, sizeof(float), "LRP scratch");
         for (int k = 0; k < 3; k++) e->scratch_src[k] = rm_calloc(e->max_floats, sizeof(float), "LRP scratch");
-        e->layers = rm_calloc((size_t)e->net.num_layers, sizeof *e->layers, "LRP layers");
-        rc = e->layers ? 0 : -1;
+        rc = e->buf ? 0 : -1;
+        for (int k = 0; rc == 0 && k < e->nbuf; k++)
+            if (!e->buf[k]) rc = -1;
         for (int k = 0; k < 3; k++)
-            if (!e->scratch_dst[k] || !e->scratch_src[k] || (k < 2 && !e->buf[k])) rc = -1;
+            if (!e->scratch_dst[k] || !e->scratch_src[k]) rc = -1;
     }
     for (int i = 0; rc == 0 && i < e->net.num_layers; i++) {
         lrp_layer *L = &e->layers[i];
@@ -844,6 +1128,7 @@ static int engine_create(lrp_engine **out, const rm_model *model, int batch, con
         rc = prepare_layer(e, L, model, cfg->ignore_bias);
     }
     free(map);
+    if (rc == 0) rc = view(e, &e->net.input_md, e->buf[0], &e->input_rel);
     if (rc != 0) {
         engine_destroy(e);
         return -1;
@@ -880,13 +1165,24 @@ static void engine_destroy(lrp_engine *e)
         rm_primitive_destroy(&L->c_reorder);
         rm_memory_destroy(&L->rin);
         rm_memory_destroy(&L->rout);
+        for (int k = 0; k < RM_MAX_INPUTS; k++) {
+            if (k > 0) rm_memory_destroy(&L->rins[k]);
+            rm_memory_destroy(&L->view[k]);
+            rm_memory_destroy(&L->part[k]);
+            rm_primitive_destroy(&L->part_reorder[k]);
+        }
+        free(L->bn_scale);
+        free(L->bn_shift);
     }
     free(e->layers);
+    free(e->slot);
+    rm_memory_destroy(&e->input_rel);
     rm_net_destroy(&e->net);
     for (int i = 0; i < e->folded.num_tensors; i++) free(e->folded.tensors[i].data);
     free(e->folded.tensors);
     rm_netdef_free(&e->def);
-    for (int k = 0; k < 2; k++) free(e->buf[k]);
+    for (int k = 0; e->buf && k < e->nbuf; k++) free(e->buf[k]);
+    free(e->buf);
     for (int k = 0; k < 3; k++) free(e->scratch_dst[k]);
     for (int k = 0; k < 3; k++) free(e->scratch_src[k]);
     free(e);

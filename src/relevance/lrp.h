@@ -7,10 +7,15 @@
  * model in the layouts the primitives expect; the input convolution (at most
  * 4 plain channels) runs the last three steps in C instead of oneDNN's slow
  * backward-data into few channels. Batch normalization is folded into the
- * preceding convolution first; ReLU, dropout and flatten pass relevance
- * unchanged; max pooling routes it to the winners through the pooling
- * backward (overlapping windows accumulate); average pooling uses the
- * epsilon rule with its own weights. docs/relevance.md, "How it works". */
+ * convolution it reads (one that cannot be folded is an affine layer under
+ * the epsilon rule); ReLU, dropout and flatten pass relevance unchanged; max
+ * pooling routes it to the winners through the pooling backward (overlapping
+ * windows accumulate); average pooling uses the epsilon rule with its own
+ * weights. Graphs: an add shares relevance in proportion to its inputs
+ * (zennit's Norm rule, stabilizer 1e-6), a concat hands each input its
+ * channels, an output read by several layers receives the sum of their
+ * relevances; grouped convolutions run every rule per group (oneDNN's
+ * grouped weights). docs/relevance.md, "How it works". */
 #ifndef RELMASK_LRP_H
 #define RELMASK_LRP_H
 
@@ -42,8 +47,9 @@ typedef struct {
 } rm_rule;
 
 typedef struct {
-    /* One rule per layer of the model's definition (batchnorm layers are
-     * ignored: they are folded into the convolution before them). */
+    /* One rule per layer of the model's definition (dense and convolution
+     * layers; the others take RM_RULE_PASS, whose eps the pools and an
+     * unfolded batchnorm use; folded batchnorm layers are ignored). */
     rm_rule *rules;
     int num_rules;
     int ignore_bias;      /* --ignore-bias: biases take no part in z */
@@ -59,9 +65,10 @@ typedef struct {
  * well-formed with a known rule: checks that need no model (usage errors). */
 int rm_composite_check(const char *composite);
 int rm_rule_override_check(const char *override);
-/* LRP runs on sequential networks without grouped convolutions only
- * (netdef.h): an error naming the first add, concat or grouped conv layer
- * and the alternative (occlusion) otherwise. */
+/* Whether LRP can explain the network: every layer type of netdef.h, any
+ * graph (add, concat, shared outputs), grouped convolutions; a dense last
+ * layer. Otherwise an error naming the network, the layer, its line and the
+ * alternative (occlusion). */
 int rm_lrp_check_network(const rm_netdef *def);
 int rm_lrp_composite(rm_lrp_config *cfg, const rm_netdef *def, const char *composite,
                      const char *const *overrides, int num_overrides, double eps, double gamma);
@@ -116,11 +123,13 @@ int rm_lrp_run(rm_lrp *lrp, const int32_t *target, float *relevance, int32_t *ex
 const float *rm_lrp_logits(rm_lrp *lrp);   /* [B,K] after a run */
 void rm_lrp_destroy(rm_lrp *lrp);
 
-/* Batch normalization folded into the preceding convolution: a definition
- * without batchnorm layers (those convolutions gain a bias) and the model's
+/* Batch normalization folded into the convolution it reads when nothing
+ * else reads that convolution: a definition without those batchnorm layers
+ * (the convolutions gain a bias; `from` indices renumbered) and the model's
  * tensors rewritten accordingly (W' = W g/sqrt(v+e), b' = (b - m) g/sqrt(v+e)
- * + beta). `layer_map[i]` gives, for each layer of the folded definition, the
- * index of the same layer in the original one. */
+ * + beta). Other batchnorm layers stay, with their tensors. `layer_map[i]`
+ * gives, for each layer of the folded definition, the index of the same
+ * layer in the original one. */
 int rm_fold_batchnorm(const rm_model *model, rm_netdef *folded_def, rm_model *folded, int *layer_map);
 
 #endif

@@ -328,13 +328,16 @@ static int layer_out_shape(const rm_lrp_ref_layer *l, int index, shape in, shape
     case RM_LRP_REF_GLOBAL_AVGPOOL: *out = (shape){in.C, 1, 1}; break;
     case RM_LRP_REF_FLATTEN: *out = (shape){in.C * in.H * in.W, 1, 1}; break;
     case RM_LRP_REF_RELU: break;
-    default: return rm_error("LRP net layer %d: unknown layer type %d", index, (int)l->type);
+    default: return rm_error("LRP net layer %d: layer type %d is not one of a sequential net", index, (int)l->type);
     }
     int windowed = l->type == RM_LRP_REF_CONV || l->type == RM_LRP_REF_MAXPOOL ||
                    l->type == RM_LRP_REF_AVGPOOL;
     if (windowed && (in.H + 2 * l->pad < l->size || in.W + 2 * l->pad < l->size))
         return rm_error("LRP net layer %d: window %d with padding %d does not fit a %dx%d input",
                         index, l->size, l->pad, in.H, in.W);
+    if (l->type == RM_LRP_REF_CONV && l->groups > 1 && (in.C % l->groups || l->units % l->groups))
+        return rm_error("LRP net layer %d: %d groups do not divide %d inputs and %d outputs", index, l->groups, in.C,
+                        l->units);
     if (out->C <= 0 || out->H <= 0 || out->W <= 0)
         return rm_error("LRP net layer %d: input %dx%dx%d is too small", index, in.C, in.H, in.W);
     if ((l->type == RM_LRP_REF_CONV || l->type == RM_LRP_REF_DENSE) && rm_lrp_params_check(&l->rule))
@@ -354,12 +357,50 @@ int rm_lrp_ref_net_classes(const rm_lrp_ref_layer *layers, int num_layers, int C
     return (int)shape_count(s);
 }
 
+/* A grouped convolution as G ordinary ones, each on its group's channels
+ * copied out: forward (rout NULL) into out [N,O,OH,OW], or relevance
+ * (rin = out [N,C,H,W], overwritten) through rm_lrp_ref_conv. */
+static int grouped_conv(double *out, const double *rout, const double *x, const rm_lrp_ref_layer *l, int N, shape s)
+{
+    int G = l->groups, Cg = s.C / G, Og = l->units / G, K = l->size;
+    int OH = rm_ref_out_size(s.H, K, l->stride, l->pad), OW = rm_ref_out_size(s.W, K, l->stride, l->pad);
+    size_t in_img = (size_t)s.H * s.W, out_img = (size_t)OH * OW;
+    if (l->rule.low_map || l->rule.high_map) return rm_error("grouped convolution: z-box maps are not supported");
+    double *xg = rm_malloc(sizeof *xg * (size_t)N * Cg * in_img, "group input");
+    double *yg = rm_malloc(sizeof *yg * (size_t)N * Og * out_img, "group output");
+    double *rg = rm_malloc(sizeof *rg * (size_t)N * Cg * in_img, "group relevance");
+    int rc = xg && yg && rg ? 0 : -1;
+    for (int g = 0; rc == 0 && g < G; g++) {
+        const double *wg = l->w + (size_t)g * Og * Cg * K * K, *bg = l->b ? l->b + (size_t)g * Og : NULL;
+        for (int n = 0; n < N; n++)
+            memcpy(xg + (size_t)n * Cg * in_img, x + ((size_t)n * s.C + (size_t)g * Cg) * in_img,
+                   sizeof *xg * Cg * in_img);
+        if (!rout) {
+            rm_ref_conv_forward(yg, xg, wg, bg, N, Cg, s.H, s.W, Og, K, l->stride, l->pad);
+            for (int n = 0; n < N; n++)
+                memcpy(out + ((size_t)n * l->units + (size_t)g * Og) * out_img, yg + (size_t)n * Og * out_img,
+                       sizeof *yg * Og * out_img);
+            continue;
+        }
+        for (int n = 0; n < N; n++)
+            memcpy(yg + (size_t)n * Og * out_img, rout + ((size_t)n * l->units + (size_t)g * Og) * out_img,
+                   sizeof *yg * Og * out_img);
+        rc = rm_lrp_ref_conv(rg, yg, xg, wg, bg, N, Cg, s.H, s.W, Og, K, l->stride, l->pad, &l->rule);
+        for (int n = 0; rc == 0 && n < N; n++)
+            memcpy(out + ((size_t)n * s.C + (size_t)g * Cg) * in_img, rg + (size_t)n * Cg * in_img,
+                   sizeof *rg * Cg * in_img);
+    }
+    free(xg), free(yg), free(rg);
+    return rc;
+}
+
 /* Forward of layer l: out from in (shape s in, t out), for N images. */
 static int layer_forward(const rm_lrp_ref_layer *l, double *out, const double *in, int N, shape s)
 {
     size_t n_in = (size_t)N * shape_count(s);
     switch (l->type) {
     case RM_LRP_REF_CONV:
+        if (l->groups > 1) return grouped_conv(out, NULL, in, l, N, s);
         rm_ref_conv_forward(out, in, l->w, l->b, N, s.C, s.H, s.W, l->units, l->size, l->stride,
                             l->pad);
         break;
@@ -375,6 +416,7 @@ static int layer_forward(const rm_lrp_ref_layer *l, double *out, const double *i
         break;
     case RM_LRP_REF_GLOBAL_AVGPOOL: rm_ref_global_avgpool_forward(out, in, N, s.C, s.H, s.W); break;
     case RM_LRP_REF_FLATTEN: memcpy(out, in, sizeof *out * n_in); break;
+    default: return rm_error("LRP net: layer type %d needs rm_lrp_ref_graph_run", (int)l->type);
     }
     return 0;
 }
@@ -386,6 +428,7 @@ static int layer_relevance(const rm_lrp_ref_layer *l, double *rin, const double 
     size_t n_in = (size_t)N * shape_count(s);
     switch (l->type) {
     case RM_LRP_REF_CONV:
+        if (l->groups > 1) return grouped_conv(rin, rout, x, l, N, s);
         return rm_lrp_ref_conv(rin, rout, x, l->w, l->b, N, s.C, s.H, s.W, l->units, l->size,
                                l->stride, l->pad, &l->rule);
     case RM_LRP_REF_DENSE:
@@ -401,6 +444,7 @@ static int layer_relevance(const rm_lrp_ref_layer *l, double *rin, const double 
     case RM_LRP_REF_GLOBAL_AVGPOOL:
         rm_lrp_ref_global_avgpool(rin, rout, x, N, s.C, s.H, s.W, l->rule.eps);
         return 0;
+    default: return rm_error("LRP net: layer type %d needs rm_lrp_ref_graph_run", (int)l->type);
     }
     return 0;
 }
@@ -507,4 +551,170 @@ int rm_lrp_ref_net_run_weighted(const rm_lrp_ref_layer *layers, int num_layers, 
                                 double *logits)
 {
     return net_run(layers, num_layers, C, H, W, N, x, NULL, weight, relevance, layer_sums, logits, NULL);
+}
+
+/* ---- graph network ---------------------------------------------------------- */
+
+static int graph_input(const rm_lrp_ref_layer *l, int i, int k) { return l->num_inputs ? l->inputs[k] : i - 1; }
+
+int rm_lrp_ref_graph_run(const rm_lrp_ref_layer *layers, int num_layers, int C, int H, int W, int N,
+                         const double *x, const int32_t *target, double *relevance, double *logits,
+                         int32_t *explained)
+{
+    if (num_layers <= 0 || C <= 0 || H <= 0 || W <= 0 || N <= 0)
+        return rm_error("LRP graph: needs layers, a positive input shape and batch");
+    int L = num_layers, rc = -1;
+    /* index i + 1: layer i's output (shape, activation, relevance); 0: the input */
+    shape *sh = rm_calloc((size_t)L + 1, sizeof *sh, "LRP graph shapes");
+    double **act = rm_calloc((size_t)L + 1, sizeof *act, "LRP graph activations");
+    double **rel = rm_calloc((size_t)L + 1, sizeof *rel, "LRP graph relevance");
+    double *tmp = NULL;
+    if (!sh || !act || !rel) goto out;
+    sh[0] = (shape){C, H, W};
+    size_t biggest = shape_count(sh[0]);
+    for (int i = 0; i < L; i++) {
+        const rm_lrp_ref_layer *l = &layers[i];
+        int n_in = l->num_inputs ? l->num_inputs : 1;
+        if (n_in > RM_LRP_REF_MAX_INPUTS) {
+            rm_error("LRP graph layer %d: %d inputs", i, n_in);
+            goto out;
+        }
+        for (int k = 0; k < n_in; k++)
+            if (graph_input(l, i, k) < -1 || graph_input(l, i, k) >= i) {
+                rm_error("LRP graph layer %d: input %d is not an earlier layer", i, graph_input(l, i, k));
+                goto out;
+            }
+        shape in = sh[graph_input(l, i, 0) + 1], o = in;
+        if (l->type == RM_LRP_REF_ADD || l->type == RM_LRP_REF_CONCAT) {
+            if (n_in < 2) {
+                rm_error("LRP graph layer %d: add and concat need 2 or more inputs", i);
+                goto out;
+            }
+            o.C = 0;
+            for (int k = 0; k < n_in; k++) {
+                shape t = sh[graph_input(l, i, k) + 1];
+                int same = l->type == RM_LRP_REF_ADD ? t.C == in.C && t.H == in.H && t.W == in.W
+                                                     : t.H == in.H && t.W == in.W;
+                if (!same) {
+                    rm_error("LRP graph layer %d: input %d has another shape", i, k);
+                    goto out;
+                }
+                o.C += l->type == RM_LRP_REF_ADD ? (k == 0 ? t.C : 0) : t.C;
+            }
+        } else if (l->type == RM_LRP_REF_AFFINE) {
+            if (!l->scale || !l->shift) {
+                rm_error("LRP graph layer %d (affine): needs scale and shift", i);
+                goto out;
+            }
+        } else if (layer_out_shape(l, i, in, &o) != 0)
+            goto out;
+        sh[i + 1] = o;
+        if (shape_count(o) > biggest) biggest = shape_count(o);
+    }
+
+    act[0] = (double *)x;   /* never written */
+    for (int i = 0; i < L; i++) {
+        const rm_lrp_ref_layer *l = &layers[i];
+        int n_in = l->num_inputs ? l->num_inputs : 1, i0 = graph_input(l, i, 0) + 1;
+        size_t per = shape_count(sh[i + 1]), img = (size_t)sh[i + 1].H * sh[i + 1].W;
+        double *y = act[i + 1] = rm_calloc((size_t)N * per, sizeof *y, "LRP graph activation");
+        rel[i + 1] = rm_calloc((size_t)N * per, sizeof *y, "LRP graph relevance");
+        if (!y || !rel[i + 1]) goto out;
+        switch (l->type) {
+        case RM_LRP_REF_ADD:
+            for (int k = 0; k < n_in; k++)
+                for (size_t j = 0; j < (size_t)N * per; j++) y[j] += act[graph_input(l, i, k) + 1][j];
+            break;
+        case RM_LRP_REF_CONCAT:
+            for (int n = 0, off = 0; n < N; n++, off = 0)
+                for (int k = 0; k < n_in; k++) {
+                    int p = graph_input(l, i, k) + 1;
+                    size_t chunk = (size_t)sh[p].C * img;
+                    memcpy(y + (size_t)n * per + (size_t)off * img, act[p] + (size_t)n * chunk, sizeof *y * chunk);
+                    off += sh[p].C;
+                }
+            break;
+        case RM_LRP_REF_AFFINE:
+            for (size_t j = 0; j < (size_t)N * per; j++) {
+                int c = (int)(j / img % (size_t)sh[i + 1].C);
+                y[j] = l->scale[c] * act[i0][j] + l->shift[c];
+            }
+            break;
+        default:
+            if (layer_forward(l, y, act[i0], N, sh[i0]) != 0) goto out;
+        }
+    }
+    rel[0] = rm_calloc((size_t)N * shape_count(sh[0]), sizeof *rel[0], "LRP graph relevance");
+    tmp = rm_malloc(sizeof *tmp * (size_t)N * biggest, "LRP graph relevance");
+    if (!rel[0] || !tmp) goto out;
+
+    /* seed: R = onehot(class) * logit[class] */
+    int K = (int)shape_count(sh[L]);
+    const double *z = act[L];
+    for (int n = 0; n < N; n++) {
+        const double *zn = z + (size_t)n * K;
+        int cls = 0;
+        if (target && target[n] >= 0) {
+            if (target[n] >= K) {
+                rm_error("LRP graph: target class %d of image %d is out of range [0, %d)", (int)target[n], n, K);
+                goto out;
+            }
+            cls = target[n];
+        } else {
+            for (int k = 1; k < K; k++)
+                if (zn[k] > zn[cls]) cls = k;
+        }
+        rel[L][(size_t)n * K + cls] = zn[cls];
+        if (explained) explained[n] = cls;
+    }
+    if (logits) memcpy(logits, z, sizeof *logits * (size_t)N * K);
+
+    /* relevance, last layer first; every input's share is added to what
+     * its other readers gave it */
+    for (int i = L - 1; i >= 0; i--) {
+        const rm_lrp_ref_layer *l = &layers[i];
+        int n_in = l->num_inputs ? l->num_inputs : 1, i0 = graph_input(l, i, 0) + 1;
+        size_t per = shape_count(sh[i + 1]), img = (size_t)sh[i + 1].H * sh[i + 1].W;
+        const double *R = rel[i + 1], *y = act[i + 1];
+        switch (l->type) {
+        case RM_LRP_REF_ADD:
+            for (int k = 0; k < n_in; k++) {
+                int p = graph_input(l, i, k) + 1;
+                for (size_t j = 0; j < (size_t)N * per; j++)
+                    rel[p][j] += act[p][j] / rm_lrp_stab(y[j], l->rule.eps) * R[j];
+            }
+            break;
+        case RM_LRP_REF_CONCAT:
+            for (int n = 0, off = 0; n < N; n++, off = 0)
+                for (int k = 0; k < n_in; k++) {
+                    int p = graph_input(l, i, k) + 1;
+                    size_t chunk = (size_t)sh[p].C * img;
+                    for (size_t j = 0; j < chunk; j++)
+                        rel[p][(size_t)n * chunk + j] += R[(size_t)n * per + (size_t)off * img + j];
+                    off += sh[p].C;
+                }
+            break;
+        case RM_LRP_REF_AFFINE:
+            for (size_t j = 0; j < (size_t)N * per; j++) {
+                int c = (int)(j / img % (size_t)sh[i + 1].C);
+                double a = l->scale[c] * act[i0][j], zj = l->rule.ignore_bias ? a : y[j];
+                rel[i0][j] += a / rm_lrp_stab(zj, l->rule.eps) * R[j];
+            }
+            break;
+        default: {
+            size_t n_below = (size_t)N * shape_count(sh[i0]);
+            if (layer_relevance(l, tmp, R, act[i0], N, sh[i0]) != 0) goto out;
+            for (size_t j = 0; j < n_below; j++) rel[i0][j] += tmp[j];
+        }
+        }
+    }
+    memcpy(relevance, rel[0], sizeof *relevance * (size_t)N * C * H * W);
+    rc = 0;
+out:
+    for (int i = 0; i <= L; i++) {
+        if (act && i > 0) free(act[i]);
+        if (rel) free(rel[i]);
+    }
+    free(act), free(rel), free(sh), free(tmp);
+    return rc;
 }

@@ -169,15 +169,34 @@ typedef enum {
     RM_LRP_REF_MAXPOOL,         /* size, stride, pad: winner takes all */
     RM_LRP_REF_AVGPOOL,         /* size, stride, pad: epsilon rule, rule.eps */
     RM_LRP_REF_GLOBAL_AVGPOOL,  /* -> (C,1,1): epsilon rule, rule.eps */
-    RM_LRP_REF_FLATTEN          /* -> (C*H*W,1,1): relevance passes unchanged */
+    RM_LRP_REF_FLATTEN,         /* -> (C*H*W,1,1): relevance passes unchanged */
+    /* graphs only (rm_lrp_ref_graph_run): */
+    RM_LRP_REF_ADD,             /* sum of the inputs; zennit's Norm: R_k = x_k / stab(z, rule.eps) * R */
+    RM_LRP_REF_CONCAT,          /* channels of the inputs in order; each gets its channels' R */
+    RM_LRP_REF_AFFINE           /* y = scale_c x + shift_c (an unfolded batchnorm): the epsilon
+                                   rule of that layer, R_in = scale_c x / stab(y, rule.eps) * R
+                                   (shift left out of y with rule.ignore_bias) */
 } rm_lrp_ref_layer_type;
+
+enum { RM_LRP_REF_MAX_INPUTS = 8 };
 
 typedef struct {
     rm_lrp_ref_layer_type type;
     int units;                  /* CONV, DENSE: output channels / features */
     int size, stride, pad;      /* CONV kernel, pooling window (stride >= 1) */
-    const double *w, *b;        /* CONV [O,C,K,K], DENSE [O, C*H*W]; b [O] or NULL */
-    rm_lrp_params rule;         /* CONV, DENSE: the rule; pools: rule.eps */
+    const double *w, *b;        /* CONV [O,C/G,K,K], DENSE [O, C*H*W]; b [O] or NULL */
+    rm_lrp_params rule;         /* CONV, DENSE: the rule; pools, ADD, AFFINE: rule.eps */
+    /* CONV: groups (0 or 1: none). Group g maps input channels
+     * [g C/G, (g+1) C/G) to outputs [g O/G, (g+1) O/G) with weights
+     * w[g O/G .. (g+1) O/G); the reference runs rm_lrp_ref_conv on each
+     * group's channels separately (a z-box rule then needs scalar bounds). */
+    int groups;
+    /* graphs: the layers read (earlier indices, -1 the network input);
+     * num_inputs 0 reads layer i-1 (the input for layer 0). Sequential
+     * runs ignore them. */
+    int num_inputs;
+    int inputs[RM_LRP_REF_MAX_INPUTS];
+    const double *scale, *shift;   /* AFFINE [C] */
 } rm_lrp_ref_layer;
 
 /* Checks the layer list against the input shape (C,H,W); returns the
@@ -206,5 +225,16 @@ int rm_lrp_ref_net_run(const rm_lrp_ref_layer *layers, int num_layers, int C, in
 int rm_lrp_ref_net_run_weighted(const rm_lrp_ref_layer *layers, int num_layers, int C, int H, int W, int N,
                                 const double *x, const double *weight, double *relevance, double *layer_sums,
                                 double *logits);
+
+/* ---- a graph network ----------------------------------------------------------
+ * The same with every layer reading the layers its `inputs` name (ADD: all
+ * of one shape; CONCAT: equal H and W). A layer output read by several
+ * layers receives the sum of their relevances; the layers run from the last
+ * to the first (the list is in topological order). The last layer's output,
+ * flattened, is the logits. Relevance, logits, explained as in
+ * rm_lrp_ref_net_run. Returns 0, or -1 with a message. */
+int rm_lrp_ref_graph_run(const rm_lrp_ref_layer *layers, int num_layers, int C, int H, int W, int N,
+                         const double *x, const int32_t *target, double *relevance, double *logits,
+                         int32_t *explained);
 
 #endif
