@@ -88,6 +88,10 @@ typedef struct {
     float *scratch_dst[3], *scratch_src[3];
     size_t max_floats;
     int classes;
+    /* the seed rows [B,K], reordered into the top output's layout when that
+     * is not plain [B,K] (a flatten of [B,K,1,1]); NULL: written in place */
+    float *seed_plain;
+    dnnl_format_tag_t seed_tag;
 } lrp_engine;
 
 static int is_linear(const rm_layer *l) { return l->def->type == RM_LAYER_CONV || l->def->type == RM_LAYER_DENSE; }
@@ -967,8 +971,8 @@ static int engine_run(lrp_engine *e, const rm_lrp_seed *how, const int32_t *targ
     const float *z = rm_net_logits(&e->net);
     int k = e->classes, B = e->net.batch;
     lrp_layer *top = &e->layers[e->net.num_layers - 1];
-    /* The last layer's output is plain [B,K] (dense): one seed row per image. */
-    float *seed = rm_memory_ptr(top->rout);
+    /* One seed row per image, [B,K] in the output's C,H,W order. */
+    float *seed = e->seed_plain ? e->seed_plain : rm_memory_ptr(top->rout);
     for (int b = 0; b < B; b++) {
         const float *zb = z + (size_t)b * k;
         int32_t ex;
@@ -983,6 +987,7 @@ static int engine_run(lrp_engine *e, const rm_lrp_seed *how, const int32_t *targ
         if (explained) explained[b] = ex;
         if (score) score[b] = sc;
     }
+    if (e->seed_plain) RM_TRY(rm_memory_write(&e->net.dnn, top->rout, e->seed_plain, e->seed_tag));
     for (int i = e->net.num_layers - 1; i >= 0; i--)
         if (layer_relevance(e, &e->layers[i]) != 0) return rm_error_prefix("LRP %s", e->layers[i].layer->def->name);
     return rm_memory_read(&e->net.dnn, e->input_rel, relevance, dnnl_nchw);
@@ -1066,10 +1071,12 @@ int rm_lrp_check_network(const rm_netdef *def)
                             (unsigned)l->type < RM_LAYER_TYPE_COUNT ? rm_layer_type_names[l->type] : "?");
         }
     }
+    /* the logits: a dense layer's output, or a flatten's (a convolution to
+     * the classes, global average pooling and a flatten, as in mini-Xception) */
     const rm_layer_def *last = def->num_layers ? &def->layers[def->num_layers - 1] : NULL;
-    if (!last || last->type != RM_LAYER_DENSE)
-        return rm_error("network %s, layer %s (line %d): LRP needs a dense last layer (the logits); use --method "
-                        "occlusion", def->name, last ? last->name : "-", last ? last->line : 0);
+    if (!last || (last->type != RM_LAYER_DENSE && last->type != RM_LAYER_FLATTEN))
+        return rm_error("network %s, layer %s (line %d): LRP needs a dense or flatten last layer (the logits); use "
+                        "--method occlusion", def->name, last ? last->name : "-", last ? last->line : 0);
     return 0;
 }
 
@@ -1095,8 +1102,13 @@ static int engine_create(lrp_engine **out, const rm_model *model, int batch, con
         dnnl_memory_desc_t plain;
         dnnl_dims_t dims = {batch, model->def.classes};
         rc = rm_md_init(&plain, 2, dims, dnnl_nc);
-        if (rc == 0 && (e->def.layers[e->def.num_layers - 1].type != RM_LAYER_DENSE || !rm_md_equal(top, &plain)))
-            rc = rm_error("LRP needs a dense last layer producing plain [batch, classes] logits");
+        if (rc == 0 && !rm_md_equal(top, &plain)) {
+            e->seed_tag = top->ndims == 4 ? dnnl_nchw : dnnl_nc;
+            if (top->ndims != 4 && top->ndims != 2)
+                rc = rm_error("LRP: the last layer's output has %d dimensions; expected [batch, classes]", top->ndims);
+            else if (!(e->seed_plain = rm_malloc(sizeof(float) * (size_t)batch * (size_t)model->def.classes, "LRP seed")))
+                rc = -1;
+        }
     }
     e->classes = model->def.classes;
     e->max_floats = rc == 0 ? md_floats(&e->net.input_md) : 0;
@@ -1142,6 +1154,7 @@ static int engine_create(lrp_engine **out, const rm_model *model, int batch, con
 static void engine_destroy(lrp_engine *e)
 {
     if (!e) return;
+    free(e->seed_plain);
     for (int i = 0; e->layers && i < e->net.num_layers; i++) {
         lrp_layer *L = &e->layers[i];
         for (int k = 0; k < W_KINDS; k++) {
