@@ -3,7 +3,8 @@
  * interpreter's (tests/fixtures/make_tfjs.py) within 1e-4 of the largest:
  * a real pretrained FER model from npm (the mini-Xception of
  * @vladmandic/human: fused convolutions, depthwise-separable blocks,
- * residual sums, 'SAME' max pooling, Mean) and a small graph with uint8,
+ * residual sums, 'SAME' max pooling, Mean; also explained by LRP) and a
+ * small graph with uint8,
  * uint16 and float16 weights over three shards, nodes out of order.
  * Broken models are refused naming the node or the shard, writing nothing. */
 #include <criterion/criterion.h>
@@ -117,6 +118,18 @@ Test(import_tfjs, pretrained_fer_model_from_npm_gives_the_reference_logits)
     float logits[N * 7];
     predicted_logits(tu_path(dir, "m.h5"), "images_emotion", 64, "fer2013", logits);
     assert_logits(logits, "logits_emotion", 7);
+    /* explained by LRP: residual sums, depthwise convolutions, a head without a dense layer */
+    char m_path[4096], d_path[4096];
+    snprintf(m_path, sizeof m_path, "%s", tu_path(dir, "m.h5"));
+    snprintf(d_path, sizeof d_path, "%s", tu_path(dir, "d.h5"));
+    rc = tu_run_cli(&out, "relevance -q --model %s --data %s --target pred --out %s", m_path, d_path,
+                    tu_path(dir, "r.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "info %s", tu_path(dir, "r.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "records: 4 explained") && strstr(out, "conservation"), "%s", out);
+    free(out);
 }
 
 Test(import_tfjs, quantized_weights_over_shards_give_the_reference_logits)
