@@ -579,3 +579,40 @@ Test(graph, resnet_mini_trains_evaluates_and_explains, .timeout = 300)
     free(out);
     tu_rmtree(dir);
 }
+
+/* nets/fer-mini-xception (depthwise-separable residual modules, a head
+ * without a dense layer) trains, evaluates and is explained by LRP. */
+Test(graph, mini_xception_trains_evaluates_and_explains, .timeout = 300)
+{
+    char *dir = tu_scratch_dir(), *out;
+    char data[4096], model[4096], rel[4096];
+    snprintf(data, sizeof data, "%s/faces.h5", dir);
+    snprintf(model, sizeof model, "%s/m.h5", dir);
+    snprintf(rel, sizeof rel, "%s/r.h5", dir);
+    int rc = tu_run_cli(&out, "synth -q -n 140 --size 48 --intensity 1 --val 0.2 --test 0.2 -o %s", data);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "train -q --data %s --net fer-mini-xception --out %s --epochs 1 --batch 16", data, model);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_model m;
+    cr_assert_eq(rm_model_load(&m, model), 0, "%s", rm_error_message());
+    cr_expect(isfinite(m.history[0].train_loss));
+    int depthwise = 0;
+    for (int i = 0; i < m.def.num_layers; i++)
+        depthwise += m.def.layers[i].type == RM_LAYER_CONV && m.def.layers[i].groups == m.def.layers[i].in.c &&
+                     m.def.layers[i].groups > 1;
+    cr_expect_eq(depthwise, 8);
+    cr_expect_eq(m.def.layers[m.def.num_layers - 1].type, RM_LAYER_FLATTEN);
+    rm_model_free(&m);
+    rc = tu_run_cli(&out, "eval -m %s -d %s", model, data);
+    cr_expect_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "relevance -m %s -d %s -o %s --count 6", model, data, rel);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    double gap = worst_gap(rel, 6);
+    cr_log_info("fer-mini-xception, epsilon-plus-flat: largest |sum - logit| / |logit| %.3g", gap);
+    cr_expect(isfinite(gap), "non-finite heatmap sums");
+    tu_rmtree(dir);
+}
