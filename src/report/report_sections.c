@@ -485,7 +485,7 @@ static int reproducibility(report_renderer *r, const report_ctx *ctx)
     begin(r, REPORT_ITEM);
     if (ctx->has_source_eval)
         sayf(r, "source model %s accuracy (source_model_eval.json): %.2f%%",
-             ctx->source_eval_on_target ? "(trained elsewhere) target test" : "test", 100 * ctx->source_test_acc);
+             ctx->source_eval_on_target && ctx->source_imported ? "(trained elsewhere) target test" : "test", 100 * ctx->source_test_acc);
     else
         say(r, "source model test accuracy: n/a (no source_model_eval.json)");
     end(r, REPORT_ITEM);
