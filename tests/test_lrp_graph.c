@@ -354,15 +354,18 @@ Test(lrp_graph, wsquare_on_grouped_layers_conserves)
  * statistics): zero biases, relevance seeded with the logit. The add and
  * the global average pool stabilize with 1e-6. 1e-3 of the largest
  * magnitude, as for the sequential network (LRP-0 divides by small z). */
-Test(lrp_graph, lrp0_equals_gradient_times_input)
+/* LRP-0 (the given rule overrides) against gradient x input of the
+ * explained logit, 1e-3 of the largest magnitude. */
+static void assert_lrp0_is_gradient_x_input(const char *net_text, int zero_bias, uint64_t seed,
+                                            const char *const *ov, int nov, const char *what)
 {
     rm_model m;
-    make_model(&m, graph_net_nobn, 1, 41);
+    make_model(&m, net_text, zero_bias, seed);
     int64_t n = input_size(&m);
-    float *x = random_input(&m, 42, -1), *rel = malloc(sizeof *rel * (size_t)(B * n));
+    int k = m.def.classes;
+    float *x = random_input(&m, seed + 1, -1), *rel = malloc(sizeof *rel * (size_t)(B * n));
     rm_lrp_config cfg;
-    const char *const ov[] = {"stem=zero", "dw=zero", "pw=zero", "g2=zero", "side=zero", "c3=zero", "fc=zero"};
-    cr_assert_eq(rm_lrp_composite(&cfg, &m.def, "epsilon", ov, 7, 0, 0.25), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_lrp_composite(&cfg, &m.def, "epsilon", ov, nov, 0, 0.25), 0, "%s", rm_error_message());
     int32_t expl[B];
     float logit[B];
     run_engine(&m, &cfg, x, rel, expl, logit);
@@ -372,17 +375,23 @@ Test(lrp_graph, lrp0_equals_gradient_times_input)
     cr_assert_eq(rm_model_apply(&m, &net), 0);
     memcpy(rm_net_input(&net), x, sizeof *x * (size_t)(B * n));
     cr_assert_eq(rm_net_forward(&net), 0);
-    float dz[B * 4] = {0};
-    for (int b = 0; b < B; b++) dz[b * 4 + expl[b]] = 1;
+    float *dz = calloc((size_t)(B * k), sizeof *dz);
+    for (int b = 0; b < B; b++) dz[b * k + expl[b]] = 1;
     cr_assert_eq(rm_net_backward(&net, dz), 0, "%s", rm_error_message());
     const float *g = rm_net_input_grad(&net);
     float *gx = malloc(sizeof *gx * (size_t)(B * n));
     for (int64_t i = 0; i < B * n; i++) gx[i] = g[i] * x[i];
-    assert_close(rel, gx, B * n, 1e-3, "LRP-0 vs gradient x input");
+    assert_close(rel, gx, B * n, 1e-3, what);
     rm_net_destroy(&net);
     rm_lrp_config_free(&cfg);
-    free(x), free(rel), free(gx);
+    free(x), free(rel), free(gx), free(dz);
     rm_model_free(&m);
+}
+
+Test(lrp_graph, lrp0_equals_gradient_times_input)
+{
+    const char *const ov[] = {"stem=zero", "dw=zero", "pw=zero", "g2=zero", "side=zero", "c3=zero", "fc=zero"};
+    assert_lrp0_is_gradient_x_input(graph_net_nobn, 1, 41, ov, 7, "LRP-0 vs gradient x input");
 }
 
 /* A classifier head without a dense layer (mini-Xception's: a convolution to
@@ -398,33 +407,8 @@ static const char conv_head_net[] = "[net]\ninput = 2x8x8\nclasses = 8\n"
 
 Test(lrp_graph, a_convolution_head_without_dense_layer_is_explained)
 {
-    rm_model m;
-    make_model(&m, conv_head_net, 0, 51);
-    int64_t n = input_size(&m);
-    float *x = random_input(&m, 52, -1), *rel = malloc(sizeof *rel * (size_t)(B * n));
-    rm_lrp_config cfg;
     const char *const ov[] = {"c1=zero", "c2=zero"};
-    cr_assert_eq(rm_lrp_composite(&cfg, &m.def, "epsilon", ov, 2, 0, 0.25), 0, "%s", rm_error_message());
-    int32_t expl[B];
-    float logit[B];
-    run_engine(&m, &cfg, x, rel, expl, logit);
-
-    rm_net net;
-    cr_assert_eq(rm_net_create(&net, &m.def, B, RM_MODE_TRAIN, 1), 0, "%s", rm_error_message());
-    cr_assert_eq(rm_model_apply(&m, &net), 0);
-    memcpy(rm_net_input(&net), x, sizeof *x * (size_t)(B * n));
-    cr_assert_eq(rm_net_forward(&net), 0);
-    float dz[B * 8] = {0};
-    for (int b = 0; b < B; b++) dz[b * 8 + expl[b]] = 1;
-    cr_assert_eq(rm_net_backward(&net, dz), 0, "%s", rm_error_message());
-    const float *g = rm_net_input_grad(&net);
-    float *gx = malloc(sizeof *gx * (size_t)(B * n));
-    for (int64_t i = 0; i < B * n; i++) gx[i] = g[i] * x[i];
-    assert_close(rel, gx, B * n, 1e-3, "LRP-0 vs gradient x input, conv head");
-    rm_net_destroy(&net);
-    rm_lrp_config_free(&cfg);
-    free(x), free(rel), free(gx);
-    rm_model_free(&m);
+    assert_lrp0_is_gradient_x_input(conv_head_net, 0, 51, ov, 2, "LRP-0 vs gradient x input, conv head");
 }
 
 /* --- what is still refused ------------------------------------------------------ */
