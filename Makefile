@@ -64,7 +64,10 @@ all: $(BIN)
 deps:
 	@scripts/deps.sh $(DEPS_FLAGS)
 
-$(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: | deps
+# One grouped target (&:): as two plain targets, a parallel build ran
+# protoc-c twice, and the second run could rewrite the header after objects
+# including it were compiled, leaving them stale for the next make.
+$(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h &: | deps
 	@mkdir -p $(BUILD)/gen
 	protoc-c --c_out=$(BUILD)/gen -I$(ONNX_PROTO_DIR) $(ONNX_PROTO)
 $(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c

@@ -5,6 +5,7 @@
  * changed parameter reruns exactly what depends on it, and that JOBS=2
  * (concurrent, pinned stages) gives the same models as JOBS=1. */
 #include <criterion/criterion.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +21,22 @@ static void setup(void) { dir = tu_scratch_dir(); }
 static void teardown(void) { tu_rmtree(dir); }
 TestSuite(experiment, .init = setup, .fini = teardown, .timeout = 600);
 
-/* Runs make with the miniature settings into `exp_dir`, plus `extra`;
- * returns the exit code and the output. */
+/* Runs make with the miniature settings into `exp_dir`, plus `extra`, with
+ * the binary under test (RELMASK_BIN): its build directory, and -o so that
+ * make never relinks it while other tests run it; returns the exit code and
+ * the output. */
 static int run_make_in(char **output, const char *exp_dir, const char *extra)
 {
-    const char *root = getenv("RELMASK_ROOT");
-    cr_assert(root, "RELMASK_ROOT is not set (make check sets it)");
-    char cmd[8192];
+    const char *root = getenv("RELMASK_ROOT"), *bin = getenv("RELMASK_BIN");
+    cr_assert(root && bin, "RELMASK_ROOT and RELMASK_BIN are not set (make check sets them)");
+    char cmd[16384], bin_copy[4096];
+    snprintf(bin_copy, sizeof bin_copy, "%s", bin);
     snprintf(cmd, sizeof cmd,
-             "make -s -C '%s' experiment EXP_DIR='%s' THREADS=2 SYNTH_SIZE=16 SOURCE_IMAGES=560 TARGET_TRAIN=70 "
+             "make -s -C '%s' experiment BUILD='%s' -o '%s' EXP_DIR='%s' THREADS=2 SYNTH_SIZE=16 SOURCE_IMAGES=560 TARGET_TRAIN=70 "
              "TARGET_VAL=35 TARGET_TEST=70 SOURCE_NET='%s/tests/fixtures/nets/mini16.cfg' SOURCE_EPOCHS=2 "
              "STUDENT_NET='%s/tests/fixtures/nets/mini16.cfg' STUDENT_EPOCHS=2 STUDENT_BATCH=16 "
              "ENCODED_SCHEDULE='--encoded-epochs 1' QUALITY_IMAGES=20 SEEDS='1 2' ENCODINGS='mean negative channel' %s 2>&1",
-             root, exp_dir, root, root, extra);
+             root, dirname(bin_copy), bin, exp_dir, root, root, extra);
     FILE *p = popen(cmd, "r");
     cr_assert(p, "cannot run make");
     size_t cap = 1 << 16, len = 0;

@@ -25,7 +25,8 @@ Test(install, installs_binary_nets_examples_and_man_page_and_the_copy_finds_its_
     snprintf(prefix, sizeof prefix, "%s/prefix", dir);
     snprintf(moved, sizeof moved, "%s/moved", dir);
     char *out;
-    snprintf(cmd, sizeof cmd, "make -s -C '%s' install BUILD='%s' PREFIX='%s' 2>&1", root, dirname(bin_copy), prefix);
+    snprintf(cmd, sizeof cmd, "make -s -C '%s' install BUILD='%s' -o '%s' PREFIX='%s' 2>&1", root, dirname(bin_copy), bin,
+             prefix);
     int code = tu_run_sh(&out, "%s", cmd);
     cr_assert_eq(code, 0, "make install failed:\n%s", out);
     free(out);

@@ -21,16 +21,16 @@ static void teardown(void) { tu_rmtree(dir); }
 TestSuite(sweep, .init = setup, .fini = teardown, .timeout = 900);
 
 /* Runs `make sweep` with `args` in the repository, with the binary make
- * check built (its build directory, so nothing is rebuilt); returns the
- * exit code and the output. */
+ * check built: its build directory, and -o so that make never relinks it
+ * while other tests run it; returns the exit code and the output. */
 static int run_make(char **output, const char *args)
 {
     const char *root = getenv("RELMASK_ROOT"), *bin = getenv("RELMASK_BIN");
     cr_assert(root && bin, "RELMASK_ROOT and RELMASK_BIN are not set (make check sets them)");
     char bin_copy[4096];
     snprintf(bin_copy, sizeof bin_copy, "%s", bin);
-    return tu_run_sh(output, "make -s -C '%s' sweep BUILD='%s' SWEEP_DIR='%s' %s", root, dirname(bin_copy), dir,
-                     args);
+    return tu_run_sh(output, "make -s -C '%s' sweep BUILD='%s' -o '%s' SWEEP_DIR='%s' %s", root, dirname(bin_copy), bin,
+                     dir, args);
 }
 
 /* Entries of `path` whose names start with `prefix`. */
