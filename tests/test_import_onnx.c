@@ -132,6 +132,9 @@ static void layer_types(char *got, size_t size, const rm_model *m)
         snprintf(got + strlen(got), size - strlen(got), "%s%s", i ? " " : "", rm_layer_type_names[l->type]);
         if (l->type == RM_LAYER_CONV && l->groups > 1)
             snprintf(got + strlen(got), size - strlen(got), "/%d", l->groups);
+        if (l->type == RM_LAYER_RELU && l->slope > 0)
+            snprintf(got + strlen(got), size - strlen(got), ":slope=%g", l->slope);
+        if (l->type == RM_LAYER_RELU && l->max > 0) snprintf(got + strlen(got), size - strlen(got), ":max=%g", l->max);
         if (l->num_inputs > 1 || l->inputs[0] != i - 1) {
             snprintf(got + strlen(got), size - strlen(got), "(");
             for (int k = 0; k < l->num_inputs; k++)
@@ -175,6 +178,30 @@ Test(import_onnx, graphs_become_from_layers_with_pytorchs_logits)
         rm_model_free(&m);
         predicted_logits(tu_path(dir, "m.h5"), logits);
         assert_logits(logits, "logits_graph", files[f]);
+    }
+}
+
+/* ReLU6 and Hardtanh(0, 0.5) are Clip(0, max) (attributes at opset 9,
+ * constant inputs from 11), LeakyReLU(0.1) keeps its slope: [relu] with
+ * max or slope, and PyTorch's logits (the 0.5 clip is reached). */
+Test(import_onnx, clip_and_leaky_relu_become_relu_variants_with_pytorchs_logits)
+{
+    static const char *const files[] = {"acts_opset9.onnx", "acts_opset13.onnx", "acts_opset17.onnx"};
+    for (int f = 0; f < 3; f++) {
+        char *out;
+        int rc = import(&out, files[f], "--force");
+        cr_assert_eq(rc, 0, "%s: %s", files[f], out);
+        free(out);
+        rm_model m = {0};
+        char got[512];
+        cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0, "%s", files[f]);
+        layer_types(got, sizeof got, &m);
+        cr_assert_str_eq(got, "conv relu:max=6 conv relu:slope=0.1 maxpool conv relu:max=0.5 globalavgpool flatten dense",
+                         "%s: layers", files[f]);
+        rm_model_free(&m);
+        float logits[N * K];
+        predicted_logits(tu_path(dir, "m.h5"), logits);
+        assert_logits(logits, "logits_acts", files[f]);
     }
 }
 
@@ -247,6 +274,7 @@ Test(import_onnx, refusals_name_the_node_or_what_was_expected)
     refused(1, "node 3 '/Mul' (Mul): Mul of two computed tensors", "gated_opset13.onnx", "");
     refused(1, "(Conv): its weight 'net.3.weight' holds NaN at index 55", "nan_opset13.onnx", "");
     refused(1, "ONNX opset 7; relmask imports opsets 9 to 17", "opset7.onnx", "");
+    refused(1, "(Clip): clips to [-1, 0.5]; relmask's [relu] clips to [0, max]", "clipneg_opset13.onnx", "");
     refused(1, "--classes names 2 classes but the model has 3 outputs", "seq_opset13.onnx", "--classes x,y");
     refused(1, "--mean/--std give 2/0 values but the model has 1 input channel", "seq_opset13.onnx", "--mean 0.1,0.2");
     refused(2, "--std '0': every value must be > 0", "seq_opset13.onnx", "--std 0");

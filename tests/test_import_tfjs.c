@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
 #include "core/npy.h"
 #include "nn/model_file.h"
 #include "test_util.h"
@@ -188,6 +189,35 @@ static void refused(const char *want, const char *model, const char *extra)
     cr_assert(!tu_file_exists(tu_path(dir, "m.h5")), "a refused import wrote its output");
 }
 
+/* The activation in the quantized fixture as Relu6 and as LeakyRelu (its
+ * alpha attribute, and TF's default 0.2 without one): [relu] max/slope. */
+static void expect_relu_variant(const char *to, double slope, double max)
+{
+    char *out;
+    int rc = import(&out, broken_copy("\"op\": \"Relu\"", to, NULL), "--force");
+    cr_assert_eq(rc, 0, "%s: %s", to, out);
+    free(out);
+    rm_model m = {0};
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0, "%s", rm_error_message());
+    int found = 0;
+    for (int i = 0; i < m.def.num_layers; i++) {
+        const rm_layer_def *l = &m.def.layers[i];
+        if (l->type != RM_LAYER_RELU) continue;
+        found++;
+        cr_assert(l->slope == slope && l->max == max, "%s: slope %g max %g, expected %g %g", to, l->slope, l->max,
+                  slope, max);
+    }
+    cr_assert_eq(found, 1, "%s: %d [relu] layers", to, found);
+    rm_model_free(&m);
+}
+
+Test(import_tfjs, relu6_and_leaky_relu_become_relu_variants)
+{
+    expect_relu_variant("\"op\": \"Relu6\"", 0, 6);
+    expect_relu_variant("\"op\": \"LeakyRelu\", \"attr\": {\"alpha\": {\"f\": 0.3}}", 0.3, 0);
+    expect_relu_variant("\"op\": \"LeakyRelu\"", 0.2, 0);
+}
+
 Test(import_tfjs, refusals_name_the_node_or_the_shard)
 {
     refused("weights shards group1-shard1of2.bin+group1-shard2of2.bin hold 139 bytes",
@@ -198,8 +228,8 @@ Test(import_tfjs, refusals_name_the_node_or_the_shard)
     refused("cannot open the weights shard", path, "");
     refused("node 13 'sum' (AddV2): its inputs have different shapes",
             broken_copy("\"input\": [\"dw\", \"relu\"]", "\"input\": [\"dw\", \"input\"]", NULL), "");
-    refused("node 11 'relu' (Relu6): operator Relu6 is not supported",
-            broken_copy("\"op\": \"Relu\"", "\"op\": \"Relu6\"", NULL), "");
+    refused("node 11 'relu' (Elu): operator Elu is not supported",
+            broken_copy("\"op\": \"Relu\"", "\"op\": \"Elu\"", NULL), "");
     refused("'SAME' padding of a 3x3 window with stride 2 on a 16x16 input is asymmetric",
             broken_copy("\"strides\": {\"list\": {\"i\": [\"1\", \"1\", \"1\", \"1\"]}}",
                         "\"strides\": {\"list\": {\"i\": [\"1\", \"2\", \"2\", \"1\"]}}", NULL),

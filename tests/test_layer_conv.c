@@ -72,6 +72,36 @@ Test(layer_conv, interior_stride2_odd_channels)
     check_conv(2, 3, 11, 9, 7, 3, 2, 1, 1, "[conv]\nfilters = 17\nsize = 3\npad = 1\nactivation = relu\n");
 }
 
+/* slope/max variants against rm_ref_leaky_clip_*: forward exact; backward
+ * exact too (inputs at exactly 0 or max have probability zero). */
+static void check_relu_variant(const char *keys, double slope, double max)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "[net]\ninput = 3x6x5\nclasses = 2\n[conv]\nfilters = 16\nsize = 3\npad = 1\n[relu]\nname = probe\n%s"
+             "[dense]\nunits = 2\n",
+             keys);
+    lh_case t;
+    lh_setup(&t, text, "probe", 2, 5);
+    lh_forward(&t);
+    double *want = malloc(sizeof *want * (size_t)t.out_count), *got = lh_output(&t);
+    rm_ref_leaky_clip_forward(want, t.xd, (size_t)t.out_count, slope, max);
+    int clipped = 0, negative = 0;
+    for (int64_t i = 0; i < t.out_count; i++) clipped += max > 0 && want[i] == max, negative += want[i] < 0;
+    cr_assert(max == 0 || clipped > 0, "%s: no input reaches max; the test would not see clipping", keys);
+    cr_assert(slope == 0 || negative > 0, "%s: no negative output", keys);
+    lh_assert_close(got, want, t.out_count, 1e-7, 0, keys);
+    lh_backward(&t, 3);
+    double *dx = calloc((size_t)t.in_count, sizeof *dx), *got_dx = lh_input_grad(&t);
+    rm_ref_leaky_clip_backward(dx, t.dyd, t.xd, (size_t)t.in_count, slope, max);
+    lh_assert_close(got_dx, dx, t.in_count, 1e-7, 0, keys);
+    free(want), free(got), free(dx), free(got_dx);
+    lh_teardown(&t);
+}
+
+Test(layer_relu, leaky_matches_reference) { check_relu_variant("slope = 0.1\n", 0.1, 0); }
+Test(layer_relu, clipped_matches_reference) { check_relu_variant("max = 0.25\n", 0, 0.25); }
+
 Test(layer_relu, matches_reference_forward_and_backward)
 {
     lh_case t;

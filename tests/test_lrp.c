@@ -312,7 +312,7 @@ static void ref_layers(const rm_model *m, const rm_lrp_config *cfg, double pass_
             L->w = owned[no++] = tensor_doubles(m, d->name, "weight");
             L->b = owned[no++] = tensor_doubles(m, d->name, "bias");
             break;
-        case RM_LAYER_RELU: L->type = RM_LRP_REF_RELU; break;
+        case RM_LAYER_RELU: L->type = RM_LRP_REF_RELU, L->slope = d->slope, L->max = d->max; break;
         case RM_LAYER_MAXPOOL: L->type = RM_LRP_REF_MAXPOOL; break;
         case RM_LAYER_AVGPOOL: L->type = RM_LRP_REF_AVGPOOL; break;
         case RM_LAYER_FLATTEN: nl--; break;   /* the reference's dense layer reads C,H,W in order */

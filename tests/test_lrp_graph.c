@@ -201,7 +201,7 @@ static void build_ref(ref_graph *g, const rm_model *m, const rm_lrp_config *cfg,
             L->w = g->owned[g->num_owned++] = tensor_doubles(m, l->name, "weight");
             L->b = g->owned[g->num_owned++] = tensor_doubles(m, l->name, "bias");
             break;
-        case RM_LAYER_RELU: L->type = RM_LRP_REF_RELU; break;
+        case RM_LAYER_RELU: L->type = RM_LRP_REF_RELU, L->slope = l->slope, L->max = l->max; break;
         case RM_LAYER_MAXPOOL: L->type = RM_LRP_REF_MAXPOOL; break;
         case RM_LAYER_AVGPOOL: L->type = RM_LRP_REF_AVGPOOL, L->rule.eps = pass_eps; break;
         case RM_LAYER_GLOBALAVGPOOL: L->type = RM_LRP_REF_GLOBAL_AVGPOOL, L->rule.eps = pass_eps; break;
@@ -392,6 +392,38 @@ Test(lrp_graph, lrp0_equals_gradient_times_input)
 {
     const char *const ov[] = {"stem=zero", "dw=zero", "pw=zero", "g2=zero", "side=zero", "c3=zero", "fc=zero"};
     assert_lrp0_is_gradient_x_input(graph_net_nobn, 1, 41, ov, 7, "LRP-0 vs gradient x input");
+}
+
+/* Leaky and clipped ReLUs (relu6-like, clipped low at 0.5 so that random
+ * weights reach it): relevance passes them unchanged, and the layer above a
+ * leaky one sees negative inputs, so its z+ and alpha-beta rules need their
+ * x- terms (what the plain ReLU lets them skip). */
+static const char act_net[] = "[net]\ninput = 3x8x8\nclasses = 4\n"
+                              "[conv]\nname = c1\nfilters = 6\nsize = 3\npad = 1\n[relu]\nslope = 0.1\n"
+                              "[conv]\nname = c2\nfilters = 6\nsize = 3\npad = 1\n[relu]\nmax = 0.5\n"
+                              "[conv]\nname = c3\nfilters = 6\nsize = 3\npad = 1\ngroups = 2\n[relu]\nslope = 0.2\n"
+                              "[add]\nfrom = relu3, relu1\n"
+                              "[globalavgpool]\n[dense]\nname = fc\nunits = 4\n";
+
+Test(lrp_graph, leaky_and_clipped_relus_match_reference_under_every_composite)
+{
+    static const char *const composites[] = {"epsilon", "epsilon-plus", "alpha2-beta1", "epsilon-gamma-box"};
+    for (size_t c = 0; c < sizeof composites / sizeof composites[0]; c++)
+        check_net_against_reference(act_net, composites[c], NULL, 0, 1e-2, c == 3 ? 0 : -1, 0, 1e-4);
+}
+
+/* Leaky ReLUs keep the network positively homogeneous: with zero biases,
+ * LRP-0 is still gradient x input. */
+Test(lrp_graph, lrp0_equals_gradient_times_input_through_leaky_relus)
+{
+    static const char leaky_net[] = "[net]\ninput = 3x8x8\nclasses = 4\n"
+                                    "[conv]\nname = c1\nfilters = 6\nsize = 3\npad = 1\n[relu]\nslope = 0.1\n"
+                                    "[conv]\nname = c2\nfilters = 6\nsize = 3\npad = 1\ngroups = 3\n"
+                                    "[relu]\nslope = 0.3\n"
+                                    "[add]\nfrom = relu2, relu1\n"
+                                    "[globalavgpool]\n[dense]\nname = fc\nunits = 4\n";
+    const char *const ov[] = {"c1=zero", "c2=zero", "fc=zero"};
+    assert_lrp0_is_gradient_x_input(leaky_net, 1, 43, ov, 3, "LRP-0 vs gradient x input, leaky");
 }
 
 /* A classifier head without a dense layer (mini-Xception's: a convolution to

@@ -411,7 +411,8 @@ Test(netdef_errors, unknown_key)
     expect_error(NET_HEADER "[conv]\nfilters = 4\nsize = 3\nfilter = 3\n",
                  "t.cfg:7: unknown key 'filter' in [conv] "
                  "(expected filters, size, stride, pad, groups, bias, activation, name, from)", NULL);
-    expect_error(NET_HEADER "[relu]\nsize = 3\n", "t.cfg:5: unknown key 'size' in [relu] (expected name, from)", NULL);
+    expect_error(NET_HEADER "[relu]\nsize = 3\n",
+                 "t.cfg:5: unknown key 'size' in [relu] (expected slope, max, name, from)", NULL);
     expect_error("[net]\nInput = 1x8x8\n", "t.cfg:2: unknown key 'Input' in [net] (expected input, classes, name)",
                  NULL);
 }
@@ -443,6 +444,15 @@ Test(netdef_errors, out_of_range)
     expect_error("[net]\ninput = 1x8x8\nclasses = 1001\n", "t.cfg:3: 'classes = 1001' must be in 1..1000", NULL);
     expect_error(NET_HEADER "[dense]\nunits = 99999999999999999999\n", "t.cfg:5: 'units = 99999999999999999999' "
                  "must be in 1..65536", NULL);
+}
+
+Test(netdef_errors, relu_variants)
+{
+    expect_error(NET_HEADER "[relu]\nslope = 1\n", "t.cfg:5: 'slope = 1' must be in [0, 1)", NULL);
+    expect_error(NET_HEADER "[relu]\nmax = 0\n", "t.cfg:5: 'max = 0' must be in (0, inf)", NULL);
+    expect_error(NET_HEADER "[relu]\nmax = six\n", "t.cfg:5: 'max = six' is not a number (valid: (0, inf))", NULL);
+    expect_error(NET_HEADER "[relu]\nslope = 0.1\nmax = 6\n",
+                 "t.cfg:6: [relu] takes 'slope' (leaky) or 'max' (clipped), not both", NULL);
 }
 
 Test(netdef_errors, bad_real)

@@ -154,6 +154,20 @@ int imp_global_avgpool(imp_builder *b)
     return 0;
 }
 
+int imp_relu(imp_builder *b, double slope, double max)
+{
+    if (!(slope >= 0 && slope < 1))
+        return imp_fail(b, "a leaky ReLU with slope %g; relmask's [relu] takes slopes in [0, 1)", slope);
+    if (!(max > 0)) return imp_fail(b, "clips at %g or below; relmask's [relu] clips to [0, max] with max > 0", max);
+    if (slope > 0 && isfinite(max))
+        return imp_fail(b, "a leaky ReLU that is also clipped; relmask's [relu] is one or the other");
+    imp_layer *l = imp_add_layer(b, RM_LAYER_RELU);
+    if (!l) return -1;
+    l->slope = slope;
+    l->max = isfinite(max) ? max : 0;
+    return 0;
+}
+
 int imp_join(imp_builder *b, const imp_tensor *const *x, const char *const *names, int count, int concat)
 {
     if (count < 2 || count > RM_MAX_INPUTS)
@@ -343,6 +357,10 @@ static int network_text(imp_builder *im, const char *header, int classes, char *
             break;
         case RM_LAYER_DENSE: rc = put(&t, "units = %d\nbias = %d\n", l->units, l->bias); break;
         case RM_LAYER_DROPOUT: rc = put(&t, "p = %.9g\n", l->p); break;
+        case RM_LAYER_RELU:
+            if (l->slope > 0) rc = put(&t, "slope = %.9g\n", l->slope);
+            if (rc == 0 && l->max > 0) rc = put(&t, "max = %.9g\n", l->max);
+            break;
         case RM_LAYER_BATCHNORM: rc = put(&t, "eps = %.9g\nmomentum = %.9g\n", l->eps, l->momentum); break;
         default: break;
         }

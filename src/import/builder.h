@@ -20,6 +20,7 @@ typedef struct {
     int readers;                             /* layers that read this one's output */
     int filters, size, stride, pad, bias, units, groups;
     double p, eps, momentum;
+    double slope, max;                  /* relu: leaky slope, clip bound (0: none) */
     int64_t fan_in;                     /* dense: I */
     float *weight, *bias_v;             /* conv [O,I/G,K,K], dense [O,I]; bias [O] */
     float *gamma, *beta, *mean, *var;   /* batchnorm [C] */
@@ -77,6 +78,9 @@ int imp_flatten(imp_builder *b);
 int imp_conv(imp_builder *b, int filters, int size, int stride, int pad, int groups, float *weight, float *bias);
 int imp_pool(imp_builder *b, rm_layer_type type, int size, int stride, int pad);
 int imp_global_avgpool(imp_builder *b);
+/* A [relu]: plain (slope 0, max infinite), leaky (0 < slope < 1) or
+ * clipped to [0, max] (relu6: max 6); anything else is refused by value. */
+int imp_relu(imp_builder *b, double slope, double max);
 /* An [add] (same shapes) or a [concat] (channels) of computed tensors. */
 int imp_join(imp_builder *b, const imp_tensor *const *x, const char *const *names, int count, int concat);
 /* Add/Sub/Mul/Div ("op") by a constant, one value or one per channel (or

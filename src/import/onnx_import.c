@@ -13,6 +13,7 @@
  * (after a Gemm/MatMul). Anything else stops with the node named. */
 #include "import/import.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -312,6 +313,33 @@ static int map_join(importer *im, const Onnx__NodeProto *n, int concat)
     return imp_join(&im->b, x, (const char *const *)n->input, count, concat);
 }
 
+/* Clip to [min, max]: attributes up to opset 10, optional constant inputs
+ * from 11 on (an empty name: unbounded). relmask's [relu] clips at 0 below;
+ * torch exports ReLU6 as Clip(0, 6) and ReLU as Clip(0, inf). */
+static int clip_bound(importer *im, const Onnx__NodeProto *n, int k, const char *name, double unbounded,
+                      double *out)
+{
+    *out = onnx_attr_float(n, name, (float)unbounded);
+    if ((size_t)k >= n->n_input || !n->input[k][0]) return 0;
+    const onnx_const *c = onnx_const_find(&im->g, n->input[k]);
+    if (!c || c->is_int || c->count != 1)
+        return imp_fail(&im->b, "its %s '%s' is not a constant scalar", name, n->input[k]);
+    *out = c->f[0];
+    return 0;
+}
+
+static int map_clip(importer *im, const Onnx__NodeProto *n)
+{
+    double lo, hi;
+    RM_TRY(clip_bound(im, n, 1, "min", -INFINITY, &lo));
+    RM_TRY(clip_bound(im, n, 2, "max", INFINITY, &hi));
+    if (hi >= FLT_MAX) hi = INFINITY;
+    if (lo != 0)
+        return imp_fail(&im->b, "clips to [%g, %g]; relmask's [relu] clips to [0, max] (ReLU6 is Clip(0, 6))", lo,
+                        hi);
+    return imp_relu(&im->b, 0, hi);
+}
+
 /* The node's data input: the first input an earlier node computed. */
 static int data_input(importer *im, const Onnx__NodeProto *n)
 {
@@ -344,10 +372,13 @@ static int map_node(importer *im, const Onnx__NodeProto *n, int index, int last)
         else if (strcmp(n->input[0], im->b.in->name))
             return imp_fail(&im->b, "its data input '%s' is not its first input", im->b.in->name);
         else if (!strcmp(op, "Conv")) RM_TRY(map_conv(im, n));
-        else if (!strcmp(op, "Relu")) RM_TRY(imp_add_layer(&im->b, RM_LAYER_RELU) ? 0 : -1);
+        else if (!strcmp(op, "Relu")) RM_TRY(imp_relu(&im->b, 0, INFINITY));
         else if (!strcmp(op, "MaxPool")) RM_TRY(map_pool(im, n, RM_LAYER_MAXPOOL));
         else if (!strcmp(op, "AveragePool")) RM_TRY(map_pool(im, n, RM_LAYER_AVGPOOL));
-        else if (!strcmp(op, "GlobalAveragePool")) RM_TRY(imp_global_avgpool(&im->b)); else if (!strcmp(op, "BatchNormalization")) RM_TRY(map_batchnorm(im, n));
+        else if (!strcmp(op, "Clip")) RM_TRY(map_clip(im, n));
+        else if (!strcmp(op, "LeakyRelu")) RM_TRY(imp_relu(&im->b, onnx_attr_float(n, "alpha", 0.01f), INFINITY));
+        else if (!strcmp(op, "GlobalAveragePool")) RM_TRY(imp_global_avgpool(&im->b));
+        else if (!strcmp(op, "BatchNormalization")) RM_TRY(map_batchnorm(im, n));
         else if (!strcmp(op, "Flatten")) {
             int64_t axis = onnx_attr_int(n, "axis", 1);
             if (axis != 1) return imp_fail(&im->b, "axis = %lld; only a flatten after the batch axis (1) is supported",
@@ -381,7 +412,7 @@ static int map_node(importer *im, const Onnx__NodeProto *n, int index, int last)
                             op);
         } else {
             return imp_fail(&im->b, "operator %s is not supported; relmask imports Conv (grouped too), "
-                            "BatchNormalization, Relu, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, "
+                            "BatchNormalization, Relu, Clip(0, max), LeakyRelu, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, "
                             "Squeeze, Gemm, MatMul, Add (of two tensors, or a constant), Sub/Mul/Div by constants, "
                             "Concat of channels, Dropout, Identity, zero Pad and a final Softmax",
                         op);

@@ -267,6 +267,15 @@ static int attr_strings_contain(const tfjs_node *n, const char *key, const char 
     return s && !strcmp(s, want);
 }
 
+/* A float attribute ({"f": 0.2}), or def when absent. */
+static double attr_float(const tfjs_node *n, const char *key, double def)
+{
+    const rm_json *f = rm_json_get(attr(n, key), "f");
+    if (f && f->type == RM_JSON_NUMBER) return f->number;
+    if (f && f->type == RM_JSON_STRING) return strtod(f->string, NULL);
+    return def;
+}
+
 static int attr_list_count(const tfjs_node *n, const char *key)
 {
     const rm_json *l = rm_json_get(rm_json_get(attr(n, key), "list"), "s");
@@ -354,16 +363,20 @@ static int map_conv(importer *im, const tfjs_node *n, int depthwise, int fused)
                                             : (((int64_t)y * k + x) * C + i) * M + o;
                     weight[((o * I + i) * k + y) * k + x] = w->f[src];
                 }
-    int relu = 0;
+    int relu = 0;   /* 1 Relu, 6 Relu6, 2 LeakyRelu */
     if (fused) {
         int nops = attr_list_count(n, "fused_ops");
         if (nops < 1 || !attr_strings_contain(n, "fused_ops", "BiasAdd", 0))
-            return free(weight), imp_fail(&im->b, "fused_ops other than BiasAdd[, Relu] are not supported");
+            return free(weight), imp_fail(&im->b, "fused_ops other than BiasAdd[, activation] are not supported");
         if (nops > 1) {
-            if (nops > 2 || !attr_strings_contain(n, "fused_ops", "Relu", 1))
-                return free(weight), imp_fail(&im->b, "fused_ops BiasAdd then something other than Relu (Relu6, "
-                                                      "LeakyRelu, ...) is not supported yet");
-            relu = 1;
+            relu = nops > 2                                                 ? 0
+                   : attr_strings_contain(n, "fused_ops", "Relu", 1)      ? 1
+                   : attr_strings_contain(n, "fused_ops", "Relu6", 1)     ? 6
+                   : attr_strings_contain(n, "fused_ops", "LeakyRelu", 1) ? 2
+                                                                            : 0;
+            if (!relu)
+                return free(weight), imp_fail(&im->b, "fused_ops BiasAdd then something other than Relu, Relu6 or "
+                                                      "LeakyRelu (Elu, Prelu, Sigmoid, ...) is not supported");
         }
         const tfjs_const *b = const_input(im, n, 2, "bias");
         if (!b || b->is_int || b->count != O) {
@@ -375,7 +388,7 @@ static int map_conv(importer *im, const tfjs_node *n, int depthwise, int fused)
         if (!(bias = imp_copy_floats(b->f, O, 1))) return free(weight), -1;
     }
     RM_TRY(imp_conv(&im->b, (int)O, k, stride, pad, depthwise ? (int)C : 1, weight, bias));
-    if (relu && !imp_add_layer(&im->b, RM_LAYER_RELU)) return -1;
+    if (relu) return imp_relu(&im->b, relu == 2 ? attr_float(n, "leakyrelu_alpha", 0.2) : 0, relu == 6 ? 6 : INFINITY);
     return 0;
 }
 
@@ -437,9 +450,9 @@ static int map_matmul(importer *im, const tfjs_node *n)
 }
 
 static const char *const supported_ops =
-    "Placeholder, Const, Conv2D, _FusedConv2D (BiasAdd[, Relu]), DepthwiseConv2dNative, "
+    "Placeholder, Const, Conv2D, _FusedConv2D (BiasAdd[, Relu|Relu6|LeakyRelu]), DepthwiseConv2dNative, "
     "FusedDepthwiseConv2dNative, BiasAdd, Add/AddV2 (two tensors, or a constant), Sub/Mul/RealDiv by a constant, "
-    "Relu, MaxPool, AvgPool, Mean over height and width, MatMul, Reshape/Squeeze to [N,C], Identity and a final "
+    "Relu, Relu6, LeakyRelu, MaxPool, AvgPool, Mean over height and width, MatMul, Reshape/Squeeze to [N,C], Identity and a final "
     "Softmax";
 
 static int is_last(const importer *im, const tfjs_node *n)
@@ -502,7 +515,11 @@ static int map_node(importer *im, tfjs_node *n, int index)
     } else if (!strcmp(op, "FusedDepthwiseConv2dNative")) {
         RM_TRY(map_conv(im, n, 1, 1));
     } else if (!strcmp(op, "Relu")) {
-        if (!imp_add_layer(&im->b, RM_LAYER_RELU)) return -1;
+        RM_TRY(imp_relu(&im->b, 0, INFINITY));
+    } else if (!strcmp(op, "Relu6")) {
+        RM_TRY(imp_relu(&im->b, 0, 6));
+    } else if (!strcmp(op, "LeakyRelu")) {
+        RM_TRY(imp_relu(&im->b, attr_float(n, "alpha", 0.2), INFINITY));
     } else if (!strcmp(op, "MaxPool")) {
         RM_TRY(map_pool(im, n, RM_LAYER_MAXPOOL));
     } else if (!strcmp(op, "AvgPool")) {

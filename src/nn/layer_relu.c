@@ -1,5 +1,8 @@
 /* ReLU on oneDNN's eltwise primitive, in the previous layer's layout.
  *   src [B,C,H,W] -> dst [B,C,H,W]; backward uses src (dx = dy * (x > 0)).
+ * Variants (netdef.h): leaky, slope = a: y = a x for x <= 0 (oneDNN's relu
+ * with alpha = a); clipped, max = m: y = min(max(x, 0), m) (clip on [0, m]),
+ * so relu6 is max = 6. Only the plain ReLU is fused.
  * After a convolution the ReLU runs as the convolution's post-op: this layer
  * then aliases its input (already rectified) and its backward reads the
  * output instead (dx = dy * (y > 0), the same mask). */
@@ -32,6 +35,18 @@ static int build_fused(rm_layer *l, rm_net *net, relu_impl *r)
     return 0;
 }
 
+/* The eltwise algorithm and its alpha, beta for this layer's variant. */
+static dnnl_alg_kind_t relu_alg(const rm_layer_def *d, float *alpha, float *beta)
+{
+    *alpha = (float)d->slope;
+    *beta = (float)d->max;
+    if (d->max > 0) {
+        *alpha = 0.f;
+        return dnnl_eltwise_clip;
+    }
+    return dnnl_eltwise_relu;
+}
+
 static int relu_build(rm_layer *l, rm_net *net)
 {
     relu_impl *r = rm_calloc(1, sizeof *r, "relu layer");
@@ -39,16 +54,18 @@ static int relu_build(rm_layer *l, rm_net *net)
     l->impl = r;
     dnnl_eltwise_desc_t desc;
     if (l->fused_relu) return build_fused(l, net, r);
+    float alpha, beta;
+    dnnl_alg_kind_t alg = relu_alg(l->def, &alpha, &beta);
     RM_DNNL_TRY(dnnl_eltwise_forward_desc_init(
-        &desc, net->mode == RM_MODE_TRAIN ? dnnl_forward_training : dnnl_forward_inference, dnnl_eltwise_relu,
-        &l->src_md, 0.f, 0.f));
+        &desc, net->mode == RM_MODE_TRAIN ? dnnl_forward_training : dnnl_forward_inference, alg, &l->src_md, alpha,
+        beta));
     RM_TRY(rm_net_pd(net, &r->fwd_pd, &desc, NULL));
     RM_TRY(rm_primitive(&r->fwd, r->fwd_pd));
     l->dst_md = rm_pd_md(r->fwd_pd, dnnl_query_dst_md, 0);
     RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->dst_md, &l->dst));
     l->owns_dst = 1;
     if (!rm_layer_wants_diff(l, net, 0)) return 0;
-    RM_DNNL_TRY(dnnl_eltwise_backward_desc_init(&desc, dnnl_eltwise_relu, &l->src_md, &l->src_md, 0.f, 0.f));
+    RM_DNNL_TRY(dnnl_eltwise_backward_desc_init(&desc, alg, &l->src_md, &l->src_md, alpha, beta));
     RM_TRY(rm_net_pd(net, &r->bwd_pd, &desc, r->fwd_pd));
     RM_TRY(rm_primitive(&r->bwd, r->bwd_pd));
     RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->src_md, &l->diff_src));

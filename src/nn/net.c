@@ -100,7 +100,7 @@ static int build_layers(rm_net *net)
         /* conv + relu: one pass over the data instead of two, when the ReLU
          * is the convolution's only reader (net.h). */
         const rm_layer_def *next = i + 1 < net->num_layers ? &def->layers[i + 1] : NULL;
-        int next_relu = next && next->type == RM_LAYER_RELU && next->inputs[0] == i && l->consumers == 1;
+        int next_relu = next && rm_layer_is_plain_relu(next) && next->inputs[0] == i && l->consumers == 1;
         int fuse = net->mode != RM_MODE_LRP || (net->lrp_fuse_relu && net->lrp_fuse_relu[i]);
         if (l->def->type == RM_LAYER_CONV && next_relu && fuse) l->fused_relu = net->layers[i + 1].fused_relu = 1;
         if (l->ops->build(l, net) != 0) return rm_error_prefix("building layer %s", l->def->name);

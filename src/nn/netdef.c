@@ -45,7 +45,7 @@ const char *const rm_layer_type_names[RM_LAYER_TYPE_COUNT] = {
 
 typedef enum {
     K_INPUT, K_CLASSES, K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_BIAS, K_UNITS,
-    K_P, K_EPS, K_MOMENTUM, K_ACTIVATION, K_NAME, K_FROM, K_GROUPS, K_COUNT
+    K_P, K_EPS, K_MOMENTUM, K_ACTIVATION, K_NAME, K_FROM, K_GROUPS, K_SLOPE, K_MAX, K_COUNT
 } key_id;
 
 static const char *const key_names[K_COUNT] = {
@@ -53,7 +53,7 @@ static const char *const key_names[K_COUNT] = {
     [K_SIZE] = "size", [K_STRIDE] = "stride", [K_PAD] = "pad", [K_BIAS] = "bias",
     [K_UNITS] = "units", [K_P] = "p", [K_EPS] = "eps", [K_MOMENTUM] = "momentum",
     [K_ACTIVATION] = "activation", [K_NAME] = "name", [K_FROM] = "from",
-    [K_GROUPS] = "groups",
+    [K_GROUPS] = "groups", [K_SLOPE] = "slope", [K_MAX] = "max",
 };
 
 static const struct { int lo, hi; } int_range[K_COUNT] = {
@@ -63,7 +63,7 @@ static const struct { int lo, hi; } int_range[K_COUNT] = {
 };
 
 static const char *const real_range_text[K_COUNT] = {
-    [K_P] = "[0, 1)", [K_EPS] = "(0, inf)", [K_MOMENTUM] = "(0, 1]",
+    [K_P] = "[0, 1)", [K_EPS] = "(0, inf)", [K_MOMENTUM] = "(0, 1]", [K_SLOPE] = "[0, 1)", [K_MAX] = "(0, inf)",
 };
 
 #define BIT(k) (1u << (k))
@@ -81,7 +81,7 @@ static const section_spec sections[] = {
     {"net", SECTION_NET, 3, {K_INPUT, K_CLASSES, K_NAME}, BIT(K_INPUT) | BIT(K_CLASSES)},
     {"conv", RM_LAYER_CONV, 9, {K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_GROUPS, K_BIAS, K_ACTIVATION, K_NAME, K_FROM},
      BIT(K_FILTERS) | BIT(K_SIZE)},
-    {"relu", RM_LAYER_RELU, 2, {K_NAME, K_FROM}, 0},
+    {"relu", RM_LAYER_RELU, 4, {K_SLOPE, K_MAX, K_NAME, K_FROM}, 0},
     {"maxpool", RM_LAYER_MAXPOOL, 5, {K_SIZE, K_STRIDE, K_PAD, K_NAME, K_FROM}, BIT(K_SIZE)},
     {"avgpool", RM_LAYER_AVGPOOL, 5, {K_SIZE, K_STRIDE, K_PAD, K_NAME, K_FROM}, BIT(K_SIZE)},
     {"globalavgpool", RM_LAYER_GLOBALAVGPOOL, 2, {K_NAME, K_FROM}, 0},
@@ -192,6 +192,8 @@ static int real_in_range(key_id k, double v)
     case K_P: return v >= 0 && v < 1;
     case K_EPS: return v > 0 && isfinite(v);
     case K_MOMENTUM: return v > 0 && v <= 1;
+    case K_SLOPE: return v >= 0 && v < 1;
+    case K_MAX: return v > 0 && isfinite(v);
     default: return 0;
     }
 }
@@ -290,6 +292,8 @@ static int set_layer_key(parser *p, key_id k, const char *value)
     case K_P: return parse_real(p, k, value, &L->p);
     case K_EPS: return parse_real(p, k, value, &L->eps);
     case K_MOMENTUM: return parse_real(p, k, value, &L->momentum);
+    case K_SLOPE: return parse_real(p, k, value, &L->slope);
+    case K_MAX: return parse_real(p, k, value, &L->max);
     case K_ACTIVATION: return parse_activation(p, value);
     case K_NAME: return parse_name(p, value, L->name, sizeof L->name);
     case K_FROM: {
@@ -354,6 +358,8 @@ static int end_section(parser *p)
     if (p->sec->type == SECTION_NET) return 0;
     rm_layer_type type = current_layer(p)->type;
     if (type == RM_LAYER_MAXPOOL || type == RM_LAYER_AVGPOOL) RM_TRY(finish_pool(p, current_layer(p)));
+    if (p->key_line[K_SLOPE] && p->key_line[K_MAX])
+        return fail_at(p->src, p->key_line[K_MAX], "[relu] takes 'slope' (leaky) or 'max' (clipped), not both");
     if (p->relu_after) RM_TRY(add_layer(p, RM_LAYER_RELU, p->sec_line));
     return 0;
 }

@@ -16,7 +16,9 @@
  *   bias = 1
  *   activation = relu      # shorthand: appends a [relu] layer
  *
- *   [relu] [maxpool] [avgpool] [globalavgpool] [flatten] [dropout]
+ *   [relu]                 # slope = 0.1: leaky (x < 0 -> 0.1 x); max = 6:
+ *                          # clipped at 6 (relu6); one of the two at most
+ *   [maxpool] [avgpool] [globalavgpool] [flatten] [dropout]
  *   [batchnorm] [dense] (units = N, bias, activation)
  *
  * Graphs: any layer may say `from = a` (a single-input layer) or, for
@@ -62,6 +64,7 @@ typedef struct {
     int units;            /* dense */
     double p;             /* dropout probability of zeroing, [0, 1) */
     double eps, momentum; /* batchnorm: variance epsilon (1e-5), running-average momentum (0.1) */
+    double slope, max;    /* relu: negative slope (leaky, 0) and upper bound (clip/relu6, 0 = none) */
     int num_inputs;       /* 1, or 2..RM_MAX_INPUTS for add and concat */
     int inputs[RM_MAX_INPUTS];   /* earlier layer indices or RM_INPUT_NETWORK */
     rm_shape in, out;     /* filled by the parser; in: the first input's shape */
@@ -112,6 +115,12 @@ int rm_netdef_is_sequential(const rm_netdef *def);
  * network input; `from` names a layer at most once per layer). */
 int rm_netdef_consumers(const rm_netdef *def, int i);
 int64_t rm_netdef_params(const rm_netdef *def);
+/* A [relu] without slope or max: max(x, 0), the one that fuses into a
+ * convolution and gives outputs that are zero or positive. */
+static inline int rm_layer_is_plain_relu(const rm_layer_def *l)
+{
+    return l->type == RM_LAYER_RELU && l->slope == 0 && l->max == 0;
+}
 int64_t rm_netdef_flops(const rm_netdef *def);
 
 #endif

@@ -319,7 +319,7 @@ static int input_is_rectified(const rm_net *net, int index)
 {
     for (int i = net->layers[index].def->inputs[0]; i >= 0; i = net->layers[i].def->inputs[0]) {
         rm_layer_type t = net->layers[i].def->type;
-        if (t == RM_LAYER_RELU) return 1;
+        if (t == RM_LAYER_RELU) return net->layers[i].def->slope == 0;   /* leaky: negative outputs */
         if (t != RM_LAYER_MAXPOOL && t != RM_LAYER_AVGPOOL && t != RM_LAYER_GLOBALAVGPOOL && t != RM_LAYER_FLATTEN &&
             t != RM_LAYER_DROPOUT)
             return 0;
@@ -1041,7 +1041,8 @@ static int zero_where_zero(const rm_netdef *def, const rm_rule *rules, const int
  * holds for the ReLU; where y > 0, y = z. */
 static int relu_fusable(const rm_netdef *def, const rm_rule *rules, const int *map, int i)
 {
-    if (def->layers[i].type != RM_LAYER_CONV || i + 1 >= def->num_layers || def->layers[i + 1].type != RM_LAYER_RELU ||
+    if (def->layers[i].type != RM_LAYER_CONV || i + 1 >= def->num_layers ||
+        !rm_layer_is_plain_relu(&def->layers[i + 1]) ||
         def->layers[i + 1].inputs[0] != i || rm_netdef_consumers(def, i) != 1)
         return 0;
     return zero_where_zero(def, rules, map, i + 1);

@@ -407,7 +407,10 @@ static int layer_forward(const rm_lrp_ref_layer *l, double *out, const double *i
     case RM_LRP_REF_DENSE:
         rm_ref_dense_forward(out, in, l->w, l->b, N, (int)shape_count(s), l->units);
         break;
-    case RM_LRP_REF_RELU: rm_ref_relu_forward(out, in, n_in); break;
+    case RM_LRP_REF_RELU:
+        if (l->slope > 0 || l->max > 0) rm_ref_leaky_clip_forward(out, in, n_in, l->slope, l->max);
+        else rm_ref_relu_forward(out, in, n_in);
+        break;
     case RM_LRP_REF_MAXPOOL:
         rm_ref_maxpool_forward(out, NULL, in, N, s.C, s.H, s.W, l->size, l->stride, l->pad);
         break;

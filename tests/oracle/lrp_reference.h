@@ -165,7 +165,7 @@ void rm_lrp_ref_fold_bn(double *w_out, double *b_out, const double *w, const dou
 typedef enum {
     RM_LRP_REF_CONV,            /* units = O, size = K, stride, pad, w, b, rule */
     RM_LRP_REF_DENSE,           /* units = O, w [O, C*H*W], b, rule */
-    RM_LRP_REF_RELU,            /* relevance passes unchanged */
+    RM_LRP_REF_RELU,            /* slope, max (leaky, clipped; 0: plain); relevance passes unchanged */
     RM_LRP_REF_MAXPOOL,         /* size, stride, pad: winner takes all */
     RM_LRP_REF_AVGPOOL,         /* size, stride, pad: epsilon rule, rule.eps */
     RM_LRP_REF_GLOBAL_AVGPOOL,  /* -> (C,1,1): epsilon rule, rule.eps */
@@ -197,6 +197,7 @@ typedef struct {
     int num_inputs;
     int inputs[RM_LRP_REF_MAX_INPUTS];
     const double *scale, *shift;   /* AFFINE [C] */
+    double slope, max;             /* RELU: rm_ref_leaky_clip_forward */
 } rm_lrp_ref_layer;
 
 /* Checks the layer list against the input shape (C,H,W); returns the

@@ -99,6 +99,22 @@ void rm_ref_relu_backward(double *dx, const double *dy, const double *x, size_t 
         if (x[i] > 0) dx[i] += dy[i];
 }
 
+void rm_ref_leaky_clip_forward(double *y, const double *x, size_t n, double slope, double max)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        y[i] = v > 0 ? (max > 0 && v > max ? max : v) : slope * v;
+    }
+}
+
+void rm_ref_leaky_clip_backward(double *dx, const double *dy, const double *x, size_t n, double slope, double max)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        dx[i] += dy[i] * (v > 0 ? (max > 0 && v >= max ? 0.0 : 1.0) : slope);
+    }
+}
+
 /* ---- max pooling ------------------------------------------------------------ */
 
 void rm_ref_maxpool_forward(double *y, int64_t *argmax, const double *x,

@@ -46,6 +46,11 @@ void rm_ref_dense_backward(double *dx, double *dw, double *db, const double *dy,
  * Backward: dx [n] += dy [n] * (x > 0). */
 void rm_ref_relu_forward(double *y, const double *x, size_t n);
 void rm_ref_relu_backward(double *dx, const double *dy, const double *x, size_t n);
+/* The [relu] layer's variants: y = x for 0 < x, min(x, max) when max > 0
+ * (clipped: relu6 is max = 6), slope * x for x <= 0 (leaky). The backward
+ * adds dy times 1 on (0, max), 0 at or above max, slope at or below 0. */
+void rm_ref_leaky_clip_forward(double *y, const double *x, size_t n, double slope, double max);
+void rm_ref_leaky_clip_backward(double *dx, const double *dy, const double *x, size_t n, double slope, double max);
 
 /* ---- max pooling --------------------------------------------------------
  * y [N,C,OH,OW], argmax [N,C,OH,OW] (NULL: not wanted), x [N,C,H,W].
