@@ -205,6 +205,62 @@ Test(import_onnx, clip_and_leaky_relu_become_relu_variants_with_pytorchs_logits)
     }
 }
 
+static void refused(int want_rc, const char *want, const char *fixture, const char *extra);
+
+/* Per-channel Mul and Add after convolutions of 1 -> 4 and 4 -> 6 channels
+ * fold into their weights and biases (each output channel's I/G*K*K
+ * weights), and ReduceMean over H, W is global average pooling. */
+Test(import_onnx, per_channel_scales_fold_into_convolutions_and_reduce_mean_pools)
+{
+    char *out;
+    int rc = import(&out, "scaled_opset13.onnx", "");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_model m = {0};
+    char got[512];
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
+    layer_types(got, sizeof got, &m);
+    cr_assert_str_eq(got, "conv relu conv relu globalavgpool flatten dense");
+    rm_model_free(&m);
+    float logits[N * K];
+    predicted_logits(tu_path(dir, "m.h5"), logits);
+    assert_logits(logits, "logits_scaled", "scaled_opset13.onnx");
+}
+
+/* --class-order permutes the outputs (here of a dense head) and names them:
+ * the model's outputs are c, a, b; reordered to the data's a, b, c, logit k
+ * is PyTorch's logit of output perm[k]. */
+Test(import_onnx, class_order_permutes_the_outputs_to_the_datas_order)
+{
+    char *out;
+    int rc = import(&out, "seq_opset13.onnx", "--classes c,a,b --class-order a,b,c");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_model m = {0};
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
+    cr_assert(!strcmp(m.class_names[0], "a") && !strcmp(m.class_names[1], "b") && !strcmp(m.class_names[2], "c"));
+    rm_model_free(&m);
+    float logits[N * K], want[N * K];
+    predicted_logits(tu_path(dir, "m.h5"), logits);
+    double golden[N * K];
+    read_golden("logits_seq", golden, H5T_NATIVE_DOUBLE);
+    static const int perm[K] = {1, 2, 0};
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < K; k++) want[i * K + k] = (float)golden[i * K + perm[k]];
+    double worst = 0, scale = 0;
+    for (int i = 0; i < N * K; i++) worst = fmax(worst, fabs(logits[i] - want[i])), scale = fmax(scale, fabs(want[i]));
+    cr_assert(worst <= 1e-4 * scale, "reordered logits differ by %g (largest %g)", worst, scale);
+    cr_assert_eq(remove(tu_path(dir, "m.h5")), 0);
+    refused(1, "--class-order class 'd' is none of the model's classes left", "seq_opset13.onnx",
+            "--classes a,b,c --class-order c,a,d");
+    rc = tu_run_cli(&out, "import onnx %s --class-order c,a,b --out %s", onnx_fixture("seq_opset13.onnx"),
+                    tu_path(dir, "m.h5"));
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "--class-order needs --classes"), "%s", out);
+    free(out);
+    refused(1, "--class-order names 2 classes but the model has 3", "seq_opset13.onnx", "--classes a,b,c --class-order c,a");
+}
+
 /* x.view(x.size(0), -1): Shape, Gather, Unsqueeze, Concat fold into a
  * flatten; --mean/--std give the normalization the model was trained with. */
 Test(import_onnx, shape_subgraph_folds_and_mean_std_normalize)

@@ -133,6 +133,36 @@ Test(import_tfjs, pretrained_fer_model_from_npm_gives_the_reference_logits)
     free(out);
 }
 
+/* The npm model ends in a convolution to the 7 classes, global average
+ * pooling and a flatten: --class-order synth (neutral, happy, sad, ...,
+ * "anger" for its "angry") permutes that convolution's filters, so the
+ * model reads data ingested in the synthetic faces' order. */
+Test(import_tfjs, class_order_permutes_a_convolution_head_to_the_datas_order)
+{
+    char *out;
+    int rc = import(&out, fixture("emotion/emotion.json"),
+                    "--classes fer2013 --class-order synth --mean 0.5 --std 0.5");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_model m = {0};
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
+    cr_assert(!strcmp(m.class_names[0], "neutral") && !strcmp(m.class_names[6], "anger"), "%s .. %s",
+              m.class_names[0], m.class_names[6]);
+    rm_model_free(&m);
+    float logits[N * 7];
+    predicted_logits(tu_path(dir, "m.h5"), "images_emotion", 64, "synth", logits);
+    /* synth's class k is fer2013's class perm[k] */
+    static const int perm[7] = {6, 3, 4, 5, 2, 1, 0};
+    double want[N * 8], scale = 0, worst = 0;
+    read_golden("logits_emotion", want, H5T_NATIVE_DOUBLE);
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < 7; k++) {
+            scale = fmax(scale, fabs(want[i * 7 + perm[k]]));
+            worst = fmax(worst, fabs(logits[i * 7 + k] - want[i * 7 + perm[k]]));
+        }
+    cr_assert(worst <= 1e-4 * scale, "reordered logits differ by %g (largest %g)", worst, scale);
+}
+
 Test(import_tfjs, quantized_weights_over_shards_give_the_reference_logits)
 {
     char *out;

@@ -55,6 +55,10 @@ static const cli_option options[] = {
     CLI_OPT_STRING(0, "classes", "LIST", o.classes, "the model's classes in output order: names, comma-separated,\n"
                                                    "or fer2013, fer7, jaffe, synth, ckplus, mnist, fashion-mnist\n"
                                                    "(default: 0, 1, ...; they must match a dataset's to use it)"),
+    CLI_OPT_STRING(0, "class-order", "LIST", o.class_order,
+                   "reorder the outputs to these classes, the order of the data\n"
+                   "the model will meet (names or a preset; anger = angry,\n"
+                   "sadness = sad, ...); the model takes these names"),
     CLI_OPT_STRING(0, "mean", "M[,M...]", mean, "what the model expects of an image x: (x/255 - mean) / std,\n"
                                                 "one value or one per channel (default 0)"),
     CLI_OPT_STRING(0, "std", "S[,S...]", std, "(default 1)"),
@@ -76,14 +80,16 @@ static const cli_command command = {
              "formats:\n"
              "  onnx   ONNX opsets 9-17 as torch.onnx.export writes them: a chain or graph of\n"
              "         Conv (grouped too), Add and Concat of tensors,\n"
-             "         BatchNormalization, Relu, MaxPool, AveragePool, GlobalAveragePool,\n"
+             "         BatchNormalization, Relu, Clip(0, max), LeakyRelu, MaxPool, AveragePool,\n"
+             "         GlobalAveragePool, ReduceMean over H and W,\n"
              "         Flatten/Reshape, Gemm or MatMul (+ Add), Dropout; a final Softmax is\n"
              "         dropped (relmask models output logits); constant arithmetic before the\n"
              "         first layer becomes the input normalization\n"
              "  tfjs   a TensorFlow.js graph model (model.json, its weights manifest and\n"
              "         .bin shards beside it; float32, or uint8/uint16/float16 quantized):\n"
-             "         Conv2D, _FusedConv2D (BiasAdd, Relu), DepthwiseConv2dNative, MaxPool,\n"
-             "         AvgPool, AddV2, Relu, Mean (global pooling), MatMul, BiasAdd; NHWC\n"
+             "         Conv2D, _FusedConv2D (BiasAdd, Relu|Relu6|LeakyRelu), DepthwiseConv2dNative,\n"
+             "         MaxPool, AvgPool, AddV2, Relu, Relu6, LeakyRelu, Mean (global pooling),\n"
+             "         MatMul, BiasAdd; NHWC\n"
              "         becomes NCHW, 'SAME' padding a symmetric pad\n"
              "\n",
     .options = options,

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,7 @@ int imp_conv(imp_builder *b, int filters, int size, int stride, int pad, int gro
     }
     l->filters = filters, l->size = size, l->stride = stride, l->pad = pad, l->groups = groups;
     l->weight = weight, l->bias_v = bias, l->bias = bias != NULL;
+    l->fan_in = b->c / (groups > 1 ? groups : 1) * size * size;
     b->c = filters;
     return 0;
 }
@@ -235,7 +237,7 @@ int imp_affine(imp_builder *b, const char *op, const float *k, int64_t count, in
     /* per output channel on a convolution read by nothing else: its bias (a
      * BiasAdd), or a scale of its weights and bias */
     if (l && l->type == RM_LAYER_CONV && !b->flat && l->readers == 0 && b->in->consumers == 1 && !negate) {
-        int64_t per = (int64_t)l->size * l->size * (b->c / (l->groups > 1 ? l->groups : 1));
+        int64_t per = l->fan_in;   /* the weights of one output channel */
         if (!l->bias_v && !(l->bias_v = rm_calloc((size_t)l->filters, sizeof(float), "imported bias"))) return -1;
         for (int o = 0; o < l->filters; o++) {
             double v = k[count == 1 ? 0 : o];
@@ -419,6 +421,109 @@ static int class_names(imp_builder *im, int classes, char ***names)
     return 0;
 }
 
+/* Expression names that datasets spell differently; a --class-order name
+ * matches a --classes name when both are the same or in one row. */
+static const char *const synonyms[][3] = {
+    {"angry", "anger", NULL},         {"sad", "sadness", NULL},       {"happy", "happiness", NULL},
+    {"surprise", "surprised", NULL},  {"fear", "fearful", "afraid"},  {"disgust", "disgusted", NULL},
+};
+
+static int synonym_row(const char *name)
+{
+    for (size_t r = 0; r < sizeof synonyms / sizeof synonyms[0]; r++)
+        for (int k = 0; k < 3 && synonyms[r][k]; k++)
+            if (!strcasecmp(synonyms[r][k], name)) return (int)r;
+    return -1;
+}
+
+static int same_class(const char *a, const char *b)
+{
+    if (!strcasecmp(a, b)) return 1;
+    int r = synonym_row(a);
+    return r >= 0 && r == synonym_row(b);
+}
+
+/* The layer whose output channels are the classes: walking back from the
+ * last layer through layers that act on each channel alone (their per-
+ * channel parameters, batchnorm's, are permuted along). -1 when there is
+ * none (an add or a concat produces the outputs, or a grouped convolution). */
+static int class_layer(const imp_builder *im)
+{
+    for (int i = im->nlayers - 1; i >= 0; i = im->layers[i].inputs[0]) {
+        const imp_layer *l = &im->layers[i];
+        if (l->type == RM_LAYER_DENSE || (l->type == RM_LAYER_CONV && l->groups <= 1)) return i;
+        if (l->num_inputs != 1 || l->type == RM_LAYER_CONV || l->type == RM_LAYER_ADD || l->type == RM_LAYER_CONCAT)
+            return -1;
+    }
+    return -1;
+}
+
+static void permute_rows(float *v, const int *perm, int rows, int64_t row_len, float *tmp)
+{
+    if (!v) return;
+    memcpy(tmp, v, sizeof *v * (size_t)(rows * row_len));
+    for (int k = 0; k < rows; k++) memcpy(v + k * row_len, tmp + perm[k] * row_len, sizeof *v * (size_t)row_len);
+}
+
+/* --class-order: output k becomes the model's output perm[k], where class
+ * perm[k] of --classes is class k of the order; names become the order's. */
+static int reorder_classes(imp_builder *im, int classes, char ***names)
+{
+    const rm_import_options *o = im->o;
+    if (!o->classes) return rm_error("%s: --class-order needs --classes (the model's own order)", o->input);
+    int n = 0;
+    char **order = NULL;
+    RM_TRY(rm_classes_parse(o->class_order, &n, &order));
+    int perm[RM_MAX_CLASSES], taken[RM_MAX_CLASSES] = {0}, rc = 0;
+    if (n != classes)
+        rc = rm_error("%s: --class-order names %d classes but the model has %d", o->input, n, classes);
+    for (int k = 0; rc == 0 && k < n; k++) {
+        perm[k] = -1;
+        for (int j = 0; j < classes && perm[k] < 0; j++)
+            if (!taken[j] && same_class(order[k], (*names)[j])) perm[k] = j;
+        if (perm[k] < 0)
+            rc = rm_error("%s: --class-order class '%s' is none of the model's classes left (--classes gives them)",
+                          o->input, order[k]);
+        else taken[perm[k]] = 1;
+    }
+    int last = rc == 0 ? class_layer(im) : -1;
+    if (rc == 0 && last < 0)
+        rc = rm_error("%s: cannot reorder the classes: the outputs are not one convolution's or dense layer's "
+                      "channels", o->input);
+    if (rc == 0 && im->layers[last].type == RM_LAYER_DENSE && im->layers[last].units != classes)
+        rc = rm_error("%s: cannot reorder the classes: the last dense layer has %d outputs for %d classes", o->input,
+                      im->layers[last].units, classes);
+    if (rc == 0 && im->layers[last].type == RM_LAYER_CONV && im->layers[last].filters != classes)
+        rc = rm_error("%s: cannot reorder the classes: the outputs are a [%d,h,w] map flattened, not one value "
+                      "per channel", o->input, im->layers[last].filters);
+    if (rc == 0) {
+        const imp_layer *w = &im->layers[last];
+        int64_t row = w->fan_in;
+        float *tmp = rm_malloc(sizeof *tmp * (size_t)(classes * (row > 1 ? row : 1)), "class reordering");
+        if (!tmp) rc = -1;
+        for (int i = im->nlayers - 1; rc == 0 && i >= last; i = im->layers[i].inputs[0]) {
+            imp_layer *l = &im->layers[i];
+            if (i == last) {
+                permute_rows(l->weight, perm, classes, row, tmp);
+                permute_rows(l->bias_v, perm, classes, 1, tmp);
+                break;
+            }
+            permute_rows(l->gamma, perm, classes, 1, tmp);
+            permute_rows(l->beta, perm, classes, 1, tmp);
+            permute_rows(l->mean, perm, classes, 1, tmp);
+            permute_rows(l->var, perm, classes, 1, tmp);
+        }
+        free(tmp);
+    }
+    if (rc == 0) {
+        rm_h5_free_strings(classes, *names);
+        *names = order;
+    } else {
+        rm_h5_free_strings(n, order);
+    }
+    return rc;
+}
+
 /* The model's normalization: --mean/--std give what the ONNX input
  * expects of x/255; the folded affine ops before the first layer map it on. */
 static int normalization(imp_builder *im, rm_model *m)
@@ -460,13 +565,14 @@ int imp_write_model(imp_builder *im, const char *header, const char *train_param
     char *txt = NULL, **names = NULL;
     rm_net net;
     int have_net = 0;
-    int rc = network_text(im, header, classes, &txt);
+    int rc = class_names(im, classes, &names);
+    if (rc == 0 && o->class_order) rc = reorder_classes(im, classes, &names);
+    if (rc == 0) rc = network_text(im, header, classes, &txt);
     if (rc == 0) rc = rm_netdef_parse(&m.def, txt, o->input);
     if (rc == 0) rc = rm_net_create(&net, &m.def, 1, RM_MODE_INFER, 0);
     have_net = rc == 0;
     if (rc == 0) rc = set_weights(im, &net, &m.def);
     if (rc == 0) rc = rm_model_capture(&m, &net);
-    if (rc == 0) rc = class_names(im, classes, &names);
     if (rc == 0) rc = rm_model_set_classes(&m, classes, names);
     if (rc == 0) rc = normalization(im, &m);
     if (rc == 0) {

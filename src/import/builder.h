@@ -21,7 +21,7 @@ typedef struct {
     int filters, size, stride, pad, bias, units, groups;
     double p, eps, momentum;
     double slope, max;                  /* relu: leaky slope, clip bound (0: none) */
-    int64_t fan_in;                     /* dense: I */
+    int64_t fan_in;                     /* weights per output: dense I, conv I/G*K*K */
     float *weight, *bias_v;             /* conv [O,I/G,K,K], dense [O,I]; bias [O] */
     float *gamma, *beta, *mean, *var;   /* batchnorm [C] */
 } imp_layer;

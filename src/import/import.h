@@ -11,6 +11,11 @@ typedef struct {
     const char *out_path;       /* MODEL.h5, written atomically */
     int force;
     const char *classes;        /* comma-separated names or a preset (fer2013, synth, ...); NULL: "0".."K-1" */
+    /* the same classes in the order of the data the model will meet (names
+     * or a preset; "anger" matches "angry", "sadness" "sad", ...): the last
+     * layer's outputs are permuted to it and the model takes its names.
+     * NULL: the model's order. Needs classes. */
+    const char *class_order;
     /* what the model expects of an image x in [0, 255]: ((x/255) - mean[c]) / std[c] */
     int num_mean, num_std;      /* 0 (defaults 0 and 1), 1 (every channel) or the channel count */
     double mean[RM_IMPORT_MAX_CHANNELS], std[RM_IMPORT_MAX_CHANNELS];

@@ -340,6 +340,20 @@ static int map_clip(importer *im, const Onnx__NodeProto *n)
     return imp_relu(&im->b, 0, hi);
 }
 
+/* ReduceMean over height and width (axes 2, 3 or -2, -1; opsets up to 17
+ * give them as an attribute): global average pooling, then a flatten unless
+ * keepdims. */
+static int map_reduce_mean(importer *im, const Onnx__NodeProto *n)
+{
+    int count;
+    const int64_t *axes = onnx_attr_ints(n, "axes", &count);
+    int spatial = count == 2 && !im->b.flat;
+    for (int k = 0; spatial && k < 2; k++) spatial = axes[k] == 2 + k || axes[k] == k - 2;
+    if (!spatial) return imp_fail(&im->b, "a mean over other axes than height and width (2, 3) of an [N,C,H,W] tensor");
+    RM_TRY(imp_global_avgpool(&im->b));
+    return onnx_attr_int(n, "keepdims", 1) ? 0 : imp_flatten(&im->b);
+}
+
 /* The node's data input: the first input an earlier node computed. */
 static int data_input(importer *im, const Onnx__NodeProto *n)
 {
@@ -378,6 +392,7 @@ static int map_node(importer *im, const Onnx__NodeProto *n, int index, int last)
         else if (!strcmp(op, "Clip")) RM_TRY(map_clip(im, n));
         else if (!strcmp(op, "LeakyRelu")) RM_TRY(imp_relu(&im->b, onnx_attr_float(n, "alpha", 0.01f), INFINITY));
         else if (!strcmp(op, "GlobalAveragePool")) RM_TRY(imp_global_avgpool(&im->b));
+        else if (!strcmp(op, "ReduceMean")) RM_TRY(map_reduce_mean(im, n));
         else if (!strcmp(op, "BatchNormalization")) RM_TRY(map_batchnorm(im, n));
         else if (!strcmp(op, "Flatten")) {
             int64_t axis = onnx_attr_int(n, "axis", 1);
@@ -412,7 +427,7 @@ static int map_node(importer *im, const Onnx__NodeProto *n, int index, int last)
                             op);
         } else {
             return imp_fail(&im->b, "operator %s is not supported; relmask imports Conv (grouped too), "
-                            "BatchNormalization, Relu, Clip(0, max), LeakyRelu, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, "
+                            "BatchNormalization, Relu, Clip(0, max), LeakyRelu, MaxPool, AveragePool, GlobalAveragePool, ReduceMean over H,W, Flatten, Reshape, "
                             "Squeeze, Gemm, MatMul, Add (of two tensors, or a constant), Sub/Mul/Div by constants, "
                             "Concat of channels, Dropout, Identity, zero Pad and a final Softmax",
                         op);
