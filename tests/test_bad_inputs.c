@@ -1568,7 +1568,7 @@ static const bad_case cases[] = {
     {"onnx", "unsupported operator use", onnx_gated, ONNX, 1, {"model.onnx", "node 3 '/Mul' (Mul)", "does not subtract, multiply or divide them"}, "out.h5", 0},
     {"onnx", "opset 7", onnx_opset7, ONNX, 1, {"model.onnx", "ONNX opset 7", "opsets 9 to 17"}, "out.h5", 0},
     {"onnx", "--classes of another count", onnx_seq, ONNX "--classes a,b", 1, {"model.onnx", "--classes names 2 classes but the model has 3 outputs"}, "out.h5", 0},
-    {"onnx", "--size against the model", onnx_seq, ONNX "--size 20", 1, {"model.onnx", "16x16 but --size says 20x20"}, "out.h5", 0},
+    {"onnx", "--size against a size-dependent head", onnx_seq, ONNX "--size 20", 1, {"model.onnx", "exported for 16x16 inputs and --size runs it at 20x20"}, "out.h5", 0},
     /* import tfjs */
 #define TFJS "import tfjs model.json -q -o out.h5 --classes a,b,c"
     {"tfjs", "truncated model.json", tfjs_truncated, TFJS, 1, {"model.json", "not a TF.js model.json", "offset 697", "unterminated string"}, "out.h5", 0},

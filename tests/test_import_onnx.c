@@ -335,7 +335,7 @@ Test(import_onnx, refusals_name_the_node_or_what_was_expected)
     refused(1, "--mean/--std give 2/0 values but the model has 1 input channel", "seq_opset13.onnx", "--mean 0.1,0.2");
     refused(2, "--std '0': every value must be > 0", "seq_opset13.onnx", "--std 0");
     refused(2, "--mean 'a': expected numbers", "seq_opset13.onnx", "--mean a");
-    refused(1, "input 'input' is 16x16 but --size says 20x20", "seq_opset13.onnx", "--size 20");
+    refused(1, "the model was exported for 16x16 inputs and --size runs it at 20x20", "seq_opset13.onnx", "--size 20");
     tu_write_text(tu_path(dir, "junk.onnx"), "this is not a protobuf at all \x01\x02");
     char *out;
     int rc = tu_run_cli(&out, "import onnx %s --out %s", tu_path(dir, "junk.onnx"), tu_path(dir, "m.h5"));

@@ -163,6 +163,25 @@ Test(import_tfjs, class_order_permutes_a_convolution_head_to_the_datas_order)
     cr_assert(worst <= 1e-4 * scale, "reordered logits differ by %g (largest %g)", worst, scale);
 }
 
+/* The npm model is fully convolutional (global pooling before the classes):
+ * --size 48 runs it on 48x48 faces, as the numpy interpreter does, and the
+ * network's header says it was exported for 64x64. */
+Test(import_tfjs, a_fully_convolutional_model_runs_at_another_size)
+{
+    char *out;
+    int rc = import(&out, fixture("emotion/emotion.json"), "--classes fer2013 --mean 0.5 --std 0.5 --size 48");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_model m = {0};
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
+    cr_assert(m.def.input.h == 48 && m.def.input.w == 48);
+    cr_assert(strstr(m.def.text, "# Exported for 64x64 inputs, imported at 48x48 (--size)."), "%s", m.def.text);
+    rm_model_free(&m);
+    float logits[N * 7];
+    predicted_logits(tu_path(dir, "m.h5"), "images_emotion48", 48, "fer2013", logits);
+    assert_logits(logits, "logits_emotion48", 7);
+}
+
 Test(import_tfjs, quantized_weights_over_shards_give_the_reference_logits)
 {
     char *out;

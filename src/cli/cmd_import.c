@@ -62,7 +62,8 @@ static const cli_option options[] = {
     CLI_OPT_STRING(0, "mean", "M[,M...]", mean, "what the model expects of an image x: (x/255 - mean) / std,\n"
                                                 "one value or one per channel (default 0)"),
     CLI_OPT_STRING(0, "std", "S[,S...]", std, "(default 1)"),
-    CLI_OPT_SIZE('s', "size", "N|WxH", o.width, o.height, "the input size, when the model's is symbolic"),
+    CLI_OPT_SIZE('s', "size", "N|WxH", o.width, o.height, "the input size: needed when the model's is symbolic;\n"
+                                                  "another size runs a fully convolutional model"),
     CLI_OPT_STRING(0, "name", "NAME", o.name, "the network's name (default: the file name)"),
     CLI_OPT_QUIET("no log line"),
     CLI_END,

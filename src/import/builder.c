@@ -23,7 +23,26 @@ int imp_fail(imp_builder *b, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (b->export_h)
+        return rm_error("%s: %s (the model was exported for %dx%d inputs and --size runs it at %dx%d: a layer whose "
+                        "weights depend on the size, a dense layer after a flatten, cannot follow; only a fully "
+                        "convolutional model with global pooling can)",
+                        b->what, msg, b->export_w, b->export_h, b->in_w, b->in_h);
     return rm_error("%s: %s", b->what, msg);
+}
+
+int imp_input_size(imp_builder *b, const char *name, int64_t *h, int64_t *w)
+{
+    const rm_import_options *o = b->o;
+    if ((*h < 1 && o->height <= 0) || (*w < 1 && o->width <= 0))
+        return rm_error("%s: input '%s' has a symbolic %s; give --size", o->input, name,
+                        *h < 1 ? "height" : "width");
+    if (o->height > 0 && *h > 0 && (*h != o->height || *w != o->width))
+        b->export_h = (int)*h, b->export_w = (int)*w;
+    if (o->height > 0) *h = o->height, *w = o->width;
+    if (*h > 4096 || *w > 4096)
+        return rm_error("%s: input %lldx%lld is larger than 4096x4096", o->input, (long long)*w, (long long)*h);
+    return 0;
 }
 
 imp_layer *imp_add_layer(imp_builder *b, rm_layer_type type)
@@ -332,8 +351,13 @@ static int network_text(imp_builder *im, const char *header, int classes, char *
     text t = {0};
     char name[64];
     net_name(name, sizeof name, im->o->name, im->o->input);
-    int rc = put(&t, "%s\n[net]\nname = %s\ninput = %dx%dx%d\nclasses = %d\n", header, name, im->channels, im->in_h,
-                 im->in_w, classes);
+    int rc = put(&t, "%s", header);
+    if (rc == 0 && im->export_h)
+        rc = put(&t, "# Exported for %dx%d inputs, imported at %dx%d (--size).\n", im->export_w, im->export_h,
+                 im->in_w, im->in_h);
+    if (rc == 0)
+        rc = put(&t, "\n[net]\nname = %s\ninput = %dx%dx%d\nclasses = %d\n", name, im->channels, im->in_h, im->in_w,
+                 classes);
     for (int i = 0; rc == 0 && i < im->nlayers; i++) {
         const imp_layer *l = &im->layers[i];
         rc = put(&t, "\n[%s]\n", rm_layer_type_names[l->type]);

@@ -49,6 +49,7 @@ typedef struct {
     int flat;               /* 1: [F] = c; 0: [C,H,W] */
     int64_t c, h, w;
     int channels, in_h, in_w;
+    int export_h, export_w; /* the model's own input size when --size runs it at another (else 0) */
     double a[RM_IMPORT_MAX_CHANNELS], b[RM_IMPORT_MAX_CHANNELS];   /* input affine: y = a x + b */
     char what[600];         /* "MODEL.onnx: node 3 'name' (Conv)": errors start with it */
 } imp_builder;
@@ -56,6 +57,11 @@ typedef struct {
 /* An error "<what>: <message>"; returns -1. */
 int imp_fail(imp_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The input height and width: the model's (h, w; < 1 symbolic) or --size.
+ * A --size other than a fixed size of the model is taken (a fully
+ * convolutional model runs at any size) and remembered for the messages
+ * of a size-dependent layer and for the network's header. */
+int imp_input_size(imp_builder *b, const char *name, int64_t *h, int64_t *w);
 /* The network input [channels, h, w], as the tensor `name`. */
 int imp_input(imp_builder *b, const char *name, int channels, int h, int w, int consumers);
 /* A new layer reading b->src (its readers count follows), which then

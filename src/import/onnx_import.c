@@ -466,18 +466,7 @@ static int read_input(importer *im)
     if (dims[1] < 1 || dims[1] > RM_IMPORT_MAX_CHANNELS)
         return rm_error("%s: input '%s' has %lld channels; relmask images have 1 to %d", im->b.o->input, in->name,
                         (long long)dims[1], RM_IMPORT_MAX_CHANNELS);
-    static const char *const axis[4] = {"", "", "height", "width"};
-    int want[4] = {0, 0, im->b.o->height, im->b.o->width};
-    for (int d = 2; d < 4; d++) {
-        if (dims[d] < 0 && want[d] <= 0)
-            return rm_error("%s: input '%s' has a symbolic %s; give --size", im->b.o->input, in->name, axis[d]);
-        if (dims[d] > 0 && want[d] > 0 && dims[d] != want[d])
-            return rm_error("%s: input '%s' is %lldx%lld but --size says %dx%d", im->b.o->input, in->name,
-                            (long long)dims[3], (long long)dims[2], im->b.o->width, im->b.o->height);
-        if (dims[d] < 0) dims[d] = want[d];
-        if (dims[d] > 4096) return rm_error("%s: input %s %lld is larger than 4096", im->b.o->input, axis[d],
-                                            (long long)dims[d]);
-    }
+    RM_TRY(imp_input_size(&im->b, in->name, &dims[2], &dims[3]));
     return imp_input(&im->b, in->name, (int)dims[1], (int)dims[2], (int)dims[3], consumers(im, in->name));
 }
 

@@ -603,18 +603,7 @@ static int read_input(importer *im)
     if (d[3] < 1 || d[3] > RM_IMPORT_MAX_CHANNELS)
         return rm_error("%s: input '%s' has %lld channels; relmask images have 1 to %d", im->b.o->input, in->name,
                         (long long)d[3], RM_IMPORT_MAX_CHANNELS);
-    static const char *const axis[3] = {"", "height", "width"};
-    int want[3] = {0, im->b.o->height, im->b.o->width};
-    for (int k = 1; k < 3; k++) {
-        if (d[k] < 1 && want[k] <= 0)
-            return rm_error("%s: input '%s' has a symbolic %s; give --size", im->b.o->input, in->name, axis[k]);
-        if (d[k] > 0 && want[k] > 0 && d[k] != want[k])
-            return rm_error("%s: input '%s' is %lldx%lld but --size says %dx%d", im->b.o->input, in->name,
-                            (long long)d[2], (long long)d[1], im->b.o->width, im->b.o->height);
-        if (d[k] < 1) d[k] = want[k];
-        if (d[k] > 4096) return rm_error("%s: input %s %lld is larger than 4096", im->b.o->input, axis[k],
-                                         (long long)d[k]);
-    }
+    RM_TRY(imp_input_size(&im->b, in->name, &d[1], &d[2]));
     return imp_input(&im->b, in->name, (int)d[3], (int)d[1], (int)d[2], consumers(im, in->name));
 }
 
