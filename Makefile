@@ -178,9 +178,9 @@ SOURCE_MODEL_ARGS := --net $(SOURCE_NET) --epochs $(SOURCE_EPOCHS) --batch 64 --
 DATA_CLASSES := $(if $(filter synth,$(DATA)),synth,$(filter-out folder,$(DATA)))
 ifneq ($(SOURCE_MODEL),)
 ifeq ($(wildcard $(SOURCE_MODEL)),)
-$(error SOURCE_MODEL=$(SOURCE_MODEL): no such file (an ONNX file, *.onnx, or a relmask model file))
+$(error SOURCE_MODEL=$(SOURCE_MODEL): no such file (an ONNX file, *.onnx, a TF.js graph model, *.json, or a relmask model file))
 endif
-SOURCE_MODEL_ARGS := $(if $(filter %.onnx,$(SOURCE_MODEL)),$(SOURCE_IMPORT_ARGS))
+SOURCE_MODEL_ARGS := $(if $(filter %.onnx %.json,$(SOURCE_MODEL)),$(SOURCE_IMPORT_ARGS))
 # a sweep's stage key follows the file's content, not only its name
 SOURCE_MODEL_ARGS_KEY := $(SOURCE_MODEL) $(firstword $(shell md5sum < $(SOURCE_MODEL)))
 endif
@@ -280,12 +280,15 @@ $(SOURCE_MODEL_FILE): $(SOURCE_DIR)/source.h5 $(SOURCE_DIR)/source_model.params 
 	$(JOB) $(BIN) train --data $< $$(cat $(SOURCE_DIR)/source_model.params) --force --out $@
 	$(call job,$(SOURCE_DIR)/source_model_eval.json) $(BIN) eval --model $@ --data $< --split test --force --out $(SOURCE_DIR)/source_model_eval.json
 else
-# A source model trained elsewhere (SOURCE_MODEL=): imported from ONNX, or a
-# relmask model file copied; no source data and no source training. What it
+# A source model trained elsewhere (SOURCE_MODEL=): imported from ONNX or a
+# TF.js graph model (model.json, its shards beside it), or a relmask model
+# file copied; no source data and no source training. What it
 # knows of the target domain is its accuracy on the target test split.
 $(SOURCE_MODEL_FILE): $(SOURCE_MODEL) $(SOURCE_DIR)/source_model.params $(TARGET) | $(BIN)
 ifneq ($(filter %.onnx,$(SOURCE_MODEL)),)
 	$(JOB) $(BIN) import onnx $(SOURCE_MODEL) $$(cat $(SOURCE_DIR)/source_model.params) --force --out $@
+else ifneq ($(filter %.json,$(SOURCE_MODEL)),)
+	$(JOB) $(BIN) import tfjs $(SOURCE_MODEL) $$(cat $(SOURCE_DIR)/source_model.params) --force --out $@
 else
 	$(JOB) $(BIN) info $(SOURCE_MODEL) > /dev/null && cp $(SOURCE_MODEL) $@.tmp && mv $@.tmp $@
 endif

@@ -202,3 +202,32 @@ Test(experiment, onnx_source_model_replaces_source_training)
     cr_assert(strstr(out, "SOURCE_MODEL=/nonexistent/model.onnx: no such file"), "%s", out);
     free(out);
 }
+
+/* SOURCE_MODEL=model.json: a TF.js graph model from npm (the FER2013
+ * mini-Xception) as the source, imported with its normalization, at the
+ * miniature's 16x16 (it is fully convolutional) and with its FER2013 outputs
+ * permuted to the synthetic faces' class order; fine-tuned (at a learning
+ * rate a pretrained network of this size takes) and reported. */
+Test(experiment, tfjs_source_model_from_npm_runs_the_pipeline)
+{
+    char extra[4096], *out;
+    snprintf(extra, sizeof extra,
+             "SEEDS=1 ENCODINGS=mean FINETUNE_LR=0.0005 SOURCE_MODEL='%s/tfjs/emotion/emotion.json' "
+             "SOURCE_IMPORT_ARGS='--classes fer2013 --class-order synth --mean 0.5 --std 0.5 --size 16'",
+             getenv("RELMASK_FIXTURES"));
+    int code = run_make(&out, extra);
+    cr_assert_eq(code, 0, "%s", out);
+    free(out);
+    rm_model m = {0};
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "source_model.h5")), 0);
+    cr_assert(m.train_params && strstr(m.train_params, "format=tfjs-graph-model"), "%s",
+              m.train_params ? m.train_params : "(none)");
+    cr_assert(m.def.input.h == 16 && !strcmp(m.class_names[0], "neutral"), "%dx%d, class 0 '%s'", m.def.input.w,
+              m.def.input.h, m.class_names[0]);
+    rm_model_free(&m);
+    cr_assert(tu_file_exists(tu_path(dir, "runs/finetune/seed1/test.json")));
+    cr_assert(tu_file_exists(tu_path(dir, "encoded_mean.h5")));
+    char *report = slurp(tu_path(dir, "report.md"));
+    cr_assert(strstr(report, "source model (trained elsewhere) target test accuracy"), "%s", report);
+    free(report);
+}
