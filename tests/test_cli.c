@@ -39,7 +39,7 @@ Test(cli, net_prints_layers_params_and_flops)
 {
     expect(0, "1320551", "net fer-small");
     expect(0, "131.092", "net fer-small");
-    expect(0, "maxpool3       maxpool        128x6x6", "net fer-small");
+    expect(0, "maxpool3       maxpool 2x2 /2   128x6x6", "net fer-small");
     expect(0, "speed: inference", "net tiny --speed --batch 4 -t 1");
     expect(1, "nets/nonexistent.cfg", "net nonexistent");
     expect(2, "expected one network name", "net");

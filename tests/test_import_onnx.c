@@ -179,6 +179,17 @@ Test(import_onnx, graphs_become_from_layers_with_pytorchs_logits)
         predicted_logits(tu_path(dir, "m.h5"), logits);
         assert_logits(logits, "logits_graph", files[f]);
     }
+    /* info and net show the graph: kernels, groups and the edges */
+    static const char *const shows[] = {"info", "net"};
+    for (int s = 0; s < 2; s++) {
+        rc = tu_run_cli(&out, "%s %s", shows[s], tu_path(dir, "m.h5"));
+        cr_assert_eq(rc, 0, "%s", out);
+        cr_assert(strstr(out, "conv 3x3 g8") && strstr(out, "conv 3x3 g2") && strstr(out, "<- conv4, conv5") &&
+                      strstr(out, "<- relu1, conv3") && strstr(out, "globalavgpool"),
+                  "%s m.h5:\n%s", shows[s], out);
+        cr_assert(s == 1 || strstr(out, "trained: elsewhere, imported"), "%s", out);
+        free(out);
+    }
 }
 
 /* ReLU6 and Hardtanh(0, 0.5) are Clip(0, max) (attributes at opset 9,

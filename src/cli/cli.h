@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nn/netdef.h"
+
 int cmd_encode(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_heatmap(int argc, char **argv);
@@ -125,6 +127,11 @@ void cli_set_threads(long threads);
 /* The command line as one string, for provenance attributes: each word
  * shell-quoted where needed, so it can be pasted back into a shell. */
 const char *cli_command_line(void);
+
+/* The layer table of `net` and `info MODEL.h5` (cli_layers.c): type with
+ * kernel, stride, groups or activation variant, output shape, parameters,
+ * MFLOP per image, and the layers read when not the one before. */
+void cli_print_layers(const rm_netdef *d);
 void cli_set_command_line(int argc, char **argv);
 
 #endif

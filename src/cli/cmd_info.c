@@ -183,6 +183,12 @@ static void print_model(const rm_model *m, const char *net_name)
     for (int c = 0; c < m->channels; c++) printf(" %.4f", m->norm_std[c]);
     printf("\n");
     print_classes(m->num_classes, m->class_names);
+    cli_print_layers(&m->def);
+    if (m->num_epochs == 0 && m->train_params && strstr(m->train_params, "imported_from=")) {
+        printf("trained: elsewhere, imported (no relmask training history)\n");
+        print_indented("import", m->train_params);
+        return;
+    }
     printf("best: epoch %d, val accuracy %.4f\n", m->best_epoch, m->best_val_acc);
     printf("trained on: %s (dataset fingerprint %s)\n", m->dataset_path, m->dataset_fingerprint);
     print_history(m);

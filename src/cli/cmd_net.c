@@ -1,4 +1,4 @@
-/* relmask net NAME|FILE [--speed]: a network's layers, shapes, parameters
+/* relmask net NAME|FILE|MODEL.h5 [--speed]: a network's layers, shapes, parameters
  * and FLOPs; --speed also times inference and training steps (rm_net_speed). */
 #include <limits.h>
 #include <stdio.h>
@@ -7,28 +7,20 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "nn/model_file.h"
 #include "nn/netdef.h"
 #include "train/net_speed.h"
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
 
 static void print_table(const rm_netdef *d)
 {
     printf("%s: input %dx%dx%d, %d classes\n\n", d->name, d->input.c, d->input.h, d->input.w, d->classes);
-    printf("  %-14s %-14s %-16s %12s %14s\n", "layer", "type", "output (CxHxW)", "parameters", "MFLOP/image");
-    for (int i = 0; i < d->num_layers; i++) {
-        const rm_layer_def *l = &d->layers[i];
-        char shape[32];
-        snprintf(shape, sizeof shape, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
-        printf("  %-14s %-14s %-16s %12lld %14.3f", l->name, rm_layer_type_names[l->type], shape,
-               (long long)l->params, (double)l->flops / 1e6);
-        /* graphs: the inputs of a layer that does not read the one before */
-        if (l->num_inputs != 1 || l->inputs[0] != i - 1)
-            for (int k = 0; k < l->num_inputs; k++)
-                printf("%s%s", k ? ", " : "  <- ",
-                       l->inputs[k] == RM_INPUT_NETWORK ? "input" : d->layers[l->inputs[k]].name);
-        printf("\n");
-    }
-    printf("  %-14s %-14s %-16s %12lld %14.3f\n", "total", "", "", (long long)rm_netdef_params(d),
-           (double)rm_netdef_flops(d) / 1e6);
+    cli_print_layers(d);
 }
 
 typedef struct {
@@ -46,10 +38,11 @@ static const cli_option options[] = {
 
 static const cli_command command = {
     .name = "net",
-    .usage = "usage: relmask net NAME|FILE.cfg [--speed] [--batch N] [--threads N]\n"
+    .usage = "usage: relmask net NAME|FILE.cfg|MODEL.h5 [--speed] [--batch N] [--threads N]\n"
              "\n"
-             "Prints the layers of a network definition with their output shapes,\n"
-             "parameter counts and forward FLOPs. --speed builds the network and times\n"
+             "Prints the layers of a network definition (or a model file's network, an\n"
+             "imported graph too) with their output shapes, parameter counts and\n"
+             "forward FLOPs. --speed builds the network and times\n"
              "inference (batch 256) and training steps (--batch, 64) on random data.\n"
              "\n",
     .options = options,
@@ -63,7 +56,16 @@ int cmd_net(int argc, char **argv)
     if (rc != RM_EXIT_OK || done) return rc;
     if (argc - first != 1) return cli_usage_error("net", "expected one network name or .cfg file");
     rm_netdef d;
-    if (rm_netdef_find(&d, argv[first]) != 0) return cli_runtime_error();
+    if (ends_with(argv[first], ".h5")) {
+        /* a model file: its network, e.g. an imported graph */
+        rm_model m;
+        if (rm_model_load(&m, argv[first]) != 0) return cli_runtime_error();
+        rc = rm_netdef_parse(&d, m.def.text, argv[first]);
+        rm_model_free(&m);
+        if (rc != 0) return cli_runtime_error();
+    } else if (rm_netdef_find(&d, argv[first]) != 0) {
+        return cli_runtime_error();
+    }
     print_table(&d);
     if (o.speed) {
         double infer, train;
