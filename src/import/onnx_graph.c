@@ -142,7 +142,7 @@ int onnx_graph_open(onnx_graph *g, const char *path)
 {
     memset(g, 0, sizeof *g);
     g->path = path;
-    size_t size;
+    size_t size = 0;
     RM_TRY(read_file(path, &g->bytes, &size));
     g->model = onnx__model_proto__unpack(NULL, size, g->bytes);
     if (!g->model)
