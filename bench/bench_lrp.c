@@ -1,4 +1,5 @@
-/* LRP heatmaps/s for fer-small, batch 64, as the PyTorch peer measures them:
+/* LRP heatmaps/s for a network (argv[1], default fer-small; also a graph
+ * such as fer-mini-xception), batch 64, as the PyTorch peer measures them:
  * epsilon (1e-2) on every layer, and the composite z-box first convolution /
  * z+ other convolutions / epsilon dense. Random He-initialized weights and
  * uniform [0,1) inputs; median of 7 blocks of 4 batches after a warm-up. */
@@ -21,16 +22,17 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int make_model(rm_model *m)
+static int make_model(rm_model *m, const char *net_name)
 {
     memset(m, 0, sizeof *m);
-    RM_TRY(rm_netdef_find(&m->def, "fer-small"));
+    RM_TRY(rm_netdef_find(&m->def, net_name));
     rm_net net;
     RM_TRY(rm_net_create(&net, &m->def, 1, RM_MODE_INFER, 0));
     int rc = rm_net_init_params(&net, RM_INIT_HE, 1);
     if (rc == 0) rc = rm_model_capture(m, &net);
     rm_net_destroy(&net);
     char *names[7] = {"0", "1", "2", "3", "4", "5", "6"};
+    if (rc == 0 && m->def.classes != 7) rc = rm_error("bench_lrp: %s has %d classes, not 7", net_name, m->def.classes);
     if (rc == 0) rc = rm_model_set_classes(m, 7, names);
     m->channels = 1;
     m->norm_mean = calloc(1, sizeof(float));
@@ -48,8 +50,9 @@ static int bench(const rm_model *m, const char *name, const char *composite, con
     rm_rng rng;
     rm_rng_seed(&rng, 1234, 0, 0);
     float *x = rm_lrp_input(e);
-    for (int i = 0; i < BATCH * 48 * 48; i++) x[i] = (float)rm_rng_uniform(&rng);
-    float *rel = malloc(sizeof *rel * BATCH * 48 * 48);
+    int64_t n = (int64_t)BATCH * m->def.input.c * m->def.input.h * m->def.input.w;
+    for (int64_t i = 0; i < n; i++) x[i] = (float)rm_rng_uniform(&rng);
+    float *rel = malloc(sizeof *rel * (size_t)n);
     double secs[BLOCKS];
     int rc = 0;
     for (int block = -1; rc == 0 && block < BLOCKS; block++) {
@@ -59,9 +62,9 @@ static int bench(const rm_model *m, const char *name, const char *composite, con
     }
     if (rc == 0) {
         qsort(secs, BLOCKS, sizeof *secs, cmp);
-        printf("{\"bench\":\"lrp_%s\",\"net\":\"fer-small\",\"batch\":%d,\"threads\":%d,\"heatmaps_per_s\":%.1f,"
-               "\"stat\":\"median of %d\"}\n", name, BATCH, omp_get_max_threads(), BATCH * ITERS / secs[BLOCKS / 2],
-               BLOCKS);
+        printf("{\"bench\":\"lrp_%s\",\"net\":\"%s\",\"batch\":%d,\"threads\":%d,\"heatmaps_per_s\":%.1f,"
+               "\"stat\":\"median of %d\"}\n",
+               name, m->def.name, BATCH, omp_get_max_threads(), BATCH * ITERS / secs[BLOCKS / 2], BLOCKS);
         fflush(stdout);
     }
     free(rel);
@@ -70,11 +73,11 @@ static int bench(const rm_model *m, const char *name, const char *composite, con
     return rc;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     rm_model m;
     const char *const box_first[] = {"conv1=zbox"};
-    if (make_model(&m) != 0 || bench(&m, "epsilon", "epsilon", NULL, 0) != 0 ||
+    if (make_model(&m, argc > 1 ? argv[1] : "fer-small") != 0 || bench(&m, "epsilon", "epsilon", NULL, 0) != 0 ||
         bench(&m, "composite", "epsilon-plus", box_first, 1) != 0) {
         fprintf(stderr, "bench_lrp: %s\n", rm_error_message());
         return 1;

@@ -6,7 +6,10 @@ import sys
 
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
 ours = {(l.get("bench"), l.get("net")): l for l in lines if "bench" in l}
-torch = next((l for l in lines if l.get("measured_as") == "torch_tuned"), None)
+torch = next((l for l in lines if l.get("measured_as") == "torch_tuned" and l.get("net", "fer-small") == "fer-small"),
+             None)
+graph_torch = next((l for l in lines if l.get("measured_as") == "torch_tuned" and l.get("net") == "fer-mini-xception"),
+                   None)
 peak = max((l.get("gflop_s_best_of_5", 0) for l in lines if l.get("peer") == "fma_peak"), default=0)
 
 for kind, peer_key in (("train", "train_img_s"), ("infer", "infer_img_s")):
@@ -37,4 +40,17 @@ for kind, peer_key in (("epsilon", "lrp_eps_hm_s"), ("composite", "lrp_comp_hm_s
         out["ratio_vs_torch"] = round(mine["heatmaps_per_s"] / torch[peer_key], 3)
     out["zennit_documented_heatmaps_per_s"] = ZENNIT_DOCUMENTED[kind]
     out["ratio_vs_zennit_documented"] = round(mine["heatmaps_per_s"] / ZENNIT_DOCUMENTED[kind], 3)
+    print(json.dumps(out))
+
+# The graph network (fer-mini-xception) against the same PyTorch peer's
+# MiniXception: training, inference and LRP-epsilon (batchnorm folded).
+for kind, peer_key, unit in (("train", "train_img_s", "img_per_s"), ("infer", "infer_img_s", "img_per_s"),
+                             ("lrp_epsilon", "lrp_eps_hm_s", "heatmaps_per_s")):
+    mine = ours.get((kind, "fer-mini-xception"))
+    if not mine:
+        continue
+    out = {"ratio": kind + "_mini_xception_vs_torch_tuned", "relmask_" + unit: mine[unit]}
+    if graph_torch and peer_key in graph_torch:
+        out["torch_" + unit] = graph_torch[peer_key]
+        out["ratio_vs_torch"] = round(mine[unit] / graph_torch[peer_key], 3)
     print(json.dumps(out))

@@ -16,6 +16,9 @@ export OMP_NUM_THREADS="$THREADS"
 "$BUILD/bench/bench_synth" | tee -a "$OUT/all.jsonl"
 "$BUILD/bench/bench_train" fer-small | tee -a "$OUT/all.jsonl"
 "$BUILD/bench/bench_lrp" | tee -a "$OUT/all.jsonl"
+# a graph: residual sums, depthwise convolutions, batchnorm, global pooling
+"$BUILD/bench/bench_train" fer-mini-xception | tee -a "$OUT/all.jsonl"
+"$BUILD/bench/bench_lrp" fer-mini-xception | tee -a "$OUT/all.jsonl"
 "$BUILD/bench/bench_encode" | tee -a "$OUT/all.jsonl"
 "$BUILD/bench/bench_occlusion" | tee -a "$OUT/all.jsonl"
 
@@ -26,6 +29,8 @@ if [ -f "$PEERS/fma_peak.c" ]; then
 fi
 if [ -f "$PEERS/torch_peer.py" ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 "$PEERS/torch_peer.py" --threads "$THREADS" --tuned 2>/dev/null \
+    | tail -n 1 | sed 's/^{/{"measured_as":"torch_tuned",/' | tee -a "$OUT/all.jsonl"
+  /usr/bin/python3 "$PEERS/torch_peer.py" --threads "$THREADS" --tuned --net fer-mini-xception 2>/dev/null \
     | tail -n 1 | sed 's/^{/{"measured_as":"torch_tuned",/' | tee -a "$OUT/all.jsonl"
 else
   echo '{"measured_as":"torch_tuned","unavailable":"install python3-torch python3-numpy libopenblas0-openmp (scripts/deps.sh --bench)"}'
