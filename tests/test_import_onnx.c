@@ -145,6 +145,25 @@ static void layer_types(char *got, size_t size, const rm_model *m)
     }
 }
 
+/* Imports `fixture` (--force), expects its layers (layer_types) and
+ * PyTorch's logits `golden` on the golden images. */
+static void imports_as(const char *fixture, const char *layers, const char *golden)
+{
+    char *out;
+    int rc = import(&out, fixture, "--force");
+    cr_assert_eq(rc, 0, "%s: %s", fixture, out);
+    free(out);
+    rm_model m = {0};
+    char got[512];
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0, "%s", fixture);
+    layer_types(got, sizeof got, &m);
+    cr_assert_str_eq(got, layers, "%s: layers", fixture);
+    rm_model_free(&m);
+    float logits[N * K];
+    predicted_logits(tu_path(dir, "m.h5"), logits);
+    assert_logits(logits, golden, fixture);
+}
+
 /* A skip connection, a depthwise-separable block, concatenated branches and
  * a grouped convolution: the graph becomes layers with `from =`, and the
  * logits are PyTorch's. */
@@ -198,22 +217,9 @@ Test(import_onnx, graphs_become_from_layers_with_pytorchs_logits)
 Test(import_onnx, clip_and_leaky_relu_become_relu_variants_with_pytorchs_logits)
 {
     static const char *const files[] = {"acts_opset9.onnx", "acts_opset13.onnx", "acts_opset17.onnx"};
-    for (int f = 0; f < 3; f++) {
-        char *out;
-        int rc = import(&out, files[f], "--force");
-        cr_assert_eq(rc, 0, "%s: %s", files[f], out);
-        free(out);
-        rm_model m = {0};
-        char got[512];
-        cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0, "%s", files[f]);
-        layer_types(got, sizeof got, &m);
-        cr_assert_str_eq(got, "conv relu:max=6 conv relu:slope=0.1 maxpool conv relu:max=0.5 globalavgpool flatten dense",
-                         "%s: layers", files[f]);
-        rm_model_free(&m);
-        float logits[N * K];
-        predicted_logits(tu_path(dir, "m.h5"), logits);
-        assert_logits(logits, "logits_acts", files[f]);
-    }
+    for (int f = 0; f < 3; f++)
+        imports_as(files[f], "conv relu:max=6 conv relu:slope=0.1 maxpool conv relu:max=0.5 globalavgpool flatten dense",
+                   "logits_acts");
 }
 
 static void refused(int want_rc, const char *want, const char *fixture, const char *extra);
@@ -223,19 +229,7 @@ static void refused(int want_rc, const char *want, const char *fixture, const ch
  * weights), and ReduceMean over H, W is global average pooling. */
 Test(import_onnx, per_channel_scales_fold_into_convolutions_and_reduce_mean_pools)
 {
-    char *out;
-    int rc = import(&out, "scaled_opset13.onnx", "");
-    cr_assert_eq(rc, 0, "%s", out);
-    free(out);
-    rm_model m = {0};
-    char got[512];
-    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
-    layer_types(got, sizeof got, &m);
-    cr_assert_str_eq(got, "conv relu conv relu globalavgpool flatten dense");
-    rm_model_free(&m);
-    float logits[N * K];
-    predicted_logits(tu_path(dir, "m.h5"), logits);
-    assert_logits(logits, "logits_scaled", "scaled_opset13.onnx");
+    imports_as("scaled_opset13.onnx", "conv relu conv relu globalavgpool flatten dense", "logits_scaled");
 }
 
 /* --class-order permutes the outputs (here of a dense head) and names them:
