@@ -335,6 +335,8 @@ Test(import_onnx, refusals_name_the_node_or_what_was_expected)
     refused(1, "node 3 '/Mul' (Mul): Mul of two computed tensors", "gated_opset13.onnx", "");
     refused(1, "(Conv): its weight 'net.3.weight' holds NaN at index 55", "nan_opset13.onnx", "");
     refused(1, "ONNX opset 7; relmask imports opsets 9 to 17", "opset7.onnx", "");
+    refused(1, "unnamed_output.onnx: graph output 0 has no name", "unnamed_output.onnx", "");
+    refused(1, "no_operator.onnx: node 0 has no operator", "no_operator.onnx", "");
     refused(1, "(Clip): clips to [-1, 0.5]; relmask's [relu] clips to [0, max]", "clipneg_opset13.onnx", "");
     refused(1, "--classes names 2 classes but the model has 3 outputs", "seq_opset13.onnx", "--classes x,y");
     refused(1, "--mean/--std give 2/0 values but the model has 1 input channel", "seq_opset13.onnx", "--mean 0.1,0.2");

@@ -159,6 +159,15 @@ int onnx_graph_open(onnx_graph *g, const char *path)
         return rm_error("%s: ONNX opset %d; relmask imports opsets %d to %d (torch.onnx.export(..., "
                         "opset_version=13) writes one)",
                         path, g->opset, ONNX_MIN_OPSET, ONNX_MAX_OPSET);
+    for (size_t i = 0; i < g->graph->n_node; i++)
+        if (!g->graph->node[i]->op_type || !g->graph->node[i]->op_type[0])
+            return rm_error("%s: node %zu has no operator", path, i);
+    for (size_t i = 0; i < g->graph->n_input; i++)
+        if (!g->graph->input[i]->name || !g->graph->input[i]->name[0])
+            return rm_error("%s: graph input %zu has no name", path, i);
+    for (size_t i = 0; i < g->graph->n_output; i++)
+        if (!g->graph->output[i]->name || !g->graph->output[i]->name[0])
+            return rm_error("%s: graph output %zu has no name", path, i);
     for (size_t i = 0; i < g->graph->n_initializer; i++) {
         const Onnx__TensorProto *t = g->graph->initializer[i];
         if (!t->name || !t->name[0]) return rm_error("%s: initializer %zu has no name", path, i);

@@ -477,7 +477,6 @@ static int walk(importer *im)
     while (last >= 0 && (!strcmp(gr->node[last]->op_type, "Constant"))) last--;
     for (size_t i = 0; i < gr->n_node; i++) {
         const Onnx__NodeProto *n = gr->node[i];
-        if (!n->op_type) return rm_error("%s: node %zu has no operator", im->b.o->input, i);
         const imp_tensor *t = n->n_input ? imp_find_tensor(&im->b, n->input[0]) : NULL;
         onnx_data_shape data = {.name = t ? t->name : NULL, .ndims = t && t->flat ? 2 : 4,
                                 .dims = {1, t ? t->c : 0, t ? t->h : 0, t ? t->w : 0}};
