@@ -197,3 +197,33 @@ Test(layer_conv, depthwise_interior_blocked_layout)
     check_grouped(2, 1, 10, 10, 16, 3, 1, 1, 16, "[conv]\nfilters = 16\nsize = 3\npad = 1\nactivation = relu\n");
 }
 Test(layer_conv, depthwise_channel_multiplier_2) { check_grouped(2, 3, 8, 8, 6, 3, 1, 1, 3, ""); }
+
+/* Fewer than 16 input channels per group, read from another convolution:
+ * oneDNN 2.6 has only its reference kernel for these in 16-channel blocks,
+ * so the forward gets its input plain (the convolution below writes NCHW)
+ * or the backward passes run on plain copies (layer_conv.c). Either way
+ * the results are the reference's, and no layer is left on the slow kernel. */
+static const char narrow_prefix[] = "[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n";
+
+static void expect_no_slow_input(const char *text)
+{
+    lh_case t;
+    lh_setup(&t, text, "probe", 2, 44);
+    for (int i = 0; i < t.net.num_layers; i++)
+        cr_expect(!t.net.layers[i].slow_src, "layer %s reads a layout with only a reference kernel",
+                  t.net.layers[i].def->name);
+    lh_teardown(&t);
+}
+
+Test(layer_conv, narrow_interior_stride1) { check_conv(2, 1, 9, 9, 8, 3, 1, 1, 1, narrow_prefix); }
+Test(layer_conv, narrow_interior_stride2) { check_conv(2, 1, 10, 10, 6, 3, 2, 1, 0, narrow_prefix); }
+Test(layer_conv, narrow_interior_5x5_of_12_channels)
+{
+    check_conv(2, 2, 9, 9, 5, 5, 1, 2, 1, "[conv]\nfilters = 12\nsize = 3\npad = 1\n");
+}
+Test(layer_conv, narrow_interior_groups_of_4) { check_grouped(2, 1, 8, 8, 8, 3, 1, 1, 2, narrow_prefix); }
+Test(layer_conv, narrow_interior_builds_without_slow_inputs)
+{
+    expect_no_slow_input("[net]\ninput = 1x9x9\nclasses = 3\n[conv]\nfilters = 8\nsize = 3\npad = 1\n[relu]\n"
+                         "[conv]\nname = probe\nfilters = 8\nsize = 3\nstride = 2\npad = 1\n[dense]\nunits = 3\n");
+}

@@ -6,6 +6,7 @@
  * weights are [G,O/G,C/G,K,K], in plain goihw the same bytes as PyTorch's
  * [O,C/G,K,K]. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
 #include "nn/net.h"
@@ -71,7 +72,7 @@ static int forward_pd(rm_layer *l, rm_net *net, conv_impl *c, dnnl_alg_kind_t al
     dnnl_memory_desc_t w_any, b_any, dst_any;
     RM_TRY(rm_md_init(&w_any, wn, wdims, dnnl_format_tag_any));
     RM_TRY(rm_md_init(&b_any, 1, bdims, dnnl_x));
-    RM_TRY(rm_md_init(&dst_any, 4, ddims, dnnl_format_tag_any));
+    RM_TRY(rm_md_init(&dst_any, 4, ddims, l->plain_dst ? dnnl_nchw : dnnl_format_tag_any));
     /* Every mode asks for the training propagation kind: it computes the
      * same thing, and its Winograd kernel takes ordinary blocked weights,
      * where inference Winograd wants a weight layout oneDNN 2.6 cannot fill
@@ -120,6 +121,29 @@ static int build_forward(rm_layer *l, rm_net *net, conv_impl *c, dnnl_memory_des
     return rm_net_scratchpad(net, c->fwd_pd, &c->fwd_scratch);
 }
 
+static int is_reference(dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    return pd && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+           !strncmp(impl, "ref", 3);
+}
+
+/* A plain NCHW copy of an activation, and the reorder that fills it (or
+ * writes it back), unless md is plain already. */
+static int plain_copy(rm_net *net, const dnnl_memory_desc_t *md, int to_plain, dnnl_memory_t *copy,
+                      dnnl_primitive_t *reorder)
+{
+    dnnl_memory_desc_t plain;
+    RM_TRY(rm_md_init(&plain, 4, md->dims, dnnl_nchw));
+    if (rm_md_equal(&plain, md)) return 0;
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &plain, copy));
+    return to_plain ? rm_reorder_create(reorder, &net->dnn, md, &plain)
+                    : rm_reorder_create(reorder, &net->dnn, &plain, md);
+}
+
+/* Each backward on the layers' own layouts, or, where those leave it to
+ * oneDNN's reference kernel (fewer than 16 input channels per group in
+ * 16-channel blocks: 100-1000x slower), on plain NCHW copies (gemm). */
 static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_desc_t *wmd,
                           const dnnl_memory_desc_t *bmd)
 {
@@ -127,13 +151,22 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
     dnnl_dims_t wdims, strides, pad;
     int wn = weight_dims(d, wdims);
     conv_geometry(l, strides, pad);
+    dnnl_memory_desc_t w_any, src_plain, dst_plain;
+    RM_TRY(rm_md_init(&w_any, wn, wdims, dnnl_format_tag_any));
+    RM_TRY(rm_md_init(&src_plain, 4, l->src_md.dims, dnnl_nchw));
+    RM_TRY(rm_md_init(&dst_plain, 4, l->dst_md.dims, dnnl_nchw));
+    int blocked = !rm_md_equal(&src_plain, &l->src_md) || !rm_md_equal(&dst_plain, &l->dst_md);
     dnnl_convolution_desc_t desc;
     if (rm_layer_wants_diff(l, net, 0)) {
-        dnnl_memory_desc_t w_any;
-        RM_TRY(rm_md_init(&w_any, wn, wdims, dnnl_format_tag_any));
-        RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, &l->src_md, &w_any,
-                                                             &l->dst_md, strides, pad, pad));
-        RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
+        for (int plain = 0; plain < 2; plain++) {
+            rm_pd_destroy(&c->bwd_data_pd);
+            RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, plain ? &src_plain : &l->src_md,
+                                                                 &w_any, plain ? &dst_plain : &l->dst_md, strides,
+                                                                 pad, pad));
+            RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
+            c->bwd_data_plain = plain;
+            if (!blocked || !is_reference(c->bwd_data_pd)) break;
+        }
         RM_TRY(rm_primitive(&c->bwd_data, c->bwd_data_pd));
         dnnl_memory_desc_t bw = rm_pd_md(c->bwd_data_pd, dnnl_query_weights_md, 0);
         if (!rm_md_equal(&bw, wmd)) {
@@ -143,14 +176,24 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
         RM_TRY(rm_net_scratchpad(net, c->bwd_data_pd, &c->bwd_data_scratch));
         RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->src_md, &l->diff_src));
         l->owns_diff_src = 1;
+        if (c->bwd_data_plain) RM_TRY(plain_copy(net, &l->src_md, 0, &c->diff_src_plain, &c->diff_src_from_plain));
     }
     dnnl_memory_desc_t dw_any;
     RM_TRY(rm_md_init(&dw_any, wn, wdims, dnnl_format_tag_any));
-    RM_DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&desc, RM_CONV_ALG, &l->src_md, &dw_any,
-                                                            d->bias ? bmd : NULL, &l->dst_md, strides, pad, pad));
-    RM_TRY(rm_net_pd(net, &c->bwd_weights_pd, &desc, c->fwd_pd));
+    for (int plain = 0; plain < 2; plain++) {
+        rm_pd_destroy(&c->bwd_weights_pd);
+        RM_DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&desc, RM_CONV_ALG, plain ? &src_plain : &l->src_md,
+                                                                &dw_any, d->bias ? bmd : NULL,
+                                                                plain ? &dst_plain : &l->dst_md, strides, pad, pad));
+        RM_TRY(rm_net_pd(net, &c->bwd_weights_pd, &desc, c->fwd_pd));
+        c->bwd_weights_plain = plain;
+        if (!blocked || !is_reference(c->bwd_weights_pd)) break;
+    }
     RM_TRY(rm_primitive(&c->bwd_weights, c->bwd_weights_pd));
     RM_TRY(rm_net_scratchpad(net, c->bwd_weights_pd, &c->bwd_weights_scratch));
+    if (c->bwd_weights_plain) RM_TRY(plain_copy(net, &l->src_md, 1, &c->src_plain, &c->src_to_plain));
+    if (c->bwd_data_plain || c->bwd_weights_plain)
+        RM_TRY(plain_copy(net, &l->dst_md, 1, &c->diff_dst_plain, &c->diff_dst_to_plain));
     return rm_linear_bind_diff_weights(c, net, wmd);
 }
 
@@ -196,6 +239,19 @@ static int build_lrp(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_d
     return 0;
 }
 
+/* oneDNN 2.6 has no optimized kernel for a convolution of fewer than 16
+ * input channels per group (not depthwise, not 1x1) reading 16-channel
+ * blocks: it falls back to its reference kernel, 100-1000x slower (the
+ * 8-channel second convolution of mini-Xception). From plain NCHW input
+ * it has jit and gemm kernels. Training's backward passes switch to plain
+ * copies themselves (build_backward); for the forward and LRP's
+ * backward-data, net.c asks the writer of the input for plain output. */
+static int uses_reference_kernel(const conv_impl *c)
+{
+    return is_reference(c->fwd_pd) || is_reference(c->lrp_fwd_pd) || is_reference(c->bwd_data_pd) ||
+           is_reference(c->bwd_weights_pd);
+}
+
 static int conv_build(rm_layer *l, rm_net *net)
 {
     conv_impl *c = rm_calloc(1, sizeof *c, "conv layer");
@@ -216,6 +272,7 @@ static int conv_build(rm_layer *l, rm_net *net)
     }
     if (net->mode == RM_MODE_TRAIN) RM_TRY(build_backward(l, net, c, &wmd, &bmd));
     if (net->mode == RM_MODE_LRP) RM_TRY(build_lrp(l, net, c, &wmd));
+    l->slow_src = uses_reference_kernel(c) && l->src_md.format_desc.blocking.inner_nblks > 0;
     return 0;
 }
 

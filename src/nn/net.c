@@ -97,6 +97,7 @@ static int build_layers(rm_net *net)
         l->src_md = *l->in_md[0];
         l->src = l->in[0];
         l->consumers = rm_netdef_consumers(def, i);
+        l->plain_dst = net->plain_dst && net->plain_dst[i];
         /* conv + relu: one pass over the data instead of two, when the ReLU
          * is the convolution's only reader (net.h). */
         const rm_layer_def *next = i + 1 < net->num_layers ? &def->layers[i + 1] : NULL;
@@ -260,11 +261,40 @@ static int bind(rm_net *net)
     return 0;
 }
 
-static int net_create(rm_net *net, const rm_netdef *def, int batch, rm_mode mode, int input_grad,
-                      const unsigned char *lrp_fuse_relu)
+/* The layer that chose the layout layer i reads: up through the layers
+ * whose output keeps their input's layout; -1 if that is not a convolution
+ * (the network input is plain already). */
+static int layout_writer(const rm_net *net, int i)
+{
+    for (int j = net->layers[i].def->inputs[0]; j >= 0; j = net->layers[j].def->inputs[0]) {
+        rm_layer_type t = net->layers[j].def->type;
+        if (t == RM_LAYER_CONV) return j;
+        if (t != RM_LAYER_RELU && t != RM_LAYER_BATCHNORM && t != RM_LAYER_DROPOUT && t != RM_LAYER_MAXPOOL &&
+            t != RM_LAYER_AVGPOOL)
+            return -1;
+    }
+    return -1;
+}
+
+/* Marks in plain[] the convolutions whose blocked output leaves a reader
+ * with only oneDNN's reference kernel (layer_conv.c); returns how many. */
+static int plain_layouts(const rm_net *net, unsigned char *plain)
+{
+    int n = 0;
+    for (int i = 0; i < net->num_layers; i++) {
+        if (!net->layers[i].slow_src) continue;
+        int w = layout_writer(net, i);
+        if (w >= 0 && !plain[w]) plain[w] = 1, n++;
+    }
+    return n;
+}
+
+static int net_build(rm_net *net, const rm_netdef *def, int batch, rm_mode mode, int input_grad,
+                     const unsigned char *lrp_fuse_relu, const unsigned char *plain_dst)
 {
     memset(net, 0, sizeof *net);
     net->lrp_fuse_relu = lrp_fuse_relu;
+    net->plain_dst = plain_dst;
     if (batch < 1 || batch > 65536) return rm_error("batch size %d outside 1..65536", batch);
     net->def = def;
     net->batch = batch;
@@ -283,7 +313,28 @@ static int net_create(rm_net *net, const rm_netdef *def, int batch, rm_mode mode
         return -1;
     }
     net->lrp_fuse_relu = NULL;
+    net->plain_dst = NULL;
     return 0;
+}
+
+/* Builds, and builds again once if some convolution would run oneDNN's
+ * reference kernel on a blocked input that a plain one avoids. */
+static int net_create(rm_net *net, const rm_netdef *def, int batch, rm_mode mode, int input_grad,
+                      const unsigned char *lrp_fuse_relu)
+{
+    RM_TRY(net_build(net, def, batch, mode, input_grad, lrp_fuse_relu, NULL));
+    unsigned char *plain = rm_calloc((size_t)def->num_layers, 1, "layouts");
+    if (!plain) {
+        rm_net_destroy(net);
+        return -1;
+    }
+    int rc = 0;
+    if (plain_layouts(net, plain) > 0) {
+        rm_net_destroy(net);
+        rc = net_build(net, def, batch, mode, input_grad, lrp_fuse_relu, plain);
+    }
+    free(plain);
+    return rc;
 }
 
 int rm_net_create(rm_net *net, const rm_netdef *def, int batch, rm_mode mode, int input_grad)

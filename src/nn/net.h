@@ -87,6 +87,9 @@ struct rm_layer {
     int owns_dst, owns_diff_src;       /* 0 for layers that alias (flatten) */
     int fused_relu;                    /* conv: applies the next ReLU as a post-op;
                                           relu: already applied, dst aliases src */
+    int plain_dst;                     /* conv: write dst as plain NCHW, for a reader that has no
+                                          fast kernel for blocked input (net.c, plain_layouts) */
+    int slow_src;                      /* conv: oneDNN has only its reference kernel for src_md */
     int num_inputs;                    /* def->num_inputs */
     dnnl_memory_t in[RM_MAX_INPUTS];   /* every input (in[0] = src; not owned) */
     const dnnl_memory_desc_t *in_md[RM_MAX_INPUTS];   /* their layouts (*in_md[0] = src_md) */
@@ -129,6 +132,7 @@ struct rm_net {
     void *scratch_base;
     uint64_t seed, step;               /* dropout masks: f(seed, step, layer, element) */
     const unsigned char *lrp_fuse_relu;   /* while building (rm_net_create_lrp) */
+    const unsigned char *plain_dst;       /* while building: layers asked for plain NCHW output */
 };
 
 /* Builds a network. mode RM_MODE_TRAIN creates backward primitives too. */
