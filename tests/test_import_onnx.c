@@ -232,6 +232,23 @@ Test(import_onnx, per_channel_scales_fold_into_convolutions_and_reduce_mean_pool
     imports_as("scaled_opset13.onnx", "conv relu conv relu globalavgpool flatten dense", "logits_scaled");
 }
 
+/* Explicit asymmetric pads (0,0,1,1), a dilated convolution and auto_pad
+ * SAME_UPPER at stride 2 (TensorFlow's geometry, in a graph written node by
+ * node) become [conv] pad = t, l, b, r and dilation =, with PyTorch's logits. */
+Test(import_onnx, dilation_and_asymmetric_pads_give_pytorchs_logits)
+{
+    imports_as("geometry_opset13.onnx", "conv relu conv relu conv relu globalavgpool flatten dense",
+               "logits_geometry");
+    rm_model m = {0};
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
+    const rm_layer_def *L = m.def.layers;
+    cr_expect(L[0].stride == 2 && L[0].pads[0] == 0 && L[0].pads[1] == 0 && L[0].pads[2] == 1 && L[0].pads[3] == 1,
+              "conv1: stride 2, pads 0,0,1,1");
+    cr_expect(L[2].dilation == 2 && L[2].pad == 2, "conv2: dilation 2, pad 2");
+    cr_expect(L[4].pads[0] == 0 && L[4].pads[2] == 1 && L[4].out.h == 4, "conv3: SAME_UPPER pads 0,0,1,1 -> 4x4");
+    rm_model_free(&m);
+}
+
 /* --class-order permutes the outputs (here of a dense head) and names them:
  * the model's outputs are c, a, b; reordered to the data's a, b, c, logit k
  * is PyTorch's logit of output perm[k]. */

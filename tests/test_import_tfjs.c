@@ -193,6 +193,24 @@ Test(import_tfjs, quantized_weights_over_shards_give_the_reference_logits)
     assert_logits(logits, "logits_quant", 3);
 }
 
+/* 'SAME' at stride 2 on a 16x16 input: TensorFlow pads 0 cells at the top
+ * and left and 1 at the bottom and right; the convolution takes exactly
+ * that (pad = 0, 0, 1, 1), and the logits are the interpreter's. */
+Test(import_tfjs, same_padding_at_stride_2_is_asymmetric_like_tensorflow)
+{
+    char *out;
+    int rc = import(&out, fixture("strided/model.json"), "--classes a,b,c");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "net %s", tu_path(dir, "m.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "conv 3x3 /2 p0,0,1,1"), "the layer table shows the pads:\n%s", out);
+    free(out);
+    float logits[N * 3];
+    predicted_logits(tu_path(dir, "m.h5"), "images_quant", 16, "a,b,c", logits);
+    assert_logits(logits, "logits_strided", 3);
+}
+
 /* A copy of the quant fixture in the scratch directory with `from`
  * replaced by `to` in model.json (to NULL: unchanged) and shard `cut`
  * (or none) cut to half its size. */
@@ -279,9 +297,13 @@ Test(import_tfjs, refusals_name_the_node_or_the_shard)
             broken_copy("\"input\": [\"dw\", \"relu\"]", "\"input\": [\"dw\", \"input\"]", NULL), "");
     refused("node 11 'relu' (Elu): operator Elu is not supported",
             broken_copy("\"op\": \"Relu\"", "\"op\": \"Elu\"", NULL), "");
-    refused("'SAME' padding of a 3x3 window with stride 2 on a 16x16 input is asymmetric",
-            broken_copy("\"strides\": {\"list\": {\"i\": [\"1\", \"1\", \"1\", \"1\"]}}",
-                        "\"strides\": {\"list\": {\"i\": [\"1\", \"2\", \"2\", \"1\"]}}", NULL),
+    refused("'SAME' pooling of a 3x3 window with stride 2 on a 16x16 input pads 0,0,1,1 (top, left, bottom, right); "
+            "relmask pooling pads every side alike",
+            broken_copy("\"ksize\": {\"list\": {\"i\": [\"1\", \"2\", \"2\", \"1\"]}}, \"strides\": {\"list\": "
+                        "{\"i\": [\"1\", \"2\", \"2\", \"1\"]}}, \"padding\": {\"s\": \"VkFMSUQ=\"}",
+                        "\"ksize\": {\"list\": {\"i\": [\"1\", \"3\", \"3\", \"1\"]}}, \"strides\": {\"list\": "
+                        "{\"i\": [\"1\", \"2\", \"2\", \"1\"]}}, \"padding\": {\"s\": \"U0FNRQ==\"}",
+                        NULL),
             "");
     refused("a TF.js layers model", broken_copy("\"graph-model\"", "\"layers-model\"", NULL), "");
     refused("reads 'nowhere', which no node computes",

@@ -227,3 +227,49 @@ Test(layer_conv, narrow_interior_builds_without_slow_inputs)
     expect_no_slow_input("[net]\ninput = 1x9x9\nclasses = 3\n[conv]\nfilters = 8\nsize = 3\npad = 1\n[relu]\n"
                          "[conv]\nname = probe\nfilters = 8\nsize = 3\nstride = 2\npad = 1\n[dense]\nunits = 3\n");
 }
+
+/* ---- dilation and asymmetric padding -------------------------------------
+ * TensorFlow's 'SAME' at stride 2 on an even input (one more cell at the
+ * bottom/right), atrous kernels, and both, on the input and as an interior
+ * layer (blocked layout), against the oracle's general geometry. */
+static void check_geom(int batch, int c, int h, int w, int filters, int k, rm_ref_conv_geom g,
+                       const char *prefix_layers)
+{
+    char text[TEXT_CAP];
+    snprintf(text, sizeof text,
+             "[net]\ninput = %dx%dx%d\nclasses = 3\n%s"
+             "[conv]\nname = probe\nfilters = %d\nsize = %d\nstride = %d\ndilation = %d\npad = %d, %d, %d, %d\n"
+             "[dense]\nunits = 3\n",
+             c, h, w, prefix_layers, filters, k, g.stride, g.dilation, g.pads[0], g.pads[1], g.pads[2], g.pads[3]);
+    lh_case t;
+    lh_setup(&t, text, "probe", batch, 45);
+    lh_forward(&t);
+    const rm_layer_def *d = t.layer->def;
+    int C = d->in.c, H = d->in.h, W = d->in.w;
+    double *wgt = lh_param(&t, "weight"), *b = lh_param(&t, "bias");
+    double *want = calloc((size_t)t.out_count, sizeof *want), *got = lh_output(&t);
+    rm_ref_conv_geom_forward(want, t.xd, wgt, b, batch, C, H, W, filters, k, g);
+    lh_assert_close(got, want, t.out_count, 1e-5, 1e-6, "conv forward");
+    lh_backward(&t, 9);
+    double *dx = calloc((size_t)t.in_count, sizeof *dx), *dw = calloc((size_t)filters * C * k * k, sizeof *dw);
+    double *db = calloc((size_t)filters, sizeof *db);
+    rm_ref_conv_geom_backward(dx, dw, db, t.dyd, t.xd, wgt, batch, C, H, W, filters, k, g);
+    double *got_dx = lh_input_grad(&t), *got_dw = lh_param_grad(&t, "weight"), *got_db = lh_param_grad(&t, "bias");
+    lh_assert_close(got_dx, dx, t.in_count, 1e-5, 1e-6, "conv backward data");
+    lh_assert_close(got_dw, dw, (int64_t)filters * C * k * k, 1e-5, 1e-6, "conv backward weights");
+    lh_assert_close(got_db, db, filters, 1e-5, 1e-6, "conv backward bias");
+    double *all[] = {wgt, b, want, got, dx, dw, db, got_dx, got_dw, got_db};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+    lh_teardown(&t);
+}
+
+Test(layer_conv, tf_same_stride2_pads_bottom_right)
+{
+    check_geom(2, 3, 10, 10, 5, 3, (rm_ref_conv_geom){2, 1, {0, 0, 1, 1}}, "");
+}
+Test(layer_conv, dilated_by_2_same_size) { check_geom(2, 2, 9, 9, 4, 3, (rm_ref_conv_geom){1, 2, {2, 2, 2, 2}}, ""); }
+Test(layer_conv, dilated_strided_uneven_pads_interior_blocked_layout)
+{
+    check_geom(2, 1, 12, 11, 16, 3, (rm_ref_conv_geom){2, 3, {1, 0, 2, 3}},
+               "[conv]\nfilters = 16\nsize = 3\npad = 1\nactivation = relu\n");
+}

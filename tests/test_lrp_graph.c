@@ -189,7 +189,8 @@ static void build_ref(ref_graph *g, const rm_model *m, const rm_lrp_config *cfg,
         L->rule = ref_params(&cfg->rules[i]);
         L->rule.ignore_bias = ignore_bias;
         double pass_eps = cfg->rules[i].eps > 0 ? cfg->rules[i].eps : 1e-6;
-        L->size = l->size, L->stride = l->stride, L->pad = l->pad;
+        L->size = l->size, L->stride = l->stride, L->pad = l->pad, L->dilation = l->dilation;
+        for (int k = 0; k < 4; k++) L->pads[k] = l->pads[k];
         L->num_inputs = l->num_inputs;
         for (int k = 0; k < l->num_inputs; k++) L->inputs[k] = l->inputs[k] < 0 ? -1 : map[l->inputs[k]];
         switch (l->type) {
@@ -410,6 +411,30 @@ Test(lrp_graph, leaky_and_clipped_relus_match_reference_under_every_composite)
     static const char *const composites[] = {"epsilon", "epsilon-plus", "alpha2-beta1", "epsilon-gamma-box"};
     for (size_t c = 0; c < sizeof composites / sizeof composites[0]; c++)
         check_net_against_reference(act_net, composites[c], NULL, 0, 1e-2, c == 3 ? 0 : -1, 0, 1e-4);
+}
+
+/* TensorFlow-style geometry: 'SAME' at stride 2 with the odd pad at the
+ * bottom/right (on the input layer, which then skips the input-layer
+ * kernel), a dilated convolution, and a dilated grouped one with uneven
+ * pads. */
+static const char geom_net[] = "[net]\ninput = 2x10x10\nclasses = 4\n"
+                               "[conv]\nname = c1\nfilters = 6\nsize = 3\nstride = 2\npad = 0, 0, 1, 1\n[relu]\n"
+                               "[conv]\nname = c2\nfilters = 6\nsize = 3\ndilation = 2\npad = 2\n[relu]\n"
+                               "[conv]\nname = c3\nfilters = 6\nsize = 2\ndilation = 2\ngroups = 2\n"
+                               "pad = 1, 0, 0, 1\n[relu]\n"
+                               "[globalavgpool]\n[dense]\nname = fc\nunits = 4\n";
+
+Test(lrp_graph, dilated_and_asymmetric_convolutions_match_reference_under_every_composite)
+{
+    static const char *const composites[] = {"epsilon", "epsilon-plus", "alpha2-beta1", "epsilon-gamma-box"};
+    for (size_t c = 0; c < sizeof composites / sizeof composites[0]; c++)
+        check_net_against_reference(geom_net, composites[c], NULL, 0, 1e-2, c == 3 ? 0 : -1, 0, 1e-4);
+}
+
+Test(lrp_graph, lrp0_equals_gradient_times_input_through_dilated_asymmetric_convolutions)
+{
+    const char *const ov[] = {"c1=zero", "c2=zero", "c3=zero", "fc=zero"};
+    assert_lrp0_is_gradient_x_input(geom_net, 1, 47, ov, 4, "LRP-0 vs gradient x input, dilated");
 }
 
 /* Leaky ReLUs keep the network positively homogeneous: with zero biases,

@@ -247,7 +247,7 @@ Test(netdef, errors_in_a_file_name_the_path_and_line)
     cr_assert_eq(rm_netdef_load(&def, path), -1);
     char want[4200];
     snprintf(want, sizeof want, "%s:10: unknown key 'filter' in [conv] "
-             "(expected filters, size, stride, pad, groups, bias, activation, name, from)", path);
+             "(expected filters, size, stride, pad, dilation, groups, bias, activation, name, from)", path);
     cr_expect_str_eq(rm_error_message(), want);
     tu_rmtree(dir);
 }
@@ -342,6 +342,45 @@ Test(netdef, explicit_values)
     rm_netdef_free(&def);
 }
 
+/* TensorFlow's 'SAME' at stride 2 on an even input pads one cell more at
+ * the bottom and right; a dilated kernel spans (size - 1) * dilation + 1. */
+Test(netdef, asymmetric_pads_and_dilation)
+{
+    rm_netdef def;
+    parse_ok(&def, "[net]\ninput = 2x16x16\nclasses = 3\n"
+                   "[conv]\nfilters = 4\nsize = 3\nstride = 2\npad = 0, 0, 1, 1\n"
+                   "[conv]\nfilters = 4\nsize = 3\ndilation = 2\npad = 2\n"
+                   "[conv]\nfilters = 4\nsize = 3\ndilation = 3\npad = 1,0,2,3\n"
+                   "[flatten]\n[dense]\nunits = 3\n");
+    const rm_layer_def *L = def.layers;
+    expect_shape(L[0].out, 4, 8, 8, "stride 2, pads 0,0,1,1 (TF SAME)");
+    cr_expect(L[0].pads[0] == 0 && L[0].pads[1] == 0 && L[0].pads[2] == 1 && L[0].pads[3] == 1, "pads");
+    expect_shape(L[1].out, 4, 8, 8, "3x3 dilated by 2, pad 2: same size");
+    cr_expect(L[1].dilation == 2 && L[1].pads[0] == 2 && L[1].pads[3] == 2, "dilation 2, pad 2 everywhere");
+    /* span 7: height 8 + 1 + 2 - 7 + 1 = 5, width 8 + 0 + 3 - 7 + 1 = 5 */
+    expect_shape(L[2].out, 4, 5, 5, "dilation 3, pads 1,0,2,3");
+    cr_expect_eq(L[2].params, 4 * 4 * 9 + 4, "dilation adds no parameters");
+    cr_expect_eq(L[0].dilation, 1, "default dilation");
+    rm_netdef_free(&def);
+}
+
+Test(netdef_errors, pads_and_dilation)
+{
+    expect_error(NET_HEADER "[conv]\nfilters = 2\nsize = 3\npad = 1, 1, 1\n",
+                 "t.cfg:7: 'pad = 1, 1, 1': expected one integer, or top, left, bottom, right (each 0..64)", NULL);
+    expect_error(NET_HEADER "[conv]\nfilters = 2\nsize = 3\npad = 1, x, 1, 1\n", "t.cfg:7: 'pad = 1, x, 1, 1'",
+                 NULL);
+    expect_error(NET_HEADER "[conv]\nfilters = 2\nsize = 3\npad = 0, 0, 65, 0\n", "each pad must be in 0..64",
+                 NULL);
+    expect_error(NET_HEADER "[maxpool]\nsize = 2\npad = 0, 0, 1, 1\n",
+                 "t.cfg:6: 'pad = 0, 0, 1, 1': [maxpool] pads every side alike (one integer)", NULL);
+    expect_error(NET_HEADER "[conv]\nfilters = 2\nsize = 3\ndilation = 0\n", "t.cfg:7: 'dilation = 0' must be in 1..64",
+                 NULL);
+    expect_error(NET_HEADER "[conv]\nfilters = 2\nsize = 3\ndilation = 4\n",
+                 "kernel 3x3 dilated by 4 spans 9 cells, more than input 8x8", NULL);
+    expect_error(NET_HEADER "[maxpool]\nsize = 2\ndilation = 2\n", "t.cfg:6:", "dilation", NULL);
+}
+
 Test(netdef, default_names_count_per_type)
 {
     rm_netdef def;
@@ -410,7 +449,7 @@ Test(netdef_errors, unknown_key)
 {
     expect_error(NET_HEADER "[conv]\nfilters = 4\nsize = 3\nfilter = 3\n",
                  "t.cfg:7: unknown key 'filter' in [conv] "
-                 "(expected filters, size, stride, pad, groups, bias, activation, name, from)", NULL);
+                 "(expected filters, size, stride, pad, dilation, groups, bias, activation, name, from)", NULL);
     expect_error(NET_HEADER "[relu]\nsize = 3\n",
                  "t.cfg:5: unknown key 'size' in [relu] (expected slope, max, name, from)", NULL);
     expect_error("[net]\nInput = 1x8x8\n", "t.cfg:2: unknown key 'Input' in [net] (expected input, classes, name)",

@@ -7,7 +7,7 @@
 #include "cli/cli.h"
 #include "nn/netdef.h"
 
-/* "conv 3x3 /2 g8", "relu max 6", "leaky 0.1", "maxpool 2x2", "add". */
+/* "conv 3x3 /2 d2 g8 p0,0,1,1" (dilation, groups, asymmetric pads), "relu max 6", "leaky 0.1", "maxpool 2x2", "add". */
 static void describe(char *out, size_t size, const rm_layer_def *l)
 {
     const char *type = rm_layer_type_names[l->type];
@@ -17,8 +17,13 @@ static void describe(char *out, size_t size, const rm_layer_def *l)
     case RM_LAYER_AVGPOOL: {
         int n = snprintf(out, size, "%s %dx%d", type, l->size, l->size);
         if (l->stride > 1 && n >= 0 && (size_t)n < size) n += snprintf(out + n, size - (size_t)n, " /%d", l->stride);
+        if (l->type == RM_LAYER_CONV && l->dilation > 1 && n >= 0 && (size_t)n < size)
+            n += snprintf(out + n, size - (size_t)n, " d%d", l->dilation);
         if (l->type == RM_LAYER_CONV && l->groups > 1 && n >= 0 && (size_t)n < size)
-            snprintf(out + n, size - (size_t)n, " g%d", l->groups);
+            n += snprintf(out + n, size - (size_t)n, " g%d", l->groups);
+        if (l->type == RM_LAYER_CONV && (l->pads[1] != l->pad || l->pads[2] != l->pad || l->pads[3] != l->pad) &&
+            n >= 0 && (size_t)n < size)
+            snprintf(out + n, size - (size_t)n, " p%d,%d,%d,%d", l->pads[0], l->pads[1], l->pads[2], l->pads[3]);
         return;
     }
     case RM_LAYER_RELU:
@@ -36,7 +41,7 @@ void cli_print_layers(const rm_netdef *d)
     printf("  %-14s %-16s %-16s %12s %14s\n", "layer", "type", "output (CxHxW)", "parameters", "MFLOP/image");
     for (int i = 0; i < d->num_layers; i++) {
         const rm_layer_def *l = &d->layers[i];
-        char shape[40], type[48];
+        char shape[40], type[64];
         snprintf(shape, sizeof shape, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
         describe(type, sizeof type, l);
         printf("  %-14s %-16s %-16s %12lld %14.3f", l->name, type, shape, (long long)l->params,

@@ -126,22 +126,34 @@ int imp_need_spatial(imp_builder *b)
                    : 0;
 }
 
-static int window_fits(imp_builder *b, int size, int stride, int pad, const char *what)
+imp_window imp_window_sym(int size, int stride, int pad)
 {
-    if (size < 1 || size > 64 || stride < 1 || stride > 64 || pad < 0 || pad > 64)
-        return imp_fail(b, "%s %d, stride %d, pad %d outside what relmask layers take (1..64, 1..64, 0..64)", what,
-                        size, stride, pad);
-    int64_t h = (b->h + 2 * pad - size) / stride + 1, w = (b->w + 2 * pad - size) / stride + 1;
-    if (b->h + 2 * pad < size || b->w + 2 * pad < size || h < 1 || w < 1)
-        return imp_fail(b, "a %dx%d %s does not fit the %lldx%lld input", size, size, what, (long long)b->h,
-                        (long long)b->w);
+    return (imp_window){size, stride, 1, {pad, pad, pad, pad}};
+}
+
+static int window_fits(imp_builder *b, const imp_window *win, const char *what)
+{
+    const int *p = win->pads;
+    for (int i = 0; i < 4; i++)
+        if (p[i] < 0 || p[i] > 64)
+            return imp_fail(b, "%s pads %d,%d,%d,%d outside what relmask layers take (0..64)", what, p[0], p[1], p[2],
+                            p[3]);
+    if (win->size < 1 || win->size > 64 || win->stride < 1 || win->stride > 64 || win->dilation < 1 ||
+        win->dilation > 64)
+        return imp_fail(b, "%s %d, stride %d, dilation %d outside what relmask layers take (1..64 each)", what,
+                        win->size, win->stride, win->dilation);
+    int64_t span = (int64_t)(win->size - 1) * win->dilation + 1;
+    int64_t h = (b->h + p[0] + p[2] - span) / win->stride + 1, w = (b->w + p[1] + p[3] - span) / win->stride + 1;
+    if (b->h + p[0] + p[2] < span || b->w + p[1] + p[3] < span || h < 1 || w < 1)
+        return imp_fail(b, "a %dx%d %s%s does not fit the %lldx%lld input", win->size, win->size, what,
+                        win->dilation > 1 ? " (dilated)" : "", (long long)b->h, (long long)b->w);
     b->h = h, b->w = w;
     return 0;
 }
 
-int imp_conv(imp_builder *b, int filters, int size, int stride, int pad, int groups, float *weight, float *bias)
+int imp_conv(imp_builder *b, int filters, const imp_window *win, int groups, float *weight, float *bias)
 {
-    if (imp_need_spatial(b) || window_fits(b, size, stride, pad, "kernel")) {
+    if (imp_need_spatial(b) || window_fits(b, win, "kernel")) {
         free(weight), free(bias);
         return -1;
     }
@@ -150,9 +162,11 @@ int imp_conv(imp_builder *b, int filters, int size, int stride, int pad, int gro
         free(weight), free(bias);
         return -1;
     }
-    l->filters = filters, l->size = size, l->stride = stride, l->pad = pad, l->groups = groups;
+    l->filters = filters, l->size = win->size, l->stride = win->stride, l->groups = groups;
+    l->dilation = win->dilation, l->pad = win->pads[0];
+    for (int i = 0; i < 4; i++) l->pads[i] = win->pads[i];
     l->weight = weight, l->bias_v = bias, l->bias = bias != NULL;
-    l->fan_in = b->c / (groups > 1 ? groups : 1) * size * size;
+    l->fan_in = b->c / (groups > 1 ? groups : 1) * win->size * win->size;
     b->c = filters;
     return 0;
 }
@@ -160,7 +174,8 @@ int imp_conv(imp_builder *b, int filters, int size, int stride, int pad, int gro
 int imp_pool(imp_builder *b, rm_layer_type type, int size, int stride, int pad)
 {
     RM_TRY(imp_need_spatial(b));
-    RM_TRY(window_fits(b, size, stride, pad, "window"));
+    imp_window win = imp_window_sym(size, stride, pad);
+    RM_TRY(window_fits(b, &win, "window"));
     imp_layer *l = imp_add_layer(b, type);
     if (!l) return -1;
     l->size = size, l->stride = stride, l->pad = pad;
@@ -373,8 +388,13 @@ static int network_text(imp_builder *im, const char *header, int classes, char *
         if (rc) break;
         switch (l->type) {
         case RM_LAYER_CONV:
-            rc = put(&t, "filters = %d\nsize = %d\nstride = %d\npad = %d\nbias = %d\n", l->filters, l->size, l->stride,
-                     l->pad, l->bias);
+            rc = put(&t, "filters = %d\nsize = %d\nstride = %d\n", l->filters, l->size, l->stride);
+            if (rc == 0 && l->pads[1] == l->pad && l->pads[2] == l->pad && l->pads[3] == l->pad)
+                rc = put(&t, "pad = %d\n", l->pad);
+            else if (rc == 0)
+                rc = put(&t, "pad = %d, %d, %d, %d\n", l->pads[0], l->pads[1], l->pads[2], l->pads[3]);
+            if (rc == 0 && l->dilation > 1) rc = put(&t, "dilation = %d\n", l->dilation);
+            if (rc == 0) rc = put(&t, "bias = %d\n", l->bias);
             if (rc == 0 && l->groups > 1) rc = put(&t, "groups = %d\n", l->groups);
             break;
         case RM_LAYER_MAXPOOL:

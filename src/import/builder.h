@@ -19,6 +19,7 @@ typedef struct {
     int num_inputs, inputs[RM_MAX_INPUTS];   /* earlier layers or RM_INPUT_NETWORK */
     int readers;                             /* layers that read this one's output */
     int filters, size, stride, pad, bias, units, groups;
+    int pads[4], dilation;              /* conv: top, left, bottom, right; tap spacing */
     double p, eps, momentum;
     double slope, max;                  /* relu: leaky slope, clip bound (0: none) */
     int64_t fan_in;                     /* weights per output: dense I, conv I/G*K*K */
@@ -81,7 +82,13 @@ float *imp_copy_floats(const float *src, int64_t count, float scale);
 int imp_need_spatial(imp_builder *b);
 /* Layers every format maps onto; each updates the shape. */
 int imp_flatten(imp_builder *b);
-int imp_conv(imp_builder *b, int filters, int size, int stride, int pad, int groups, float *weight, float *bias);
+/* A sliding window: size x size taps spaced dilation apart, padding
+ * top, left, bottom, right (pads[]); imp_window_sym: one pad, no dilation. */
+typedef struct {
+    int size, stride, dilation, pads[4];
+} imp_window;
+imp_window imp_window_sym(int size, int stride, int pad);
+int imp_conv(imp_builder *b, int filters, const imp_window *win, int groups, float *weight, float *bias);
 int imp_pool(imp_builder *b, rm_layer_type type, int size, int stride, int pad);
 int imp_global_avgpool(imp_builder *b);
 /* A [relu]: plain (slope 0, max infinite), leaky (0 < slope < 1) or

@@ -73,33 +73,54 @@ static const onnx_const *weight_input(importer *im, const Onnx__NodeProto *n, si
     return c;
 }
 
-/* square kernel, equal strides and pads, no dilation: the layers relmask has */
-static int window(importer *im, const Onnx__NodeProto *n, int kernel_from_weight, int *size, int *stride, int *pad)
+/* auto_pad SAME_UPPER / SAME_LOWER: the pads that give ceil(in / stride)
+ * outputs, the odd cell after (UPPER) or before (LOWER). */
+static void same_pads(int64_t in, const imp_window *w, int lower, int *begin, int *end)
+{
+    int64_t span = (int64_t)(w->size - 1) * w->dilation + 1, out = (in + w->stride - 1) / w->stride;
+    int64_t total = (out - 1) * w->stride + span - in;
+    if (total < 0) total = 0;
+    *begin = (int)(lower ? total - total / 2 : total / 2);
+    *end = (int)(total - *begin);
+}
+
+/* A square kernel and one stride: the layers relmask has. Pads (explicit
+ * or auto_pad SAME_*) and dilations as given; the caller refuses what its
+ * layer cannot take. */
+static int window(importer *im, const Onnx__NodeProto *n, int kernel_from_weight, imp_window *win)
 {
     int nk, ns, np, nd;
     const int64_t *k = onnx_attr_ints(n, "kernel_shape", &nk), *s = onnx_attr_ints(n, "strides", &ns);
     const int64_t *p = onnx_attr_ints(n, "pads", &np), *d = onnx_attr_ints(n, "dilations", &nd);
     char autopad[32];
     const char *ap = onnx_attr_string(n, "auto_pad", autopad, sizeof autopad);
-    if (ap && strcmp(ap, "NOTSET") && strcmp(ap, "VALID"))
-        return imp_fail(&im->b, "auto_pad = %s is not supported; export with explicit pads", ap);
+    int same = ap && (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER"));
+    if (ap && strcmp(ap, "NOTSET") && strcmp(ap, "VALID") && !same)
+        return imp_fail(&im->b, "auto_pad = %s is not supported (NOTSET, VALID, SAME_UPPER or SAME_LOWER)", ap);
     if (nk == 0 && kernel_from_weight <= 0) return imp_fail(&im->b, "no kernel_shape");
     if (nk != 0 && nk != 2) return imp_fail(&im->b, "a %d-D kernel; relmask layers are 2-D", nk);
     if (nk == 2 && k[0] != k[1]) return imp_fail(&im->b, "kernel %lldx%lld is not square", (long long)k[0], (long long)k[1]);
-    *size = nk ? (int)k[0] : kernel_from_weight;
+    *win = imp_window_sym(nk ? (int)k[0] : kernel_from_weight, 1, 0);
     if (ns && (ns != 2 || s[0] != s[1]))
         return imp_fail(&im->b, "strides differ between height and width; relmask layers use one stride");
-    *stride = ns ? (int)s[0] : 1;
+    if (ns) win->stride = (int)s[0];
+    if (nd && (nd != 2 || d[0] != d[1]))
+        return imp_fail(&im->b, "dilations differ between height and width; relmask convolutions use one dilation");
+    if (nd) win->dilation = (int)d[0];
     if (np && np != 4) return imp_fail(&im->b, "%d pads, expected 4", np);
-    if (np && (p[0] != p[1] || p[0] != p[2] || p[0] != p[3]))
-        return imp_fail(&im->b, "pads %lld,%lld,%lld,%lld are not the same on every side (asymmetric padding is not "
-                        "supported yet)",
-                    (long long)p[0], (long long)p[1], (long long)p[2], (long long)p[3]);
-    *pad = np ? (int)p[0] : 0;
-    for (int i = 0; i < nd; i++)
-        if (d[i] != 1) return imp_fail(&im->b, "dilation %lld is not supported yet", (long long)d[i]);
+    for (int i = 0; i < np && !same; i++) {
+        if (p[i] < 0 || p[i] > 64) return imp_fail(&im->b, "pad %lld outside 0..64", (long long)p[i]);
+        win->pads[i] = (int)p[i];
+    }
+    if (same) {
+        int lower = !strcmp(ap, "SAME_LOWER");
+        same_pads(im->b.h, win, lower, &win->pads[0], &win->pads[2]);
+        same_pads(im->b.w, win, lower, &win->pads[1], &win->pads[3]);
+    }
     return 0;
 }
+
+static int symmetric(const imp_window *w) { return w->pads[1] == w->pads[0] && w->pads[2] == w->pads[0] && w->pads[3] == w->pads[0]; }
 
 static int map_conv(importer *im, const Onnx__NodeProto *n)
 {
@@ -113,10 +134,10 @@ static int map_conv(importer *im, const Onnx__NodeProto *n)
     if (w->ndims != 4 || w->dims[1] != im->b.c / groups || w->dims[2] != w->dims[3] || w->dims[0] % groups)
         return imp_fail(&im->b, "weight '%s' is not [O,%lld,K,K] with O a multiple of the %lld groups", n->input[1],
                         (long long)(im->b.c / groups), (long long)groups);
-    int size, stride, pad;
-    RM_TRY(window(im, n, (int)w->dims[2], &size, &stride, &pad));
-    if (size != w->dims[2])
-        return imp_fail(&im->b, "kernel_shape %d but the weight's kernel is %lld", size, (long long)w->dims[2]);
+    imp_window win;
+    RM_TRY(window(im, n, (int)w->dims[2], &win));
+    if (win.size != w->dims[2])
+        return imp_fail(&im->b, "kernel_shape %d but the weight's kernel is %lld", win.size, (long long)w->dims[2]);
     int has_bias = n->n_input > 2 && n->input[2][0];
     const onnx_const *b = has_bias ? weight_input(im, n, 2, w->dims[0], "bias") : NULL;
     if (has_bias && !b) return -1;
@@ -125,14 +146,20 @@ static int map_conv(importer *im, const Onnx__NodeProto *n)
         free(weight), free(bias);
         return -1;
     }
-    return imp_conv(&im->b, (int)w->dims[0], size, stride, pad, (int)groups, weight, bias);
+    return imp_conv(&im->b, (int)w->dims[0], &win, (int)groups, weight, bias);
 }
 
 static int map_pool(importer *im, const Onnx__NodeProto *n, rm_layer_type type)
 {
     RM_TRY(imp_need_spatial(&im->b));
-    int size, stride, pad;
-    RM_TRY(window(im, n, 0, &size, &stride, &pad));
+    imp_window win;
+    RM_TRY(window(im, n, 0, &win));
+    if (win.dilation != 1) return imp_fail(&im->b, "dilation %d; relmask pooling is undilated", win.dilation);
+    if (!symmetric(&win))
+        return imp_fail(&im->b, "pads %d,%d,%d,%d are not the same on every side (relmask pooling pads alike; "
+                        "convolutions take asymmetric pads)",
+                        win.pads[0], win.pads[1], win.pads[2], win.pads[3]);
+    int size = win.size, stride = win.stride, pad = win.pads[0];
     if (onnx_attr_int(n, "ceil_mode", 0) != 0) return imp_fail(&im->b, "ceil_mode = 1 is not supported (relmask rounds down)");
     if (type == RM_LAYER_MAXPOOL && n->n_output > 1 && n->output[1][0])
         return imp_fail(&im->b, "its indices output is used; relmask pooling has none");

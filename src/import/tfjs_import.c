@@ -296,44 +296,35 @@ static int check_nhwc(importer *im, const tfjs_node *n)
     char buf[32];
     const char *f = attr_string(n, "data_format", buf, sizeof buf);
     if (f && strcmp(f, "NHWC")) return imp_fail(&im->b, "data_format %s; relmask imports NHWC graphs", f);
-    int64_t d[4];
-    int nd = attr_ints(n, "dilations", d, 4);
-    for (int i = 0; i < nd; i++)
-        if (d[i] != 1) return imp_fail(&im->b, "dilation %lld is not supported yet", (long long)d[i]);
     return 0;
 }
 
-/* strides [1,s,s,1] and 'SAME'/'VALID' padding for a k x k window as
- * relmask's (stride, symmetric pad). */
-static int window(importer *im, const tfjs_node *n, const char *strides_key, int k, int *stride, int *pad)
+/* strides and dilations [1,s,s,1] and 'SAME'/'VALID' padding for a k x k
+ * window: 'SAME' gives ceil(in / stride) outputs, the odd padding cell at
+ * the bottom/right (stride 2 on an even input). */
+static int window(importer *im, const tfjs_node *n, const char *strides_key, int k, imp_window *win)
 {
-    int64_t s[4] = {1, 1, 1, 1};
-    int ns = attr_ints(n, strides_key, s, 4);
-    if (ns != 0 && (ns != 4 || s[0] != 1 || s[3] != 1 || s[1] != s[2] || s[1] < 1))
+    int64_t s[4] = {1, 1, 1, 1}, d[4] = {1, 1, 1, 1};
+    int ns = attr_ints(n, strides_key, s, 4), nd = attr_ints(n, "dilations", d, 4);
+    if (ns != 0 && (ns != 4 || s[0] != 1 || s[3] != 1 || s[1] != s[2] || s[1] < 1 || s[1] > 64))
         return imp_fail(&im->b, "%s must be [1,s,s,1] with one stride for height and width", strides_key);
-    *stride = (int)s[1];
+    if (nd != 0 && (nd != 4 || d[0] != 1 || d[3] != 1 || d[1] != d[2] || d[1] < 1 || d[1] > 64))
+        return imp_fail(&im->b, "dilations must be [1,d,d,1] with one dilation for height and width");
+    *win = imp_window_sym(k, (int)s[1], 0);
+    win->dilation = (int)d[1];
     char buf[32];
     const char *padding = attr_string(n, "padding", buf, sizeof buf);
-    if (!padding || !strcmp(padding, "VALID")) {
-        *pad = 0;
-        return 0;
-    }
+    if (!padding || !strcmp(padding, "VALID")) return 0;
     if (strcmp(padding, "SAME")) return imp_fail(&im->b, "padding %s is not supported (SAME or VALID)", padding);
-    int64_t total[2], size[2] = {im->b.h, im->b.w};
-    for (int d = 0; d < 2; d++) {
-        int64_t out = (size[d] + *stride - 1) / *stride;
-        total[d] = (out - 1) * *stride + k - size[d];
-        if (total[d] < 0) total[d] = 0;
-        if (total[d] % 2 || (size[d] + total[d] - k) / *stride + 1 != out)
-            return imp_fail(&im->b, "'SAME' padding of a %dx%d window with stride %d on a %lldx%lld input is "
-                                    "asymmetric (%lld cells, the odd one at the bottom/right); relmask pads "
-                                    "every side alike",
-                            k, k, *stride, (long long)im->b.h, (long long)im->b.w, (long long)total[d]);
+    int64_t size[2] = {im->b.h, im->b.w}, span = (int64_t)(k - 1) * win->dilation + 1;
+    for (int a = 0; a < 2; a++) {
+        int64_t out = (size[a] + win->stride - 1) / win->stride;
+        int64_t total = (out - 1) * win->stride + span - size[a];
+        if (total < 0) total = 0;
+        if (total > 128) return imp_fail(&im->b, "'SAME' padding of %lld cells (at most 128)", (long long)total);
+        win->pads[a] = (int)(total / 2);
+        win->pads[a + 2] = (int)(total - total / 2);
     }
-    if (total[0] != total[1])
-        return imp_fail(&im->b, "'SAME' padding differs between height and width on a %lldx%lld input",
-                        (long long)im->b.h, (long long)im->b.w);
-    *pad = (int)(total[0] / 2);
     return 0;
 }
 
@@ -349,8 +340,9 @@ static int map_conv(importer *im, const tfjs_node *n, int depthwise, int fused)
     /* HWIO, or HWCM for depthwise */
     if (w->is_int || w->ndims != 4 || w->dims[0] != w->dims[1] || w->dims[2] != C)
         return imp_fail(&im->b, "filter '%s' is not [K,K,%lld,%s]", w->name, (long long)C, depthwise ? "M" : "O");
-    int k = (int)w->dims[0], stride, pad;
-    RM_TRY(window(im, n, "strides", k, &stride, &pad));
+    int k = (int)w->dims[0];
+    imp_window win;
+    RM_TRY(window(im, n, "strides", k, &win));
     int64_t M = w->dims[3], O = depthwise ? C * M : M, I = depthwise ? 1 : C;
     float *weight = rm_malloc(sizeof *weight * (size_t)(O * I * k * k), "imported weights"), *bias = NULL;
     if (!weight) return -1;
@@ -387,7 +379,7 @@ static int map_conv(importer *im, const tfjs_node *n, int depthwise, int fused)
         }
         if (!(bias = imp_copy_floats(b->f, O, 1))) return free(weight), -1;
     }
-    RM_TRY(imp_conv(&im->b, (int)O, k, stride, pad, depthwise ? (int)C : 1, weight, bias));
+    RM_TRY(imp_conv(&im->b, (int)O, &win, depthwise ? (int)C : 1, weight, bias));
     if (relu) return imp_relu(&im->b, relu == 2 ? attr_float(n, "leakyrelu_alpha", 0.2) : 0, relu == 6 ? 6 : INFINITY);
     return 0;
 }
@@ -400,8 +392,15 @@ static int map_pool(importer *im, const tfjs_node *n, rm_layer_type type)
     int nk = attr_ints(n, "ksize", ks, 4);
     if (nk != 4 || ks[0] != 1 || ks[3] != 1 || ks[1] != ks[2])
         return imp_fail(&im->b, "ksize must be [1,k,k,1] (a square window)");
-    int stride, pad;
-    RM_TRY(window(im, n, "strides", (int)ks[1], &stride, &pad));
+    imp_window win;
+    RM_TRY(window(im, n, "strides", (int)ks[1], &win));
+    int pad = win.pads[0], stride = win.stride;
+    if (win.pads[1] != pad || win.pads[2] != pad || win.pads[3] != pad)
+        return imp_fail(&im->b, "'SAME' pooling of a %dx%d window with stride %d on a %lldx%lld input pads "
+                                "%d,%d,%d,%d (top, left, bottom, right); relmask pooling pads every side alike "
+                                "(convolutions take asymmetric pads)",
+                        (int)ks[1], (int)ks[1], stride, (long long)im->b.h, (long long)im->b.w, win.pads[0],
+                        win.pads[1], win.pads[2], win.pads[3]);
     if (type == RM_LAYER_AVGPOOL && pad > 0)
         return imp_fail(&im->b, "'SAME' average pooling averages over the valid cells only; relmask's counts the "
                                 "padding cells");

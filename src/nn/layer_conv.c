@@ -1,6 +1,7 @@
 /* Convolution on oneDNN: forward, backward-data, backward-weights.
  *   src [B,C,H,W] (previous layer's layout), weights [O,C,K,K], bias [O],
- *   dst [B,O,OH,OW] (layout chosen by oneDNN).
+ *   dst [B,O,OH,OW] (layout chosen by oneDNN), OH = (H + top + bottom -
+ *   ((K - 1) * dilation + 1)) / stride + 1 (OW likewise).
  * Grouped (groups = G > 1; depthwise: G = C): output channels
  * [g*O/G, (g+1)*O/G) see only input channels [g*C/G, (g+1)*C/G); oneDNN's
  * weights are [G,O/G,C/G,K,K], in plain goihw the same bytes as PyTorch's
@@ -41,10 +42,18 @@ static int weight_dims(const rm_layer_def *d, dnnl_dims_t dims)
     return n;
 }
 
-static void conv_geometry(const rm_layer *l, dnnl_dims_t strides, dnnl_dims_t pad)
+/* oneDNN's strides, dilations (taps spaced dilation apart: dilates
+ * dilation - 1) and padding before (top, left) and after (bottom, right). */
+typedef struct {
+    dnnl_dims_t strides, dilates, pad_l, pad_r;
+} conv_geom;
+
+static conv_geom conv_geometry(const rm_layer *l)
 {
-    strides[0] = strides[1] = l->def->stride;
-    pad[0] = pad[1] = l->def->pad;
+    const rm_layer_def *d = l->def;
+    conv_geom g = {{d->stride, d->stride}, {d->dilation - 1, d->dilation - 1}, {d->pads[0], d->pads[1]},
+                   {d->pads[2], d->pads[3]}};
+    return g;
 }
 
 static int plain_reorder_exists(rm_net *net, const dnnl_memory_desc_t *md)
@@ -67,8 +76,8 @@ static int forward_pd(rm_layer *l, rm_net *net, conv_impl *c, dnnl_alg_kind_t al
     const rm_layer_def *d = l->def;
     dnnl_dims_t wdims, bdims = {d->filters};
     int wn = weight_dims(d, wdims);
-    dnnl_dims_t ddims = {net->batch, d->out.c, d->out.h, d->out.w}, strides, pad;
-    conv_geometry(l, strides, pad);
+    dnnl_dims_t ddims = {net->batch, d->out.c, d->out.h, d->out.w};
+    conv_geom g = conv_geometry(l);
     dnnl_memory_desc_t w_any, b_any, dst_any;
     RM_TRY(rm_md_init(&w_any, wn, wdims, dnnl_format_tag_any));
     RM_TRY(rm_md_init(&b_any, 1, bdims, dnnl_x));
@@ -80,8 +89,9 @@ static int forward_pd(rm_layer *l, rm_net *net, conv_impl *c, dnnl_alg_kind_t al
      * slower here (LRP also runs it with modified weights). */
     dnnl_prop_kind_t prop = dnnl_forward_training;
     dnnl_convolution_desc_t desc;
-    RM_DNNL_TRY(dnnl_convolution_forward_desc_init(&desc, prop, alg, &l->src_md, &w_any, d->bias ? &b_any : NULL,
-                                                   &dst_any, strides, pad, pad));
+    RM_DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(&desc, prop, alg, &l->src_md, &w_any,
+                                                           d->bias ? &b_any : NULL, &dst_any, g.strides, g.dilates,
+                                                           g.pad_l, g.pad_r));
     if (!relu) return rm_net_pd(net, pd, &desc, NULL);
     if (!c->relu_attr) RM_TRY(relu_post_op_attr(net, &c->relu_attr));
     return RM_DNNL(dnnl_primitive_desc_create(pd, &desc, c->relu_attr, net->dnn.engine, NULL));
@@ -148,9 +158,9 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
                           const dnnl_memory_desc_t *bmd)
 {
     const rm_layer_def *d = l->def;
-    dnnl_dims_t wdims, strides, pad;
+    dnnl_dims_t wdims;
     int wn = weight_dims(d, wdims);
-    conv_geometry(l, strides, pad);
+    conv_geom g = conv_geometry(l);
     dnnl_memory_desc_t w_any, src_plain, dst_plain;
     RM_TRY(rm_md_init(&w_any, wn, wdims, dnnl_format_tag_any));
     RM_TRY(rm_md_init(&src_plain, 4, l->src_md.dims, dnnl_nchw));
@@ -160,9 +170,9 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
     if (rm_layer_wants_diff(l, net, 0)) {
         for (int plain = 0; plain < 2; plain++) {
             rm_pd_destroy(&c->bwd_data_pd);
-            RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, plain ? &src_plain : &l->src_md,
-                                                                 &w_any, plain ? &dst_plain : &l->dst_md, strides,
-                                                                 pad, pad));
+            RM_DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(
+                &desc, RM_CONV_ALG, plain ? &src_plain : &l->src_md, &w_any, plain ? &dst_plain : &l->dst_md, g.strides,
+                g.dilates, g.pad_l, g.pad_r));
             RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
             c->bwd_data_plain = plain;
             if (!blocked || !is_reference(c->bwd_data_pd)) break;
@@ -182,9 +192,9 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
     RM_TRY(rm_md_init(&dw_any, wn, wdims, dnnl_format_tag_any));
     for (int plain = 0; plain < 2; plain++) {
         rm_pd_destroy(&c->bwd_weights_pd);
-        RM_DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&desc, RM_CONV_ALG, plain ? &src_plain : &l->src_md,
-                                                                &dw_any, d->bias ? bmd : NULL,
-                                                                plain ? &dst_plain : &l->dst_md, strides, pad, pad));
+        RM_DNNL_TRY(dnnl_dilated_convolution_backward_weights_desc_init(
+            &desc, RM_CONV_ALG, plain ? &src_plain : &l->src_md, &dw_any, d->bias ? bmd : NULL,
+            plain ? &dst_plain : &l->dst_md, g.strides, g.dilates, g.pad_l, g.pad_r));
         RM_TRY(rm_net_pd(net, &c->bwd_weights_pd, &desc, c->fwd_pd));
         c->bwd_weights_plain = plain;
         if (!blocked || !is_reference(c->bwd_weights_pd)) break;
@@ -202,9 +212,9 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
 static int build_lrp(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_desc_t *wmd)
 {
     const rm_layer_def *d = l->def;
-    dnnl_dims_t wdims, strides, pad;
+    dnnl_dims_t wdims;
     int wn = weight_dims(d, wdims);
-    conv_geometry(l, strides, pad);
+    conv_geom g = conv_geometry(l);
     dnnl_memory_desc_t w_any, src_any;
     RM_TRY(rm_md_init(&w_any, wn, wdims, dnnl_format_tag_any));
     /* Free output layout: for a plain 1-channel input the only backward-data
@@ -212,8 +222,8 @@ static int build_lrp(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_d
     dnnl_dims_t sdims = {net->batch, d->in.c, d->in.h, d->in.w};
     RM_TRY(rm_md_init(&src_any, 4, sdims, dnnl_format_tag_any));
     dnnl_convolution_desc_t desc;
-    RM_DNNL_TRY(dnnl_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, &src_any, &w_any, &l->dst_md, strides,
-                                                         pad, pad));
+    RM_DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, &src_any, &w_any, &l->dst_md,
+                                                                 g.strides, g.dilates, g.pad_l, g.pad_r));
     RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
     RM_TRY(rm_primitive(&c->bwd_data, c->bwd_data_pd));
     RM_TRY(rm_net_scratchpad(net, c->bwd_data_pd, &c->bwd_data_scratch));

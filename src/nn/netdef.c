@@ -45,7 +45,7 @@ const char *const rm_layer_type_names[RM_LAYER_TYPE_COUNT] = {
 
 typedef enum {
     K_INPUT, K_CLASSES, K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_BIAS, K_UNITS,
-    K_P, K_EPS, K_MOMENTUM, K_ACTIVATION, K_NAME, K_FROM, K_GROUPS, K_SLOPE, K_MAX, K_COUNT
+    K_P, K_EPS, K_MOMENTUM, K_ACTIVATION, K_NAME, K_FROM, K_GROUPS, K_SLOPE, K_MAX, K_DILATION, K_COUNT
 } key_id;
 
 static const char *const key_names[K_COUNT] = {
@@ -53,13 +53,13 @@ static const char *const key_names[K_COUNT] = {
     [K_SIZE] = "size", [K_STRIDE] = "stride", [K_PAD] = "pad", [K_BIAS] = "bias",
     [K_UNITS] = "units", [K_P] = "p", [K_EPS] = "eps", [K_MOMENTUM] = "momentum",
     [K_ACTIVATION] = "activation", [K_NAME] = "name", [K_FROM] = "from",
-    [K_GROUPS] = "groups", [K_SLOPE] = "slope", [K_MAX] = "max",
+    [K_GROUPS] = "groups", [K_SLOPE] = "slope", [K_MAX] = "max", [K_DILATION] = "dilation",
 };
 
 static const struct { int lo, hi; } int_range[K_COUNT] = {
     [K_CLASSES] = {1, 1000}, [K_FILTERS] = {1, 4096}, [K_SIZE] = {1, 64},
     [K_STRIDE] = {1, 64}, [K_PAD] = {0, 64}, [K_BIAS] = {0, 1}, [K_UNITS] = {1, 65536},
-    [K_GROUPS] = {1, 4096},
+    [K_GROUPS] = {1, 4096}, [K_DILATION] = {1, 64},
 };
 
 static const char *const real_range_text[K_COUNT] = {
@@ -73,13 +73,14 @@ typedef struct {
     const char *name;
     int type;               /* rm_layer_type, or SECTION_NET */
     int num_keys;
-    key_id keys[9];         /* in the order the error message lists them */
+    key_id keys[10];         /* in the order the error message lists them */
     unsigned required;      /* BIT(key) for each required key */
 } section_spec;
 
 static const section_spec sections[] = {
     {"net", SECTION_NET, 3, {K_INPUT, K_CLASSES, K_NAME}, BIT(K_INPUT) | BIT(K_CLASSES)},
-    {"conv", RM_LAYER_CONV, 9, {K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_GROUPS, K_BIAS, K_ACTIVATION, K_NAME, K_FROM},
+    {"conv", RM_LAYER_CONV, 10,
+     {K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_DILATION, K_GROUPS, K_BIAS, K_ACTIVATION, K_NAME, K_FROM},
      BIT(K_FILTERS) | BIT(K_SIZE)},
     {"relu", RM_LAYER_RELU, 4, {K_SLOPE, K_MAX, K_NAME, K_FROM}, 0},
     {"maxpool", RM_LAYER_MAXPOOL, 5, {K_SIZE, K_STRIDE, K_PAD, K_NAME, K_FROM}, BIT(K_SIZE)},
@@ -186,6 +187,34 @@ static int parse_int(const parser *p, key_id k, const char *value, int *out)
     return 0;
 }
 
+/* pad = P (every side), or for [conv] pad = top, left, bottom, right
+ * (ONNX's order; TensorFlow's 'SAME' with stride 2 pads one more cell at
+ * the bottom and right). */
+static int parse_pads(const parser *p, const char *value, rm_layer_def *L)
+{
+    int v[4], n = 0, lo = int_range[K_PAD].lo, hi = int_range[K_PAD].hi;
+    const char *s = value;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long x = strtol(s, &end, 10);
+        if (end == s || n == 4 || (*end && *end != ','))
+            return fail(p, "'pad = %s': expected one integer, or top, left, bottom, right (each %d..%d)", value, lo,
+                        hi);
+        if (errno == ERANGE || x < lo || x > hi) return fail(p, "'pad = %s': each pad must be in %d..%d", value, lo, hi);
+        v[n++] = (int)x;
+        if (!*end) break;
+        s = end + 1;
+    }
+    if (n != 1 && n != 4)
+        return fail(p, "'pad = %s': expected one integer, or top, left, bottom, right (each %d..%d)", value, lo, hi);
+    if (n == 4 && L->type != RM_LAYER_CONV)
+        return fail(p, "'pad = %s': [%s] pads every side alike (one integer)", value, rm_layer_type_names[L->type]);
+    for (int i = 0; i < 4; i++) L->pads[i] = v[n == 1 ? 0 : i];
+    L->pad = v[0];
+    return 0;
+}
+
 static int real_in_range(key_id k, double v)
 {
     switch (k) {
@@ -285,7 +314,8 @@ static int set_layer_key(parser *p, key_id k, const char *value)
     case K_FILTERS: return parse_int(p, k, value, &L->filters);
     case K_SIZE: return parse_int(p, k, value, &L->size);
     case K_STRIDE: return parse_int(p, k, value, &L->stride);
-    case K_PAD: return parse_int(p, k, value, &L->pad);
+    case K_PAD: return parse_pads(p, value, L);
+    case K_DILATION: return parse_int(p, k, value, &L->dilation);
     case K_GROUPS: return parse_int(p, k, value, &L->groups);
     case K_BIAS: return parse_int(p, k, value, &L->bias);
     case K_UNITS: return parse_int(p, k, value, &L->units);
@@ -312,7 +342,7 @@ static int set_layer_key(parser *p, key_id k, const char *value)
 static void set_defaults(rm_layer_def *L)
 {
     switch (L->type) {
-    case RM_LAYER_CONV: L->stride = 1; L->bias = 1; L->groups = 1; break;
+    case RM_LAYER_CONV: L->stride = 1; L->bias = 1; L->groups = 1; L->dilation = 1; break;
     case RM_LAYER_DENSE: L->bias = 1; break;
     case RM_LAYER_DROPOUT: L->p = 0.5; break;
     case RM_LAYER_BATCHNORM: L->eps = 1e-5; L->momentum = 0.1; break;
@@ -557,15 +587,33 @@ int rm_netdef_is_sequential(const rm_netdef *def)
 
 static int64_t elements(rm_shape s) { return (int64_t)s.c * s.h * s.w; }
 
-/* Output size of a sliding window; the caller checks in + 2*pad >= size
- * (C division would round a negative numerator towards zero). */
-static int window_out(int in, int size, int stride, int pad) { return (in + 2 * pad - size) / stride + 1; }
+/* Output size of a sliding window of `span` cells (the kernel size, or
+ * (size - 1) * dilation + 1); the caller checks in + pads >= span (C
+ * division would round a negative numerator towards zero). */
+static int window_out(int in, int span, int stride, int pad_begin, int pad_end)
+{
+    return (in + pad_begin + pad_end - span) / stride + 1;
+}
+
+static int window_span(const rm_layer_def *L) { return (L->size - 1) * (L->dilation > 1 ? L->dilation : 1) + 1; }
 
 static int window_fits(const char *src, const rm_layer_def *L, const char *what)
 {
-    if (L->in.h + 2 * L->pad >= L->size && L->in.w + 2 * L->pad >= L->size) return 0;
+    int span = window_span(L);
+    if (L->in.h + L->pads[0] + L->pads[2] >= span && L->in.w + L->pads[1] + L->pads[3] >= span) return 0;
+    if (span != L->size)
+        return fail_at(src, L->line, "[%s] '%s': %s %dx%d dilated by %d spans %d cells, more than input %dx%d (pad %d)",
+                       rm_layer_type_names[L->type], L->name, what, L->size, L->size, L->dilation, span, L->in.h,
+                       L->in.w, L->pad);
     return fail_at(src, L->line, "[%s] '%s': %s %dx%d larger than input %dx%d (pad %d)",
                    rm_layer_type_names[L->type], L->name, what, L->size, L->size, L->in.h, L->in.w, L->pad);
+}
+
+static rm_shape window_shape(const rm_layer_def *L, int channels)
+{
+    int span = window_span(L);
+    return (rm_shape){channels, window_out(L->in.h, span, L->stride, L->pads[0], L->pads[2]),
+                      window_out(L->in.w, span, L->stride, L->pads[1], L->pads[3])};
 }
 
 static int infer_conv(const char *src, rm_layer_def *L)
@@ -575,8 +623,7 @@ static int infer_conv(const char *src, rm_layer_def *L)
     if (in.c % L->groups || L->filters % L->groups)
         return fail_at(src, L->line, "[conv] '%s': groups = %d must divide its %d input channels and filters = %d",
                        L->name, L->groups, in.c, L->filters);
-    L->out = (rm_shape){L->filters, window_out(in.h, L->size, L->stride, L->pad),
-                        window_out(in.w, L->size, L->stride, L->pad)};
+    L->out = window_shape(L, L->filters);
     int64_t taps = (int64_t)(in.c / L->groups) * L->size * L->size;   /* per output channel */
     L->params = L->filters * taps + (L->bias ? L->filters : 0);
     L->flops = 2 * elements(L->out) * taps;
@@ -587,8 +634,7 @@ static int infer_pool(const char *src, rm_layer_def *L)
 {
     RM_TRY(window_fits(src, L, "pooling"));
     const rm_shape in = L->in;
-    L->out = (rm_shape){in.c, window_out(in.h, L->size, L->stride, L->pad),
-                        window_out(in.w, L->size, L->stride, L->pad)};
+    L->out = window_shape(L, in.c);
     return 0;
 }
 

@@ -10,7 +10,8 @@
  *   filters = 32
  *   size = 3               # square kernel
  *   stride = 1
- *   pad = 1
+ *   pad = 1                # or top, left, bottom, right: pad = 0, 0, 1, 1
+ *   dilation = 1           # spacing of the kernel's taps (atrous convolution)
  *   groups = 1             # grouped convolution: filters and input channels
  *                          # split into groups (depthwise: groups = channels)
  *   bias = 1
@@ -60,6 +61,8 @@ typedef struct {
     int line;             /* line of the section header in the text */
     /* conv: filters, size, stride, pad, bias; pooling: size, stride, pad */
     int filters, size, stride, pad, bias;
+    int pads[4];          /* conv: top, left, bottom, right (pad = P: all P; pooling: all pad) */
+    int dilation;         /* conv: 1, or the spacing of the kernel's taps */
     int groups;           /* conv: 1, or input channels and filters in groups */
     int units;            /* dense */
     double p;             /* dropout probability of zeroing, [0, 1) */

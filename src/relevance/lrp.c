@@ -411,13 +411,16 @@ static int compute_zconst(lrp_engine *e, lrp_layer *L, pass *p, const rm_model *
 }
 
 /* The input-layer kernel (lrp_first.h) when the layer reads the plain
- * input with at most 4 channels and writes a layout it can index; returns
+ * input with at most 4 channels, undilated and padded alike on every side,
+ * and writes a layout it can index; returns
  * 0 without setting L->input otherwise. */
 static int plan_input_kernel(lrp_layer *L, const rm_model *model)
 {
     rm_layer *l = L->layer;
     const rm_layer_def *d = l->def;
     if (d->type != RM_LAYER_CONV || d->in.c > 4 || d->groups > 1) return 0;
+    /* the kernel's geometry: one symmetric pad, undilated taps */
+    if (d->dilation > 1 || d->pads[1] != d->pad || d->pads[2] != d->pad || d->pads[3] != d->pad) return 0;
     dnnl_memory_desc_t plain;
     RM_TRY(rm_md_init(&plain, 4, l->src_md.dims, dnnl_nchw));
     const dnnl_blocking_desc_t *b = &l->dst_md.format_desc.blocking;

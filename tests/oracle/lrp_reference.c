@@ -177,13 +177,23 @@ int rm_lrp_ref_conv(double *rin, const double *rout, const double *x, const doub
                     const double *b, int N, int C, int H, int W, int O, int K, int stride, int pad,
                     const rm_lrp_params *p)
 {
+    return rm_lrp_ref_conv_geom(rin, rout, x, w, b, N, C, H, W, O, K, rm_ref_conv_sym(stride, pad), p);
+}
+
+int rm_lrp_ref_conv_geom(double *rin, const double *rout, const double *x, const double *w, const double *b, int N,
+                         int C, int H, int W, int O, int K, rm_ref_conv_geom g, const rm_lrp_params *p)
+{
     RM_TRY(rm_lrp_params_check(p));
-    if (N <= 0 || C <= 0 || H <= 0 || W <= 0 || O <= 0 || K <= 0 || stride <= 0 || pad < 0)
-        return rm_error("LRP conv: invalid sizes (N %d, C %d, H %d, W %d, O %d, K %d, stride %d, "
-                        "pad %d)", N, C, H, W, O, K, stride, pad);
-    if (H + 2 * pad < K || W + 2 * pad < K)
-        return rm_error("LRP conv: kernel %d with padding %d does not fit a %dx%d input", K, pad, H, W);
-    int OH = rm_ref_out_size(H, K, stride, pad), OW = rm_ref_out_size(W, K, stride, pad);
+    int stride = g.stride, d = g.dilation, top = g.pads[0], left = g.pads[1];
+    if (N <= 0 || C <= 0 || H <= 0 || W <= 0 || O <= 0 || K <= 0 || stride <= 0 || d <= 0 || g.pads[0] < 0 ||
+        g.pads[1] < 0 || g.pads[2] < 0 || g.pads[3] < 0)
+        return rm_error("LRP conv: invalid sizes (N %d, C %d, H %d, W %d, O %d, K %d, stride %d, dilation %d, "
+                        "pads %d,%d,%d,%d)", N, C, H, W, O, K, stride, d, g.pads[0], g.pads[1], g.pads[2], g.pads[3]);
+    int span = (K - 1) * d + 1;
+    if (H + g.pads[0] + g.pads[2] < span || W + g.pads[1] + g.pads[3] < span)
+        return rm_error("LRP conv: kernel %d (dilation %d) with padding %d,%d,%d,%d does not fit a %dx%d input", K, d,
+                        g.pads[0], g.pads[1], g.pads[2], g.pads[3], H, W);
+    int OH = (H + g.pads[0] + g.pads[2] - span) / stride + 1, OW = (W + g.pads[1] + g.pads[3] - span) / stride + 1;
     conn *cs = rm_malloc(sizeof *cs * (size_t)C * K * K, "LRP conv connections");
     if (!cs) return -1;
     layer_in L = {x, w, p};
@@ -193,13 +203,13 @@ int rm_lrp_ref_conv(double *rin, const double *rout, const double *x, const doub
         for (int o = 0; o < O; o++)
             for (int i = 0; i < OH; i++)
                 for (int j = 0; j < OW; j++) {
-                    /* output (n, o, i, j) is fed by x[n, c, i*stride-pad+a, j*stride-pad+e]
+                    /* output (n, o, i, j) is fed by x[n, c, i*stride-top+a*d, j*stride-left+e*d]
                      * through w[o, c, a, e], for the cells inside the image */
                     int m = 0;
                     for (int c = 0; c < C; c++)
                         for (int a = 0; a < K; a++)
                             for (int e = 0; e < K; e++) {
-                                int h = i * stride - pad + a, v = j * stride - pad + e;
+                                int h = i * stride - top + a * d, v = j * stride - left + e * d;
                                 if (h < 0 || h >= H || v < 0 || v >= W) continue;   /* padding */
                                 size_t xs = ((size_t)c * H + h) * W + v;
                                 cs[m++] = (conn){(size_t)n * sample + xs, xs,
@@ -299,19 +309,42 @@ typedef struct { int C, H, W; } shape;
 
 static size_t shape_count(shape s) { return (size_t)s.C * s.H * s.W; }
 
+/* A convolution layer's geometry: its pads when any is set, else pad on
+ * every side; dilation 0 is 1. */
+static rm_ref_conv_geom conv_geom_of(const rm_lrp_ref_layer *l)
+{
+    int any = l->pads[0] | l->pads[1] | l->pads[2] | l->pads[3];
+    rm_ref_conv_geom g = any ? (rm_ref_conv_geom){l->stride, 1, {l->pads[0], l->pads[1], l->pads[2], l->pads[3]}}
+                             : rm_ref_conv_sym(l->stride, l->pad);
+    g.dilation = l->dilation > 1 ? l->dilation : 1;
+    return g;
+}
+
+static int conv_out(int in, int K, rm_ref_conv_geom g, int begin, int end)
+{
+    return (in + begin + end - ((K - 1) * g.dilation + 1)) / g.stride + 1;
+}
+
 /* The output shape of layer l for input shape in; -1 (message) if invalid. */
 static int layer_out_shape(const rm_lrp_ref_layer *l, int index, shape in, shape *out)
 {
     *out = in;
     switch (l->type) {
-    case RM_LRP_REF_CONV:
-        if (l->units <= 0 || l->size <= 0 || l->stride <= 0 || l->pad < 0 || !l->w)
+    case RM_LRP_REF_CONV: {
+        rm_ref_conv_geom g = conv_geom_of(l);
+        if (l->units <= 0 || l->size <= 0 || l->stride <= 0 || l->pad < 0 || !l->w || g.pads[0] < 0 ||
+            g.pads[1] < 0 || g.pads[2] < 0 || g.pads[3] < 0)
             return rm_error("LRP net layer %d (conv): needs units, size, stride >= 1, pad >= 0 "
                             "and weights", index);
         out->C = l->units;
-        out->H = rm_ref_out_size(in.H, l->size, l->stride, l->pad);
-        out->W = rm_ref_out_size(in.W, l->size, l->stride, l->pad);
+        if (in.H + g.pads[0] + g.pads[2] < (l->size - 1) * g.dilation + 1 ||
+            in.W + g.pads[1] + g.pads[3] < (l->size - 1) * g.dilation + 1)
+            return rm_error("LRP net layer %d: kernel %d (dilation %d) does not fit a %dx%d input", index, l->size,
+                            g.dilation, in.H, in.W);
+        out->H = conv_out(in.H, l->size, g, g.pads[0], g.pads[2]);
+        out->W = conv_out(in.W, l->size, g, g.pads[1], g.pads[3]);
         break;
+    }
     case RM_LRP_REF_DENSE:
         if (l->units <= 0 || !l->w)
             return rm_error("LRP net layer %d (dense): needs units and weights", index);
@@ -330,8 +363,7 @@ static int layer_out_shape(const rm_lrp_ref_layer *l, int index, shape in, shape
     case RM_LRP_REF_RELU: break;
     default: return rm_error("LRP net layer %d: layer type %d is not one of a sequential net", index, (int)l->type);
     }
-    int windowed = l->type == RM_LRP_REF_CONV || l->type == RM_LRP_REF_MAXPOOL ||
-                   l->type == RM_LRP_REF_AVGPOOL;
+    int windowed = l->type == RM_LRP_REF_MAXPOOL || l->type == RM_LRP_REF_AVGPOOL;
     if (windowed && (in.H + 2 * l->pad < l->size || in.W + 2 * l->pad < l->size))
         return rm_error("LRP net layer %d: window %d with padding %d does not fit a %dx%d input",
                         index, l->size, l->pad, in.H, in.W);
@@ -363,7 +395,8 @@ int rm_lrp_ref_net_classes(const rm_lrp_ref_layer *layers, int num_layers, int C
 static int grouped_conv(double *out, const double *rout, const double *x, const rm_lrp_ref_layer *l, int N, shape s)
 {
     int G = l->groups, Cg = s.C / G, Og = l->units / G, K = l->size;
-    int OH = rm_ref_out_size(s.H, K, l->stride, l->pad), OW = rm_ref_out_size(s.W, K, l->stride, l->pad);
+    rm_ref_conv_geom geom = conv_geom_of(l);
+    int OH = conv_out(s.H, K, geom, geom.pads[0], geom.pads[2]), OW = conv_out(s.W, K, geom, geom.pads[1], geom.pads[3]);
     size_t in_img = (size_t)s.H * s.W, out_img = (size_t)OH * OW;
     if (l->rule.low_map || l->rule.high_map) return rm_error("grouped convolution: z-box maps are not supported");
     double *xg = rm_malloc(sizeof *xg * (size_t)N * Cg * in_img, "group input");
@@ -376,7 +409,7 @@ static int grouped_conv(double *out, const double *rout, const double *x, const 
             memcpy(xg + (size_t)n * Cg * in_img, x + ((size_t)n * s.C + (size_t)g * Cg) * in_img,
                    sizeof *xg * Cg * in_img);
         if (!rout) {
-            rm_ref_conv_forward(yg, xg, wg, bg, N, Cg, s.H, s.W, Og, K, l->stride, l->pad);
+            rm_ref_conv_geom_forward(yg, xg, wg, bg, N, Cg, s.H, s.W, Og, K, geom);
             for (int n = 0; n < N; n++)
                 memcpy(out + ((size_t)n * l->units + (size_t)g * Og) * out_img, yg + (size_t)n * Og * out_img,
                        sizeof *yg * Og * out_img);
@@ -385,7 +418,7 @@ static int grouped_conv(double *out, const double *rout, const double *x, const 
         for (int n = 0; n < N; n++)
             memcpy(yg + (size_t)n * Og * out_img, rout + ((size_t)n * l->units + (size_t)g * Og) * out_img,
                    sizeof *yg * Og * out_img);
-        rc = rm_lrp_ref_conv(rg, yg, xg, wg, bg, N, Cg, s.H, s.W, Og, K, l->stride, l->pad, &l->rule);
+        rc = rm_lrp_ref_conv_geom(rg, yg, xg, wg, bg, N, Cg, s.H, s.W, Og, K, geom, &l->rule);
         for (int n = 0; rc == 0 && n < N; n++)
             memcpy(out + ((size_t)n * s.C + (size_t)g * Cg) * in_img, rg + (size_t)n * Cg * in_img,
                    sizeof *rg * Cg * in_img);
@@ -401,8 +434,7 @@ static int layer_forward(const rm_lrp_ref_layer *l, double *out, const double *i
     switch (l->type) {
     case RM_LRP_REF_CONV:
         if (l->groups > 1) return grouped_conv(out, NULL, in, l, N, s);
-        rm_ref_conv_forward(out, in, l->w, l->b, N, s.C, s.H, s.W, l->units, l->size, l->stride,
-                            l->pad);
+        rm_ref_conv_geom_forward(out, in, l->w, l->b, N, s.C, s.H, s.W, l->units, l->size, conv_geom_of(l));
         break;
     case RM_LRP_REF_DENSE:
         rm_ref_dense_forward(out, in, l->w, l->b, N, (int)shape_count(s), l->units);
@@ -432,8 +464,8 @@ static int layer_relevance(const rm_lrp_ref_layer *l, double *rin, const double 
     switch (l->type) {
     case RM_LRP_REF_CONV:
         if (l->groups > 1) return grouped_conv(rin, rout, x, l, N, s);
-        return rm_lrp_ref_conv(rin, rout, x, l->w, l->b, N, s.C, s.H, s.W, l->units, l->size,
-                               l->stride, l->pad, &l->rule);
+        return rm_lrp_ref_conv_geom(rin, rout, x, l->w, l->b, N, s.C, s.H, s.W, l->units, l->size, conv_geom_of(l),
+                                    &l->rule);
     case RM_LRP_REF_DENSE:
         return rm_lrp_ref_dense(rin, rout, x, l->w, l->b, N, (int)shape_count(s), l->units,
                                 &l->rule);

@@ -66,6 +66,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "oracle/reference.h"
+
 typedef enum {
     RM_LRP_ZERO = 0,    /* LRP-0 */
     RM_LRP_EPSILON,     /* LRP-epsilon */
@@ -126,6 +128,9 @@ int rm_lrp_ref_dense(double *rin, const double *rout, const double *x, const dou
 int rm_lrp_ref_conv(double *rin, const double *rout, const double *x, const double *w,
                     const double *b, int N, int C, int H, int W, int O, int K, int stride, int pad,
                     const rm_lrp_params *p);
+/* The same with dilation and asymmetric padding (reference.h's geometry). */
+int rm_lrp_ref_conv_geom(double *rin, const double *rout, const double *x, const double *w, const double *b, int N,
+                         int C, int H, int W, int O, int K, rm_ref_conv_geom g, const rm_lrp_params *p);
 
 /* ---- max pooling: winner takes all. rin [N,C,H,W] (overwritten) receives
  * each output's rout [N,C,OH,OW] at the cell rm_ref_maxpool_forward names
@@ -184,6 +189,8 @@ typedef struct {
     rm_lrp_ref_layer_type type;
     int units;                  /* CONV, DENSE: output channels / features */
     int size, stride, pad;      /* CONV kernel, pooling window (stride >= 1) */
+    int dilation;               /* CONV: 0 or 1 none */
+    int pads[4];                /* CONV: top, left, bottom, right when any is set (else pad on every side) */
     const double *w, *b;        /* CONV [O,C/G,K,K], DENSE [O, C*H*W]; b [O] or NULL */
     rm_lrp_params rule;         /* CONV, DENSE: the rule; pools, ADD, AFFINE: rule.eps */
     /* CONV: groups (0 or 1: none). Group g maps input channels

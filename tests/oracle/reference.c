@@ -15,10 +15,11 @@ static size_t at4(int a, int b, int c, int d, int B, int C, int D)
 
 /* ---- convolution ---------------------------------------------------------- */
 
-void rm_ref_conv_forward(double *y, const double *x, const double *w, const double *b,
-                         int N, int C, int H, int W, int O, int K, int stride, int pad)
+void rm_ref_conv_geom_forward(double *y, const double *x, const double *w, const double *b, int N, int C, int H,
+                              int W, int O, int K, rm_ref_conv_geom g)
 {
-    int OH = rm_ref_out_size(H, K, stride, pad), OW = rm_ref_out_size(W, K, stride, pad);
+    int span = (K - 1) * g.dilation + 1;
+    int OH = (H + g.pads[0] + g.pads[2] - span) / g.stride + 1, OW = (W + g.pads[1] + g.pads[3] - span) / g.stride + 1;
     for (int n = 0; n < N; n++)
         for (int o = 0; o < O; o++)
             for (int i = 0; i < OH; i++)
@@ -27,7 +28,8 @@ void rm_ref_conv_forward(double *y, const double *x, const double *w, const doub
                     for (int c = 0; c < C; c++)
                         for (int ki = 0; ki < K; ki++)
                             for (int kj = 0; kj < K; kj++) {
-                                int h = i * stride - pad + ki, v = j * stride - pad + kj;
+                                int h = i * g.stride - g.pads[0] + ki * g.dilation;
+                                int v = j * g.stride - g.pads[1] + kj * g.dilation;
                                 if (h < 0 || h >= H || v < 0 || v >= W) continue;
                                 sum += w[at4(o, c, ki, kj, C, K, K)] * x[at4(n, c, h, v, C, H, W)];
                             }
@@ -35,28 +37,44 @@ void rm_ref_conv_forward(double *y, const double *x, const double *w, const doub
                 }
 }
 
-void rm_ref_conv_backward(double *dx, double *dw, double *db, const double *dy,
-                          const double *x, const double *w,
-                          int N, int C, int H, int W, int O, int K, int stride, int pad)
+void rm_ref_conv_geom_backward(double *dx, double *dw, double *db, const double *dy, const double *x, const double *w,
+                               int N, int C, int H, int W, int O, int K, rm_ref_conv_geom g)
 {
-    int OH = rm_ref_out_size(H, K, stride, pad), OW = rm_ref_out_size(W, K, stride, pad);
+    int span = (K - 1) * g.dilation + 1;
+    int OH = (H + g.pads[0] + g.pads[2] - span) / g.stride + 1, OW = (W + g.pads[1] + g.pads[3] - span) / g.stride + 1;
     for (int n = 0; n < N; n++)
         for (int o = 0; o < O; o++)
             for (int i = 0; i < OH; i++)
                 for (int j = 0; j < OW; j++) {
-                    double g = dy[at4(n, o, i, j, O, OH, OW)];
-                    if (db) db[o] += g;
+                    double gy = dy[at4(n, o, i, j, O, OH, OW)];
+                    if (db) db[o] += gy;
                     for (int c = 0; c < C; c++)
                         for (int ki = 0; ki < K; ki++)
                             for (int kj = 0; kj < K; kj++) {
-                                int h = i * stride - pad + ki, v = j * stride - pad + kj;
+                                int h = i * g.stride - g.pads[0] + ki * g.dilation;
+                                int v = j * g.stride - g.pads[1] + kj * g.dilation;
                                 if (h < 0 || h >= H || v < 0 || v >= W) continue;
                                 size_t wi = at4(o, c, ki, kj, C, K, K);
                                 size_t xi = at4(n, c, h, v, C, H, W);
-                                dw[wi] += g * x[xi];
-                                if (dx) dx[xi] += g * w[wi];
+                                dw[wi] += gy * x[xi];
+                                if (dx) dx[xi] += gy * w[wi];
                             }
                 }
+}
+
+rm_ref_conv_geom rm_ref_conv_sym(int stride, int pad) { return (rm_ref_conv_geom){stride, 1, {pad, pad, pad, pad}}; }
+
+void rm_ref_conv_forward(double *y, const double *x, const double *w, const double *b,
+                         int N, int C, int H, int W, int O, int K, int stride, int pad)
+{
+    rm_ref_conv_geom_forward(y, x, w, b, N, C, H, W, O, K, rm_ref_conv_sym(stride, pad));
+}
+
+void rm_ref_conv_backward(double *dx, double *dw, double *db, const double *dy,
+                          const double *x, const double *w,
+                          int N, int C, int H, int W, int O, int K, int stride, int pad)
+{
+    rm_ref_conv_geom_backward(dx, dw, db, dy, x, w, N, C, H, W, O, K, rm_ref_conv_sym(stride, pad));
 }
 
 /* ---- dense ------------------------------------------------------------------ */

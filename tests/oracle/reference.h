@@ -32,6 +32,18 @@ void rm_ref_conv_backward(double *dx, double *dw, double *db, const double *dy,
                           const double *x, const double *w,
                           int N, int C, int H, int W, int O, int K, int stride, int pad);
 
+/* The same with dilation (taps spaced `dilation` apart: x[i*stride -
+ * top + ki*dilation]) and padding top, left, bottom, right:
+ * OH = (H + top + bottom - ((K-1)*dilation + 1)) / stride + 1. */
+typedef struct {
+    int stride, dilation, pads[4];
+} rm_ref_conv_geom;
+rm_ref_conv_geom rm_ref_conv_sym(int stride, int pad);
+void rm_ref_conv_geom_forward(double *y, const double *x, const double *w, const double *b, int N, int C, int H,
+                              int W, int O, int K, rm_ref_conv_geom g);
+void rm_ref_conv_geom_backward(double *dx, double *dw, double *db, const double *dy, const double *x, const double *w,
+                               int N, int C, int H, int W, int O, int K, rm_ref_conv_geom g);
+
 /* ---- dense (fully connected, PyTorch nn.Linear layout) ------------------
  * y [N,O], x [N,I], w [O,I], b [O] or NULL.  y[n,o] = b[o] + sum_i w[o,i] x[n,i] */
 void rm_ref_dense_forward(double *y, const double *x, const double *w, const double *b,
