@@ -138,45 +138,83 @@ static int is_reference(dnnl_primitive_desc_t pd)
            !strncmp(impl, "ref", 3);
 }
 
-/* A plain NCHW copy of an activation, and the reorder that fills it (or
- * writes it back), unless md is plain already. */
-static int plain_copy(rm_net *net, const dnnl_memory_desc_t *md, int to_plain, dnnl_memory_t *copy,
-                      dnnl_primitive_t *reorder)
+/* A copy of an activation in layout `tag`, and the reorder that fills it
+ * (or writes it back), unless md is in that layout already. */
+static int layout_copy(rm_net *net, const dnnl_memory_desc_t *md, dnnl_format_tag_t tag, int to_copy,
+                       dnnl_memory_t *copy, dnnl_primitive_t *reorder)
 {
-    dnnl_memory_desc_t plain;
-    RM_TRY(rm_md_init(&plain, 4, md->dims, dnnl_nchw));
-    if (rm_md_equal(&plain, md)) return 0;
-    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &plain, copy));
-    return to_plain ? rm_reorder_create(reorder, &net->dnn, md, &plain)
-                    : rm_reorder_create(reorder, &net->dnn, &plain, md);
+    dnnl_memory_desc_t other;
+    RM_TRY(rm_md_init(&other, 4, md->dims, tag));
+    if (rm_md_equal(&other, md)) return 0;
+    RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &other, copy));
+    return to_copy ? rm_reorder_create(reorder, &net->dnn, md, &other)
+                   : rm_reorder_create(reorder, &net->dnn, &other, md);
 }
 
-/* Each backward on the layers' own layouts, or, where those leave it to
- * oneDNN's reference kernel (fewer than 16 input channels per group in
- * 16-channel blocks: 100-1000x slower), on plain NCHW copies (gemm). */
-static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_desc_t *wmd,
-                          const dnnl_memory_desc_t *bmd)
+/* Where the layers' layouts leave a backward pass to oneDNN's reference
+ * kernel (fewer than 16 input channels per group in 16-channel blocks:
+ * 100-1000x slower), it runs on copies: 8-channel blocks (jit), else plain
+ * NCHW (gemm, 6x slower than the 8-channel jit on mini-Xception's second
+ * convolution). Both passes use the same layout, so diff_dst is copied
+ * once. */
+static const dnnl_format_tag_t copy_tags[] = {dnnl_nChw8c, dnnl_nchw};
+enum { NUM_COPY_TAGS = sizeof copy_tags / sizeof copy_tags[0] };
+
+/* Backward-data (weights_pass 0) or backward-weights (1) with src and dst
+ * in tag (0: the layers' own); *pd replaced. */
+static int backward_pd(rm_layer *l, rm_net *net, conv_impl *c, int weights_pass, dnnl_format_tag_t tag,
+                       const dnnl_memory_desc_t *bmd, dnnl_primitive_desc_t *pd)
 {
     const rm_layer_def *d = l->def;
     dnnl_dims_t wdims;
     int wn = weight_dims(d, wdims);
     conv_geom g = conv_geometry(l);
-    dnnl_memory_desc_t w_any, src_plain, dst_plain;
+    dnnl_memory_desc_t w_any, src = l->src_md, dst = l->dst_md;
     RM_TRY(rm_md_init(&w_any, wn, wdims, dnnl_format_tag_any));
-    RM_TRY(rm_md_init(&src_plain, 4, l->src_md.dims, dnnl_nchw));
-    RM_TRY(rm_md_init(&dst_plain, 4, l->dst_md.dims, dnnl_nchw));
-    int blocked = !rm_md_equal(&src_plain, &l->src_md) || !rm_md_equal(&dst_plain, &l->dst_md);
+    if (tag) {
+        RM_TRY(rm_md_init(&src, 4, l->src_md.dims, tag));
+        RM_TRY(rm_md_init(&dst, 4, l->dst_md.dims, tag));
+    }
+    rm_pd_destroy(pd);
     dnnl_convolution_desc_t desc;
-    if (rm_layer_wants_diff(l, net, 0)) {
-        for (int plain = 0; plain < 2; plain++) {
-            rm_pd_destroy(&c->bwd_data_pd);
-            RM_DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(
-                &desc, RM_CONV_ALG, plain ? &src_plain : &l->src_md, &w_any, plain ? &dst_plain : &l->dst_md, g.strides,
-                g.dilates, g.pad_l, g.pad_r));
-            RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
-            c->bwd_data_plain = plain;
-            if (!blocked || !is_reference(c->bwd_data_pd)) break;
+    if (weights_pass)
+        RM_DNNL_TRY(dnnl_dilated_convolution_backward_weights_desc_init(&desc, RM_CONV_ALG, &src, &w_any,
+                                                                         d->bias ? bmd : NULL, &dst, g.strides,
+                                                                         g.dilates, g.pad_l, g.pad_r));
+    else
+        RM_DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, &src, &w_any, &dst,
+                                                                      g.strides, g.dilates, g.pad_l, g.pad_r));
+    return rm_net_pd(net, pd, &desc, c->fwd_pd);
+}
+
+/* The pass on the layers' layouts, or on copies in the first layout of
+ * copy_tags (*tag, when not yet chosen) that has a kernel other than the
+ * reference; returns whether it runs on copies. */
+static int choose_backward(rm_layer *l, rm_net *net, conv_impl *c, int weights_pass, const dnnl_memory_desc_t *bmd,
+                           dnnl_primitive_desc_t *pd, dnnl_format_tag_t *tag)
+{
+    RM_TRY(backward_pd(l, net, c, weights_pass, 0, bmd, pd));
+    if (!is_reference(*pd)) return 0;
+    for (int i = 0; i < NUM_COPY_TAGS; i++) {
+        if (*tag && copy_tags[i] != *tag) continue;
+        RM_TRY(backward_pd(l, net, c, weights_pass, copy_tags[i], bmd, pd));
+        if (!is_reference(*pd)) {
+            *tag = copy_tags[i];
+            return 1;
         }
+    }
+    RM_TRY(backward_pd(l, net, c, weights_pass, 0, bmd, pd));   /* no better kernel: the reference */
+    return 0;
+}
+
+static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_desc_t *wmd,
+                          const dnnl_memory_desc_t *bmd)
+{
+    dnnl_format_tag_t tag = 0;
+    if (rm_layer_wants_diff(l, net, 0)) {
+        int copy = choose_backward(l, net, c, 0, bmd, &c->bwd_data_pd, &tag);
+        if (copy < 0) return -1;
+        c->bwd_data_on_copy = copy;
         RM_TRY(rm_primitive(&c->bwd_data, c->bwd_data_pd));
         dnnl_memory_desc_t bw = rm_pd_md(c->bwd_data_pd, dnnl_query_weights_md, 0);
         if (!rm_md_equal(&bw, wmd)) {
@@ -186,24 +224,16 @@ static int build_backward(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_mem
         RM_TRY(rm_net_scratchpad(net, c->bwd_data_pd, &c->bwd_data_scratch));
         RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->src_md, &l->diff_src));
         l->owns_diff_src = 1;
-        if (c->bwd_data_plain) RM_TRY(plain_copy(net, &l->src_md, 0, &c->diff_src_plain, &c->diff_src_from_plain));
+        if (copy) RM_TRY(layout_copy(net, &l->src_md, tag, 0, &c->diff_src_copy, &c->diff_src_from_copy));
     }
-    dnnl_memory_desc_t dw_any;
-    RM_TRY(rm_md_init(&dw_any, wn, wdims, dnnl_format_tag_any));
-    for (int plain = 0; plain < 2; plain++) {
-        rm_pd_destroy(&c->bwd_weights_pd);
-        RM_DNNL_TRY(dnnl_dilated_convolution_backward_weights_desc_init(
-            &desc, RM_CONV_ALG, plain ? &src_plain : &l->src_md, &dw_any, d->bias ? bmd : NULL,
-            plain ? &dst_plain : &l->dst_md, g.strides, g.dilates, g.pad_l, g.pad_r));
-        RM_TRY(rm_net_pd(net, &c->bwd_weights_pd, &desc, c->fwd_pd));
-        c->bwd_weights_plain = plain;
-        if (!blocked || !is_reference(c->bwd_weights_pd)) break;
-    }
+    int copy = choose_backward(l, net, c, 1, bmd, &c->bwd_weights_pd, &tag);
+    if (copy < 0) return -1;
+    c->bwd_weights_on_copy = copy;
     RM_TRY(rm_primitive(&c->bwd_weights, c->bwd_weights_pd));
     RM_TRY(rm_net_scratchpad(net, c->bwd_weights_pd, &c->bwd_weights_scratch));
-    if (c->bwd_weights_plain) RM_TRY(plain_copy(net, &l->src_md, 1, &c->src_plain, &c->src_to_plain));
-    if (c->bwd_data_plain || c->bwd_weights_plain)
-        RM_TRY(plain_copy(net, &l->dst_md, 1, &c->diff_dst_plain, &c->diff_dst_to_plain));
+    if (copy) RM_TRY(layout_copy(net, &l->src_md, tag, 1, &c->src_copy, &c->src_to_copy));
+    if (c->bwd_data_on_copy || c->bwd_weights_on_copy)
+        RM_TRY(layout_copy(net, &l->dst_md, tag, 1, &c->diff_dst_copy, &c->diff_dst_to_copy));
     return rm_linear_bind_diff_weights(c, net, wmd);
 }
 
@@ -253,8 +283,8 @@ static int build_lrp(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_d
  * input channels per group (not depthwise, not 1x1) reading 16-channel
  * blocks: it falls back to its reference kernel, 100-1000x slower (the
  * 8-channel second convolution of mini-Xception). From plain NCHW input
- * it has jit and gemm kernels. Training's backward passes switch to plain
- * copies themselves (build_backward); for the forward and LRP's
+ * it has jit and gemm kernels. Training's backward passes switch to copies
+ * in another layout themselves (build_backward); for the forward and LRP's
  * backward-data, net.c asks the writer of the input for plain output. */
 static int uses_reference_kernel(const conv_impl *c)
 {

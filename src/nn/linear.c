@@ -23,12 +23,12 @@ int rm_linear_backward(rm_layer *l, rm_net *net)
 {
     rm_linear *k = l->impl;
     dnnl_memory_t dw = k->diff_weights_tmp ? k->diff_weights_tmp : k->weight->grad;
-    dnnl_memory_t diff_dst_plain = k->diff_dst_plain ? k->diff_dst_plain : l->diff_dst;
-    RM_TRY(rm_reorder_run(&net->dnn, k->diff_dst_to_plain, l->diff_dst, k->diff_dst_plain));
-    RM_TRY(rm_reorder_run(&net->dnn, k->src_to_plain, l->src, k->src_plain));
+    dnnl_memory_t diff_dst_copy = k->diff_dst_copy ? k->diff_dst_copy : l->diff_dst;
+    RM_TRY(rm_reorder_run(&net->dnn, k->diff_dst_to_copy, l->diff_dst, k->diff_dst_copy));
+    RM_TRY(rm_reorder_run(&net->dnn, k->src_to_copy, l->src, k->src_copy));
     RM_TRY(rm_exec(&net->dnn, k->bwd_weights, 5, DNNL_ARG_SRC,
-                   k->bwd_weights_plain && k->src_plain ? k->src_plain : l->src, DNNL_ARG_DIFF_DST,
-                   k->bwd_weights_plain ? diff_dst_plain : l->diff_dst, DNNL_ARG_DIFF_WEIGHTS, dw, DNNL_ARG_DIFF_BIAS,
+                   k->bwd_weights_on_copy && k->src_copy ? k->src_copy : l->src, DNNL_ARG_DIFF_DST,
+                   k->bwd_weights_on_copy ? diff_dst_copy : l->diff_dst, DNNL_ARG_DIFF_WEIGHTS, dw, DNNL_ARG_DIFF_BIAS,
                    k->bias ? k->bias->grad : NULL, DNNL_ARG_SCRATCHPAD, k->bwd_weights_scratch));
     RM_TRY(rm_reorder_run(&net->dnn, k->diff_weights_reorder, dw, k->weight->grad));
     if (!l->diff_src) return 0;
@@ -37,10 +37,10 @@ int rm_linear_backward(rm_layer *l, rm_net *net)
         RM_TRY(rm_reorder_run(&net->dnn, k->bwd_data_weights_reorder, w, k->bwd_data_weights));
         w = k->bwd_data_weights;
     }
-    dnnl_memory_t diff_src = k->diff_src_plain ? k->diff_src_plain : l->diff_src;
-    RM_TRY(rm_exec(&net->dnn, k->bwd_data, 4, DNNL_ARG_DIFF_DST, k->bwd_data_plain ? diff_dst_plain : l->diff_dst,
+    dnnl_memory_t diff_src = k->diff_src_copy ? k->diff_src_copy : l->diff_src;
+    RM_TRY(rm_exec(&net->dnn, k->bwd_data, 4, DNNL_ARG_DIFF_DST, k->bwd_data_on_copy ? diff_dst_copy : l->diff_dst,
                    DNNL_ARG_WEIGHTS, w, DNNL_ARG_DIFF_SRC, diff_src, DNNL_ARG_SCRATCHPAD, k->bwd_data_scratch));
-    return rm_reorder_run(&net->dnn, k->diff_src_from_plain, k->diff_src_plain, l->diff_src);
+    return rm_reorder_run(&net->dnn, k->diff_src_from_copy, k->diff_src_copy, l->diff_src);
 }
 
 void rm_linear_destroy(rm_layer *l)
@@ -54,12 +54,12 @@ void rm_linear_destroy(rm_layer *l)
     rm_primitive_destroy(&k->bwd_weights);
     rm_primitive_destroy(&k->diff_weights_reorder);
     rm_primitive_destroy(&k->bwd_data_weights_reorder);
-    rm_primitive_destroy(&k->diff_dst_to_plain);
-    rm_primitive_destroy(&k->src_to_plain);
-    rm_primitive_destroy(&k->diff_src_from_plain);
-    rm_memory_destroy(&k->diff_dst_plain);
-    rm_memory_destroy(&k->src_plain);
-    rm_memory_destroy(&k->diff_src_plain);
+    rm_primitive_destroy(&k->diff_dst_to_copy);
+    rm_primitive_destroy(&k->src_to_copy);
+    rm_primitive_destroy(&k->diff_src_from_copy);
+    rm_memory_destroy(&k->diff_dst_copy);
+    rm_memory_destroy(&k->src_copy);
+    rm_memory_destroy(&k->diff_src_copy);
     rm_pd_destroy(&k->fwd_pd);
     rm_pd_destroy(&k->bwd_data_pd);
     rm_pd_destroy(&k->bwd_weights_pd);

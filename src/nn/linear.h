@@ -18,12 +18,12 @@ typedef struct {
      * layout falls back to the reference kernel, 100x slower). */
     dnnl_memory_t bwd_data_weights;
     dnnl_primitive_t bwd_data_weights_reorder;
-    /* conv: a backward that the blocked layouts would leave to oneDNN's
-     * reference kernel runs on plain NCHW copies (layer_conv.c); NULL
-     * when it runs on the layers' own buffers. */
-    dnnl_memory_t diff_dst_plain, src_plain, diff_src_plain;
-    dnnl_primitive_t diff_dst_to_plain, src_to_plain, diff_src_from_plain;
-    int bwd_data_plain, bwd_weights_plain;
+    /* conv: a backward that the layers' layouts would leave to oneDNN's
+     * reference kernel runs on copies in another layout (layer_conv.c);
+     * NULL when it runs on the layers' own buffers. */
+    dnnl_memory_t diff_dst_copy, src_copy, diff_src_copy;
+    dnnl_primitive_t diff_dst_to_copy, src_to_copy, diff_src_from_copy;
+    int bwd_data_on_copy, bwd_weights_on_copy;
     dnnl_primitive_attr_t relu_attr;   /* conv: the net's attributes + a ReLU post-op */
     /* LRP with the ReLU fused into fwd: the same forward without it, for
      * the modified weights and inputs. */
