@@ -232,6 +232,20 @@ Test(import_onnx, per_channel_scales_fold_into_convolutions_and_reduce_mean_pool
     imports_as("scaled_opset13.onnx", "conv relu conv relu globalavgpool flatten dense", "logits_scaled");
 }
 
+/* Per-channel constants no convolution or dense layer can absorb (after a
+ * residual sum; on the pooled features before the Linear) become [scale]
+ * layers, a Sub then a Mul folding into one; the logits are PyTorch's. */
+Test(import_onnx, constants_between_layers_become_scale_layers)
+{
+    imports_as("baked_opset13.onnx", "conv relu conv add(relu1,conv2) scale relu globalavgpool flatten scale dense",
+               "logits_baked");
+    char *out;
+    int rc = tu_run_cli(&out, "net %s", tu_path(dir, "m.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "scale"), "%s", out);
+    free(out);
+}
+
 /* Explicit asymmetric pads (0,0,1,1), a dilated convolution and auto_pad
  * SAME_UPPER at stride 2 (TensorFlow's geometry, in a graph written node by
  * node) become [conv] pad = t, l, b, r and dilation =, with PyTorch's logits. */

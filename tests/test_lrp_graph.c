@@ -60,9 +60,9 @@ static void make_model(rm_model *m, const char *text, int zero_bias, uint64_t se
             cr_assert_eq(rm_net_param_read(&net, prm, v), 0);
             for (int64_t k = 0; k < n; k++) {
                 if (!strcmp(prm->name, "bias")) v[k] = zero_bias ? 0 : (float)rm_rng_range(&rng, -0.2, 0.2);
-                if (!strcmp(prm->name, "gamma") || !strcmp(prm->name, "running_var"))
+                if (!strcmp(prm->name, "gamma") || !strcmp(prm->name, "running_var") || !strcmp(prm->name, "scale"))
                     v[k] = (float)rm_rng_range(&rng, 0.5, 1.5);
-                if (!strcmp(prm->name, "beta") || !strcmp(prm->name, "running_mean"))
+                if (!strcmp(prm->name, "beta") || !strcmp(prm->name, "running_mean") || !strcmp(prm->name, "shift"))
                     v[k] = zero_bias ? 0 : (float)rm_rng_range(&rng, -0.3, 0.3);
             }
             cr_assert_eq(rm_net_param_write(&net, prm, v), 0);
@@ -219,6 +219,11 @@ static void build_ref(ref_graph *g, const rm_model *m, const rm_lrp_config *cfg,
             L->type = RM_LRP_REF_AFFINE, L->scale = scale, L->shift = shift, L->rule.eps = pass_eps;
             break;
         }
+        case RM_LAYER_SCALE:
+            L->type = RM_LRP_REF_AFFINE, L->rule.eps = pass_eps;
+            L->scale = g->owned[g->num_owned++] = tensor_doubles(m, l->name, "scale");
+            L->shift = g->owned[g->num_owned++] = tensor_doubles(m, l->name, "shift");
+            break;
         default: cr_assert_fail("layer type %d not mapped", (int)l->type);
         }
     }
@@ -257,7 +262,7 @@ static void check_net_against_reference(const char *text, const char *composite,
     float *wantf = malloc(sizeof *wantf * (size_t)(B * n));
     for (int64_t i = 0; i < B * n; i++) wantf[i] = (float)want[i];
     for (int b = 0; b < B; b++) {
-        cr_assert_eq(expl[b], ref_expl[b], "image %d explains another class", b);
+        cr_assert_eq(expl[b], ref_expl[b], "image %d explains another class (%d %g vs %d; ref logits %g %g %g %g)", b, expl[b], logit[b], ref_expl[b], logits[b*K], logits[b*K+1], logits[b*K+2], logits[b*K+3]);
         cr_assert(fabs(logit[b] - logits[b * K + expl[b]]) <= 1e-5 * fmax(1, fabs(logit[b])), "image %d logit %g vs %g",
                   b, logit[b], logits[b * K + expl[b]]);
     }
@@ -435,6 +440,24 @@ Test(lrp_graph, lrp0_equals_gradient_times_input_through_dilated_asymmetric_conv
 {
     const char *const ov[] = {"c1=zero", "c2=zero", "c3=zero", "fc=zero"};
     assert_lrp0_is_gradient_x_input(geom_net, 1, 47, ov, 4, "LRP-0 vs gradient x input, dilated");
+}
+
+/* [scale] layers (a normalization baked into a model) after a residual sum
+ * and before the dense head, and one on the input: each the epsilon rule
+ * of its per-channel affine map, as the oracle's affine layer. */
+static const char scale_net[] = "[net]\ninput = 2x8x8\nclasses = 4\n"
+                                "[scale]\nname = s0\n"
+                                "[conv]\nname = c1\nfilters = 6\nsize = 3\npad = 1\n[relu]\nname = r1\n"
+                                "[conv]\nname = c2\nfilters = 6\nsize = 3\npad = 1\n"
+                                "[add]\nfrom = c2, r1\n[scale]\nname = s1\n[relu]\n"
+                                "[globalavgpool]\n[flatten]\n[scale]\nname = s2\n[dense]\nname = fc\nunits = 4\n";
+
+Test(lrp_graph, scale_layers_match_reference_under_every_composite)
+{
+    static const char *const composites[] = {"epsilon", "epsilon-plus", "alpha2-beta1"};
+    for (size_t c = 0; c < sizeof composites / sizeof composites[0]; c++)
+        check_net_against_reference(scale_net, composites[c], NULL, 0, 1e-2, c == 3 ? 0 : -1, 0, 1e-4);
+    check_net_against_reference(scale_net, "epsilon", NULL, 0, 1e-2, -1, 1, 1e-4);   /* --ignore-bias */
 }
 
 /* Leaky ReLUs keep the network positively homogeneous: with zero biases,

@@ -364,6 +364,20 @@ Test(netdef, asymmetric_pads_and_dilation)
     rm_netdef_free(&def);
 }
 
+Test(netdef, scale_layer_keeps_the_shape_and_has_two_parameters_per_channel)
+{
+    rm_netdef def;
+    parse_ok(&def, "[net]\ninput = 3x5x5\nclasses = 2\n[scale]\n[conv]\nfilters = 4\nsize = 3\n[scale]\nname = s\n"
+                   "[flatten]\n[dense]\nunits = 2\n");
+    expect_shape(def.layers[0].out, 3, 5, 5, "scale on the input");
+    cr_expect_eq(def.layers[0].params, 6);
+    cr_expect_str_eq(def.layers[0].name, "scale1");
+    expect_shape(def.layers[2].out, 4, 3, 3, "scale after a conv");
+    cr_expect_eq(def.layers[2].params, 8);
+    rm_netdef_free(&def);
+    expect_error(NET_HEADER "[scale]\nsize = 2\n", "t.cfg:5: unknown key 'size' in [scale] (expected name, from)", NULL);
+}
+
 Test(netdef_errors, pads_and_dilation)
 {
     expect_error(NET_HEADER "[conv]\nfilters = 2\nsize = 3\npad = 1, 1, 1\n",
@@ -459,7 +473,7 @@ Test(netdef_errors, unknown_key)
 Test(netdef_errors, unknown_section)
 {
     expect_error(NET_HEADER "[lstm]\n", "t.cfg:4: unknown section [lstm] (expected net, conv, relu, maxpool",
-                 "dense, add, concat)", NULL);
+                 "dense, add, concat, scale)", NULL);
     expect_error(NET_HEADER "[conv\n", "t.cfg:4: ", "expected ']'", NULL);
 }
 

@@ -287,13 +287,30 @@ int imp_affine(imp_builder *b, const char *op, const float *k, int64_t count, in
         l->bias = 1;
         return 1;
     }
-    if (b->src == RM_INPUT_NETWORK)
-        return imp_fail(b, "%s by a constant on the network input where it is not the input normalization (the "
-                           "input is read elsewhere too, or after a layer)",
-                        op);
-    return imp_fail(b, "%s by a constant after a %s layer is not supported yet (only after the input, as its "
-                       "normalization, or after a dense layer read by nothing else)",
-                    op, rm_layer_type_names[l->type]);
+    /* anywhere else: a [scale] layer, the one before if it is read by
+     * nothing else, else a new one starting as the identity */
+    if (!(l && l->type == RM_LAYER_SCALE && l->readers == 0 && b->in->consumers == 1)) {
+        int64_t C = b->c;
+        if (C < 1 || C > 65536) return imp_fail(b, "%s by a constant on %lld channels", op, (long long)C);
+        float *scale = rm_malloc(sizeof *scale * (size_t)C, "imported scale");
+        float *shift = rm_calloc((size_t)C, sizeof *shift, "imported shift");
+        if (!scale || !shift || !(l = imp_add_layer(b, RM_LAYER_SCALE))) {
+            free(scale), free(shift);
+            return -1;
+        }
+        for (int64_t c = 0; c < C; c++) scale[c] = 1.f;
+        l->gamma = scale, l->beta = shift, l->units = (int)C;
+    }
+    for (int64_t c = 0; c < l->units; c++) {
+        double v = k[count == 1 ? 0 : c];
+        if (negate) l->gamma[c] = -l->gamma[c], l->beta[c] = (float)(v - l->beta[c]);
+        else if (add) l->beta[c] += (float)v;
+        else if (sub) l->beta[c] -= (float)v;
+        else if (mul) l->gamma[c] *= (float)v, l->beta[c] *= (float)v;
+        else if (v == 0) return imp_fail(b, "divides by zero");
+        else l->gamma[c] = (float)(l->gamma[c] / v), l->beta[c] = (float)(l->beta[c] / v);
+    }
+    return 1;
 }
 
 int imp_finish(imp_builder *b, const char *output_name)
@@ -438,6 +455,10 @@ static int set_weights(imp_builder *im, rm_net *net, const rm_netdef *def)
             RM_TRY(write_param(net, name, "beta", l->beta));
             RM_TRY(write_param(net, name, "running_mean", l->mean));
             RM_TRY(write_param(net, name, "running_var", l->var));
+        }
+        if (l->type == RM_LAYER_SCALE) {
+            RM_TRY(write_param(net, name, "scale", l->gamma));
+            RM_TRY(write_param(net, name, "shift", l->beta));
         }
     }
     return 0;

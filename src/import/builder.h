@@ -24,7 +24,8 @@ typedef struct {
     double slope, max;                  /* relu: leaky slope, clip bound (0: none) */
     int64_t fan_in;                     /* weights per output: dense I, conv I/G*K*K */
     float *weight, *bias_v;             /* conv [O,I/G,K,K], dense [O,I]; bias [O] */
-    float *gamma, *beta, *mean, *var;   /* batchnorm [C] */
+    float *gamma, *beta, *mean, *var;   /* batchnorm [C]; [scale]: its scale and shift in gamma, beta
+                                           (units = C) */
 } imp_layer;
 
 /* A data tensor: which layer's output it is, its shape, and how many

@@ -289,6 +289,9 @@ static int layer_params(const rm_layer_def *d, const char *names[4], int64_t cou
         names[0] = "gamma", names[1] = "beta", names[2] = "running_mean", names[3] = "running_var";
         for (int i = 0; i < 4; i++) counts[i] = d->in.c;
         return 4;
+    case RM_LAYER_SCALE:
+        names[0] = "scale", names[1] = "shift", counts[0] = counts[1] = d->in.c;
+        return 2;
     default: return 0;
     }
 }

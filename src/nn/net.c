@@ -21,6 +21,7 @@ static const rm_layer_ops *ops_for(rm_layer_type type)
     case RM_LAYER_DENSE: return &rm_dense_ops;
     case RM_LAYER_ADD: return &rm_add_ops;
     case RM_LAYER_CONCAT: return &rm_concat_ops;
+    case RM_LAYER_SCALE: return &rm_scale_ops;
     default: return NULL;
     }
 }
@@ -269,7 +270,8 @@ static int layout_writer(const rm_net *net, int i)
     for (int j = net->layers[i].def->inputs[0]; j >= 0; j = net->layers[j].def->inputs[0]) {
         rm_layer_type t = net->layers[j].def->type;
         if (t == RM_LAYER_CONV) return j;
-        if (t != RM_LAYER_RELU && t != RM_LAYER_BATCHNORM && t != RM_LAYER_DROPOUT && t != RM_LAYER_MAXPOOL &&
+        if (t != RM_LAYER_RELU && t != RM_LAYER_BATCHNORM && t != RM_LAYER_SCALE && t != RM_LAYER_DROPOUT &&
+            t != RM_LAYER_MAXPOOL &&
             t != RM_LAYER_AVGPOOL)
             return -1;
     }

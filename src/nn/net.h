@@ -188,6 +188,6 @@ int rm_layer_add_param(rm_layer *l, rm_net *net, const char *name, int learnable
 
 /* The layer implementations, one file each (src/nn/layer_*.c). */
 extern const rm_layer_ops rm_conv_ops, rm_relu_ops, rm_pool_ops, rm_flatten_ops, rm_dropout_ops,
-    rm_batchnorm_ops, rm_dense_ops, rm_add_ops, rm_concat_ops;
+    rm_batchnorm_ops, rm_dense_ops, rm_add_ops, rm_concat_ops, rm_scale_ops;
 
 #endif

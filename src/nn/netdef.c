@@ -39,6 +39,7 @@ const char *const rm_layer_type_names[RM_LAYER_TYPE_COUNT] = {
     [RM_LAYER_DENSE] = "dense",
     [RM_LAYER_ADD] = "add",
     [RM_LAYER_CONCAT] = "concat",
+    [RM_LAYER_SCALE] = "scale",
 };
 
 /* ---- keys and sections ---------------------------------------------------- */
@@ -92,6 +93,7 @@ static const section_spec sections[] = {
     {"dense", RM_LAYER_DENSE, 5, {K_UNITS, K_BIAS, K_ACTIVATION, K_NAME, K_FROM}, BIT(K_UNITS)},
     {"add", RM_LAYER_ADD, 2, {K_FROM, K_NAME}, BIT(K_FROM)},
     {"concat", RM_LAYER_CONCAT, 2, {K_FROM, K_NAME}, BIT(K_FROM)},
+    {"scale", RM_LAYER_SCALE, 2, {K_NAME, K_FROM}, 0},
 };
 enum { NUM_SECTIONS = sizeof sections / sizeof sections[0] };
 
@@ -658,7 +660,8 @@ static int infer_layer(const char *src, rm_layer_def *L)
     case RM_LAYER_GLOBALAVGPOOL: L->out = (rm_shape){in.c, 1, 1}; break;
     case RM_LAYER_FLATTEN: L->out = (rm_shape){(int)elements(in), 1, 1}; break;
     case RM_LAYER_DENSE: infer_dense(L); break;
-    case RM_LAYER_BATCHNORM: L->out = in; L->params = 2 * (int64_t)in.c; break;
+    case RM_LAYER_BATCHNORM:
+    case RM_LAYER_SCALE: L->out = in; L->params = 2 * (int64_t)in.c; break;
     default: L->out = in; break;
     }
     if (elements(L->out) > MAX_ELEMENTS)

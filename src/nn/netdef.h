@@ -21,6 +21,9 @@
  *                          # clipped at 6 (relu6); one of the two at most
  *   [maxpool] [avgpool] [globalavgpool] [flatten] [dropout]
  *   [batchnorm] [dense] (units = N, bias, activation)
+ *   [scale]                # y = scale_c x + shift_c per channel (learnable;
+ *                          # starts as the identity): a normalization baked
+ *                          # into an imported model, between any layers
  *
  * Graphs: any layer may say `from = a` (a single-input layer) or, for
  * [add] and [concat], `from = a, b, ...` (2..RM_MAX_INPUTS layers), naming
@@ -45,6 +48,7 @@ typedef enum {
     RM_LAYER_DENSE,
     RM_LAYER_ADD,
     RM_LAYER_CONCAT,
+    RM_LAYER_SCALE,
     RM_LAYER_TYPE_COUNT
 } rm_layer_type;
 

@@ -36,8 +36,8 @@ static int add_copy(rm_model *out, const char *layer, const char *name, int64_t 
 
 static int copy_layer_tensors(rm_model *out, const rm_model *m, const char *layer)
 {
-    static const char *const names[] = {"weight", "bias"};
-    for (int k = 0; k < 2; k++) {
+    static const char *const names[] = {"weight", "bias", "scale", "shift"};
+    for (int k = 0; k < 4; k++) {
         const rm_model_tensor *t = tensor(m, layer, names[k]);
         if (t) RM_TRY(add_copy(out, layer, names[k], t->count, t->data));
     }

@@ -62,7 +62,7 @@ typedef struct {
      * layouts differ. */
     dnnl_memory_t view[RM_MAX_INPUTS], part[RM_MAX_INPUTS];
     dnnl_primitive_t part_reorder[RM_MAX_INPUTS];
-    float *bn_scale;             /* unfolded batchnorm: a_c = g / sqrt(v + e) [C] */
+    float *bn_scale;             /* unfolded batchnorm (a_c = g / sqrt(v + e)) or [scale]: a_c [C] */
     float *bn_shift;             /* its b_c = beta - m a_c [C], left out of z with --ignore-bias (else NULL) */
     size_t image;                /* floats per image in the dst layout (the whole batch if not separable) */
     rm_lrp_first *input;         /* the input-layer kernel instead of divide + backward-data, or NULL */
@@ -535,6 +535,25 @@ static int prepare_batchnorm(lrp_engine *e, lrp_layer *L, int ignore_bias)
     return rc;
 }
 
+/* [scale]: the same linear map with a_c = scale, b_c = shift. */
+static int prepare_scale(lrp_engine *e, lrp_layer *L, int ignore_bias)
+{
+    rm_layer *l = L->layer;
+    const dnnl_memory_desc_t *md = &l->src_md;
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    if (md->format_kind != dnnl_blocked || b->inner_nblks > 1 || (b->inner_nblks == 1 && b->inner_idxs[0] != 1) ||
+        !rm_md_equal(md, &l->dst_md))
+        return rm_error("%s: LRP through a scale layer in this memory layout is not supported", l->def->name);
+    int C = (int)md->dims[1];
+    rm_param *a = rm_net_param(&e->net, l->def->name, "scale"), *sh = rm_net_param(&e->net, l->def->name, "shift");
+    if (!a || !sh) return rm_error("%s: scale parameters missing", l->def->name);
+    L->bn_scale = rm_calloc((size_t)C, sizeof *L->bn_scale, "scale");
+    if (ignore_bias) L->bn_shift = rm_calloc((size_t)C, sizeof *L->bn_shift, "shift");
+    if (!L->bn_scale || (ignore_bias && !L->bn_shift)) return -1;
+    RM_TRY(rm_net_param_read(&e->net, a, L->bn_scale));
+    return ignore_bias ? rm_net_param_read(&e->net, sh, L->bn_shift) : 0;
+}
+
 static int prepare_layer(lrp_engine *e, lrp_layer *L, const rm_model *model, int ignore_bias)
 {
     rm_layer *l = L->layer;
@@ -556,6 +575,7 @@ static int prepare_layer(lrp_engine *e, lrp_layer *L, const rm_model *model, int
     case RM_LAYER_ADD: return prepare_add(e, L);
     case RM_LAYER_CONCAT: return prepare_concat(e, L);
     case RM_LAYER_BATCHNORM: return prepare_batchnorm(e, L, ignore_bias);
+    case RM_LAYER_SCALE: return prepare_scale(e, L, ignore_bias);
     default: break;
     }
     if (!is_linear(l)) return 0;
@@ -775,7 +795,7 @@ static int concat_relevance(lrp_engine *e, lrp_layer *L)
     return 0;
 }
 
-/* An unfolded batchnorm y = a_c x + b_c: the epsilon rule of that
+/* An unfolded batchnorm or a [scale], y = a_c x + b_c: the epsilon rule of that
  * per-channel affine layer, R_in = a_c x R / stab(z) with z = y (or
  * y - b_c = a_c x with --ignore-bias) and the layer's eps (--eps; STAB_EPS
  * when it is 0), like average pooling. x, y, R and R_in share one plain or
@@ -845,7 +865,8 @@ static int layer_relevance(lrp_engine *e, lrp_layer *L)
     case RM_LAYER_GLOBALAVGPOOL: return avgpool_relevance(e, L);
     case RM_LAYER_ADD: return add_relevance(e, L);
     case RM_LAYER_CONCAT: return concat_relevance(e, L);
-    case RM_LAYER_BATCHNORM: return bn_relevance(e, L);
+    case RM_LAYER_BATCHNORM:
+    case RM_LAYER_SCALE: return bn_relevance(e, L);
     default: pass_relevance(L); return 0;
     }
 }
@@ -1021,7 +1042,8 @@ static int zero_where_zero(const rm_netdef *def, const rm_rule *rules, const int
         case RM_LAYER_AVGPOOL:
         case RM_LAYER_GLOBALAVGPOOL:
         case RM_LAYER_ADD:
-        case RM_LAYER_BATCHNORM: ok = 1; break;
+        case RM_LAYER_BATCHNORM:
+        case RM_LAYER_SCALE: ok = 1; break;
         case RM_LAYER_CONV:
         case RM_LAYER_DENSE: {
             rm_rule_kind k = rules[map[c]].kind;
@@ -1066,6 +1088,7 @@ int rm_lrp_check_network(const rm_netdef *def)
         case RM_LAYER_FLATTEN:
         case RM_LAYER_DROPOUT:
         case RM_LAYER_BATCHNORM:
+        case RM_LAYER_SCALE:
         case RM_LAYER_DENSE:
         case RM_LAYER_ADD:
         case RM_LAYER_CONCAT: break;

@@ -26,7 +26,7 @@ static double fan_out(const rm_layer_def *d)
 
 static double constant_for(const char *name)
 {
-    return !strcmp(name, "gamma") || !strcmp(name, "running_var") ? 1.0 : 0.0;
+    return !strcmp(name, "gamma") || !strcmp(name, "running_var") || !strcmp(name, "scale") ? 1.0 : 0.0;
 }
 
 /* The index of the layer whose weights produce the logits: the last one
