@@ -1116,7 +1116,7 @@ static int engine_create(lrp_engine **out, const rm_model *model, int batch, con
     lrp_engine *e = rm_calloc(1, sizeof *e, "LRP engine");
     if (!e) return -1;
     int *map = rm_calloc((size_t)model->def.num_layers, sizeof *map, "layer map");
-    int rc = map ? rm_fold_batchnorm(model, &e->def, &e->folded, map) : -1;
+    int rc = map ? rm_model_fold_batchnorm(model, &e->def, &e->folded, map) : -1;
     unsigned char *fuse = rc == 0 ? rm_calloc((size_t)e->def.num_layers + 1, 1, "layer flags") : NULL;
     if (!fuse) rc = -1;
     for (int i = 0; rc == 0 && i < e->def.num_layers; i++)

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "nn/model_file.h"
+#include "nn/model_fold.h"
 #include "nn/net.h"
 
 typedef enum {
@@ -122,14 +123,5 @@ int rm_lrp_run(rm_lrp *lrp, const int32_t *target, float *relevance, int32_t *ex
                int32_t *predicted);
 const float *rm_lrp_logits(rm_lrp *lrp);   /* [B,K] after a run */
 void rm_lrp_destroy(rm_lrp *lrp);
-
-/* Batch normalization folded into the convolution it reads when nothing
- * else reads that convolution: a definition without those batchnorm layers
- * (the convolutions gain a bias; `from` indices renumbered) and the model's
- * tensors rewritten accordingly (W' = W g/sqrt(v+e), b' = (b - m) g/sqrt(v+e)
- * + beta). Other batchnorm layers stay, with their tensors. `layer_map[i]`
- * gives, for each layer of the folded definition, the index of the same
- * layer in the original one. */
-int rm_fold_batchnorm(const rm_model *model, rm_netdef *folded_def, rm_model *folded, int *layer_map);
 
 #endif

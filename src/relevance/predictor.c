@@ -1,5 +1,5 @@
 /* Predictors: the shared entry points and the in-process one, a relmask
- * model on an RM_MODE_INFER network. */
+ * model on an RM_MODE_INFER network of its folded form. */
 #include "relevance/predictor.h"
 
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "core/pixels.h"
-#include "nn/net.h"
+#include "nn/model_fold.h"
 #include "train/train.h"
 
 int rm_predictor_run(rm_predictor *p, const uint8_t *images, int n, float *probs)
@@ -33,7 +33,7 @@ void rm_predictor_destroy(rm_predictor *p)
 
 typedef struct {
     rm_predictor base;
-    rm_net net;
+    rm_infer_net infer;
     int batch;
     rm_pixel_norm norm;
 } model_predictor;
@@ -53,7 +53,7 @@ static int model_run(rm_predictor *base, const uint8_t *images, int n, float *pr
     model_predictor *mp = (model_predictor *)base;
     const int C = base->channels, K = base->num_classes;
     const size_t hw = (size_t)base->height * (size_t)base->width, per_image = (size_t)C * hw;
-    float *x = rm_net_input(&mp->net);
+    float *x = rm_net_input(&mp->infer.net);
     for (int b0 = 0; b0 < n; b0 += mp->batch) {
         int m = n - b0 < mp->batch ? n - b0 : mp->batch;
         const uint8_t *src = images + (size_t)b0 * per_image;
@@ -62,8 +62,8 @@ static int model_run(rm_predictor *base, const uint8_t *images, int n, float *pr
             rm_pixel_norm_image(&mp->norm, src + (size_t)i * per_image, x + (size_t)i * per_image, hw);
         /* the unused tail of the last batch: defined input, outputs ignored */
         if (m < mp->batch) memset(x + (size_t)m * per_image, 0, sizeof *x * (size_t)(mp->batch - m) * per_image);
-        RM_TRY(rm_net_forward(&mp->net));
-        softmax_rows(rm_net_logits(&mp->net), probs + (size_t)b0 * K, m, K);
+        RM_TRY(rm_net_forward(&mp->infer.net));
+        softmax_rows(rm_net_logits(&mp->infer.net), probs + (size_t)b0 * K, m, K);
     }
     return 0;
 }
@@ -71,7 +71,7 @@ static int model_run(rm_predictor *base, const uint8_t *images, int n, float *pr
 static void model_destroy(rm_predictor *base)
 {
     model_predictor *mp = (model_predictor *)base;
-    rm_net_destroy(&mp->net);
+    rm_infer_net_destroy(&mp->infer);
     free(mp);
 }
 
@@ -94,8 +94,7 @@ int rm_predictor_from_model(rm_predictor **out, const rm_model *model, int batch
             rc = rm_error("predictor: the model's normalization std of channel %d is %g, expected > 0", c,
                           model->norm_std[c]);
     if (rc == 0) rc = rm_pixel_norm_init(&mp->norm, in->c, model->norm_mean, model->norm_std);
-    if (rc == 0) rc = rm_net_create(&mp->net, &model->def, batch, RM_MODE_INFER, 0);
-    if (rc == 0) rc = rm_model_apply(model, &mp->net);
+    if (rc == 0) rc = rm_infer_net_create(&mp->infer, model, batch);
     if (rc != 0) {
         model_destroy(&mp->base);
         return -1;

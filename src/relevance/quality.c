@@ -13,7 +13,7 @@
 #include "core/error.h"
 #include "train/loader.h"
 #include "nn/model_file.h"
-#include "nn/net.h"
+#include "nn/model_fold.h"
 #include "core/progress.h"
 #include "relevance/quality.h"
 #include "core/relevance_file.h"
@@ -293,7 +293,7 @@ typedef struct {
     rm_dataset ds;
     rm_model model;
     int rel_open, ds_open, model_loaded;
-    rm_net net;
+    rm_infer_net infer;
     int net_built;
     baseline_spec base;
     int C, H, W, K, L, R, T, P, IB;
@@ -468,9 +468,9 @@ static int setup_perturbation(run_state *s)
     if (cfg->baseline == RM_BASELINE_BLUR) RM_TRY(make_kernel(&s->base, cfg->blur_sigma));
     rm_log("relevance-eval: %d regions of %dx%d, %d replaced in %d steps; %d passes per image, %d images per batch "
            "of %d", s->T, cfg->region, cfg->region, perturbed, s->L, s->P, s->IB, s->IB * s->P);
-    RM_TRY(rm_net_create(&s->net, &s->model.def, s->IB * s->P, RM_MODE_INFER, 0));
+    RM_TRY(rm_infer_net_create(&s->infer, &s->model, s->IB * s->P));
     s->net_built = 1;
-    return rm_model_apply(&s->model, &s->net);
+    return 0;
 }
 
 static int allocate_block(run_state *s)
@@ -551,7 +551,7 @@ static void fill_batch(run_state *s, int n)
                         s->sort_tmp + (size_t)i * s->T, ord);
         random_orders(cfg->seed, s->records[i], s->R, s->T, ord + s->T);
     }
-    float *in = rm_net_input(&s->net);
+    float *in = rm_net_input(&s->infer.net);
     const int *at = s->res->regions_at;
 #pragma omp parallel for schedule(dynamic)
     for (int io = 0; io < n * (1 + s->R); io++) {
@@ -591,8 +591,8 @@ static int score_block(run_state *s, int64_t first, int n)
 {
     rm_quality_result *res = s->res;
     fill_batch(s, n);
-    RM_TRY(rm_net_forward(&s->net));
-    const float *z = rm_net_logits(&s->net);
+    RM_TRY(rm_net_forward(&s->infer.net));
+    const float *z = rm_net_logits(&s->infer.net);
     int K = s->K, L = s->L, R = s->R;
     for (int i = 0; i < n; i++) {
         int e = s->rel.explained[first + i];
@@ -675,7 +675,7 @@ static int run_blocks(run_state *s)
 
 static void state_free(run_state *s)
 {
-    if (s->net_built) rm_net_destroy(&s->net);
+    if (s->net_built) rm_infer_net_destroy(&s->infer);
     if (s->model_loaded) rm_model_free(&s->model);
     if (s->ds_open) rm_dataset_close(&s->ds);
     if (s->rel_open) rm_relevance_close(&s->rel);

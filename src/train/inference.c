@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/h5util.h"
+#include "nn/model_fold.h"
 #include "train/train.h"
 
 int rm_model_check_dataset(const rm_model *m, const char *model_path, const rm_dataset *ds)
@@ -83,20 +84,19 @@ static int run_net(rm_inference *inf, const char *data_path, int split, int batc
         inf->logits = rm_malloc(sizeof *inf->logits * (size_t)inf->count * (size_t)m->num_classes, "logits");
         if (!inf->logits) return -1;
     }
-    rm_net net;
+    rm_infer_net net;
     memset(&net, 0, sizeof net);
     rm_loader *loader = NULL;
     rm_loader_config lc = {.path = data_path, .split = split, .batch = batch, .mean = m->norm_mean, .std = m->norm_std,
                            .allow_unlabeled = inf->unlabeled};
-    int rc = rm_net_create(&net, &m->def, batch, RM_MODE_INFER, 0);
-    if (rc == 0) rc = rm_model_apply(m, &net);
+    int rc = rm_infer_net_create(&net, m, batch);
     if (rc == 0) rc = rm_loader_open(&loader, &lc);
-    if (rc == 0) rc = rm_evaluate(&net, loader, &inf->result, inf->logits);
+    if (rc == 0) rc = rm_evaluate(&net.net, loader, &inf->result, inf->logits);
     if (rc == 0 && inf->result.count != inf->count)
         rc = rm_error("%s: evaluated %lld records, expected %lld", data_path, (long long)inf->result.count,
                       (long long)inf->count);
     rm_loader_close(loader);
-    rm_net_destroy(&net);
+    rm_infer_net_destroy(&net);
     return rc;
 }
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "relevance/lrp.h"
+#include "nn/model_fold.h"
 
 static const rm_model_tensor *tensor(const rm_model *m, const char *layer, const char *name)
 {
@@ -93,12 +93,11 @@ static int copy_bn_tensors(rm_model *out, const rm_model *m, const rm_layer_def 
     return 0;
 }
 
-int rm_fold_batchnorm(const rm_model *m, rm_netdef *fd, rm_model *out, int *layer_map)
+int rm_model_fold_batchnorm(const rm_model *m, rm_netdef *fd, rm_model *out, int *layer_map)
 {
     memset(fd, 0, sizeof *fd);
     memset(out, 0, sizeof *out);
     const rm_netdef *d = &m->def;
-    RM_TRY(rm_lrp_check_network(d));
     *fd = *d;
     fd->layers = rm_calloc((size_t)d->num_layers, sizeof *fd->layers, "folded layers");
     fd->text = rm_strdup(d->text);
