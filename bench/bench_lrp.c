@@ -1,8 +1,10 @@
 /* LRP heatmaps/s for a network (argv[1], default fer-small; also a graph
  * such as fer-mini-xception), batch 64, as the PyTorch peer measures them:
- * epsilon (1e-2) on every layer, and the composite z-box first convolution /
- * z+ other convolutions / epsilon dense. Random He-initialized weights and
- * uniform [0,1) inputs; median of 7 blocks of 4 batches after a warm-up. */
+ * epsilon (1e-2) on every layer, the composite z-box first convolution /
+ * z+ other convolutions / epsilon dense, and epsilon-plus-flat (the
+ * default: flat first convolution, z+ others, epsilon dense and pooling).
+ * Random He-initialized weights and uniform [0,1) inputs; median of 7
+ * blocks of 4 batches after a warm-up. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +80,8 @@ int main(int argc, char **argv)
     rm_model m;
     const char *const box_first[] = {"conv1=zbox"};
     if (make_model(&m, argc > 1 ? argv[1] : "fer-small") != 0 || bench(&m, "epsilon", "epsilon", NULL, 0) != 0 ||
-        bench(&m, "composite", "epsilon-plus", box_first, 1) != 0) {
+        bench(&m, "composite", "epsilon-plus", box_first, 1) != 0 ||
+        bench(&m, "epsilon-plus-flat", "epsilon-plus-flat", NULL, 0) != 0) {
         fprintf(stderr, "bench_lrp: %s\n", rm_error_message());
         return 1;
     }

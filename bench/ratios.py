@@ -43,9 +43,11 @@ for kind, peer_key in (("epsilon", "lrp_eps_hm_s"), ("composite", "lrp_comp_hm_s
     print(json.dumps(out))
 
 # The graph network (fer-mini-xception) against the same PyTorch peer's
-# MiniXception: training, inference and LRP-epsilon (batchnorm folded).
+# MiniXception: training, inference, LRP-epsilon and LRP epsilon-plus-flat
+# (batchnorm folded).
 for kind, peer_key, unit in (("train", "train_img_s", "img_per_s"), ("infer", "infer_img_s", "img_per_s"),
-                             ("lrp_epsilon", "lrp_eps_hm_s", "heatmaps_per_s")):
+                             ("lrp_epsilon", "lrp_eps_hm_s", "heatmaps_per_s"),
+                             ("lrp_epsilon-plus-flat", "lrp_epf_hm_s", "heatmaps_per_s")):
     mine = ours.get((kind, "fer-mini-xception"))
     if not mine:
         continue
