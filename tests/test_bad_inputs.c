@@ -1374,8 +1374,9 @@ static void tfjs_no_shard(void) { tfjs_copy(SIZE_MAX, "group2-shard1of1.bin", NU
 static void tfjs_short_shard(void) { tfjs_copy(SIZE_MAX, NULL, "group1-shard2of2.bin"); }
 static void tfjs_layers_model(void)
 {
-    text("model.json", "{\"format\": \"layers-model\", \"modelTopology\": {\"class_name\": \"Sequential\"}, "
-                       "\"weightsManifest\": []}\n");
+    text("model.json", "{\"format\": \"layers-model\", \"modelTopology\": {\"class_name\": \"Sequential\", "
+                       "\"config\": {\"layers\": [{\"class_name\": \"Conv3D\", \"config\": {\"name\": \"conv\", "
+                       "\"batch_input_shape\": [null, 16, 16, 1]}}]}}, \"weightsManifest\": []}\n");
 }
 
 static void onnx_garbage(void) { text("model.onnx", "{\"this\": \"is JSON, not a protobuf\"}\n"); }
@@ -1574,7 +1575,7 @@ static const bad_case cases[] = {
     {"tfjs", "truncated model.json", tfjs_truncated, TFJS, 1, {"model.json", "not a TF.js model.json", "offset 697", "unterminated string"}, "out.h5", 0},
     {"tfjs", "missing weights shard", tfjs_no_shard, TFJS, 1, {"model.json", "cannot open the weights shard", "group2-shard1of1.bin"}, "out.h5", 0},
     {"tfjs", "short weights shard", tfjs_short_shard, TFJS, 1, {"model.json", "group1-shard1of2.bin+group1-shard2of2.bin hold 139 bytes", "dw/w"}, "out.h5", 0},
-    {"tfjs", "a layers model", tfjs_layers_model, TFJS, 1, {"model.json", "a TF.js layers model", "tfjs_graph_model"}, "out.h5", 0},
+    {"tfjs", "a layers model of an unsupported layer", tfjs_layers_model, TFJS, 1, {"model.json", "layer 0 'conv' (Conv3D)", "layer class Conv3D is not supported"}, "out.h5", 0},
     /* knowledge distillation: the teacher (train --distill) */
 #define KD "train -q -d d.h5 -n n.cfg -b 16 -e 1 -o out.h5 --distill "
     {"distill", "--distill: no such file", data16, KD "nope.h5", 1, {"--distill", "nope.h5: cannot open"}, "out.h5", 0},

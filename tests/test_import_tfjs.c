@@ -305,7 +305,8 @@ Test(import_tfjs, refusals_name_the_node_or_the_shard)
                         "{\"i\": [\"1\", \"2\", \"2\", \"1\"]}}, \"padding\": {\"s\": \"U0FNRQ==\"}",
                         NULL),
             "");
-    refused("a TF.js layers model", broken_copy("\"graph-model\"", "\"layers-model\"", NULL), "");
+    refused("modelTopology has no class_name; a layers model (format layers-model) holds a Keras model config",
+            broken_copy("\"graph-model\"", "\"layers-model\"", NULL), "");
     refused("reads 'nowhere', which no node computes",
             broken_copy("\"input\": [\"conv/bias\"]", "\"input\": [\"nowhere\"]", NULL), "");
     refused("--classes names 2 classes but the model has 3 outputs", fixture("quant/model.json"), "--classes x,y");

@@ -45,6 +45,12 @@ int tfjs_window(imp_builder *b, int size, int stride, int dilation, int same, im
  * every side, and for average pooling not at all). */
 int tfjs_pool(imp_builder *b, rm_layer_type type, int size, int stride, int same);
 
+/* A float filter [K,K,I,O] (TensorFlow's HWIO) as relmask's OIHW, or,
+ * depthwise, [K,K,C,M] (HWCM) as [C M,1,K,K], output channel c M + m
+ * reading input channel c. The caller checked the shape; NULL when out of
+ * memory. */
+float *tfjs_filter_oihw(const tfjs_const *w, int depthwise);
+
 /* Imports a layers model (format layers-model: a Keras topology in
  * modelTopology) of the parsed model.json `doc`; writes o->out_path. */
 int tfjs_import_layers(const rm_import_options *o, const rm_json *doc);

@@ -169,6 +169,22 @@ static int window(importer *im, const tfjs_node *n, const char *strides_key, int
     return tfjs_window(&im->b, k, (int)s[1], (int)d[1], padding && !strcmp(padding, "SAME"), win);
 }
 
+float *tfjs_filter_oihw(const tfjs_const *w, int depthwise)
+{
+    int64_t k = w->dims[0], C = w->dims[2], M = w->dims[3], O = depthwise ? C * M : M, I = depthwise ? 1 : C;
+    float *weight = rm_malloc(sizeof *weight * (size_t)(O * I * k * k), "imported weights");
+    if (!weight) return NULL;
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t i = 0; i < I; i++)
+            for (int64_t y = 0; y < k; y++)
+                for (int64_t x = 0; x < k; x++) {
+                    /* depthwise: output o = c*M + m reads input channel c */
+                    int64_t src = depthwise ? ((y * k + x) * C + o / M) * M + o % M : ((y * k + x) * C + i) * M + o;
+                    weight[((o * I + i) * k + y) * k + x] = w->f[src];
+                }
+    return weight;
+}
+
 /* Conv2D, _FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2dNative:
  * a [conv], then a [relu] when fused. */
 static int map_conv(importer *im, const tfjs_node *n, int depthwise, int fused)
@@ -184,18 +200,9 @@ static int map_conv(importer *im, const tfjs_node *n, int depthwise, int fused)
     int k = (int)w->dims[0];
     imp_window win;
     RM_TRY(window(im, n, "strides", k, &win));
-    int64_t M = w->dims[3], O = depthwise ? C * M : M, I = depthwise ? 1 : C;
-    float *weight = rm_malloc(sizeof *weight * (size_t)(O * I * k * k), "imported weights"), *bias = NULL;
+    int64_t O = depthwise ? C * w->dims[3] : w->dims[3];
+    float *weight = tfjs_filter_oihw(w, depthwise), *bias = NULL;
     if (!weight) return -1;
-    for (int64_t o = 0; o < O; o++)
-        for (int64_t i = 0; i < I; i++)
-            for (int y = 0; y < k; y++)
-                for (int x = 0; x < k; x++) {
-                    /* depthwise: output o = c*M + m reads input channel c */
-                    int64_t src = depthwise ? (((int64_t)y * k + x) * C + o / M) * M + o % M
-                                            : (((int64_t)y * k + x) * C + i) * M + o;
-                    weight[((o * I + i) * k + y) * k + x] = w->f[src];
-                }
     int relu = 0;   /* 1 Relu, 6 Relu6, 2 LeakyRelu */
     if (fused) {
         int nops = attr_list_count(n, "fused_ops");
@@ -526,14 +533,19 @@ int rm_import_tfjs(const rm_import_options *o)
     importer im = {.b = {.o = o}};
     int rc = rm_json_load(&im.doc, o->input);
     if (rc != 0) return rm_error_prefix("not a TF.js model.json");
-    const rm_json *format = rm_json_get(im.doc, "format");
+    const rm_json *format = rm_json_get(im.doc, "format"), *topo = rm_json_get(im.doc, "modelTopology");
     const char *fmt = format && format->type == RM_JSON_STRING ? format->string : "";
-    if (!strcmp(fmt, "layers-model"))
-        rc = rm_error("%s: a TF.js layers model (Keras topology); relmask imports graph models (convert it with "
-                      "tensorflowjs_converter --output_format tfjs_graph_model)",
-                      o->input);
-    else if (strcmp(fmt, "graph-model") && !rm_json_get(rm_json_get(im.doc, "modelTopology"), "node"))
-        rc = rm_error("%s: format '%s'; expected a TF.js graph model (format graph-model)", o->input, fmt);
+    /* a layers model: its format, or (older TF.js, no format) a Keras topology */
+    if (!strcmp(fmt, "layers-model") ||
+        (!fmt[0] && (rm_json_get(topo, "class_name") || rm_json_get(topo, "model_config")))) {
+        rc = tfjs_import_layers(o, im.doc);
+        rm_json_free(im.doc);
+        return rc;
+    }
+    if (strcmp(fmt, "graph-model") && !rm_json_get(topo, "node"))
+        rc = rm_error("%s: format '%s'; expected a TF.js graph model (format graph-model) or layers model (format "
+                      "layers-model)",
+                      o->input, fmt);
     if (rc == 0) rc = tfjs_load_manifest(&im.wts, im.doc, o->input);
     if (rc == 0) rc = read_nodes(&im);
     if (rc == 0) rc = read_input(&im);
