@@ -1,13 +1,14 @@
 /* relmask import tfjs: a TensorFlow.js graph model (model.json with its
  * weights manifest and .bin shards, as tensorflowjs_converter writes it)
- * becomes relmask layers through the builder (builder.h).
+ * becomes relmask layers through the builder (builder.h); a layers model
+ * (format layers-model, a Keras topology) is handed to tfjs_layers.c.
  *
  * TF.js graphs are NHWC; relmask is NCHW. Shapes are tracked as [C,H,W],
  * filters are transposed from HWIO (depthwise: HWCM) to OIHW, and 'SAME'
- * padding becomes the symmetric pad that gives TensorFlow's output size
- * (an odd total, which TensorFlow puts at the bottom and right, is
- * refused). Weights may be float32 or quantized (uint8, uint16: value =
- * min + scale q; float16). */
+ * padding becomes the pads that give TensorFlow's output size (an odd
+ * total puts the extra cell at the bottom and right; pooling, which pads
+ * every side alike, refuses that). Weights may be float32 or quantized
+ * (uint8, uint16: value = min + scale q; float16), read by tfjs_weights.c. */
 #include "import/import.h"
 
 #include <math.h>
