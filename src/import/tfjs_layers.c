@@ -365,8 +365,10 @@ static int map_reshape(importer *im, const klayer *L, int *flatten)
     if (*flatten || (im->b.flat && n == 1 && dims[0] == im->b.c) ||
         (!im->b.flat && n == 3 && dims[0] == im->b.h && dims[1] == im->b.w && dims[2] == im->b.c))
         return 0;
-    return imp_fail(&im->b, "reshapes to %s; only a no-op or a flatten (one dimension) is supported",
-                    t ? "another shape" : "an unknown shape");
+    char shape[128] = "none";
+    if (n) shape_text(shape, sizeof shape, n, dims);
+    return imp_fail(&im->b, "reshapes to %s (target_shape); only a no-op or a flatten (one dimension) is supported",
+                    shape);
 }
 
 /* Rescaling (x scale + offset): folded into the input normalization right
