@@ -1372,10 +1372,50 @@ static void tfjs_copy(size_t keep, const char *drop, const char *cut)
 static void tfjs_truncated(void) { tfjs_copy(700, NULL, NULL); }
 static void tfjs_no_shard(void) { tfjs_copy(SIZE_MAX, "group2-shard1of1.bin", NULL); }
 static void tfjs_short_shard(void) { tfjs_copy(SIZE_MAX, NULL, "group1-shard2of2.bin"); }
-static void tfjs_layers_model(void)
+/* A TF.js layers fixture (tests/fixtures/tfjs/<name>/) in the scratch
+ * directory, `from` replaced by `to` in its model.json and shard `cut`
+ * halved. */
+static void tfjs_layers_copy(const char *name, const char *from, const char *to, const char *cut)
 {
-    text("model.json", "{\"format\": \"layers-model\", \"modelTopology\": {\"class_name\": \"Sequential\"}, "
-                       "\"weightsManifest\": []}\n");
+    static const char *const shards[] = {"group1-shard1of1.bin", "group2-shard1of1.bin"};
+    char path[4096];
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/tfjs/%s/%s", getenv("RELMASK_FIXTURES"), name, shards[k]);
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;   /* layers_seq has one group */
+        static unsigned char buf[1 << 14];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        cr_assert(n > 0 && n < sizeof buf, "%s: unexpected size", path);
+        if (cut && !strcmp(cut, shards[k])) n /= 2;
+        tu_write_file(in(shards[k]), buf, n);
+    }
+    snprintf(path, sizeof path, "%s/tfjs/%s/model.json", getenv("RELMASK_FIXTURES"), name);
+    char *json = tu_read_text(path);
+    cr_assert(json, "cannot read %s", path);
+    char *at = from ? strstr(json, from) : NULL;
+    cr_assert(!from || at, "'%s' is not in %s", from, path);
+    size_t len = strlen(json) + (to ? strlen(to) : 0) + 1;
+    char *edited = malloc(len);
+    cr_assert(edited);
+    if (at) snprintf(edited, len, "%.*s%s%s", (int)(at - json), json, to, at + strlen(from));
+    else snprintf(edited, len, "%s", json);
+    text("model.json", edited);
+    free(edited);
+    free(json);
+}
+static void tfjs_layers_unsupported(void)
+{
+    tfjs_layers_copy("layers_seq", "\"class_name\": \"MaxPooling2D\"", "\"class_name\": \"Conv3D\"", NULL);
+}
+static void tfjs_layers_no_weight(void)
+{
+    tfjs_layers_copy("layers_seq", "\"name\": \"dense_2/bias\"", "\"name\": \"dense_2/offset\"", NULL);
+}
+static void tfjs_layers_short_shard(void) { tfjs_layers_copy("layers_func", NULL, NULL, "group2-shard1of1.bin"); }
+static void tfjs_layers_unknown_inbound(void)
+{
+    tfjs_layers_copy("layers_func", "[[[\"add\", 0, 0, {}]]]", "[[[\"nowhere\", 0, 0, {}]]]", NULL);
 }
 
 static void onnx_garbage(void) { text("model.onnx", "{\"this\": \"is JSON, not a protobuf\"}\n"); }
@@ -1574,7 +1614,10 @@ static const bad_case cases[] = {
     {"tfjs", "truncated model.json", tfjs_truncated, TFJS, 1, {"model.json", "not a TF.js model.json", "offset 697", "unterminated string"}, "out.h5", 0},
     {"tfjs", "missing weights shard", tfjs_no_shard, TFJS, 1, {"model.json", "cannot open the weights shard", "group2-shard1of1.bin"}, "out.h5", 0},
     {"tfjs", "short weights shard", tfjs_short_shard, TFJS, 1, {"model.json", "group1-shard1of2.bin+group1-shard2of2.bin hold 139 bytes", "dw/w"}, "out.h5", 0},
-    {"tfjs", "a layers model", tfjs_layers_model, TFJS, 1, {"model.json", "a TF.js layers model", "tfjs_graph_model"}, "out.h5", 0},
+    {"tfjs", "layers model: unsupported layer class", tfjs_layers_unsupported, TFJS, 1, {"model.json", "layer 2 'max_pooling2d_1' (Conv3D)", "layer class Conv3D is not supported", "InputLayer, Conv2D, DepthwiseConv2D"}, "out.h5", 0},
+    {"tfjs", "layers model: missing weight", tfjs_layers_no_weight, TFJS, 1, {"model.json", "layer 6 'dense_2' (Dense)", "its weight 'dense_2/bias' is not in the weights manifest"}, "out.h5", 0},
+    {"tfjs", "layers model: short weights shard", tfjs_layers_short_shard, TFJS, 1, {"model.json", "group2-shard1of1.bin hold 64 bytes", "depthwise_conv2d/depthwise_kernel"}, "out.h5", 0},
+    {"tfjs", "layers model: inbound node of an unknown layer", tfjs_layers_unknown_inbound, TFJS, 1, {"model.json", "layer 5 'activation' (Activation)", "reads 'nowhere', which is no layer of the model"}, "out.h5", 0},
     /* knowledge distillation: the teacher (train --distill) */
 #define KD "train -q -d d.h5 -n n.cfg -b 16 -e 1 -o out.h5 --distill "
     {"distill", "--distill: no such file", data16, KD "nope.h5", 1, {"--distill", "nope.h5: cannot open"}, "out.h5", 0},

@@ -6,7 +6,13 @@
  * residual sums, 'SAME' max pooling, Mean; also explained by LRP) and a
  * small graph with uint8,
  * uint16 and float16 weights over three shards, nodes out of order.
- * Broken models are refused naming the node or the shard, writing nothing. */
+ * TF.js layers models (Keras topologies) likewise, against the script's
+ * numpy implementation of the Keras layers: a Sequential model (Flatten of
+ * an NHWC map before Dense) and a functional one (separable and depthwise
+ * convolutions, a residual Add, Concatenate, uint8 weights), in Keras 2's
+ * and Keras 3's inbound-node forms.
+ * Broken models are refused naming the node, the layer or the shard,
+ * writing nothing. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <math.h>
@@ -305,10 +311,192 @@ Test(import_tfjs, refusals_name_the_node_or_the_shard)
                         "{\"i\": [\"1\", \"2\", \"2\", \"1\"]}}, \"padding\": {\"s\": \"U0FNRQ==\"}",
                         NULL),
             "");
-    refused("a TF.js layers model", broken_copy("\"graph-model\"", "\"layers-model\"", NULL), "");
+    refused("modelTopology has no class_name; a layers model (format layers-model) holds a Keras model config",
+            broken_copy("\"graph-model\"", "\"layers-model\"", NULL), "");
     refused("reads 'nowhere', which no node computes",
             broken_copy("\"input\": [\"conv/bias\"]", "\"input\": [\"nowhere\"]", NULL), "");
     refused("--classes names 2 classes but the model has 3 outputs", fixture("quant/model.json"), "--classes x,y");
     tu_write_text(tu_path(dir, "junk.json"), "{\"format\": \"graph-model\", \"modelTopology\": ");
     refused("not a TF.js model.json", tu_path(dir, "junk.json"), "");
+}
+
+/* --- layers models ------------------------------------------------------------------- */
+
+/* LRP explains the imported model of the data predicted_logits ingested:
+ * every record, and the heatmaps sum to the logits up to what the biases
+ * and the stabilizer take (the conservation line of `relmask info`: below
+ * max_gap). */
+static void explained_by_lrp(double max_gap)
+{
+    char m_path[4096], d_path[4096], *out;
+    snprintf(m_path, sizeof m_path, "%s", tu_path(dir, "m.h5"));
+    snprintf(d_path, sizeof d_path, "%s", tu_path(dir, "d.h5"));
+    int rc = tu_run_cli(&out, "relevance -q --force --model %s --data %s --target pred --out %s", m_path, d_path,
+                        tu_path(dir, "r.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "info %s", tu_path(dir, "r.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    const char *c = strstr(out, "mean |heatmap sum - logit| / |logit| = ");
+    cr_assert(strstr(out, "records: 4 explained") && c, "%s", out);
+    double gap = strtod(c + strlen("mean |heatmap sum - logit| / |logit| = "), NULL);
+    cr_log_info("conservation gap %g", gap);
+    cr_assert(isfinite(gap) && gap < max_gap, "heatmaps far from the logits they explain:\n%s", out);
+    free(out);
+}
+
+static int count_layers(const rm_model *m, rm_layer_type type, int grouped)
+{
+    int n = 0;
+    for (int i = 0; i < m->def.num_layers; i++)
+        n += m->def.layers[i].type == type && (!grouped || m->def.layers[i].groups > 1);
+    return n;
+}
+
+/* Sequential: Conv2D 'same' relu, BatchNormalization, MaxPooling2D,
+ * Flatten of the 8x8x4 map, Dense relu, Dropout, Dense softmax. Keras
+ * flattens h, w, c and relmask c, h, w: the first dense layer's rows are
+ * permuted, so the logits are Keras's. */
+Test(import_tfjs, layers_sequential_model_gives_the_reference_logits)
+{
+    char *out;
+    int rc = import(&out, fixture("layers_seq/model.json"), "--classes a,b,c");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_model m = {0};
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
+    static const rm_layer_type want[] = {RM_LAYER_CONV, RM_LAYER_RELU, RM_LAYER_BATCHNORM, RM_LAYER_MAXPOOL,
+                                         RM_LAYER_FLATTEN, RM_LAYER_DENSE, RM_LAYER_RELU, RM_LAYER_DENSE};
+    cr_assert_eq(m.def.num_layers, 8, "%s", m.def.text);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(m.def.layers[i].type, want[i], "layer %d:\n%s", i, m.def.text);
+    cr_assert(strstr(m.train_params, "format=tfjs-layers-model") && strstr(m.train_params, "keras_class=Sequential"),
+              "%s", m.train_params);
+    cr_assert(strstr(m.def.text, "(TF.js layers model, Keras Sequential"), "%s", m.def.text);
+    rm_model_free(&m);
+    float logits[N * 3];
+    predicted_logits(tu_path(dir, "m.h5"), "images_quant", 16, "a,b,c", logits);
+    assert_logits(logits, "logits_layers_seq", 3);
+    explained_by_lrp(1);
+}
+
+/* Functional, as Keras 2 writes inbound nodes ([name, 0, 0, {}] lists) and
+ * as Keras 3 does ({"args": [keras tensors]}, batch_shape, Functional):
+ * the same layers, `from =` lines and logits. */
+Test(import_tfjs, layers_functional_model_gives_the_reference_logits)
+{
+    static const char *const files[] = {"layers_func/model.json", "layers_func/model_keras3.json"};
+    for (int f = 0; f < 2; f++) {
+        char *out;
+        int rc = import(&out, fixture(files[f]), "--classes a,b,c --force");
+        cr_assert_eq(rc, 0, "%s: %s", files[f], out);
+        free(out);
+        rm_model m = {0};
+        cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
+        cr_assert_eq(m.def.num_layers, 14, "%s:\n%s", files[f], m.def.text);
+        cr_assert_eq(count_layers(&m, RM_LAYER_CONV, 0), 4, "conv, separable (depthwise + pointwise), depthwise");
+        cr_assert_eq(count_layers(&m, RM_LAYER_CONV, 1), 2, "two depthwise convolutions");
+        cr_assert_eq(count_layers(&m, RM_LAYER_ADD, 0), 1);
+        cr_assert_eq(count_layers(&m, RM_LAYER_CONCAT, 0), 1);
+        cr_assert_eq(count_layers(&m, RM_LAYER_BATCHNORM, 0), 1);
+        cr_assert(strstr(m.def.text, "from = batchnorm1, relu1") && strstr(m.def.text, "from = conv4, maxpool1") &&
+                      strstr(m.def.text, "pad = 0, 0, 1, 1") && strstr(m.def.text, "max = 6"),
+                  "%s:\n%s", files[f], m.def.text);
+        rm_model_free(&m);
+        float logits[N * 3];
+        predicted_logits(tu_path(dir, "m.h5"), "images_quant", 16, "a,b,c", logits);
+        assert_logits(logits, "logits_layers_func", 3);
+    }
+    explained_by_lrp(1);
+}
+
+/* Sequential: Rescaling (x 2 - 1 right after the input: folded into the
+ * normalization, (x/255 - 0.5) / 0.5), Conv2D 'valid', LeakyReLU,
+ * AveragePooling2D, Dense on a 7x7x4 map (a 1x1 convolution, as Keras
+ * applies it at every position), GlobalMaxPooling2D, BatchNormalization
+ * of flat features, Dense softmax; float16 weights. */
+Test(import_tfjs, layers_rescaling_per_position_dense_and_flat_batchnorm_give_the_reference_logits)
+{
+    char *out;
+    int rc = import(&out, fixture("layers_misc/model.json"), "--classes a,b,c");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rm_model m = {0};
+    cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
+    static const rm_layer_type want[] = {RM_LAYER_CONV, RM_LAYER_RELU, RM_LAYER_AVGPOOL, RM_LAYER_CONV, RM_LAYER_RELU,
+                                         RM_LAYER_MAXPOOL, RM_LAYER_FLATTEN, RM_LAYER_BATCHNORM, RM_LAYER_DENSE};
+    cr_assert_eq(m.def.num_layers, 9, "%s", m.def.text);
+    for (int i = 0; i < 9; i++)
+        cr_assert_eq(m.def.layers[i].type, want[i], "layer %d:\n%s", i, m.def.text);
+    cr_assert(m.def.layers[1].slope == 0.1 && m.def.layers[3].size == 1, "%s", m.def.text);
+    cr_assert(m.norm_mean[0] == 0.5f && m.norm_std[0] == 0.5f, "normalization %g %g", m.norm_mean[0], m.norm_std[0]);
+    rm_model_free(&m);
+    float logits[N * 3];
+    predicted_logits(tu_path(dir, "m.h5"), "images_quant", 16, "a,b,c", logits);
+    assert_logits(logits, "logits_layers_misc", 3);
+    /* a batchnorm after the pooled features shifts them by more than the
+     * small negative logits: its bias takes most of the relevance (gap ~2) */
+    explained_by_lrp(INFINITY);
+}
+
+/* A copy of layers fixture `name` (a directory of model.json and shards)
+ * in the scratch directory, `from` replaced by `to` in model.json, shard
+ * `cut` cut to half its size. */
+static char *layers_copy(const char *name, const char *from, const char *to, const char *cut)
+{
+    static const char *const files[] = {"group1-shard1of1.bin", "group2-shard1of1.bin"};
+    for (int s = 0; s < 2; s++) {
+        char src[256];
+        snprintf(src, sizeof src, "%s/%s", name, files[s]);
+        FILE *f = fopen(fixture(src), "rb");
+        if (!f) continue;   /* layers_seq has one group */
+        static unsigned char buf[1 << 16];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        cr_assert(n > 0 && n < sizeof buf);
+        if (cut && !strcmp(cut, files[s])) n /= 2;
+        tu_write_file(tu_path(dir, files[s]), buf, n);
+    }
+    char src[256];
+    snprintf(src, sizeof src, "%s/model.json", name);
+    char *json = tu_read_text(fixture(src));
+    cr_assert(json);
+    if (from) {
+        char *at = strstr(json, from);
+        cr_assert(at, "'%s' is not in the fixture", from);
+        size_t len = strlen(json) + strlen(to) + 1;
+        char *edited = malloc(len);
+        snprintf(edited, len, "%.*s%s%s", (int)(at - json), json, to, at + strlen(from));
+        free(json);
+        json = edited;
+    }
+    tu_write_text(tu_path(dir, "model.json"), json);
+    free(json);
+    static char path[4096];
+    snprintf(path, sizeof path, "%s", tu_path(dir, "model.json"));
+    return path;
+}
+
+Test(import_tfjs, layers_model_refusals_name_the_layer_or_the_weight)
+{
+    refused("model.json: layer 2 'max_pooling2d_1' (Conv3D): layer class Conv3D is not supported; relmask imports "
+            "layers models of InputLayer, Conv2D, DepthwiseConv2D, SeparableConv2D, BatchNormalization",
+            layers_copy("layers_seq", "\"class_name\": \"MaxPooling2D\"", "\"class_name\": \"Conv3D\"", NULL), "");
+    refused("layer 6 'dense_2' (Dense): its weight 'dense_2/bias' is not in the weights manifest",
+            layers_copy("layers_seq", "\"name\": \"dense_2/bias\"", "\"name\": \"dense_2/offset\"", NULL), "");
+    refused("the weights shards group2-shard1of1.bin hold 64 bytes, but weight depthwise_conv2d/depthwise_kernel "
+            "needs bytes 0..72",
+            layers_copy("layers_func", NULL, NULL, "group2-shard1of1.bin"), "");
+    refused("layer 5 'activation' (Activation) reads 'nowhere', which is no layer of the model",
+            layers_copy("layers_func", "[[[\"add\", 0, 0, {}]]]", "[[[\"nowhere\", 0, 0, {}]]]", NULL), "");
+    refused("layer 4 'dense_1' (Dense): its weight 'dense_1/kernel' is [256,8]; expected [64,8]",
+            layers_copy("layers_seq", "\"pool_size\": [2, 2], \"padding\": \"valid\", \"strides\": null",
+                        "\"pool_size\": [2, 2], \"padding\": \"valid\", \"strides\": [4, 4]", NULL),
+            "");
+    refused("layer 4 'dense_1' (Dense): a softmax that is not the model's output",
+            layers_copy("layers_seq", "\"units\": 8, \"activation\": \"relu\"", "\"units\": 8, \"activation\": "
+                        "\"softmax\"", NULL),
+            "");
+    refused("layer 1 'conv2d' (Conv2D): its kernel_size is [3, 5]; relmask takes one value for height and width",
+            layers_copy("layers_func", "\"kernel_size\": [3, 3]", "\"kernel_size\": [3, 5]", NULL), "");
 }

@@ -39,9 +39,13 @@ int rm_import_onnx(const rm_import_options *o);
  * .bin shards beside it; float32 or uint8/uint16/float16 quantized
  * weights): Conv2D, _FusedConv2D (BiasAdd, Relu), DepthwiseConv2dNative,
  * MaxPool, AvgPool, Add/AddV2, BiasAdd, Relu, Mean over height and width,
- * MatMul, Reshape/Squeeze to [N,C], Identity and a final Softmax. NHWC
- * becomes NCHW; 'SAME' padding must be symmetric. Errors name the node
- * (index, name, op) or the shard; nothing is written. */
+ * MatMul, Reshape/Squeeze to [N,C], Identity and a final Softmax; or a
+ * layers model (a Keras Sequential or functional topology): Conv2D,
+ * DepthwiseConv2D, SeparableConv2D, BatchNormalization, activations,
+ * pooling, Flatten, Dense, Dropout, Add, Concatenate (docs/import.md).
+ * NHWC becomes NCHW; 'SAME' padding puts an odd extra cell at the bottom
+ * and right, as TensorFlow does. Errors name the node (index, name, op),
+ * the layer (index, name, class) or the shard; nothing is written. */
 int rm_import_tfjs(const rm_import_options *o);
 
 #endif

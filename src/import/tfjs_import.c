@@ -1,13 +1,14 @@
 /* relmask import tfjs: a TensorFlow.js graph model (model.json with its
  * weights manifest and .bin shards, as tensorflowjs_converter writes it)
- * becomes relmask layers through the builder (builder.h).
+ * becomes relmask layers through the builder (builder.h); a layers model
+ * (format layers-model, a Keras topology) is handed to tfjs_layers.c.
  *
  * TF.js graphs are NHWC; relmask is NCHW. Shapes are tracked as [C,H,W],
  * filters are transposed from HWIO (depthwise: HWCM) to OIHW, and 'SAME'
- * padding becomes the symmetric pad that gives TensorFlow's output size
- * (an odd total, which TensorFlow puts at the bottom and right, is
- * refused). Weights may be float32 or quantized (uint8, uint16: value =
- * min + scale q; float16). */
+ * padding becomes the pads that give TensorFlow's output size (an odd
+ * total puts the extra cell at the bottom and right; pooling, which pads
+ * every side alike, refuses that). Weights may be float32 or quantized
+ * (uint8, uint16: value = min + scale q; float16), read by tfjs_weights.c. */
 #include "import/import.h"
 
 #include <math.h>
@@ -18,18 +19,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "import/builder.h"
-
-enum { TFJS_MAX_DIMS = 6 };
-
-typedef struct {
-    const char *name;
-    int is_int;
-    int ndims;
-    int64_t dims[TFJS_MAX_DIMS];
-    int64_t count;
-    float *f;
-    int32_t *i;
-} tfjs_const;
+#include "import/tfjs.h"
 
 typedef struct {
     const char *name, *op;
@@ -42,164 +32,10 @@ typedef struct {
 typedef struct {
     imp_builder b;
     rm_json *doc;
-    char dir[4096];
-    tfjs_const *consts;
-    int nconsts;
+    tfjs_weights wts;
     tfjs_node *nodes;
     int nnodes;
 } importer;
-
-/* --- the weights manifest ------------------------------------------------------- */
-
-static const tfjs_const *find_const(const importer *im, const char *name)
-{
-    for (int i = 0; i < im->nconsts; i++)
-        if (!strcmp(im->consts[i].name, name)) return &im->consts[i];
-    return NULL;
-}
-
-static float half_to_float(uint16_t h)
-{
-    int sign = h >> 15, exp = (h >> 10) & 31, man = h & 1023;
-    double v = exp == 0 ? ldexp(man, -24) : exp == 31 ? (man ? NAN : INFINITY) : ldexp(man + 1024, exp - 25);
-    return (float)(sign ? -v : v);
-}
-
-static int read_shards(importer *im, const rm_json *paths, unsigned char **out, size_t *size)
-{
-    *out = NULL, *size = 0;
-    for (size_t p = 0; p < paths->count; p++) {
-        if (paths->items[p].type != RM_JSON_STRING || strchr(paths->items[p].string, '/') ||
-            !paths->items[p].string[0])
-            return rm_error("%s: weightsManifest paths must be file names beside it", im->b.o->input);
-        char path[4200];
-        snprintf(path, sizeof path, "%s%s", im->dir, paths->items[p].string);
-        FILE *f = fopen(path, "rb");
-        if (!f) return rm_error("%s: cannot open the weights shard %s", im->b.o->input, path);
-        int rc = fseek(f, 0, SEEK_END);
-        long n = rc == 0 ? ftell(f) : -1;
-        if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
-            fclose(f);
-            return rm_error("%s: cannot read %s", im->b.o->input, path);
-        }
-        unsigned char *grown = rm_realloc(*out, *size + (size_t)n + 1, "weights");
-        if (!grown) {
-            fclose(f);
-            return -1;
-        }
-        *out = grown;
-        size_t got = fread(*out + *size, 1, (size_t)n, f);
-        fclose(f);
-        if (got != (size_t)n) return rm_error("%s: short read of %s", im->b.o->input, path);
-        *size += (size_t)n;
-    }
-    return 0;
-}
-
-/* One manifest entry at *offset of the group's bytes. */
-static int load_weight(importer *im, const rm_json *w, const unsigned char *bytes, size_t size, size_t *offset,
-                       const char *shards)
-{
-    const rm_json *name = rm_json_get(w, "name"), *shape = rm_json_get(w, "shape"), *dtype = rm_json_get(w, "dtype");
-    const rm_json *q = rm_json_get(w, "quantization");
-    if (!name || name->type != RM_JSON_STRING || !shape || shape->type != RM_JSON_ARRAY || !dtype ||
-        dtype->type != RM_JSON_STRING)
-        return rm_error("%s: a weightsManifest entry without name, shape and dtype", im->b.o->input);
-    tfjs_const c = {.name = name->string};
-    if (shape->count > TFJS_MAX_DIMS)
-        return rm_error("%s: weight %s has %zu dimensions", im->b.o->input, name->string, shape->count);
-    c.ndims = (int)shape->count;
-    c.count = 1;
-    for (int d = 0; d < c.ndims; d++) {
-        double v = shape->items[d].type == RM_JSON_NUMBER ? shape->items[d].number : -1;
-        if (!(v >= 0 && v <= (1 << 30)) || v != floor(v) || c.count * (int64_t)v > ((int64_t)1 << 31))
-            return rm_error("%s: weight %s has a bad shape", im->b.o->input, name->string);
-        c.dims[d] = (int64_t)v;
-        c.count *= c.dims[d];
-    }
-    int is_int = !strcmp(dtype->string, "int32");
-    if (!is_int && strcmp(dtype->string, "float32"))
-        return rm_error("%s: weight %s has dtype %s; expected float32 or int32", im->b.o->input, name->string,
-                        dtype->string);
-    const char *qtype = NULL;
-    double qmin = 0, qscale = 1;
-    if (q) {
-        const rm_json *qt = rm_json_get(q, "dtype");
-        if (!qt || qt->type != RM_JSON_STRING) return rm_error("%s: weight %s: quantization without a dtype",
-                                                              im->b.o->input, name->string);
-        qtype = qt->string;
-        if (strcmp(qtype, "uint8") && strcmp(qtype, "uint16") && strcmp(qtype, "float16"))
-            return rm_error("%s: weight %s is quantized as %s; expected uint8, uint16 or float16", im->b.o->input,
-                            name->string, qtype);
-        if (strcmp(qtype, "float16") &&
-            (rm_json_get_number(q, "min", im->b.o->input, &qmin) || rm_json_get_number(q, "scale", im->b.o->input, &qscale)))
-            return -1;
-        if (is_int) return rm_error("%s: weight %s: quantized int32 is not supported", im->b.o->input, name->string);
-    }
-    size_t each = !qtype ? 4 : !strcmp(qtype, "uint8") ? 1 : 2, need = each * (size_t)c.count;
-    if (*offset + need > size)
-        return rm_error("%s: the weights shards %s hold %zu bytes, but weight %s needs bytes %zu..%zu (a shard of "
-                        "the wrong size, or a missing one)",
-                        im->b.o->input, shards, size, name->string, *offset, *offset + need);
-    const unsigned char *p = bytes + *offset;
-    c.is_int = is_int;
-    if (is_int) {
-        if (!(c.i = rm_malloc(sizeof *c.i * (size_t)(c.count ? c.count : 1), "weights"))) return -1;
-        memcpy(c.i, p, need);
-    } else {
-        if (!(c.f = rm_malloc(sizeof *c.f * (size_t)(c.count ? c.count : 1), "weights"))) return -1;
-        for (int64_t k = 0; k < c.count; k++) {
-            if (!qtype) memcpy(&c.f[k], p + 4 * k, 4);
-            else if (!strcmp(qtype, "uint8")) c.f[k] = (float)(qmin + qscale * p[k]);
-            else {
-                uint16_t v;
-                memcpy(&v, p + 2 * k, 2);
-                c.f[k] = !strcmp(qtype, "float16") ? half_to_float(v) : (float)(qmin + qscale * v);
-            }
-            if (!isfinite(c.f[k])) {
-                free(c.f);
-                return rm_error("%s: weight %s holds %s at index %lld; the model's weights must be finite",
-                                im->b.o->input, name->string, isnan(c.f[k]) ? "NaN" : "an infinity", (long long)k);
-            }
-        }
-    }
-    *offset += need;
-    tfjs_const *grown = rm_realloc(im->consts, sizeof *grown * (size_t)(im->nconsts + 1), "weights");
-    if (!grown) {
-        free(c.f), free(c.i);
-        return -1;
-    }
-    im->consts = grown;
-    im->consts[im->nconsts++] = c;
-    return 0;
-}
-
-static int load_manifest(importer *im)
-{
-    const rm_json *groups = rm_json_get(im->doc, "weightsManifest");
-    if (!groups || groups->type != RM_JSON_ARRAY)
-        return rm_error("%s: no weightsManifest array; expected a TF.js model.json", im->b.o->input);
-    for (size_t g = 0; g < groups->count; g++) {
-        const rm_json *paths = rm_json_get(&groups->items[g], "paths"), *weights = rm_json_get(&groups->items[g], "weights");
-        if (!paths || paths->type != RM_JSON_ARRAY || !weights || weights->type != RM_JSON_ARRAY)
-            return rm_error("%s: weightsManifest group %zu needs 'paths' and 'weights' arrays", im->b.o->input, g);
-        char shards[512] = "";
-        for (size_t p = 0; p < paths->count && paths->items[p].type == RM_JSON_STRING; p++)
-            snprintf(shards + strlen(shards), sizeof shards - strlen(shards), "%s%s", p ? "+" : "",
-                     paths->items[p].string);
-        unsigned char *bytes;
-        size_t size, offset = 0;
-        int rc = read_shards(im, paths, &bytes, &size);
-        for (size_t w = 0; rc == 0 && w < weights->count; w++)
-            rc = load_weight(im, &weights->items[w], bytes, size, &offset, shards);
-        if (rc == 0 && offset != size)
-            rc = rm_error("%s: the weights shards %s hold %zu bytes but the manifest describes %zu", im->b.o->input,
-                          shards, size, offset);
-        free(bytes);
-        RM_TRY(rc);
-    }
-    return 0;
-}
 
 /* --- node attributes ------------------------------------------------------------ */
 
@@ -286,7 +122,7 @@ static int attr_list_count(const tfjs_node *n, const char *key)
 
 static const tfjs_const *const_input(importer *im, const tfjs_node *n, int k, const char *role)
 {
-    const tfjs_const *c = k < n->ninputs ? find_const(im, n->inputs[k]) : NULL;
+    const tfjs_const *c = k < n->ninputs ? tfjs_find_const(&im->wts, n->inputs[k]) : NULL;
     if (!c) imp_fail(&im->b, "its %s '%s' is not a constant weight", role, k < n->ninputs ? n->inputs[k] : "");
     return c;
 }
@@ -296,6 +132,23 @@ static int check_nhwc(importer *im, const tfjs_node *n)
     char buf[32];
     const char *f = attr_string(n, "data_format", buf, sizeof buf);
     if (f && strcmp(f, "NHWC")) return imp_fail(&im->b, "data_format %s; relmask imports NHWC graphs", f);
+    return 0;
+}
+
+int tfjs_window(imp_builder *b, int size, int stride, int dilation, int same, imp_window *win)
+{
+    *win = imp_window_sym(size, stride, 0);
+    win->dilation = dilation;
+    if (!same) return 0;
+    int64_t in[2] = {b->h, b->w}, span = (int64_t)(size - 1) * dilation + 1;
+    for (int a = 0; a < 2; a++) {
+        int64_t out = (in[a] + stride - 1) / stride;
+        int64_t total = (out - 1) * stride + span - in[a];
+        if (total < 0) total = 0;
+        if (total > 128) return imp_fail(b, "'SAME' padding of %lld cells (at most 128)", (long long)total);
+        win->pads[a] = (int)(total / 2);
+        win->pads[a + 2] = (int)(total - total / 2);
+    }
     return 0;
 }
 
@@ -310,22 +163,27 @@ static int window(importer *im, const tfjs_node *n, const char *strides_key, int
         return imp_fail(&im->b, "%s must be [1,s,s,1] with one stride for height and width", strides_key);
     if (nd != 0 && (nd != 4 || d[0] != 1 || d[3] != 1 || d[1] != d[2] || d[1] < 1 || d[1] > 64))
         return imp_fail(&im->b, "dilations must be [1,d,d,1] with one dilation for height and width");
-    *win = imp_window_sym(k, (int)s[1], 0);
-    win->dilation = (int)d[1];
     char buf[32];
     const char *padding = attr_string(n, "padding", buf, sizeof buf);
-    if (!padding || !strcmp(padding, "VALID")) return 0;
-    if (strcmp(padding, "SAME")) return imp_fail(&im->b, "padding %s is not supported (SAME or VALID)", padding);
-    int64_t size[2] = {im->b.h, im->b.w}, span = (int64_t)(k - 1) * win->dilation + 1;
-    for (int a = 0; a < 2; a++) {
-        int64_t out = (size[a] + win->stride - 1) / win->stride;
-        int64_t total = (out - 1) * win->stride + span - size[a];
-        if (total < 0) total = 0;
-        if (total > 128) return imp_fail(&im->b, "'SAME' padding of %lld cells (at most 128)", (long long)total);
-        win->pads[a] = (int)(total / 2);
-        win->pads[a + 2] = (int)(total - total / 2);
-    }
-    return 0;
+    if (padding && strcmp(padding, "VALID") && strcmp(padding, "SAME"))
+        return imp_fail(&im->b, "padding %s is not supported (SAME or VALID)", padding);
+    return tfjs_window(&im->b, k, (int)s[1], (int)d[1], padding && !strcmp(padding, "SAME"), win);
+}
+
+float *tfjs_filter_oihw(const tfjs_const *w, int depthwise)
+{
+    int64_t k = w->dims[0], C = w->dims[2], M = w->dims[3], O = depthwise ? C * M : M, I = depthwise ? 1 : C;
+    float *weight = rm_malloc(sizeof *weight * (size_t)(O * I * k * k), "imported weights");
+    if (!weight) return NULL;
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t i = 0; i < I; i++)
+            for (int64_t y = 0; y < k; y++)
+                for (int64_t x = 0; x < k; x++) {
+                    /* depthwise: output o = c*M + m reads input channel c */
+                    int64_t src = depthwise ? ((y * k + x) * C + o / M) * M + o % M : ((y * k + x) * C + i) * M + o;
+                    weight[((o * I + i) * k + y) * k + x] = w->f[src];
+                }
+    return weight;
 }
 
 /* Conv2D, _FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2dNative:
@@ -343,18 +201,9 @@ static int map_conv(importer *im, const tfjs_node *n, int depthwise, int fused)
     int k = (int)w->dims[0];
     imp_window win;
     RM_TRY(window(im, n, "strides", k, &win));
-    int64_t M = w->dims[3], O = depthwise ? C * M : M, I = depthwise ? 1 : C;
-    float *weight = rm_malloc(sizeof *weight * (size_t)(O * I * k * k), "imported weights"), *bias = NULL;
+    int64_t O = depthwise ? C * w->dims[3] : w->dims[3];
+    float *weight = tfjs_filter_oihw(w, depthwise), *bias = NULL;
     if (!weight) return -1;
-    for (int64_t o = 0; o < O; o++)
-        for (int64_t i = 0; i < I; i++)
-            for (int y = 0; y < k; y++)
-                for (int x = 0; x < k; x++) {
-                    /* depthwise: output o = c*M + m reads input channel c */
-                    int64_t src = depthwise ? (((int64_t)y * k + x) * C + o / M) * M + o % M
-                                            : (((int64_t)y * k + x) * C + i) * M + o;
-                    weight[((o * I + i) * k + y) * k + x] = w->f[src];
-                }
     int relu = 0;   /* 1 Relu, 6 Relu6, 2 LeakyRelu */
     if (fused) {
         int nops = attr_list_count(n, "fused_ops");
@@ -384,27 +233,37 @@ static int map_conv(importer *im, const tfjs_node *n, int depthwise, int fused)
     return 0;
 }
 
+int tfjs_pool(imp_builder *b, rm_layer_type type, int size, int stride, int same)
+{
+    RM_TRY(imp_need_spatial(b));
+    imp_window win;
+    RM_TRY(tfjs_window(b, size, stride, 1, same, &win));
+    int pad = win.pads[0];
+    if (win.pads[1] != pad || win.pads[2] != pad || win.pads[3] != pad)
+        return imp_fail(b, "'SAME' pooling of a %dx%d window with stride %d on a %lldx%lld input pads "
+                           "%d,%d,%d,%d (top, left, bottom, right); relmask pooling pads every side alike "
+                           "(convolutions take asymmetric pads)",
+                        size, size, stride, (long long)b->h, (long long)b->w, win.pads[0], win.pads[1], win.pads[2],
+                        win.pads[3]);
+    if (type == RM_LAYER_AVGPOOL && pad > 0)
+        return imp_fail(b, "'SAME' average pooling averages over the valid cells only; relmask's counts the "
+                           "padding cells");
+    return imp_pool(b, type, size, stride, pad);
+}
+
 static int map_pool(importer *im, const tfjs_node *n, rm_layer_type type)
 {
     RM_TRY(imp_need_spatial(&im->b));
     RM_TRY(check_nhwc(im, n));
     int64_t ks[4];
     int nk = attr_ints(n, "ksize", ks, 4);
-    if (nk != 4 || ks[0] != 1 || ks[3] != 1 || ks[1] != ks[2])
+    if (nk != 4 || ks[0] != 1 || ks[3] != 1 || ks[1] != ks[2] || ks[1] < 1 || ks[1] > 64)
         return imp_fail(&im->b, "ksize must be [1,k,k,1] (a square window)");
-    imp_window win;
+    imp_window win;   /* the strides, checked */
     RM_TRY(window(im, n, "strides", (int)ks[1], &win));
-    int pad = win.pads[0], stride = win.stride;
-    if (win.pads[1] != pad || win.pads[2] != pad || win.pads[3] != pad)
-        return imp_fail(&im->b, "'SAME' pooling of a %dx%d window with stride %d on a %lldx%lld input pads "
-                                "%d,%d,%d,%d (top, left, bottom, right); relmask pooling pads every side alike "
-                                "(convolutions take asymmetric pads)",
-                        (int)ks[1], (int)ks[1], stride, (long long)im->b.h, (long long)im->b.w, win.pads[0],
-                        win.pads[1], win.pads[2], win.pads[3]);
-    if (type == RM_LAYER_AVGPOOL && pad > 0)
-        return imp_fail(&im->b, "'SAME' average pooling averages over the valid cells only; relmask's counts the "
-                                "padding cells");
-    return imp_pool(&im->b, type, (int)ks[1], stride, pad);
+    char buf[32];
+    const char *padding = attr_string(n, "padding", buf, sizeof buf);
+    return tfjs_pool(&im->b, type, (int)ks[1], win.stride, padding && !strcmp(padding, "SAME"));
 }
 
 /* Mean over height and width (axes 1 and 2 of NHWC): global average pooling. */
@@ -491,7 +350,7 @@ static int map_node(importer *im, tfjs_node *n, int index)
             const imp_tensor *xs[2] = {x0, y};
             RM_TRY(imp_join(&im->b, xs, (const char *const *)n->inputs, 2, 0));
         } else {
-            const tfjs_const *k = find_const(im, n->inputs[x0 ? 1 : 0]);
+            const tfjs_const *k = tfjs_find_const(&im->wts, n->inputs[x0 ? 1 : 0]);
             if (!k || k->is_int)
                 return imp_fail(&im->b, "its other input '%s' is neither a float constant nor computed by an "
                                         "earlier node",
@@ -621,7 +480,7 @@ static int walk(importer *im)
     for (int i = 0; i < im->nnodes; i++) {
         tfjs_node *n = &im->nodes[i];
         n->done = !strcmp(n->op, "Const") || !strcmp(n->op, "Placeholder") || !strcmp(n->op, "NoOp");
-        if (!strcmp(n->op, "Const") && !find_const(im, n->name))
+        if (!strcmp(n->op, "Const") && !tfjs_find_const(&im->wts, n->name))
             return rm_error("%s: constant '%s' is not in the weights manifest", im->b.o->input, n->name);
         left += !n->done;
     }
@@ -632,7 +491,7 @@ static int walk(importer *im)
             if (n->done) continue;
             int ready = 1;
             for (int k = 0; k < n->ninputs && ready; k++)
-                ready = find_const(im, n->inputs[k]) || imp_find_tensor(&im->b, n->inputs[k]);
+                ready = tfjs_find_const(&im->wts, n->inputs[k]) || imp_find_tensor(&im->b, n->inputs[k]);
             if (!ready) continue;
             RM_TRY(map_node(im, n, i));
             n->done = 1, progress = 1, left--, index++;
@@ -662,8 +521,7 @@ static int walk(importer *im)
 
 static void free_importer(importer *im)
 {
-    for (int i = 0; i < im->nconsts; i++) free(im->consts[i].f), free(im->consts[i].i);
-    free(im->consts);
+    tfjs_free_weights(&im->wts);
     for (int i = 0; i < im->nnodes; i++)
         for (int k = 0; k < im->nodes[i].ninputs; k++) free(im->nodes[i].inputs[k]);
     free(im->nodes);
@@ -674,19 +532,22 @@ static void free_importer(importer *im)
 int rm_import_tfjs(const rm_import_options *o)
 {
     importer im = {.b = {.o = o}};
-    const char *slash = strrchr(o->input, '/');
-    snprintf(im.dir, sizeof im.dir, "%.*s", slash ? (int)(slash - o->input + 1) : 0, o->input);
     int rc = rm_json_load(&im.doc, o->input);
     if (rc != 0) return rm_error_prefix("not a TF.js model.json");
-    const rm_json *format = rm_json_get(im.doc, "format");
+    const rm_json *format = rm_json_get(im.doc, "format"), *topo = rm_json_get(im.doc, "modelTopology");
     const char *fmt = format && format->type == RM_JSON_STRING ? format->string : "";
-    if (!strcmp(fmt, "layers-model"))
-        rc = rm_error("%s: a TF.js layers model (Keras topology); relmask imports graph models (convert it with "
-                      "tensorflowjs_converter --output_format tfjs_graph_model)",
-                      o->input);
-    else if (strcmp(fmt, "graph-model") && !rm_json_get(rm_json_get(im.doc, "modelTopology"), "node"))
-        rc = rm_error("%s: format '%s'; expected a TF.js graph model (format graph-model)", o->input, fmt);
-    if (rc == 0) rc = load_manifest(&im);
+    /* a layers model: its format, or (older TF.js, no format) a Keras topology */
+    if (!strcmp(fmt, "layers-model") ||
+        (!fmt[0] && (rm_json_get(topo, "class_name") || rm_json_get(topo, "model_config")))) {
+        rc = tfjs_import_layers(o, im.doc);
+        rm_json_free(im.doc);
+        return rc;
+    }
+    if (strcmp(fmt, "graph-model") && !rm_json_get(topo, "node"))
+        rc = rm_error("%s: format '%s'; expected a TF.js graph model (format graph-model) or layers model (format "
+                      "layers-model)",
+                      o->input, fmt);
+    if (rc == 0) rc = tfjs_load_manifest(&im.wts, im.doc, o->input);
     if (rc == 0) rc = read_nodes(&im);
     if (rc == 0) rc = read_input(&im);
     if (rc == 0) rc = walk(&im);

@@ -1,7 +1,10 @@
-/* The TF.js importer (src/import/tfjs_import.c) on arbitrary model.json
- * bytes: JSON, the weights manifest (shards of fixed bytes beside it, named
- * as the quant fixture's), node attributes (base64), the NHWC mapping and
- * the model file. */
+/* The TF.js importer (src/import/tfjs_import.c, tfjs_layers.c) on
+ * arbitrary model.json bytes: JSON, the weights manifest (shards of fixed
+ * bytes beside it, named as the quant fixture's), node attributes (base64)
+ * or Keras layer configs and inbound nodes, the NHWC mapping and the model
+ * file. Seeds: graph models (quant, the npm emotion model) and two layers
+ * models whose manifests fit the fixed shards (layers_seq: Sequential,
+ * float32 in group2; layers_func: functional, uint8/uint16 over group1). */
 #include "fuzz_common.h"
 
 #include <stdlib.h>
