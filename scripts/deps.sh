@@ -11,6 +11,9 @@ PKGS="gcc make libc6-dev libdnnl-dev libhdf5-dev hdf5-tools libcriterion-dev
 # only recommends libclang-rt-14-dev, which holds libclang_rt.fuzzer) and
 # LLVM's OpenMP runtime for clang's -fopenmp.
 [ "${1:-}" = "--fuzz" ] && PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev"
+# --fixtures: what the golden-fixture generators in tests/fixtures/ import
+# (make check itself reads only their committed outputs).
+[ "${1:-}" = "--fixtures" ] && PKGS="$PKGS python3 python3-torch python3-numpy python3-h5py python3-onnx"
 # --valgrind: the memcheck run of scripts/valgrind-pipeline.sh.
 [ "${1:-}" = "--valgrind" ] && PKGS="$PKGS valgrind"
 # --browser: headless Chromium and the report's font for the browser suite
