@@ -13,10 +13,18 @@
 int rm_model_check_dataset(const rm_model *m, const char *model_path, const rm_dataset *ds)
 {
     const rm_shape *in = &m->def.input;
-    if (in->c != ds->channels || in->h != ds->height || in->w != ds->width || m->num_classes != ds->num_classes)
-        return rm_error("%s expects %dx%dx%d inputs with %d classes but %s holds %dx%dx%d images with %d classes",
-                        model_path, in->c, in->h, in->w, m->num_classes, ds->path, ds->channels, ds->height,
-                        ds->width, ds->num_classes);
+    if (in->c != ds->channels || in->h != ds->height || in->w != ds->width)
+        return rm_error("%s expects %dx%dx%d inputs but %s holds %dx%dx%d images (channels x height x width); "
+                        "ingest the images again at the model's input with --size %dx%d --channels %d%s",
+                        model_path, in->c, in->h, in->w, ds->path, ds->channels, ds->height, ds->width, in->w, in->h,
+                        in->c,
+                        in->c == ds->channels ? ", or, for a fully convolutional imported model, import it again "
+                                                "with --size at the data's size"
+                                              : "");
+    if (m->num_classes != ds->num_classes)
+        return rm_error("%s has %d classes but %s has %d; ingest the data with --classes naming the model's "
+                        "classes (relmask info %s lists them)",
+                        model_path, m->num_classes, ds->path, ds->num_classes, model_path);
     for (int c = 0; c < m->num_classes; c++)
         if (strcmp(m->class_names[c], ds->class_names[c]) != 0) {
             char list[1024] = "";
