@@ -75,13 +75,19 @@ static int bench(const rm_model *m, const char *name, const char *composite, con
     return rc;
 }
 
+/* bench_lrp [NET [ONLY]]: ONLY (epsilon, composite or epsilon-plus-flat)
+ * runs one figure, for profiling it alone. */
 int main(int argc, char **argv)
 {
     rm_model m;
     const char *const box_first[] = {"conv1=zbox"};
-    if (make_model(&m, argc > 1 ? argv[1] : "fer-small") != 0 || bench(&m, "epsilon", "epsilon", NULL, 0) != 0 ||
-        bench(&m, "composite", "epsilon-plus", box_first, 1) != 0 ||
-        bench(&m, "epsilon-plus-flat", "epsilon-plus-flat", NULL, 0) != 0) {
+    const char *only = argc > 2 ? argv[2] : NULL;
+    int rc = make_model(&m, argc > 1 ? argv[1] : "fer-small");
+    if (rc == 0 && (!only || !strcmp(only, "epsilon"))) rc = bench(&m, "epsilon", "epsilon", NULL, 0);
+    if (rc == 0 && (!only || !strcmp(only, "composite"))) rc = bench(&m, "composite", "epsilon-plus", box_first, 1);
+    if (rc == 0 && (!only || !strcmp(only, "epsilon-plus-flat")))
+        rc = bench(&m, "epsilon-plus-flat", "epsilon-plus-flat", NULL, 0);
+    if (rc != 0) {
         fprintf(stderr, "bench_lrp: %s\n", rm_error_message());
         return 1;
     }

@@ -97,6 +97,17 @@ static int forward_pd(rm_layer *l, rm_net *net, conv_impl *c, dnnl_alg_kind_t al
     return RM_DNNL(dnnl_primitive_desc_create(pd, &desc, c->relu_attr, net->dnn.engine, NULL));
 }
 
+/* Fewer than 16 input channels per group: direct. oneDNN 2.6's heuristic
+ * picks Winograd there, which pads the channels to its 16-channel blocks:
+ * mini-Xception's 8-to-8 convolution took 15.5 ms per 256 images forward
+ * against 3.9 ms direct, and its LRP backward-data 4.8 ms per 32 against
+ * 1.9 ms (DNNL_VERBOSE, 2 threads). */
+static dnnl_alg_kind_t narrow_alg(const rm_layer *l)
+{
+    int per_group = (int)(l->def->in.c / (l->def->groups > 1 ? l->def->groups : 1));
+    return per_group < 16 ? dnnl_convolution_direct : RM_CONV_ALG;
+}
+
 static int build_forward(rm_layer *l, rm_net *net, conv_impl *c, dnnl_memory_desc_t *wmd, dnnl_memory_desc_t *bmd)
 {
     /* LRP: direct. Its max-pool winners must be those of the exact
@@ -107,13 +118,8 @@ static int build_forward(rm_layer *l, rm_net *net, conv_impl *c, dnnl_memory_des
      * 4x4 output tiles compute each position within a tile with other
      * transform coefficients, which turns exact ties into near-ties (up to
      * 8.4e-5 of the window's maximum, measured) that the pooling routes to
-     * whichever rounded highest (tests/test_golden_lrp_ties.c).
-     * Fewer than 16 input channels per group: direct too. oneDNN 2.6's
-     * heuristic picks Winograd there, which pads the channels to its
-     * 16-channel blocks: mini-Xception's 8-to-8 convolution took 15.5 ms
-     * per 256 images against 3.9 ms direct (DNNL_VERBOSE, 2 threads). */
-    int narrow = l->src_md.dims[1] / (l->def->groups > 1 ? l->def->groups : 1) < 16;
-    dnnl_alg_kind_t alg = net->mode == RM_MODE_LRP || narrow ? dnnl_convolution_direct : RM_CONV_ALG;
+     * whichever rounded highest (tests/test_golden_lrp_ties.c). */
+    dnnl_alg_kind_t alg = net->mode == RM_MODE_LRP ? dnnl_convolution_direct : narrow_alg(l);
     for (;;) {
         RM_TRY(forward_pd(l, net, c, alg, l->fused_relu, &c->fwd_pd));
         /* Inference Winograd may pick a weight layout that oneDNN 2.6 cannot
@@ -257,8 +263,8 @@ static int build_lrp(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_d
     dnnl_dims_t sdims = {net->batch, d->in.c, d->in.h, d->in.w};
     RM_TRY(rm_md_init(&src_any, 4, sdims, dnnl_format_tag_any));
     dnnl_convolution_desc_t desc;
-    RM_DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(&desc, RM_CONV_ALG, &src_any, &w_any, &l->dst_md,
-                                                                 g.strides, g.dilates, g.pad_l, g.pad_r));
+    RM_DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(&desc, narrow_alg(l), &src_any, &w_any,
+                                                                 &l->dst_md, g.strides, g.dilates, g.pad_l, g.pad_r));
     RM_TRY(rm_net_pd(net, &c->bwd_data_pd, &desc, c->fwd_pd));
     RM_TRY(rm_primitive(&c->bwd_data, c->bwd_data_pd));
     RM_TRY(rm_net_scratchpad(net, c->bwd_data_pd, &c->bwd_data_scratch));
