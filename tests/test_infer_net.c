@@ -1,8 +1,9 @@
 /* The network eval and predict run (nn/model_fold.h): batchnorm folded into
  * the convolutions it reads gives the unfolded network's logits within 1e-5
  * of the largest, with non-trivial batchnorm statistics and affine terms;
- * the folded definition has no foldable batchnorm left, and a convolution
- * followed by a ReLU carries it. */
+ * the folded definition has no foldable batchnorm left, a convolution
+ * followed by a ReLU carries it, and batches larger than a slice run in
+ * slices. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
@@ -12,7 +13,6 @@
 #include "nn/model_fold.h"
 #include "train/train.h"
 
-enum { B = 4 };
 
 static void randomize_batchnorm(rm_model *m, rm_rng *rng)
 {
@@ -29,7 +29,7 @@ static void randomize_batchnorm(rm_model *m, rm_rng *rng)
     }
 }
 
-static void folded_equals_unfolded(const char *net_name, int folded_away)
+static void folded_equals_unfolded(const char *net_name, int folded_away, int B)
 {
     rm_model m;
     memset(&m, 0, sizeof m);
@@ -52,11 +52,11 @@ static void folded_equals_unfolded(const char *net_name, int folded_away)
     if (folded_away) cr_expect(fused > 0, "no convolution carries its ReLU after folding");
 
     size_t n = (size_t)B * m.def.input.c * m.def.input.h * m.def.input.w;
-    float *x = rm_net_input(&plain), *y = rm_net_input(&folded.net);
+    float *x = rm_net_input(&plain), *y = folded.input;
     for (size_t i = 0; i < n; i++) x[i] = y[i] = (float)rm_rng_uniform(&rng);
     cr_assert_eq(rm_net_forward(&plain), 0, "%s", rm_error_message());
-    cr_assert_eq(rm_net_forward(&folded.net), 0, "%s", rm_error_message());
-    const float *a = rm_net_logits(&plain), *b = rm_net_logits(&folded.net);
+    cr_assert_eq(rm_infer_net_forward(&folded, B), 0, "%s", rm_error_message());
+    const float *a = rm_net_logits(&plain), *b = folded.logits;
     double top = 0, diff = 0;
     for (int i = 0; i < B * m.def.classes; i++) {
         top = fmax(top, fabs(a[i]));
@@ -70,7 +70,14 @@ static void folded_equals_unfolded(const char *net_name, int folded_away)
 }
 
 /* 14 batchnorms, every one after a convolution nothing else reads */
-Test(infer_net, mini_xception_folded_gives_the_same_logits) { folded_equals_unfolded("fer-mini-xception", 14); }
+Test(infer_net, mini_xception_folded_gives_the_same_logits) { folded_equals_unfolded("fer-mini-xception", 14, 4); }
 
 /* no batchnorm: the same network */
-Test(infer_net, network_without_batchnorm_is_unchanged) { folded_equals_unfolded("fer-small", 0); }
+Test(infer_net, network_without_batchnorm_is_unchanged) { folded_equals_unfolded("fer-small", 0, 4); }
+
+/* more images than a slice, the last slice partial: every image's logits
+ * are its own (a slicing error would shift or zero rows) */
+Test(infer_net, batches_larger_than_a_slice_give_every_image_its_logits)
+{
+    folded_equals_unfolded("fer-mini-xception", 14, 2 * RM_INFER_SLICE + 13);
+}

@@ -19,16 +19,26 @@
  * rm_netdef_free and rm_model_free. */
 int rm_model_fold_batchnorm(const rm_model *model, rm_netdef *folded_def, rm_model *folded, int *layer_map);
 
-/* An RM_MODE_INFER network of a model's folded form, for `batch` images,
- * with the weights applied: what eval, predict and in-process occlusion
- * run. The network keeps pointers into def, so the three live together. */
+/* What eval, predict, relevance-eval and in-process occlusion run: an
+ * RM_MODE_INFER network of a model's folded form with the weights applied,
+ * taking `batch` images at a time and running them through the network in
+ * slices of at most RM_INFER_SLICE, whose activations stay in cache. The
+ * network keeps pointers into def, so they live together. */
+#ifndef RM_INFER_SLICE
+#define RM_INFER_SLICE 64
+#endif
 typedef struct {
     rm_netdef def;
     rm_model params;
-    rm_net net;
+    rm_net net;        /* built for min(batch, RM_INFER_SLICE) images */
+    int batch;
+    float *input;      /* [batch,C,H,W] */
+    float *logits;     /* [batch,K] */
 } rm_infer_net;
 
 int rm_infer_net_create(rm_infer_net *n, const rm_model *model, int batch);
+/* The first `count` (<= batch) images of input through the network. */
+int rm_infer_net_forward(rm_infer_net *n, int count);
 void rm_infer_net_destroy(rm_infer_net *n);
 
 #endif

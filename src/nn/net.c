@@ -410,6 +410,22 @@ int rm_net_forward(rm_net *net)
 
 const float *rm_net_logits(rm_net *net) { return rm_memory_ptr(net->logits_user); }
 
+int rm_net_forward_images(rm_net *net, const float *x, int64_t count, float *logits)
+{
+    const rm_shape *s = &net->def->input;
+    size_t per_image = (size_t)s->c * s->h * s->w, k = (size_t)net->def->classes;
+    float *in = rm_net_input(net);
+    for (int64_t b0 = 0; b0 < count; b0 += net->batch) {
+        size_t m = (size_t)(count - b0 < net->batch ? count - b0 : net->batch);
+        const float *src = x + (size_t)b0 * per_image;
+        if (src != in) memcpy(in, src, sizeof *in * m * per_image);
+        if (m < (size_t)net->batch) memset(in + m * per_image, 0, sizeof *in * ((size_t)net->batch - m) * per_image);
+        RM_TRY(rm_net_forward(net));
+        memcpy(logits + (size_t)b0 * k, rm_net_logits(net), sizeof *logits * m * k);
+    }
+    return 0;
+}
+
 /* Mean softmax cross-entropy over `valid` rows; writes probs and d/dlogits. */
 static double softmax_xent(float *probs, float *dlogits, const float *logits, const int32_t *labels,
                            int batch, int valid, int k)

@@ -146,6 +146,9 @@ void rm_net_destroy(rm_net *net);
 float *rm_net_input(rm_net *net);            /* [B,C,H,W] plain, caller fills */
 int rm_net_forward(rm_net *net);
 const float *rm_net_logits(rm_net *net);     /* [B,K] after forward */
+/* Any number of images x [count,C,H,W] through a net built for net->batch,
+ * net->batch at a time (the last slice zero-padded): logits [count,K]. */
+int rm_net_forward_images(rm_net *net, const float *x, int64_t count, float *logits);
 /* Softmax cross-entropy over the first `valid` images of the batch (the
  * rest are padding and get zero gradient), mean over valid; then backward
  * through every layer. Returns the loss in *loss; probabilities in

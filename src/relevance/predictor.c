@@ -53,17 +53,15 @@ static int model_run(rm_predictor *base, const uint8_t *images, int n, float *pr
     model_predictor *mp = (model_predictor *)base;
     const int C = base->channels, K = base->num_classes;
     const size_t hw = (size_t)base->height * (size_t)base->width, per_image = (size_t)C * hw;
-    float *x = rm_net_input(&mp->infer.net);
+    float *x = mp->infer.input;
     for (int b0 = 0; b0 < n; b0 += mp->batch) {
         int m = n - b0 < mp->batch ? n - b0 : mp->batch;
         const uint8_t *src = images + (size_t)b0 * per_image;
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < m; i++)
             rm_pixel_norm_image(&mp->norm, src + (size_t)i * per_image, x + (size_t)i * per_image, hw);
-        /* the unused tail of the last batch: defined input, outputs ignored */
-        if (m < mp->batch) memset(x + (size_t)m * per_image, 0, sizeof *x * (size_t)(mp->batch - m) * per_image);
-        RM_TRY(rm_net_forward(&mp->infer.net));
-        softmax_rows(rm_net_logits(&mp->infer.net), probs + (size_t)b0 * K, m, K);
+        RM_TRY(rm_infer_net_forward(&mp->infer, m));
+        softmax_rows(mp->infer.logits, probs + (size_t)b0 * K, m, K);
     }
     return 0;
 }

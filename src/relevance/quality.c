@@ -551,7 +551,7 @@ static void fill_batch(run_state *s, int n)
                         s->sort_tmp + (size_t)i * s->T, ord);
         random_orders(cfg->seed, s->records[i], s->R, s->T, ord + s->T);
     }
-    float *in = rm_net_input(&s->infer.net);
+    float *in = s->infer.input;
     const int *at = s->res->regions_at;
 #pragma omp parallel for schedule(dynamic)
     for (int io = 0; io < n * (1 + s->R); io++) {
@@ -591,8 +591,8 @@ static int score_block(run_state *s, int64_t first, int n)
 {
     rm_quality_result *res = s->res;
     fill_batch(s, n);
-    RM_TRY(rm_net_forward(&s->infer.net));
-    const float *z = rm_net_logits(&s->infer.net);
+    RM_TRY(rm_infer_net_forward(&s->infer, s->infer.batch));
+    const float *z = s->infer.logits;
     int K = s->K, L = s->L, R = s->R;
     for (int i = 0; i < n; i++) {
         int e = s->rel.explained[first + i];

@@ -37,15 +37,19 @@ int rm_evaluate(rm_net *net, rm_loader *loader, rm_eval_result *out, float *logi
     out->confusion = rm_calloc((size_t)k * (size_t)k, sizeof *out->confusion, "confusion matrix");
     if (!out->confusion) return -1;
     RM_TRY(rm_loader_start_epoch(loader, 0));
-    size_t per_image = (size_t)net->def->input.c * net->def->input.h * net->def->input.w;
     const rm_batch *b;
     int got;
     int64_t correct = 0, labeled = 0;
     double loss = 0;
+    /* the loader's batches may be larger than the net's (rm_infer_net runs
+     * them in cache-sized slices); the first is the largest */
+    float *z = NULL;
     while ((got = rm_loader_next(loader, &b)) == 1) {
-        memcpy(rm_net_input(net), b->images, sizeof(float) * per_image * (size_t)net->batch);
-        RM_TRY(rm_net_forward(net));
-        const float *z = rm_net_logits(net);
+        if (!z && !(z = rm_malloc(sizeof *z * (size_t)b->count * (size_t)k, "logits of a batch"))) return -1;
+        if (rm_net_forward_images(net, b->images, b->count, z) != 0) {
+            free(z);
+            return -1;
+        }
         for (int n = 0; n < b->count; n++) {
             const float *row = z + (size_t)n * k;
             int pred = rm_argmax(row, k), label = b->labels[n];
@@ -59,6 +63,7 @@ int rm_evaluate(rm_net *net, rm_loader *loader, rm_eval_result *out, float *logi
         }
         out->count += b->count;
     }
+    free(z);
     if (got < 0) return -1;
     if (out->count == 0) return rm_error("evaluation: no records");
     out->labeled = labeled;
