@@ -366,10 +366,12 @@ Test(import_tfjs, layers_sequential_model_gives_the_reference_logits)
     rm_model m = {0};
     cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
     static const rm_layer_type want[] = {RM_LAYER_CONV, RM_LAYER_RELU, RM_LAYER_BATCHNORM, RM_LAYER_MAXPOOL,
-                                         RM_LAYER_FLATTEN, RM_LAYER_DENSE, RM_LAYER_RELU, RM_LAYER_DENSE};
-    cr_assert_eq(m.def.num_layers, 8, "%s", m.def.text);
-    for (int i = 0; i < 8; i++)
+                                         RM_LAYER_FLATTEN, RM_LAYER_DENSE, RM_LAYER_RELU, RM_LAYER_DROPOUT,
+                                         RM_LAYER_DENSE};
+    cr_assert_eq(m.def.num_layers, 9, "%s", m.def.text);
+    for (int i = 0; i < 9; i++)
         cr_assert_eq(m.def.layers[i].type, want[i], "layer %d:\n%s", i, m.def.text);
+    cr_assert(m.def.layers[7].p > 0 && m.def.layers[7].p < 1, "the Dropout's rate is kept: %g", m.def.layers[7].p);
     cr_assert(strstr(m.train_params, "format=tfjs-layers-model") && strstr(m.train_params, "keras_class=Sequential"),
               "%s", m.train_params);
     cr_assert(strstr(m.def.text, "(TF.js layers model, Keras Sequential"), "%s", m.def.text);

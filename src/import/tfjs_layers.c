@@ -11,7 +11,7 @@
  * NHWC becomes NCHW as in the graph reader (HWIO and HWCM filters to OIHW,
  * TensorFlow's 'same' pads), an activation inside Conv2D or Dense becomes a
  * [relu] after it, BatchNormalization a [batchnorm], a final softmax is
- * dropped (the model outputs logits), Dropout nothing. A Flatten of an
+ * dropped (the model outputs logits), Dropout a [dropout] layer (SpatialDropout2D nothing). A Flatten of an
  * HxWxC map orders its features h, w, c where relmask's flatten orders
  * them c, h, w: the Dense layer that reads them gets its kernel's rows
  * permuted to match, and anything else reading them is refused. Errors
@@ -470,7 +470,18 @@ static int map_layer(importer *im, klayer *L, int index)
     } else if (is(c, "Dense", NULL)) {
         RM_TRY(map_dense(im, L, src));
     } else if (is(c, "Dropout", "SpatialDropout2D")) {
-        keep_perm = 1;   /* inactive in inference */
+        keep_perm = 1;
+        /* a [dropout] layer, as the ONNX importer keeps one, for fine-tuning
+         * (inactive in inference and LRP); SpatialDropout2D drops whole
+         * channels, which relmask's element dropout does not, so it goes */
+        double rate = 0;
+        if (is(c, "Dropout", NULL)) RM_TRY(cfg_number(im, L, "rate", 0, &rate));
+        if (!(rate >= 0 && rate < 1)) return imp_fail(&im->b, "rate %g outside [0, 1)", rate);
+        if (rate > 0) {
+            imp_layer *l = imp_add_layer(&im->b, RM_LAYER_DROPOUT);
+            if (!l) return -1;
+            l->p = rate;
+        }
     } else if (is(c, "Add", "Concatenate")) {
         int concat = is(c, "Concatenate", NULL);
         double axis = -1;
