@@ -205,9 +205,21 @@ Test(relevance_cmd, resume_after_a_stop_gives_the_same_file_contents)
     EXPECT(1, "continue it with --resume, or start afresh with --force", "relevance -q --model %s --data %s --out %s "
            "--batch 16 --channels", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
     cr_assert(tu_file_exists(tu_path(dir, ".part.h5.partial")), "the refusal keeps the partial file");
-    /* Other settings cannot continue it. */
+    /* Other settings cannot continue it: the error names only the settings
+     * that differ and the way to start afresh (--force, not a rerun without
+     * --resume, which the refusal above stops). */
     EXPECT(1, "other settings", "relevance -q --model %s --data %s --out %s --batch 16 --channels --resume --eps 0.5",
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
+    char *out = run(1, "\n  target: pred in the partial file, true now", "relevance -q --model %s --data %s --out %s "
+                    "--batch 16 --channels --resume --target true", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
+    cr_assert(strstr(out, "rerun with --force instead of --resume to start afresh"), "%s", out);
+    cr_assert(!strstr(out, "data_fingerprint") && !strstr(out, "composite") && !strstr(out, "eps:"),
+              "only the settings that differ: %s", out);
+    free(out);
+    out = run(1, "\n  eps: 1e-06 in the partial file, 0.5 now", "relevance -q --model %s --data %s --out %s --batch 16 "
+              "--channels --resume --eps 0.5", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
+    cr_assert(!strstr(out, "target:"), "%s", out);
+    free(out);
     EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --batch 16 --channels --resume", tu_path(dir, "m.h5"),
            tu_path(dir, "d.h5"), part);
     cr_assert(!tu_file_exists(tu_path(dir, ".part.h5.partial")));
