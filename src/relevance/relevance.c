@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/output.h"
 #include "core/h5util.h"
 #include "core/progress.h"
 #include "core/rng.h"
@@ -339,6 +340,16 @@ static int fail_partial(rm_relevance_writer *w, int64_t done)
     return rm_error("%s (the %lld records done are kept; --resume continues after them)", msg, (long long)done);
 }
 
+/* What SIGINT/SIGTERM prints once the partial file exists: how far the run
+ * got and how to continue (train says the same of its checkpoint). */
+static void set_interrupt_note(int64_t done, int64_t total)
+{
+    char note[256];
+    snprintf(note, sizeof note, "relmask: relevance: interrupted after %lld of %lld records; continue with --resume "
+             "(the same command plus --resume)\n", (long long)done, (long long)total);
+    rm_output_set_signal_note(note);
+}
+
 static int run_job(relevance_job *j)
 {
     const rm_relevance_config *c = j->cfg;
@@ -370,6 +381,7 @@ static int run_job(relevance_job *j)
     };
     for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
         if (rm_relevance_writer_set_attr(w, attrs[i][0], attrs[i][1]) != 0) return fail_partial(w, done);
+    set_interrupt_note(done, j->n);
     rm_progress prog;
     rm_progress_start(&prog, "relevance", "img", (size_t)j->n);
     rm_progress_update(&prog, (size_t)done);
@@ -389,7 +401,14 @@ static int run_job(relevance_job *j)
         rm_relevance_block blk = {.n = n, .index = j->block_index, .label = j->label, .explained = j->explained,
                                   .predicted = j->predicted, .score = j->score, .heatmap = j->heat,
                                   .channels = j->chan};
-        if (explain_block(j, done, n) != 0 || rm_relevance_writer_write(w, &blk) != 0) {
+        int rc = explain_block(j, done, n);
+        if (rc == 0) {   /* the note promises what the partial file holds */
+            rm_output_hold_signals();
+            rc = rm_relevance_writer_write(w, &blk);
+            if (rc == 0) set_interrupt_note(done + n, j->n);
+            rm_output_release_signals();
+        }
+        if (rc != 0) {
             rm_progress_finish(&prog);
             rm_error_prefix("record %lld", (long long)j->indices[done]);
             return fail_partial(w, done);
@@ -421,6 +440,7 @@ int rm_relevance_run(const rm_relevance_config *cfg)
     j.ds.hfile = -1;
     int rc = job_prepare(&j);
     if (rc == 0) rc = run_job(&j);
+    rm_output_set_signal_note(NULL);
     if (rc == 0 && !j.stopped && !cfg->quiet)
         rm_log("%s: %lld heatmaps (%s%s%s)", cfg->out_path, (long long)j.n, method_names[cfg->method],
                j.occ ? "" : ", ", j.occ ? "" : cfg->composite);
