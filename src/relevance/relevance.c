@@ -384,7 +384,7 @@ static int run_job(relevance_job *j)
     set_interrupt_note(done, j->n);
     rm_progress prog;
     rm_progress_start(&prog, "relevance", "img", (size_t)j->n);
-    rm_progress_update(&prog, (size_t)done);
+    rm_progress_resume(&prog, (size_t)done);   /* the rate counts this run's records */
     double sum_gap = 0;
     int64_t explained_count = 0;
     for (int blocks = 0; done < j->n; blocks++) {
