@@ -169,8 +169,20 @@ Test(relevance_cmd, targets_and_record_selection)
     for (int64_t i = 0; i < r.count; i++) cr_assert_eq(r.explained[i], 3);
     rm_relevance_close(&r);
     rm_dataset_close(&ds);
-    EXPECT(1, "--target 'nope'", "relevance -q --model %s --data %s --out %s --force --target nope",
+    /* A --target that names no class is a usage error like other bad option
+     * values (exit 2, a hint to --help), and suggests the nearest class. */
+    EXPECT(2, "--target 'nope'", "relevance -q --model %s --data %s --out %s --force --target nope",
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    char *msg = run(2, "did you mean 'anger'?", "relevance -q --model %s --data %s --out %s --force --target angry",
+                    tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    cr_assert(strstr(msg, "relmask relevance: --target 'angry'") && strstr(msg, "Try 'relmask relevance --help'") &&
+              strstr(msg, "(neutral, happy, sad, surprise, fear, disgust, anger)"), "%s", msg);
+    cr_assert(!strstr(msg, "relmask: error:"), "%s", msg);
+    free(msg);
+    msg = run(2, "--target 'nope'", "relevance -q --model %s --data %s --out %s --force --target nope",
+              tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    cr_assert(!strstr(msg, "did you mean"), "nothing near 'nope': %s", msg);
+    free(msg);
     EXPECT(1, "--start 100000 is past", "relevance -q --model %s --data %s --out %s --force --start 100000",
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
 }
@@ -502,7 +514,7 @@ Test(relevance_cmd, label_free_targets)
     rm_relevance_close(&pred);
     free(h_con);
 
-    EXPECT(1, "expected top:1..top:7", "relevance -q --model %s --data %s --out %s --force --target top:8", m, d, out);
+    EXPECT(2, "expected top:1..top:7", "relevance -q --model %s --data %s --out %s --force --target top:8", m, d, out);
     EXPECT(2, "expected top:K", "relevance -q --model %s --data %s --out %s --force --target top:0", m, d, out);
     EXPECT(2, "needs --method lrp", "relevance -q --model %s --data %s --out %s --force --method occlusion "
                                     "--target contrast", m, d, out);

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/output.h"
 #include "core/h5util.h"
+#include "core/nearest.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "core/relevance_file.h"
@@ -83,8 +84,10 @@ static int parse_target(const char *text, const char *path, char *const *names, 
     if (set < 0) return -1;
     *seed = (rm_lrp_seed){.kind = (rm_seed_kind)kind, .top = top};
     if (set) {
-        if (kind == RM_SEED_TOP && top > k)
-            return rm_error("--target '%s': %s has %d classes, expected top:1..top:%d", text, path, k, k);
+        if (kind == RM_SEED_TOP && top > k) {
+            rm_error("--target '%s': %s has %d classes, expected top:1..top:%d", text, path, k, k);
+            return rm_error_mark_usage();
+        }
         return *target = -1, 0;
     }
     if (!text || !strcmp(text, "pred")) return *target = -1, 0;
@@ -94,8 +97,19 @@ static int parse_target(const char *text, const char *path, char *const *names, 
     char *end;
     long v = strtol(text, &end, 10);
     if (*text && !*end && v >= 0 && v < k) return *target = (int)v, 0;
-    return rm_error("--target '%s': expected pred, true, all, top:K, contrast, a class index 0..%d or a class name",
-                    text, k - 1);
+    /* A bad value of the option, though only the classes tell: a usage
+     * error, with the class names and the nearest of them. */
+    char list[1024] = "";
+    for (int i = 0; i < k; i++) {
+        size_t at = strlen(list);
+        snprintf(list + at, sizeof list - at, "%s%s", i ? ", " : "", names[i]);
+    }
+    const char *near = rm_nearest_name(text, (const char *const *)names, k);
+    char hint[256] = "";
+    if (near) snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
+    rm_error("--target '%s': expected pred, true, all, top:K, contrast, a class index 0..%d or a class name of %s "
+             "(%s)%s", text, k - 1, path, list, hint);
+    return rm_error_mark_usage();
 }
 
 static int ascending(const void *a, const void *b)
