@@ -323,6 +323,14 @@ Test(eval_predict, info_says_a_model_of_an_interrupted_run_is_incomplete)
     cr_assert(strstr(out, "a checkpoint exists") && strstr(out, "--stop-after 1 --resume"), "%s", out);
     free(out);
     expect(0, "checkpoint: yes, 1 epoch done,", "info %s%s%s", ckpt, "", "");
+    /* eval warns once that the model is not the finished one. */
+    out = run(0, "warning: ", "eval -m %s -d %s%s", m, tu_path(dir, "d.h5"), "");
+    cr_assert(strstr(out, "is from an incomplete training run (1 of 3 epochs"), "%s", out);
+    cr_assert(!strstr(strstr(out, "warning: ") + 1, "warning: "), "one warning: %s", out);
+    free(out);
+    out = run(0, NULL, "eval -m %s -d %s%s", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), "");
+    cr_assert(!strstr(out, "incomplete"), "a finished model: %s", out);
+    free(out);
     cr_assert_eq(remove(ckpt), 0);
     expect(0, "no checkpoint beside it", "info %s%s%s", m, "", "");
     /* A finished run is still a finished model. */

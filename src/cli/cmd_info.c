@@ -159,17 +159,6 @@ static void print_indented(const char *title, const char *text)
     }
 }
 
-/* epochs=N of the training parameters, 0 when absent. */
-static long train_param_epochs(const char *params)
-{
-    for (const char *p = params; p && *p;) {
-        if (!strncmp(p, "epochs=", 7)) return strtol(p + 7, NULL, 10);
-        const char *end = strchr(p, '\n');
-        p = end ? end + 1 : p + strlen(p);
-    }
-    return 0;
-}
-
 /* A checkpoint says how far its run got; a model file whose history is
  * shorter than its --epochs is the best-so-far model of a run that was
  * interrupted (or stopped with --stop-after), and says whether the
@@ -185,12 +174,12 @@ static void print_checkpoint(hid_t f, const char *path, const rm_model *m)
         return;
     }
     rm_error_clear();
-    long epochs = train_param_epochs(m->train_params);
+    int epochs = rm_model_planned_epochs(m);
     if (m->num_epochs == 0 || epochs <= m->num_epochs) {
         printf("checkpoint: no (a finished model: the weights of the best epoch)\n");
         return;
     }
-    printf("checkpoint: no; an incomplete run: %d of %ld epochs (the weights of the best epoch so far)\n",
+    printf("checkpoint: no; an incomplete run: %d of %d epochs (the weights of the best epoch so far)\n",
            m->num_epochs, epochs);
     char ckpt[PATH_MAX];
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", path);
