@@ -26,6 +26,19 @@ Test(cli, top_level_usage_and_version)
     expect(2, "unknown command 'frobnicate'", "frobnicate");
 }
 
+/* `relmask help CMD` is `relmask CMD --help` (it printed the top-level
+ * usage), and the top-level list names both import formats. */
+Test(cli, help_command_prints_the_commands_help)
+{
+    expect(0, "usage: relmask train", "help train");
+    expect(0, "usage: relmask relevance import", "help relevance import");
+    expect(0, "commands:", "help");
+    expect(0, "commands:", "help help");
+    expect(2, "unknown command 'trian'; did you mean 'train'?", "help trian");
+    expect(0, "make an ONNX or TF.js network a relmask model", "--help");
+    expect(0, "'relmask help <command>'", "--help");
+}
+
 Test(cli, every_command_has_help)
 {
     expect(0, "usage: relmask synth", "synth --help");

@@ -306,3 +306,33 @@ Test(eval_predict, predictions_file_survives_a_failed_overwrite)
     free(after);
     expect(0, "schema: relmask.predictions", "info %s%s%s", p, "", "");
 }
+
+/* The model file of an interrupted run (here --stop-after, which leaves what
+ * a SIGINT after epoch 1 leaves) is not "a finished model": info says how
+ * far it got and how to continue, and the checkpoint counts its epochs in
+ * the singular when there is one. */
+Test(eval_predict, info_says_a_model_of_an_interrupted_run_is_incomplete)
+{
+    const char *m = tu_path(dir, "i.h5");
+    expect(0, NULL, "train -q --data %s --net %s --out %s --epochs 3 --batch 16 --stop-after 1", tu_path(dir, "d.h5"),
+           tu_path(dir, "net.cfg"), m);
+    char ckpt[4096];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", m);
+    char *out = run(0, "an incomplete run: 1 of 3 epochs", "info %s%s%s", m, "", "");
+    cr_assert(!strstr(out, "a finished model"), "%s", out);
+    cr_assert(strstr(out, "a checkpoint exists") && strstr(out, "--stop-after 1 --resume"), "%s", out);
+    free(out);
+    expect(0, "checkpoint: yes, 1 epoch done,", "info %s%s%s", ckpt, "", "");
+    /* eval warns once that the model is not the finished one. */
+    out = run(0, "warning: ", "eval -m %s -d %s%s", m, tu_path(dir, "d.h5"), "");
+    cr_assert(strstr(out, "is from an incomplete training run (1 of 3 epochs"), "%s", out);
+    cr_assert(!strstr(strstr(out, "warning: ") + 1, "warning: "), "one warning: %s", out);
+    free(out);
+    out = run(0, NULL, "eval -m %s -d %s%s", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), "");
+    cr_assert(!strstr(out, "incomplete"), "a finished model: %s", out);
+    free(out);
+    cr_assert_eq(remove(ckpt), 0);
+    expect(0, "no checkpoint beside it", "info %s%s%s", m, "", "");
+    /* A finished run is still a finished model. */
+    expect(0, "checkpoint: no (a finished model", "info %s%s%s", tu_path(dir, "m.h5"), "", "");
+}

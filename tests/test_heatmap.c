@@ -612,3 +612,46 @@ Test(heatmap, export_writes_a_file_per_record_named_by_source)
     cr_assert_eq(tu_dir_entries(f.dir), 4, "d.h5, r.h5, png, npy and no temporary folder");
     teardown(&f);
 }
+
+/* --export names of CSV lines and array indices: the part after ':' tells
+ * the records of one file apart, so it stays in the name (fer.csv:17 ->
+ * fer_17, not fer and fer-r<index>); a name two records share still gets
+ * -r<index> on the second. */
+Test(heatmap, export_names_keep_the_line_or_index_of_the_source)
+{
+    char *dir = tu_scratch_dir();
+    static const char *const sources[N] = {"fer.csv:17", "fer.csv:62", "x.npy:3", "x.npy:1", "t10k-images-idx3-ubyte:17",
+                                           "v1.2/a.png", "fer.csv:17", "a:b.png", "anger/163.png"};
+    rm_dataset_spec s = {.channels = 1, .height = H, .width = W, .num_classes = K, .class_names = classes,
+                         .source_format = "test", .source_path = "memory", .deflate_level = 1};
+    rm_dataset_writer *w;
+    cr_assert_eq(rm_dataset_writer_open(&w, tu_path(dir, "d.h5"), &s, 0), 0, "%s", rm_error_message());
+    uint8_t img[H * W];
+    for (int i = 0; i < N; i++) {
+        memset(img, 60 + 10 * i, sizeof img);
+        cr_assert_eq(rm_dataset_writer_append(w, img, i % K, RM_SPLIT_TRAIN, NULL), 0);
+        cr_assert_eq(rm_dataset_writer_set_source(w, sources[i]), 0, "%s", rm_error_message());
+    }
+    rm_split_spec sp = {0};
+    cr_assert_eq(rm_dataset_writer_finish(w, &sp), 0, "%s", rm_error_message());
+    write_relevance(tu_path(dir, "r.h5"));
+    rm_dataset ds;
+    rm_relevance rel;
+    cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "d.h5")), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_relevance_open(&rel, tu_path(dir, "r.h5")), 0, "%s", rm_error_message());
+    rm_heatmap_options o;
+    rm_heatmap_options_defaults(&o);
+    char out[4096];
+    snprintf(out, sizeof out, "%s/out", dir);
+    int64_t written;
+    cr_assert_eq(rm_heatmap_export(&o, &ds, &rel, out, RM_HEATMAP_EXPORT_NPY, 0, &written), 0, "%s",
+                 rm_error_message());
+    cr_assert_eq(written, N);
+    cr_assert_eq(tu_dir_entries(out), N);
+    const char *names[N] = {"fer_17.npy", "fer_62.npy", "x_3.npy", "x_1.npy", "t10k-images-idx3-ubyte_17.npy",
+                            "v1.2_a.npy", "fer_17-r6.npy", "a_b.npy", "anger_163.npy"};
+    for (int i = 0; i < N; i++) cr_assert(tu_file_exists(tu_path(out, names[i])), "missing %s", names[i]);
+    rm_relevance_close(&rel);
+    rm_dataset_close(&ds);
+    tu_rmtree(dir);
+}

@@ -936,3 +936,43 @@ Test(ingest_folders, jaffe_and_ckplus_threads_give_the_same_file)
     cr_expect(contains_param(&ds, "labelled_sequences=2"));
     rm_dataset_close(&ds);
 }
+
+/* A folder given with a trailing slash (shell completion writes faces/)
+ * is printed joined with one slash: faces/angry, not faces//angry, and the
+ * records' sources stay relative to it. */
+Test(ingest_folders, trailing_slash_gives_single_slash_paths)
+{
+    class_tree();
+    char root[4096];
+    snprintf(root, sizeof root, "%s/", tu_path(scratch, "faces"));
+    opt.classes = "neutral,happy";
+    int rc = rm_ingest_folder(root, &opt);
+    expect_failure(rc, "faces/angry: class folder 'angry'", "is not in --classes");
+    cr_expect(!strstr(rm_error_message(), "//"), "%s", rm_error_message());
+
+    /* No class folders: the expected layout is printed with one slash. */
+    mkdirs("flat");
+    png("flat/a.png", 1);
+    snprintf(root, sizeof root, "%s//", tu_path(scratch, "flat"));
+    rc = rm_ingest_folder(root, &opt);
+    expect_failure(rc, "flat/<class>/<image>", "no class folders");
+    cr_expect(!strstr(rm_error_message(), "//"), "%s", rm_error_message());
+
+    /* --unlabeled over a folder of class folders only. */
+    opt.unlabeled = 1;
+    opt.classes = NULL;
+    snprintf(root, sizeof root, "%s/", tu_path(scratch, "faces"));
+    rc = rm_ingest_folder(root, &opt);
+    expect_failure(rc, "faces/<class>/<image>", "no ");
+    cr_expect(!strstr(rm_error_message(), "//"), "%s", rm_error_message());
+
+    /* It still ingests, with sources relative to the folder. */
+    opt.unlabeled = 0;
+    cr_assert_eq(rm_ingest_folder(root, &opt), 0, "%s", rm_error_message());
+    rm_dataset ds;
+    open_out(&ds);
+    char src[256];
+    cr_assert_eq(rm_dataset_read_source(&ds, 0, src, sizeof src), 0, "%s", rm_error_message());
+    cr_assert_str_eq(src, "angry/x1.png");
+    rm_dataset_close(&ds);
+}

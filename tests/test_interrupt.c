@@ -222,7 +222,15 @@ Test(interrupt, train_stopped_in_its_first_epoch_leaves_the_earlier_model_byte_i
             kill(pid, sigs[k]);
             assert_killed_by(fu_wait(pid), sigs[k], log);
             assert_no_temp_files();
-            if (!tu_file_exists(ckpt)) break;
+            if (!tu_file_exists(ckpt)) {
+                /* Not silent: it says nothing was saved. */
+                char *text = fu_read_file(log, NULL);
+                cr_assert(text && strstr(text, "relmask: interrupted before the first epoch ended: nothing of this "
+                                          "run was saved"), "%s", text ? text : "");
+                cr_assert(!strstr(text, "--resume"), "%s", text);
+                free(text);
+                break;
+            }
             cr_assert_lt(attempt, 2, "the first epoch always ended before the signal");
             remove(ckpt);
             fu_copy(keep, m);
@@ -269,13 +277,19 @@ Test(interrupt, relevance_sigint_and_sigterm_keep_the_partial_file_and_resume_ex
         assert_killed_by(fu_wait(pid), sigs[k], log);
         assert_no_temp_files();
         cr_assert(fu_same_bytes(r, keep), "the earlier output must be untouched");
+        long long done = partial_done(partial);
+        /* It says how far it got and how to continue, as train does. */
+        char *note = fu_read_file(log, NULL), want[256];
+        snprintf(want, sizeof want, "relmask: relevance: interrupted after %lld of 3000 records; continue with "
+                 "--resume (the same command plus --resume)\n", done);
+        cr_assert(note && strstr(note, want), "no '%s' in:\n%s", want, note ? note : "");
+        free(note);
         if (k) {
             char *text = fu_read_file(log, NULL);
             cr_assert(strstr(text, "resuming after") && !strstr(text, "afresh"), "the partial file was usable:\n%s",
                       text);
             free(text);
         }
-        long long done = partial_done(partial);
         cr_assert(done > before && done < 3000, "partial file: records_done %lld (before %lld)", done, before);
         before = done;
     }

@@ -169,8 +169,20 @@ Test(relevance_cmd, targets_and_record_selection)
     for (int64_t i = 0; i < r.count; i++) cr_assert_eq(r.explained[i], 3);
     rm_relevance_close(&r);
     rm_dataset_close(&ds);
-    EXPECT(1, "--target 'nope'", "relevance -q --model %s --data %s --out %s --force --target nope",
+    /* A --target that names no class is a usage error like other bad option
+     * values (exit 2, a hint to --help), and suggests the nearest class. */
+    EXPECT(2, "--target 'nope'", "relevance -q --model %s --data %s --out %s --force --target nope",
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    char *msg = run(2, "did you mean 'anger'?", "relevance -q --model %s --data %s --out %s --force --target angry",
+                    tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    cr_assert(strstr(msg, "relmask relevance: --target 'angry'") && strstr(msg, "Try 'relmask relevance --help'") &&
+              strstr(msg, "(neutral, happy, sad, surprise, fear, disgust, anger)"), "%s", msg);
+    cr_assert(!strstr(msg, "relmask: error:"), "%s", msg);
+    free(msg);
+    msg = run(2, "--target 'nope'", "relevance -q --model %s --data %s --out %s --force --target nope",
+              tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
+    cr_assert(!strstr(msg, "did you mean"), "nothing near 'nope': %s", msg);
+    free(msg);
     EXPECT(1, "--start 100000 is past", "relevance -q --model %s --data %s --out %s --force --start 100000",
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
 }
@@ -205,9 +217,21 @@ Test(relevance_cmd, resume_after_a_stop_gives_the_same_file_contents)
     EXPECT(1, "continue it with --resume, or start afresh with --force", "relevance -q --model %s --data %s --out %s "
            "--batch 16 --channels", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
     cr_assert(tu_file_exists(tu_path(dir, ".part.h5.partial")), "the refusal keeps the partial file");
-    /* Other settings cannot continue it. */
+    /* Other settings cannot continue it: the error names only the settings
+     * that differ and the way to start afresh (--force, not a rerun without
+     * --resume, which the refusal above stops). */
     EXPECT(1, "other settings", "relevance -q --model %s --data %s --out %s --batch 16 --channels --resume --eps 0.5",
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
+    char *out = run(1, "\n  target: pred in the partial file, true now", "relevance -q --model %s --data %s --out %s "
+                    "--batch 16 --channels --resume --target true", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
+    cr_assert(strstr(out, "rerun with --force instead of --resume to start afresh"), "%s", out);
+    cr_assert(!strstr(out, "data_fingerprint") && !strstr(out, "composite") && !strstr(out, "eps:"),
+              "only the settings that differ: %s", out);
+    free(out);
+    out = run(1, "\n  eps: 1e-06 in the partial file, 0.5 now", "relevance -q --model %s --data %s --out %s --batch 16 "
+              "--channels --resume --eps 0.5", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), part);
+    cr_assert(!strstr(out, "target:"), "%s", out);
+    free(out);
     EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --batch 16 --channels --resume", tu_path(dir, "m.h5"),
            tu_path(dir, "d.h5"), part);
     cr_assert(!tu_file_exists(tu_path(dir, ".part.h5.partial")));
@@ -490,7 +514,7 @@ Test(relevance_cmd, label_free_targets)
     rm_relevance_close(&pred);
     free(h_con);
 
-    EXPECT(1, "expected top:1..top:7", "relevance -q --model %s --data %s --out %s --force --target top:8", m, d, out);
+    EXPECT(2, "expected top:1..top:7", "relevance -q --model %s --data %s --out %s --force --target top:8", m, d, out);
     EXPECT(2, "expected top:K", "relevance -q --model %s --data %s --out %s --force --target top:0", m, d, out);
     EXPECT(2, "needs --method lrp", "relevance -q --model %s --data %s --out %s --force --method occlusion "
                                     "--target contrast", m, d, out);

@@ -200,3 +200,22 @@ Test(subset, records_keep_their_source)
     rm_dataset_close(&full);
     rm_dataset_close(&sub);
 }
+
+/* Like every file relmask writes, a subset records the command that made
+ * it (docs/formats.md, command_line). */
+Test(subset, output_records_its_command_line)
+{
+    char *out;
+    int code = tu_run_cli(&out, "subset -q --data %s --take train:14 --seed 3 --out %s", tu_path(dir, "d.h5"),
+                          tu_path(dir, "s.h5"));
+    cr_assert_eq(code, 0, "%s", out);
+    free(out);
+    rm_dataset ds;
+    cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "s.h5")), 0, "%s", rm_error_message());
+    char *line = NULL;
+    cr_assert_eq(rm_dataset_read_attr(&ds, "command_line", &line), 0, "%s", rm_error_message());
+    cr_assert(line, "no command_line attribute");
+    cr_assert(strstr(line, " subset -q --data ") && strstr(line, " --take train:14 --seed 3 --out "), "%s", line);
+    free(line);
+    rm_dataset_close(&ds);
+}

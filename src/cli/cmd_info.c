@@ -159,17 +159,45 @@ static void print_indented(const char *title, const char *text)
     }
 }
 
-static void print_checkpoint(hid_t f)
+/* A checkpoint says how far its run got; a model file whose history is
+ * shorter than its --epochs is the best-so-far model of a run that was
+ * interrupted (or stopped with --stop-after), and says whether the
+ * checkpoint to continue it is still beside it. */
+static void print_checkpoint(hid_t f, const char *path, const rm_model *m)
 {
     int64_t done = 0, step = 0;
-    if (!rm_h5_attr_exists(f, "checkpoint_epochs_done") || rm_h5_attr_get_int(f, "checkpoint_epochs_done", &done) ||
-        rm_h5_attr_get_int(f, "checkpoint_optimizer_step", &step)) {
-        rm_error_clear();
+    if (rm_h5_attr_exists(f, "checkpoint_epochs_done") && !rm_h5_attr_get_int(f, "checkpoint_epochs_done", &done) &&
+        !rm_h5_attr_get_int(f, "checkpoint_optimizer_step", &step)) {
+        printf("checkpoint: yes, %lld epoch%s done, optimizer step %lld: the latest weights and the optimizer\n"
+               "            state; continue the run with relmask train --resume\n", (long long)done,
+               done == 1 ? "" : "s", (long long)step);
+        return;
+    }
+    rm_error_clear();
+    int epochs = rm_model_planned_epochs(m);
+    if (m->num_epochs == 0 || epochs <= m->num_epochs) {
         printf("checkpoint: no (a finished model: the weights of the best epoch)\n");
         return;
     }
-    printf("checkpoint: yes, %lld epochs done, optimizer step %lld: the latest weights and the optimizer\n"
-           "            state; continue the run with relmask train --resume\n", (long long)done, (long long)step);
+    printf("checkpoint: no; an incomplete run: %d of %d epochs (the weights of the best epoch so far)\n",
+           m->num_epochs, epochs);
+    char ckpt[PATH_MAX];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", path);
+    FILE *probe = fopen(ckpt, "rb");
+    if (!probe) {
+        printf("            no checkpoint beside it (%s): the run cannot be continued; train again\n", ckpt);
+        return;
+    }
+    fclose(probe);
+    char *command = NULL;
+    if (rm_h5_attr_get_string(f, "command_line", &command) != 0) rm_error_clear();
+    int has_resume = command && strstr(command, " --resume") != NULL;
+    if (command && *command)
+        printf("            a checkpoint exists (%s); continue the run with the same command plus --resume:\n"
+               "              %s%s\n", ckpt, command, has_resume ? "" : " --resume");
+    else
+        printf("            a checkpoint exists (%s); continue the run with relmask train ... --resume\n", ckpt);
+    free(command);
 }
 
 static void print_model(const rm_model *m, const char *net_name)
@@ -206,7 +234,7 @@ static int info_model(const char *path)
     if (rc == 0) {
         printf("%s\nschema: %s version %d\n", path, RM_MODEL_SCHEMA, RM_MODEL_SCHEMA_VERSION);
         print_model(&m, net_name);
-        print_checkpoint(f);
+        print_checkpoint(f, path, &m);
         printf("provenance:\n");
         static const char *const shown[] = {
             "schema", "schema_version", "class_names", "num_classes", "net_name", "net_text", "input_shape",

@@ -64,5 +64,6 @@ int cmd_subset(int argc, char **argv)
     rm_subset_config_defaults(&c);
     int done, rc = cli_parse(&command, argc, argv, &c, &done, NULL);
     if (rc != RM_EXIT_OK || done) return rc;
+    c.command_line = cli_command_line();
     return rm_subset(&c) == 0 ? RM_EXIT_OK : cli_runtime_error();
 }

@@ -20,7 +20,7 @@ static const struct {
     {"synth", cmd_synth, "render synthetic expression faces (the embedded default dataset)"},
     {"ingest", cmd_ingest, "convert FER2013 CSV, image folders, JAFFE, CK+, IDX or NPY to a dataset"},
     {"subset", cmd_subset, "draw class-stratified subsets of a dataset (scarce target / source sets)"},
-    {"import", cmd_import, "make an ONNX network a relmask model (to predict, explain, fine-tune)"},
+    {"import", cmd_import, "make an ONNX or TF.js network a relmask model (to predict, explain, fine-tune)"},
     {"train", cmd_train, "train a network on a dataset (best model, history, checkpoints)"},
     {"eval", cmd_eval, "evaluate a model on a dataset split (accuracy, per-class metrics, confusion)"},
     {"predict", cmd_predict, "write a model's logits, probabilities and predicted classes for a dataset"},
@@ -48,7 +48,8 @@ static void usage(FILE *out)
         fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
-            "'relmask <command> --help' describes each command.\n"
+            "'relmask <command> --help' (or 'relmask help <command>') describes each\n"
+            "command.\n"
             "Exit codes: 0 success, 1 runtime error, 2 usage error. SIGINT, SIGTERM and\n"
             "SIGHUP end a command by that signal (130, 143, 129 in a shell) after removing\n"
             "its temporary files; checkpoints and partial files stay for --resume.\n");
@@ -67,9 +68,26 @@ int main(int argc, char **argv)
         return RM_EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || (!strcmp(cmd, "help") && argc == 2)) {
         usage(stdout);
         return RM_EXIT_OK;
+    }
+    /* help CMD [SUB...]: what CMD [SUB...] --help prints. */
+    static char help_flag[] = "--help";
+    char *help_argv[18];
+    if (!strcmp(cmd, "help")) {
+        int k = 0;
+        help_argv[k++] = argv[0];
+        for (int i = 2; i < argc && k < 16; i++) help_argv[k++] = argv[i];
+        help_argv[k++] = help_flag;
+        help_argv[k] = NULL;
+        argc = k;
+        argv = help_argv;
+        cmd = argv[1];
+        if (!strcmp(cmd, "help") || !strcmp(cmd, "--help")) {   /* help help */
+            usage(stdout);
+            return RM_EXIT_OK;
+        }
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
         printf("%s\n", rm_version_string());

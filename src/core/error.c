@@ -8,6 +8,8 @@
 #include <string.h>
 
 static _Thread_local char error_buf[2048];
+/* Whether the current message is a usage mistake (rm_error_mark_usage). */
+static _Thread_local int error_usage;
 /* -1: not decided yet; RELMASK_QUIET=1 in the environment silences logs
  * (make check sets it so test output shows only failures and warnings). */
 static int log_quiet = -1;
@@ -53,8 +55,17 @@ int rm_error(const char *fmt, ...)
     vsnprintf(error_buf, sizeof error_buf, fmt, ap);
     va_end(ap);
     escape_message();
+    error_usage = 0;
     return -1;
 }
+
+int rm_error_mark_usage(void)
+{
+    error_usage = 1;
+    return -1;
+}
+
+int rm_error_is_usage(void) { return error_usage; }
 
 int rm_error_prefix(const char *fmt, ...)
 {
@@ -71,7 +82,11 @@ int rm_error_prefix(const char *fmt, ...)
 }
 
 const char *rm_error_message(void) { return error_buf[0] ? error_buf : "unknown error"; }
-void rm_error_clear(void) { error_buf[0] = 0; }
+void rm_error_clear(void)
+{
+    error_buf[0] = 0;
+    error_usage = 0;
+}
 
 void *rm_malloc(size_t bytes, const char *what)
 {

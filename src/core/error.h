@@ -14,6 +14,12 @@ int rm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int rm_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *rm_error_message(void);
 void rm_error_clear(void);
+/* Marks the current message as a usage mistake found only once the inputs
+ * are read (an option value that names no class of the data): the CLI then
+ * exits with RM_EXIT_USAGE and a hint to --help. Returns -1; a later
+ * rm_error clears the mark, rm_error_prefix keeps it. */
+int rm_error_mark_usage(void);
+int rm_error_is_usage(void);
 
 /* Propagates a failure: RM_TRY(f(x)); returns -1 from the caller. */
 #define RM_TRY(expr) do { if ((expr) != 0) return -1; } while (0)

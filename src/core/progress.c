@@ -22,7 +22,7 @@ void rm_progress_start(rm_progress *p, const char *label, const char *unit, size
     p->label = label;
     p->unit = unit;
     p->total = total;
-    p->done = 0;
+    p->done = p->resumed = 0;
     p->start = p->last_draw = rm_now();
     p->tty = isatty(STDERR_FILENO);
     if (quiet < 0) {
@@ -42,10 +42,22 @@ static void format_eta(char *buf, size_t size, double seconds)
     else snprintf(buf, size, "%02ld:%02ld", s / 60, s % 60);
 }
 
-static void draw(rm_progress *p, double now, int final)
+double rm_progress_rate(const rm_progress *p, double now)
 {
     double elapsed = now - p->start;
-    double rate = elapsed > 0 ? (double)p->done / elapsed : 0;
+    size_t ours = p->done > p->resumed ? p->done - p->resumed : 0;
+    return elapsed > 0 ? (double)ours / elapsed : 0;
+}
+
+void rm_progress_resume(rm_progress *p, size_t done)
+{
+    p->resumed = p->done = done;
+    if (p->total) p->last_decile = (int)(10 * done / p->total);
+}
+
+static void draw(rm_progress *p, double now, int final)
+{
+    double rate = rm_progress_rate(p, now);
     char eta[32];
     if (p->total && rate > 0) format_eta(eta, sizeof eta, (double)(p->total - p->done) / rate);
     else format_eta(eta, sizeof eta, -1);

@@ -211,6 +211,50 @@ static int create_layout(rm_relevance_writer *w, const rm_relevance_spec *spec)
     return 0;
 }
 
+/* The value of `key` in a "key=value\n" list, NULL if absent; *len: its
+ * length. */
+static const char *param_value(const char *list, const char *key, size_t key_len, size_t *len)
+{
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, '\n'), *eq = strchr(p, '=');
+        if (!end) end = p + strlen(p);
+        if (eq && eq < end && (size_t)(eq - p) == key_len && !strncmp(p, key, key_len)) {
+            *len = (size_t)(end - eq - 1);
+            return eq + 1;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return NULL;
+}
+
+/* Appends "key: OLD in the partial file, NEW now" for each key of `list`
+ * whose value in `other` differs (or is absent); `reverse`: list holds the
+ * settings of now, for the keys only the run of now has. */
+static void describe_changes(const char *list, const char *other, int reverse, char *buf, size_t size, int *shown,
+                             int *more)
+{
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, '\n'), *eq = strchr(p, '=');
+        if (!end) end = p + strlen(p);
+        if (eq && eq < end) {
+            size_t key_len = (size_t)(eq - p), vlen = (size_t)(end - eq - 1), olen = 0;
+            const char *o = param_value(other, p, key_len, &olen);
+            int differs = reverse ? !o : !o || olen != vlen || strncmp(o, eq + 1, vlen) != 0;
+            if (differs && *shown >= 8) ++*more;
+            else if (differs) {
+                /* Absent on one side: "(none)". */
+                const char *was = reverse ? "(none)" : eq + 1, *now = reverse ? eq + 1 : o ? o : "(none)";
+                int was_len = reverse ? 6 : (int)vlen, now_len = reverse ? (int)vlen : o ? (int)olen : 6;
+                size_t at = strlen(buf);
+                snprintf(buf + at, size - at, "\n  %.*s: %.*s in the partial file, %.*s now", (int)key_len, p, was_len,
+                         was, now_len, now);
+                ++*shown;
+            }
+        }
+        p = *end ? end + 1 : end;
+    }
+}
+
 /* A partial file can be continued when it was started with the same spec:
  * 0 yes, 1 started with other settings, -1 damaged (rm_error set). */
 static int partial_matches(hid_t f, const rm_relevance_spec *spec, const char *partial, int64_t *done)
@@ -224,7 +268,21 @@ static int partial_matches(hid_t f, const rm_relevance_spec *spec, const char *p
         rm_h5_attr_get_int(f, "records_done", done) != 0)
         rc = rm_error("%s: not a partial relevance file", partial);
     else if (strcmp(method, spec->method) != 0 || strcmp(params, spec->parameters ? spec->parameters : "") != 0) {
-        rm_error("%s was started with other settings (method %s, parameters:\n%s)", partial, method, params);
+        /* Only the settings that differ, not the whole list. */
+        const char *now = spec->parameters ? spec->parameters : "";
+        char changes[1500] = "";
+        int shown = 0, more = 0;
+        size_t unused;
+        if (strcmp(method, spec->method) != 0 && !param_value(params, "method", 6, &unused))
+            snprintf(changes, sizeof changes, "\n  method: %s in the partial file, %s now", method, spec->method),
+                shown++;
+        describe_changes(params, now, 0, changes, sizeof changes, &shown, &more);
+        describe_changes(now, params, 1, changes, sizeof changes, &shown, &more);
+        if (more) {
+            size_t at = strlen(changes);
+            snprintf(changes + at, sizeof changes - at, "\n  and %d more", more);
+        }
+        rm_error("%s was started with other settings:%s", partial, changes);
         rc = 1;
     }
     else {
@@ -439,7 +497,7 @@ int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const r
         }
         /* Other settings are an error; a damaged file is started afresh. */
         if (rc > 0) {
-            rm_error_prefix("cannot resume (rerun without --resume to start afresh)");
+            rm_error_prefix("cannot resume (rerun with --force instead of --resume to start afresh)");
             close_handles(w);
             rm_output_keep(&w->out);
             writer_free(w);

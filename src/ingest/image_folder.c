@@ -287,7 +287,7 @@ static int list_folder(rm_ingest_file_list *l, const char *dir, int32_t label, u
 }
 
 /* --unlabeled: the images directly in `root`, no labels, split unlabeled. */
-static int ingest_flat(const char *root, const rm_ingest_options *opt)
+static int ingest_flat(const char *root, const char *given, const rm_ingest_options *opt)
 {
     if (opt->class_map)
         return rm_error("--class-map maps class folders to classes; an --unlabeled folder has none (--classes "
@@ -305,7 +305,7 @@ static int ingest_flat(const char *root, const rm_ingest_options *opt)
     if (sub.count)
         rm_warn("%s: %zu subfolder%s ignored (--unlabeled reads the images directly in the folder)", root,
                 sub.count, sub.count == 1 ? "" : "s");
-    if (rm_sink_open(&sink, opt, "image-folder", root, 0, 0, RM_LABELS_NAMED, 0, NULL) != 0) {
+    if (rm_sink_open(&sink, opt, "image-folder", given, 0, 0, RM_LABELS_NAMED, 0, NULL) != 0) {
         sink = NULL;
         goto fail;
     }
@@ -321,12 +321,12 @@ fail:
     return -1;
 }
 
-int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
+/* root: the folder without trailing slashes, for the paths and messages
+ * (faces/disgust, not faces//disgust); given: as the user wrote it, the
+ * dataset's source_path. */
+static int ingest_folder(const char *root, const char *given, const rm_ingest_options *opt)
 {
-    if (!rm_path_exists(root)) return rm_error("%s: no such folder", root);
-    if (!rm_path_is_dir(root)) return rm_error("%s: not a folder (expected a folder of class folders)", root);
-
-    if (opt->unlabeled) return ingest_flat(root, opt);
+    if (opt->unlabeled) return ingest_flat(root, given, opt);
 
     split_dir dirs[SPLIT_KINDS];
     int n = 0;
@@ -378,7 +378,7 @@ int rm_ingest_folder(const char *root, const rm_ingest_options *opt)
                                table.folders[c], root);
         }
 
-    if (rm_sink_open(&sink, opt, "image-folder", root, 0, 0, RM_LABELS_NAMED, table.count,
+    if (rm_sink_open(&sink, opt, "image-folder", given, 0, 0, RM_LABELS_NAMED, table.count,
                      (const char *const *)table.names) != 0) {
         sink = NULL;
         goto fail;
@@ -414,4 +414,17 @@ fail:
     }
     class_table_free(&table);
     return -1;
+}
+
+int rm_ingest_folder(const char *given, const rm_ingest_options *opt)
+{
+    if (!rm_path_exists(given)) return rm_error("%s: no such folder", given);
+    if (!rm_path_is_dir(given)) return rm_error("%s: not a folder (expected a folder of class folders)", given);
+    char *root = rm_strdup(given);
+    if (!root) return -1;
+    size_t n = strlen(root);
+    while (n > 1 && root[n - 1] == '/') root[--n] = 0;
+    int rc = ingest_folder(root, given, opt);
+    free(root);
+    return rc;
 }

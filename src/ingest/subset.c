@@ -155,6 +155,7 @@ static int write_subset(const rm_subset_config *c, const rm_dataset *ds, const u
     rm_progress prog;
     rm_progress_start(&prog, "subset", "img", ds->count);
     int rc = rm_dataset_writer_set_attr(w, "subset_parameters", params);
+    if (rc == 0 && c->command_line) rc = rm_dataset_writer_set_attr(w, "command_line", c->command_line);
     for (size_t first = 0; rc == 0 && first < ds->count; first += BLOCK) {
         size_t n = ds->count - first < BLOCK ? ds->count - first : BLOCK;
         int any = 0;

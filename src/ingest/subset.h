@@ -39,6 +39,7 @@ typedef struct {
     uint64_t seed;             /* seed of the draws (1) */
     int deflate_level;         /* 0-9 (4) */
     int force;                 /* overwrite an existing output */
+    const char *command_line;  /* stored as provenance; NULL: not stored */
 } rm_subset_config;
 
 void rm_subset_config_defaults(rm_subset_config *cfg);

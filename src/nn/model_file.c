@@ -445,3 +445,13 @@ void rm_model_free(rm_model *m)
     free(m->tensors);
     memset(m, 0, sizeof *m);
 }
+
+int rm_model_planned_epochs(const rm_model *m)
+{
+    for (const char *p = m->train_params; p && *p;) {
+        if (!strncmp(p, "epochs=", 7)) return (int)strtol(p + 7, NULL, 10);
+        const char *end = strchr(p, '\n');
+        p = end ? end + 1 : p + strlen(p);
+    }
+    return 0;
+}

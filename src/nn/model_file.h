@@ -56,6 +56,10 @@ int rm_model_save_ex(const rm_model *m, const char *path, int force, const char 
 /* Reads and validates a model file; errors name the file and what is wrong. */
 int rm_model_load(rm_model *m, const char *path);
 void rm_model_free(rm_model *m);
+/* The epochs its training run was set to (epochs= of the training
+ * parameters), 0 when unknown (an imported model). A model file whose
+ * history is shorter is the best-so-far model of an interrupted run. */
+int rm_model_planned_epochs(const rm_model *m);
 /* Fills the normalization / class fields. */
 int rm_model_set_classes(rm_model *m, int count, char *const *names);
 /* FNV-1a over a dataset's shape, labels and split, as 16 hex digits. */

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/output.h"
 #include "core/h5util.h"
+#include "core/nearest.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "core/relevance_file.h"
@@ -82,8 +84,10 @@ static int parse_target(const char *text, const char *path, char *const *names, 
     if (set < 0) return -1;
     *seed = (rm_lrp_seed){.kind = (rm_seed_kind)kind, .top = top};
     if (set) {
-        if (kind == RM_SEED_TOP && top > k)
-            return rm_error("--target '%s': %s has %d classes, expected top:1..top:%d", text, path, k, k);
+        if (kind == RM_SEED_TOP && top > k) {
+            rm_error("--target '%s': %s has %d classes, expected top:1..top:%d", text, path, k, k);
+            return rm_error_mark_usage();
+        }
         return *target = -1, 0;
     }
     if (!text || !strcmp(text, "pred")) return *target = -1, 0;
@@ -93,8 +97,19 @@ static int parse_target(const char *text, const char *path, char *const *names, 
     char *end;
     long v = strtol(text, &end, 10);
     if (*text && !*end && v >= 0 && v < k) return *target = (int)v, 0;
-    return rm_error("--target '%s': expected pred, true, all, top:K, contrast, a class index 0..%d or a class name",
-                    text, k - 1);
+    /* A bad value of the option, though only the classes tell: a usage
+     * error, with the class names and the nearest of them. */
+    char list[1024] = "";
+    for (int i = 0; i < k; i++) {
+        size_t at = strlen(list);
+        snprintf(list + at, sizeof list - at, "%s%s", i ? ", " : "", names[i]);
+    }
+    const char *near = rm_nearest_name(text, (const char *const *)names, k);
+    char hint[256] = "";
+    if (near) snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
+    rm_error("--target '%s': expected pred, true, all, top:K, contrast, a class index 0..%d or a class name of %s "
+             "(%s)%s", text, k - 1, path, list, hint);
+    return rm_error_mark_usage();
 }
 
 static int ascending(const void *a, const void *b)
@@ -339,6 +354,16 @@ static int fail_partial(rm_relevance_writer *w, int64_t done)
     return rm_error("%s (the %lld records done are kept; --resume continues after them)", msg, (long long)done);
 }
 
+/* What SIGINT/SIGTERM prints once the partial file exists: how far the run
+ * got and how to continue (train says the same of its checkpoint). */
+static void set_interrupt_note(int64_t done, int64_t total)
+{
+    char note[256];
+    snprintf(note, sizeof note, "relmask: relevance: interrupted after %lld of %lld records; continue with --resume "
+             "(the same command plus --resume)\n", (long long)done, (long long)total);
+    rm_output_set_signal_note(note);
+}
+
 static int run_job(relevance_job *j)
 {
     const rm_relevance_config *c = j->cfg;
@@ -370,9 +395,10 @@ static int run_job(relevance_job *j)
     };
     for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
         if (rm_relevance_writer_set_attr(w, attrs[i][0], attrs[i][1]) != 0) return fail_partial(w, done);
+    set_interrupt_note(done, j->n);
     rm_progress prog;
     rm_progress_start(&prog, "relevance", "img", (size_t)j->n);
-    rm_progress_update(&prog, (size_t)done);
+    rm_progress_resume(&prog, (size_t)done);   /* the rate counts this run's records */
     double sum_gap = 0;
     int64_t explained_count = 0;
     for (int blocks = 0; done < j->n; blocks++) {
@@ -389,7 +415,14 @@ static int run_job(relevance_job *j)
         rm_relevance_block blk = {.n = n, .index = j->block_index, .label = j->label, .explained = j->explained,
                                   .predicted = j->predicted, .score = j->score, .heatmap = j->heat,
                                   .channels = j->chan};
-        if (explain_block(j, done, n) != 0 || rm_relevance_writer_write(w, &blk) != 0) {
+        int rc = explain_block(j, done, n);
+        if (rc == 0) {   /* the note promises what the partial file holds */
+            rm_output_hold_signals();
+            rc = rm_relevance_writer_write(w, &blk);
+            if (rc == 0) set_interrupt_note(done + n, j->n);
+            rm_output_release_signals();
+        }
+        if (rc != 0) {
             rm_progress_finish(&prog);
             rm_error_prefix("record %lld", (long long)j->indices[done]);
             return fail_partial(w, done);
@@ -421,6 +454,7 @@ int rm_relevance_run(const rm_relevance_config *cfg)
     j.ds.hfile = -1;
     int rc = job_prepare(&j);
     if (rc == 0) rc = run_job(&j);
+    rm_output_set_signal_note(NULL);
     if (rc == 0 && !j.stopped && !cfg->quiet)
         rm_log("%s: %lld heatmaps (%s%s%s)", cfg->out_path, (long long)j.n, method_names[cfg->method],
                j.occ ? "" : ", ", j.occ ? "" : cfg->composite);

@@ -412,12 +412,21 @@ static void export_name(const rm_dataset *ds, int64_t rec, char *out, size_t siz
         snprintf(out, size, "record-%lld", (long long)rec);
         return;
     }
+    /* A CSV line or an array index after the file (fer.csv:17, x.npy:3) is
+     * what tells the records of one file apart: it stays, after a '_'
+     * (fer_17); only the file's extension goes (anger/01.png -> anger_01). */
+    char *colon = strrchr(source, ':'), *number = NULL;
+    if (colon && colon != source && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+        *colon = 0;
+        number = colon + 1;
+    }
     char *dot = strrchr(source, '.'), *slash = strrchr(source, '/');
-    if (dot && (!slash || dot > slash) && dot != source) *dot = 0;
+    if (dot && (!slash || dot > slash) && dot != source && dot[-1] != '/') *dot = 0;
     size_t k = 0;
     for (const char *p = source; *p && k + 1 < size; p++)
         out[k++] = *p == '/' || *p == '\\' || *p == ':' ? '_' : *p;
     out[k] = 0;
+    if (number) snprintf(out + k, size - k, "_%s", number);
 }
 
 static int remove_tree_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -131,6 +131,10 @@ static int inference_run(rm_inference *inf, const char *model_path, const char *
     inf->model_path = model_path;
     if (batch < 1) return rm_error("batch size %d, expected >= 1", batch);
     RM_TRY(rm_model_load(&inf->model, model_path));
+    int planned = rm_model_planned_epochs(&inf->model);
+    if (inf->model.num_epochs > 0 && planned > inf->model.num_epochs)
+        rm_warn("%s is from an incomplete training run (%d of %d epochs; relmask info %s says how to continue it)",
+                model_path, inf->model.num_epochs, planned, model_path);
     RM_TRY(read_net_name(inf, model_path));
     RM_TRY(inspect_dataset(inf, data_path, split, allow_unlabeled));
     return run_net(inf, data_path, split, batch, want_logits);

@@ -625,7 +625,10 @@ static int record_epoch(trainer *t, const rm_epoch_record *rec, int *improved)
  * command line as given (shell-quoted), with --resume unless it has it. */
 static void set_resume_note(const rm_train_config *c)
 {
-    if (!c->command_line || !*c->command_line) return;
+    if (!c->command_line || !*c->command_line) {
+        rm_output_set_signal_note("relmask: interrupted after a checkpoint; continue with --resume\n");
+        return;
+    }
     const char *p = c->command_line;
     size_t n = strlen(" --resume");
     int has_resume = 0;
@@ -759,6 +762,12 @@ int rm_train(const rm_train_config *cfg)
     /* A read-only or missing directory is an error now, not after an epoch. */
     rm_output probe;
     if (rc == 0 && (rc = rm_output_begin(&probe, cfg->out_path, 1)) == 0) rm_output_abort(&probe);
+    /* Until this run's first checkpoint: with --resume the earlier one still
+     * continues it; without, nothing is saved yet. */
+    if (rc == 0 && cfg->resume) set_resume_note(cfg);
+    else if (rc == 0)
+        rm_output_set_signal_note("relmask: interrupted before the first epoch ended: nothing of this run was saved "
+                                  "(no model, no checkpoint); run the command again\n");
     if (rc == 0) rc = check_distill(cfg);
     if (rc == 0) rc = setup_schedule(&t);
     if (rc == 0) rc = prepare_model(&t);
