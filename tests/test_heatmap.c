@@ -531,6 +531,7 @@ Test(heatmap, command_usage_and_runs)
     expect_cli(2, "choose one of --overlay and --side-by-side", "heatmap -r r -d d -o m.png --overlay --side-by-side");
     expect_cli(2, "--indices '3,x'", "heatmap -r r -d d -o m.png --indices 3,x");
     expect_cli(2, "--alpha '2'", "heatmap -r r -d d -o m.png --alpha 2");
+    expect_cli(2, "--format chooses the files of --export", "heatmap -r r -d d -o m.png --format png");
     const char *d = tu_path(f.dir, "d.h5"), *r = tu_path(f.dir, "r.h5"), *m = tu_path(f.dir, "m.png");
     snprintf(args, sizeof args, "heatmap -q -r %s -d %s -o %s --indices 4,0,8 --side-by-side --scale 2", r, d, m);
     expect_cli(0, NULL, args);

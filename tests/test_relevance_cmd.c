@@ -437,6 +437,8 @@ Test(relevance_cmd, sample_is_stratified_seeded_and_narrow_selections_warn)
            "relevance --model %s --data %s --out %s --count 2 --force", m, d, a);
     EXPECT(2, "leave out --start and --count", "relevance --model %s --data %s --out %s --sample 3 --count 2 --force",
            m, d, a);
+    EXPECT(0, "--sample 500: split all has only 140 records; explaining all of them",
+           "relevance --model %s --data %s --out %s --sample 500 --force", m, d, a);
     rm_dataset_close(&ds);
 }
 

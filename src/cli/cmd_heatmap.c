@@ -91,6 +91,8 @@ static int check(void *t, const char *cmd)
     if (!o->cfg.out_path && !o->cfg.export_dir)
         return cli_usage_error(cmd, "--out FILE.png (a montage) or --export DIR (a file per record) is required");
     if (o->cfg.out_path && o->cfg.export_dir) return cli_usage_error(cmd, "choose one of --out and --export");
+    if (o->export_format >= 0 && !o->cfg.export_dir)
+        return cli_usage_error(cmd, "--format chooses the files of --export; a montage (--out) is always PNG");
     return RM_EXIT_OK;
 }
 
@@ -152,9 +154,10 @@ static const cli_command command = {
 int cmd_heatmap(int argc, char **argv)
 {
     heatmap_options o = {0};
+    o.export_format = -1;   /* not given: png */
     rm_heatmap_config_defaults(&o.cfg);
     int done, rc = cli_parse(&command, argc, argv, &o, &done, NULL);
-    o.cfg.export_format = (rm_heatmap_export_format)o.export_format;
+    o.cfg.export_format = (rm_heatmap_export_format)(o.export_format < 0 ? 0 : o.export_format);
     o.cfg.montage.caption = (rm_heatmap_caption)o.caption;
     if (rc == RM_EXIT_OK && !done) rc = rm_heatmap(&o.cfg) == 0 ? RM_EXIT_OK : cli_runtime_error();
     free(o.indices);

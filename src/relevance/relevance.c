@@ -203,6 +203,9 @@ static int select_records(const rm_dataset *ds, const rm_relevance_config *c, in
             free(idx);
             return rm_error("%s: split %s has no records to sample", ds->path, rm_split_label(c->split));
         }
+        if (c->sample > m)
+            rm_warn("--sample %lld: split %s has only %lld records; explaining all of them", (long long)c->sample,
+                    c->split < 0 ? "all" : rm_split_label(c->split), (long long)m);
         int rc = sample_records(ds, idx, m, c->sample < m ? c->sample : m, c->sample_seed, n);
         if (rc != 0) free(idx);
         else *indices = idx, warn_narrow_selection(ds, idx, *n);

@@ -316,10 +316,19 @@ static int prepare_model(trainer *t)
     }
     if (rc != 0) {
         /* reported */
-    } else if (feed->channels != m->def.input.c || feed->height != m->def.input.h || feed->width != m->def.input.w)
-        rc = rm_error("network %s expects %dx%dx%d inputs but %s holds %dx%dx%d images", m->def.name,
-                      m->def.input.c, m->def.input.h, m->def.input.w, feed->path, feed->channels, feed->height,
-                      feed->width);
+    } else if (feed->height != m->def.input.h || feed->width != m->def.input.w)
+        rc = rm_error("network %s expects %dx%dx%d inputs but %s holds %dx%dx%d images; ingest the images at "
+                      "--size %dx%d, or train a network made for %dx%d (a copy of its .cfg with input = %dx%dx%d "
+                      "and layers that fit, as nets/fer-small-28.cfg is for 28x28)",
+                      m->def.name, m->def.input.c, m->def.input.h, m->def.input.w, feed->path, feed->channels,
+                      feed->height, feed->width, m->def.input.w, m->def.input.h, feed->width, feed->height,
+                      feed->channels, feed->height, feed->width);
+    else if (feed->channels != m->def.input.c)
+        rc = rm_error("network %s expects %dx%dx%d inputs but %s holds %dx%dx%d images; give --input-channels %d "
+                      "to widen its first layer (an encoded file with a relevance channel), or ingest the images "
+                      "with --channels %d",
+                      m->def.name, m->def.input.c, m->def.input.h, m->def.input.w, feed->path, feed->channels,
+                      feed->height, feed->width, feed->channels, m->def.input.c);
     else if (feed->num_classes != m->def.classes)
         rc = rm_error("network %s has %d outputs but %s has %d classes (--strict-net: leave it out to give the "
                       "last dense layer one output per class)", m->def.name, m->def.classes, feed->path,
@@ -678,6 +687,8 @@ static int run(trainer *t)
         return 0;
     }
     unlink(t->ckpt_path);   /* finished: the model file holds everything */
+    rm_log("wrote %s: the weights of epoch %d of %d (best validation accuracy %.2f%%)", c->out_path,
+           t->model.best_epoch, c->epochs, 100.0 * t->model.best_val_acc);
     return 0;
 }
 
