@@ -90,6 +90,48 @@ Test(layer_batchnorm, train_after_conv_odd_channels_padded_block)
 
 Test(layer_batchnorm, train_on_input_layer0) { check_bn_train("3x4x5", "", "", 2); }
 
+/* A ReLU after a batchnorm on channel blocks runs inside it (oneDNN's fused
+ * normalization, net.c): its output is max(bn(x), 0) and its backward
+ * applies the ReLU's mask before the batchnorm's own. */
+Test(layer_batchnorm, train_with_fused_relu_on_channel_blocks)
+{
+    const char *text = "[net]\ninput = 3x6x5\nclasses = 3\n[conv]\nfilters = 16\nsize = 3\npad = 1\n"
+                       "[batchnorm]\nname = probe\n[relu]\n[dense]\nunits = 3\n";
+    int batch = 3;
+    lh_case t;
+    lh_setup(&t, text, "probe", batch, 23);
+    cr_assert(t.layer->fused_relu, "the batchnorm does not carry the ReLU");
+    const rm_layer_def *d = t.layer->def;
+    int C = d->in.c, H = d->in.h, W = d->in.w;
+    double *gamma = lh_param(&t, "gamma"), *beta = lh_param(&t, "beta");
+    lh_forward(&t);
+    double *want = malloc(sizeof *want * (size_t)t.out_count), *got = lh_output(&t);
+    double *mean = malloc(sizeof *mean * (size_t)C), *var = malloc(sizeof *var * (size_t)C);
+    rm_ref_batchnorm_train_forward(want, mean, var, t.xd, gamma, beta, batch, C, H, W, d->eps);
+    int negative = 0;
+    for (int64_t i = 0; i < t.out_count; i++) {
+        negative += want[i] < 0;
+        if (want[i] < 0) want[i] = 0;
+    }
+    cr_assert(negative > t.out_count / 4, "the ReLU has little to do (%d of %lld)", negative, (long long)t.out_count);
+    lh_assert_close(got, want, t.out_count, 1e-5, 1e-6, "batchnorm + relu forward");
+
+    lh_backward(&t, 9);
+    double *masked = malloc(sizeof *masked * (size_t)t.out_count);
+    for (int64_t i = 0; i < t.out_count; i++) masked[i] = want[i] > 0 ? t.dyd[i] : 0;
+    double *dx = calloc((size_t)t.in_count, sizeof *dx);
+    double *dgamma = calloc((size_t)C, sizeof *dgamma), *dbeta = calloc((size_t)C, sizeof *dbeta);
+    rm_ref_batchnorm_backward(dx, dgamma, dbeta, masked, t.xd, mean, var, gamma, batch, C, H, W, d->eps);
+    double *got_dx = lh_input_grad(&t), *got_dgamma = lh_param_grad(&t, "gamma");
+    double *got_dbeta = lh_param_grad(&t, "beta");
+    lh_assert_close(got_dx, dx, t.in_count, 1e-4, 1e-6, "batchnorm + relu backward data");
+    lh_assert_close(got_dgamma, dgamma, C, 1e-4, 1e-6, "batchnorm + relu backward gamma");
+    lh_assert_close(got_dbeta, dbeta, C, 1e-4, 1e-6, "batchnorm + relu backward beta");
+    double *bufs[] = {gamma, beta, want, got, mean, var, masked, dx, dgamma, dbeta, got_dx, got_dgamma, got_dbeta};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    lh_teardown(&t);
+}
+
 Test(layer_batchnorm, train_batch1) { check_bn_train("3x6x5", "[conv]\nfilters = 16\nsize = 3\npad = 1\n", "", 1); }
 
 Test(layer_batchnorm, train_batch1_on_input) { check_bn_train("2x3x4", "", "momentum = 1\n", 1); }

@@ -3,7 +3,11 @@
  *   running_mean, running_var [C] not learnable (PyTorch semantics).
  * Training: normalizes with the batch statistics (biased variance), keeps
  * them for the backward, and updates the running statistics with the
- * unbiased variance: r = (1-m) r + m s. Inference: uses the running ones. */
+ * unbiased variance: r = (1-m) r + m s. Inference: uses the running ones.
+ * Followed by a plain ReLU that nothing else reads (fused_relu), it applies
+ * it too (dnnl_fuse_norm_relu): dst = max(bn(src), 0), with a workspace of
+ * the mask that the backward applies; the ReLU layer then aliases both
+ * directions (layer_relu.c). */
 #include <stdlib.h>
 
 #include "core/error.h"
@@ -15,6 +19,8 @@ typedef struct {
     dnnl_memory_t fwd_scratch, bwd_scratch;
     dnnl_memory_t mean, var;          /* batch statistics (training) */
     dnnl_memory_t diff_src_unused;    /* layer 0 without input grads: oneDNN still writes one */
+    dnnl_memory_t workspace;          /* training with a fused ReLU: its mask */
+    unsigned flags;
     rm_param *gamma, *beta, *running_mean, *running_var;
     int channels;
     double count;                     /* values per channel in a batch: B*H*W */
@@ -27,7 +33,7 @@ static int build_backward(rm_layer *l, rm_net *net, bn_impl *b, const dnnl_memor
     float eps = (float)l->def->eps;
     dnnl_batch_normalization_desc_t desc;
     RM_DNNL_TRY(dnnl_batch_normalization_backward_desc_init(&desc, dnnl_backward, &l->src_md, &l->src_md, eps,
-                                                            BN_FLAGS));
+                                                            b->flags));
     RM_TRY(rm_net_pd(net, &b->bwd_pd, &desc, b->fwd_pd));
     RM_TRY(rm_primitive(&b->bwd, b->bwd_pd));
     RM_TRY(rm_net_scratchpad(net, b->bwd_pd, &b->bwd_scratch));
@@ -59,13 +65,18 @@ static int bn_build(rm_layer *l, rm_net *net)
         return rm_error("batchnorm in training needs more than 1 value per channel (batch %lld x spatial size 1)",
                         (long long)s->dims[0]);
 
+    b->flags = BN_FLAGS | (l->fused_relu ? (unsigned)dnnl_fuse_norm_relu : 0u);
     dnnl_batch_normalization_desc_t desc;
     RM_DNNL_TRY(dnnl_batch_normalization_forward_desc_init(
         &desc, train ? dnnl_forward_training : dnnl_forward_inference, &l->src_md, (float)l->def->eps,
-        train ? BN_FLAGS : BN_FLAGS | dnnl_use_global_stats));
+        train ? b->flags : b->flags | dnnl_use_global_stats));
     RM_TRY(rm_net_pd(net, &b->fwd_pd, &desc, NULL));
     RM_TRY(rm_primitive(&b->fwd, b->fwd_pd));
     RM_TRY(rm_net_scratchpad(net, b->fwd_pd, &b->fwd_scratch));
+    if (train && l->fused_relu) {
+        dnnl_memory_desc_t ws = rm_pd_md(b->fwd_pd, dnnl_query_workspace_md, 0);
+        RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &ws, &b->workspace));
+    }
     l->dst_md = rm_pd_md(b->fwd_pd, dnnl_query_dst_md, 0);
     RM_TRY(rm_arena_memory(&net->arena, &net->dnn, &l->dst_md, &l->dst));
     l->owns_dst = 1;
@@ -104,9 +115,9 @@ static int bn_forward(rm_layer *l, rm_net *net)
         return rm_exec(&net->dnn, b->fwd, 7, DNNL_ARG_SRC, l->src, DNNL_ARG_MEAN, b->running_mean->value,
                        DNNL_ARG_VARIANCE, b->running_var->value, DNNL_ARG_SCALE, b->gamma->value, DNNL_ARG_SHIFT,
                        b->beta->value, DNNL_ARG_DST, l->dst, DNNL_ARG_SCRATCHPAD, b->fwd_scratch);
-    RM_TRY(rm_exec(&net->dnn, b->fwd, 7, DNNL_ARG_SRC, l->src, DNNL_ARG_SCALE, b->gamma->value, DNNL_ARG_SHIFT,
+    RM_TRY(rm_exec(&net->dnn, b->fwd, 8, DNNL_ARG_SRC, l->src, DNNL_ARG_SCALE, b->gamma->value, DNNL_ARG_SHIFT,
                    b->beta->value, DNNL_ARG_DST, l->dst, DNNL_ARG_MEAN, b->mean, DNNL_ARG_VARIANCE, b->var,
-                   DNNL_ARG_SCRATCHPAD, b->fwd_scratch));
+                   DNNL_ARG_SCRATCHPAD, b->fwd_scratch, DNNL_ARG_WORKSPACE, b->workspace));
     RM_DNNL_TRY(dnnl_stream_wait(net->dnn.stream));   /* the statistics are read on the host */
     update_running(b, l->def->momentum);
     return 0;
@@ -115,9 +126,9 @@ static int bn_forward(rm_layer *l, rm_net *net)
 static int bn_backward(rm_layer *l, rm_net *net)
 {
     bn_impl *b = l->impl;
-    /* Up to ten arguments, more than rm_exec takes. oneDNN 2.6 counts SHIFT
-     * among the backward's inputs (6) and rejects the call without it. */
-    dnnl_exec_arg_t args[10];
+    /* Up to eleven arguments, more than rm_exec takes. oneDNN 2.6 counts
+     * SHIFT among the backward's inputs (6) and rejects the call without it. */
+    dnnl_exec_arg_t args[11];
     int n = 0;
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, l->src};
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_MEAN, b->mean};
@@ -129,6 +140,7 @@ static int bn_backward(rm_layer *l, rm_net *net)
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_SCALE, b->gamma->grad};
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_SHIFT, b->beta->grad};
     if (b->bwd_scratch) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, b->bwd_scratch};
+    if (b->workspace) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_WORKSPACE, b->workspace};
     return RM_DNNL(dnnl_primitive_execute(b->bwd, net->dnn.stream, n, args));
 }
 
@@ -143,6 +155,7 @@ static void bn_destroy(rm_layer *l)
     rm_memory_destroy(&b->mean);
     rm_memory_destroy(&b->var);
     rm_memory_destroy(&b->diff_src_unused);
+    rm_memory_destroy(&b->workspace);
     free(b);
     l->impl = NULL;
 }

@@ -5,7 +5,9 @@
  * so relu6 is max = 6. Only the plain ReLU is fused.
  * After a convolution the ReLU runs as the convolution's post-op: this layer
  * then aliases its input (already rectified) and its backward reads the
- * output instead (dx = dy * (y > 0), the same mask). */
+ * output instead (dx = dy * (y > 0), the same mask). After a batchnorm
+ * (training and inference) the batchnorm applies it forward and its mask
+ * backward: this layer aliases both its output and its input gradient. */
 #include <stdlib.h>
 
 #include "core/error.h"
@@ -16,11 +18,17 @@ typedef struct {
     dnnl_primitive_t fwd, bwd;
 } relu_impl;
 
+static int after_batchnorm(const rm_layer *l, const rm_net *net)
+{
+    int j = l->def->inputs[0];
+    return j >= 0 && net->layers[j].def->type == RM_LAYER_BATCHNORM;
+}
+
 static int build_fused(rm_layer *l, rm_net *net, relu_impl *r)
 {
     l->dst_md = l->src_md;
     l->dst = l->src;
-    if (!rm_layer_wants_diff(l, net, 0)) return 0;
+    if (!rm_layer_wants_diff(l, net, 0) || after_batchnorm(l, net)) return 0;
     /* The backward needs a forward hint describing the same operation. */
     dnnl_eltwise_desc_t desc;
     RM_DNNL_TRY(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd,
@@ -80,10 +88,17 @@ static int relu_forward(rm_layer *l, rm_net *net)
     return rm_exec(&net->dnn, r->fwd, 2, DNNL_ARG_SRC, l->src, DNNL_ARG_DST, l->dst);
 }
 
+/* Fused after a batchnorm: the gradient passes to it unchanged, in place. */
+static int relu_link(rm_layer *l, rm_net *net)
+{
+    if (l->fused_relu && after_batchnorm(l, net)) l->diff_src = l->diff_dst;
+    return 0;
+}
+
 static int relu_backward(rm_layer *l, rm_net *net)
 {
     relu_impl *r = l->impl;
-    if (!l->diff_src) return 0;
+    if (!l->diff_src || !r->bwd) return 0;
     if (l->fused_relu)
         return rm_exec(&net->dnn, r->bwd, 3, DNNL_ARG_DST, l->dst, DNNL_ARG_DIFF_DST, l->diff_dst, DNNL_ARG_DIFF_SRC,
                        l->diff_src);
@@ -103,4 +118,4 @@ static void relu_destroy(rm_layer *l)
     l->impl = NULL;
 }
 
-const rm_layer_ops rm_relu_ops = {relu_build, relu_forward, relu_backward, relu_destroy, NULL};
+const rm_layer_ops rm_relu_ops = {relu_build, relu_forward, relu_backward, relu_destroy, relu_link};

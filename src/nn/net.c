@@ -105,6 +105,15 @@ static int build_layers(rm_net *net)
         int next_relu = next && rm_layer_is_plain_relu(next) && next->inputs[0] == i && l->consumers == 1;
         int fuse = net->mode != RM_MODE_LRP || (net->lrp_fuse_relu && net->lrp_fuse_relu[i]);
         if (l->def->type == RM_LAYER_CONV && next_relu && fuse) l->fused_relu = net->layers[i + 1].fused_relu = 1;
+        /* batchnorm + relu on channel blocks: oneDNN's fused normalization
+         * applies the ReLU forward and its mask backward (LRP explains the
+         * two apart): about 0.95 ms per training step for the pair where
+         * apart they took 1.6 on mini-Xception. On a plain layout its fused
+         * kernel (ncsp) took 10.6 ms per step against 2.9 for the batchnorm
+         * alone (DNNL_VERBOSE, 2 threads), so plain layouts stay apart. */
+        int blocked = l->src_md.format_kind == dnnl_blocked && l->src_md.format_desc.blocking.inner_nblks > 0;
+        if (l->def->type == RM_LAYER_BATCHNORM && next_relu && blocked && net->mode != RM_MODE_LRP)
+            l->fused_relu = net->layers[i + 1].fused_relu = 1;
         if (l->ops->build(l, net) != 0) return rm_error_prefix("building layer %s", l->def->name);
     }
     return 0;
