@@ -3,12 +3,14 @@
  * interior layer fed a blocked layout. Tolerance: float32 arithmetic over
  * C*K*K-term sums, 1e-5 of the largest magnitude plus 1e-6. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core/error.h"
 #include "layer_harness.h"
 #include "nn/linear.h"
+#include "train/train.h"
 #include "oracle/reference.h"
 
 enum { TEXT_CAP = 1024 };
@@ -253,6 +255,40 @@ Test(layer_conv, narrow_forward_is_direct_in_every_mode)
                        "[conv]\nname = probe\nfilters = 8\nsize = 3\n[relu]\n[dense]\nunits = 3\n";
     for (int mode = RM_MODE_INFER; mode <= RM_MODE_LRP; mode++)
         cr_expect(forward_is_direct(text, 256, (rm_mode)mode), "mode %d: not direct", mode);
+}
+
+/* Inference reads a narrow convolution's blocked input through a plain
+ * copy (layer_conv.c, forward_on_plain_copy) where training asks the layer
+ * below for plain output: the two give the same logits, and the inference
+ * network leaves no layer on the reference kernel. */
+Test(layer_conv, narrow_inference_on_a_plain_copy_matches_training_layouts)
+{
+    const char *text = "[net]\ninput = 1x13x11\nclasses = 3\n[conv]\nfilters = 8\nsize = 3\npad = 1\n[relu]\n"
+                       "[conv]\nname = probe\nfilters = 8\nsize = 3\n[relu]\n[dense]\nunits = 3\n";
+    enum { NB = 5 };
+    rm_netdef def;
+    cr_assert_eq(rm_netdef_parse(&def, text, "narrow.cfg"), 0, "%s", rm_error_message());
+    rm_net infer, train;
+    cr_assert_eq(rm_net_create(&infer, &def, NB, RM_MODE_INFER, 0), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_net_create(&train, &def, NB, RM_MODE_TRAIN, 0), 0, "%s", rm_error_message());
+    const rm_linear *probe = infer.layers[2].impl;
+    cr_assert(probe->fwd_src_copy, "the inference forward does not read a plain copy");
+    for (int i = 0; i < infer.num_layers; i++) cr_expect(!infer.layers[i].slow_src, "layer %d on the reference kernel", i);
+    cr_assert_eq(rm_net_init_params(&infer, RM_INIT_HE, 3), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_net_init_params(&train, RM_INIT_HE, 3), 0, "%s", rm_error_message());
+    float *a = rm_net_input(&infer), *b = rm_net_input(&train);
+    for (int i = 0; i < NB * 13 * 11; i++) a[i] = b[i] = (float)((i * 37) % 101) / 101.f;
+    cr_assert_eq(rm_net_forward(&infer), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_net_forward(&train), 0, "%s", rm_error_message());
+    const float *za = rm_net_logits(&infer), *zb = rm_net_logits(&train);
+    double top = 0;
+    for (int i = 0; i < NB * 3; i++) top = fmax(top, fabs(zb[i]));
+    cr_assert(top > 0);
+    for (int i = 0; i < NB * 3; i++)
+        cr_expect(fabs((double)za[i] - zb[i]) <= 1e-5 * top, "logit %d: %g inference, %g training", i, za[i], zb[i]);
+    rm_net_destroy(&infer);
+    rm_net_destroy(&train);
+    rm_netdef_free(&def);
 }
 
 /* ---- dilation and asymmetric padding -------------------------------------

@@ -15,7 +15,9 @@ int rm_linear_bind_diff_weights(rm_linear *k, rm_net *net, const dnnl_memory_des
 int rm_linear_forward(rm_layer *l, rm_net *net)
 {
     rm_linear *k = l->impl;
-    return rm_exec(&net->dnn, k->fwd, 5, DNNL_ARG_SRC, l->src, DNNL_ARG_WEIGHTS, k->weight->value, DNNL_ARG_BIAS,
+    RM_TRY(rm_reorder_run(&net->dnn, k->src_to_fwd_copy, l->src, k->fwd_src_copy));
+    return rm_exec(&net->dnn, k->fwd, 5, DNNL_ARG_SRC, k->fwd_src_copy ? k->fwd_src_copy : l->src, DNNL_ARG_WEIGHTS,
+                   k->weight->value, DNNL_ARG_BIAS,
                    k->bias ? k->bias->value : NULL, DNNL_ARG_DST, l->dst, DNNL_ARG_SCRATCHPAD, k->fwd_scratch);
 }
 
@@ -57,6 +59,8 @@ void rm_linear_destroy(rm_layer *l)
     rm_primitive_destroy(&k->diff_dst_to_copy);
     rm_primitive_destroy(&k->src_to_copy);
     rm_primitive_destroy(&k->diff_src_from_copy);
+    rm_primitive_destroy(&k->src_to_fwd_copy);
+    rm_memory_destroy(&k->fwd_src_copy);
     rm_memory_destroy(&k->diff_dst_copy);
     rm_memory_destroy(&k->src_copy);
     rm_memory_destroy(&k->diff_src_copy);

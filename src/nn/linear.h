@@ -31,6 +31,11 @@ typedef struct {
     dnnl_primitive_t lrp_fwd;
     dnnl_memory_t lrp_fwd_scratch;
     dnnl_alg_kind_t fwd_alg;           /* conv: the algorithm the forward got */
+    /* conv, inference: the forward reads a copy of its input in this layout
+     * (layer_conv.c, forward_on_plain_copy); NULL: the input itself */
+    dnnl_memory_t fwd_src_copy;
+    dnnl_memory_desc_t fwd_src_copy_md;
+    dnnl_primitive_t src_to_fwd_copy;
     rm_param *weight, *bias;
 } rm_linear;
 
