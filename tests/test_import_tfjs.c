@@ -217,24 +217,28 @@ Test(import_tfjs, same_padding_at_stride_2_is_asymmetric_like_tensorflow)
     assert_logits(logits, "logits_strided", 3);
 }
 
-/* A copy of the quant fixture in the scratch directory with `from`
- * replaced by `to` in model.json (to NULL: unchanged) and shard `cut`
+/* A copy of fixture directory `name` (model.json and the shards listed;
+ * a shard the fixture lacks is skipped) in the scratch directory, `from`
+ * replaced by `to` in model.json (from NULL: unchanged) and shard `cut`
  * (or none) cut to half its size. */
-static char *broken_copy(const char *from, const char *to, const char *cut)
+static char *edited_copy(const char *name, const char *const *shards, int nshards, const char *from, const char *to,
+                         const char *cut)
 {
-    static const char *const shards[] = {"group1-shard1of2.bin", "group1-shard2of2.bin", "group2-shard1of1.bin"};
-    for (int s = 0; s < 3; s++) {
-        char src[64];
-        snprintf(src, sizeof src, "quant/%s", shards[s]);
+    for (int s = 0; s < nshards; s++) {
+        char src[256];
+        snprintf(src, sizeof src, "%s/%s", name, shards[s]);
         FILE *f = fopen(fixture(src), "rb");
-        cr_assert(f);
-        unsigned char buf[4096];
+        if (!f) continue;
+        static unsigned char buf[1 << 16];
         size_t n = fread(buf, 1, sizeof buf, f);
         fclose(f);
+        cr_assert(n > 0 && n < sizeof buf);
         if (cut && !strcmp(cut, shards[s])) n /= 2;
         tu_write_file(tu_path(dir, shards[s]), buf, n);
     }
-    char *json = tu_read_text(fixture("quant/model.json"));
+    char src[256];
+    snprintf(src, sizeof src, "%s/model.json", name);
+    char *json = tu_read_text(fixture(src));
     cr_assert(json);
     if (from) {
         char *at = strstr(json, from);
@@ -250,6 +254,13 @@ static char *broken_copy(const char *from, const char *to, const char *cut)
     static char path[4096];
     snprintf(path, sizeof path, "%s", tu_path(dir, "model.json"));
     return path;
+}
+
+/* The quant graph-model fixture, edited. */
+static char *broken_copy(const char *from, const char *to, const char *cut)
+{
+    static const char *const shards[] = {"group1-shard1of2.bin", "group1-shard2of2.bin", "group2-shard1of1.bin"};
+    return edited_copy("quant", shards, 3, from, to, cut);
 }
 
 static void refused(const char *want, const char *model, const char *extra)
@@ -441,42 +452,11 @@ Test(import_tfjs, layers_rescaling_per_position_dense_and_flat_batchnorm_give_th
     explained_by_lrp(INFINITY);
 }
 
-/* A copy of layers fixture `name` (a directory of model.json and shards)
- * in the scratch directory, `from` replaced by `to` in model.json, shard
- * `cut` cut to half its size. */
+/* Layers fixture `name`, edited (layers_seq has one weight group). */
 static char *layers_copy(const char *name, const char *from, const char *to, const char *cut)
 {
-    static const char *const files[] = {"group1-shard1of1.bin", "group2-shard1of1.bin"};
-    for (int s = 0; s < 2; s++) {
-        char src[256];
-        snprintf(src, sizeof src, "%s/%s", name, files[s]);
-        FILE *f = fopen(fixture(src), "rb");
-        if (!f) continue;   /* layers_seq has one group */
-        static unsigned char buf[1 << 16];
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        cr_assert(n > 0 && n < sizeof buf);
-        if (cut && !strcmp(cut, files[s])) n /= 2;
-        tu_write_file(tu_path(dir, files[s]), buf, n);
-    }
-    char src[256];
-    snprintf(src, sizeof src, "%s/model.json", name);
-    char *json = tu_read_text(fixture(src));
-    cr_assert(json);
-    if (from) {
-        char *at = strstr(json, from);
-        cr_assert(at, "'%s' is not in the fixture", from);
-        size_t len = strlen(json) + strlen(to) + 1;
-        char *edited = malloc(len);
-        snprintf(edited, len, "%.*s%s%s", (int)(at - json), json, to, at + strlen(from));
-        free(json);
-        json = edited;
-    }
-    tu_write_text(tu_path(dir, "model.json"), json);
-    free(json);
-    static char path[4096];
-    snprintf(path, sizeof path, "%s", tu_path(dir, "model.json"));
-    return path;
+    static const char *const shards[] = {"group1-shard1of1.bin", "group2-shard1of1.bin"};
+    return edited_copy(name, shards, 2, from, to, cut);
 }
 
 Test(import_tfjs, layers_model_refusals_name_the_layer_or_the_weight)
