@@ -282,7 +282,8 @@ static int map_batchnorm(importer *im, const klayer *L)
     for (int64_t c = 0; c < C; c++) {
         l->gamma[c] = g ? g->f[c] : 1.f;
         if (bt) l->beta[c] = bt->f[c];
-        if (!(l->var[c] >= 0)) return imp_fail(&im->b, "moving_variance[%lld] = %g is negative", (long long)c, l->var[c]);
+        if (!(l->var[c] >= 0))
+            return imp_fail(&im->b, "moving_variance[%lld] = %g is negative", (long long)c, l->var[c]);
     }
     return 0;
 }
@@ -322,7 +323,8 @@ static int map_dense(importer *im, const klayer *L, const klayer *src)
     double units_d = 0;
     RM_TRY(cfg_number(im, L, "units", 0, &units_d));
     int64_t out = (int64_t)units_d, in = im->b.c;
-    if (!(units_d >= 1 && units_d <= 65536) || units_d != out) return imp_fail(&im->b, "units %g (1 to 65536)", units_d);
+    if (!(units_d >= 1 && units_d <= 65536) || units_d != out)
+        return imp_fail(&im->b, "units %g (1 to 65536)", units_d);
     int64_t shape[2] = {in, out};
     const tfjs_const *k = weight(im, L, "kernel", 2, shape);
     if (!k) return -1;

@@ -64,8 +64,8 @@ static int read_shards(const char *input, const char *dir, const rm_json *paths,
 }
 
 /* One manifest entry at *offset of the group's bytes. */
-static int load_weight(tfjs_weights *ws, const char *input, const rm_json *w, const unsigned char *bytes, size_t size, size_t *offset,
-                       const char *shards)
+static int load_weight(tfjs_weights *ws, const char *input, const rm_json *w, const unsigned char *bytes, size_t size,
+                       size_t *offset, const char *shards)
 {
     const rm_json *name = rm_json_get(w, "name"), *shape = rm_json_get(w, "shape"), *dtype = rm_json_get(w, "dtype");
     const rm_json *q = rm_json_get(w, "quantization");
@@ -150,7 +150,8 @@ int tfjs_load_manifest(tfjs_weights *ws, const rm_json *doc, const char *input)
     if (!groups || groups->type != RM_JSON_ARRAY)
         return rm_error("%s: no weightsManifest array; expected a TF.js model.json", input);
     for (size_t g = 0; g < groups->count; g++) {
-        const rm_json *paths = rm_json_get(&groups->items[g], "paths"), *weights = rm_json_get(&groups->items[g], "weights");
+        const rm_json *paths = rm_json_get(&groups->items[g], "paths");
+        const rm_json *weights = rm_json_get(&groups->items[g], "weights");
         if (!paths || paths->type != RM_JSON_ARRAY || !weights || weights->type != RM_JSON_ARRAY)
             return rm_error("%s: weightsManifest group %zu needs 'paths' and 'weights' arrays", input, g);
         char shards[512] = "";

@@ -16,7 +16,8 @@ int rm_infer_net_create(rm_infer_net *n, const rm_model *model, int batch)
     const rm_shape *s = &model->def.input;
     n->batch = batch;
     int rc = rm_model_fold_batchnorm(model, &n->def, &n->params, NULL);
-    if (rc == 0) rc = rm_net_create(&n->net, &n->def, batch < RM_INFER_SLICE ? batch : RM_INFER_SLICE, RM_MODE_INFER, 0);
+    int slice = batch < RM_INFER_SLICE ? batch : RM_INFER_SLICE;
+    if (rc == 0) rc = rm_net_create(&n->net, &n->def, slice, RM_MODE_INFER, 0);
     if (rc == 0) rc = rm_model_apply(&n->params, &n->net);
     if (rc == 0 && !(n->input = rm_calloc((size_t)batch * s->c * s->h * s->w, sizeof *n->input, "network input")))
         rc = -1;
