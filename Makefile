@@ -191,11 +191,12 @@ CHANNEL_RELEVANCE_ARGS := --composite $(COMPOSITE) --target $(CHANNEL_RELEVANCE_
 # An encoding's name is its mode (docs/encode.md), optionally followed by
 # -shuffled: each map moved to another image of the same class and split
 # (--shuffle-masks), which keeps the class-typical mask shapes but not the
-# tie between a mask and its image. --keep applies to the modes that select
-# pixels.
+# tie between a mask and its image. --keep (and --tile, when ENCODE_TILE is
+# set) applies to the modes that select pixels.
 UPPER = $(shell echo $(1) | tr a-z- A-Z_)
 enc_mode     = $(firstword $(subst -, ,$(1)))
-encode_args  = --smooth $(ENCODE_SMOOTH) $(if $(filter soft channel,$(call enc_mode,$(1))),,--keep $(ENCODE_KEEP))$(if \
+encode_args  = --smooth $(ENCODE_SMOOTH) $(if $(filter soft channel,$(call enc_mode,$(1))),,--keep $(ENCODE_KEEP)$(if \
+               $(ENCODE_TILE), --tile $(ENCODE_TILE)))$(if \
                $(filter shuffled,$(subst -, ,$(1))), --shuffle-masks $(SEED)) --threads $(THREADS)
 $(foreach m,$(ENCODINGS),$(eval ENCODE_$(call UPPER,$(m))_ARGS := $(call encode_args,$(m))))
 ENCODE_CHANNEL_CONST_ARGS := $(call encode_args,channel) --channel-constant $(CHANNEL_CONSTANT)

@@ -121,6 +121,10 @@ CHANNEL_CONSTANT ?= train-mean
 CHANNEL_RELEVANCE_TARGET ?= pred
 ENCODE_KEEP      ?= 0.3
 ENCODE_SMOOTH    ?= 1
+# Empty: keep the top ENCODE_KEEP of each whole image. N: the top ENCODE_KEEP
+# of every NxN tile (encode --tile), so the mask's layout says less about
+# the class (docs/encode.md, "Tiled selection").
+ENCODE_TILE      ?=
 # Encoded images for the first K epochs, raw afterwards (or
 # --encoded-share 1.0:0.0 for a decaying share).
 ENCODED_SCHEDULE ?= --encoded-epochs 5

@@ -245,6 +245,75 @@ Test(encode, keep_matches_a_full_sort)
     }
 }
 
+/* --tile: each tile (the right and bottom ones cut by the image edge)
+ * keeps its own top round(keep area) pixels, as a full sort of that tile
+ * alone ranks them. 10x7 with tile 4: tiles of 4x4, 4x3, 2x4 and 2x3. */
+Test(encode, tile_keeps_the_top_fraction_of_every_tile)
+{
+    enum { H = 10, W = 7, HW = H * W, T = 4 };
+    static float rn[HW];
+    static uint8_t mask[HW];
+    unsigned seed = 777;
+    for (int trial = 0; trial < 12; trial++) {
+        for (int i = 0; i < HW; i++) {
+            seed = seed * 1103515245u + 12345u;
+            int q = (int)((seed >> 16) % 9u) - 2;   /* ties and zeros */
+            rn[i] = q > 0 ? (float)q / 6 : 0;
+        }
+        double keep = 0.1 + 0.08 * trial;
+        rm_encode_params p = params(RM_ENCODE_MASK);
+        p.keep = keep;
+        p.tile = T;
+        encoder x = make(&p, 1, H, W, NULL);
+        int64_t total = 0;
+        for (int ty = 0; ty < H; ty += T)
+            for (int tx = 0; tx < W; tx += T) {
+                int order[T * T], n = 0, positive = 0;
+                for (int y = ty; y < ty + T && y < H; y++)
+                    for (int xx = tx; xx < tx + T && xx < W; xx++) {
+                        order[n++] = y * W + xx;
+                        positive += rn[y * W + xx] > 0;
+                    }
+                sort_values = rn;
+                qsort(order, (size_t)n, sizeof *order, sort_ref);
+                int k = (int)floor(keep * n + 0.5), want = k < positive ? k : positive;
+                total += want;
+                for (int j = 0; j < n; j++) mask[order[j]] |= (uint8_t)((j < want) << 1);
+            }
+        uint8_t got[HW];
+        cr_assert_eq(rm_encoder_select(&x.e, rn, got, x.scratch), total, "trial %d: selected count", trial);
+        for (int i = 0; i < HW; i++) {
+            cr_assert_eq(got[i], mask[i] >> 1, "trial %d (keep %g): pixel %d", trial, keep, i);
+            mask[i] = 0;
+        }
+        destroy(&x);
+    }
+}
+
+/* A map whose relevance sits in one corner: the whole-image selection
+ * keeps only that corner, a tiled one keeps the same share of every tile
+ * that has relevance. */
+Test(encode, tile_spreads_the_selection_over_the_image)
+{
+    enum { S = 8, HW = S * S };
+    float rn[HW];
+    for (int i = 0; i < HW; i++) rn[i] = (float)(i / S < 4 && i % S < 4 ? 100 + i : 1 + i) / 200;
+    uint8_t mask[HW];
+    rm_encode_params p = params(RM_ENCODE_MEAN);
+    p.keep = 0.25;
+    encoder whole = make(&p, 1, S, S, (double[]){0});
+    cr_assert_eq(rm_encoder_select(&whole.e, rn, mask, whole.scratch), 16);
+    for (int i = 0; i < HW; i++) cr_assert_eq(mask[i], i / S < 4 && i % S < 4, "whole image: pixel %d", i);
+    p.tile = 4;
+    encoder tiled = make(&p, 1, S, S, (double[]){0});
+    cr_assert_eq(rm_encoder_select(&tiled.e, rn, mask, tiled.scratch), 16);
+    int per_tile[4] = {0};
+    for (int i = 0; i < HW; i++) per_tile[(i / S / 4) * 2 + (i % S) / 4] += mask[i];
+    for (int t = 0; t < 4; t++) cr_assert_eq(per_tile[t], 4, "tile %d keeps 4 of its 16 pixels", t);
+    destroy(&whole);
+    destroy(&tiled);
+}
+
 Test(encode, threshold_on_the_normalized_map)
 {
     const float heat[4] = {0, 1, 2, 4};   /* rn = 0, 0.25, 0.5, 1 */
@@ -876,6 +945,10 @@ Test(encode, usage_errors_exit_2)
     expect(2, "--shuffle-masks '1.5'", NULL, IO " --mode mean --shuffle-masks 1.5", dir);
     expect(2, "--shuffle-masks has no effect with --channel-constant", NULL,
            IO " --mode channel --channel-constant 0.5 --shuffle-masks 1", dir);
+    expect(2, "--tile applies to the modes mean, zero, blur, negative and mask, not channel", NULL,
+           IO " --mode channel --tile 8", dir);
+    expect(2, "--tile applies to --keep, not to --threshold", NULL, IO " --mode mean --threshold 0.5 --tile 8", dir);
+    expect(2, "--tile '0'", NULL, IO " --mode mask --tile 0", dir);
     expect(2, "--relevance R.h5 is required", NULL, "-d %s/d.h5 -o %s/e.h5 --mode mean%.0s", dir);
     expect(2, "unknown option '--bogus'", NULL, IO " --mode mean --bogus", dir);
     expect(0, "usage: relmask encode", NULL, "--help%.0s%.0s%.0s", dir);
@@ -986,6 +1059,27 @@ Test(encode, file_mask_mode_has_only_0_and_255_and_the_keep_count)
     cr_assert_str_eq(v, "mask");
     free(v);
     cr_assert_not(rm_h5_attr_exists((hid_t)ds.hfile, "train_mean"), "mask mode needs no mean");
+    v = attr_string((hid_t)ds.hfile, "encode_parameters");
+    cr_assert_null(strstr(v, "tile"), "no tile without --tile:\n%s", v);
+    free(v);
+    rm_dataset_close(&ds);
+
+    /* --tile 4: round(0.3 * 16) = 5 pixels in each of the four tiles. */
+    rc = run_cli(&out, dir, "--mode mask --keep 0.3 --tile 4 --force");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    cr_assert_eq(rm_dataset_open(&ds, tu_path(dir, "e.h5")), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_dataset_read_images(&ds, 0, N, got), 0);
+    for (int i = 0; i < N; i++)
+        for (int t = 0; t < 4; t++) {
+            int on = 0;
+            for (int y = (t / 2) * 4; y < (t / 2) * 4 + 4; y++)
+                for (int x = (t % 2) * 4; x < (t % 2) * 4 + 4; x++) on += got[i * HW + y * W + x] == 255;
+            cr_assert_eq(on, 5, "record %d tile %d: %d pixels kept, expected 5", i, t, on);
+        }
+    v = attr_string((hid_t)ds.hfile, "encode_parameters");
+    cr_assert(strstr(v, "keep=0.3\ntile=4\n"), "the tile is in the provenance:\n%s", v);
+    free(v);
     rm_dataset_close(&ds);
     tu_rmtree(dir);
 }

@@ -15,6 +15,7 @@ typedef struct {
     rm_encode_config cfg;
     const char *mode, *sign, *normalize, *fill, *channel_constant;
     double smooth, keep, threshold, blur_sigma, floor_w;
+    int tile;
 } encode_options;
 
 static int choose(const char *cmd, const char *opt, const char *value, const char *const *names, int count, int *out)
@@ -79,6 +80,13 @@ static int check(void *t, const char *cmd)
                                have_keep ? "keep" : "threshold", name);
     if (have_keep) p->keep = o->keep;
     if (have_threshold) p->threshold = o->threshold;
+    if (o->tile >= 0) {
+        if (!rm_encode_mode_selects(p->mode))
+            return cli_usage_error(cmd, "--tile applies to the modes mean, zero, blur, negative and mask, not %s",
+                                   name);
+        if (have_threshold) return cli_usage_error(cmd, "--tile applies to --keep, not to --threshold");
+        p->tile = o->tile;
+    }
     if (!isnan(o->blur_sigma)) {
         if (p->mode != RM_ENCODE_BLUR) return cli_usage_error(cmd, "--blur-sigma applies to --mode blur, not %s", name);
         p->blur_sigma = o->blur_sigma;
@@ -129,6 +137,9 @@ static const cli_option options[] = {
     CLI_HELP_TEXT("selection (mean, zero, blur, negative, mask):"),
     CLI_OPT_DOUBLE(0, "keep", "F", keep, 0, 1, "the top F fraction of pixels by rn (0.3)"),
     CLI_OPT_DOUBLE(0, "threshold", "T", threshold, 0, 1e30, "instead: the pixels with rn >= T"),
+    CLI_OPT_INT(0, "tile", "N", tile, 1, 1 << 20, "--keep F within each NxN tile, not the whole image:\n"
+                                                 "every region keeps the same share, so where the\n"
+                                                 "mask lies tells little about the class"),
     CLI_HELP_TEXT("mode options:"),
     CLI_OPT_CALL(0, "blur-sigma", "S", set_blur_sigma, "blur: sigma of the blurred copy in pixels (3)"),
     CLI_OPT_STRING(0, "fill", "mean|zero", fill, "negative (zero) and soft (mean): the fill value"),
@@ -174,7 +185,7 @@ static const cli_command command = {
 
 int cmd_encode(int argc, char **argv)
 {
-    encode_options o = {.smooth = NAN, .keep = NAN, .threshold = NAN, .blur_sigma = NAN, .floor_w = NAN};
+    encode_options o = {.tile = -1, .smooth = NAN, .keep = NAN, .threshold = NAN, .blur_sigma = NAN, .floor_w = NAN};
     rm_encode_config_defaults(&o.cfg);
     o.cfg.command_line = cli_command_line();
     int done, rc = cli_parse(&command, argc, argv, &o, &done, NULL);

@@ -51,6 +51,7 @@ typedef struct {
     rm_encode_normalize normalize;  /* max: r / max r; sum: r / sum r; none */
     double keep;                    /* select the top fraction (when threshold < 0) */
     double threshold;               /* select rn >= threshold; < 0: use keep */
+    int tile;                       /* keep applies within each tile x tile square; 0 = the whole image */
     double blur_sigma;              /* blur: sigma of the replacement copy */
     rm_encode_fill fill;            /* negative and soft: the fill value */
     double floor;                   /* soft: weight of the least relevant pixel */
@@ -107,7 +108,9 @@ void rm_encoder_free(rm_encoder *e);
 int rm_encoder_relevance(const rm_encoder *e, const float *heat, float *rn, void *scratch, rm_encode_info *info);
 /* mask[H*W] = 1 for the selected pixels of rn: the top round(keep H W)
  * pixels with rn > 0 (larger rn first, then lower index), or every pixel
- * with rn > 0 and rn >= threshold. Returns the count. */
+ * with rn > 0 and rn >= threshold. With a tile, the top round(keep A)
+ * pixels of each tile of area A (tiles from the top-left corner; those at
+ * the right and bottom edges may be smaller). Returns the count. */
 int64_t rm_encoder_select(const rm_encoder *e, const float *rn, uint8_t *mask, void *scratch);
 /* The byte channel mode appends for rn: round(255 min(rn, 1)). */
 uint8_t rm_encoder_channel_byte(float rn);

@@ -54,6 +54,8 @@ int rm_encode_params_check(const rm_encode_params *p)
     if (!(p->smooth >= 0 && p->smooth <= MAX_SIGMA))
         return rm_error("encode: smoothing sigma %g outside [0, %g]", p->smooth, MAX_SIGMA);
     if (!(p->keep >= 0 && p->keep <= 1)) return rm_error("encode: keep fraction %g outside [0, 1]", p->keep);
+    if (p->tile < 0) return rm_error("encode: tile %d is negative", p->tile);
+    if (p->tile > 0 && p->threshold >= 0) return rm_error("encode: a tile applies to --keep, not to a threshold");
     if (!(p->threshold < 0 || isfinite(p->threshold)))
         return rm_error("encode: threshold %g is not a finite number", p->threshold);
     if (!(p->blur_sigma > 0 && p->blur_sigma <= MAX_SIGMA))
@@ -83,6 +85,7 @@ void rm_encode_params_text(const rm_encode_params *p, char *buf, size_t size)
     if (rm_encode_mode_selects(p->mode)) {
         if (p->threshold >= 0) ADD("threshold=%.9g\n", p->threshold);
         else ADD("keep=%.9g\n", p->keep);
+        if (p->tile > 0) ADD("tile=%d\n", p->tile);
     }
     if (p->mode == RM_ENCODE_BLUR) ADD("blur_sigma=%.9g\n", p->blur_sigma);
     if (p->mode == RM_ENCODE_NEGATIVE || p->mode == RM_ENCODE_SOFT) ADD("fill=%s\n", rm_encode_fill_names[p->fill]);

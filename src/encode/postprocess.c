@@ -123,6 +123,27 @@ static void select_first(rm_encode_pair *p, size_t n, size_t k)
     }
 }
 
+/* The top round(keep area) pixels with rn > 0 of the rectangle
+ * [y0,y1) x [x0,x1), marked in mask; pairs holds its area. */
+static int64_t select_top(const rm_encoder *e, const float *rn, int y0, int y1, int x0, int x1, uint8_t *mask,
+                          rm_encode_pair *pairs)
+{
+    const int64_t area = (int64_t)(y1 - y0) * (x1 - x0);
+    const int64_t k = (int64_t)floor(e->p.keep * (double)area + 0.5);
+    size_t n = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            const size_t i = (size_t)y * e->width + x;
+            if (rn[i] > 0) pairs[n++] = (rm_encode_pair){rn[i], (int32_t)i};
+        }
+    if ((int64_t)n > k) {
+        select_first(pairs, n, (size_t)k);
+        n = (size_t)k;
+    }
+    for (size_t j = 0; j < n; j++) mask[pairs[j].i] = 1;
+    return (int64_t)n;
+}
+
 int64_t rm_encoder_select(const rm_encoder *e, const float *rn, uint8_t *mask, void *scratch)
 {
     const size_t hw = (size_t)e->height * e->width;
@@ -137,14 +158,10 @@ int64_t rm_encoder_select(const rm_encoder *e, const float *rn, uint8_t *mask, v
         return count;
     }
     rm_encode_scratch s = rm_encode_scratch_split(scratch, hw);
-    const int64_t k = (int64_t)floor(e->p.keep * (double)hw + 0.5);
-    size_t n = 0;
-    for (size_t i = 0; i < hw; i++)
-        if (rn[i] > 0) s.pairs[n++] = (rm_encode_pair){rn[i], (int32_t)i};
-    if ((int64_t)n > k) {
-        select_first(s.pairs, n, (size_t)k);
-        n = (size_t)k;
-    }
-    for (size_t j = 0; j < n; j++) mask[s.pairs[j].i] = 1;
-    return (int64_t)n;
+    const int th = e->p.tile > 0 ? e->p.tile : e->height, tw = e->p.tile > 0 ? e->p.tile : e->width;
+    for (int y = 0; y < e->height; y += th)
+        for (int x = 0; x < e->width; x += tw)
+            count += select_top(e, rn, y, y + th < e->height ? y + th : e->height, x,
+                                x + tw < e->width ? x + tw : e->width, mask, s.pairs);
+    return count;
 }
