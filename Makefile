@@ -102,7 +102,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 # its own process (Criterion) with a private scratch directory. The whole
 # output is kept in $(BUILD)/check.log; when a test fails, its assertion
 # lines are repeated at the end, where a CI log's tail shows them.
-check test: DEPS_FLAGS := --browser
+check test: DEPS_FLAGS += --browser
 check test: deps $(BIN) $(TEST_BIN)
 	@{ RELMASK_QUIET=1 RELMASK_ROOT=$(abspath .) RELMASK_BIN=$(abspath $(BIN)) RELMASK_FIXTURES=$(abspath tests/fixtures) \
 	  RELMASK_NETS=$(abspath nets) $(TEST_BIN) --jobs 2 $(TEST_ARGS); echo $$? > $(BUILD)/check.rc; } 2>&1 | tee $(BUILD)/check.log

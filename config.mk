@@ -2,6 +2,21 @@
 # command line: `make THREADS=16`, `make check CC=clang`.
 
 # --- toolchain -------------------------------------------------------------
+# MPI=1: build with mpicc against parallel HDF5 (Debian's libopenmpi-dev and
+# libhdf5-openmpi-dev, which `make deps MPI=1` installs) in build-mpi/, so
+# that `mpirun -np R relmask relevance` shards its records over R processes
+# (docs/scale.md). The plain build has no MPI.
+MPI       ?= 0
+ifeq ($(MPI),1)
+ifeq ($(origin CC),default)
+CC        := mpicc
+endif
+BUILD       ?= build-mpi
+HDF5_CFLAGS ?= -I/usr/include/hdf5/openmpi
+HDF5_LIBS   ?= -L/usr/lib/x86_64-linux-gnu/hdf5/openmpi -lhdf5_hl -lhdf5
+DEPS_FLAGS  += --mpi
+CPPFLAGS    += -DRELMASK_MPI
+endif
 # make's built-in default CC is cc; use gcc unless CC is given.
 ifeq ($(origin CC),default)
 CC        := gcc

@@ -2,24 +2,29 @@
 # Installs the Debian 12 packages relmask needs, when any is missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
+# Each option adds a package set; several may be given.
+ARGS="$*"
+has() { case " $ARGS " in *" $1 "*) return 0 ;; esac; return 1; }
 PKGS="gcc make libc6-dev libdnnl-dev libhdf5-dev hdf5-tools libcriterion-dev
       libpng-dev libjpeg-dev libtiff-dev zlib1g-dev
       libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
 # --bench: also the peers that `make bench` measures side by side.
-[ "${1:-}" = "--bench" ] && PKGS="$PKGS python3 python3-torch python3-numpy libopenblas0-openmp"
+has --bench && PKGS="$PKGS python3 python3-torch python3-numpy libopenblas0-openmp"
 # --fuzz: clang with libFuzzer and the sanitizer runtimes (Debian's clang
 # only recommends libclang-rt-14-dev, which holds libclang_rt.fuzzer) and
 # LLVM's OpenMP runtime for clang's -fopenmp.
-[ "${1:-}" = "--fuzz" ] && PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev"
+has --fuzz && PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev"
 # --fixtures: what the golden-fixture generators in tests/fixtures/ import
 # (make check itself reads only their committed outputs).
-[ "${1:-}" = "--fixtures" ] && PKGS="$PKGS python3 python3-torch python3-numpy python3-h5py python3-onnx"
+has --fixtures && PKGS="$PKGS python3 python3-torch python3-numpy python3-h5py python3-onnx"
 # --valgrind: the memcheck run of scripts/valgrind-pipeline.sh.
-[ "${1:-}" = "--valgrind" ] && PKGS="$PKGS valgrind"
+has --valgrind && PKGS="$PKGS valgrind"
 # --browser: headless Chromium and the report's font for the browser suite
 # (tests/test_browser.c renders report.html); `make check` passes it, so
 # the base packages and these come in one apt call.
-[ "${1:-}" = "--browser" ] && PKGS="$PKGS chromium fonts-dejavu-core"
+has --browser && PKGS="$PKGS chromium fonts-dejavu-core"
+# --mpi: Open MPI and parallel HDF5 for the MPI=1 build (docs/scale.md).
+has --mpi && PKGS="$PKGS libopenmpi-dev openmpi-bin libhdf5-openmpi-dev"
 missing=""
 for p in $PKGS; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -12,11 +12,13 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "core/ranks.h"
 
 static char command_line[4096];
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+    if (rm_ranks_rank() > 0) return RM_EXIT_USAGE;   /* every rank sees the same arguments: rank 0 says it */
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "relmask %s: ", cmd);
@@ -28,7 +30,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 int cli_runtime_error(void)
 {
-    fprintf(stderr, "relmask: error: %s\n", rm_error_message());
+    /* Under mpirun, rank 0 prints what every rank agreed on; another rank
+     * speaks only of a failure of its own the others do not know of. */
+    if (rm_ranks_rank() == 0) fprintf(stderr, "relmask: error: %s\n", rm_error_message());
+    else if (!rm_ranks_failure_agreed())
+        fprintf(stderr, "relmask (rank %d): error: %s\n", rm_ranks_rank(), rm_error_message());
     return RM_EXIT_RUNTIME;
 }
 

@@ -10,6 +10,7 @@
 #include "core/dataset.h"
 #include "core/error.h"
 #include "core/output.h"
+#include "core/ranks.h"
 #include "core/version.h"
 
 static const struct {
@@ -55,7 +56,27 @@ static void usage(FILE *out)
             "its temporary files; checkpoints and partial files stay for --resume.\n");
 }
 
+/* The commands that divide their work among MPI ranks; any other would
+ * run whole on every rank, each writing the same output. */
+static int sharded(int argc, char **argv)
+{
+    return !strcmp(argv[0], "relevance") && (argc < 2 || strcmp(argv[1], "import") != 0);
+}
+
+static int run_command(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    if (rm_ranks_init(&argc, &argv) != 0) {
+        fprintf(stderr, "relmask: error: %s\n", rm_error_message());
+        return RM_EXIT_RUNTIME;
+    }
+    int rc = run_command(argc, argv);
+    rm_ranks_finalize(rc);
+    return rc;
+}
+
+static int run_command(int argc, char **argv)
 {
     /* HDF5 1.10 keeps a file whose H5Fclose failed (a full disk) in its
      * table and crashes closing it again in its exit handler
@@ -95,6 +116,13 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < (int)NUM_COMMANDS; i++)
         if (!strcmp(cmd, commands[i].name)) {
+            if (rm_ranks_size() > 1 && !sharded(argc - 1, argv + 1)) {
+                if (rm_ranks_rank() == 0)
+                    fprintf(stderr, "relmask %s: runs as one process, but mpirun started %d; under mpirun only "
+                            "'relmask relevance' shares its work among the ranks (docs/scale.md)\n", cmd,
+                            rm_ranks_size());
+                return RM_EXIT_USAGE;
+            }
             rm_dataset_set_command(commands[i].name);   /* names the command refusing an unlabeled file */
             int rc = commands[i].run(argc - 1, argv + 1);
             if (rc == RM_EXIT_OK) H5close();
