@@ -11,10 +11,14 @@
 #include <unistd.h>
 
 #include <hdf5_hl.h>
+#ifdef RELMASK_MPI
+#include <mpi.h>
+#endif
 
 #include "core/error.h"
 #include "core/h5util.h"
 #include "core/output.h"
+#include "core/ranks.h"
 #include "core/relevance_file.h"
 #include "core/version.h"
 
@@ -27,9 +31,12 @@ enum { V_INDEX, V_LABEL, V_EXPLAINED, V_PREDICTED, V_SCORE, V_SUM, NUM_VECTORS }
 static const char *const vector_names[NUM_VECTORS] = {"index", "label", "explained", "predicted", "score", "sum"};
 
 struct rm_relevance_writer {
-    rm_output out;
+    rm_output out;             /* rank 0's; another rank's holds the paths only */
     int lock_fd;               /* holds an exclusive flock on the partial file */
+    int shared;                /* every MPI rank writes (parallel HDF5) */
+    int owner;                 /* this process checks, locks and renames the output (rank 0) */
     hid_t file, heatmap, heatmap_image, channels_d, vectors[NUM_VECTORS];
+    hid_t xfer;                /* raw data transfer: collective when shared */
     int64_t count, done;
     int channels, height, width, store_channels;
     int num_classes;
@@ -100,9 +107,18 @@ static void close_handles(rm_relevance_writer *w)
     for (int v = 0; v < NUM_VECTORS; v++) w->vectors[v] = -1;
 }
 
+/* Gives the output up: rank 0 removes the partial file (or keeps it for
+ * --resume); another rank only forgets the paths it was told. */
+static void release_output(rm_relevance_writer *w, int remove)
+{
+    if (w->owner && remove) rm_output_abort(&w->out);
+    else rm_output_keep(&w->out);
+}
+
 static void writer_free(rm_relevance_writer *w)
 {
     close_handles(w);
+    if (w->xfer > 0) H5Pclose(w->xfer);
     if (w->lock_fd >= 0) close(w->lock_fd);
     for (int i = 0; i < w->num_classes; i++) free(w->class_names ? w->class_names[i] : NULL);
     free(w->class_names);
@@ -370,6 +386,17 @@ static hid_t unlocked_fapl(void)
     return fapl;
 }
 
+/* The partial file's access: unlocked, and through MPI-IO on every rank
+ * when parallel. */
+static hid_t partial_fapl(int parallel)
+{
+    hid_t fapl = unlocked_fapl();
+#ifdef RELMASK_MPI
+    if (parallel) H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL);
+#endif
+    return fapl;
+}
+
 /* A second process writing the same output would truncate or remove the
  * first one's partial file: take it exclusively, or stop. */
 static int lock_partial(rm_relevance_writer *w, const char *path)
@@ -386,15 +413,31 @@ static int lock_partial(rm_relevance_writer *w, const char *path)
     return 0;
 }
 
-static int reopen_partial(rm_relevance_writer *w, const rm_relevance_spec *spec, int64_t *done)
+/* 0 on every rank, or the same failure on every rank: the first failing
+ * rank's rc (1: the partial file has other settings, -1 otherwise). */
+static int agree_rc(const rm_relevance_writer *w, int rc)
+{
+    if (!w->shared) return rc;
+    int any_settings = rm_ranks_max(rc > 0);
+    if (rm_ranks_agree(rc != 0 ? -1 : 0) == 0) return 0;
+    return any_settings ? 1 : -1;
+}
+
+/* Opens the partial file and its datasets into w (every rank when
+ * parallel); with `verify`, first checks that it was started with this spec
+ * and that its first *done rows read back. */
+static int open_partial(rm_relevance_writer *w, const rm_relevance_spec *spec, int parallel, int verify,
+                        int64_t *done)
 {
     const char *partial = w->out.tmp_path;
-    hid_t fapl = unlocked_fapl();
-    w->file = H5Fopen(partial, H5F_ACC_RDWR, fapl);
+    hid_t fapl = partial_fapl(parallel);
+    w->file = H5Fopen(partial, verify ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl);
     H5Pclose(fapl);
     if (w->file < 0) return rm_h5_error("%s: cannot open the partial file", partial);
-    int match = partial_matches(w->file, spec, partial, done);
-    if (match != 0) return match;
+    if (verify) {
+        int match = partial_matches(w->file, spec, partial, done);
+        if (match != 0) return match;
+    }
     if ((w->heatmap = H5Dopen2(w->file, "heatmap", H5P_DEFAULT)) < 0 ||
         (w->heatmap_image = H5Dopen2(w->file, "heatmap_image", H5P_DEFAULT)) < 0 ||
         (w->store_channels && (w->channels_d = H5Dopen2(w->file, "relevance", H5P_DEFAULT)) < 0))
@@ -404,11 +447,25 @@ static int reopen_partial(rm_relevance_writer *w, const rm_relevance_spec *spec,
             return rm_h5_error("%s: damaged partial file (/%s)", partial, vector_names[v]);
     hid_t all[3 + NUM_VECTORS] = {w->heatmap, w->heatmap_image, w->channels_d};
     for (int v = 0; v < NUM_VECTORS; v++) all[3 + v] = w->vectors[v];
-    for (int i = 0; i < 3 + NUM_VECTORS; i++)
+    for (int i = 0; verify && i < 3 + NUM_VECTORS; i++)
         if (all[i] > 0 && rows_readable(all[i], *done) != 0)
             return rm_h5_error("%s: damaged partial file (records 0..%lld do not read back)", partial,
                                (long long)*done - 1);
     return 0;
+}
+
+/* The partial file, checked (a mismatch: 1, damage: -1), then opened for
+ * writing. Parallel HDF5 1.10 fails collective writes into filtered chunks
+ * that the same handle has read, so the rows are read back through a
+ * read-only handle of rank 0's own, closed before every rank opens the file
+ * to write. */
+static int reopen_partial(rm_relevance_writer *w, const rm_relevance_spec *spec, int64_t *done)
+{
+    int rc = w->owner ? open_partial(w, spec, 0, 1, done) : 0;
+    close_handles(w);
+    if ((rc = agree_rc(w, rc)) != 0) return rc;
+    RM_TRY(rm_ranks_broadcast(done, sizeof *done));
+    return agree_rc(w, open_partial(w, spec, w->shared, 0, done));
 }
 
 /* The records an interrupted run left in a partial file and the count it
@@ -436,41 +493,15 @@ static int64_t partial_progress(const char *partial, int64_t *count)
     return done > 0 ? done : 0;
 }
 
-int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const rm_relevance_spec *spec, int force,
-                             int resume, int64_t *records_done)
+/* Rank 0's part of opening (the only part without sharing): the output
+ * checks, the lock, and whether a partial file can be resumed (*resume_it).
+ * On failure the output is forgotten, its partial file kept. */
+static int claim_output(rm_relevance_writer *w, const char *path, int force, int resume, int *resume_it)
 {
-    *wp = NULL;
-    *records_done = 0;
-    RM_TRY(validate_spec(spec));
-    rm_h5_init();
-    rm_relevance_writer *w = rm_calloc(1, sizeof *w, "relevance writer");
-    if (!w) return -1;
-    w->heatmap = w->heatmap_image = w->channels_d = w->file = -1;
-    w->lock_fd = -1;
-    for (int v = 0; v < NUM_VECTORS; v++) w->vectors[v] = -1;
-    w->count = spec->count;
-    w->channels = spec->channels;
-    w->height = spec->height;
-    w->width = spec->width;
-    w->store_channels = spec->store_channels != 0;
-    w->class_names = rm_calloc((size_t)spec->num_classes, sizeof *w->class_names, "class names");
-    if (!w->class_names) {
-        writer_free(w);
-        return -1;
-    }
-    w->num_classes = spec->num_classes;
-    for (int i = 0; i < spec->num_classes; i++)
-        if (!(w->class_names[i] = rm_strdup(spec->class_names[i]))) {
-            writer_free(w);
-            return -1;
-        }
-    if (rm_output_begin_resumable(&w->out, path, force) != 0) {
-        writer_free(w);
-        return -1;
-    }
+    *resume_it = 0;
+    RM_TRY(rm_output_begin_resumable(&w->out, path, force));
     if (lock_partial(w, path) != 0) {
         rm_output_keep(&w->out);   /* another process's, or none */
-        writer_free(w);
         return -1;
     }
     struct stat st;
@@ -481,13 +512,73 @@ int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const r
             rm_error("%s: an interrupted run left %lld of %lld records in %s; continue it with --resume, or start "
                      "afresh with --force", path, (long long)done, (long long)total, w->out.tmp_path);
             rm_output_keep(&w->out);
-            writer_free(w);
             return -1;
         }
     }
-    if (resume && have_partial) {
+    *resume_it = resume && have_partial;
+    return 0;
+}
+
+/* Every rank learns rank 0's verdict, plan and partial file name. */
+static int share_claim(rm_relevance_writer *w, const char *path, int rc, int *resume_it)
+{
+    if (!w->shared) return rc;
+    if (rm_ranks_agree(rc) != 0) return -1;
+    char partial[4096] = "";
+    if (w->owner) snprintf(partial, sizeof partial, "%s", w->out.tmp_path);
+    RM_TRY(rm_ranks_broadcast(partial, sizeof partial));
+    RM_TRY(rm_ranks_broadcast(resume_it, sizeof *resume_it));
+    if (!w->owner) {
+        w->out.slot = -1;
+        if (!(w->out.tmp_path = rm_strdup(partial)) || !(w->out.final_path = rm_strdup(path))) {
+            rm_output_keep(&w->out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const rm_relevance_spec *spec, int force,
+                             int resume, int64_t *records_done)
+{
+    *wp = NULL;
+    *records_done = 0;
+    RM_TRY(validate_spec(spec));
+    rm_h5_init();
+    rm_relevance_writer *w = rm_calloc(1, sizeof *w, "relevance writer");
+    if (!w) return -1;
+    w->heatmap = w->heatmap_image = w->channels_d = w->file = w->xfer = -1;
+    w->lock_fd = -1;
+    w->out.slot = -1;
+    for (int v = 0; v < NUM_VECTORS; v++) w->vectors[v] = -1;
+    w->shared = spec->shared && rm_ranks_size() > 1;
+    w->owner = !w->shared || rm_ranks_rank() == 0;
+    w->count = spec->count;
+    w->channels = spec->channels;
+    w->height = spec->height;
+    w->width = spec->width;
+    w->store_channels = spec->store_channels != 0;
+    w->class_names = rm_calloc((size_t)spec->num_classes, sizeof *w->class_names, "class names");
+    int rc = w->class_names ? 0 : -1;
+    w->num_classes = rc == 0 ? spec->num_classes : 0;
+    for (int i = 0; rc == 0 && i < spec->num_classes; i++)
+        if (!(w->class_names[i] = rm_strdup(spec->class_names[i]))) rc = -1;
+    if (rc == 0) {
+        w->xfer = H5Pcreate(H5P_DATASET_XFER);
+#ifdef RELMASK_MPI
+        if (w->shared) H5Pset_dxpl_mpio(w->xfer, H5FD_MPIO_COLLECTIVE);
+#endif
+        if (w->xfer < 0) rc = rm_h5_error("%s: cannot create a transfer property list", path);
+    }
+    int resume_it = 0;
+    if (w->owner && rc == 0) rc = claim_output(w, path, force, resume, &resume_it);
+    if (share_claim(w, path, rc, &resume_it) != 0) {
+        writer_free(w);
+        return -1;
+    }
+    if (resume_it) {
         int64_t done = 0;
-        int rc = reopen_partial(w, spec, &done);
+        rc = agree_rc(w, reopen_partial(w, spec, &done));
         if (rc == 0) {
             w->done = done;
             *records_done = done;
@@ -499,19 +590,20 @@ int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const r
         if (rc > 0) {
             rm_error_prefix("cannot resume (rerun with --force instead of --resume to start afresh)");
             close_handles(w);
-            rm_output_keep(&w->out);
+            release_output(w, 0);
             writer_free(w);
             return -1;
         }
         rm_warn("%s; starting afresh", rm_error_message());
         close_handles(w);
     }
-    hid_t fapl = unlocked_fapl();
+    hid_t fapl = partial_fapl(w->shared);
     w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
-    if (w->file < 0 || create_layout(w, spec) != 0 || H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
-        if (w->file < 0) rm_h5_error("%s: cannot create %s", path, w->out.tmp_path);
-        else rm_error_prefix("%s", path);
+    rc = w->file < 0 ? rm_h5_error("%s: cannot create %s", path, w->out.tmp_path) : 0;
+    if (rc == 0 && (create_layout(w, spec) != 0 || H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0))
+        rc = rm_error_prefix("%s", path);
+    if (agree_rc(w, rc) != 0) {
         rm_relevance_writer_abort(w);
         return -1;
     }
@@ -519,42 +611,57 @@ int rm_relevance_writer_open(rm_relevance_writer **wp, const char *path, const r
     return 0;
 }
 
-static int write_rows(hid_t d, hid_t mem_type, int64_t at, int64_t rows, const void *data)
+/* Rows [at, at + rows) of d; rows 0 takes part in a collective write with
+ * nothing to add. */
+static int write_rows(hid_t d, hid_t mem_type, hid_t xfer, int64_t at, int64_t rows, const void *data)
 {
     hid_t space = H5Dget_space(d);
     int rank = H5Sget_simple_extent_ndims(space);
     hsize_t dims[4], start[4] = {(hsize_t)at, 0, 0, 0}, count[4];
     H5Sget_simple_extent_dims(space, dims, NULL);
     for (int i = 0; i < rank; i++) count[i] = dims[i];
-    count[0] = (hsize_t)rows;
-    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+    count[0] = (hsize_t)(rows > 0 ? rows : 1);
     hid_t mem = H5Screate_simple(rank, count, NULL);
-    herr_t st = H5Dwrite(d, mem_type, mem, space, H5P_DEFAULT, data);
+    static const uint64_t nothing[1] = {0};
+    if (rows > 0) {
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+    } else {
+        H5Sselect_none(space);
+        H5Sselect_none(mem);
+        data = nothing;
+    }
+    herr_t st = H5Dwrite(d, mem_type, mem, space, xfer, data);
     H5Sclose(mem);
     H5Sclose(space);
     if (st < 0) return rm_h5_error("writing records %lld..%lld", (long long)at, (long long)(at + rows - 1));
     return 0;
 }
 
-static int write_block(rm_relevance_writer *w, const rm_relevance_block *b)
+static int write_block(rm_relevance_writer *w, const rm_relevance_block *b, int64_t at, int64_t end)
 {
-    int64_t at = w->done, n = b->n;
+    int64_t n = b->n;
     const void *vec[NUM_VECTORS] = {b->index, b->label, b->explained, b->predicted, b->score, w->sum_buf};
-    RM_TRY(write_rows(w->heatmap, H5T_NATIVE_FLOAT, at, n, b->heatmap));
-    RM_TRY(write_rows(w->heatmap_image, H5T_NATIVE_UINT8, at, n, w->image_buf));
-    if (w->store_channels) RM_TRY(write_rows(w->channels_d, H5T_NATIVE_FLOAT, at, n, b->channels));
-    for (int v = 0; v < NUM_VECTORS; v++) RM_TRY(write_rows(w->vectors[v], vector_mem_type(v), at, n, vec[v]));
-    RM_TRY(rm_h5_attr_set_int(w->file, "records_done", at + n));
+    RM_TRY(write_rows(w->heatmap, H5T_NATIVE_FLOAT, w->xfer, at, n, b->heatmap));
+    RM_TRY(write_rows(w->heatmap_image, H5T_NATIVE_UINT8, w->xfer, at, n, w->image_buf));
+    if (w->store_channels) RM_TRY(write_rows(w->channels_d, H5T_NATIVE_FLOAT, w->xfer, at, n, b->channels));
+    for (int v = 0; v < NUM_VECTORS; v++)
+        RM_TRY(write_rows(w->vectors[v], vector_mem_type(v), w->xfer, at, n, vec[v]));
+    RM_TRY(rm_h5_attr_set_int(w->file, "records_done", end));
     if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) return rm_h5_error("flushing (disk full?)");
     return 0;
 }
 
-int rm_relevance_writer_write(rm_relevance_writer *w, const rm_relevance_block *b)
+/* The checks and derived rows (sums, index images) of this rank's block. */
+static int prepare_block(rm_relevance_writer *w, const rm_relevance_block *b, int64_t at, int64_t end)
 {
     const char *path = w->out.final_path;
-    if (b->n < 1 || w->done + b->n > w->count)
-        return rm_error("%s: block of %lld records after %lld exceeds the %lld planned", path, (long long)b->n,
-                        (long long)w->done, (long long)w->count);
+    int fits = w->shared ? b->n >= 0 && at >= w->done && at + b->n <= end && end <= w->count
+                         : b->n >= 1 && at == w->done && end == at + b->n && end <= w->count;
+    if (!fits)
+        return rm_error("%s: block of %lld records at %lld (round up to %lld) does not follow the %lld written "
+                        "of %lld planned", path, (long long)b->n, (long long)at, (long long)end, (long long)w->done,
+                        (long long)w->count);
+    if (b->n == 0) return 0;
     if (!b->index || !b->label || !b->explained || !b->predicted || !b->score || !b->heatmap ||
         (w->store_channels && !b->channels))
         return rm_error("%s: incomplete block (a field is missing)", path);
@@ -576,19 +683,31 @@ int rm_relevance_writer_write(rm_relevance_writer *w, const rm_relevance_block *
         for (int64_t k = 0; k < hw; k++) {
             if (!isfinite(h[k]))
                 return rm_error("%s: record %lld (dataset index %lld): heatmap value %g at pixel (%lld,%lld) is not finite",
-                                path, (long long)(w->done + i), (long long)b->index[i], (double)h[k],
+                                path, (long long)(at + i), (long long)b->index[i], (double)h[k],
                                 (long long)(k % w->width), (long long)(k / w->width));
             sum += h[k];
         }
         w->sum_buf[i] = (float)sum;
         rm_relevance_to_index_image(h, hw, w->image_buf + i * hw);
     }
-    rm_output_hold_signals();
-    int rc = write_block(w, b);
-    rm_output_release_signals();
-    if (rc != 0) return rm_error_prefix("%s", path);
-    w->done += b->n;
     return 0;
+}
+
+int rm_relevance_writer_write_at(rm_relevance_writer *w, const rm_relevance_block *b, int64_t at, int64_t end)
+{
+    RM_TRY(agree_rc(w, prepare_block(w, b, at, end)));
+    rm_output_hold_signals();
+    int rc = write_block(w, b, at, end);
+    rm_output_release_signals();
+    if (rc != 0) rm_error_prefix("%s", w->out.final_path);
+    RM_TRY(agree_rc(w, rc));
+    w->done = end;
+    return 0;
+}
+
+int rm_relevance_writer_write(rm_relevance_writer *w, const rm_relevance_block *b)
+{
+    return rm_relevance_writer_write_at(w, b, w->done, w->done + b->n);
 }
 
 int rm_relevance_writer_set_attr(rm_relevance_writer *w, const char *name, const char *value)
@@ -615,6 +734,7 @@ static int write_final_attrs(rm_relevance_writer *w)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (w->shared) RM_TRY(rm_ranks_broadcast(created, sizeof created));   /* one value for a collective write */
     RM_TRY(rm_h5_attr_set_int(f, "num_classes", w->num_classes));
     RM_TRY(rm_h5_attr_set_strings(f, "class_names", w->num_classes, (const char *const *)w->class_names));
     RM_TRY(rm_h5_attr_set_string(f, "tool_version", rm_version_string()));
@@ -631,32 +751,32 @@ int rm_relevance_writer_finish(rm_relevance_writer *w)
         rm_relevance_writer_close_partial(w);
         return -1;
     }
-    if (write_final_attrs(w) != 0) {
-        rm_error_prefix("%s", path);
+    int rc = write_final_attrs(w);
+    if (agree_rc(w, rc) != 0) {
+        if (rc != 0) rm_error_prefix("%s", path);
         rm_relevance_writer_abort(w);
         return -1;
     }
     hid_t file = w->file;
     w->file = -1;
     close_handles(w);
-    if (H5Fclose(file) < 0) {
-        rm_h5_error("%s: closing the file failed (disk full?)", path);
+    rc = H5Fclose(file) < 0 ? rm_h5_error("%s: closing the file failed (disk full?)", path) : 0;
+    if (agree_rc(w, rc) != 0) {
         rm_relevance_writer_abort(w);
         return -1;
     }
-    if (rm_output_commit(&w->out) != 0) {
-        writer_free(w);
-        return -1;
-    }
+    rc = w->owner ? rm_output_commit(&w->out) : 0;   /* commit forgets the output, even on failure */
+    if (!w->owner) rm_output_keep(&w->out);
+    rc = agree_rc(w, rc);
     writer_free(w);
-    return 0;
+    return rc;
 }
 
 void rm_relevance_writer_close_partial(rm_relevance_writer *w)
 {
     if (!w) return;
     close_handles(w);
-    rm_output_keep(&w->out);
+    release_output(w, 0);
     writer_free(w);
 }
 
@@ -664,7 +784,8 @@ void rm_relevance_writer_abort(rm_relevance_writer *w)
 {
     if (!w) return;
     close_handles(w);
-    rm_output_abort(&w->out);
+    if (w->shared) rm_ranks_barrier();   /* every rank has closed the file before rank 0 removes it */
+    release_output(w, 1);
     writer_free(w);
 }
 

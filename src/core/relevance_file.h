@@ -41,6 +41,8 @@ typedef struct {
     const char *method;               /* "lrp", "occlusion", "import-png", ... */
     const char *score_kind;           /* "logit", "probability", "none" */
     const char *parameters;           /* key=value lines; must match on resume */
+    int shared;                       /* under mpirun: every rank opens, writes and finishes the file
+                                         together (parallel HDF5), with rm_relevance_writer_write_at */
 } rm_relevance_spec;
 
 /* One block of consecutive records for rm_relevance_writer_write. Arrays
@@ -58,6 +60,9 @@ typedef struct {
 typedef struct rm_relevance_writer rm_relevance_writer;
 
 /* Opens the partial file for `path`. Fails if `path` exists and force is 0.
+ * A shared spec makes every open, write, finish, close_partial and abort
+ * collective: rank 0 checks, locks and renames the output, and every rank
+ * learns its decisions and failures.
  * With resume set and a partial file written with the same spec
  * (method, parameters, shape, count), continues it: *records_done tells
  * how many records are already stored. Without resume, a partial file
@@ -69,6 +74,13 @@ int rm_relevance_writer_open(rm_relevance_writer **w, const char *path, const rm
  * block is on disk, flushed, when this returns. Non-finite heatmap values
  * are refused with the record named. */
 int rm_relevance_writer_write(rm_relevance_writer *w, const rm_relevance_block *block);
+/* A shared writer's round (collective): each rank gives its own block of
+ * records [at, at + block->n) (n may be 0), and the ranks' blocks together
+ * cover [done, end) exactly, end being the same on every rank. When it
+ * returns, every rank's records are on disk and records_done is end; a
+ * failure on any rank fails it on all. Without sharing: at = done and
+ * end = done + n, as rm_relevance_writer_write. */
+int rm_relevance_writer_write_at(rm_relevance_writer *w, const rm_relevance_block *block, int64_t at, int64_t end);
 /* A provenance attribute (string) on the root group, written at finish. */
 int rm_relevance_writer_set_attr(rm_relevance_writer *w, const char *name, const char *value);
 /* All N records must have been written; writes the attributes, closes and

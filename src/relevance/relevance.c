@@ -14,6 +14,7 @@
 #include "core/h5util.h"
 #include "core/nearest.h"
 #include "core/progress.h"
+#include "core/ranks.h"
 #include "core/rng.h"
 #include "core/relevance_file.h"
 #include "relevance/relevance_internal.h"
@@ -374,7 +375,8 @@ static int run_job(relevance_job *j)
                               .width = j->ds.width, .num_classes = j->ds.num_classes,
                               .class_names = (const char *const *)j->ds.class_names,
                               .store_channels = c->channels, .deflate_level = 4, .method = method_names[c->method],
-                              .score_kind = j->occ ? "probability" : "logit", .parameters = j->params};
+                              .score_kind = j->occ ? "probability" : "logit", .parameters = j->params,
+                              .shared = rm_ranks_size() > 1};
     rm_relevance_writer *w;
     int64_t done;
     RM_TRY(rm_relevance_writer_open(&w, c->out_path, &spec, c->force, c->resume, &done));
@@ -404,33 +406,42 @@ static int run_job(relevance_job *j)
     rm_progress_resume(&prog, (size_t)done);   /* the rate counts this run's records */
     double sum_gap = 0;
     int64_t explained_count = 0;
-    for (int blocks = 0; done < j->n; blocks++) {
-        if (c->stop_after && blocks == c->stop_after) {
+    /* Under mpirun, each round gives rank r the block that one process
+     * would explain r-th from here: the same blocks, so the same heatmaps,
+     * and the file always holds a prefix of the records. */
+    const int ranks = rm_ranks_size(), rank = rm_ranks_rank();
+    for (int rounds = 0; done < j->n; rounds++) {
+        if (c->stop_after && rounds == c->stop_after) {
             rm_progress_finish(&prog);
             if (!c->quiet)
                 rm_log("%s: stopped after %d blocks (%lld of %lld records); continue with --resume", c->out_path,
-                       blocks, (long long)done, (long long)j->n);
+                       rounds * ranks, (long long)done, (long long)j->n);
             rm_relevance_writer_close_partial(w);
             j->stopped = 1;
             return 0;
         }
-        int64_t n = j->n - done < c->batch ? j->n - done : c->batch;
+        int64_t round = (int64_t)c->batch * ranks, end = j->n - done < round ? j->n : done + round;
+        int64_t at = done + (int64_t)rank * c->batch;
+        if (at > end) at = end;
+        int64_t n = end - at < c->batch ? end - at : c->batch;
         rm_relevance_block blk = {.n = n, .index = j->block_index, .label = j->label, .explained = j->explained,
                                   .predicted = j->predicted, .score = j->score, .heatmap = j->heat,
                                   .channels = j->chan};
-        int rc = explain_block(j, done, n);
+        int rc = n > 0 ? explain_block(j, at, n) : 0;
+        if (rc != 0) rm_error_prefix("record %lld", (long long)j->indices[at]);
+        rc = rm_ranks_agree(rc);
         if (rc == 0) {   /* the note promises what the partial file holds */
             rm_output_hold_signals();
-            rc = rm_relevance_writer_write(w, &blk);
-            if (rc == 0) set_interrupt_note(done + n, j->n);
+            rc = rm_relevance_writer_write_at(w, &blk, at, end);
+            if (rc == 0) set_interrupt_note(end, j->n);
             rm_output_release_signals();
         }
         if (rc != 0) {
             rm_progress_finish(&prog);
-            rm_error_prefix("record %lld", (long long)j->indices[done]);
             return fail_partial(w, done);
         }
-        /* how far LRP's heatmaps are from summing to the explained logit */
+        /* how far LRP's heatmaps are from summing to the explained logit
+         * (this rank's records) */
         size_t hw = (size_t)j->ds.height * (size_t)j->ds.width;
         for (int64_t i = 0; i < n && !j->occ; i++) {
             double s = 0;
@@ -438,7 +449,7 @@ static int run_job(relevance_job *j)
             sum_gap += fabs(s - j->score[i]) / (fabs(j->score[i]) + 1e-12);
             explained_count++;
         }
-        done += n;
+        done = end;
         if (explained_count)
             snprintf(prog.note, sizeof prog.note, "mean |sum-logit|/|logit| %.3g", sum_gap / (double)explained_count);
         rm_progress_update(&prog, (size_t)done);
@@ -455,7 +466,12 @@ int rm_relevance_run(const rm_relevance_config *cfg)
     memset(&j, 0, sizeof j);
     j.cfg = cfg;
     j.ds.hfile = -1;
-    int rc = job_prepare(&j);
+    int rc = rm_ranks_agree(job_prepare(&j));
+    char seen[512];
+    snprintf(seen, sizeof seen, "%s, fingerprint %s", cfg->data_path, j.data_fp);
+    if (rc == 0) rc = rm_ranks_check_same(seen, "dataset");
+    snprintf(seen, sizeof seen, "%s, fingerprint %s", cfg->model_path ? cfg->model_path : "", j.model_fp);
+    if (rc == 0 && cfg->model_path) rc = rm_ranks_check_same(seen, "model");
     if (rc == 0) rc = run_job(&j);
     rm_output_set_signal_note(NULL);
     if (rc == 0 && !j.stopped && !cfg->quiet)
