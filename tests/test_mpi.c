@@ -1,0 +1,287 @@
+/* relmask relevance under mpirun (docs/scale.md, "MPI"): with 2 and 3 ranks
+ * (oversubscribed on a small machine) the file equals one process's bit for
+ * bit, with an uneven record count, with more ranks than records, and after
+ * a rank is killed and the run resumed; ranks reading other inputs, and
+ * commands that do not shard, are refused with one clear message. These
+ * tests need the MPI build (make check MPI=1); in the plain build they are
+ * skipped. */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/h5util.h"
+#include "core/ranks.h"
+#include "core/relevance_file.h"
+#include "test_util.h"
+
+static char *dir;
+
+static const char net_text[] =
+    "[net]\ninput = 1x16x16\nclasses = 7\n"
+    "[conv]\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
+    "[maxpool]\nsize = 2\n"
+    "[dense]\nunits = 7\n";
+
+/* Local shared memory only, any number of ranks on any core count, and
+ * root allowed (CI runs as root). */
+static const char mpirun[] = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                             "mpirun --oversubscribe --bind-to none --mca btl self,vader";
+
+static const char *bin(void)
+{
+    const char *b = getenv("RELMASK_BIN");
+    return b && *b ? b : "build-mpi/relmask";
+}
+
+static void cli_ok(const char *args)
+{
+    char *out;
+    int code = tu_run_cli(&out, "%s", args);
+    cr_assert_eq(code, 0, "relmask %s exited %d:\n%s", args, code, out);
+    free(out);
+}
+
+/* Runs `mpirun -np ranks relmask <args>`; returns the exit code. */
+static int run_ranks(char **out, int ranks, const char *args)
+{
+    return tu_run_sh(out, "%s -np %d %s %s", mpirun, ranks, bin(), args);
+}
+
+static void setup(void)
+{
+    if (!rm_ranks_built_with_mpi()) return;
+    dir = tu_scratch_dir();
+    tu_write_text(tu_path(dir, "net.cfg"), net_text);
+    char args[4096];
+    snprintf(args, sizeof args, "synth -q -n 203 --size 16 --seed 2 -o %s", tu_path(dir, "d.h5"));
+    cli_ok(args);
+    snprintf(args, sizeof args, "train -q -t 1 --data %s --net %s --out %s --epochs 1 --batch 16",
+             tu_path(dir, "d.h5"), tu_path(dir, "net.cfg"), tu_path(dir, "m.h5"));
+    cli_ok(args);
+    rm_log_set_quiet(1);
+}
+
+static void teardown(void)
+{
+    if (dir) tu_rmtree(dir);
+    dir = NULL;
+}
+
+TestSuite(mpi, .init = setup, .fini = teardown, .timeout = 180);
+
+#define NEED_MPI()                                                                           \
+    do {                                                                                     \
+        if (!rm_ranks_built_with_mpi()) cr_skip_test("needs the MPI build (make check MPI=1)"); \
+    } while (0)
+
+/* The same records, classes, scores, sums and heatmaps, bit for bit, and
+ * the same parameters. */
+static void assert_same_file(const char *a_path, const char *b_path)
+{
+    rm_relevance a, b;
+    cr_assert_eq(rm_relevance_open(&a, a_path), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_relevance_open(&b, b_path), 0, "%s", rm_error_message());
+    cr_assert_eq(a.count, b.count, "%s: %lld records, %s: %lld", a_path, (long long)a.count, b_path,
+                 (long long)b.count);
+    cr_assert_str_eq(a.parameters, b.parameters);
+    size_t n = (size_t)a.count, hw = (size_t)a.height * (size_t)a.width;
+    cr_assert_eq(memcmp(a.index, b.index, sizeof *a.index * n), 0, "/index differs");
+    cr_assert_eq(memcmp(a.label, b.label, sizeof *a.label * n), 0, "/label differs");
+    cr_assert_eq(memcmp(a.explained, b.explained, sizeof *a.explained * n), 0, "/explained differs");
+    cr_assert_eq(memcmp(a.predicted, b.predicted, sizeof *a.predicted * n), 0, "/predicted differs");
+    cr_assert_eq(memcmp(a.score, b.score, sizeof *a.score * n), 0, "/score differs");
+    cr_assert_eq(memcmp(a.sum, b.sum, sizeof *a.sum * n), 0, "/sum differs");
+    float *ha = malloc(sizeof *ha * hw * n), *hb = malloc(sizeof *hb * hw * n);
+    cr_assert(ha && hb);
+    cr_assert_eq(rm_relevance_read_heatmaps(&a, 0, (int64_t)n, ha), 0);
+    cr_assert_eq(rm_relevance_read_heatmaps(&b, 0, (int64_t)n, hb), 0);
+    for (size_t i = 0; i < hw * n; i++)
+        cr_assert_eq(memcmp(&ha[i], &hb[i], sizeof *ha), 0, "%s and %s: record %zu pixel %zu: %.9g vs %.9g", a_path,
+                     b_path, i / hw, i % hw, (double)ha[i], (double)hb[i]);
+    free(ha);
+    free(hb);
+    rm_relevance_close(&a);
+    rm_relevance_close(&b);
+}
+
+static const char *relevance_args(const char *out, const char *extra)
+{
+    static char args[4096];
+    snprintf(args, sizeof args, "relevance -q -t 1 --model %s --data %s --out %s --split all %s",
+             tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out, extra);
+    return args;
+}
+
+static int count_of(const char *text, const char *needle)
+{
+    int k = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) k++;
+    return k;
+}
+
+/* 203 records in blocks of 16: the last round is uneven for 2 and 3 ranks. */
+Test(mpi, relevance_on_2_and_3_ranks_equals_one_process)
+{
+    NEED_MPI();
+    char *one = strdup(tu_path(dir, "one.h5"));
+    cli_ok(relevance_args(one, "--batch 16"));   /* the MPI binary without mpirun: one process */
+    for (int ranks = 2; ranks <= 3; ranks++) {
+        char name[32], *out;
+        snprintf(name, sizeof name, "np%d.h5", ranks);
+        char *path = strdup(tu_path(dir, name));
+        int rc = run_ranks(&out, ranks, relevance_args(path, "--batch 16"));
+        cr_assert_eq(rc, 0, "mpirun -np %d exited %d:\n%s", ranks, rc, out);
+        free(out);
+        assert_same_file(one, path);
+        free(path);
+    }
+    free(one);
+}
+
+/* 5 records in blocks of 2 on 3 ranks: 3 blocks, the last of one record;
+ * with blocks of 4 two ranks have nothing to explain at all. */
+Test(mpi, more_ranks_than_blocks)
+{
+    NEED_MPI();
+    for (int batch = 2; batch <= 4; batch += 2) {
+        char extra[64], *out;
+        snprintf(extra, sizeof extra, "--count 5 --batch %d --force", batch);
+        char *one = strdup(tu_path(dir, "one.h5")), *three = strdup(tu_path(dir, "three.h5"));
+        cli_ok(relevance_args(one, extra));
+        int rc = run_ranks(&out, 3, relevance_args(three, extra));
+        cr_assert_eq(rc, 0, "mpirun -np 3 exited %d:\n%s", rc, out);
+        free(out);
+        assert_same_file(one, three);
+        free(one);
+        free(three);
+    }
+}
+
+/* records_done of a partial file, or -1 while it cannot be read. */
+static long long records_done(const char *partial)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_file_locking(fapl, 0, 1);
+    hid_t f = H5Fopen(partial, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (f < 0) return -1;
+    int64_t done = -1;
+    if (rm_h5_attr_get_int(f, "records_done", &done) != 0) done = -1;
+    H5Fclose(f);
+    return (long long)done;
+}
+
+/* kill -9 of rank 1 once records are on disk; mpirun ends the other rank.
+ * A resume on 3 ranks (another count) then finishes the same file as one
+ * process writes. */
+Test(mpi, a_killed_rank_then_resume_on_other_ranks)
+{
+    NEED_MPI();
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    char *one = strdup(tu_path(dir, "one.h5")), *par = strdup(tu_path(dir, "par.h5"));
+    char *partial = strdup(tu_path(dir, ".par.h5.partial")), *log = strdup(tu_path(dir, "run.log"));
+    cli_ok(relevance_args(one, "--batch 1"));
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s -np 2 %s %s > %s 2>&1 &", mpirun, bin(), relevance_args(par, "--batch 1"), log);
+    cr_assert_eq(system(cmd), 0);
+    long long done = -1;
+    for (int tries = 0; tries < 3000 && done < 20; tries++) {
+        struct timespec ms10 = {0, 10000000};
+        nanosleep(&ms10, NULL);
+        done = records_done(partial);
+    }
+    cr_assert_geq(done, 20, "the run wrote no records in 30 s");
+    char *pids;   /* the ranks' command lines begin with the binary (mpirun's and the shell's do not) */
+    snprintf(cmd, sizeof cmd, "pgrep -f -- '^%s relevance .*--out %s'", bin(), par);
+    cr_assert_eq(tu_run_sh(&pids, "%s", cmd), 0, "no rank to kill");
+    long victim = strtol(pids, NULL, 10);
+    free(pids);
+    cr_assert_eq(kill((pid_t)victim, SIGKILL), 0);
+    for (int tries = 0; tries < 3000; tries++) {   /* until mpirun has ended every rank */
+        char *left;
+        snprintf(cmd, sizeof cmd, "pgrep -f -- '--out %s'", par);
+        int rc = tu_run_sh(&left, "%s", cmd);
+        free(left);
+        if (rc != 0) break;
+        struct timespec ms10 = {0, 10000000};
+        nanosleep(&ms10, NULL);
+    }
+    cr_assert_not(tu_file_exists(par), "no final file after the kill");
+    long long kept = records_done(partial);
+    cr_assert_geq(kept, 20, "the partial file keeps the records done (%lld)", kept);
+    cr_assert_lt(kept, 203, "killed before the end");
+    char *out;
+    int rc = run_ranks(&out, 3, relevance_args(par, "--batch 1 --resume"));
+    cr_assert_eq(rc, 0, "resume exited %d:\n%s", rc, out);
+    free(out);
+    assert_same_file(one, par);
+    cr_assert_not(tu_file_exists(partial));
+    free(one);
+    free(par);
+    free(partial);
+    free(log);
+}
+
+/* mpirun's MPMD form gives each rank other arguments: rank 1 reads another
+ * dataset. Nothing is written, and rank 0 says so once. */
+Test(mpi, ranks_reading_another_dataset_are_refused)
+{
+    NEED_MPI();
+    char args[4096];
+    snprintf(args, sizeof args, "synth -q -n 203 --size 16 --seed 3 -o %s", tu_path(dir, "other.h5"));
+    cli_ok(args);
+    char *out;
+    int rc = tu_run_sh(&out, "%s -np 1 %s %s : -np 1 %s relevance -q -t 1 --model %s --data %s --out %s --split all",
+                       mpirun, bin(), relevance_args(tu_path(dir, "r.h5"), ""), bin(), tu_path(dir, "m.h5"),
+                       tu_path(dir, "other.h5"), tu_path(dir, "r.h5"));
+    cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+    cr_assert(strstr(out, "rank 1 reads another dataset than rank 0"), "%s", out);
+    cr_assert(strstr(out, "other.h5"), "names the file:\n%s", out);
+    cr_assert_eq(count_of(out, "relmask: error:"), 1, "one message:\n%s", out);
+    cr_assert_not(tu_file_exists(tu_path(dir, "r.h5")));
+    cr_assert_not(tu_file_exists(tu_path(dir, ".r.h5.partial")));
+    free(out);
+}
+
+/* An existing output: the error comes once, from rank 0, and the file is
+ * untouched; a usage error is exit 2 on every rank. */
+Test(mpi, errors_are_said_once_with_the_usual_exit_codes)
+{
+    NEED_MPI();
+    char *path = strdup(tu_path(dir, "r.h5")), *copy = strdup(tu_path(dir, "copy.h5")), *out;
+    cli_ok(relevance_args(path, "--count 3"));
+    cr_assert_eq(tu_run_sh(&out, "cp %s %s", path, copy), 0);
+    free(out);
+    int rc = run_ranks(&out, 2, relevance_args(path, "--count 3"));
+    cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+    cr_assert(strstr(out, "already exists; use --force"), "%s", out);
+    cr_assert_eq(count_of(out, "relmask: error:"), 1, "one message:\n%s", out);
+    free(out);
+    cr_assert_eq(tu_run_sh(&out, "cmp %s %s", path, copy), 0, "the existing file is untouched:\n%s", out);
+    free(out);
+    rc = run_ranks(&out, 3, relevance_args(path, "--target angry --force"));
+    cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+    cr_assert_eq(count_of(out, "did you mean 'anger'?"), 1, "one message:\n%s", out);
+    free(out);
+    free(copy);
+    free(path);
+}
+
+/* A command that does not share its work would run whole on every rank,
+ * each writing the same output: refused, once. */
+Test(mpi, commands_that_do_not_shard_refuse_several_ranks)
+{
+    NEED_MPI();
+    char args[4096], *out;
+    snprintf(args, sizeof args, "eval --model %s --data %s", tu_path(dir, "m.h5"), tu_path(dir, "d.h5"));
+    int rc = run_ranks(&out, 2, args);
+    cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+    cr_assert_eq(count_of(out, "relmask eval: runs as one process, but mpirun started 2"), 1, "%s", out);
+    free(out);
+}
