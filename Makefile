@@ -112,7 +112,7 @@ check test: deps $(BIN) $(TEST_BIN)
 
 bench: $(BIN) $(BENCH_BIN)
 	@scripts/deps.sh --bench
-	@BUILD=$(BUILD) THREADS=$(BENCH_THREADS) bench/run.sh
+	@BUILD=$(BUILD) THREADS=$(BENCH_THREADS) MPI=$(MPI) bench/run.sh
 
 # make fuzz: builds every fuzz target with clang (libFuzzer, ASan, UBSan) in
 # $(FUZZ_BUILD) and runs each for FUZZ_SECONDS on a fresh copy of its seed
@@ -505,8 +505,15 @@ $(SWEEP_CELL_FILES): $(SWEEP_FILE) $(SWEEP_TINY_FILE)
 	@mv $@.tmp $@
 	@printf '%s\n' $(subst $(comma), ,$(CELL)) > $(dir $@)cell.txt
 
+# A cell folder the sweep file no longer describes (an axis or value was
+# changed) would still count in the study: it goes, and its runs stay in
+# the stage store for any cell that needs them again.
+SWEEP_CELL_NAMES := $(foreach c,$(SWEEP_CELLS),$(call cell_name,$(c)))
 sweep: $(SWEEP_CELL_FILES) | $(BIN)
-	@n=0; total=$(words $(SWEEP_CELLS)); for c in $(foreach c,$(SWEEP_CELLS),$(call cell_name,$(c))); do \
+	@for d in $(SWEEP_DIR)/cells/*/; do c=$$(basename "$$d"); case " $(SWEEP_CELL_NAMES) " in *" $$c "*) ;; \
+	  *) echo "make sweep: cell $$c is no longer in $(SWEEP_FILE): removing its folder (its runs stay in stages/)"; \
+	     rm -rf "$$d" ;; esac; done
+	@n=0; total=$(words $(SWEEP_CELLS)); for c in $(SWEEP_CELL_NAMES); do \
 	  n=$$((n + 1)); echo "make sweep: cell $$n/$$total: $$c"; \
 	  $(MAKE) --no-print-directory -j$(JOBS) sweep-cell SWEEP_CELL=$(SWEEP_DIR)/cells/$$c/cell.mk || exit $$?; \
 	done

@@ -2,11 +2,11 @@
 # ("mask": binary masks without image content, trained and tested on masks)
 # for every relevance target (what the maps explain: the source model's
 # prediction, the sum over all classes, the prediction against the others,
-# the true class) and for tiled selection, beside the masked students
-# ("mean"), in the cell where the pilot (sweeps/pilot.mk) found the
-# prediction's masks telling the label: 250 target faces, a source that
-# knows the target domain; 3 seeds, about 40 minutes on two cores
-# (docs/sweep.md).
+# the true class), for tiled selection and for an untrained source model,
+# beside the masked students ("mean"), in the cell where the pilot
+# (sweeps/pilot.mk) found the prediction's masks telling the label: 250
+# target faces, a source that knows the target domain; 3 seeds, about 40
+# minutes on two cores (docs/sweep.md).
 include sweeps/default.mk
 
 SEEDS            := 1 2 3
@@ -14,7 +14,7 @@ ENCODINGS        := mean mask
 EXTRA_CONDITIONS :=
 
 SWEEP_CROSS  := relevance
-SWEEP_SINGLE := tile
+SWEEP_SINGLE := tile source
 
 relevance.values := pred all contrast true
 relevance.base   := pred
@@ -27,7 +27,26 @@ tile.base   := image
 tile.image  := ENCODE_TILE :=
 tile.set     = ENCODE_TILE := $(1)
 
-# the pilot's cell size-250_source-domain, as settings every cell shares
-TARGET_TRAIN      := 250
-SOURCE_DOMAIN     := target
+# The source model: the pilot's domain source (trained on 20,000
+# target-style faces), or the same network untrained (one epoch at a
+# learning rate of 1e-12 leaves its initial weights). An untrained
+# network's relevance still follows the image's edges (Adebayo et al. 2018,
+# "Sanity checks for saliency maps"), so its masks tell how much a mask
+# shows of the face itself, with no knowledge of the labels: the mask-only
+# control of a trained source leaks the label only by what it scores above
+# the untrained one's.
+source.values := domain untrained
+source.base   := domain
+define source.domain
+SOURCE_DOMAIN := target
 SOURCE_SYNTH_SEED := 1001
+endef
+define source.untrained
+SOURCE_DOMAIN := target
+SOURCE_SYNTH_SEED := 1001
+SOURCE_EPOCHS := 1
+SOURCE_LR := 1e-12
+endef
+
+# the pilot's cell size-250_source-domain
+TARGET_TRAIN      := 250

@@ -130,12 +130,23 @@ Test(sweep, tiny_sweep_runs_every_cell_shares_stages_and_reruns_nothing)
     cr_assert(strstr(html, "<h2>The mask-shape leak</h2>"));
     free(html);
 
-    /* A rerun trains and evaluates nothing. */
+    /* A rerun trains and evaluates nothing, and drops a cell folder the
+     * sweep file no longer describes (left by an edited axis). */
+    char stale[8192];
+    snprintf(stale, sizeof stale, "%s/size-999_keep-0.3", cells);
+    cr_assert_eq(tu_run_sh(&out, "mkdir -p %s && cp %s/%s/*.txt %s/", stale, cells, base, stale), 0, "%s", out);
+    free(out);
     code = run_make(&out, "SWEEP_TINY=1 THREADS=1 JOBS=2");
     cr_assert_eq(code, 0, "%s", out);
     cr_assert_null(strstr(out, "relmask train"), "a rerun trained again:\n%s", out);
     cr_assert_null(strstr(out, "relmask eval"), "a rerun evaluated again:\n%s", out);
+    cr_assert(strstr(out, "make sweep: cell size-999_keep-0.3 is no longer in sweeps/default.mk"), "%s", out);
     free(out);
+    cr_assert_not(tu_file_exists(stale));
+    cr_assert_eq(tu_dir_entries(cells), 8);
+    md = tu_read_text(tu_path(dir, "study.md"));
+    cr_assert_null(strstr(md, "size-999"), "the study left the stale cell out");
+    free(md);
 }
 
 Test(sweep, bad_sweep_files_are_refused_by_name)
