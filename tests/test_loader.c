@@ -567,3 +567,60 @@ Test(loader, read_failure_is_reported_by_next)
     cr_assert_eq(rm_loader_next(l, &b), -1, "the failure sticks until the next epoch");
     rm_loader_close(l);
 }
+
+/* Data-parallel parts (docs/scale.md): part p of P delivers rows
+ * [p B/P, (p+1) B/P) of every batch one loader delivers, with the same
+ * images, augmentation, labels and indices, cached and streamed. A part
+ * that does not divide the batch is refused. */
+Test(loader, parts_deliver_their_rows_of_every_batch)
+{
+    enum { B = 12 };
+    for (int streamed = 0; streamed <= 1; streamed++) {
+        rm_loader_config c = base_config(RM_SPLIT_TRAIN, B);
+        c.shuffle = c.drop_last = 1;
+        c.augment = (rm_augment){.hflip = 1, .shift = 2, .rotate_deg = 10};
+        if (streamed) c.cache_bytes = 64 * PLANE;
+        rm_loader *whole = open_loader(&c);
+        size_t batches = rm_loader_batches(whole);
+        float *img = malloc(sizeof *img * batches * B * PLANE);
+        int32_t lab[N_REC];
+        int64_t idx[N_REC];
+        cr_assert_eq(rm_loader_start_epoch(whole, 2), 0);
+        const rm_batch *b;
+        for (size_t k = 0; rm_loader_next(whole, &b) == 1; k++) {
+            cr_assert_eq(b->count, B);
+            memcpy(img + k * B * PLANE, b->images, sizeof *img * B * PLANE);
+            memcpy(lab + k * B, b->labels, sizeof *lab * B);
+            memcpy(idx + k * B, b->indices, sizeof *idx * B);
+        }
+        rm_loader_close(whole);
+        for (int parts = 2; parts <= 4; parts++) {
+            const int rows = B / parts;
+            for (int p = 0; p < parts; p++) {
+                c.part = p;
+                c.parts = parts;
+                rm_loader *l = open_loader(&c);
+                cr_assert_eq(rm_loader_batches(l), batches);
+                cr_assert_eq(rm_loader_start_epoch(l, 2), 0);
+                size_t k = 0;
+                for (; rm_loader_next(l, &b) == 1; k++) {
+                    size_t at = k * B + (size_t)(p * rows);
+                    cr_assert_eq(b->count, rows);
+                    cr_assert_eq(memcmp(b->indices, idx + at, sizeof *idx * (size_t)rows), 0,
+                                 "part %d of %d, batch %zu: other records", p, parts, k);
+                    cr_assert_eq(memcmp(b->labels, lab + at, sizeof *lab * (size_t)rows), 0);
+                    cr_assert_eq(memcmp(b->images, img + at * PLANE, sizeof *img * (size_t)rows * PLANE), 0,
+                                 "part %d of %d, batch %zu: other images (streamed %d)", p, parts, k, streamed);
+                }
+                cr_assert_eq(k, batches);
+                rm_loader_close(l);
+            }
+        }
+        free(img);
+    }
+    rm_loader_config c = base_config(RM_SPLIT_TRAIN, 10);
+    c.parts = 3;
+    rm_loader *l;
+    cr_assert_eq(rm_loader_open(&l, &c), -1);
+    cr_assert(strstr(rm_error_message(), "part 0 of 3 of a batch of 10"), "%s", rm_error_message());
+}

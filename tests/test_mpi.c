@@ -1,12 +1,15 @@
-/* relmask relevance under mpirun (docs/scale.md, "MPI"): with 2 and 3 ranks
- * (oversubscribed on a small machine) the file equals one process's bit for
- * bit, with an uneven record count, with more ranks than records, and after
- * a rank is killed and the run resumed; ranks reading other inputs, and
+/* relmask relevance and train under mpirun (docs/scale.md, "MPI"). With 2
+ * and 3 ranks (oversubscribed on a small machine) the relevance file equals
+ * one process's bit for bit, with an uneven record count, with more ranks
+ * than records, and after a rank is killed and the run resumed; training
+ * equals one process of the same global batch within float tolerance, and
+ * resumes on the same ranks bit for bit; ranks reading other inputs, and
  * commands that do not shard, are refused with one clear message. These
  * tests need the MPI build (make check MPI=1); in the plain build they are
  * skipped. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include "core/h5util.h"
 #include "core/ranks.h"
 #include "core/relevance_file.h"
+#include "nn/model_file.h"
 #include "test_util.h"
 
 static char *dir;
@@ -283,5 +287,117 @@ Test(mpi, commands_that_do_not_shard_refuse_several_ranks)
     int rc = run_ranks(&out, 2, args);
     cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
     cr_assert_eq(count_of(out, "relmask eval: runs as one process, but mpirun started 2"), 1, "%s", out);
+    free(out);
+}
+
+/* --- data-parallel training -------------------------------------------------- */
+
+static const char bn_net_text[] =
+    "[net]\ninput = 1x16x16\nclasses = 7\n"
+    "[conv]\nfilters = 4\nsize = 3\npad = 1\n"
+    "[batchnorm]\n[relu]\n"
+    "[maxpool]\nsize = 2\n"
+    "[dropout]\np = 0.3\n"
+    "[dense]\nunits = 7\n";
+
+static const char *train_args(const char *net, const char *out, const char *extra)
+{
+    static char args[4096];
+    snprintf(args, sizeof args, "train -q -t 1 --data %s --net %s --out %s --epochs 3 --hflip --shift 1 %s",
+             tu_path(dir, "d.h5"), net, out, extra);
+    return args;
+}
+
+/* Every parameter tensor of b within tol x the largest |value| of a's
+ * tensor; tol 0: bit for bit. */
+static void assert_same_weights(const char *a_path, const char *b_path, double tol)
+{
+    rm_model a, b;
+    cr_assert_eq(rm_model_load(&a, a_path), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_model_load(&b, b_path), 0, "%s", rm_error_message());
+    cr_assert_eq(a.num_tensors, b.num_tensors);
+    for (int i = 0; i < a.num_tensors; i++) {
+        cr_assert_str_eq(a.tensors[i].key, b.tensors[i].key);
+        cr_assert_eq(a.tensors[i].count, b.tensors[i].count);
+        double peak = 0;
+        for (int64_t k = 0; k < a.tensors[i].count; k++) peak = fmax(peak, fabs(a.tensors[i].data[k]));
+        for (int64_t k = 0; k < a.tensors[i].count; k++) {
+            double d = fabs((double)a.tensors[i].data[k] - b.tensors[i].data[k]);
+            cr_assert(d <= tol * peak, "%s[%lld]: %.9g vs %.9g (tolerance %.3g of %.3g)", a.tensors[i].key,
+                      (long long)k, (double)a.tensors[i].data[k], (double)b.tensors[i].data[k], tol, peak);
+        }
+    }
+    cr_assert_eq(a.num_epochs, b.num_epochs);
+    for (int e = 0; e < a.num_epochs; e++)
+        cr_assert(fabs(a.history[e].train_loss - b.history[e].train_loss) <= fmax(tol, 0) * 10 * a.history[e].train_loss,
+                  "epoch %d train loss %.9g vs %.9g", e + 1, a.history[e].train_loss, b.history[e].train_loss);
+    rm_model_free(&a);
+    rm_model_free(&b);
+}
+
+/* Synchronous data-parallel SGD: each of R ranks takes 1/R of every batch
+ * of 24 and the gradients are averaged, so 2 and 3 ranks train the model one
+ * process trains with batches of 24, up to the order of float sums (a net
+ * without batchnorm and dropout, whose batch statistics and masks depend
+ * on the rows a rank holds). */
+Test(mpi, training_on_2_and_3_ranks_equals_one_process_within_float_tolerance)
+{
+    NEED_MPI();
+    const char *net = tu_path(dir, "net.cfg");
+    char *one = strdup(tu_path(dir, "one.h5"));
+    cli_ok(train_args(net, one, "--batch 24"));
+    for (int ranks = 2; ranks <= 3; ranks++) {
+        char name[32], *out;
+        snprintf(name, sizeof name, "np%d.h5", ranks);
+        char *path = strdup(tu_path(dir, name));
+        int rc = run_ranks(&out, ranks, train_args(net, path, "--batch 24"));
+        cr_assert_eq(rc, 0, "mpirun -np %d train exited %d:\n%s", ranks, rc, out);
+        free(out);
+        assert_same_weights(one, path, 1e-5);
+        free(path);
+    }
+    free(one);
+}
+
+/* Batchnorm and dropout on 2 ranks: stopped after an epoch and resumed on
+ * 2 ranks, the model equals the uninterrupted run bit for bit; the
+ * checkpoint refuses another rank count. */
+Test(mpi, training_resumes_on_the_same_ranks)
+{
+    NEED_MPI();
+    tu_write_text(tu_path(dir, "bn.cfg"), bn_net_text);
+    char *net = strdup(tu_path(dir, "bn.cfg")), *whole = strdup(tu_path(dir, "whole.h5"));
+    char *parts = strdup(tu_path(dir, "parts.h5")), *out;
+    int rc = run_ranks(&out, 2, train_args(net, whole, "--batch 18"));
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = run_ranks(&out, 2, train_args(net, parts, "--batch 18 --stop-after 1"));
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = run_ranks(&out, 3, train_args(net, parts, "--batch 18 --resume"));
+    cr_assert_eq(rc, 1, "another rank count: exit %d\n%s", rc, out);
+    cr_assert(strstr(out, "was made by 2 ranks and this run has 3: resume it with mpirun -np 2"), "%s", out);
+    cr_assert_eq(count_of(out, "relmask: error:"), 1, "one message:\n%s", out);
+    free(out);
+    rc = run_ranks(&out, 2, train_args(net, parts, "--batch 18 --resume"));
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    assert_same_weights(whole, parts, 0);
+    cr_assert_not(tu_file_exists(tu_path(dir, "parts.h5.ckpt")), "a finished run leaves no checkpoint");
+    free(net);
+    free(whole);
+    free(parts);
+}
+
+/* A batch the ranks cannot share equally is a usage error, said once. */
+Test(mpi, a_batch_the_ranks_cannot_share_is_a_usage_error)
+{
+    NEED_MPI();
+    char *out;
+    int rc = run_ranks(&out, 3, train_args(tu_path(dir, "net.cfg"), tu_path(dir, "x.h5"), "--batch 16"));
+    cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+    cr_assert_eq(count_of(out, "--batch 16: each of the 3 ranks takes an equal share of every batch; give a multiple "
+                               "of 3"), 1, "%s", out);
+    cr_assert_not(tu_file_exists(tu_path(dir, "x.h5")));
     free(out);
 }

@@ -193,5 +193,6 @@ int cmd_train(int argc, char **argv)
     o.cfg.command_line = cli_command_line();
     int done, rc = cli_parse(&command, argc, argv, &o, &done, NULL);
     if (rc != RM_EXIT_OK || done) return rc;
-    return rm_train(&o.cfg) == 0 ? RM_EXIT_OK : cli_runtime_error();
+    if (rm_train(&o.cfg) == 0) return RM_EXIT_OK;
+    return rm_error_is_usage() ? cli_usage_error(command.name, "%s", rm_error_message()) : cli_runtime_error();
 }

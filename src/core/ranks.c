@@ -85,6 +85,29 @@ int rm_ranks_max(int value)
     return max;
 }
 
+/* MPI counts are ints: large buffers go in pieces. */
+static int sum_in_place(void *values, size_t n, MPI_Datatype type, size_t size)
+{
+    enum { PIECE = 1 << 28 };
+    for (size_t at = 0; at < n; at += PIECE) {
+        int count = (int)(n - at < PIECE ? n - at : PIECE);
+        if (MPI_Allreduce(MPI_IN_PLACE, (char *)values + at * size, count, type, MPI_SUM, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
+            return rm_error("MPI_Allreduce of %zu values failed", n);
+    }
+    return 0;
+}
+
+int rm_ranks_sum_floats(float *values, size_t n)
+{
+    return world_size == 1 ? 0 : sum_in_place(values, n, MPI_FLOAT, sizeof *values);
+}
+
+int rm_ranks_sum_doubles(double *values, size_t n)
+{
+    return world_size == 1 ? 0 : sum_in_place(values, n, MPI_DOUBLE, sizeof *values);
+}
+
 int rm_ranks_broadcast(void *data, size_t bytes)
 {
     if (world_size == 1) return 0;
@@ -126,6 +149,8 @@ int rm_ranks_built_with_mpi(void) { return 0; }
 int rm_ranks_failure_agreed(void) { return 0; }
 int rm_ranks_agree(int rc) { return rc; }
 int rm_ranks_max(int value) { return value; }
+int rm_ranks_sum_floats(float *values, size_t n) { return 0; }
+int rm_ranks_sum_doubles(double *values, size_t n) { return 0; }
 int rm_ranks_broadcast(void *data, size_t bytes) { return 0; }
 int rm_ranks_check_same(const char *text, const char *what) { return 0; }
 void rm_ranks_barrier(void) {}

@@ -33,6 +33,10 @@ int rm_ranks_built_with_mpi(void);
 int rm_ranks_agree(int rc);
 /* The largest of every rank's value. */
 int rm_ranks_max(int value);
+/* In place, every rank's values summed element by element (MPI_Allreduce;
+ * the same sum on every rank). */
+int rm_ranks_sum_floats(float *values, size_t n);
+int rm_ranks_sum_doubles(double *values, size_t n);
 /* Rank 0's bytes to every rank. */
 int rm_ranks_broadcast(void *data, size_t bytes);
 /* Fails (on every rank) unless every rank holds the same text, naming

@@ -71,9 +71,12 @@ static int dropout_forward(rm_layer *l, rm_net *net)
     uint8_t *mask = d->mask;
     const float scale = d->scale;
     const int64_t n = (int64_t)d->count;
+    /* data-parallel: element i of a rank's batch is element i + first of the
+     * whole batch (batch rows outermost), so ranks draw distinct masks */
+    const uint64_t first = net->sample_offset * (d->count / (size_t)net->batch);
 #pragma omp parallel for schedule(static) if (n > PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
-        uint8_t keep = (mix64(base + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL) >> 11) >= threshold;
+        uint8_t keep = (mix64(base + (first + (uint64_t)i + 1) * 0x9e3779b97f4a7c15ULL) >> 11) >= threshold;
         mask[i] = keep;
         y[i] = keep ? x[i] * scale : 0.0f;
     }

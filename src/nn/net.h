@@ -131,6 +131,7 @@ struct rm_net {
     size_t scratch_size;
     void *scratch_base;
     uint64_t seed, step;               /* dropout masks: f(seed, step, layer, element) */
+    uint64_t sample_offset;            /* data-parallel: the batch row of this net's row 0 (dropout) */
     const unsigned char *lrp_fuse_relu;   /* while building (rm_net_create_lrp) */
     const unsigned char *plain_dst;       /* while building: layers asked for plain NCHW output */
 };

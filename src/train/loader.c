@@ -61,6 +61,7 @@ struct rm_loader {
     rm_source_chooser choose;
     const void *choose_ctx;
     int split, batch_size, shuffle, drop_last;
+    int rows, row0;            /* the part of each batch delivered: rows [row0, row0 + rows) */
     rm_augment aug;
     int augment;                  /* any augmentation enabled */
     uint64_t seed;
@@ -257,8 +258,8 @@ static int load_window(rm_loader *L, size_t w)
 
 static int fill_batch(rm_loader *L, size_t k, rm_batch *b)
 {
-    const size_t B = (size_t)L->batch_size, first = k * B;
-    const size_t count = L->n - first < B ? L->n - first : B;
+    const size_t B = (size_t)L->rows, first = k * (size_t)L->batch_size + (size_t)L->row0;
+    const size_t count = first >= L->n ? 0 : L->n - first < B ? L->n - first : B;
     const size_t elems = L->img_bytes;   /* floats per image */
     for (size_t i = 0; i < count; i++) {
         size_t oi = first + i;
@@ -462,6 +463,10 @@ static int open_impl(rm_loader *L, const rm_loader_config *cfg)
     if (!cfg->path) return rm_error("loader: no dataset path given");
     RM_TRY(check_split(cfg->path, cfg->split));
     if (cfg->batch < 1) return rm_error("%s: batch size %d, expected >= 1", cfg->path, cfg->batch);
+    int parts = cfg->parts > 1 ? cfg->parts : 1;
+    if (cfg->batch % parts != 0 || cfg->part < 0 || cfg->part >= parts)
+        return rm_error("%s: part %d of %d of a batch of %d, expected a part 0..%d of a batch that %d divides",
+                        cfg->path, cfg->part, parts, cfg->batch, parts - 1, parts);
     if (cfg->augment.shift < 0 || cfg->augment.shift > 4096)
         return rm_error("%s: augmentation shift %d, expected 0..4096", cfg->path, cfg->augment.shift);
     if (!(cfg->augment.rotate_deg >= 0 && cfg->augment.rotate_deg <= 180))
@@ -500,6 +505,8 @@ static int open_impl(rm_loader *L, const rm_loader_config *cfg)
 
     L->split = cfg->split;
     L->batch_size = cfg->batch;
+    L->rows = cfg->batch / parts;
+    L->row0 = cfg->part * L->rows;
     L->shuffle = cfg->shuffle;
     L->drop_last = cfg->drop_last;
     L->aug = cfg->augment;
@@ -533,14 +540,13 @@ static int open_impl(rm_loader *L, const rm_loader_config *cfg)
         if (split_selected(L->split, L->ds.split[i])) L->sel[k++] = (int64_t)i;
 
     size_t batch_floats;
-    RM_TRY(rm_size_mul(&batch_floats, (size_t)L->batch_size, L->img_bytes, SIZE_MAX / sizeof(float),
-                       "batch buffer"));
+    RM_TRY(rm_size_mul(&batch_floats, (size_t)L->rows, L->img_bytes, SIZE_MAX / sizeof(float), "batch buffer"));
     for (int i = 0; i < 2; i++) {
         rm_batch *b = &L->buf[i];
         b->images = rm_calloc(batch_floats, sizeof *b->images, "batch images");
-        b->labels = rm_calloc((size_t)L->batch_size, sizeof *b->labels, "batch labels");
-        b->indices = rm_calloc((size_t)L->batch_size, sizeof *b->indices, "batch indices");
-        b->from_alt = rm_calloc((size_t)L->batch_size, sizeof *b->from_alt, "batch sources");
+        b->labels = rm_calloc((size_t)L->rows, sizeof *b->labels, "batch labels");
+        b->indices = rm_calloc((size_t)L->rows, sizeof *b->indices, "batch indices");
+        b->from_alt = rm_calloc((size_t)L->rows, sizeof *b->from_alt, "batch sources");
         if (!b->images || !b->labels || !b->indices || !b->from_alt) return -1;
     }
 

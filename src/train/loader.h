@@ -50,13 +50,19 @@ typedef struct {
     rm_source_chooser choose;   /* required with alt_path */
     const void *choose_ctx;
     int allow_unlabeled;        /* accept an unlabeled dataset (labels -1): inference only */
+    /* Data-parallel training (parts > 1, dividing batch): the batches are
+     * the same as with one part, and this loader delivers rows
+     * [part * batch / parts, (part + 1) * batch / parts) of each, with the
+     * same images and augmentation. 0 and 1: the whole batch. */
+    int part, parts;
 } rm_loader_config;
 
 typedef struct {
-    float *images;          /* [batch, C, H, W] normalized; rows >= count are zero */
-    int32_t *labels;        /* [batch]; rows >= count are 0 */
-    int64_t *indices;       /* [batch] record indices in the file */
-    uint8_t *from_alt;      /* [batch] 1: the row's image came from alt_path */
+    /* batch rows: the batch, or batch / parts */
+    float *images;          /* [rows, C, H, W] normalized; rows >= count are zero */
+    int32_t *labels;        /* [rows]; rows >= count are 0 */
+    int64_t *indices;       /* [rows] record indices in the file */
+    uint8_t *from_alt;      /* [rows] 1: the row's image came from alt_path */
     int count;              /* valid rows (the last batch may be partial) */
 } rm_batch;
 

@@ -13,7 +13,15 @@
  * model's weights instead of the seeded initialization. --distill adds
  * knowledge distillation: the teacher's logits for every train record are
  * loaded once (train/distill.h), from the raw images also with --encoded,
- * and every sample of a record, augmented or not, gets that soft target. */
+ * and every sample of a record, augmented or not, gets that soft target.
+ *
+ * Under mpirun (docs/scale.md), synchronous data-parallel SGD: rank r takes
+ * the r-th of R equal slices of every batch, the gradients are averaged
+ * over the ranks (MPI_Allreduce) before each update, so --batch and --lr
+ * mean what they mean in one process; batchnorm normalizes with each
+ * rank's own batch statistics, and its running statistics are averaged
+ * over the ranks at the end of every epoch. Every rank validates; rank 0
+ * writes the model and the checkpoint. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +35,7 @@
 #include "core/h5util.h"
 #include "core/output.h"
 #include "core/progress.h"
+#include "core/ranks.h"
 #include "train/distill.h"
 #include "train/train.h"
 
@@ -90,6 +99,7 @@ static int describe_params(trainer *t, const rm_dataset *ds, const encoded_info 
              c->optim.warmup_epochs, c->augment.hflip, c->augment.shift, c->augment.rotate_deg,
              c->init == RM_INIT_GLOROT ? "glorot" : "he", (unsigned long long)c->seed);
     if (c->input_channels) k += snprintf(text + k, size - (size_t)k, "input_channels=%d\n", c->input_channels);
+    if (rm_ranks_size() > 1) k += snprintf(text + k, size - (size_t)k, "ranks=%d\n", rm_ranks_size());
     if (c->encoded_path) {
         char sched[96];
         rm_encoded_schedule_text(&t->sched, sched, sizeof sched);
@@ -363,7 +373,7 @@ static int open_loaders(trainer *t)
         .path = t->train_path, .split = RM_SPLIT_TRAIN, .batch = c->batch, .shuffle = 1, .drop_last = 1,
         .augment = c->augment, .mean = t->model.norm_mean, .std = t->model.norm_std, .seed = c->seed,
         .cache_bytes = c->cache_bytes, .alt_path = t->alt_path, .choose = rm_encoded_choose,
-        .choose_ctx = &t->sched,
+        .choose_ctx = &t->sched, .part = rm_ranks_rank(), .parts = rm_ranks_size(),
     };
     RM_TRY(rm_loader_open(&t->train, &lc));
     if (rm_loader_batches(t->train) == 0)
@@ -375,6 +385,7 @@ static int open_loaders(trainer *t)
     vc.split = RM_SPLIT_VAL;
     vc.batch = c->eval_batch;
     vc.shuffle = vc.drop_last = 0;
+    vc.part = 0, vc.parts = 1;   /* every rank validates on the whole split */
     memset(&vc.augment, 0, sizeof vc.augment);
     return rm_loader_open(&t->val, &vc);
 }
@@ -465,12 +476,19 @@ static int resume_from_checkpoint(trainer *t)
     if (strcmp(ck.dataset_fingerprint, t->model.dataset_fingerprint) != 0 || strcmp(ck.def.text, t->model.def.text) != 0)
         rc = rm_error("%s was made for another dataset or network; remove it or train without --resume", t->ckpt_path);
     static const char *const same[] = {"encoded_fingerprint", "encoded_schedule", "distill_targets_fingerprint",
-                                       "kd_temperature", "kd_alpha"};
+                                       "kd_temperature", "kd_alpha", "ranks"};
     for (int i = 0; i < (int)(sizeof same / sizeof same[0]) && rc == 0; i++) {
         char was[128], now[128];
         param_value(ck.train_params, same[i], was, sizeof was);
         param_value(t->model.train_params, same[i], now, sizeof now);
-        if (strcmp(was, now) != 0)
+        if (strcmp(was, now) != 0 && !strcmp(same[i], "ranks")) {
+            char how[160] = "one process (no mpirun)";
+            if (was[0]) snprintf(how, sizeof how, "mpirun -np %s", was);
+            rc = rm_error("%s was made by %s rank%s and this run has %s: resume it with %s (batchnorm's batch "
+                          "statistics and the order of the gradient sums depend on the rank count)", t->ckpt_path,
+                          was[0] ? was : "1", was[0] ? "s" : "", now[0] ? now : "1", how);
+        }
+        else if (strcmp(was, now) != 0)
             rc = rm_error("%s was made with %s=%s, this run has %s; remove it or train without --resume",
                           t->ckpt_path, same[i], was[0] ? was : "(none)", now[0] ? now : "(none)");
     }
@@ -528,9 +546,74 @@ static int count_correct(const float *probs, const int32_t *labels, int n, int k
 
 #define DIVERGED_LOSS 1e6
 
+/* Data-parallel: every rank's gradients (and its batch's mean loss)
+ * become their mean over the ranks. */
+static int average_gradients(trainer *t, double *loss)
+{
+    const int ranks = rm_ranks_size();
+    if (ranks == 1) return 0;
+    const float inv = 1.0f / (float)ranks;
+    for (int k = 0; k < t->opt.num_slots; k++) {
+        rm_opt_slot *s = &t->opt.slots[k];
+        RM_TRY(rm_ranks_sum_floats(s->g, s->n));
+        for (size_t i = 0; i < s->n; i++) s->g[i] *= inv;
+    }
+    RM_TRY(rm_ranks_sum_doubles(loss, 1));
+    *loss /= ranks;
+    return 0;
+}
+
+/* Data-parallel: the running statistics (batchnorm's mean and variance)
+ * become their mean over the ranks, so every rank validates and saves one
+ * model. */
+static int average_statistics(trainer *t)
+{
+    const int ranks = rm_ranks_size();
+    if (ranks == 1) return 0;
+    for (int i = 0; i < t->net.num_layers; i++)
+        for (int p = 0; p < t->net.layers[i].num_params; p++) {
+            rm_param *prm = &t->net.layers[i].params[p];
+            if (prm->learnable) continue;
+            const dnnl_memory_desc_t *md;
+            dnnl_memory_get_memory_desc(prm->value, &md);
+            size_t n = dnnl_memory_desc_get_size(md) / sizeof(float);
+            float *v = rm_memory_ptr(prm->value);
+            RM_TRY(rm_ranks_sum_floats(v, n));
+            for (size_t k = 0; k < n; k++) v[k] /= (float)ranks;
+        }
+    return 0;
+}
+
+/* Data-parallel ranks add up gradients element by element, so every rank
+ * must have picked the same oneDNN layouts (the same CPU type): a text of
+ * every learnable parameter's layout, compared across the ranks. */
+static int check_same_layouts(trainer *t)
+{
+    if (rm_ranks_size() == 1) return 0;
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (int i = 0; i < t->net.num_layers; i++)
+        for (int p = 0; p < t->net.layers[i].num_params; p++) {
+            const dnnl_memory_desc_t *md;
+            dnnl_memory_get_memory_desc(t->net.layers[i].params[p].value, &md);
+            const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+            int64_t fields[2 + 2 * DNNL_MAX_NDIMS + 2 * DNNL_MAX_NDIMS];
+            int nf = 0;
+            fields[nf++] = (int64_t)dnnl_memory_desc_get_size(md);
+            fields[nf++] = b->inner_nblks;
+            for (int d = 0; d < md->ndims; d++) fields[nf++] = b->strides[d], fields[nf++] = md->padded_dims[d];
+            for (int k = 0; k < b->inner_nblks; k++) fields[nf++] = b->inner_blks[k], fields[nf++] = b->inner_idxs[k];
+            for (int f = 0; f < nf; f++)
+                for (int byte = 0; byte < 8; byte++) h = (h ^ (uint8_t)((uint64_t)fields[f] >> (8 * byte))) * 1099511628211ULL;
+        }
+    char text[64];
+    snprintf(text, sizeof text, "parameter layouts %016llx", (unsigned long long)h);
+    return rm_ranks_check_same(text, "CPU type (oneDNN chose other parameter layouts)");
+}
+
 static int train_epoch(trainer *t, int epoch, rm_epoch_record *rec)
 {
     const rm_train_config *c = t->cfg;
+    const int rows = c->batch / rm_ranks_size();
     size_t batches = rm_loader_batches(t->train);
     size_t per_image = (size_t)t->model.def.input.c * t->model.def.input.h * t->model.def.input.w;
     char label[32];
@@ -545,7 +628,7 @@ static int train_epoch(trainer *t, int epoch, rm_epoch_record *rec)
     const rm_batch *b;
     int got;
     for (size_t i = 0; (got = rm_loader_next(t->train, &b)) == 1; i++) {
-        memcpy(rm_net_input(&t->net), b->images, sizeof(float) * per_image * (size_t)c->batch);
+        memcpy(rm_net_input(&t->net), b->images, sizeof(float) * per_image * (size_t)rows);
         double loss;
         RM_TRY(rm_net_forward(&t->net));
         if (c->distill_path) {
@@ -561,6 +644,7 @@ static int train_epoch(trainer *t, int epoch, rm_epoch_record *rec)
         } else {
             RM_TRY(rm_net_loss_backward(&t->net, b->labels, b->count, &loss));
         }
+        RM_TRY(average_gradients(t, &loss));
         /* A cross-entropy above DIVERGED_LOSS means logits apart by as much:
          * the weights have blown up even while the loss is still finite. */
         if (!isfinite(loss) || loss > DIVERGED_LOSS)
@@ -573,13 +657,17 @@ static int train_epoch(trainer *t, int epoch, rm_epoch_record *rec)
         seen += b->count;
         snprintf(progress.note, sizeof progress.note, "loss %.4f acc %.1f%%", loss_sum / (double)seen,
                  100.0 * (double)correct / (double)seen);
-        rm_progress_update(&progress, (size_t)seen);
+        rm_progress_update(&progress, (size_t)seen * (size_t)rm_ranks_size());   /* every rank's share alike */
     }
     rm_progress_finish(&progress);
     if (got < 0) return -1;
+    /* loss_sum holds each batch's mean over all ranks; correct and seen are
+     * this rank's */
+    double counts[2] = {(double)correct, (double)seen};
+    RM_TRY(rm_ranks_sum_doubles(counts, 2));
     rec->train_loss = loss_sum / (double)seen;
-    rec->train_acc = (double)correct / (double)seen;
-    return 0;
+    rec->train_acc = counts[0] / counts[1];
+    return average_statistics(t);
 }
 
 /* A diverged step can leave non-finite weights that a ReLU or a max pool
@@ -669,10 +757,14 @@ static int run(trainer *t)
          * SIGINT/SIGTERM wait until both files are written, so a stopped
          * run leaves a model and a checkpoint of the same epoch. */
         rm_output_hold_signals();
-        rm_hdf5_lock();
-        int rc = rm_model_save(&t->model, c->out_path, c->force || c->resume || epoch > 0, c->command_line);
-        rm_hdf5_unlock();
-        if (rc == 0) rc = save_checkpoint(t, epoch + 1);
+        int rc = 0;
+        if (rm_ranks_rank() == 0) {   /* the ranks hold the same weights: rank 0 writes them */
+            rm_hdf5_lock();
+            rc = rm_model_save(&t->model, c->out_path, c->force || c->resume || epoch > 0, c->command_line);
+            rm_hdf5_unlock();
+            if (rc == 0) rc = save_checkpoint(t, epoch + 1);
+        }
+        rc = rm_ranks_agree(rc);
         if (rc == 0 && epoch == t->start_epoch) set_resume_note(c);
         rm_output_release_signals();
         RM_TRY(rc);
@@ -686,7 +778,7 @@ static int run(trainer *t)
         rm_log("stopped after epoch %d of %d as asked; continue with --resume", last, c->epochs);
         return 0;
     }
-    unlink(t->ckpt_path);   /* finished: the model file holds everything */
+    if (rm_ranks_rank() == 0) unlink(t->ckpt_path);   /* finished: the model file holds everything */
     rm_log("wrote %s: the weights of epoch %d of %d (best validation accuracy %.2f%%)", c->out_path,
            t->model.best_epoch, c->epochs, 100.0 * t->model.best_val_acc);
     return 0;
@@ -766,13 +858,21 @@ int rm_train(const rm_train_config *cfg)
     snprintf(t.ckpt_path, n, "%s.ckpt", cfg->out_path);
     struct stat st;
     int rc = 0;
-    if (!cfg->force && !cfg->resume && stat(cfg->out_path, &st) == 0)
+    const int ranks = rm_ranks_size();
+    if (ranks > 1 && cfg->batch % ranks != 0) {
+        rm_error("--batch %d: each of the %d ranks takes an equal share of every batch; give a multiple of %d",
+                 cfg->batch, ranks, ranks);
+        rc = rm_error_mark_usage();
+    }
+    if (rc == 0 && !cfg->force && !cfg->resume && stat(cfg->out_path, &st) == 0)
         rc = rm_error("%s: already exists; use --force to overwrite it or --resume to continue", cfg->out_path);
     if (rc == 0 && cfg->resume && stat(t.ckpt_path, &st) != 0)
         rc = rm_error("--resume: no checkpoint %s (the run finished, or never started)", t.ckpt_path);
     /* A read-only or missing directory is an error now, not after an epoch. */
     rm_output probe;
-    if (rc == 0 && (rc = rm_output_begin(&probe, cfg->out_path, 1)) == 0) rm_output_abort(&probe);
+    if (rc == 0 && rm_ranks_rank() == 0 && (rc = rm_output_begin(&probe, cfg->out_path, 1)) == 0)
+        rm_output_abort(&probe);
+    rc = rm_ranks_agree(rc);
     /* Until this run's first checkpoint: with --resume the earlier one still
      * continues it; without, nothing is saved yet. */
     if (rc == 0 && cfg->resume) set_resume_note(cfg);
@@ -782,12 +882,15 @@ int rm_train(const rm_train_config *cfg)
     if (rc == 0) rc = check_distill(cfg);
     if (rc == 0) rc = setup_schedule(&t);
     if (rc == 0) rc = prepare_model(&t);
-    if (rc == 0) rc = rm_net_create(&t.net, &t.model.def, cfg->batch, RM_MODE_TRAIN, 0);
+    if (rc == 0) rc = rm_net_create(&t.net, &t.model.def, cfg->batch / ranks, RM_MODE_TRAIN, 0);
+    t.net.sample_offset = (uint64_t)rm_ranks_rank() * (uint64_t)(cfg->batch / ranks);
     if (rc == 0) rc = rm_net_create(&t.eval_net, &t.model.def, cfg->eval_batch, RM_MODE_INFER, 0);
     if (rc == 0) rc = init_weights(&t);
     if (rc == 0) rc = rm_optimizer_create(&t.opt, &t.net, &cfg->optim);
     if (rc == 0) rc = open_loaders(&t);
     if (rc == 0 && cfg->resume) rc = resume_from_checkpoint(&t);
+    rc = rm_ranks_agree(rc);
+    if (rc == 0) rc = check_same_layouts(&t);
     if (rc == 0) rc = run(&t);
     rm_output_set_signal_note(NULL);
     trainer_free(&t);
