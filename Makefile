@@ -374,12 +374,20 @@ endif
 # cat_params: the shell text that reads a stage's .params file when a recipe runs.
 cat_params = $$$$(cat $(1).params)
 
-# What a condition's students read besides the target data and
-# student.params, and the arguments that say so.
-student_deps = $(if $(filter finetune,$(1)),$(SOURCE_MODEL_FILE) $(EXP_DIR)/finetune.params) \
-  $(if $(filter kd kd-%,$(1)),$(SOURCE_MODEL_FILE) $(EXP_DIR)/distill.params) \
-  $(if $(call cond_encoding,$(1)),$(ENCODE_DIR)/encoded_$(call cond_encoding,$(1)).h5) \
+# What a condition's students read besides the target data, and the
+# .params files of the arguments that say how.
+student_deps = $(if $(filter finetune kd kd-%,$(1)),$(SOURCE_MODEL_FILE)) \
+  $(if $(call cond_encoding,$(1)),$(ENCODE_DIR)/encoded_$(call cond_encoding,$(1)).h5)
+student_params = $(EXP_DIR)/student.params $(if $(filter finetune,$(1)),$(EXP_DIR)/finetune.params) \
+  $(if $(filter kd kd-%,$(1)),$(EXP_DIR)/distill.params) \
   $(if $(filter channel,$(1)),$(EXP_DIR)/channel.params,$(if $(call scheduled,$(1)),$(EXP_DIR)/schedule.params))
+# In an experiment a changed .params file retrains the run. In a sweep the
+# run's folder is named after a hash of those arguments (a change makes
+# another run), and the files live in each cell, written when the cell
+# runs: as plain prerequisites they would make every cell retrain the runs
+# it shares with the cells before it, so there they are order-only.
+student_prereqs = $(TARGET) $(call student_deps,$(1)) \
+  $(if $(STAGE_STORE),| $(BIN) $(call student_params,$(1)),$(call student_params,$(1)) | $(BIN))
 train_data   = $(if $(call mask_only,$(1)),$(ENCODE_DIR)/encoded_$(1).h5,$(TARGET))
 train_params = $(if $(filter finetune,$(1)),$(call cat_params,$(EXP_DIR)/finetune) --init-from $(SOURCE_MODEL_FILE),\
   $(call cat_params,$(EXP_DIR)/student))
@@ -393,7 +401,7 @@ test_data = $(if $(filter channel,$(1))$(call mask_only,$(1)),$(ENCODE_DIR)/enco
 
 # $(call student_rule,CONDITION,SEED)
 define student_rule
-$(call RUN,$(1),$(2))/model.h5: $(TARGET) $(EXP_DIR)/student.params $(call student_deps,$(1)) | $(BIN)
+$(call RUN,$(1),$(2))/model.h5: $(call student_prereqs,$(1))
 	@mkdir -p $$(dir $$@)
 	$$(JOB) $(BIN) train $(call student_args,$(1)) --seed $(2) --quiet --force --out $$@
 endef

@@ -69,6 +69,16 @@ Test(sweep, tiny_sweep_runs_every_cell_shares_stages_and_reruns_nothing)
     /* sweeps/default-tiny.mk: 2 sizes x 2 keeps crossed, plus one more value of
      * relevance, schedule, source and student around the base cell. */
     cr_assert_eq(count_substr(out, "make sweep: cell "), 8, "%s", out);
+    /* Each stage ran once, however many cells share it ("job: done   <target>
+     * ..." per stage). */
+    for (const char *p = out; (p = strstr(p, "job: done")); p++) {
+        const char *t = p + strlen("job: done");
+        while (*t == ' ') t++;
+        size_t len = strcspn(t, " \n");
+        char target[2048];
+        snprintf(target, sizeof target, "job: done   %.*s ", (int)len, t);
+        cr_assert_eq(count_substr(out, target), 1, "%.*s ran more than once", (int)len, t);
+    }
     free(out);
     char cells[4096], store[4096], runs[4200];
     snprintf(cells, sizeof cells, "%s/cells", dir);
