@@ -21,9 +21,9 @@ export OMP_NUM_THREADS="$THREADS"
 "$BUILD/bench/bench_lrp" fer-mini-xception | tee -a "$OUT/all.jsonl"
 "$BUILD/bench/bench_encode" | tee -a "$OUT/all.jsonl"
 "$BUILD/bench/bench_occlusion" | tee -a "$OUT/all.jsonl"
-# make bench MPI=1: relevance as ranks x threads on the same cores
+# make bench MPI=1: relevance and training as ranks x threads on the same cores
 if [ "${MPI:-0}" = 1 ]; then
-  BUILD="$BUILD" THREADS="$THREADS" bench/mpi_relevance.sh | tee -a "$OUT/all.jsonl"
+  BUILD="$BUILD" THREADS="$THREADS" bench/mpi_scaling.sh | tee -a "$OUT/all.jsonl"
 fi
 
 # Peers, measured now on this machine (figures vary 15-25% between runs).
