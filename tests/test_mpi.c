@@ -3,7 +3,8 @@
  * one process's bit for bit, with an uneven record count, with more ranks
  * than records, and after a rank is killed and the run resumed; training
  * equals one process of the same global batch within float tolerance, and
- * resumes on the same ranks bit for bit; ranks reading other inputs, and
+ * resumes on the same ranks bit for bit; predictions equal one process's
+ * bit for bit, also when a rank has no records; ranks reading other inputs, and
  * commands that do not shard, are refused with one clear message. These
  * tests need the MPI build (make check MPI=1); in the plain build they are
  * skipped. */
@@ -400,4 +401,40 @@ Test(mpi, a_batch_the_ranks_cannot_share_is_a_usage_error)
                                "of 3"), 1, "%s", out);
     cr_assert_not(tu_file_exists(tu_path(dir, "x.h5")));
     free(out);
+}
+
+/* --- predict ------------------------------------------------------------------ */
+
+static void assert_same_dataset(const char *a, const char *b, const char *name)
+{
+    char *out;
+    int rc = tu_run_sh(&out, "h5diff %s %s %s", a, b, name);
+    cr_assert_eq(rc, 0, "%s differs between %s and %s:\n%s", name, a, b, out);
+    free(out);
+}
+
+/* Each rank predicts its share of every R batches, and rank 0 writes every
+ * record's logits in order: the file equals one process's. 203 records in
+ * batches of 16 (uneven), and of 128 on 3 ranks (rank 2 has no records). */
+Test(mpi, predict_on_2_and_3_ranks_equals_one_process)
+{
+    NEED_MPI();
+    char *one = strdup(tu_path(dir, "p1.h5"));
+    char args[4096];
+    snprintf(args, sizeof args, "predict -q -t 1 --model %s --data %s --split all --out %s", tu_path(dir, "m.h5"),
+             tu_path(dir, "d.h5"), one);
+    cli_ok(args);
+    const int ranks[3] = {2, 3, 3}, batch[3] = {16, 16, 128};
+    for (int t = 0; t < 3; t++) {
+        char *path = strdup(tu_path(dir, "pr.h5")), *out;
+        snprintf(args, sizeof args, "predict -q -t 1 --model %s --data %s --split all --batch %d --out %s --force",
+                 tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), batch[t], path);
+        int rc = run_ranks(&out, ranks[t], args);
+        cr_assert_eq(rc, 0, "mpirun -np %d predict --batch %d exited %d:\n%s", ranks[t], batch[t], rc, out);
+        free(out);
+        const char *names[] = {"/logits", "/probabilities", "/predicted", "/labels", "/indices"};
+        for (int i = 0; i < 5; i++) assert_same_dataset(one, path, names[i]);
+        free(path);
+    }
+    free(one);
 }

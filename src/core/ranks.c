@@ -108,6 +108,28 @@ int rm_ranks_sum_doubles(double *values, size_t n)
     return world_size == 1 ? 0 : sum_in_place(values, n, MPI_DOUBLE, sizeof *values);
 }
 
+int rm_ranks_allgather_floats(const float *mine, size_t n, float *all, size_t total)
+{
+    if (world_size == 1) {
+        if (n != total) return rm_error("gathering %zu values into %zu", n, total);
+        memmove(all, mine, n * sizeof *all);
+        return 0;
+    }
+    if (total > (size_t)INT32_MAX) return rm_error("gathering %zu values: more than MPI's int counts", total);
+    int count = (int)n, *counts = rm_malloc(sizeof *counts * (size_t)world_size * 2, "gather counts");
+    if (!counts) return -1;
+    int *displs = counts + world_size;
+    MPI_Allgather(&count, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
+    size_t sum = 0;
+    for (int r = 0; r < world_size; r++) displs[r] = (int)sum, sum += (size_t)counts[r];
+    int rc = sum == total ? 0 : rm_error("gathering %zu values into %zu", sum, total);
+    if (rc == 0 && MPI_Allgatherv(mine, count, MPI_FLOAT, all, counts, displs, MPI_FLOAT, MPI_COMM_WORLD) !=
+                       MPI_SUCCESS)
+        rc = rm_error("MPI_Allgatherv of %zu values failed", total);
+    free(counts);
+    return rc;
+}
+
 int rm_ranks_broadcast(void *data, size_t bytes)
 {
     if (world_size == 1) return 0;
@@ -152,6 +174,12 @@ int rm_ranks_max(int value) { return value; }
 int rm_ranks_sum_floats(float *values, size_t n) { return 0; }
 int rm_ranks_sum_doubles(double *values, size_t n) { return 0; }
 int rm_ranks_broadcast(void *data, size_t bytes) { return 0; }
+int rm_ranks_allgather_floats(const float *mine, size_t n, float *all, size_t total)
+{
+    if (n != total) return rm_error("gathering %zu values into %zu", n, total);
+    memmove(all, mine, n * sizeof *all);
+    return 0;
+}
 int rm_ranks_check_same(const char *text, const char *what) { return 0; }
 void rm_ranks_barrier(void) {}
 

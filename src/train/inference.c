@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/h5util.h"
+#include "core/ranks.h"
 #include "nn/model_fold.h"
 #include "train/train.h"
 
@@ -84,25 +85,62 @@ static int inspect_dataset(rm_inference *inf, const char *data_path, int split, 
     return rc;
 }
 
+/* Under mpirun: rank r takes the r-th `batch` rows of every R batches (the
+ * loader's parts), so each record goes through the same slices of the
+ * network as in one process; the logits are gathered on every rank, put
+ * back in record order, and the result computed from them. */
+static int gather_shards(rm_inference *inf, const float *mine, int64_t mine_rows, int batch, float *logits)
+{
+    const int ranks = rm_ranks_size(), k = inf->model.num_classes;
+    const size_t n = (size_t)inf->count;
+    float *by_rank = rm_malloc(sizeof *by_rank * n * (size_t)k, "gathered logits");
+    int rc = by_rank ? rm_ranks_allgather_floats(mine, (size_t)mine_rows * (size_t)k, by_rank, n * (size_t)k) : -1;
+    /* rank r's j-th row is row (j / batch) R batch + r batch + j % batch */
+    size_t at = 0;
+    for (int r = 0; rc == 0 && r < ranks; r++)
+        for (size_t j = 0;; j++) {
+            size_t pos = (j / (size_t)batch) * (size_t)ranks * (size_t)batch + (size_t)r * (size_t)batch +
+                         j % (size_t)batch;
+            if (pos >= n) break;
+            memcpy(logits + pos * (size_t)k, by_rank + at * (size_t)k, sizeof *logits * (size_t)k);
+            at++;
+        }
+    if (rc == 0 && at != n) rc = rm_error("gathered %zu of %zu rows of logits", at, n);
+    free(by_rank);
+    return rc;
+}
+
 static int run_net(rm_inference *inf, const char *data_path, int split, int batch, int want_logits)
 {
     const rm_model *m = &inf->model;
+    const int ranks = rm_ranks_size();
     if (batch > inf->count) batch = (int)inf->count;
-    if (want_logits) {
+    if (want_logits || ranks > 1) {
         inf->logits = rm_malloc(sizeof *inf->logits * (size_t)inf->count * (size_t)m->num_classes, "logits");
         if (!inf->logits) return -1;
     }
     rm_infer_net net;
     memset(&net, 0, sizeof net);
     rm_loader *loader = NULL;
-    rm_loader_config lc = {.path = data_path, .split = split, .batch = batch, .mean = m->norm_mean, .std = m->norm_std,
-                           .allow_unlabeled = inf->unlabeled};
-    int rc = rm_infer_net_create(&net, m, batch);
+    rm_loader_config lc = {.path = data_path, .split = split, .batch = batch * ranks, .mean = m->norm_mean,
+                           .std = m->norm_std, .allow_unlabeled = inf->unlabeled, .part = rm_ranks_rank(),
+                           .parts = ranks};
+    float *mine = ranks > 1 ? rm_malloc(sizeof *mine * (size_t)inf->count * (size_t)m->num_classes, "logits") : NULL;
+    int rc = ranks > 1 && !mine ? -1 : 0;
+    if (rc == 0) rc = rm_infer_net_create(&net, m, batch);
     if (rc == 0) rc = rm_loader_open(&loader, &lc);
-    if (rc == 0) rc = rm_evaluate(&net.net, loader, &inf->result, inf->logits);
+    if (rc == 0 && ranks == 1) rc = rm_evaluate(&net.net, loader, &inf->result, inf->logits);
+    if (rc == 0 && ranks > 1) rc = rm_evaluate_part(&net.net, loader, &inf->result, mine);
+    if (ranks > 1) {
+        int64_t rows = rc == 0 ? inf->result.count : 0;
+        rm_eval_result_free(&inf->result);
+        if ((rc = rm_ranks_agree(rc)) == 0) rc = gather_shards(inf, mine, rows, batch, inf->logits);
+        if (rc == 0) rc = rm_eval_logits(&inf->result, inf->logits, inf->labels, inf->count, m->num_classes);
+    }
     if (rc == 0 && inf->result.count != inf->count)
         rc = rm_error("%s: evaluated %lld records, expected %lld", data_path, (long long)inf->result.count,
                       (long long)inf->count);
+    free(mine);
     rm_loader_close(loader);
     rm_infer_net_destroy(&net);
     return rc;

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/h5util.h"
 #include "core/output.h"
+#include "core/ranks.h"
 #include "core/version.h"
 #include "train/train.h"
 
@@ -91,12 +92,16 @@ int rm_predict(const rm_predict_config *c)
     if (!c->model_path || !c->data_path || !c->out_path)
         return rm_error("predict: a model, a dataset and an output file are needed");
     rm_h5_init();
-    rm_output out;
-    RM_TRY(rm_output_begin(&out, c->out_path, c->force));
+    /* Under mpirun every rank explains its share and holds every logit
+     * afterwards (rm_inference_run); rank 0 writes the file. */
+    const int writer = rm_ranks_rank() == 0;
+    rm_output out = {.slot = -1};
+    RM_TRY(rm_ranks_agree(writer ? rm_output_begin(&out, c->out_path, c->force) : 0));
     rm_inference inf;
-    int rc = rm_inference_run_unlabeled_ok(&inf, c->model_path, c->data_path, c->split, c->batch, 1);
-    if (rc == 0) rc = write_predictions(&out, c, &inf);
-    if (rc != 0) rm_output_abort(&out);
+    int rc = rm_ranks_agree(rm_inference_run_unlabeled_ok(&inf, c->model_path, c->data_path, c->split, c->batch, 1));
+    if (rc == 0 && writer) rc = write_predictions(&out, c, &inf);
+    rc = rm_ranks_agree(rc);
+    if (rc != 0 && writer) rm_output_abort(&out);
     if (rc == 0 && inf.unlabeled)
         rm_log("%s: %lld predictions of unlabeled records (no accuracy: no labels)", c->out_path,
                (long long)inf.count);

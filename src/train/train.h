@@ -101,6 +101,10 @@ typedef struct {
 /* Runs an inference net over every batch of the loader's epoch 0. If
  * logits is not NULL it receives [N,K] in loader order. */
 int rm_evaluate(rm_net *net, rm_loader *loader, rm_eval_result *out, float *logits);
+/* rm_evaluate for a data-parallel loader part, which may hold no rows. */
+int rm_evaluate_part(rm_net *net, rm_loader *loader, rm_eval_result *out, float *logits);
+/* The same result from logits [n,K] and their labels (-1: unlabeled). */
+int rm_eval_logits(rm_eval_result *out, const float *logits, const int32_t *labels, int64_t n, int k);
 void rm_eval_result_free(rm_eval_result *r);
 
 /* --- inference of a saved model (relmask eval / predict; inference.c) --- */
