@@ -330,7 +330,7 @@ static void assert_same_weights(const char *a_path, const char *b_path, double t
     }
     cr_assert_eq(a.num_epochs, b.num_epochs);
     for (int e = 0; e < a.num_epochs; e++)
-        cr_assert(fabs(a.history[e].train_loss - b.history[e].train_loss) <= fmax(tol, 0) * 10 * a.history[e].train_loss,
+        cr_assert(fabs(a.history[e].train_loss - b.history[e].train_loss) <= tol * 10 * a.history[e].train_loss,
                   "epoch %d train loss %.9g vs %.9g", e + 1, a.history[e].train_loss, b.history[e].train_loss);
     rm_model_free(&a);
     rm_model_free(&b);

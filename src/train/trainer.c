@@ -603,7 +603,8 @@ static int check_same_layouts(trainer *t)
             for (int d = 0; d < md->ndims; d++) fields[nf++] = b->strides[d], fields[nf++] = md->padded_dims[d];
             for (int k = 0; k < b->inner_nblks; k++) fields[nf++] = b->inner_blks[k], fields[nf++] = b->inner_idxs[k];
             for (int f = 0; f < nf; f++)
-                for (int byte = 0; byte < 8; byte++) h = (h ^ (uint8_t)((uint64_t)fields[f] >> (8 * byte))) * 1099511628211ULL;
+                for (int byte = 0; byte < 8; byte++)
+                    h = (h ^ (uint8_t)((uint64_t)fields[f] >> (8 * byte))) * 1099511628211ULL;
         }
     char text[64];
     snprintf(text, sizeof text, "parameter layouts %016llx", (unsigned long long)h);
