@@ -14,12 +14,6 @@
 
 static char *dir;
 
-static const char net_text[] =
-    "[net]\ninput = 1x16x16\nclasses = 7\n"
-    "[conv]\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
-    "[maxpool]\nsize = 2\n"
-    "[dense]\nunits = 7\n";
-
 static char *run(int want_code, const char *want_text, const char *fmt, const char *a, const char *b,
                  const char *c)
 {
@@ -40,7 +34,7 @@ static void expect(int want_code, const char *want_text, const char *fmt, const 
 static void setup(void)
 {
     dir = tu_scratch_dir();
-    tu_write_text(tu_path(dir, "net.cfg"), net_text);
+    tu_write_text(tu_path(dir, "net.cfg"), tu_tiny_net_text);
     expect(0, NULL, "synth -q -n 140 --size 16 -o %s%s%s", tu_path(dir, "d.h5"), "", "");
     expect(0, NULL, "train -q --data %s --net %s --out %s --epochs 1 --batch 16", tu_path(dir, "d.h5"),
            tu_path(dir, "net.cfg"), tu_path(dir, "m.h5"));

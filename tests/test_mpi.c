@@ -27,12 +27,6 @@
 
 static char *dir;
 
-static const char net_text[] =
-    "[net]\ninput = 1x16x16\nclasses = 7\n"
-    "[conv]\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
-    "[maxpool]\nsize = 2\n"
-    "[dense]\nunits = 7\n";
-
 /* Local shared memory only, any number of ranks on any core count, and
  * root allowed (CI runs as root). */
 static const char mpirun[] = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
@@ -62,7 +56,7 @@ static void setup(void)
 {
     if (!rm_ranks_built_with_mpi()) return;
     dir = tu_scratch_dir();
-    tu_write_text(tu_path(dir, "net.cfg"), net_text);
+    tu_write_text(tu_path(dir, "net.cfg"), tu_tiny_net_text);
     char args[4096];
     snprintf(args, sizeof args, "synth -q -n 203 --size 16 --seed 2 -o %s", tu_path(dir, "d.h5"));
     cli_ok(args);

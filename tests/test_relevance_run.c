@@ -16,12 +16,6 @@
 
 static char *dir;
 
-static const char net_text[] =
-    "[net]\ninput = 1x16x16\nclasses = 7\n"
-    "[conv]\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
-    "[maxpool]\nsize = 2\n"
-    "[dense]\nunits = 7\n";
-
 static void cli_ok(const char *args)
 {
     char *out;
@@ -33,7 +27,7 @@ static void cli_ok(const char *args)
 static void setup(void)
 {
     dir = tu_scratch_dir();
-    tu_write_text(tu_path(dir, "net.cfg"), net_text);
+    tu_write_text(tu_path(dir, "net.cfg"), tu_tiny_net_text);
     char args[4096];
     snprintf(args, sizeof args, "synth -q -n 70 --size 16 -o %s", tu_path(dir, "d.h5"));
     cli_ok(args);

@@ -257,12 +257,6 @@ Test(report_montage, nearest_neighbour_tiles_and_gaps)
 
 static char *dir;
 
-static const char net_text[] =
-    "[net]\ninput = 1x16x16\nclasses = 7\n"
-    "[conv]\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
-    "[maxpool]\nsize = 2\n"
-    "[dense]\nunits = 7\n";
-
 static void cli(int want, const char *want_text, const char *fmt, const char *a, const char *b, const char *c)
 {
     char *out;
@@ -285,7 +279,7 @@ static void mkdirs(const char *path)
 static void build_experiment(void)
 {
     dir = tu_scratch_dir();
-    tu_write_text(tu_path(dir, "net.cfg"), net_text);
+    tu_write_text(tu_path(dir, "net.cfg"), tu_tiny_net_text);
     cli(0, NULL, "synth -q -n 140 --size 16 --domain target -o %s%s%s", tu_path(dir, "target.h5"), "", "");
     cli(0, NULL, "synth -q -n 140 --size 16 --domain target --intensity 1 -o %s%s%s", tu_path(dir, "encoded_mean.h5"),
         "", "");

@@ -23,12 +23,6 @@ enum { SIDE = 16, IMAGES = 6 };
 
 static char *dir;
 
-static const char net_text[] =
-    "[net]\ninput = 1x16x16\nclasses = 7\n"
-    "[conv]\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
-    "[maxpool]\nsize = 2\n"
-    "[dense]\nunits = 7\n";
-
 /* Runs relmask; checks the exit code and that the output holds `want`. */
 static char *run(int want_code, const char *want, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static char *run(int want_code, const char *want, const char *fmt, ...)
@@ -77,7 +71,7 @@ static void setup(void)
         snprintf(rel, sizeof rel, "lab/%s/f%d.png", i < IMAGES / 2 ? "happy" : "sad", i);
         png(rel, i);
     }
-    tu_write_text(tu_path(dir, "net.cfg"), net_text);
+    tu_write_text(tu_path(dir, "net.cfg"), tu_tiny_net_text);
     free(run(0, NULL, "synth -q -n 70 --size 16 -o %s", tu_path(dir, "d.h5")));
     free(run(0, NULL, "train -q --data %s --net %s --out %s --epochs 1 --batch 16", tu_path(dir, "d.h5"),
              tu_path(dir, "net.cfg"), tu_path(dir, "m.h5")));

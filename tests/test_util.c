@@ -129,3 +129,9 @@ char *tu_read_text(const char *path)
     fclose(f);
     return s;
 }
+
+const char tu_tiny_net_text[] =
+    "[net]\ninput = 1x16x16\nclasses = 7\n"
+    "[conv]\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
+    "[maxpool]\nsize = 2\n"
+    "[dense]\nunits = 7\n";

@@ -5,6 +5,10 @@
 
 #include <stddef.h>
 
+/* A network small enough for tests that train: 1x16x16 gray input, 7
+ * classes, one 3x3 convolution of 4 filters, a 2x2 max pool, a dense layer. */
+extern const char tu_tiny_net_text[];
+
 /* A fresh empty directory under $TMPDIR; tu_rmtree removes it and frees
  * the returned string. */
 char *tu_scratch_dir(void);
