@@ -112,17 +112,18 @@ static dnnl_alg_kind_t narrow_alg(const rm_layer *l)
 
 static int is_reference(dnnl_primitive_desc_t pd);
 
-/* Inference: a forward that oneDNN 2.6 has only its reference kernel for on
- * the blocked input (fewer than 16 input channels per group) reads a plain
- * NCHW copy instead, so the layer below keeps its fast blocked kernel. On
- * mini-Xception the first convolution writing plain NCHW for the second ran
- * gemm, 2.3 ms per 64 images against 0.8 ms blocked (DNNL_VERBOSE, 2
- * threads); the copy is one reorder. Training and LRP, whose backward
- * passes read the same layouts, ask the layer below for plain output
- * instead (net.c, plain_layouts). */
+/* Inference and LRP: a forward that oneDNN 2.6 has only its reference
+ * kernel for on the blocked input (fewer than 16 input channels per group)
+ * reads a plain NCHW copy instead, so the layer below keeps its fast blocked
+ * kernel. On mini-Xception the first convolution writing plain NCHW for the
+ * second ran gemm, 2.3 ms per 64 images against 0.8 ms blocked (DNNL_VERBOSE,
+ * 2 threads); the copy is one reorder. LRP's backward-data picks its own
+ * layouts (build_lrp). Training, whose backward passes read the layers'
+ * layouts, asks the layer below for plain output instead (net.c,
+ * plain_layouts). */
 static int forward_on_plain_copy(rm_layer *l, rm_net *net, conv_impl *c)
 {
-    if (net->mode != RM_MODE_INFER || !is_reference(c->fwd_pd) || l->src_md.format_kind != dnnl_blocked ||
+    if (net->mode == RM_MODE_TRAIN || !is_reference(c->fwd_pd) || l->src_md.format_kind != dnnl_blocked ||
         l->src_md.format_desc.blocking.inner_nblks == 0)
         return 0;
     dnnl_memory_desc_t plain;
@@ -304,7 +305,8 @@ static int build_lrp(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_d
     l->lrp.fwd = c->fwd;
     l->lrp.fwd_scratch = c->fwd_scratch;
     if (l->fused_relu) {
-        RM_TRY(forward_pd(l, net, c, &l->src_md, c->fwd_alg, 0, &c->lrp_fwd_pd));
+        RM_TRY(forward_pd(l, net, c, c->fwd_src_copy ? &c->fwd_src_copy_md : &l->src_md, c->fwd_alg, 0,
+                          &c->lrp_fwd_pd));
         const dnnl_query_t what[] = {dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_dst_md};
         for (int i = 0; i < 3; i++) {
             dnnl_memory_desc_t a = rm_pd_md(c->fwd_pd, what[i], 0), b = rm_pd_md(c->lrp_fwd_pd, what[i], 0);
@@ -315,6 +317,8 @@ static int build_lrp(rm_layer *l, rm_net *net, conv_impl *c, const dnnl_memory_d
         l->lrp.fwd = c->lrp_fwd;
         l->lrp.fwd_scratch = c->lrp_fwd_scratch;
     }
+    l->lrp.src_copy = c->fwd_src_copy;
+    l->lrp.src_to_copy = c->src_to_fwd_copy;
     l->lrp.bwd = c->bwd_data;
     l->lrp.bwd_scratch = c->bwd_data_scratch;
     l->lrp.weights_md = *wmd;

@@ -30,6 +30,10 @@ typedef struct {
     dnnl_memory_t fwd_scratch, bwd_scratch, workspace;
     dnnl_memory_desc_t weights_md, bwd_weights_md;
     dnnl_memory_desc_t bwd_diff_src_md;   /* backward-data's output layout (may differ from src) */
+    /* conv: fwd reads its input through this copy (another layout), which
+     * src_to_copy fills from any tensor in the src layout; NULL: directly */
+    dnnl_memory_t src_copy;
+    dnnl_primitive_t src_to_copy;
 } rm_lrp_prims;
 
 /* A parameter tensor. value/grad share oneDNN's chosen layout (so an

@@ -70,6 +70,7 @@ typedef struct {
      * below, which reads x and c instead of rin: */
     int deferred;                /* this layer's rin is never written */
     const void *r_from;          /* the lrp_layer above whose x and c this layer's divide reads, or NULL */
+    int copy_holds_variant;      /* layer->lrp.src_copy holds another input than layer->src */
 } lrp_layer;
 
 /* One engine: a folded network for a fixed batch and its LRP state. */
@@ -334,9 +335,17 @@ static dnnl_memory_t input_variant(lrp_layer *L, int kind)
     return kind == X_ORIG || (kind == X_POS && L->nonneg_input) ? L->layer->src : L->x[kind];
 }
 
+/* A forward that reads a copy of its input (layer_conv.c) gets x there; the
+ * net's forward left the copy holding the layer's own input. */
 static int forward(lrp_engine *e, lrp_layer *L, dnnl_memory_t x, dnnl_memory_t w, dnnl_memory_t b, dnnl_memory_t out)
 {
     rm_layer *l = L->layer;
+    if (l->lrp.src_copy) {
+        if (x != l->src || L->copy_holds_variant)
+            RM_TRY(rm_reorder_run(&e->net.dnn, l->lrp.src_to_copy, x, l->lrp.src_copy));
+        L->copy_holds_variant = x != l->src;
+        x = l->lrp.src_copy;
+    }
     return rm_exec(&e->net.dnn, l->lrp.fwd, 5, DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, w, DNNL_ARG_BIAS,
                    l->num_params > 1 ? b : NULL, DNNL_ARG_DST, out, DNNL_ARG_SCRATCHPAD, l->lrp.fwd_scratch);
 }
@@ -992,6 +1001,7 @@ static int engine_run(lrp_engine *e, const rm_lrp_seed *how, const int32_t *targ
                       int32_t *explained, float *score, int32_t *predicted)
 {
     RM_TRY(rm_net_forward(&e->net));
+    for (int i = 0; i < e->net.num_layers; i++) e->layers[i].copy_holds_variant = 0;
     const float *z = rm_net_logits(&e->net);
     int k = e->classes, B = e->net.batch;
     lrp_layer *top = &e->layers[e->net.num_layers - 1];
