@@ -1349,6 +1349,12 @@ static void onnx_seq(void) { onnx_fixture("seq_opset13.onnx", SIZE_MAX); }
 static void onnx_truncated(void) { onnx_fixture("seq_opset13.onnx", 6000); }
 static void onnx_nan(void) { onnx_fixture("nan_opset13.onnx", SIZE_MAX); }
 static void onnx_gated(void) { onnx_fixture("gated_opset13.onnx", SIZE_MAX); }
+static void onnx_pad_reflect(void) { onnx_fixture("refused_pad_reflect.onnx", SIZE_MAX); }
+static void onnx_pad_value(void) { onnx_fixture("refused_pad_value.onnx", SIZE_MAX); }
+static void onnx_pad_negative(void) { onnx_fixture("refused_pad_negative.onnx", SIZE_MAX); }
+static void onnx_pad_maxpool(void) { onnx_fixture("refused_pad_maxpool.onnx", SIZE_MAX); }
+static void onnx_pad_relu(void) { onnx_fixture("refused_pad_relu.onnx", SIZE_MAX); }
+static void onnx_avg_ceil(void) { onnx_fixture("refused_avg_ceil.onnx", SIZE_MAX); }
 static void onnx_opset7(void) { onnx_fixture("opset7.onnx", SIZE_MAX); }
 /* The quant TF.js fixture in the scratch directory, its model.json cut to
  * `keep` bytes, shard `drop` removed and shard `cut` halved. */
@@ -1605,6 +1611,12 @@ static const bad_case cases[] = {
     {"onnx", "no such file", NULL, ONNX, 1, {"model.onnx"}, "out.h5", 0},
     {"onnx", "NaN weight", onnx_nan, ONNX, 1, {"model.onnx", "node 3", "(Conv)", "holds NaN at index 55"}, "out.h5", 0},
     {"onnx", "unsupported operator use", onnx_gated, ONNX, 1, {"model.onnx", "node 3 '/Mul' (Mul)", "does not subtract, multiply or divide them"}, "out.h5", 0},
+    {"onnx", "reflect Pad", onnx_pad_reflect, ONNX, 1, {"model.onnx", "node 0 'reflect_pad' (Pad)", "mode = reflect", "only a constant Pad by zero"}, "out.h5", 0},
+    {"onnx", "Pad by 0.5", onnx_pad_value, ONNX, 1, {"model.onnx", "node 0 'half_pad' (Pad)", "pads with the value 0.5", "only a Pad by zero"}, "out.h5", 0},
+    {"onnx", "negative Pad", onnx_pad_negative, ONNX, 1, {"model.onnx", "node 0 'crop' (Pad)", "pads -1,0,0,0 (top, left, bottom, right)", "pads of 0..64 (a negative pad crops)"}, "out.h5", 0},
+    {"onnx", "Pad before a max pool of signed values", onnx_pad_maxpool, ONNX, 1, {"model.onnx", "node 2 'pool' (MaxPool)", "zero-padded by node 1 'pad_signed' (Pad)", "only after a ReLU or a Clip from 0"}, "out.h5", 0},
+    {"onnx", "Pad read by a Relu", onnx_pad_relu, ONNX, 1, {"model.onnx", "node 2 'relu' (Relu)", "reads 'padded', zero-padded by 1,1,1,1", "node 1 'pad_then_relu' (Pad)"}, "out.h5", 0},
+    {"onnx", "AveragePool ceil_mode counting pads", onnx_avg_ceil, ONNX, 1, {"model.onnx", "node 1 'avg_ceil' (AveragePool)", "ceil_mode = 1 with count_include_pad = 1 and pads 1,1,1,1", "counts every padding cell or none"}, "out.h5", 0},
     {"onnx", "opset 7", onnx_opset7, ONNX, 1, {"model.onnx", "ONNX opset 7", "opsets 9 to 17"}, "out.h5", 0},
     {"onnx", "--classes of another count", onnx_seq, ONNX "--classes a,b", 1, {"model.onnx", "--classes names 2 classes but the model has 3 outputs"}, "out.h5", 0},
     {"onnx", "--size against a size-dependent head", onnx_seq, ONNX "--size 20", 1, {"model.onnx", "exported for 16x16 inputs and --size runs it at 20x20"}, "out.h5", 0},

@@ -263,6 +263,38 @@ Test(import_onnx, dilation_and_asymmetric_pads_give_pytorchs_logits)
     rm_model_free(&m);
 }
 
+/* nn.ZeroPad2d before a conv (a Pad node: into the conv's pads),
+ * MaxPool2d(3, 2, ceil_mode=True) (16x16 -> 8x8: one more bottom/right
+ * cell; opset 9's exporter writes pads 0,0,2,2 instead), AvgPool2d with
+ * count_include_pad=False and padding 1 (count_pad = 0), and F.pad(0, 1,
+ * 0, 1) after a ReLU before MaxPool2d(3, 2) (into the pool's pads): PyTorch's
+ * logits at opsets 9 and 13. */
+Test(import_onnx, pads_ceil_mode_and_exclude_padding_give_pytorchs_logits)
+{
+    static const char *const files[] = {"pads_opset9.onnx", "pads_opset13.onnx"};
+    for (int f = 0; f < 2; f++) {
+        imports_as(files[f], "conv relu maxpool avgpool conv relu maxpool flatten dense", "logits_pads");
+        rm_model m = {0};
+        cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0);
+        const rm_layer_def *L = m.def.layers;
+        cr_expect(L[0].pads[0] == 1 && L[0].pads[1] == 2 && L[0].pads[2] == 1 && L[0].pads[3] == 0,
+                  "%s: the ZeroPad2d in conv1's pads 1,2,1,0", files[f]);
+        cr_expect(L[2].pads[0] == 0 && L[2].pads[1] == 0 && L[2].pads[2] == (f ? 1 : 2) &&
+                      L[2].out.h == 8 && L[2].out.w == 8,
+                  "%s: ceil_mode as bottom/right pads -> 8x8", files[f]);
+        cr_expect(L[3].pad == 1 && L[3].count_pad == 0 && L[3].out.h == 4, "%s: count_include_pad = 0", files[f]);
+        cr_expect(L[6].pads[0] == 0 && L[6].pads[1] == 0 && L[6].pads[2] == 1 && L[6].pads[3] == 1 &&
+                      L[6].out.h == 2,
+                  "%s: F.pad in the max pool's pads 0,0,1,1", files[f]);
+        rm_model_free(&m);
+    }
+    char *out;
+    cr_assert_eq(tu_run_cli(&out, "info %s", tu_path(dir, "m.h5")), 0, "%s", out);
+    cr_expect(strstr(out, "maxpool 3x3 /2 p0,0,1,1") && strstr(out, "avgpool 3x3 /2 excl-pad"),
+              "the layer table shows the pads and the average over the real cells:\n%s", out);
+    free(out);
+}
+
 /* --class-order permutes the outputs (here of a dense head) and names them:
  * the model's outputs are c, a, b; reordered to the data's a, b, c, logit k
  * is PyTorch's logit of output perm[k]. */

@@ -217,6 +217,27 @@ Test(import_tfjs, same_padding_at_stride_2_is_asymmetric_like_tensorflow)
     assert_logits(logits, "logits_strided", 3);
 }
 
+/* 'SAME' pooling whose pads differ (3x3 stride 2 on 16x16 and on 8x8: pads
+ * 0,0,1,1, the Keras FER models' case): [maxpool] and [avgpool] take the
+ * pads, the average pool divides by the valid cells (count_pad = 0) as
+ * TensorFlow does, and the logits are the numpy interpreter's. */
+Test(import_tfjs, same_pooling_with_asymmetric_pads_and_valid_cell_averages)
+{
+    char *out;
+    int rc = import(&out, fixture("pooled/model.json"), "--classes a,b,c");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "net %s", tu_path(dir, "m.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "maxpool 3x3 /2 p0,0,1,1") && strstr(out, "8x8"), "max pooling with pads:\n%s", out);
+    cr_assert(strstr(out, "avgpool 3x3 /2 p0,0,1,1 excl-pad") && strstr(out, "6x4x4"),
+              "average pooling over the valid cells:\n%s", out);
+    free(out);
+    float logits[N * 3];
+    predicted_logits(tu_path(dir, "m.h5"), "images_quant", 16, "a,b,c", logits);
+    assert_logits(logits, "logits_pooled", 3);
+}
+
 /* A copy of fixture directory `name` (model.json and the shards listed;
  * a shard the fixture lacks is skipped) in the scratch directory, `from`
  * replaced by `to` in model.json (from NULL: unchanged) and shard `cut`
@@ -314,14 +335,6 @@ Test(import_tfjs, refusals_name_the_node_or_the_shard)
             broken_copy("\"input\": [\"dw\", \"relu\"]", "\"input\": [\"dw\", \"input\"]", NULL), "");
     refused("node 11 'relu' (Elu): operator Elu is not supported",
             broken_copy("\"op\": \"Relu\"", "\"op\": \"Elu\"", NULL), "");
-    refused("'SAME' pooling of a 3x3 window with stride 2 on a 16x16 input pads 0,0,1,1 (top, left, bottom, right); "
-            "relmask pooling pads every side alike",
-            broken_copy("\"ksize\": {\"list\": {\"i\": [\"1\", \"2\", \"2\", \"1\"]}}, \"strides\": {\"list\": "
-                        "{\"i\": [\"1\", \"2\", \"2\", \"1\"]}}, \"padding\": {\"s\": \"VkFMSUQ=\"}",
-                        "\"ksize\": {\"list\": {\"i\": [\"1\", \"3\", \"3\", \"1\"]}}, \"strides\": {\"list\": "
-                        "{\"i\": [\"1\", \"2\", \"2\", \"1\"]}}, \"padding\": {\"s\": \"U0FNRQ==\"}",
-                        NULL),
-            "");
     refused("modelTopology has no class_name; a layers model (format layers-model) holds a Keras model config",
             broken_copy("\"graph-model\"", "\"layers-model\"", NULL), "");
     refused("reads 'nowhere', which no node computes",

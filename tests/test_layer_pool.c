@@ -23,7 +23,16 @@ typedef struct {
     int batch, c, h, w;      /* net input */
     int size, stride, pad;   /* ignored by globalavgpool */
     const char *prefix;      /* layers before the probe ("" = probe is layer 0) */
+    int pads[4];             /* top, left, bottom, right when any is set (else pad on every side) */
+    int exclude;             /* avgpool: count_pad = 0 */
 } pool_case;
+
+static rm_ref_conv_geom geom(const pool_case *p)
+{
+    int any = p->pads[0] | p->pads[1] | p->pads[2] | p->pads[3];
+    return any ? (rm_ref_conv_geom){p->stride, 1, {p->pads[0], p->pads[1], p->pads[2], p->pads[3]}}
+               : rm_ref_conv_sym(p->stride, p->pad);
+}
 
 static const char *const CONV16 = "[conv]\nfilters = 16\nsize = 3\npad = 1\n";
 static const char *const CONV17_RELU = "[conv]\nfilters = 17\nsize = 3\npad = 1\nactivation = relu\n";
@@ -31,8 +40,10 @@ static const char *const CONV17_RELU = "[conv]\nfilters = 17\nsize = 3\npad = 1\
 static void net_text(char *text, const pool_case *p)
 {
     char opts[128] = "";
+    rm_ref_conv_geom g = geom(p);
     if (p->type != RM_LAYER_GLOBALAVGPOOL)
-        snprintf(opts, sizeof opts, "size = %d\nstride = %d\npad = %d\n", p->size, p->stride, p->pad);
+        snprintf(opts, sizeof opts, "size = %d\nstride = %d\npad = %d, %d, %d, %d\n%s", p->size, p->stride, g.pads[0],
+                 g.pads[1], g.pads[2], g.pads[3], p->exclude ? "count_pad = 0\n" : "");
     snprintf(text, TEXT_CAP, "[net]\ninput = %dx%dx%d\nclasses = 3\n%s[%s]\nname = probe\n%s[dense]\nunits = 3\n",
              p->c, p->h, p->w, p->prefix, rm_layer_type_names[p->type], opts);
 }
@@ -56,7 +67,7 @@ static void check_max(lh_case *t, const pool_case *p)
     const rm_layer_def *d = t->layer->def;
     double *want = malloc(sizeof *want * (size_t)t->out_count), *got = lh_output(t);
     int64_t *argmax = malloc(sizeof *argmax * (size_t)t->out_count);
-    rm_ref_maxpool_forward(want, argmax, t->xd, p->batch, d->in.c, d->in.h, d->in.w, p->size, p->stride, p->pad);
+    rm_ref_maxpool_geom_forward(want, argmax, t->xd, p->batch, d->in.c, d->in.h, d->in.w, p->size, geom(p));
     lh_assert_close(got, want, t->out_count, 0, 0, "maxpool forward (exact)");
     backward_quantized(t);
     double *dx = calloc((size_t)t->in_count, sizeof *dx), *got_dx = lh_input_grad(t);
@@ -75,12 +86,12 @@ static void check_avg(lh_case *t, const pool_case *p)
     int N = p->batch, C = d->in.c, H = d->in.h, W = d->in.w, global = p->type == RM_LAYER_GLOBALAVGPOOL;
     double *want = malloc(sizeof *want * (size_t)t->out_count), *got = lh_output(t);
     if (global) rm_ref_global_avgpool_forward(want, t->xd, N, C, H, W);
-    else rm_ref_avgpool_forward(want, t->xd, N, C, H, W, p->size, p->stride, p->pad, 1);
+    else rm_ref_avgpool_geom_forward(want, t->xd, N, C, H, W, p->size, geom(p), !p->exclude);
     lh_assert_close(got, want, t->out_count, 1e-6, 0, "avgpool forward");
     lh_backward(t, 7);
     double *dx = calloc((size_t)t->in_count, sizeof *dx), *got_dx = lh_input_grad(t);
     if (global) rm_ref_global_avgpool_backward(dx, t->dyd, N, C, H, W);
-    else rm_ref_avgpool_backward(dx, t->dyd, N, C, H, W, p->size, p->stride, p->pad, 1);
+    else rm_ref_avgpool_geom_backward(dx, t->dyd, N, C, H, W, p->size, geom(p), !p->exclude);
     lh_assert_close(got_dx, dx, t->in_count, 1e-6, 0, "avgpool backward");
     free(want);
     free(got);
@@ -102,17 +113,17 @@ static void check_pool(const pool_case *p)
 
 static void max_pool(int batch, int c, int h, int w, int size, int stride, int pad, const char *prefix)
 {
-    check_pool(&(pool_case){RM_LAYER_MAXPOOL, batch, c, h, w, size, stride, pad, prefix});
+    check_pool(&(pool_case){RM_LAYER_MAXPOOL, batch, c, h, w, size, stride, pad, prefix, {0}, 0});
 }
 
 static void avg_pool(int batch, int c, int h, int w, int size, int stride, int pad, const char *prefix)
 {
-    check_pool(&(pool_case){RM_LAYER_AVGPOOL, batch, c, h, w, size, stride, pad, prefix});
+    check_pool(&(pool_case){RM_LAYER_AVGPOOL, batch, c, h, w, size, stride, pad, prefix, {0}, 0});
 }
 
 static void global_avg(int batch, int c, int h, int w, const char *prefix)
 {
-    check_pool(&(pool_case){RM_LAYER_GLOBALAVGPOOL, batch, c, h, w, 0, 0, 0, prefix});
+    check_pool(&(pool_case){RM_LAYER_GLOBALAVGPOOL, batch, c, h, w, 0, 0, 0, prefix, {0}, 0});
 }
 
 /* ---- max pooling: (batch, input c, h, w, size, stride, pad, layers before) */
@@ -135,6 +146,51 @@ Test(layer_pool, avg_2x2_input_layer_odd) { avg_pool(2, 3, 7, 5, 2, 2, 0, ""); }
 Test(layer_pool, avg_3x3_stride2_pad1_after_conv) { avg_pool(2, 3, 9, 8, 3, 2, 1, CONV17_RELU); }
 Test(layer_pool, avg_3x3_stride2_pad1_input_layer) { avg_pool(2, 2, 7, 9, 3, 2, 1, ""); }
 Test(layer_pool, avg_3x3_stride1_pad1_batch1) { avg_pool(1, 3, 6, 5, 3, 1, 1, CONV16); }
+
+/* ---- asymmetric pads (TensorFlow's 'SAME', ceil_mode) and averages over
+ * the real cells (count_pad = 0): (type, batch, c, h, w, size, stride,
+ * layers before, top, left, bottom, right, exclude) */
+
+static void padded(rm_layer_type type, int batch, int c, int h, int w, int size, int stride, const char *prefix,
+                   int top, int left, int bottom, int right, int exclude)
+{
+    check_pool(&(pool_case){type, batch, c, h, w, size, stride, 0, prefix, {top, left, bottom, right}, exclude});
+}
+
+/* 'SAME' 3x3 /2 on an even input: the odd pad at the bottom and right */
+Test(layer_pool, max_3x3_stride2_pads_0011_after_conv)
+{
+    padded(RM_LAYER_MAXPOOL, 2, 3, 8, 10, 3, 2, CONV16, 0, 0, 1, 1, 0);
+}
+Test(layer_pool, max_3x3_stride2_pads_0011_input_layer)
+{
+    padded(RM_LAYER_MAXPOOL, 2, 2, 8, 6, 3, 2, "", 0, 0, 1, 1, 0);
+}
+/* every side different, the pad cells at the edges winning nothing */
+Test(layer_pool, max_3x3_stride2_pads_1021_after_relu)
+{
+    padded(RM_LAYER_MAXPOOL, 2, 3, 9, 8, 3, 2, CONV17_RELU, 1, 0, 2, 1, 0);
+}
+Test(layer_pool, avg_3x3_stride2_pads_0011_counting_pads)
+{
+    padded(RM_LAYER_AVGPOOL, 2, 3, 8, 10, 3, 2, CONV16, 0, 0, 1, 1, 0);
+}
+Test(layer_pool, avg_3x3_stride2_pads_0011_real_cells)
+{
+    padded(RM_LAYER_AVGPOOL, 2, 3, 8, 10, 3, 2, CONV16, 0, 0, 1, 1, 1);
+}
+Test(layer_pool, avg_3x3_stride1_pad1_real_cells_input_layer)
+{
+    padded(RM_LAYER_AVGPOOL, 2, 2, 7, 5, 3, 1, "", 1, 1, 1, 1, 1);
+}
+Test(layer_pool, avg_2x2_stride2_ceil_like_pads_real_cells)
+{
+    padded(RM_LAYER_AVGPOOL, 1, 3, 7, 9, 2, 2, CONV17_RELU, 0, 0, 1, 1, 1);
+}
+Test(layer_pool, avg_3x3_stride2_pads_1021_real_cells)
+{
+    padded(RM_LAYER_AVGPOOL, 2, 3, 9, 8, 3, 2, CONV16, 1, 0, 2, 1, 1);
+}
 
 /* ---- global average pooling -------------------------------------------- */
 
@@ -168,7 +224,9 @@ static void check_inference(const char *type_opts, int global)
     for (int64_t i = 0; i < n_out; i++) got[i] = y[i];
     const rm_layer_def *d = pool->def;
     if (global) rm_ref_global_avgpool_forward(want, xd, 2, 16, 9, 7);
-    else rm_ref_maxpool_forward(want, NULL, xd, 2, 16, 9, 7, d->size, d->stride, d->pad);
+    else
+        rm_ref_maxpool_geom_forward(want, NULL, xd, 2, 16, 9, 7, d->size,
+                                    (rm_ref_conv_geom){d->stride, 1, {d->pads[0], d->pads[1], d->pads[2], d->pads[3]}});
     lh_assert_close(got, want, n_out, global ? 1e-6 : 0, 0, "pooling inference forward");
     free(x);
     free(y);
@@ -180,6 +238,10 @@ static void check_inference(const char *type_opts, int global)
 }
 
 Test(layer_pool, inference_max_3x3_stride2_pad1) { check_inference("[maxpool]\nsize = 3\nstride = 2\npad = 1\n", 0); }
+Test(layer_pool, inference_max_3x3_stride2_pads_0110)
+{
+    check_inference("[maxpool]\nsize = 3\nstride = 2\npad = 0, 1, 1, 0\n", 0);
+}
 Test(layer_pool, inference_global_avg) { check_inference("[globalavgpool]\n", 1); }
 
 /* Training without input gradients: a pooling layer 0 gets no backward

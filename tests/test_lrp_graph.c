@@ -204,7 +204,9 @@ static void build_ref(ref_graph *g, const rm_model *m, const rm_lrp_config *cfg,
             break;
         case RM_LAYER_RELU: L->type = RM_LRP_REF_RELU, L->slope = l->slope, L->max = l->max; break;
         case RM_LAYER_MAXPOOL: L->type = RM_LRP_REF_MAXPOOL; break;
-        case RM_LAYER_AVGPOOL: L->type = RM_LRP_REF_AVGPOOL, L->rule.eps = pass_eps; break;
+        case RM_LAYER_AVGPOOL:
+            L->type = RM_LRP_REF_AVGPOOL, L->rule.eps = pass_eps, L->exclude_pad = !l->count_pad;
+            break;
         case RM_LAYER_GLOBALAVGPOOL: L->type = RM_LRP_REF_GLOBAL_AVGPOOL, L->rule.eps = pass_eps; break;
         case RM_LAYER_ADD: L->type = RM_LRP_REF_ADD, L->rule.eps = 1e-6; break;
         case RM_LAYER_CONCAT: L->type = RM_LRP_REF_CONCAT; break;
@@ -440,6 +442,33 @@ Test(lrp_graph, lrp0_equals_gradient_times_input_through_dilated_asymmetric_conv
 {
     const char *const ov[] = {"c1=zero", "c2=zero", "c3=zero", "fc=zero"};
     assert_lrp0_is_gradient_x_input(geom_net, 1, 47, ov, 4, "LRP-0 vs gradient x input, dilated");
+}
+
+/* Pooling with asymmetric pads: 'SAME' 3x3 /2 max pooling on 10x10 (pads
+ * 0,0,1,1), an average over the real cells (count_pad = 0, pads 1,0,1,1,
+ * ceil_mode's kind of extra end pad), and one counting its padding cells
+ * (pads 0,1,1,0). Winner-takes-all and the epsilon rule with each window's
+ * own weights. */
+static const char pool_net[] = "[net]\ninput = 2x10x10\nclasses = 4\n"
+                               "[conv]\nname = c1\nfilters = 6\nsize = 3\npad = 1\n[relu]\n"
+                               "[maxpool]\nsize = 3\nstride = 2\npad = 0, 0, 1, 1\n"
+                               "[conv]\nname = c2\nfilters = 6\nsize = 3\npad = 1\n[relu]\n"
+                               "[avgpool]\nsize = 3\nstride = 2\npad = 1, 0, 1, 1\ncount_pad = 0\n"
+                               "[conv]\nname = c3\nfilters = 5\nsize = 1\n[relu]\n"
+                               "[avgpool]\nsize = 2\nstride = 1\npad = 0, 1, 1, 0\n"
+                               "[flatten]\n[dense]\nname = fc\nunits = 4\n";
+
+Test(lrp_graph, asymmetric_and_exclude_padding_pools_match_reference_under_every_composite)
+{
+    static const char *const composites[] = {"epsilon", "epsilon-plus", "alpha2-beta1", "epsilon-gamma-box"};
+    for (size_t c = 0; c < sizeof composites / sizeof composites[0]; c++)
+        check_net_against_reference(pool_net, composites[c], NULL, 0, 1e-2, c == 3 ? 0 : -1, 0, 1e-4);
+}
+
+Test(lrp_graph, lrp0_equals_gradient_times_input_through_asymmetric_pools)
+{
+    const char *const ov[] = {"c1=zero", "c2=zero", "c3=zero", "fc=zero"};
+    assert_lrp0_is_gradient_x_input(pool_net, 1, 53, ov, 4, "LRP-0 vs gradient x input, padded pools");
 }
 
 /* [scale] layers (a normalization baked into a model) after a residual sum

@@ -364,6 +364,30 @@ Test(netdef, asymmetric_pads_and_dilation)
     rm_netdef_free(&def);
 }
 
+/* Pooling takes the same pads: 'SAME' 3x3 /2 on 48x48 pads 0,0,1,1 (24x24
+ * out, where floor without them gives 23x23); count_pad = 0 averages over
+ * the real cells, and the default counts the padding. */
+Test(netdef, pooling_pads_and_count_pad)
+{
+    rm_netdef def;
+    parse_ok(&def, "[net]\ninput = 2x48x48\nclasses = 3\n"
+                   "[maxpool]\nsize = 3\nstride = 2\npad = 0, 0, 1, 1\n"
+                   "[avgpool]\nsize = 3\nstride = 2\npad = 0,0,1,1\ncount_pad = 0\n"
+                   "[avgpool]\nsize = 3\nstride = 1\npad = 1\n"
+                   "[avgpool]\nsize = 2\nstride = 2\npad = 1, 0, 1, 1\ncount_pad = 1\n"
+                   "[flatten]\n[dense]\nunits = 3\n");
+    const rm_layer_def *L = def.layers;
+    expect_shape(L[0].out, 2, 24, 24, "maxpool 3x3 /2 pads 0,0,1,1");
+    cr_expect(L[0].pad == 0 && L[0].pads[2] == 1 && L[0].pads[3] == 1, "maxpool pads");
+    expect_shape(L[1].out, 2, 12, 12, "avgpool 3x3 /2 pads 0,0,1,1");
+    cr_expect_eq(L[1].count_pad, 0, "count_pad = 0");
+    cr_expect(L[2].count_pad == 1 && L[2].pads[3] == 1, "default count_pad 1, pad 1 everywhere");
+    /* height (12 + 1 + 1 - 2) / 2 + 1 = 7, width (12 + 0 + 1 - 2) / 2 + 1 = 6 */
+    expect_shape(L[3].out, 2, 7, 6, "avgpool 2x2 /2 pads 1,0,1,1");
+    cr_expect_eq(L[3].count_pad, 1);
+    rm_netdef_free(&def);
+}
+
 Test(netdef, scale_layer_keeps_the_shape_and_has_two_parameters_per_channel)
 {
     rm_netdef def;
@@ -386,8 +410,17 @@ Test(netdef_errors, pads_and_dilation)
                  NULL);
     expect_error(NET_HEADER "[conv]\nfilters = 2\nsize = 3\npad = 0, 0, 65, 0\n", "each pad must be in 0..64",
                  NULL);
-    expect_error(NET_HEADER "[maxpool]\nsize = 2\npad = 0, 0, 1, 1\n",
-                 "t.cfg:6: 'pad = 0, 0, 1, 1': [maxpool] pads every side alike (one integer)", NULL);
+    expect_error(NET_HEADER "[maxpool]\nsize = 2\npad = 0, 0, 2, 1\n[dense]\nunits = 3\n",
+                 "t.cfg:6: 'pad = 0, 0, 2, 1': the bottom pad 2 must be less than size = 2 in [maxpool] (a window "
+                 "would lie wholly in the padding)",
+                 NULL);
+    expect_error(NET_HEADER "[avgpool]\nsize = 3\npad = 0, 3, 0, 0\n[dense]\nunits = 3\n",
+                 "t.cfg:6: 'pad = 0, 3, 0, 0': the left pad 3 must be less than size = 3 in [avgpool]", NULL);
+    expect_error(NET_HEADER "[avgpool]\nsize = 2\ncount_pad = 2\n", "t.cfg:6: 'count_pad = 2' must be in 0..1", NULL);
+    expect_error(NET_HEADER "[maxpool]\nsize = 2\ncount_pad = 0\n", "t.cfg:6: unknown key 'count_pad' in [maxpool]",
+                 NULL);
+    expect_error("[net]\ninput = 1x1x1\nclasses = 3\n[maxpool]\nsize = 3\npad = 0, 1, 1, 0\n[dense]\nunits = 3\n",
+                 "[maxpool] 'maxpool1': pooling 3x3 larger than input 1x1 (pad 0, 1, 1, 0)", NULL);
     expect_error(NET_HEADER "[conv]\nfilters = 2\nsize = 3\ndilation = 0\n", "t.cfg:7: 'dilation = 0' must be in 1..64",
                  NULL);
     expect_error(NET_HEADER "[conv]\nfilters = 2\nsize = 3\ndilation = 4\n",

@@ -7,7 +7,8 @@
 #include "cli/cli.h"
 #include "nn/netdef.h"
 
-/* "conv 3x3 /2 d2 g8 p0,0,1,1" (dilation, groups, asymmetric pads), "relu max 6", "leaky 0.1", "maxpool 2x2", "add". */
+/* "conv 3x3 /2 d2 g8 p0,0,1,1" (dilation, groups, asymmetric pads), "maxpool 3x3 /2 p0,0,1,1",
+ * "avgpool 3x3 excl-pad" (count_pad = 0), "relu max 6", "leaky 0.1", "add". */
 static void describe(char *out, size_t size, const rm_layer_def *l)
 {
     const char *type = rm_layer_type_names[l->type];
@@ -21,9 +22,11 @@ static void describe(char *out, size_t size, const rm_layer_def *l)
             n += snprintf(out + n, size - (size_t)n, " d%d", l->dilation);
         if (l->type == RM_LAYER_CONV && l->groups > 1 && n >= 0 && (size_t)n < size)
             n += snprintf(out + n, size - (size_t)n, " g%d", l->groups);
-        if (l->type == RM_LAYER_CONV && (l->pads[1] != l->pad || l->pads[2] != l->pad || l->pads[3] != l->pad) &&
-            n >= 0 && (size_t)n < size)
-            snprintf(out + n, size - (size_t)n, " p%d,%d,%d,%d", l->pads[0], l->pads[1], l->pads[2], l->pads[3]);
+        if ((l->pads[1] != l->pad || l->pads[2] != l->pad || l->pads[3] != l->pad) && n >= 0 && (size_t)n < size)
+            n += snprintf(out + n, size - (size_t)n, " p%d,%d,%d,%d", l->pads[0], l->pads[1], l->pads[2],
+                          l->pads[3]);
+        if (l->type == RM_LAYER_AVGPOOL && !l->count_pad && n >= 0 && (size_t)n < size)
+            snprintf(out + n, size - (size_t)n, " excl-pad");
         return;
     }
     case RM_LAYER_RELU:

@@ -45,8 +45,28 @@ int imp_input_size(imp_builder *b, const char *name, int64_t *h, int64_t *w)
     return 0;
 }
 
+static int has_pad(const imp_pad *p) { return p->pads[0] | p->pads[1] | p->pads[2] | p->pads[3]; }
+
+int imp_pad_refuse(imp_builder *b, const imp_tensor *t)
+{
+    const imp_pad *p = t ? &t->pad : &b->pad;
+    if (!has_pad(p)) return 0;
+    return imp_fail(b, "reads '%s', zero-padded by %d,%d,%d,%d (top, left, bottom, right) by node %d '%s' (Pad); "
+                       "relmask folds such a pad into the convolution or pooling that reads it, and only into a "
+                       "convolution, an average pooling that counts padding cells, or a max pooling of non-negative "
+                       "values (after a ReLU or a Clip from 0)",
+                    t ? t->name : b->in->name, p->pads[0], p->pads[1], p->pads[2], p->pads[3], p->index, p->node);
+}
+
+void imp_take_pad(imp_builder *b, imp_window *win)
+{
+    for (int i = 0; i < 4; i++) win->pads[i] += b->pad.pads[i];
+    memset(&b->pad, 0, sizeof b->pad);
+}
+
 imp_layer *imp_add_layer(imp_builder *b, rm_layer_type type)
 {
+    if (imp_pad_refuse(b, NULL)) return NULL;
     imp_layer *grown = rm_realloc(b->layers, sizeof *grown * (size_t)(b->nlayers + 1), "imported layers");
     if (!grown) return NULL;
     b->layers = grown;
@@ -79,6 +99,7 @@ void imp_use(imp_builder *b, const imp_tensor *t)
 {
     b->in = t, b->src = t->layer;
     b->flat = t->flat, b->c = t->c, b->h = t->h, b->w = t->w;
+    b->pad = t->pad;
 }
 
 int imp_add_tensor(imp_builder *b, const char *name, int layer, int consumers)
@@ -87,7 +108,7 @@ int imp_add_tensor(imp_builder *b, const char *name, int layer, int consumers)
     if (!grown) return -1;
     b->tensors = grown;
     b->tensors[b->ntensors++] = (imp_tensor){.name = name, .layer = layer, .flat = b->flat, .c = b->c, .h = b->h,
-                                             .w = b->w, .consumers = consumers};
+                                             .w = b->w, .consumers = consumers, .pad = b->pad};
     return 0;
 }
 
@@ -171,14 +192,23 @@ int imp_conv(imp_builder *b, int filters, const imp_window *win, int groups, flo
     return 0;
 }
 
-int imp_pool(imp_builder *b, rm_layer_type type, int size, int stride, int pad)
+int imp_pool(imp_builder *b, rm_layer_type type, const imp_window *win, int count_pad)
 {
     RM_TRY(imp_need_spatial(b));
-    imp_window win = imp_window_sym(size, stride, pad);
-    RM_TRY(window_fits(b, &win, "window"));
+    const int *p = win->pads;
+    if (win->dilation != 1) return imp_fail(b, "dilation %d; relmask pooling is undilated", win->dilation);
+    for (int i = 0; i < 4; i++)
+        if (p[i] >= win->size)
+            return imp_fail(b, "pads %d,%d,%d,%d (top, left, bottom, right) of a %dx%d window: a pad of %d or more "
+                               "puts whole windows in the padding; relmask pooling takes pads below the window size",
+                            p[0], p[1], p[2], p[3], win->size, win->size, win->size);
+    RM_TRY(window_fits(b, win, "window"));
     imp_layer *l = imp_add_layer(b, type);
     if (!l) return -1;
-    l->size = size, l->stride = stride, l->pad = pad;
+    l->size = win->size, l->stride = win->stride, l->pad = p[0];
+    for (int i = 0; i < 4; i++) l->pads[i] = p[i];
+    /* without padding both divisors are size*size: keep the default */
+    l->count_pad = type != RM_LAYER_AVGPOOL || count_pad || !(p[0] | p[1] | p[2] | p[3]);
     return 0;
 }
 
@@ -210,6 +240,7 @@ int imp_join(imp_builder *b, const imp_tensor *const *x, const char *const *name
         return imp_fail(b, "joins %d tensors; relmask's [%s] takes 2 to %d", count, concat ? "concat" : "add",
                         RM_MAX_INPUTS);
     for (int k = 0; k < count; k++) {
+        RM_TRY(imp_pad_refuse(b, x[k]));
         for (int j = 0; j < k; j++)
             if (x[j]->layer == x[k]->layer)
                 return imp_fail(b, "reads the same tensor twice ('%s'); relmask's layers read each input once",
@@ -237,6 +268,7 @@ int imp_join(imp_builder *b, const imp_tensor *const *x, const char *const *name
 int imp_affine(imp_builder *b, const char *op, const float *k, int64_t count, int negate)
 {
     int add = !strcmp(op, "Add"), sub = !strcmp(op, "Sub"), mul = !strcmp(op, "Mul"), div = !strcmp(op, "Div");
+    RM_TRY(imp_pad_refuse(b, NULL));
     if (b->src == RM_INPUT_NETWORK && b->nlayers == 0 && !b->flat && b->in->consumers == 1) {
         for (int c = 0; c < b->channels; c++) {
             double v = k[count == 1 ? 0 : c];
@@ -317,6 +349,7 @@ int imp_finish(imp_builder *b, const char *output_name)
 {
     if (b->nlayers == 0) return rm_error("%s: the model has no layer relmask can run", b->o->input);
     const imp_tensor *out = imp_find_tensor(b, output_name);
+    if (out && has_pad(&out->pad)) return imp_pad_refuse(b, out);
     char name[48];
     if (!out || out->layer != b->nlayers - 1) {
         imp_layer_name(b, b->nlayers - 1, name, sizeof name);
@@ -360,6 +393,13 @@ static int put(text *t, const char *fmt, ...)
     va_end(ap);
     t->len += (size_t)n;
     return 0;
+}
+
+/* "pad = P", or "pad = top, left, bottom, right" when the sides differ */
+static int put_pads(text *t, const imp_layer *l)
+{
+    if (l->pads[1] == l->pad && l->pads[2] == l->pad && l->pads[3] == l->pad) return put(t, "pad = %d\n", l->pad);
+    return put(t, "pad = %d, %d, %d, %d\n", l->pads[0], l->pads[1], l->pads[2], l->pads[3]);
 }
 
 static void net_name(char *out, size_t size, const char *given, const char *path)
@@ -406,17 +446,16 @@ static int network_text(imp_builder *im, const char *header, int classes, char *
         switch (l->type) {
         case RM_LAYER_CONV:
             rc = put(&t, "filters = %d\nsize = %d\nstride = %d\n", l->filters, l->size, l->stride);
-            if (rc == 0 && l->pads[1] == l->pad && l->pads[2] == l->pad && l->pads[3] == l->pad)
-                rc = put(&t, "pad = %d\n", l->pad);
-            else if (rc == 0)
-                rc = put(&t, "pad = %d, %d, %d, %d\n", l->pads[0], l->pads[1], l->pads[2], l->pads[3]);
+            if (rc == 0) rc = put_pads(&t, l);
             if (rc == 0 && l->dilation > 1) rc = put(&t, "dilation = %d\n", l->dilation);
             if (rc == 0) rc = put(&t, "bias = %d\n", l->bias);
             if (rc == 0 && l->groups > 1) rc = put(&t, "groups = %d\n", l->groups);
             break;
         case RM_LAYER_MAXPOOL:
         case RM_LAYER_AVGPOOL:
-            rc = put(&t, "size = %d\nstride = %d\npad = %d\n", l->size, l->stride, l->pad);
+            rc = put(&t, "size = %d\nstride = %d\n", l->size, l->stride);
+            if (rc == 0) rc = put_pads(&t, l);
+            if (rc == 0 && !l->count_pad) rc = put(&t, "count_pad = 0\n");
             break;
         case RM_LAYER_DENSE: rc = put(&t, "units = %d\nbias = %d\n", l->units, l->bias); break;
         case RM_LAYER_DROPOUT: rc = put(&t, "p = %.9g\n", l->p); break;

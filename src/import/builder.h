@@ -19,7 +19,8 @@ typedef struct {
     int num_inputs, inputs[RM_MAX_INPUTS];   /* earlier layers or RM_INPUT_NETWORK */
     int readers;                             /* layers that read this one's output */
     int filters, size, stride, pad, bias, units, groups;
-    int pads[4], dilation;              /* conv: top, left, bottom, right; tap spacing */
+    int pads[4], dilation;              /* conv, pooling: top, left, bottom, right; conv: tap spacing */
+    int count_pad;                      /* avgpool: 0 averages over the real cells only */
     double p, eps, momentum;
     double slope, max;                  /* relu: leaky slope, clip bound (0: none) */
     int64_t fan_in;                     /* weights per output: dense I, conv I/G*K*K */
@@ -28,14 +29,26 @@ typedef struct {
                                            (units = C) */
 } imp_layer;
 
-/* A data tensor: which layer's output it is, its shape, and how many
- * readers the source graph gives it (node inputs and graph outputs). */
+/* Zero padding of a layer's output not applied yet (a Pad operator of the
+ * source graph): the convolution or pooling that reads the padded tensor
+ * takes it into its own pads (imp_take_pad); any other reader is refused. */
+typedef struct {
+    int pads[4];            /* top, left, bottom, right; all 0: none */
+    int nonneg;             /* the padded values are >= 0 (a ReLU's or Clip(0, ...)'s): a max pool may take it */
+    const char *node;       /* the Pad node's name and index, for the messages */
+    int index;
+} imp_pad;
+
+/* A data tensor: which layer's output it is, its shape (before any pad),
+ * and how many readers the source graph gives it (node inputs and graph
+ * outputs). */
 typedef struct {
     const char *name;
     int layer;              /* an index into layers, or RM_INPUT_NETWORK */
     int flat;
     int64_t c, h, w;
     int consumers;
+    imp_pad pad;
 } imp_tensor;
 
 typedef struct {
@@ -50,6 +63,7 @@ typedef struct {
     int src;
     int flat;               /* 1: [F] = c; 0: [C,H,W] */
     int64_t c, h, w;
+    imp_pad pad;            /* the data input's pending zero padding */
     int channels, in_h, in_w;
     int export_h, export_w; /* the model's own input size when --size runs it at another (else 0) */
     double a[RM_IMPORT_MAX_CHANNELS], b[RM_IMPORT_MAX_CHANNELS];   /* input affine: y = a x + b */
@@ -67,30 +81,38 @@ int imp_input_size(imp_builder *b, const char *name, int64_t *h, int64_t *w);
 /* The network input [channels, h, w], as the tensor `name`. */
 int imp_input(imp_builder *b, const char *name, int channels, int h, int w, int consumers);
 /* A new layer reading b->src (its readers count follows), which then
- * becomes b->src. */
+ * becomes b->src; NULL with an error when the data input has pending
+ * padding (imp_pad_refuse). */
 imp_layer *imp_add_layer(imp_builder *b, rm_layer_type type);
 const imp_tensor *imp_find_tensor(const imp_builder *b, const char *name);
 /* Makes `t` the operator's data input: b->in, b->src and the shape. */
 void imp_use(imp_builder *b, const imp_tensor *t);
 /* Records the operator's output as the tensor `name` of `layer`, with the
- * builder's current shape. */
+ * builder's current shape and pending padding. */
 int imp_add_tensor(imp_builder *b, const char *name, int layer, int consumers);
 /* The parser's default name of layer i ("conv3"), or "input". */
 void imp_layer_name(const imp_builder *b, int i, char *out, size_t size);
 float *imp_copy_floats(const float *src, int64_t count, float scale);
 
-/* An error unless the data is an image tensor [C,H,W]. */
-int imp_need_spatial(imp_builder *b);
-/* Layers every format maps onto; each updates the shape. */
-int imp_flatten(imp_builder *b);
 /* A sliding window: size x size taps spaced dilation apart, padding
  * top, left, bottom, right (pads[]); imp_window_sym: one pad, no dilation. */
 typedef struct {
     int size, stride, dilation, pads[4];
 } imp_window;
+/* An error naming the Pad when tensor t (NULL: the data input) has pending
+ * padding; else 0. */
+int imp_pad_refuse(imp_builder *b, const imp_tensor *t);
+/* Adds the data input's pending padding to win's pads and clears it. */
+void imp_take_pad(imp_builder *b, imp_window *win);
+/* An error unless the data is an image tensor [C,H,W]. */
+int imp_need_spatial(imp_builder *b);
+/* Layers every format maps onto; each updates the shape. */
+int imp_flatten(imp_builder *b);
 imp_window imp_window_sym(int size, int stride, int pad);
 int imp_conv(imp_builder *b, int filters, const imp_window *win, int groups, float *weight, float *bias);
-int imp_pool(imp_builder *b, rm_layer_type type, int size, int stride, int pad);
+/* [maxpool] or [avgpool]: undilated, every pad below the window size;
+ * count_pad 0: an average over the real cells only. */
+int imp_pool(imp_builder *b, rm_layer_type type, const imp_window *win, int count_pad);
 int imp_global_avgpool(imp_builder *b);
 /* A [relu]: plain (slope 0, max infinite), leaky (0 < slope < 1) or
  * clipped to [0, max] (relu6: max 6); anything else is refused by value. */

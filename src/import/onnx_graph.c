@@ -273,6 +273,123 @@ static int axes_of(onnx_graph *g, const Onnx__NodeProto *n, int64_t *axes, int *
     return 0;
 }
 
+/* out [dims] from x: element (i_0, ..., i_n) is x's flat value
+ * sum_d begin[d] + i_d * step[d] (begin and step in x's flat strides). For
+ * Slice and Transpose of constants. */
+static int fold_gather_nd(onnx_graph *g, const Onnx__NodeProto *n, const onnx_const *x, int ndims,
+                          const int64_t *dims, const int64_t *begin, const int64_t *step)
+{
+    int64_t count = 1, at[ONNX_MAX_DIMS] = {0};
+    for (int d = 0; d < ndims; d++) count *= dims[d];
+    int is_int = x->is_int;
+    onnx_const *c;
+    RM_TRY(add_const(g, n->output[0], is_int, ndims, dims, count, &c));
+    x = onnx_const_find(g, n->input[0]);   /* add_const may have moved it */
+    for (int64_t k = 0; k < count; k++) {
+        int64_t src = 0;
+        for (int d = 0; d < ndims; d++) src += (begin[d] + at[d] * step[d]);
+        if (is_int) c->i[k] = x->i[src];
+        else c->f[k] = x->f[src];
+        for (int d = ndims - 1; d >= 0 && ++at[d] == dims[d]; d--) at[d] = 0;
+    }
+    return 1;
+}
+
+/* The exporter's arithmetic on pad lists (F.pad at opsets 11 to 17):
+ * ConstantOfShape, Reshape, Slice and Transpose of small constants. */
+static int fold_shape_ops(onnx_graph *g, const Onnx__NodeProto *n, const char *op, const char *what)
+{
+    const onnx_const *x = onnx_const_find(g, n->input[0]);
+    if (!strcmp(op, "ConstantOfShape")) {
+        if (!x->is_int || x->ndims != 1 || x->count > ONNX_MAX_DIMS)
+            return rm_error("%s: %s: its shape is not a 1-D integer constant", g->path, what);
+        int64_t count = 1, dims[ONNX_MAX_DIMS];
+        for (int64_t d = 0; d < x->count; d++) {
+            if (x->i[d] < 0 || x->i[d] > 4096)
+                return rm_error("%s: %s: dimension %lld", g->path, what, (long long)x->i[d]);
+            count *= dims[d] = x->i[d];
+        }
+        if (count > 4096) return rm_error("%s: %s: more than 4096 values", g->path, what);
+        int is_int = 0, ndims = (int)x->count;
+        int64_t iv = 0;
+        float fv = 0;
+        const Onnx__AttributeProto *a = attr(n, "value");
+        if (a && a->t) {
+            RM_TRY(load_tensor(g, a->t, n->output[0]));
+            const onnx_const *v = onnx_const_find(g, n->output[0]);
+            if (v->count != 1)
+                return rm_error("%s: %s: its value has %lld elements", g->path, what, (long long)v->count);
+            is_int = v->is_int, iv = is_int ? v->i[0] : 0, fv = is_int ? 0 : v->f[0];
+        }
+        onnx_const *c;
+        RM_TRY(add_const(g, n->output[0], is_int, ndims, dims, count, &c));
+        for (int64_t k = 0; k < count; k++) {
+            if (is_int) c->i[k] = iv;
+            else c->f[k] = fv;
+        }
+        return 1;
+    }
+    if (!strcmp(op, "Reshape")) {
+        const onnx_const *s = n->n_input > 1 ? onnx_const_find(g, n->input[1]) : NULL;
+        if (!s || !s->is_int || s->count > ONNX_MAX_DIMS) return 0;
+        int64_t dims[ONNX_MAX_DIMS], known = 1;
+        int free_dim = -1;
+        for (int d = 0; d < (int)s->count; d++) {
+            dims[d] = s->i[d] == 0 && d < x->ndims ? x->dims[d] : s->i[d];
+            if (dims[d] == -1 && free_dim < 0) free_dim = d;
+            else if (dims[d] < 0) return rm_error("%s: %s: shape value %lld", g->path, what, (long long)s->i[d]);
+            else known *= dims[d];
+        }
+        if (free_dim >= 0) dims[free_dim] = known ? x->count / known : 0;
+        if (free_dim >= 0 ? known == 0 || x->count % known : known != x->count)
+            return rm_error("%s: %s: %lld values do not reshape as asked", g->path, what, (long long)x->count);
+        onnx_const *c;
+        RM_TRY(add_const(g, n->output[0], x->is_int, (int)s->count, dims, x->count, &c));
+        x = onnx_const_find(g, n->input[0]);
+        if (x->is_int) memcpy(c->i, x->i, sizeof *c->i * (size_t)x->count);
+        else memcpy(c->f, x->f, sizeof *c->f * (size_t)x->count);
+        return 1;
+    }
+    int64_t dims[ONNX_MAX_DIMS], begin[ONNX_MAX_DIMS], step[ONNX_MAX_DIMS], stride[ONNX_MAX_DIMS];
+    for (int64_t d = x->ndims - 1, s = 1; d >= 0; d--) stride[d] = s, s *= x->dims[d];
+    if (!strcmp(op, "Transpose")) {
+        int np = 0;
+        const int64_t *perm = onnx_attr_ints(n, "perm", &np);
+        for (int d = 0; d < x->ndims; d++) {
+            int64_t from = perm && np == x->ndims ? perm[d] : x->ndims - 1 - d;
+            if (from < 0 || from >= x->ndims) return rm_error("%s: %s: perm %lld", g->path, what, (long long)from);
+            dims[d] = x->dims[from], begin[d] = 0, step[d] = stride[from];
+        }
+        return fold_gather_nd(g, n, x, x->ndims, dims, begin, step);
+    }
+    /* Slice: starts, ends, axes, steps as inputs (opset 10 on) */
+    const onnx_const *in[4] = {0};
+    for (int k = 0; k < 4; k++) in[k] = (size_t)k + 1 < n->n_input ? onnx_const_find(g, n->input[k + 1]) : NULL;
+    if (!in[0] || !in[1] || !in[0]->is_int || !in[1]->is_int || in[0]->count != in[1]->count ||
+        (in[2] && (!in[2]->is_int || in[2]->count != in[0]->count)) ||
+        (in[3] && (!in[3]->is_int || in[3]->count != in[0]->count)))
+        return rm_error("%s: %s: only a Slice with constant starts, ends, axes and steps is folded", g->path, what);
+    for (int d = 0; d < x->ndims; d++) dims[d] = x->dims[d], begin[d] = 0, step[d] = 1;
+    for (int64_t k = 0; k < in[0]->count; k++) {
+        int64_t axis = in[2] ? in[2]->i[k] : k, st = in[3] ? in[3]->i[k] : 1;
+        if (axis < 0) axis += x->ndims;
+        if (axis < 0 || axis >= x->ndims || st == 0) return rm_error("%s: %s: axis or step", g->path, what);
+        int64_t d = x->dims[axis], a = in[0]->i[k], e = in[1]->i[k];
+        if (a < 0) a += d;
+        if (e < 0) e += d;
+        if (st > 0) {
+            a = a < 0 ? 0 : a > d ? d : a, e = e < 0 ? 0 : e > d ? d : e;
+            dims[axis] = e > a ? (e - a + st - 1) / st : 0;
+        } else {
+            a = a < 0 ? 0 : a > d - 1 ? d - 1 : a, e = e < -1 ? -1 : e > d - 1 ? d - 1 : e;
+            dims[axis] = a > e ? (a - e - st - 1) / -st : 0;
+        }
+        begin[axis] = a, step[axis] = st;
+    }
+    for (int d = 0; d < x->ndims; d++) begin[d] *= stride[d], step[d] *= stride[d];
+    return fold_gather_nd(g, n, x, x->ndims, dims, begin, step);
+}
+
 int onnx_fold(onnx_graph *g, const Onnx__NodeProto *n, int index, const onnx_data_shape *data)
 {
     char what[512];
@@ -391,12 +508,16 @@ int onnx_fold(onnx_graph *g, const Onnx__NodeProto *n, int index, const onnx_dat
         }
         return 1;
     }
+    if (!strcmp(op, "ConstantOfShape") || !strcmp(op, "Reshape") || !strcmp(op, "Transpose") ||
+        (!strcmp(op, "Slice") && g->opset >= 10))
+        return fold_shape_ops(g, n, op, what);
     static const char *const arith[] = {"Add", "Sub", "Mul", "Div"};
     for (int o = 0; o < 4; o++) {
         if (strcmp(op, arith[o])) continue;
         const onnx_const *a = onnx_const_find(g, n->input[0]), *b = onnx_const_find(g, n->input[1]);
         if (!a->is_int || !b->is_int || (a->count != b->count && a->count != 1 && b->count != 1)) return 0;
-        const onnx_const *big = a->count >= b->count ? a : b;
+        /* broadcasting: the output has the larger count and, at equal counts, the more dimensions */
+        const onnx_const *big = a->count > b->count || (a->count == b->count && a->ndims >= b->ndims) ? a : b;
         int64_t out[64];
         if (big->count > 64) return 0;
         for (int64_t k = 0; k < big->count; k++) {

@@ -112,15 +112,14 @@ static int window(importer *im, const Onnx__NodeProto *n, int kernel_from_weight
         if (p[i] < 0 || p[i] > 64) return imp_fail(&im->b, "pad %lld outside 0..64", (long long)p[i]);
         win->pads[i] = (int)p[i];
     }
-    if (same) {
+    if (same) {   /* on the input as a Pad before the node left it */
         int lower = !strcmp(ap, "SAME_LOWER");
-        same_pads(im->b.h, win, lower, &win->pads[0], &win->pads[2]);
-        same_pads(im->b.w, win, lower, &win->pads[1], &win->pads[3]);
+        const int *pend = im->b.pad.pads;
+        same_pads(im->b.h + pend[0] + pend[2], win, lower, &win->pads[0], &win->pads[2]);
+        same_pads(im->b.w + pend[1] + pend[3], win, lower, &win->pads[1], &win->pads[3]);
     }
     return 0;
 }
-
-static int symmetric(const imp_window *w) { return w->pads[1] == w->pads[0] && w->pads[2] == w->pads[0] && w->pads[3] == w->pads[0]; }
 
 static int map_conv(importer *im, const Onnx__NodeProto *n)
 {
@@ -138,6 +137,7 @@ static int map_conv(importer *im, const Onnx__NodeProto *n)
     RM_TRY(window(im, n, (int)w->dims[2], &win));
     if (win.size != w->dims[2])
         return imp_fail(&im->b, "kernel_shape %d but the weight's kernel is %lld", win.size, (long long)w->dims[2]);
+    imp_take_pad(&im->b, &win);   /* a zero Pad before a convolution is its zero padding */
     int has_bias = n->n_input > 2 && n->input[2][0];
     const onnx_const *b = has_bias ? weight_input(im, n, 2, w->dims[0], "bias") : NULL;
     if (has_bias && !b) return -1;
@@ -149,25 +149,68 @@ static int map_conv(importer *im, const Onnx__NodeProto *n)
     return imp_conv(&im->b, (int)w->dims[0], &win, (int)groups, weight, bias);
 }
 
+/* ceil_mode = 1 as extra end padding: ceil((in + begin + end - k) / s) + 1
+ * outputs, one fewer when the last window would start in the end padding
+ * (PyTorch's rule, which ONNX adopted in opset 19); in is the pooling's
+ * input, after any Pad. */
+static int ceil_extra(int64_t in, const imp_window *w, int begin, int end)
+{
+    int64_t room = in + begin + end - w->size;
+    if (room < 0) return 0;   /* the window does not fit: imp_pool says so */
+    int64_t out = (room + w->stride - 1) / w->stride + 1;
+    if ((out - 1) * w->stride >= in + begin) out--;
+    int64_t extra = (out - 1) * w->stride + w->size - (in + begin + end);
+    return extra > 0 ? (int)extra : 0;
+}
+
 static int map_pool(importer *im, const Onnx__NodeProto *n, rm_layer_type type)
 {
     RM_TRY(imp_need_spatial(&im->b));
     imp_window win;
     RM_TRY(window(im, n, 0, &win));
     if (win.dilation != 1) return imp_fail(&im->b, "dilation %d; relmask pooling is undilated", win.dilation);
-    if (!symmetric(&win))
-        return imp_fail(&im->b, "pads %d,%d,%d,%d are not the same on every side (relmask pooling pads alike; "
-                        "convolutions take asymmetric pads)",
-                        win.pads[0], win.pads[1], win.pads[2], win.pads[3]);
-    int size = win.size, stride = win.stride, pad = win.pads[0];
-    if (onnx_attr_int(n, "ceil_mode", 0) != 0) return imp_fail(&im->b, "ceil_mode = 1 is not supported (relmask rounds down)");
     if (type == RM_LAYER_MAXPOOL && n->n_output > 1 && n->output[1][0])
         return imp_fail(&im->b, "its indices output is used; relmask pooling has none");
-    if (type == RM_LAYER_AVGPOOL && pad > 0 && onnx_attr_int(n, "count_include_pad", 0) == 0)
-        return imp_fail(&im->b, "averages over the valid cells only (count_include_pad = 0) with padding %d; relmask's "
-                        "average pooling counts padding cells",
-                    pad);
-    return imp_pool(&im->b, type, size, stride, pad);
+    int64_t ceil = onnx_attr_int(n, "ceil_mode", 0);
+    if (ceil != 0 && ceil != 1) return imp_fail(&im->b, "ceil_mode = %lld, expected 0 or 1", (long long)ceil);
+    const int *pend = im->b.pad.pads, *own = win.pads;
+    int padded = pend[0] | pend[1] | pend[2] | pend[3], pads = own[0] | own[1] | own[2] | own[3];
+    int extra_h = ceil ? ceil_extra(im->b.h + pend[0] + pend[2], &win, own[0], own[2]) : 0;
+    int extra_w = ceil ? ceil_extra(im->b.w + pend[1] + pend[3], &win, own[1], own[3]) : 0;
+    int count_pad = type == RM_LAYER_MAXPOOL || onnx_attr_int(n, "count_include_pad", 0) != 0;
+    if (type == RM_LAYER_AVGPOOL && (extra_h || extra_w)) {
+        /* PyTorch's divisor counts the pads but not the cells ceil_mode adds */
+        if (count_pad && pads)
+            return imp_fail(&im->b, "ceil_mode = 1 with count_include_pad = 1 and pads %d,%d,%d,%d: the last "
+                                    "windows' divisor counts the pads but not the cells ceil_mode adds; relmask's "
+                                    "average pooling counts every padding cell or none (export with ceil_mode = 0 "
+                                    "or count_include_pad = 0)",
+                            own[0], own[1], own[2], own[3]);
+        if (padded)
+            return imp_fail(&im->b, "ceil_mode = 1 after a zero Pad (node %d '%s'): the last windows' divisor counts "
+                                    "the Pad's zeros but not the cells ceil_mode adds, which relmask's average "
+                                    "pooling cannot tell apart",
+                            im->b.pad.index, im->b.pad.node);
+        count_pad = 0;   /* no pads: the divisor is the window's real cells */
+    }
+    if (padded && type == RM_LAYER_MAXPOOL && !im->b.pad.nonneg)
+        return imp_fail(&im->b, "reads '%s', zero-padded by node %d '%s' (Pad), and its input may be negative: a "
+                                "zero pad then differs from max pooling's own padding (which never wins); relmask "
+                                "folds a Pad into a max pooling only after a ReLU or a Clip from 0",
+                        im->b.in->name, im->b.pad.index, im->b.pad.node);
+    if (padded && type == RM_LAYER_AVGPOOL) {
+        /* the Pad's zeros are data to the pooling: every window divides by size*size only when its own pads
+           count too (or it has none) */
+        if (!count_pad && pads)
+            return imp_fail(&im->b, "reads '%s', zero-padded by node %d '%s' (Pad), with count_include_pad = 0 "
+                                    "and pads of its own: the divisor counts the Pad's zeros but not its own pads, "
+                                    "which relmask's average pooling cannot tell apart",
+                            im->b.in->name, im->b.pad.index, im->b.pad.node);
+        count_pad = 1;
+    }
+    win.pads[2] += extra_h, win.pads[3] += extra_w;
+    imp_take_pad(&im->b, &win);
+    return imp_pool(&im->b, type, &win, count_pad);
 }
 
 static int map_batchnorm(importer *im, const Onnx__NodeProto *n)
@@ -285,7 +328,10 @@ static int is_graph_output(const importer *im, const char *name)
     return 0;
 }
 
-static int zero_pad(importer *im, const Onnx__NodeProto *n)
+/* Pad by zeros: nothing when it pads by 0 (any mode); else constant mode,
+ * value 0, non-negative pads of height and width only, which the Conv or
+ * pooling reading it takes into its own pads (imp_pad, map_conv, map_pool). */
+static int map_pad(importer *im, const Onnx__NodeProto *n, int index)
 {
     char mode[32];
     const char *m = onnx_attr_string(n, "mode", mode, sizeof mode);
@@ -293,15 +339,48 @@ static int zero_pad(importer *im, const Onnx__NodeProto *n)
     const int64_t *p = onnx_attr_ints(n, "pads", &np);
     if (!p && n->n_input > 1 && n->input[1][0]) {
         const onnx_const *c = onnx_const_find(&im->g, n->input[1]);
-        if (!c || !c->is_int) return imp_fail(&im->b, "its pads are not constant");
+        if (!c || !c->is_int) return imp_fail(&im->b, "its pads '%s' are not a constant", n->input[1]);
         p = c->i;
         np = (int)c->count;
     }
-    for (int i = 0; i < np; i++)
-        if (p[i] != 0)
-            return imp_fail(&im->b, "pads by %lld%s; a Pad that changes the size is not supported yet (pad in the "
-                            "convolution or pooling instead)",
-                        (long long)p[i], m && strcmp(m, "constant") ? "" : " (constant)");
+    int any = 0;
+    for (int i = 0; i < np; i++) any |= p[i] != 0;
+    if (!any) return 0;
+    RM_TRY(imp_need_spatial(&im->b));
+    if (np != 8)
+        return imp_fail(&im->b, "%d pads; expected 8 (begin and end of N, C, H, W) for a 4-D tensor", np);
+    if (m && strcmp(m, "constant"))
+        return imp_fail(&im->b, "mode = %s; relmask folds only a constant Pad by zero (mode = constant) into the "
+                                "layer that reads it",
+                        m);
+    double value = onnx_attr_float(n, "value", 0.f);
+    if (n->n_input > 2 && n->input[2][0]) {
+        const onnx_const *v = onnx_const_find(&im->g, n->input[2]);
+        if (!v || v->is_int || v->count != 1)
+            return imp_fail(&im->b, "its constant_value '%s' is not one float constant", n->input[2]);
+        value = v->f[0];
+    }
+    if (value != 0)
+        return imp_fail(&im->b, "pads with the value %g; relmask folds only a Pad by zero (a layer's zero padding)",
+                        value);
+    if (p[0] || p[1] || p[4] || p[5])
+        return imp_fail(&im->b, "pads the batch or channel axis (pads %lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld); "
+                                "relmask folds a Pad of height and width only",
+                        (long long)p[0], (long long)p[1], (long long)p[2], (long long)p[3], (long long)p[4],
+                        (long long)p[5], (long long)p[6], (long long)p[7]);
+    const int64_t side[4] = {p[2], p[3], p[6], p[7]};   /* top, left, bottom, right */
+    for (int i = 0; i < 4; i++)
+        if (side[i] < 0 || side[i] > 64)
+            return imp_fail(&im->b, "pads %lld,%lld,%lld,%lld (top, left, bottom, right); relmask folds pads of "
+                                    "0..64 (a negative pad crops)",
+                            (long long)side[0], (long long)side[1], (long long)side[2], (long long)side[3]);
+    imp_pad *pad = &im->b.pad;
+    if (!pad->pads[0] && !pad->pads[1] && !pad->pads[2] && !pad->pads[3]) {
+        const imp_layer *src = im->b.src >= 0 ? &im->b.layers[im->b.src] : NULL;
+        pad->nonneg = src && src->type == RM_LAYER_RELU && src->slope == 0;
+    }
+    for (int i = 0; i < 4; i++) pad->pads[i] += (int)side[i];   /* a Pad of a Pad adds up */
+    pad->node = n->name && n->name[0] ? n->name : "?", pad->index = index;
     return 0;
 }
 
@@ -446,7 +525,7 @@ static int map_node(importer *im, const Onnx__NodeProto *n, int index, int last)
             if (!l) return -1;
             l->p = p;
         } else if (!strcmp(op, "Identity")) {
-        } else if (!strcmp(op, "Pad")) RM_TRY(zero_pad(im, n));
+        } else if (!strcmp(op, "Pad")) RM_TRY(map_pad(im, n, index));
         else if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) {
             if (!last || !is_graph_output(im, n->output[0]))
                 return imp_fail(&im->b, "a %s that is not the model's output; only a final one is dropped (relmask "

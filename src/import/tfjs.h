@@ -41,8 +41,8 @@ void tfjs_free_weights(tfjs_weights *w);
  * ceil(in / stride) outputs, an odd total's extra cell at the bottom and
  * right as TensorFlow puts it. */
 int tfjs_window(imp_builder *b, int size, int stride, int dilation, int same, imp_window *win);
-/* MaxPool / AvgPool ('SAME' only where relmask's pooling can pad alike on
- * every side, and for average pooling not at all). */
+/* MaxPool / AvgPool, 'VALID' or 'SAME' (pads as tfjs_window; average
+ * pooling divides by the valid cells: [avgpool] count_pad = 0). */
 int tfjs_pool(imp_builder *b, rm_layer_type type, int size, int stride, int same);
 
 /* A float filter [K,K,I,O] (TensorFlow's HWIO) as relmask's OIHW, or,

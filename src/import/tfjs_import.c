@@ -238,17 +238,8 @@ int tfjs_pool(imp_builder *b, rm_layer_type type, int size, int stride, int same
     RM_TRY(imp_need_spatial(b));
     imp_window win;
     RM_TRY(tfjs_window(b, size, stride, 1, same, &win));
-    int pad = win.pads[0];
-    if (win.pads[1] != pad || win.pads[2] != pad || win.pads[3] != pad)
-        return imp_fail(b, "'SAME' pooling of a %dx%d window with stride %d on a %lldx%lld input pads "
-                           "%d,%d,%d,%d (top, left, bottom, right); relmask pooling pads every side alike "
-                           "(convolutions take asymmetric pads)",
-                        size, size, stride, (long long)b->h, (long long)b->w, win.pads[0], win.pads[1], win.pads[2],
-                        win.pads[3]);
-    if (type == RM_LAYER_AVGPOOL && pad > 0)
-        return imp_fail(b, "'SAME' average pooling averages over the valid cells only; relmask's counts the "
-                           "padding cells");
-    return imp_pool(b, type, size, stride, pad);
+    /* TensorFlow's average pooling divides by the valid cells of each window */
+    return imp_pool(b, type, &win, 0);
 }
 
 static int map_pool(importer *im, const tfjs_node *n, rm_layer_type type)

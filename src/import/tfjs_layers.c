@@ -311,7 +311,10 @@ static int map_global_pool(importer *im, const klayer *L, int max)
         return imp_fail(&im->b, "a global max pooling of a %lldx%lld map; relmask takes it as a square max pooling of "
                                 "at most 64x64",
                         (long long)im->b.h, (long long)im->b.w);
-    else RM_TRY(imp_pool(&im->b, RM_LAYER_MAXPOOL, (int)im->b.h, (int)im->b.h, 0));
+    else {
+        imp_window whole = imp_window_sym((int)im->b.h, (int)im->b.h, 0);
+        RM_TRY(imp_pool(&im->b, RM_LAYER_MAXPOOL, &whole, 1));
+    }
     return keep ? 0 : imp_flatten(&im->b);
 }
 

@@ -1,13 +1,17 @@
 /* Pooling on oneDNN (pooling_v2, no dilation), in the previous layer's
  * layout (dst format_tag_any: oneDNN keeps the src layout).
- *   [maxpool]       src [B,C,H,W] -> dst [B,C,OH,OW], OH = (H + 2*pad - size) / stride + 1
- *   [avgpool]       likewise; the divisor is always size*size, padding cells
- *                   counting as zeros (dnnl_pooling_avg_include_padding =
- *                   PyTorch's default count_include_pad=True)
+ *   [maxpool]       src [B,C,H,W] -> dst [B,C,OH,OW],
+ *                   OH = (H + top + bottom - size) / stride + 1, OW likewise
+ *                   with left and right; padding cells never win
+ *   [avgpool]       likewise; the divisor is size*size with padding cells
+ *                   counting as zeros (count_pad = 1: dnnl_pooling_avg_
+ *                   include_padding, PyTorch's default count_include_pad=True),
+ *                   or the window's real cells (count_pad = 0:
+ *                   dnnl_pooling_avg_exclude_padding, TensorFlow's 'SAME')
  *   [globalavgpool] src [B,C,H,W] -> dst [B,C,1,1]: an average pool with
  *                   kernel H x W, stride 1, pad 0
- * padding_r = padding_l = pad; the netdef's floor output size guarantees
- * no window lies wholly in the padding (it requires pad < size).
+ * padding_l = (top, left), padding_r = (bottom, right); the netdef requires
+ * every pad < size, so no window lies wholly in the padding.
  * Training: max pooling's forward writes a workspace (the winners) that the
  * backward reads, so the gradient goes to the forward's winners and cells
  * that win several overlapping windows accumulate. The workspace is kept in
@@ -26,19 +30,24 @@ typedef struct {
 
 typedef struct {
     dnnl_alg_kind_t alg;
-    dnnl_dims_t kernel, strides, dilation, pad;
+    dnnl_dims_t kernel, strides, dilation, pad_l, pad_r;
 } pool_geometry;
 
 static void geometry(const rm_layer *l, pool_geometry *g)
 {
     const rm_layer_def *d = l->def;
     int global = d->type == RM_LAYER_GLOBALAVGPOOL;
-    g->alg = d->type == RM_LAYER_MAXPOOL ? dnnl_pooling_max : dnnl_pooling_avg_include_padding;
+    g->alg = d->type == RM_LAYER_MAXPOOL                        ? dnnl_pooling_max
+             : d->type == RM_LAYER_AVGPOOL && d->count_pad == 0 ? dnnl_pooling_avg_exclude_padding
+                                                                : dnnl_pooling_avg_include_padding;
     g->kernel[0] = global ? d->in.h : d->size;
     g->kernel[1] = global ? d->in.w : d->size;
     g->strides[0] = g->strides[1] = global ? 1 : d->stride;
     g->dilation[0] = g->dilation[1] = 0;
-    g->pad[0] = g->pad[1] = global ? 0 : d->pad;
+    for (int i = 0; i < 2; i++) {
+        g->pad_l[i] = global ? 0 : d->pads[i];
+        g->pad_r[i] = global ? 0 : d->pads[i + 2];
+    }
 }
 
 static int build_forward(rm_layer *l, rm_net *net, pool_impl *p, const pool_geometry *g)
@@ -52,7 +61,7 @@ static int build_forward(rm_layer *l, rm_net *net, pool_impl *p, const pool_geom
     dnnl_pooling_v2_desc_t desc;
     RM_DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&desc, train ? dnnl_forward_training : dnnl_forward_inference,
                                                   g->alg, &l->src_md, &dst_any, g->strides, g->kernel,
-                                                  g->dilation, g->pad, g->pad));
+                                                  g->dilation, g->pad_l, g->pad_r));
     RM_TRY(rm_net_pd(net, &p->fwd_pd, &desc, NULL));
     RM_TRY(rm_primitive(&p->fwd, p->fwd_pd));
     RM_TRY(rm_net_scratchpad(net, p->fwd_pd, &p->fwd_scratch));
@@ -69,7 +78,7 @@ static int build_backward(rm_layer *l, rm_net *net, pool_impl *p, const pool_geo
 {
     dnnl_pooling_v2_desc_t desc;
     RM_DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&desc, g->alg, &l->src_md, &l->dst_md, g->strides, g->kernel,
-                                                   g->dilation, g->pad, g->pad));
+                                                   g->dilation, g->pad_l, g->pad_r));
     RM_TRY(rm_net_pd(net, &p->bwd_pd, &desc, p->fwd_pd));
     RM_TRY(rm_primitive(&p->bwd, p->bwd_pd));
     RM_TRY(rm_net_scratchpad(net, p->bwd_pd, &p->bwd_scratch));
@@ -82,7 +91,7 @@ static int build_lrp(rm_layer *l, rm_net *net, pool_impl *p, const pool_geometry
 {
     dnnl_pooling_v2_desc_t desc;
     RM_DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&desc, g->alg, &l->src_md, &l->dst_md, g->strides, g->kernel,
-                                                   g->dilation, g->pad, g->pad));
+                                                   g->dilation, g->pad_l, g->pad_r));
     RM_TRY(rm_net_pd(net, &p->bwd_pd, &desc, p->fwd_pd));
     RM_TRY(rm_primitive(&p->bwd, p->bwd_pd));
     RM_TRY(rm_net_scratchpad(net, p->bwd_pd, &p->bwd_scratch));

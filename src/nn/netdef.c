@@ -46,7 +46,7 @@ const char *const rm_layer_type_names[RM_LAYER_TYPE_COUNT] = {
 
 typedef enum {
     K_INPUT, K_CLASSES, K_FILTERS, K_SIZE, K_STRIDE, K_PAD, K_BIAS, K_UNITS,
-    K_P, K_EPS, K_MOMENTUM, K_ACTIVATION, K_NAME, K_FROM, K_GROUPS, K_SLOPE, K_MAX, K_DILATION, K_COUNT
+    K_P, K_EPS, K_MOMENTUM, K_ACTIVATION, K_NAME, K_FROM, K_GROUPS, K_SLOPE, K_MAX, K_DILATION, K_COUNT_PAD, K_COUNT
 } key_id;
 
 static const char *const key_names[K_COUNT] = {
@@ -55,12 +55,13 @@ static const char *const key_names[K_COUNT] = {
     [K_UNITS] = "units", [K_P] = "p", [K_EPS] = "eps", [K_MOMENTUM] = "momentum",
     [K_ACTIVATION] = "activation", [K_NAME] = "name", [K_FROM] = "from",
     [K_GROUPS] = "groups", [K_SLOPE] = "slope", [K_MAX] = "max", [K_DILATION] = "dilation",
+    [K_COUNT_PAD] = "count_pad",
 };
 
 static const struct { int lo, hi; } int_range[K_COUNT] = {
     [K_CLASSES] = {1, 1000}, [K_FILTERS] = {1, 4096}, [K_SIZE] = {1, 64},
     [K_STRIDE] = {1, 64}, [K_PAD] = {0, 64}, [K_BIAS] = {0, 1}, [K_UNITS] = {1, 65536},
-    [K_GROUPS] = {1, 4096}, [K_DILATION] = {1, 64},
+    [K_GROUPS] = {1, 4096}, [K_DILATION] = {1, 64}, [K_COUNT_PAD] = {0, 1},
 };
 
 static const char *const real_range_text[K_COUNT] = {
@@ -85,7 +86,7 @@ static const section_spec sections[] = {
      BIT(K_FILTERS) | BIT(K_SIZE)},
     {"relu", RM_LAYER_RELU, 4, {K_SLOPE, K_MAX, K_NAME, K_FROM}, 0},
     {"maxpool", RM_LAYER_MAXPOOL, 5, {K_SIZE, K_STRIDE, K_PAD, K_NAME, K_FROM}, BIT(K_SIZE)},
-    {"avgpool", RM_LAYER_AVGPOOL, 5, {K_SIZE, K_STRIDE, K_PAD, K_NAME, K_FROM}, BIT(K_SIZE)},
+    {"avgpool", RM_LAYER_AVGPOOL, 6, {K_SIZE, K_STRIDE, K_PAD, K_COUNT_PAD, K_NAME, K_FROM}, BIT(K_SIZE)},
     {"globalavgpool", RM_LAYER_GLOBALAVGPOOL, 2, {K_NAME, K_FROM}, 0},
     {"flatten", RM_LAYER_FLATTEN, 2, {K_NAME, K_FROM}, 0},
     {"dropout", RM_LAYER_DROPOUT, 3, {K_P, K_NAME, K_FROM}, 0},
@@ -189,9 +190,9 @@ static int parse_int(const parser *p, key_id k, const char *value, int *out)
     return 0;
 }
 
-/* pad = P (every side), or for [conv] pad = top, left, bottom, right
- * (ONNX's order; TensorFlow's 'SAME' with stride 2 pads one more cell at
- * the bottom and right). */
+/* pad = P (every side), or pad = top, left, bottom, right (ONNX's order;
+ * TensorFlow's 'SAME' with stride 2 pads one more cell at the bottom and
+ * right), for [conv], [maxpool] and [avgpool]. */
 static int parse_pads(const parser *p, const char *value, rm_layer_def *L)
 {
     int v[4], n = 0, lo = int_range[K_PAD].lo, hi = int_range[K_PAD].hi;
@@ -210,8 +211,6 @@ static int parse_pads(const parser *p, const char *value, rm_layer_def *L)
     }
     if (n != 1 && n != 4)
         return fail(p, "'pad = %s': expected one integer, or top, left, bottom, right (each %d..%d)", value, lo, hi);
-    if (n == 4 && L->type != RM_LAYER_CONV)
-        return fail(p, "'pad = %s': [%s] pads every side alike (one integer)", value, rm_layer_type_names[L->type]);
     for (int i = 0; i < 4; i++) L->pads[i] = v[n == 1 ? 0 : i];
     L->pad = v[0];
     return 0;
@@ -318,6 +317,7 @@ static int set_layer_key(parser *p, key_id k, const char *value)
     case K_STRIDE: return parse_int(p, k, value, &L->stride);
     case K_PAD: return parse_pads(p, value, L);
     case K_DILATION: return parse_int(p, k, value, &L->dilation);
+    case K_COUNT_PAD: return parse_int(p, k, value, &L->count_pad);
     case K_GROUPS: return parse_int(p, k, value, &L->groups);
     case K_BIAS: return parse_int(p, k, value, &L->bias);
     case K_UNITS: return parse_int(p, k, value, &L->units);
@@ -348,6 +348,7 @@ static void set_defaults(rm_layer_def *L)
     case RM_LAYER_DENSE: L->bias = 1; break;
     case RM_LAYER_DROPOUT: L->p = 0.5; break;
     case RM_LAYER_BATCHNORM: L->eps = 1e-5; L->momentum = 0.1; break;
+    case RM_LAYER_AVGPOOL: L->count_pad = 1; break;
     default: break;   /* pooling stride defaults to size, set when the section ends */
     }
 }
@@ -377,9 +378,19 @@ static int check_required(const parser *p)
 static int finish_pool(const parser *p, rm_layer_def *L)
 {
     if (!p->key_line[K_STRIDE]) L->stride = L->size;
-    if (L->pad >= L->size)
-        return fail_at(p->src, p->key_line[K_PAD], "'pad = %d' must be less than size = %d in [%s]",
-                       L->pad, L->size, p->sec->name);
+    /* a window wholly in the padding would have no cell to take (max) or count (exclude-padding average) */
+    static const char *const side[4] = {"top", "left", "bottom", "right"};
+    int sym = L->pads[1] == L->pad && L->pads[2] == L->pad && L->pads[3] == L->pad;
+    for (int i = 0; i < 4; i++)
+        if (L->pads[i] >= L->size) {
+            if (sym)
+                return fail_at(p->src, p->key_line[K_PAD], "'pad = %d' must be less than size = %d in [%s]",
+                               L->pad, L->size, p->sec->name);
+            return fail_at(p->src, p->key_line[K_PAD], "'pad = %d, %d, %d, %d': the %s pad %d must be less than "
+                           "size = %d in [%s] (a window would lie wholly in the padding)",
+                           L->pads[0], L->pads[1], L->pads[2], L->pads[3], side[i], L->pads[i], L->size,
+                           p->sec->name);
+        }
     return 0;
 }
 
@@ -603,12 +614,15 @@ static int window_fits(const char *src, const rm_layer_def *L, const char *what)
 {
     int span = window_span(L);
     if (L->in.h + L->pads[0] + L->pads[2] >= span && L->in.w + L->pads[1] + L->pads[3] >= span) return 0;
+    char pad[64];
+    if (L->pads[1] == L->pad && L->pads[2] == L->pad && L->pads[3] == L->pad) snprintf(pad, sizeof pad, "%d", L->pad);
+    else snprintf(pad, sizeof pad, "%d, %d, %d, %d", L->pads[0], L->pads[1], L->pads[2], L->pads[3]);
     if (span != L->size)
-        return fail_at(src, L->line, "[%s] '%s': %s %dx%d dilated by %d spans %d cells, more than input %dx%d (pad %d)",
+        return fail_at(src, L->line, "[%s] '%s': %s %dx%d dilated by %d spans %d cells, more than input %dx%d (pad %s)",
                        rm_layer_type_names[L->type], L->name, what, L->size, L->size, L->dilation, span, L->in.h,
-                       L->in.w, L->pad);
-    return fail_at(src, L->line, "[%s] '%s': %s %dx%d larger than input %dx%d (pad %d)",
-                   rm_layer_type_names[L->type], L->name, what, L->size, L->size, L->in.h, L->in.w, L->pad);
+                       L->in.w, pad);
+    return fail_at(src, L->line, "[%s] '%s': %s %dx%d larger than input %dx%d (pad %s)",
+                   rm_layer_type_names[L->type], L->name, what, L->size, L->size, L->in.h, L->in.w, pad);
 }
 
 static rm_shape window_shape(const rm_layer_def *L, int channels)

@@ -19,7 +19,10 @@
  *
  *   [relu]                 # slope = 0.1: leaky (x < 0 -> 0.1 x); max = 6:
  *                          # clipped at 6 (relu6); one of the two at most
- *   [maxpool] [avgpool] [globalavgpool] [flatten] [dropout]
+ *   [maxpool]              # size = 3, stride (default: size), pad as [conv]'s
+ *   [avgpool]              # the same, and count_pad = 0: divide by the real
+ *                          # cells of each window (default 1: by size x size)
+ *   [globalavgpool] [flatten] [dropout]
  *   [batchnorm] [dense] (units = N, bias, activation)
  *   [scale]                # y = scale_c x + shift_c per channel (learnable;
  *                          # starts as the identity): a normalization baked
@@ -63,9 +66,10 @@ typedef struct {
     rm_layer_type type;
     char name[32];        /* unique; "conv1", "dense2", "relu3", ... unless named */
     int line;             /* line of the section header in the text */
-    /* conv: filters, size, stride, pad, bias; pooling: size, stride, pad */
+    /* conv: filters, size, stride, pad, bias; pooling: size, stride, pad (each side less than size) */
     int filters, size, stride, pad, bias;
-    int pads[4];          /* conv: top, left, bottom, right (pad = P: all P; pooling: all pad) */
+    int pads[4];          /* conv, pooling: top, left, bottom, right (pad = P: all P); pad = pads[0] */
+    int count_pad;        /* avgpool: 1 divides by size*size (padding counts as zeros), 0 by the real cells */
     int dilation;         /* conv: 1, or the spacing of the kernel's taps */
     int groups;           /* conv: 1, or input channels and filters in groups */
     int units;            /* dense */

@@ -224,10 +224,10 @@ int rm_lrp_ref_conv_geom(double *rin, const double *rout, const double *x, const
 
 /* ---- pooling ---------------------------------------------------------------- */
 
-int rm_lrp_ref_maxpool(double *rin, const double *rout, const double *x, int N, int C, int H,
-                       int W, int K, int stride, int pad)
+int rm_lrp_ref_maxpool_geom(double *rin, const double *rout, const double *x, int N, int C, int H, int W, int K,
+                            rm_ref_conv_geom g)
 {
-    int OH = rm_ref_out_size(H, K, stride, pad), OW = rm_ref_out_size(W, K, stride, pad);
+    int OH = (H + g.pads[0] + g.pads[2] - K) / g.stride + 1, OW = (W + g.pads[1] + g.pads[3] - K) / g.stride + 1;
     size_t nout = (size_t)N * C * OH * OW;
     double *y = rm_malloc(sizeof *y * nout, "LRP max-pool output");
     int64_t *winner = rm_malloc(sizeof *winner * nout, "LRP max-pool winners");
@@ -235,7 +235,7 @@ int rm_lrp_ref_maxpool(double *rin, const double *rout, const double *x, int N, 
         free(y), free(winner);
         return -1;
     }
-    rm_ref_maxpool_forward(y, winner, x, N, C, H, W, K, stride, pad);
+    rm_ref_maxpool_geom_forward(y, winner, x, N, C, H, W, K, g);
     memset(rin, 0, sizeof *rin * (size_t)N * C * H * W);
     for (size_t k = 0; k < nout; k++)
         if (winner[k] >= 0) rin[winner[k]] += rout[k];   /* overlapping windows accumulate */
@@ -243,20 +243,33 @@ int rm_lrp_ref_maxpool(double *rin, const double *rout, const double *x, int N, 
     return 0;
 }
 
-void rm_lrp_ref_avgpool(double *rin, const double *rout, const double *x, int N, int C, int H,
-                        int W, int K, int stride, int pad, double eps)
+int rm_lrp_ref_maxpool(double *rin, const double *rout, const double *x, int N, int C, int H,
+                       int W, int K, int stride, int pad)
 {
-    int OH = rm_ref_out_size(H, K, stride, pad), OW = rm_ref_out_size(W, K, stride, pad);
-    double weight = 1.0 / ((double)K * K);   /* include-padding: padding cells are zeros */
+    return rm_lrp_ref_maxpool_geom(rin, rout, x, N, C, H, W, K, rm_ref_conv_sym(stride, pad));
+}
+
+void rm_lrp_ref_avgpool_geom(double *rin, const double *rout, const double *x, int N, int C, int H, int W, int K,
+                             rm_ref_conv_geom g, int include_pad, double eps)
+{
+    int OH = (H + g.pads[0] + g.pads[2] - K) / g.stride + 1, OW = (W + g.pads[1] + g.pads[3] - K) / g.stride + 1;
     memset(rin, 0, sizeof *rin * (size_t)N * C * H * W);
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++)
             for (int i = 0; i < OH; i++)
                 for (int j = 0; j < OW; j++) {
+                    int real = 0;
+                    for (int a = 0; a < K; a++)
+                        for (int e = 0; e < K; e++) {
+                            int h = i * g.stride - g.pads[0] + a, v = j * g.stride - g.pads[1] + e;
+                            real += h >= 0 && h < H && v >= 0 && v < W;
+                        }
+                    /* include-padding: padding cells are zero inputs; else only the real cells are inputs */
+                    double weight = 1.0 / (include_pad ? (double)K * K : (double)real);
                     double z = 0.0;
                     for (int a = 0; a < K; a++)
                         for (int e = 0; e < K; e++) {
-                            int h = i * stride - pad + a, v = j * stride - pad + e;
+                            int h = i * g.stride - g.pads[0] + a, v = j * g.stride - g.pads[1] + e;
                             if (h < 0 || h >= H || v < 0 || v >= W) continue;
                             z += x[(((size_t)n * C + c) * H + h) * W + v] * weight;
                         }
@@ -265,12 +278,18 @@ void rm_lrp_ref_avgpool(double *rin, const double *rout, const double *x, int N,
                     double Rk = rout[(((size_t)n * C + c) * OH + i) * OW + j];
                     for (int a = 0; a < K; a++)
                         for (int e = 0; e < K; e++) {
-                            int h = i * stride - pad + a, v = j * stride - pad + e;
+                            int h = i * g.stride - g.pads[0] + a, v = j * g.stride - g.pads[1] + e;
                             if (h < 0 || h >= H || v < 0 || v >= W) continue;
                             size_t xi = (((size_t)n * C + c) * H + h) * W + v;
                             rin[xi] += (x[xi] * weight / d) * Rk;
                         }
                 }
+}
+
+void rm_lrp_ref_avgpool(double *rin, const double *rout, const double *x, int N, int C, int H,
+                        int W, int K, int stride, int pad, double eps)
+{
+    rm_lrp_ref_avgpool_geom(rin, rout, x, N, C, H, W, K, rm_ref_conv_sym(stride, pad), 1, eps);
 }
 
 void rm_lrp_ref_global_avgpool(double *rin, const double *rout, const double *x, int N, int C,
@@ -320,6 +339,14 @@ static rm_ref_conv_geom conv_geom_of(const rm_lrp_ref_layer *l)
     return g;
 }
 
+/* A pooling layer's: the same without dilation. */
+static rm_ref_conv_geom pool_geom_of(const rm_lrp_ref_layer *l)
+{
+    rm_ref_conv_geom g = conv_geom_of(l);
+    g.dilation = 1;
+    return g;
+}
+
 static int conv_out(int in, int K, rm_ref_conv_geom g, int begin, int end)
 {
     return (in + begin + end - ((K - 1) * g.dilation + 1)) / g.stride + 1;
@@ -352,21 +379,25 @@ static int layer_out_shape(const rm_lrp_ref_layer *l, int index, shape in, shape
         break;
     case RM_LRP_REF_MAXPOOL:
     case RM_LRP_REF_AVGPOOL:
-        if (l->size <= 0 || l->stride <= 0 || l->pad < 0 || l->pad >= l->size)
-            return rm_error("LRP net layer %d (pool): needs size, stride >= 1 and 0 <= pad < size",
-                            index);
-        out->H = rm_ref_out_size(in.H, l->size, l->stride, l->pad);
-        out->W = rm_ref_out_size(in.W, l->size, l->stride, l->pad);
+    {
+        rm_ref_conv_geom g = pool_geom_of(l);
+        int bad = l->size <= 0 || l->stride <= 0;
+        for (int k = 0; k < 4; k++) bad |= g.pads[k] < 0 || g.pads[k] >= l->size;
+        if (bad) return rm_error("LRP net layer %d (pool): needs size, stride >= 1 and 0 <= each pad < size", index);
+        out->H = conv_out(in.H, l->size, g, g.pads[0], g.pads[2]);
+        out->W = conv_out(in.W, l->size, g, g.pads[1], g.pads[3]);
         break;
+    }
     case RM_LRP_REF_GLOBAL_AVGPOOL: *out = (shape){in.C, 1, 1}; break;
     case RM_LRP_REF_FLATTEN: *out = (shape){in.C * in.H * in.W, 1, 1}; break;
     case RM_LRP_REF_RELU: break;
     default: return rm_error("LRP net layer %d: layer type %d is not one of a sequential net", index, (int)l->type);
     }
     int windowed = l->type == RM_LRP_REF_MAXPOOL || l->type == RM_LRP_REF_AVGPOOL;
-    if (windowed && (in.H + 2 * l->pad < l->size || in.W + 2 * l->pad < l->size))
-        return rm_error("LRP net layer %d: window %d with padding %d does not fit a %dx%d input",
-                        index, l->size, l->pad, in.H, in.W);
+    rm_ref_conv_geom pg = pool_geom_of(l);
+    if (windowed && (in.H + pg.pads[0] + pg.pads[2] < l->size || in.W + pg.pads[1] + pg.pads[3] < l->size))
+        return rm_error("LRP net layer %d: window %d with padding %d,%d,%d,%d does not fit a %dx%d input", index,
+                        l->size, pg.pads[0], pg.pads[1], pg.pads[2], pg.pads[3], in.H, in.W);
     if (l->type == RM_LRP_REF_CONV && l->groups > 1 && (in.C % l->groups || l->units % l->groups))
         return rm_error("LRP net layer %d: %d groups do not divide %d inputs and %d outputs", index, l->groups, in.C,
                         l->units);
@@ -444,10 +475,10 @@ static int layer_forward(const rm_lrp_ref_layer *l, double *out, const double *i
         else rm_ref_relu_forward(out, in, n_in);
         break;
     case RM_LRP_REF_MAXPOOL:
-        rm_ref_maxpool_forward(out, NULL, in, N, s.C, s.H, s.W, l->size, l->stride, l->pad);
+        rm_ref_maxpool_geom_forward(out, NULL, in, N, s.C, s.H, s.W, l->size, pool_geom_of(l));
         break;
     case RM_LRP_REF_AVGPOOL:
-        rm_ref_avgpool_forward(out, in, N, s.C, s.H, s.W, l->size, l->stride, l->pad, 1);
+        rm_ref_avgpool_geom_forward(out, in, N, s.C, s.H, s.W, l->size, pool_geom_of(l), !l->exclude_pad);
         break;
     case RM_LRP_REF_GLOBAL_AVGPOOL: rm_ref_global_avgpool_forward(out, in, N, s.C, s.H, s.W); break;
     case RM_LRP_REF_FLATTEN: memcpy(out, in, sizeof *out * n_in); break;
@@ -472,9 +503,10 @@ static int layer_relevance(const rm_lrp_ref_layer *l, double *rin, const double 
     case RM_LRP_REF_RELU:
     case RM_LRP_REF_FLATTEN: memcpy(rin, rout, sizeof *rin * n_in); return 0;
     case RM_LRP_REF_MAXPOOL:
-        return rm_lrp_ref_maxpool(rin, rout, x, N, s.C, s.H, s.W, l->size, l->stride, l->pad);
+        return rm_lrp_ref_maxpool_geom(rin, rout, x, N, s.C, s.H, s.W, l->size, pool_geom_of(l));
     case RM_LRP_REF_AVGPOOL:
-        rm_lrp_ref_avgpool(rin, rout, x, N, s.C, s.H, s.W, l->size, l->stride, l->pad, l->rule.eps);
+        rm_lrp_ref_avgpool_geom(rin, rout, x, N, s.C, s.H, s.W, l->size, pool_geom_of(l), !l->exclude_pad,
+                                l->rule.eps);
         return 0;
     case RM_LRP_REF_GLOBAL_AVGPOOL:
         rm_lrp_ref_global_avgpool(rin, rout, x, N, s.C, s.H, s.W, l->rule.eps);

@@ -139,6 +139,9 @@ int rm_lrp_ref_conv_geom(double *rin, const double *rout, const double *x, const
  * accumulates them all. Requires pad < K. Returns 0 or -1 (out of memory). */
 int rm_lrp_ref_maxpool(double *rin, const double *rout, const double *x, int N, int C, int H,
                        int W, int K, int stride, int pad);
+/* The same with padding top, left, bottom, right (g.pads, each < K; g.dilation unused). */
+int rm_lrp_ref_maxpool_geom(double *rin, const double *rout, const double *x, int N, int C, int H, int W, int K,
+                            rm_ref_conv_geom g);
 
 /* ---- average pooling: the epsilon rule with the pooling's own weights,
  * include-padding convention (every weight 1/(K*K), padding cells are zero
@@ -147,6 +150,10 @@ int rm_lrp_ref_maxpool(double *rin, const double *rout, const double *x, int N, 
  * rin [N,C,H,W] (overwritten), rout [N,C,OH,OW], x [N,C,H,W]. pad < K. */
 void rm_lrp_ref_avgpool(double *rin, const double *rout, const double *x, int N, int C, int H,
                         int W, int K, int stride, int pad, double eps);
+/* The same with padding top, left, bottom, right (g.pads, each < K; g.dilation
+ * unused); include_pad 0: each window's weights are 1 / (its real cells). */
+void rm_lrp_ref_avgpool_geom(double *rin, const double *rout, const double *x, int N, int C, int H, int W, int K,
+                             rm_ref_conv_geom g, int include_pad, double eps);
 /* ---- global average pooling: the same with one window of H*W cells:
  * z_c = sum_j x_j / (H*W), R_j = (x_j / (H*W)) / stab(z_c, eps) * R_c.
  * rin [N,C,H,W] (overwritten), rout [N,C], x [N,C,H,W]. */
@@ -171,8 +178,8 @@ typedef enum {
     RM_LRP_REF_CONV,            /* units = O, size = K, stride, pad, w, b, rule */
     RM_LRP_REF_DENSE,           /* units = O, w [O, C*H*W], b, rule */
     RM_LRP_REF_RELU,            /* slope, max (leaky, clipped; 0: plain); relevance passes unchanged */
-    RM_LRP_REF_MAXPOOL,         /* size, stride, pad: winner takes all */
-    RM_LRP_REF_AVGPOOL,         /* size, stride, pad: epsilon rule, rule.eps */
+    RM_LRP_REF_MAXPOOL,         /* size, stride, pad or pads: winner takes all */
+    RM_LRP_REF_AVGPOOL,         /* size, stride, pad or pads, exclude_pad: epsilon rule, rule.eps */
     RM_LRP_REF_GLOBAL_AVGPOOL,  /* -> (C,1,1): epsilon rule, rule.eps */
     RM_LRP_REF_FLATTEN,         /* -> (C*H*W,1,1): relevance passes unchanged */
     /* graphs only (rm_lrp_ref_graph_run): */
@@ -190,7 +197,8 @@ typedef struct {
     int units;                  /* CONV, DENSE: output channels / features */
     int size, stride, pad;      /* CONV kernel, pooling window (stride >= 1) */
     int dilation;               /* CONV: 0 or 1 none */
-    int pads[4];                /* CONV: top, left, bottom, right when any is set (else pad on every side) */
+    int pads[4];                /* CONV, pools: top, left, bottom, right when any is set (else pad on every side) */
+    int exclude_pad;            /* AVGPOOL: 1 divides by the window's real cells ([avgpool] count_pad = 0) */
     const double *w, *b;        /* CONV [O,C/G,K,K], DENSE [O, C*H*W]; b [O] or NULL */
     rm_lrp_params rule;         /* CONV, DENSE: the rule; pools, ADD, AFFINE: rule.eps */
     /* CONV: groups (0 or 1: none). Group g maps input channels

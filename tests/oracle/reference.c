@@ -135,19 +135,21 @@ void rm_ref_leaky_clip_backward(double *dx, const double *dy, const double *x, s
 
 /* ---- max pooling ------------------------------------------------------------ */
 
-void rm_ref_maxpool_forward(double *y, int64_t *argmax, const double *x,
-                            int N, int C, int H, int W, int K, int stride, int pad)
+static int pool_out(int in, int K, int stride, int begin, int end) { return (in + begin + end - K) / stride + 1; }
+
+void rm_ref_maxpool_geom_forward(double *y, int64_t *argmax, const double *x, int N, int C, int H, int W, int K,
+                                 rm_ref_conv_geom g)
 {
-    int OH = rm_ref_out_size(H, K, stride, pad), OW = rm_ref_out_size(W, K, stride, pad);
+    int OH = pool_out(H, K, g.stride, g.pads[0], g.pads[2]), OW = pool_out(W, K, g.stride, g.pads[1], g.pads[3]);
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++)
             for (int i = 0; i < OH; i++)
                 for (int j = 0; j < OW; j++) {
                     double best = -INFINITY;
-                    int64_t winner = -1;   /* stays -1 only if pad >= K */
+                    int64_t winner = -1;   /* stays -1 only if a pad >= K */
                     for (int ki = 0; ki < K; ki++)
                         for (int kj = 0; kj < K; kj++) {
-                            int h = i * stride - pad + ki, v = j * stride - pad + kj;
+                            int h = i * g.stride - g.pads[0] + ki, v = j * g.stride - g.pads[1] + kj;
                             if (h < 0 || h >= H || v < 0 || v >= W) continue;   /* padding */
                             size_t xi = at4(n, c, h, v, C, H, W);
                             if (isnan(best)) continue;             /* first NaN stays */
@@ -162,6 +164,12 @@ void rm_ref_maxpool_forward(double *y, int64_t *argmax, const double *x,
                 }
 }
 
+void rm_ref_maxpool_forward(double *y, int64_t *argmax, const double *x,
+                            int N, int C, int H, int W, int K, int stride, int pad)
+{
+    rm_ref_maxpool_geom_forward(y, argmax, x, N, C, H, W, K, rm_ref_conv_sym(stride, pad));
+}
+
 void rm_ref_maxpool_backward(double *dx, const double *dy, const int64_t *argmax,
                              int N, int C, int OH, int OW)
 {
@@ -173,23 +181,22 @@ void rm_ref_maxpool_backward(double *dx, const double *dy, const int64_t *argmax
 /* ---- average pooling -------------------------------------------------------- */
 
 /* The divisor of output (i, j): K*K, or the number of real cells. */
-static double avgpool_divisor(int i, int j, int H, int W, int K, int stride, int pad,
-                              int include_pad)
+static double avgpool_divisor(int i, int j, int H, int W, int K, rm_ref_conv_geom g, int include_pad)
 {
     if (include_pad) return (double)K * K;
     int real = 0;
     for (int ki = 0; ki < K; ki++)
         for (int kj = 0; kj < K; kj++) {
-            int h = i * stride - pad + ki, v = j * stride - pad + kj;
+            int h = i * g.stride - g.pads[0] + ki, v = j * g.stride - g.pads[1] + kj;
             if (h >= 0 && h < H && v >= 0 && v < W) real++;
         }
     return (double)real;
 }
 
-void rm_ref_avgpool_forward(double *y, const double *x, int N, int C, int H, int W,
-                            int K, int stride, int pad, int include_pad)
+void rm_ref_avgpool_geom_forward(double *y, const double *x, int N, int C, int H, int W, int K, rm_ref_conv_geom g,
+                                 int include_pad)
 {
-    int OH = rm_ref_out_size(H, K, stride, pad), OW = rm_ref_out_size(W, K, stride, pad);
+    int OH = pool_out(H, K, g.stride, g.pads[0], g.pads[2]), OW = pool_out(W, K, g.stride, g.pads[1], g.pads[3]);
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++)
             for (int i = 0; i < OH; i++)
@@ -197,32 +204,42 @@ void rm_ref_avgpool_forward(double *y, const double *x, int N, int C, int H, int
                     double sum = 0.0;
                     for (int ki = 0; ki < K; ki++)
                         for (int kj = 0; kj < K; kj++) {
-                            int h = i * stride - pad + ki, v = j * stride - pad + kj;
+                            int h = i * g.stride - g.pads[0] + ki, v = j * g.stride - g.pads[1] + kj;
                             if (h < 0 || h >= H || v < 0 || v >= W) continue;
                             sum += x[at4(n, c, h, v, C, H, W)];
                         }
-                    y[at4(n, c, i, j, C, OH, OW)] =
-                        sum / avgpool_divisor(i, j, H, W, K, stride, pad, include_pad);
+                    y[at4(n, c, i, j, C, OH, OW)] = sum / avgpool_divisor(i, j, H, W, K, g, include_pad);
                 }
+}
+
+void rm_ref_avgpool_geom_backward(double *dx, const double *dy, int N, int C, int H, int W, int K, rm_ref_conv_geom g,
+                                  int include_pad)
+{
+    int OH = pool_out(H, K, g.stride, g.pads[0], g.pads[2]), OW = pool_out(W, K, g.stride, g.pads[1], g.pads[3]);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < OH; i++)
+                for (int j = 0; j < OW; j++) {
+                    double gr = dy[at4(n, c, i, j, C, OH, OW)] / avgpool_divisor(i, j, H, W, K, g, include_pad);
+                    for (int ki = 0; ki < K; ki++)
+                        for (int kj = 0; kj < K; kj++) {
+                            int h = i * g.stride - g.pads[0] + ki, v = j * g.stride - g.pads[1] + kj;
+                            if (h < 0 || h >= H || v < 0 || v >= W) continue;
+                            dx[at4(n, c, h, v, C, H, W)] += gr;
+                        }
+                }
+}
+
+void rm_ref_avgpool_forward(double *y, const double *x, int N, int C, int H, int W,
+                            int K, int stride, int pad, int include_pad)
+{
+    rm_ref_avgpool_geom_forward(y, x, N, C, H, W, K, rm_ref_conv_sym(stride, pad), include_pad);
 }
 
 void rm_ref_avgpool_backward(double *dx, const double *dy, int N, int C, int H, int W,
                              int K, int stride, int pad, int include_pad)
 {
-    int OH = rm_ref_out_size(H, K, stride, pad), OW = rm_ref_out_size(W, K, stride, pad);
-    for (int n = 0; n < N; n++)
-        for (int c = 0; c < C; c++)
-            for (int i = 0; i < OH; i++)
-                for (int j = 0; j < OW; j++) {
-                    double g = dy[at4(n, c, i, j, C, OH, OW)] /
-                               avgpool_divisor(i, j, H, W, K, stride, pad, include_pad);
-                    for (int ki = 0; ki < K; ki++)
-                        for (int kj = 0; kj < K; kj++) {
-                            int h = i * stride - pad + ki, v = j * stride - pad + kj;
-                            if (h < 0 || h >= H || v < 0 || v >= W) continue;
-                            dx[at4(n, c, h, v, C, H, W)] += g;
-                        }
-                }
+    rm_ref_avgpool_geom_backward(dx, dy, N, C, H, W, K, rm_ref_conv_sym(stride, pad), include_pad);
 }
 
 /* ---- global average pooling ------------------------------------------------- */

@@ -73,6 +73,10 @@ void rm_ref_leaky_clip_backward(double *dx, const double *dy, const double *x, s
  * holds at least one real cell. */
 void rm_ref_maxpool_forward(double *y, int64_t *argmax, const double *x,
                             int N, int C, int H, int W, int K, int stride, int pad);
+/* The same with padding top, left, bottom, right (g.pads; g.dilation
+ * unused): OH = (H + top + bottom - K) / stride + 1. Every pad < K. */
+void rm_ref_maxpool_geom_forward(double *y, int64_t *argmax, const double *x, int N, int C, int H, int W, int K,
+                                 rm_ref_conv_geom g);
 /* dx [N,C,H,W] += dy [N,C,OH,OW] routed to the winners in argmax
  * [N,C,OH,OW]; cells that win several overlapping windows accumulate. */
 void rm_ref_maxpool_backward(double *dx, const double *dy, const int64_t *argmax,
@@ -88,6 +92,12 @@ void rm_ref_avgpool_forward(double *y, const double *x, int N, int C, int H, int
 /* dx [N,C,H,W] += (the transpose of the above) dy [N,C,OH,OW]. */
 void rm_ref_avgpool_backward(double *dx, const double *dy, int N, int C, int H, int W,
                              int K, int stride, int pad, int include_pad);
+/* The same with padding top, left, bottom, right (g.pads; g.dilation
+ * unused). Every pad < K. */
+void rm_ref_avgpool_geom_forward(double *y, const double *x, int N, int C, int H, int W, int K, rm_ref_conv_geom g,
+                                 int include_pad);
+void rm_ref_avgpool_geom_backward(double *dx, const double *dy, int N, int C, int H, int W, int K, rm_ref_conv_geom g,
+                                  int include_pad);
 
 /* ---- global average pooling ---------------------------------------------
  * y [N,C] = mean over H,W of x [N,C,H,W].  Backward: dx [N,C,H,W] += dy [N,C] / (H*W). */
