@@ -310,7 +310,7 @@ static int job_prepare(relevance_job *j)
         j->have_model = 1;
         RM_TRY(rm_dataset_adopt_class_names(&j->ds, j->model.num_classes,
                                             (const char *const *)j->model.class_names, c->model_path));
-        RM_TRY(rm_model_check_dataset(&j->model, c->model_path, &j->ds));
+        RM_TRY(rm_model_check_dataset(&j->model, c->model_path, &j->ds, RM_SHAPE_MATCH));
         rm_model_fingerprint(j->model_fp, &j->model);
     }
     RM_TRY(parse_target(c->target, c->data_path, j->ds.class_names, j->ds.num_classes, &j->target, &j->seed));
