@@ -3,7 +3,7 @@
  * conversion is the resampler of ingest --size --channels, so a run with
  * --resize must give exactly what the same model gives on the images
  * ingested again at its input (logits bit for bit: the same bytes reach the
- * same network). */
+ * same network); relevance stays on the data's grid and keeps its sum. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <math.h>
@@ -15,6 +15,7 @@
 #include "core/dataset.h"
 #include "core/error.h"
 #include "core/npy.h"
+#include "core/relevance_file.h"
 #include "test_util.h"
 
 static char *dir;
@@ -199,6 +200,113 @@ Test(resize, gray_and_rgb_convert_both_ways)
     expect_same_predictions(p("m3.h5"), p("d20.h5"), p("d16rgb.h5"), "3x16x16 from 1x20x20");
 }
 
+static rm_relevance open_relevance(const char *path)
+{
+    rm_relevance r;
+    cr_assert_eq(rm_relevance_open(&r, path), 0, "%s", rm_error_message());
+    return r;
+}
+
+/* Per record, the heatmap's sum (double). */
+static double *heat_sums(const rm_relevance *r)
+{
+    size_t hw = (size_t)r->height * r->width;
+    float *h = malloc(sizeof *h * hw * (size_t)r->count);
+    cr_assert_eq(rm_relevance_read_heatmaps(r, 0, r->count, h), 0, "%s", rm_error_message());
+    double *s = calloc((size_t)r->count, sizeof *s);
+    for (int64_t i = 0; i < r->count; i++)
+        for (size_t q = 0; q < hw; q++) s[i] += h[(size_t)i * hw + q];
+    free(h);
+    return s;
+}
+
+/* LRP of `model` with --resize on `data` against the same on the images
+ * ingested at its input: the same classes and scores, heatmaps on the
+ * data's grid whose sums are those on the model's grid. */
+static void expect_relevance_conserved(const char *model, const char *data, const char *same_at_input,
+                                       const char *composite, int data_channels, int size)
+{
+    EXPECT(0, NULL, "relevance -q --force --resize --channels -c %s --count 24 -m %s -d %s -o %s", composite, model,
+           data, p("rr.h5"));
+    EXPECT(0, NULL, "relevance -q --force --channels -c %s --count 24 -m %s -d %s -o %s", composite, model,
+           same_at_input, p("ri.h5"));
+    rm_relevance a = open_relevance(p("rr.h5")), b = open_relevance(p("ri.h5"));
+    cr_assert(a.count == 24 && a.height == size && a.width == size && a.channels == data_channels,
+              "%s: the data's grid, %lldx%dx%dx%d", composite, (long long)a.count, a.channels, a.height, a.width);
+    cr_assert(strstr(a.parameters, "\nresize=") && !strstr(b.parameters, "resize="), "%s", a.parameters);
+    cr_assert_arr_eq(a.explained, b.explained, sizeof *a.explained * 24);
+    cr_assert_arr_eq(a.predicted, b.predicted, sizeof *a.predicted * 24);
+    cr_assert_arr_eq(a.score, b.score, sizeof *a.score * 24, "the same logits explained");
+    double *sa = heat_sums(&a), *sb = heat_sums(&b);
+    for (int i = 0; i < 24; i++)
+        cr_assert_lt(fabs(sa[i] - sb[i]), 1e-5 * (fabs(sb[i]) + 1e-3), "%s, record %d: sum %.9g on the data's grid, "
+                     "%.9g on the model's", composite, i, sa[i], sb[i]);
+    free(sa);
+    free(sb);
+    rm_relevance_close(&a);
+    rm_relevance_close(&b);
+}
+
+Test(resize, lrp_relevance_on_the_data_grid_keeps_its_sum)
+{
+    static const char *const composites[] = {"epsilon-plus-flat", "epsilon-gamma-box", "epsilon", "alpha2-beta1",
+                                             "epsilon-plus"};
+    for (size_t k = 0; k < sizeof composites / sizeof composites[0]; k++)
+        expect_relevance_conserved(p("m.h5"), p("d20.h5"), p("d16.h5"), composites[k], 1, 20);
+    char *attr = read_string_attr(p("rr.h5"), "resize");
+    cr_assert_str_eq(attr, "1x16x16 from 1x20x20");
+    free(attr);
+    /* info reads it; heatmap and relevance-eval take it against the dataset */
+    EXPECT(0, "resize=1x16x16 from 1x20x20", "info %s", p("rr.h5"));
+    EXPECT(0, NULL, "heatmap -q --relevance %s --data %s -o %s --first 4", p("rr.h5"), p("d20.h5"), p("h.png"));
+    /* the synthetic faces' regions (s20.h5: the same images and labels, another split) */
+    EXPECT(0, NULL, "relevance-eval -q --relevance %s --data %s -o %s", p("rr.h5"), p("s20.h5"), p("q.json"));
+}
+
+Test(resize, lrp_gray_and_rgb_map_back_by_the_conversion)
+{
+    make_rgb_model();
+    ingest(p("x20.npy"), p("d20rgb.h5"), "--channels 3");
+    /* RGB data, gray model: the luma's relevance spread 0.299 : 0.587 : 0.114 */
+    expect_relevance_conserved(p("m.h5"), p("d20rgb.h5"), p("d16.h5"), "epsilon-plus-flat", 3, 20);
+    rm_relevance r = open_relevance(p("rr.h5"));
+    size_t hw = 400;
+    float *ch = malloc(sizeof *ch * 3 * hw * 24);
+    cr_assert_eq(rm_relevance_read_channels(&r, 0, 24, ch), 0, "%s", rm_error_message());
+    int nonzero = 0;
+    for (size_t i = 0; i < 24; i++)
+        for (size_t q = 0; q < hw; q++) {
+            const float *c = ch + i * 3 * hw + q;
+            double g = c[hw] / 0.587;
+            nonzero += g != 0;
+            cr_assert_lt(fabs(c[0] - 0.299 * g), 1e-6 * (fabs(g) + 1e-9), "record %zu pixel %zu", i, q);
+            cr_assert_lt(fabs(c[2 * hw] - 0.114 * g), 1e-6 * (fabs(g) + 1e-9), "record %zu pixel %zu", i, q);
+        }
+    cr_assert_gt(nonzero, 1000);
+    free(ch);
+    rm_relevance_close(&r);
+    /* gray data, RGB model: the three channels' relevance summed */
+    expect_relevance_conserved(p("m3.h5"), p("d20.h5"), p("d16rgb.h5"), "epsilon-plus-flat", 1, 20);
+}
+
+Test(resize, occlusion_in_process_converts_each_occluded_image)
+{
+    EXPECT(0, NULL, "relevance -q --resize -M occlusion --count 6 -m %s -d %s -o %s", p("m.h5"), p("d20.h5"),
+           p("ro.h5"));
+    EXPECT(0, NULL, "predict -q --split all -m %s -d %s -o %s", p("m.h5"), p("d16.h5"), p("pi.h5"));
+    rm_relevance r = open_relevance(p("ro.h5"));
+    cr_assert(r.count == 6 && r.height == 20 && r.width == 20, "the data's grid");
+    cr_assert(strstr(r.parameters, "\nresize=1x16x16 from 1x20x20\n"), "%s", r.parameters);
+    size_t n;
+    float *probs = read_floats(p("pi.h5"), "probabilities", &n);
+    for (int i = 0; i < 6; i++) {   /* the score: the unoccluded image's probability, converted as ingest did */
+        float want = probs[(size_t)i * 7 + (size_t)r.explained[i]];
+        cr_assert_lt(fabsf(r.score[i] - want), 1e-6f, "record %d: %g, predict says %g", i, r.score[i], want);
+    }
+    free(probs);
+    rm_relevance_close(&r);
+}
+
 Test(resize, without_resize_the_error_says_what_to_pass)
 {
     const char *want = "or pass --resize to convert the images to the model's input as they are read";
@@ -206,7 +314,40 @@ Test(resize, without_resize_the_error_says_what_to_pass)
     cr_assert(strstr(out, "m.h5 expects 1x16x16 inputs but ") && strstr(out, "--size 16x16 --channels 1"), "%s", out);
     free(out);
     EXPECT(1, want, "predict -m %s -d %s -o %s", p("m.h5"), p("d20.h5"), p("p.h5"));
-    cr_assert(!tu_file_exists(p("p.h5")));
+    EXPECT(1, want, "relevance -m %s -d %s -o %s", p("m.h5"), p("d20.h5"), p("r.h5"));
+    EXPECT(1, want, "relevance -M occlusion -m %s -d %s -o %s", p("m.h5"), p("d20.h5"), p("r.h5"));
+    cr_assert(!tu_file_exists(p("p.h5")) && !tu_file_exists(p("r.h5")));
+    EXPECT(2, "--resize converts images for --model", "relevance --resize -M occlusion --predict-cmd true -d %s -o %s",
+           p("d20.h5"), p("r.h5"));
     EXPECT(2, "--npy-in/--npy-out replace --data, --out, --split and --resize",
            "predict --resize -m %s --npy-in a.npy --npy-out b.npy", p("m.h5"));
+    /* relevance-eval runs the model at the data's size and takes no --resize: not offered */
+    EXPECT(0, NULL, "relevance -q --resize --count 8 -m %s -d %s -o %s", p("m.h5"), p("d20.h5"), p("r.h5"));
+    out = run(1, "expects 1x16x16 inputs", "relevance-eval -q --relevance %s --data %s --model %s --out %s",
+              p("r.h5"), p("d20.h5"), p("m.h5"), p("q.json"));
+    cr_assert(!strstr(out, "--resize to convert"), "%s", out);
+    free(out);
+}
+
+Test(resize, resume_with_other_resize_settings_is_refused)
+{
+    const char *args = "relevance -q --batch 8 --count 24 -m %s -d %s -o %s";
+    EXPECT(0, NULL, "relevance -q --resize --batch 8 --count 24 --stop-after 1 -m %s -d %s -o %s", p("m.h5"),
+           p("d20.h5"), p("r.h5"));
+    cr_assert(!tu_file_exists(p("r.h5")), "a partial file only");
+    EXPECT(1, "or pass --resize", args, p("m.h5"), p("d20.h5"), p("r.h5"));
+    /* resumed with the setting it was started with: the same file as one run */
+    EXPECT(0, NULL, "relevance -q --resize --resume --batch 8 --count 24 -m %s -d %s -o %s", p("m.h5"), p("d20.h5"),
+           p("r.h5"));
+    EXPECT(0, NULL, "relevance -q --resize --batch 8 --count 24 -m %s -d %s -o %s", p("m.h5"), p("d20.h5"),
+           p("whole.h5"));
+    rm_relevance a = open_relevance(p("r.h5")), b = open_relevance(p("whole.h5"));
+    float *ha = malloc(sizeof *ha * 400 * 24), *hb = malloc(sizeof *hb * 400 * 24);
+    cr_assert_eq(rm_relevance_read_heatmaps(&a, 0, 24, ha), 0);
+    cr_assert_eq(rm_relevance_read_heatmaps(&b, 0, 24, hb), 0);
+    cr_assert_arr_eq(ha, hb, sizeof *ha * 400 * 24);
+    free(ha);
+    free(hb);
+    rm_relevance_close(&a);
+    rm_relevance_close(&b);
 }
