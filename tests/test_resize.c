@@ -321,6 +321,12 @@ Test(resize, without_resize_the_error_says_what_to_pass)
            p("d20.h5"), p("r.h5"));
     EXPECT(2, "--npy-in/--npy-out replace --data, --out, --split and --resize",
            "predict --resize -m %s --npy-in a.npy --npy-out b.npy", p("m.h5"));
+    /* fine-tuning at another size is ingesting again: train says so */
+    EXPECT(1, "train takes no --resize (eval, predict and relevance do): to fine-tune at the network's input, "
+              "ingest the images again at its size", "train -q --data %s --init-from %s --out %s --epochs 1",
+           p("d20.h5"), p("m.h5"), p("ft.h5"));
+    EXPECT(2, "unknown option '--resize'", "train -q --data %s --init-from %s --out %s --resize", p("d20.h5"),
+           p("m.h5"), p("ft.h5"));
     /* relevance-eval runs the model at the data's size and takes no --resize: not offered */
     EXPECT(0, NULL, "relevance -q --resize --count 8 -m %s -d %s -o %s", p("m.h5"), p("d20.h5"), p("r.h5"));
     out = run(1, "expects 1x16x16 inputs", "relevance-eval -q --relevance %s --data %s --model %s --out %s",
