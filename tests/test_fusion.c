@@ -69,7 +69,7 @@ Test(fusion, a_model_fused_with_itself_is_the_model)
 {
     const char *paths[2] = {model_a, model_a};
     rm_fusion f;
-    cr_assert_eq(rm_fusion_run(&f, paths, NULL, 2, data, RM_SPLIT_TEST, 8), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_fusion_run(&f, paths, NULL, 2, data, RM_SPLIT_TEST, 8, 0), 0, "%s", rm_error_message());
     rm_inference a;
     run_member(&a, model_a);
     int k = a.model.num_classes;
@@ -107,7 +107,7 @@ Test(fusion, fused_probabilities_are_the_weighted_mean)
     const char *paths[2] = {model_a, model_b};
     const double weights[2] = {1.0, 3.0};   /* normalized: 0.25, 0.75 */
     rm_fusion f;
-    cr_assert_eq(rm_fusion_run(&f, paths, weights, 2, data, RM_SPLIT_TEST, 4), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_fusion_run(&f, paths, weights, 2, data, RM_SPLIT_TEST, 4, 0), 0, "%s", rm_error_message());
     cr_assert_eq(f.weights[0], 0.25);
     cr_assert_eq(f.weights[1], 0.75);
     rm_inference a, b;
@@ -184,7 +184,7 @@ Test(fusion, members_must_agree_on_classes_and_shape)
     rm_model_free(&m);
     const char *paths[2] = {model_a, renamed};
     rm_fusion f;
-    cr_assert_neq(rm_fusion_run(&f, paths, NULL, 2, data, RM_SPLIT_TEST, 8), 0);
+    cr_assert_neq(rm_fusion_run(&f, paths, NULL, 2, data, RM_SPLIT_TEST, 8, 0), 0);
     const char *msg = rm_error_message();
     cr_assert(strstr(msg, renamed) && strstr(msg, "class 2 is 'gloomy'"), "%s", msg);
     rm_fusion_free(&f);
@@ -202,14 +202,14 @@ Test(fusion, members_must_agree_on_classes_and_shape)
     cli(0, NULL, "synth -q -n 70 --size 20 -o %s%s%s", small_data, "", "");
     cli(0, NULL, "train -q --data %s --net %s --out %s --epochs 1 --batch 16", small_data, small_net, small);
     paths[1] = small;
-    cr_assert_neq(rm_fusion_run(&f, paths, NULL, 2, data, RM_SPLIT_TEST, 8), 0);
+    cr_assert_neq(rm_fusion_run(&f, paths, NULL, 2, data, RM_SPLIT_TEST, 8, 0), 0);
     msg = rm_error_message();
     cr_assert(strstr(msg, small) && strstr(msg, "1x20x20") && strstr(msg, "1x16x16"), "%s", msg);
     rm_fusion_free(&f);
 
     const double bad[2] = {0, 0};
     paths[1] = model_b;
-    cr_assert_neq(rm_fusion_run(&f, paths, bad, 2, data, RM_SPLIT_TEST, 8), 0);
+    cr_assert_neq(rm_fusion_run(&f, paths, bad, 2, data, RM_SPLIT_TEST, 8, 0), 0);
     cr_assert(strstr(rm_error_message(), "sum to 0"), "%s", rm_error_message());
     rm_fusion_free(&f);
 }

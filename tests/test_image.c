@@ -609,3 +609,99 @@ Test(image_resize, rejects_bad_shapes)
     cr_assert(strstr(rm_error_message(), "channels"), "%s", rm_error_message());
     rm_image_free(&src);
 }
+
+/* ---- rm_image_resizer: the same bytes, and the exact adjoint ------------- */
+
+static const int resizer_shapes[][6] = {
+    /* src c, h, w -> dst c, h, w */
+    {1, 20, 20, 1, 16, 16}, {1, 16, 16, 1, 20, 20}, {1, 48, 48, 3, 64, 64}, {3, 64, 64, 1, 48, 48},
+    {3, 13, 7, 3, 5, 11},   {1, 9, 9, 3, 9, 9},     {3, 9, 9, 1, 9, 9},     {1, 1, 5, 1, 3, 2},
+    {1, 7, 100, 1, 30, 3},
+};
+
+Test(image_resize, resizer_apply_equals_convert)
+{
+    for (size_t t = 0; t < sizeof resizer_shapes / sizeof resizer_shapes[0]; t++) {
+        const int *s = resizer_shapes[t];
+        rm_image_resizer *z;
+        cr_assert_eq(rm_image_resizer_create(&z, s[0], s[1], s[2], s[3], s[4], s[5]), 0, "%s", rm_error_message());
+        size_t dn = (size_t)s[3] * s[4] * s[5];
+        uint8_t *got = malloc(dn);
+        for (int rep = 0; rep < 3; rep++) {   /* reused: no state carried from one image to the next */
+            rm_image src, want;
+            random_image(&src, s[2], s[1], s[0], 40 + t * 3 + rep);
+            convert_ok(&src, &want, s[5], s[4], s[3]);
+            rm_image_resizer_apply(z, src.pixels, got);
+            cr_assert_arr_eq(got, want.pixels, dn, "shape %zu, image %d", t, rep);
+            rm_image_free(&src);
+            rm_image_free(&want);
+        }
+        free(got);
+        rm_image_resizer_destroy(z);
+    }
+    rm_image_resizer *z = NULL;
+    cr_assert_eq(rm_image_resizer_create(&z, 2, 8, 8, 1, 4, 4), -1);
+    cr_assert(z == NULL && strstr(rm_error_message(), "channels"), "%s", rm_error_message());
+}
+
+/* Entry (o, i) of the linear map behind a conversion, from ref_weight and
+ * the luma weights: o and i are flat [C][H][W] indices. */
+static double ref_map(const int *s, size_t o, size_t i)
+{
+    size_t dp = (size_t)s[4] * s[5], sp = (size_t)s[1] * s[2];
+    int oc = (int)(o / dp), oy = (int)(o % dp / s[5]), ox = (int)(o % s[5]);
+    int ic = (int)(i / sp), iy = (int)(i % sp / s[2]), ix = (int)(i % s[2]);
+    static const double luma[3] = {0.299, 0.587, 0.114};
+    double c = s[0] == s[3] ? oc == ic : s[0] == 1 ? 1.0 : luma[ic];
+    return c * ref_weight(s[1], s[4], oy, iy) * ref_weight(s[2], s[5], ox, ix);
+}
+
+static double uniform(uint64_t *st) { return (double)(rng_next(st) >> 11) / 9007199254740992.0 * 2 - 1; }
+
+/* rm_image_resizer_adjoint is M^T of the map the conversion rounds:
+ * entry by entry against the slow reference, <M x, r> = <x, M^T r> in
+ * double precision on random data, and the sum of relevance kept. */
+Test(image_resize, adjoint_is_the_transpose_and_conserves)
+{
+    for (size_t t = 0; t < sizeof resizer_shapes / sizeof resizer_shapes[0]; t++) {
+        const int *s = resizer_shapes[t];
+        size_t sn = (size_t)s[0] * s[1] * s[2], dn = (size_t)s[3] * s[4] * s[5];
+        float *r = malloc(sizeof *r * dn), *adj = malloc(sizeof *adj * sn);
+        double *x = malloc(sizeof *x * sn);
+        uint64_t st = 1234 + t;
+        for (size_t o = 0; o < dn; o++) r[o] = (float)uniform(&st);
+        for (size_t i = 0; i < sn; i++) x[i] = uniform(&st);
+        rm_image_resizer *z;
+        cr_assert_eq(rm_image_resizer_create(&z, s[0], s[1], s[2], s[3], s[4], s[5]), 0, "%s", rm_error_message());
+        rm_image_resizer_adjoint(z, r, adj);
+        double mx_r = 0, x_mtr = 0, sum_r = 0, sum_adj = 0, row_err = 0;
+        for (size_t o = 0; o < dn; o++) {
+            double mx = 0, row = 0;
+            for (size_t i = 0; i < sn; i++) {
+                double m = ref_map(s, o, i);
+                mx += m * x[i];
+                row += m;
+            }
+            mx_r += mx * r[o];
+            sum_r += r[o];
+            row_err = fmax(row_err, fabs(row - 1));
+        }
+        cr_assert_lt(row_err, 1e-12, "shape %zu: the reference's rows sum to 1", t);
+        for (size_t i = 0; i < sn; i++) {
+            double want = 0;
+            for (size_t o = 0; o < dn; o++) want += ref_map(s, o, i) * r[o];
+            cr_assert_lt(fabs(adj[i] - want), 1e-6 * (fabs(want) + 1), "shape %zu, entry %zu: %.9g, want %.9g", t, i,
+                         adj[i], want);
+            x_mtr += x[i] * adj[i];
+            sum_adj += adj[i];
+        }
+        cr_assert_lt(fabs(mx_r - x_mtr), 1e-6 * (fabs(mx_r) + 1), "shape %zu: <Mx,r> %.12g, <x,M^T r> %.12g", t,
+                     mx_r, x_mtr);
+        cr_assert_lt(fabs(sum_r - sum_adj), 1e-5 * (fabs(sum_r) + 1), "shape %zu: sum %.9g before, %.9g after", t,
+                     sum_r, sum_adj);
+        rm_image_resizer_destroy(z);
+        free(r);
+        free(adj);
+        free(x);
+    }
+}

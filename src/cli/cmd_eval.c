@@ -77,6 +77,9 @@ static const cli_option options[] = {
     CLI_OPT_CALL(0, "weights", "W,...", set_weights, "one non-negative weight per --fuse model"),
     CLI_OPT_STRING('d', "data", "FILE", cfg.data_path, "dataset (relmask synth / ingest)"),
     CLI_OPT_SPLIT('s', "split", cfg.split, "test (default), val, train or all"),
+    CLI_OPT_FLAG(0, "resize", cfg.resize, "convert images of another size or channel count\n"
+                                          "than the model's input as they are read (as ingest\n"
+                                          "--size --channels would)"),
     CLI_OPT_INT('b', "batch", "N", cfg.batch, 1, 65536, "records per forward pass (256)"),
     CLI_OPT_STRING('o', "out", "FILE", cfg.out_path, "also write the results: JSON if FILE ends in .json,\n"
                                                      "else CSV (docs/formats.md)"),
@@ -96,7 +99,9 @@ static const cli_command command = {
              "cross-entropy loss and the record count, a per-class table (precision,\n"
              "recall, F1, support) with macro averages, and the confusion matrix (rows:\n"
              "true class, columns: predicted class). The dataset must have the model's\n"
-             "input shape and the same classes in the same order.\n"
+             "input shape, or --resize converts its images to it (bilinear up, area down,\n"
+             "gray <-> RGB, as ingest --size --channels), and the same classes in the\n"
+             "same order.\n"
              "\n"
              "With --fuse the models' class probabilities (softmax, each model with its own\n"
              "input normalization) are averaged, weighted by --weights (default equal;\n"

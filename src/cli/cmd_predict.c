@@ -18,8 +18,9 @@ static int check(void *t, const char *cmd)
     rm_predict_config *c = &o->cfg;
     if (o->npy.in_path || o->npy.out_path) {
         if (!o->npy.in_path || !o->npy.out_path) return cli_usage_error(cmd, "--npy-in and --npy-out go together");
-        if (c->data_path || c->out_path || c->split != SPLIT_NOT_GIVEN)
-            return cli_usage_error(cmd, "--npy-in/--npy-out replace --data, --out and --split");
+        if (c->data_path || c->out_path || c->split != SPLIT_NOT_GIVEN || c->resize)
+            return cli_usage_error(cmd, "--npy-in/--npy-out replace --data, --out, --split and --resize (the "
+                                        "arrays have the model's input shape)");
         o->npy.model_path = c->model_path;
         o->npy.batch = c->batch;
         o->npy.force = c->force;
@@ -40,6 +41,9 @@ static const cli_option options[] = {
     CLI_OPT_SPLIT('s', "split", cfg.split, "all (default), train, val or test"),
     CLI_OPT_STRING(0, "npy-in", "FILE", npy.in_path, "uint8 images (n, C, H, W) instead of --data"),
     CLI_OPT_STRING(0, "npy-out", "FILE", npy.out_path, "float32 probabilities (n, K) instead of --out"),
+    CLI_OPT_FLAG(0, "resize", cfg.resize, "convert images of another size or channel count\n"
+                                          "than the model's input as they are read (as ingest\n"
+                                          "--size --channels would)"),
     CLI_OPT_INT('b', "batch", "N", cfg.batch, 1, 65536, "records per forward pass (256)"),
     CLI_OPT_FLAG('f', "force", cfg.force, "overwrite an existing predictions file"),
     CLI_OPT_THREADS("threads (0 = all cores)"),
@@ -55,9 +59,11 @@ static const cli_command command = {
              "Runs a trained model over a dataset split and writes, per record, the\n"
              "logits, the softmax probabilities, the predicted class, the true label and\n"
              "the record's index in the dataset (schema relmask.predictions, see\n"
-             "docs/formats.md). The dataset must have the model's input shape and the\n"
-             "same classes in the same order. An unlabeled dataset (ingest --unlabeled)\n"
-             "gets labels -1 and no accuracy; without class names it takes the model's.\n"
+             "docs/formats.md). The dataset must have the model's input shape, or\n"
+             "--resize converts its images to it (bilinear up, area down, gray <-> RGB,\n"
+             "as ingest --size --channels), and the same classes in the same order.\n"
+             "An unlabeled dataset (ingest --unlabeled) gets labels -1 and no accuracy;\n"
+             "without class names it takes the model's.\n"
              "\n"
              "With --npy-in/--npy-out it reads a uint8 NPY array of raw pixels shaped\n"
              "(n, C, H, W) (or (n, H, W) for one channel) and writes the probabilities\n"

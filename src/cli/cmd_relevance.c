@@ -53,6 +53,9 @@ static int check(void *t, const char *cmd)
     if (!c->model_path && !c->predict_cmd)
         return cli_usage_error(cmd, lrp ? "--model FILE is required" : "--model FILE or --predict-cmd CMD is required");
     if (c->model_path && c->predict_cmd) return cli_usage_error(cmd, "--model and --predict-cmd exclude each other");
+    if (c->resize && c->predict_cmd)
+        return cli_usage_error(cmd, "--resize converts images for --model; --predict-cmd gets the data's images "
+                                    "as they are");
     if (!c->data_path) return cli_usage_error(cmd, "--data FILE is required");
     if (!c->out_path) return cli_usage_error(cmd, "--out FILE is required");
     if (c->sample > 0 && (c->start > 0 || c->count > 0))
@@ -75,6 +78,10 @@ static const cli_option options[] = {
     CLI_HELP_TEXT("what is explained:"),
     CLI_OPT_STRING('m', "model", "FILE", cfg.model_path, "model file (relmask train)"),
     CLI_OPT_STRING('d', "data", "FILE", cfg.data_path, "dataset with the model's input shape and classes"),
+    CLI_OPT_FLAG(0, "resize", cfg.resize, "convert images of another size or channel count\n"
+                                          "than the model's input as they are read (as ingest\n"
+                                          "--size --channels would); the relevance stays on\n"
+                                          "the data's grid (LRP: the conversion's adjoint)"),
     CLI_OPT_STRING('o', "out", "FILE", cfg.out_path, "relevance file"),
     CLI_OPT_SPLIT('s', "split", cfg.split, "all (default), train, val or test"),
     CLI_OPT_LLONG(0, "start", "I", cfg.start, 0, 1LL << 40, "skip the first I records of the split (0)"),

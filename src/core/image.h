@@ -38,4 +38,26 @@ void rm_image_free(rm_image *img);
  * aligned). Identical shapes copy bytes exactly. */
 int rm_image_convert(const rm_image *src, rm_image *dst);
 
+/* rm_image_convert prepared once for many images of one shape (a model
+ * run over a dataset at another input size: eval/predict/relevance
+ * --resize). Behind it is a linear map M from the source grid to the
+ * destination grid: the resampling weights over their denominators times
+ * the channel conversion (gray -> RGB: the plane three times; RGB -> gray:
+ * 0.299, 0.587, 0.114); every row of M sums to 1. */
+typedef struct rm_image_resizer rm_image_resizer;
+
+/* Channels 1 or 3, sides 1..RM_IMAGE_MAX_SIDE; all buffers are allocated
+ * here, none later. */
+int rm_image_resizer_create(rm_image_resizer **out, int src_channels, int src_height, int src_width,
+                            int dst_channels, int dst_height, int dst_width);
+/* One image [C,H,W] into dst: the bytes rm_image_convert writes (M x with
+ * its roundings). Uses the resizer's scratch: one thread at a time. */
+void rm_image_resizer_apply(rm_image_resizer *r, const uint8_t *src, uint8_t *dst);
+/* The adjoint: a destination-shaped array of floats (relevance on the
+ * model's grid) into a source-shaped one, out = M^T in, accumulated in
+ * double and rounded once per value. Since M's rows sum to 1 the sum of
+ * out equals the sum of in. Uses the scratch: one thread at a time. */
+void rm_image_resizer_adjoint(rm_image_resizer *r, const float *in, float *out);
+void rm_image_resizer_destroy(rm_image_resizer *r);
+
 #endif

@@ -1,4 +1,5 @@
-/* Channel conversion and resampling (rm_image_convert): a separable
+/* Channel conversion and resampling (rm_image_convert; rm_image_resizer
+ * prepares it once for many images and adds its adjoint): a separable
  * two-pass filter, horizontal then vertical, with weights precomputed per
  * axis.
  *
@@ -199,6 +200,20 @@ static void convert_same_size(const rm_image *src, rm_image *dst)
         }
 }
 
+static void convert(resampler *r, const rm_image *src, rm_image *dst)
+{
+    if (src->width == dst->width && src->height == dst->height) {
+        convert_same_size(src, dst);
+        return;
+    }
+    /* gray -> RGB: resample once, then replicate the plane */
+    int planes = src->channels == 1 ? 1 : dst->channels;
+    for (int c = 0; c < planes; c++) resample_plane(r, src, c, dst);
+    size_t plane = (size_t)dst->width * dst->height;
+    for (int c = planes; c < dst->channels; c++)
+        memcpy(dst->pixels + c * plane, dst->pixels, plane);
+}
+
 int rm_image_convert(const rm_image *src, rm_image *dst)
 {
     RM_TRY(check_image(src, "source"));
@@ -209,12 +224,116 @@ int rm_image_convert(const rm_image *src, rm_image *dst)
     }
     resampler r;
     RM_TRY(resampler_init(&r, src->width, src->height, dst->width, dst->height));
-    /* gray -> RGB: resample once, then replicate the plane */
-    int planes = src->channels == 1 ? 1 : dst->channels;
-    for (int c = 0; c < planes; c++) resample_plane(&r, src, c, dst);
-    size_t plane = (size_t)dst->width * dst->height;
-    for (int c = planes; c < dst->channels; c++)
-        memcpy(dst->pixels + c * plane, dst->pixels, plane);
+    convert(&r, src, dst);
     free(r.block);
     return 0;
+}
+
+/* --- prepared conversions and their adjoint --------------------------------- */
+
+struct rm_image_resizer {
+    rm_image src, dst;     /* shapes; pixels point at the caller's bytes during apply */
+    resampler r;
+    double *plane_in;      /* [dst H*W] */
+    double *tmp;           /* [src H][dst W] */
+    double *row;           /* [src W] */
+    double *plane_out;     /* [src H*W] */
+};
+
+int rm_image_resizer_create(rm_image_resizer **out, int src_channels, int src_height, int src_width,
+                            int dst_channels, int dst_height, int dst_width)
+{
+    *out = NULL;
+    uint8_t one = 0;
+    rm_image s = {src_width, src_height, src_channels, &one}, d = {dst_width, dst_height, dst_channels, &one};
+    RM_TRY(check_image(&s, "source"));
+    RM_TRY(check_image(&d, "destination"));
+    rm_image_resizer *z = rm_calloc(1, sizeof *z, "a resizer");
+    if (!z) return -1;
+    z->src = s;
+    z->dst = d;
+    size_t sp = (size_t)src_width * src_height, dp = (size_t)dst_width * dst_height;
+    size_t tmp = (size_t)src_height * dst_width;
+    z->plane_in = rm_malloc(sizeof(double) * (dp + tmp + (size_t)src_width + sp), "resizer buffers");
+    if (!z->plane_in || resampler_init(&z->r, src_width, src_height, dst_width, dst_height) != 0) {
+        free(z->plane_in);
+        free(z);
+        return -1;
+    }
+    z->tmp = z->plane_in + dp;
+    z->row = z->tmp + tmp;
+    z->plane_out = z->row + src_width;
+    *out = z;
+    return 0;
+}
+
+void rm_image_resizer_apply(rm_image_resizer *z, const uint8_t *src, uint8_t *dst)
+{
+    z->src.pixels = (uint8_t *)src;
+    z->dst.pixels = dst;
+    convert(&z->r, &z->src, &z->dst);
+}
+
+/* plane_out = (Ay x Ax)^T plane_in: the vertical weights' transpose into
+ * tmp, then the horizontal ones', over both denominators. */
+static void adjoint_plane(rm_image_resizer *z)
+{
+    const axis_filter *fx = &z->r.fx, *fy = &z->r.fy;
+    const int sw = z->src.width, sh = z->src.height, dw = z->dst.width, dh = z->dst.height;
+    const int tx = fx->taps, ty = fy->taps;
+    memset(z->tmp, 0, sizeof *z->tmp * (size_t)sh * dw);
+    for (int y = 0; y < dh; y++)
+        for (int k = 0; k < ty; k++) {
+            double w = fy->w[(size_t)y * ty + k];
+            if (w == 0) continue;
+            double *t = z->tmp + (size_t)(fy->first[y] + k) * dw;
+            const double *in = z->plane_in + (size_t)y * dw;
+            for (int x = 0; x < dw; x++) t[x] += w * in[x];
+        }
+    const double denom = (double)fx->denom * (double)fy->denom;
+    for (int y = 0; y < sh; y++) {
+        memset(z->row, 0, sizeof *z->row * (size_t)sw);
+        const double *t = z->tmp + (size_t)y * dw;
+        for (int x = 0; x < dw; x++) {
+            const int32_t *w = fx->w + (size_t)x * tx;
+            double *o = z->row + fx->first[x];
+            for (int k = 0; k < tx; k++) o[k] += w[k] * t[x];
+        }
+        double *out = z->plane_out + (size_t)y * sw;
+        for (int x = 0; x < sw; x++) out[x] = z->row[x] / denom;
+    }
+}
+
+void rm_image_resizer_adjoint(rm_image_resizer *z, const float *in, float *out)
+{
+    const size_t sp = (size_t)z->src.width * z->src.height, dp = (size_t)z->dst.width * z->dst.height;
+    const int sc = z->src.channels, dc = z->dst.channels;
+    static const double luma_w[3] = {299.0 / 1000, 587.0 / 1000, 114.0 / 1000};
+    if (sc == 1) {   /* gray -> RGB replicated the plane: its relevance is the sum over the copies */
+        for (size_t p = 0; p < dp; p++) z->plane_in[p] = in[p];
+        for (int c = 1; c < dc; c++)
+            for (size_t p = 0; p < dp; p++) z->plane_in[p] += in[(size_t)c * dp + p];
+        adjoint_plane(z);
+        for (size_t p = 0; p < sp; p++) out[p] = (float)z->plane_out[p];
+        return;
+    }
+    for (int c = 0; c < dc; c++) {
+        for (size_t p = 0; p < dp; p++) z->plane_in[p] = in[(size_t)c * dp + p];
+        adjoint_plane(z);
+        if (dc == 3) {
+            for (size_t p = 0; p < sp; p++) out[(size_t)c * sp + p] = (float)z->plane_out[p];
+            continue;
+        }
+        /* RGB -> gray took the luma: its relevance is spread by the same weights */
+        for (int k = 0; k < 3; k++)
+            for (size_t p = 0; p < sp; p++) out[(size_t)k * sp + p] = (float)(luma_w[k] * z->plane_out[p]);
+    }
+}
+
+void rm_image_resizer_destroy(rm_image_resizer *z)
+{
+    if (!z) return;
+    free(z->r.block);
+    free(z->plane_in);
+    free(z);
 }

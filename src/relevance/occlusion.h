@@ -31,6 +31,12 @@ void rm_predictor_destroy(rm_predictor *p);
  * here; the model must outlive the predictor. */
 int rm_predictor_from_model(rm_predictor **p, const rm_model *model, int batch);
 
+/* Images of another shape for `inner` (--resize): each is converted to
+ * inner's input as rm_image_convert does (core/image.h), `batch` at a time
+ * into a buffer allocated here. Takes inner over: destroying the result
+ * destroys it, on failure too. */
+int rm_predictor_resized(rm_predictor **p, rm_predictor *inner, int channels, int height, int width, int batch);
+
 /* An external model: each run writes the images as an NPY uint8 [n,C,H,W]
  * file in a private directory made with mkdtemp under $TMPDIR (or /tmp),
  * runs `cmd` through /bin/sh -c with every "{in}" and "{out}" replaced by

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/image.h"
 #include "core/pixels.h"
 #include "nn/model_fold.h"
 #include "train/train.h"
@@ -98,5 +99,62 @@ int rm_predictor_from_model(rm_predictor **out, const rm_model *model, int batch
         return -1;
     }
     *out = &mp->base;
+    return 0;
+}
+
+/* --- another input shape: converted, then the inner predictor ------------- */
+
+typedef struct {
+    rm_predictor base;          /* the data's shape */
+    rm_predictor *inner;        /* the model's */
+    rm_image_resizer *resizer;
+    uint8_t *buf;               /* [batch, inner C,H,W] */
+    int batch;
+} resized_predictor;
+
+static int resized_run(rm_predictor *base, const uint8_t *images, int n, float *probs)
+{
+    resized_predictor *rp = (resized_predictor *)base;
+    const rm_predictor *in = rp->inner;
+    const size_t from = (size_t)base->channels * base->height * base->width;
+    const size_t to = (size_t)in->channels * in->height * in->width;
+    for (int b0 = 0; b0 < n; b0 += rp->batch) {
+        int m = n - b0 < rp->batch ? n - b0 : rp->batch;
+        for (int i = 0; i < m; i++)
+            rm_image_resizer_apply(rp->resizer, images + (size_t)(b0 + i) * from, rp->buf + (size_t)i * to);
+        RM_TRY(rm_predictor_run(rp->inner, rp->buf, m, probs + (size_t)b0 * base->num_classes));
+    }
+    return 0;
+}
+
+static void resized_destroy(rm_predictor *base)
+{
+    resized_predictor *rp = (resized_predictor *)base;
+    rm_predictor_destroy(rp->inner);
+    rm_image_resizer_destroy(rp->resizer);
+    free(rp->buf);
+    free(rp);
+}
+
+int rm_predictor_resized(rm_predictor **out, rm_predictor *inner, int channels, int height, int width, int batch)
+{
+    *out = NULL;
+    resized_predictor *rp = batch >= 1 ? rm_calloc(1, sizeof *rp, "a resizing predictor") : NULL;
+    if (!rp) {
+        rm_predictor_destroy(inner);
+        return batch >= 1 ? -1 : rm_error("predictor: batch size %d, expected >= 1", batch);
+    }
+    rp->base = (rm_predictor){channels, height, width, inner->num_classes, resized_run, resized_destroy};
+    rp->inner = inner;
+    rp->batch = batch;
+    size_t to = (size_t)inner->channels * inner->height * inner->width;
+    int rc = rm_image_resizer_create(&rp->resizer, channels, height, width, inner->channels, inner->height,
+                                     inner->width);
+    if (rc == 0 && !(rp->buf = rm_malloc(to * (size_t)batch, "resized images"))) rc = -1;
+    if (rc != 0) {
+        resized_destroy(&rp->base);
+        return -1;
+    }
+    *out = &rp->base;
     return 0;
 }

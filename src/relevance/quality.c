@@ -383,7 +383,7 @@ static int open_inputs(run_state *s)
     if (cfg->model_path) {
         RM_TRY(rm_model_load(&s->model, cfg->model_path));
         s->model_loaded = 1;
-        RM_TRY(rm_model_check_dataset(&s->model, cfg->model_path, ds));
+        RM_TRY(rm_model_check_dataset(&s->model, cfg->model_path, ds, RM_SHAPE_MATCH));
     }
     if (!cfg->model_path && !ds->has_regions)
         return rm_error("nothing to evaluate: %s has no /regions (ground-truth masks) and no --model was given for "

@@ -47,6 +47,8 @@ static int check_config(const rm_relevance_config *c)
     if (c->batch < 1 || c->batch > 4096) return rm_error("relevance: batch %d, expected 1..4096", c->batch);
     if (c->num_rules < 0 || c->num_rules > RM_RELEVANCE_MAX_RULES)
         return rm_error("relevance: %d rule overrides, expected 0..%d", c->num_rules, RM_RELEVANCE_MAX_RULES);
+    if (c->resize && !c->model_path)
+        return rm_error("relevance: --resize converts images for a model file; --predict-cmd gets the data's images");
     if (c->start < 0 || c->count < 0 || c->sample < 0 || c->patch < 0 || c->stride < 0 || c->stop_after < 0)
         return rm_error("relevance: negative start, count, sample, patch, stride or stop_after");
     if (c->sample > 0 && (c->start > 0 || c->count > 0))
@@ -253,6 +255,9 @@ static void job_free(relevance_job *j)
     rm_lrp_config_free(&j->lrp_cfg);
     if (j->have_model) rm_model_free(&j->model);
     rm_dataset_close(&j->ds);
+    rm_image_resizer_destroy(j->resizer);
+    free(j->in_images);
+    free(j->in_chan);
     free(j->indices);
     free(j->images);
     free(j->chan);
@@ -286,7 +291,11 @@ static int job_allocate(relevance_job *j)
     if (!j->reader.window || !j->images || !j->chan || !j->heat || !j->score || !j->explained || !j->predicted ||
         !j->label || !j->targets || !j->block_index)
         return -1;
-    return 0;
+    if (!j->resizer || j->cfg->method != RM_RELEVANCE_LRP) return 0;
+    size_t in = (size_t)j->in_c * (size_t)j->in_h * (size_t)j->in_w;
+    j->in_images = rm_malloc(in * b, "resized image batch");
+    j->in_chan = rm_malloc(sizeof *j->in_chan * in * b, "relevance batch on the model's input");
+    return j->in_images && j->in_chan ? 0 : -1;
 }
 
 static int job_prepare(relevance_job *j)
@@ -310,8 +319,15 @@ static int job_prepare(relevance_job *j)
         j->have_model = 1;
         RM_TRY(rm_dataset_adopt_class_names(&j->ds, j->model.num_classes,
                                             (const char *const *)j->model.class_names, c->model_path));
-        RM_TRY(rm_model_check_dataset(&j->model, c->model_path, &j->ds));
+        RM_TRY(rm_model_check_dataset(&j->model, c->model_path, &j->ds,
+                                      c->resize ? RM_SHAPE_RESIZE : RM_SHAPE_OFFER_RESIZE));
         rm_model_fingerprint(j->model_fp, &j->model);
+        rm_resize_describe(&j->model, &j->ds, j->resize, sizeof j->resize);
+        const rm_shape *in = &j->model.def.input;
+        j->in_c = in->c, j->in_h = in->h, j->in_w = in->w;
+        if (*j->resize)
+            RM_TRY(rm_image_resizer_create(&j->resizer, j->ds.channels, j->ds.height, j->ds.width, in->c, in->h,
+                                           in->w));
     }
     RM_TRY(parse_target(c->target, c->data_path, j->ds.class_names, j->ds.num_classes, &j->target, &j->seed));
     RM_TRY(select_records(&j->ds, c, &j->indices, &j->n));
@@ -321,6 +337,11 @@ static int job_prepare(relevance_job *j)
         size_t used = strlen(j->params);
         int w = snprintf(j->params + used, sizeof j->params - used, "sample=%lld\nsample_seed=%llu\n", c->sample,
                          c->sample_seed);
+        if (w < 0 || (size_t)w >= sizeof j->params - used) return rm_error("parameter description too long");
+    }
+    if (*j->resize) {   /* only then: files of runs without it keep their parameters, and --resume compares them */
+        size_t used = strlen(j->params);
+        int w = snprintf(j->params + used, sizeof j->params - used, "resize=%s\n", j->resize);
         if (w < 0 || (size_t)w >= sizeof j->params - used) return rm_error("parameter description too long");
     }
     return 0;
@@ -400,6 +421,7 @@ static int run_job(relevance_job *j)
     };
     for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
         if (rm_relevance_writer_set_attr(w, attrs[i][0], attrs[i][1]) != 0) return fail_partial(w, done);
+    if (*j->resize && rm_relevance_writer_set_attr(w, "resize", j->resize) != 0) return fail_partial(w, done);
     set_interrupt_note(done, j->n);
     rm_progress prog;
     rm_progress_start(&prog, "relevance", "img", (size_t)j->n);

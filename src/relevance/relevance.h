@@ -18,7 +18,7 @@ typedef enum {
 typedef struct {
     /* what is explained */
     const char *model_path;     /* model file; NULL for occlusion with predict_cmd */
-    const char *data_path;      /* dataset with the model's input shape and classes */
+    const char *data_path;      /* dataset with the model's input shape (or resize) and classes */
     const char *out_path;       /* relevance file */
     int split;                  /* -1: all records (default), else RM_SPLIT_* */
     long long start;            /* skip the first `start` records of the split (0) */
@@ -41,6 +41,11 @@ typedef struct {
     int patch, stride;          /* pixels (0: the occlusion defaults, 8 and 4) */
     const char *baseline;       /* fill: a pixel value 0..255 or "mean" (NULL: mean) */
     const char *predict_cmd;    /* an external model instead of model_path */
+    /* images of another size or channel count than the model's input
+     * (--resize; a model file only): converted as they are read, as ingest
+     * --size --channels would; LRP maps the relevance back to the data's
+     * grid with the conversion's adjoint (docs/relevance.md) */
+    int resize;
     /* running */
     int force;                  /* overwrite an existing relevance file */
     int resume;                 /* continue the partial file an interrupted run left */

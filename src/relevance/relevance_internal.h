@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/dataset.h"
+#include "core/image.h"
 #include "core/pixels.h"
 #include "nn/model_file.h"
 #include "relevance/lrp.h"
@@ -29,6 +30,10 @@ typedef struct {
     char model_fp[17], data_fp[17];
     int target;                       /* -1 pred, -2 true, else a class */
     rm_lrp_seed seed;                 /* the LRP seed: one class or a class set */
+    /* --resize: the data's grid to the model's input (NULL when they agree) */
+    rm_image_resizer *resizer;
+    char resize[64];                  /* rm_resize_describe */
+    int in_c, in_h, in_w;             /* the model's input: LRP runs there */
     int64_t *indices, n;
     /* LRP */
     rm_lrp_config lrp_cfg;
@@ -41,6 +46,8 @@ typedef struct {
     /* per block, allocated once */
     uint8_t *images;                  /* [batch,C,H,W] */
     float *chan, *heat, *score;       /* [batch,C,H,W], [batch,H,W], [batch] */
+    uint8_t *in_images;               /* with a resizer: [batch, in_c,in_h,in_w] */
+    float *in_chan;                   /* with a resizer (LRP): [batch, in_c,in_h,in_w] */
     int32_t *explained, *predicted, *label, *targets;
     int64_t *block_index;
     record_reader reader;

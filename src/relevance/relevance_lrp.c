@@ -42,22 +42,49 @@ int relevance_lrp_prepare(relevance_job *j)
                      rm_split_label(c->split), c->start, (long long)j->n, c->channels, c->model_path, j->model_fp,
                      c->data_path, j->data_fp, rules);
     if (w < 0 || (size_t)w >= sizeof j->params) return rm_error("parameter description too long");
-    RM_TRY(rm_pixel_norm_init(&j->norm, j->ds.channels, j->model.norm_mean, j->model.norm_std));
+    RM_TRY(rm_pixel_norm_init(&j->norm, j->in_c, j->model.norm_mean, j->model.norm_std));
     return rm_lrp_create(&j->lrp, &j->model, c->batch, &j->lrp_cfg);
+}
+
+/* --resize: the block's images onto the model's grid, and after the run
+ * its relevance back onto the data's with the conversion's adjoint (the
+ * resizer's scratch is its own: one image at a time). */
+static void to_model_grid(relevance_job *j, int64_t n)
+{
+    const size_t from = (size_t)j->ds.channels * j->ds.height * j->ds.width;
+    const size_t to = (size_t)j->in_c * j->in_h * j->in_w;
+    for (int64_t i = 0; i < n; i++)
+        rm_image_resizer_apply(j->resizer, j->images + (size_t)i * from, j->in_images + (size_t)i * to);
+}
+
+static void to_data_grid(relevance_job *j, int64_t n)
+{
+    const size_t from = (size_t)j->in_c * j->in_h * j->in_w;
+    const size_t to = (size_t)j->ds.channels * j->ds.height * j->ds.width;
+    for (int64_t i = 0; i < n; i++)
+        rm_image_resizer_adjoint(j->resizer, j->in_chan + (size_t)i * from, j->chan + (size_t)i * to);
 }
 
 int relevance_lrp_block(relevance_job *j, int64_t n)
 {
     const int batch = j->cfg->batch, c = j->ds.channels;
     const size_t hw = (size_t)j->ds.height * (size_t)j->ds.width, chw = hw * (size_t)c;
+    const size_t in_hw = (size_t)j->in_h * (size_t)j->in_w, in_chw = in_hw * (size_t)j->in_c;
     for (int64_t i = n; i < batch; i++) j->targets[i] = -1;
+    const uint8_t *images = j->images;
+    if (j->resizer) {
+        to_model_grid(j, n);
+        images = j->in_images;
+    }
     /* the normalized block; unused rows zero */
     float *in = rm_lrp_input(j->lrp);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++)
-        rm_pixel_norm_image_affine(&j->norm, j->images + (size_t)i * chw, in + (size_t)i * chw, hw);
-    memset(in + (size_t)n * chw, 0, sizeof *in * chw * (size_t)(batch - n));
-    RM_TRY(rm_lrp_run_seeded(j->lrp, &j->seed, j->targets, j->chan, j->explained, j->score, j->predicted));
+        rm_pixel_norm_image_affine(&j->norm, images + (size_t)i * in_chw, in + (size_t)i * in_chw, in_hw);
+    memset(in + (size_t)n * in_chw, 0, sizeof *in * in_chw * (size_t)(batch - n));
+    RM_TRY(rm_lrp_run_seeded(j->lrp, &j->seed, j->targets, j->resizer ? j->in_chan : j->chan, j->explained,
+                             j->score, j->predicted));
+    if (j->resizer) to_data_grid(j, n);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
         float *h = j->heat + (size_t)i * hw;

@@ -42,6 +42,11 @@ int relevance_occlusion_prepare(relevance_job *j)
                                          j->ds.num_classes));
     else
         RM_TRY(rm_predictor_from_model(&j->pred, &j->model, 256));
+    if (j->resizer) {   /* occlusion stays on the data's grid: the predictor converts what it is given */
+        rm_predictor *model = j->pred;
+        j->pred = NULL;
+        RM_TRY(rm_predictor_resized(&j->pred, model, j->ds.channels, j->ds.height, j->ds.width, 256));
+    }
     RM_TRY(rm_occlusion_create(&j->occ, j->pred, &oc, j->ds.channels, j->ds.height, j->ds.width));
     int w = snprintf(j->params, sizeof j->params,
                      "method=occlusion\npatch=%d\nstride=%d\nbaseline=%s\ntarget=%s\nsplit=%s\nstart=%lld\n"

@@ -25,6 +25,7 @@ typedef struct {
     double loss;
     const rm_metrics *met;
     const rm_fusion *fusion;           /* NULL: one model */
+    const char *resize;                /* rm_inference's: "" unless --resize converted the images */
 } eval_report;
 
 void rm_eval_config_defaults(rm_eval_config *cfg)
@@ -67,6 +68,7 @@ static void print_summary(const eval_report *r, FILE *out)
         fprintf(out, "model:     %s (%s)\n", r->model_label, r->net_label);
     }
     fprintf(out, "data:      %s, %s split\n", r->cfg->data_path, rm_split_label(r->cfg->split));
+    if (*r->resize) fprintf(out, "resize:    %s (--resize: converted as read)\n", r->resize);
     fprintf(out, "records:   %lld\n", (long long)r->met->count);
     fprintf(out, "accuracy:  %.4f (%lld of %lld correct)%s\n", r->met->accuracy, (long long)r->met->correct,
             (long long)r->met->count, f ? ", fused" : "");
@@ -159,6 +161,10 @@ static void write_json(FILE *f, const eval_report *r)
     rm_json_write_string(f, r->model_label);
     fputs(",\n  \"data\": ", f);
     rm_json_write_string(f, r->cfg->data_path);
+    if (*r->resize) {
+        fputs(",\n  \"resize\": ", f);
+        rm_json_write_string(f, r->resize);
+    }
     fprintf(f, ",\n  \"split\": \"%s\",\n  \"count\": %lld,\n  \"correct\": %lld,\n  \"accuracy\": ",
             rm_split_label(r->cfg->split), (long long)r->met->count, (long long)r->met->correct);
     rm_json_write_number(f, r->met->accuracy);
@@ -214,6 +220,7 @@ static void write_csv(FILE *f, const eval_report *r)
     csv_field(f, "", r->model_label);
     fputs(" data=", f);
     csv_field(f, "", r->cfg->data_path);
+    if (*r->resize) fprintf(f, " resize=%s", r->resize);
     fprintf(f, " split=%s\n# count=%lld correct=%lld accuracy=%.10g loss=%.10g\n", rm_split_label(r->cfg->split),
             (long long)r->met->count, (long long)r->met->correct, r->met->accuracy, r->loss);
     for (int m = 0; r->fusion && m < r->fusion->num_models; m++) {
@@ -275,7 +282,8 @@ static int evaluate(const rm_eval_config *c, const char *fuse_label, rm_inferenc
     r->cfg = c;
     r->met = met;
     if (c->num_fuse) {
-        RM_TRY(rm_fusion_run(fu, c->fuse_paths, c->weights, c->num_fuse, c->data_path, c->split, c->batch));
+        RM_TRY(rm_fusion_run(fu, c->fuse_paths, c->weights, c->num_fuse, c->data_path, c->split, c->batch,
+                             c->resize));
         const rm_model *first = &fu->members[0].model;
         r->model_label = fuse_label;
         r->net_label = "fusion";
@@ -284,8 +292,11 @@ static int evaluate(const rm_eval_config *c, const char *fuse_label, rm_inferenc
         r->confusion = fu->result.confusion;
         r->loss = fu->result.loss;
         r->fusion = fu;
+        r->resize = fu->members[0].resize;
     } else {
-        RM_TRY(rm_inference_run(inf, c->model_path, c->data_path, c->split, c->batch, 0));
+        rm_inference_options opt = {.split = c->split, .batch = c->batch, .resize = c->resize};
+        RM_TRY(rm_inference_run_with(inf, c->model_path, c->data_path, &opt));
+        r->resize = inf->resize;
         r->model_label = c->model_path;
         r->net_label = inf->net_name;
         r->num_classes = inf->model.num_classes;

@@ -23,6 +23,8 @@ typedef struct {
     int summary_only;               /* the report without the class table and confusion matrix */
     const char *out_path;           /* also write the results: JSON if it ends in .json, else CSV */
     int force;                      /* overwrite an existing out_path */
+    int resize;                     /* images of another size or channel count than the model's input are
+                                       converted as they are read (--resize; recorded in the results) */
 } rm_eval_config;
 
 void rm_eval_config_defaults(rm_eval_config *cfg);

@@ -90,7 +90,7 @@ static int fuse(rm_fusion *f)
 }
 
 int rm_fusion_run(rm_fusion *f, const char *const *model_paths, const double *weights, int num_models,
-                  const char *data_path, int split, int batch)
+                  const char *data_path, int split, int batch, int resize)
 {
     memset(f, 0, sizeof *f);
     if (num_models < 1) return rm_error("fusion: no models given");
@@ -100,7 +100,8 @@ int rm_fusion_run(rm_fusion *f, const char *const *model_paths, const double *we
     if (!f->members) return -1;
     for (int m = 0; m < num_models; m++) {
         f->num_models = m + 1;   /* rm_fusion_free frees what was started */
-        RM_TRY(rm_inference_run(&f->members[m], model_paths[m], data_path, split, batch, 1));
+        rm_inference_options opt = {.split = split, .batch = batch, .want_logits = 1, .resize = resize};
+        RM_TRY(rm_inference_run_with(&f->members[m], model_paths[m], data_path, &opt));
     }
     f->num_classes = f->members[0].model.num_classes;
     f->count = f->members[0].count;

@@ -11,17 +11,29 @@
 #include "nn/model_fold.h"
 #include "train/train.h"
 
-int rm_model_check_dataset(const rm_model *m, const char *model_path, const rm_dataset *ds)
+static int gray_or_rgb(int c) { return c == 1 || c == 3; }
+
+int rm_model_check_dataset(const rm_model *m, const char *model_path, const rm_dataset *ds, rm_shape_policy shape)
 {
     const rm_shape *in = &m->def.input;
-    if (in->c != ds->channels || in->h != ds->height || in->w != ds->width)
+    int differ = in->c != ds->channels || in->h != ds->height || in->w != ds->width;
+    if (differ && shape == RM_SHAPE_RESIZE && !(gray_or_rgb(in->c) && gray_or_rgb(ds->channels)))
         return rm_error("%s expects %dx%dx%d inputs but %s holds %dx%dx%d images (channels x height x width); "
-                        "ingest the images again at the model's input with --size %dx%d --channels %d%s",
+                        "--resize converts gray (1 channel) and RGB (3) images only: ingest the images again at "
+                        "the model's input with --size %dx%d --channels %d",
+                        model_path, in->c, in->h, in->w, ds->path, ds->channels, ds->height, ds->width, in->w, in->h,
+                        in->c);
+    if (differ && shape != RM_SHAPE_RESIZE)
+        return rm_error("%s expects %dx%dx%d inputs but %s holds %dx%dx%d images (channels x height x width); "
+                        "ingest the images again at the model's input with --size %dx%d --channels %d%s%s",
                         model_path, in->c, in->h, in->w, ds->path, ds->channels, ds->height, ds->width, in->w, in->h,
                         in->c,
                         in->c == ds->channels ? ", or, for a fully convolutional imported model, import it again "
                                                 "with --size at the data's size"
-                                              : "");
+                                              : "",
+                        shape == RM_SHAPE_OFFER_RESIZE && gray_or_rgb(in->c) && gray_or_rgb(ds->channels)
+                            ? ", or pass --resize to convert the images to the model's input as they are read"
+                            : "");
     if (m->num_classes != ds->num_classes)
         return rm_error("%s has %d classes but %s has %d; ingest the data with --classes naming the model's "
                         "classes (relmask info %s lists them)",
@@ -41,6 +53,16 @@ int rm_model_check_dataset(const rm_model *m, const char *model_path, const rm_d
                             len >= sizeof list ? "..." : "");
         }
     return 0;
+}
+
+void rm_resize_describe(const rm_model *m, const rm_dataset *ds, char *out, size_t size)
+{
+    const rm_shape *in = &m->def.input;
+    if (in->c == ds->channels && in->h == ds->height && in->w == ds->width) {
+        if (size) *out = 0;
+        return;
+    }
+    snprintf(out, size, "%dx%dx%d from %dx%dx%d", in->c, in->h, in->w, ds->channels, ds->height, ds->width);
 }
 
 /* Labels and record indices of the selected split, in file order. */
@@ -67,16 +89,19 @@ static int select_records(rm_inference *inf, const rm_dataset *ds, int split)
 }
 
 /* Opens the dataset only to check it against the model and select records;
- * the loader reopens it (the loader reads mean/std per dataset channel, so
- * the shapes must agree before it is opened). */
-static int inspect_dataset(rm_inference *inf, const char *data_path, int split, int allow_unlabeled)
+ * the loader reopens it (it normalizes per model input channel, so the
+ * shapes must agree, or be converted with --resize, before it is opened). */
+static int inspect_dataset(rm_inference *inf, const char *data_path, int split, int allow_unlabeled, int resize)
 {
     rm_dataset ds;
     RM_TRY(allow_unlabeled ? rm_dataset_open_unlabeled_ok(&ds, data_path) : rm_dataset_open(&ds, data_path));
     inf->unlabeled = ds.unlabeled;
     int rc = rm_dataset_adopt_class_names(&ds, inf->model.num_classes, (const char *const *)inf->model.class_names,
                                           inf->model_path);
-    if (rc == 0) rc = rm_model_check_dataset(&inf->model, inf->model_path, &ds);
+    if (rc == 0)
+        rc = rm_model_check_dataset(&inf->model, inf->model_path, &ds,
+                                    resize ? RM_SHAPE_RESIZE : RM_SHAPE_OFFER_RESIZE);
+    if (rc == 0) rm_resize_describe(&inf->model, &ds, inf->resize, sizeof inf->resize);
     if (rc == 0) rc = select_records(inf, &ds, split);
     if (rc == 0)
         rm_dataset_fingerprint(inf->data_fingerprint, (int64_t)ds.count, ds.channels, ds.height, ds.width,
@@ -124,7 +149,8 @@ static int run_net(rm_inference *inf, const char *data_path, int split, int batc
     rm_loader *loader = NULL;
     rm_loader_config lc = {.path = data_path, .split = split, .batch = batch * ranks, .mean = m->norm_mean,
                            .std = m->norm_std, .allow_unlabeled = inf->unlabeled, .part = rm_ranks_rank(),
-                           .parts = ranks};
+                           .parts = ranks, .input_channels = m->def.input.c, .input_height = m->def.input.h,
+                           .input_width = m->def.input.w};
     float *mine = ranks > 1 ? rm_malloc(sizeof *mine * (size_t)inf->count * (size_t)m->num_classes, "logits") : NULL;
     int rc = ranks > 1 && !mine ? -1 : 0;
     if (rc == 0) rc = rm_infer_net_create(&net, m, batch);
@@ -162,9 +188,10 @@ static int read_net_name(rm_inference *inf, const char *model_path)
     return 0;
 }
 
-static int inference_run(rm_inference *inf, const char *model_path, const char *data_path, int split, int batch,
-                         int want_logits, int allow_unlabeled)
+int rm_inference_run_with(rm_inference *inf, const char *model_path, const char *data_path,
+                          const rm_inference_options *opt)
 {
+    const int split = opt->split, batch = opt->batch;
     memset(inf, 0, sizeof *inf);
     inf->model_path = model_path;
     if (batch < 1) return rm_error("batch size %d, expected >= 1", batch);
@@ -174,20 +201,22 @@ static int inference_run(rm_inference *inf, const char *model_path, const char *
         rm_warn("%s is from an incomplete training run (%d of %d epochs; relmask info %s says how to continue it)",
                 model_path, inf->model.num_epochs, planned, model_path);
     RM_TRY(read_net_name(inf, model_path));
-    RM_TRY(inspect_dataset(inf, data_path, split, allow_unlabeled));
-    return run_net(inf, data_path, split, batch, want_logits);
+    RM_TRY(inspect_dataset(inf, data_path, split, opt->allow_unlabeled, opt->resize));
+    return run_net(inf, data_path, split, batch, opt->want_logits);
 }
 
 int rm_inference_run(rm_inference *inf, const char *model_path, const char *data_path, int split, int batch,
                      int want_logits)
 {
-    return inference_run(inf, model_path, data_path, split, batch, want_logits, 0);
+    rm_inference_options opt = {.split = split, .batch = batch, .want_logits = want_logits};
+    return rm_inference_run_with(inf, model_path, data_path, &opt);
 }
 
 int rm_inference_run_unlabeled_ok(rm_inference *inf, const char *model_path, const char *data_path, int split,
                                   int batch, int want_logits)
 {
-    return inference_run(inf, model_path, data_path, split, batch, want_logits, 1);
+    rm_inference_options opt = {.split = split, .batch = batch, .want_logits = want_logits, .allow_unlabeled = 1};
+    return rm_inference_run_with(inf, model_path, data_path, &opt);
 }
 
 void rm_inference_free(rm_inference *inf)

@@ -24,6 +24,11 @@
  * mode keeps a window per file and reads from each file only the span of a
  * chunk's records that take their image from it.
  *
+ * A network input of another size or channel count (cfg->input_*, eval
+ * and predict --resize): the producer converts each image with a resizer
+ * made at open (core/image.h, the resampler of ingest --size) into one
+ * buffer, then augments and normalizes it as if it had been ingested so.
+ *
  * Threading: the prefetch thread prepares batch k+1 while the caller uses
  * batch k. It is deliberately single-threaded (no OpenMP): the training
  * thread runs oneDNN's OpenMP team at the same time, and preparing a batch
@@ -41,6 +46,7 @@
 #include "core/error.h"
 #include "core/h5lock.h"
 #include "core/h5util.h"
+#include "core/image.h"
 #include "core/pixels.h"
 #include "core/rng.h"
 
@@ -65,8 +71,11 @@ struct rm_loader {
     rm_augment aug;
     int augment;                  /* any augmentation enabled */
     uint64_t seed;
-    int C, H, W;
-    size_t plane, img_bytes;      /* H*W, C*H*W */
+    int C, H, W;                  /* the input shape the batches have */
+    size_t plane, img_bytes;      /* H*W, C*H*W of a dataset image as stored */
+    size_t in_elems;              /* C*H*W: floats per batch image */
+    rm_image_resizer *resizer;    /* the data's shape to C,H,W, NULL when they agree (producer thread only) */
+    uint8_t *resized;             /* [C, H, W] its output */
     rm_pixel_norm norm;           /* bytes: its table; interpolated values: scale and bias */
 
     size_t n;                     /* selected records */
@@ -260,7 +269,7 @@ static int fill_batch(rm_loader *L, size_t k, rm_batch *b)
 {
     const size_t B = (size_t)L->rows, first = k * (size_t)L->batch_size + (size_t)L->row0;
     const size_t count = first >= L->n ? 0 : L->n - first < B ? L->n - first : B;
-    const size_t elems = L->img_bytes;   /* floats per image */
+    const size_t elems = L->in_elems;
     for (size_t i = 0; i < count; i++) {
         size_t oi = first + i;
         int64_t pos = L->order[oi];
@@ -275,6 +284,10 @@ static int fill_batch(rm_loader *L, size_t k, rm_batch *b)
                   (slot * L->chunk + (size_t)(rec % (int64_t)L->chunk)) * L->img_bytes;
         } else {
             src = (alt ? L->alt_cache : L->cache) + (size_t)pos * L->img_bytes;
+        }
+        if (L->resizer) {
+            rm_image_resizer_apply(L->resizer, src, L->resized);
+            src = L->resized;
         }
         prepare_image(L, src, rec, b->images + i * elems);
         b->labels[i] = L->ds.labels[rec];
@@ -512,11 +525,16 @@ static int open_impl(rm_loader *L, const rm_loader_config *cfg)
     L->aug = cfg->augment;
     L->augment = cfg->augment.hflip || cfg->augment.shift > 0 || cfg->augment.rotate_deg > 0;
     L->seed = cfg->seed;
-    L->C = L->ds.channels;
-    L->H = L->ds.height;
-    L->W = L->ds.width;
+    L->img_bytes = (size_t)L->ds.channels * L->ds.height * L->ds.width;
+    L->C = cfg->input_channels ? cfg->input_channels : L->ds.channels;
+    L->H = cfg->input_height ? cfg->input_height : L->ds.height;
+    L->W = cfg->input_width ? cfg->input_width : L->ds.width;
     L->plane = (size_t)L->H * L->W;
-    L->img_bytes = (size_t)L->C * L->plane;
+    L->in_elems = (size_t)L->C * L->plane;
+    if (L->C != L->ds.channels || L->H != L->ds.height || L->W != L->ds.width) {
+        RM_TRY(rm_image_resizer_create(&L->resizer, L->ds.channels, L->ds.height, L->ds.width, L->C, L->H, L->W));
+        if (!(L->resized = rm_malloc(L->in_elems, "resized image"))) return -1;
+    }
 
     for (int c = 0; c < L->C; c++) {
         double m = cfg->mean ? cfg->mean[c] : 0.0, s = cfg->std ? cfg->std[c] : 1.0;
@@ -540,7 +558,7 @@ static int open_impl(rm_loader *L, const rm_loader_config *cfg)
         if (split_selected(L->split, L->ds.split[i])) L->sel[k++] = (int64_t)i;
 
     size_t batch_floats;
-    RM_TRY(rm_size_mul(&batch_floats, (size_t)L->rows, L->img_bytes, SIZE_MAX / sizeof(float), "batch buffer"));
+    RM_TRY(rm_size_mul(&batch_floats, (size_t)L->rows, L->in_elems, SIZE_MAX / sizeof(float), "batch buffer"));
     for (int i = 0; i < 2; i++) {
         rm_batch *b = &L->buf[i];
         b->images = rm_calloc(batch_floats, sizeof *b->images, "batch images");
@@ -659,6 +677,8 @@ void rm_loader_close(rm_loader *L)
     free(L->sel);
     free(L->order);
     free(L->xmap);
+    rm_image_resizer_destroy(L->resizer);
+    free(L->resized);
     free(L->cache);
     free(L->alt_cache);
     free(L->use_alt);

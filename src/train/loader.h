@@ -42,6 +42,11 @@ typedef struct {
     int drop_last;          /* skip the final partial batch (training) */
     rm_augment augment;     /* all zero: none */
     const float *mean, *std;/* per channel: x' = (x/255 - mean) / std */
+    /* The network's input when it differs from the dataset's images
+     * (--resize): each image is converted as rm_image_convert does, as
+     * ingest --size --channels would have, before augmentation and
+     * normalization; mean/std are then per input channel. 0: the data's. */
+    int input_channels, input_height, input_width;
     uint64_t seed;
     size_t cache_bytes;     /* default 2 GiB when 0 */
     /* Optional second source with the same records (count, shape, labels,
@@ -59,7 +64,7 @@ typedef struct {
 
 typedef struct {
     /* batch rows: the batch, or batch / parts */
-    float *images;          /* [rows, C, H, W] normalized; rows >= count are zero */
+    float *images;          /* [rows, C, H, W] normalized (the input shape); rows >= count are zero */
     int32_t *labels;        /* [rows]; rows >= count are 0 */
     int64_t *indices;       /* [rows] record indices in the file */
     uint8_t *from_alt;      /* [rows] 1: the row's image came from alt_path */

@@ -60,6 +60,7 @@ static int write_attrs(hid_t f, const rm_predict_config *c, const rm_inference *
     RM_TRY(rm_h5_attr_set_string(f, "data_path", c->data_path));
     RM_TRY(rm_h5_attr_set_string(f, "data_fingerprint", inf->data_fingerprint));
     RM_TRY(rm_h5_attr_set_string(f, "split", rm_split_label(c->split)));
+    if (*inf->resize) RM_TRY(rm_h5_attr_set_string(f, "resize", inf->resize));
     RM_TRY(rm_h5_attr_set_int(f, "num_classes", m->num_classes));
     if (inf->unlabeled) RM_TRY(rm_h5_attr_set_int(f, "unlabeled", 1));
     return rm_h5_attr_set_strings(f, "class_names", m->num_classes, (const char *const *)m->class_names);
@@ -98,7 +99,9 @@ int rm_predict(const rm_predict_config *c)
     rm_output out = {.slot = -1};
     RM_TRY(rm_ranks_agree(writer ? rm_output_begin(&out, c->out_path, c->force) : 0));
     rm_inference inf;
-    int rc = rm_ranks_agree(rm_inference_run_unlabeled_ok(&inf, c->model_path, c->data_path, c->split, c->batch, 1));
+    rm_inference_options opt = {.split = c->split, .batch = c->batch, .want_logits = 1, .allow_unlabeled = 1,
+                                .resize = c->resize};
+    int rc = rm_ranks_agree(rm_inference_run_with(&inf, c->model_path, c->data_path, &opt));
     if (rc == 0 && writer) rc = write_predictions(&out, c, &inf);
     rc = rm_ranks_agree(rc);
     if (rc != 0 && writer) rm_output_abort(&out);

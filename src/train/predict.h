@@ -10,6 +10,8 @@ typedef struct {
     int split;                  /* RM_SPLIT_*, or -1 (default) for all records */
     int batch;                  /* records per forward pass (256) */
     int force;                  /* overwrite an existing out_path */
+    int resize;                 /* convert images of another size or channel count than the model's input as
+                                   they are read (--resize; the file's resize attribute says from what) */
     const char *command_line;   /* the file's command_line attribute (NULL: "") */
 } rm_predict_config;
 

@@ -113,10 +113,21 @@ void rm_eval_result_free(rm_eval_result *r);
 #define RM_PREDICTIONS_SCHEMA "relmask.predictions"
 #define RM_PREDICTIONS_SCHEMA_VERSION 1
 
-/* Checks that a dataset fits a model: input shape, class count, class
- * names. "M.h5 expects 1x48x48 inputs with 7 classes but D.h5 holds
- * 1x28x28 images with 10 classes". */
-int rm_model_check_dataset(const rm_model *m, const char *model_path, const rm_dataset *ds);
+/* What rm_model_check_dataset does with images of another size or
+ * channel count than the model's input. */
+typedef enum {
+    RM_SHAPE_MATCH = 0,         /* refuse, saying what to ingest (a command without --resize) */
+    RM_SHAPE_OFFER_RESIZE = 1,  /* refuse, and name --resize too */
+    RM_SHAPE_RESIZE = 2,        /* accept gray or RGB of any size (--resize: converted on the fly) */
+} rm_shape_policy;
+
+/* Checks that a dataset fits a model: input shape (per `shape`), class
+ * count, class names. "M.h5 expects 1x48x48 inputs but D.h5 holds 1x28x28
+ * images (channels x height x width); ingest the images again ...". */
+int rm_model_check_dataset(const rm_model *m, const char *model_path, const rm_dataset *ds, rm_shape_policy shape);
+/* "3x64x64 from 1x48x48" (the model's input from the data's images) when
+ * they differ, else "": the provenance of a --resize run. */
+void rm_resize_describe(const rm_model *m, const rm_dataset *ds, char *out, size_t size);
 
 typedef struct {
     const char *model_path;
@@ -129,7 +140,16 @@ typedef struct {
     char data_fingerprint[17];  /* rm_dataset_fingerprint of the whole dataset */
     char net_name[64];          /* the model's net_name attribute */
     int unlabeled;              /* the dataset is unlabeled (labels -1) */
+    char resize[64];            /* rm_resize_describe: "" unless the images were converted (--resize) */
 } rm_inference;
+
+typedef struct {
+    int split;                  /* RM_SPLIT_*, or -1 for all records */
+    int batch;
+    int want_logits;
+    int allow_unlabeled;        /* as rm_inference_run_unlabeled_ok */
+    int resize;                 /* convert the images to the model's input size and channels (--resize) */
+} rm_inference_options;
 
 /* Loads the model, checks the dataset against it and runs the network over
  * the split (-1: all records) in file order, normalized with the model's
@@ -141,6 +161,9 @@ int rm_inference_run(rm_inference *inf, const char *model_path, const char *data
  * accuracy and loss are NaN. Without class names it takes the model's. */
 int rm_inference_run_unlabeled_ok(rm_inference *inf, const char *model_path, const char *data_path, int split,
                                   int batch, int want_logits);
+/* Both of the above, and --resize. */
+int rm_inference_run_with(rm_inference *inf, const char *model_path, const char *data_path,
+                          const rm_inference_options *opt);
 void rm_inference_free(rm_inference *inf);
 
 /* Softmax of one row of logits z [k] into p [k], in double precision after
@@ -164,9 +187,10 @@ typedef struct {
  * with `weights` (NULL: equal; else non-negative with a positive sum, then
  * normalized). The models must agree on input shape and class names
  * (errors name the file that differs); each is checked against the
- * dataset as rm_inference_run does. Call rm_fusion_free whatever the result. */
+ * dataset as rm_inference_run does (resize: as --resize). Call
+ * rm_fusion_free whatever the result. */
 int rm_fusion_run(rm_fusion *f, const char *const *model_paths, const double *weights, int num_models,
-                  const char *data_path, int split, int batch);
+                  const char *data_path, int split, int batch, int resize);
 void rm_fusion_free(rm_fusion *f);
 
 #endif

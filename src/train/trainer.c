@@ -324,21 +324,24 @@ static int prepare_model(trainer *t)
                    "(--strict-net refuses instead)",
                    m->def.name, was, feed->path, feed->num_classes, feed->num_classes);
     }
+    /* eval, predict and relevance --resize convert on the fly; fine-tuning at another size is ingesting again */
+    const char *no_resize = c->init_from ? "; train takes no --resize (eval, predict and relevance do): to fine-tune "
+                                           "at the network's input, ingest the images again at its size" : "";
     if (rc != 0) {
         /* reported */
     } else if (feed->height != m->def.input.h || feed->width != m->def.input.w)
         rc = rm_error("network %s expects %dx%dx%d inputs but %s holds %dx%dx%d images; ingest the images at "
                       "--size %dx%d, or train a network made for %dx%d (a copy of its .cfg with input = %dx%dx%d "
-                      "and layers that fit, as nets/fer-small-28.cfg is for 28x28)",
+                      "and layers that fit, as nets/fer-small-28.cfg is for 28x28)%s",
                       m->def.name, m->def.input.c, m->def.input.h, m->def.input.w, feed->path, feed->channels,
                       feed->height, feed->width, m->def.input.w, m->def.input.h, feed->width, feed->height,
-                      feed->channels, feed->height, feed->width);
+                      feed->channels, feed->height, feed->width, no_resize);
     else if (feed->channels != m->def.input.c)
         rc = rm_error("network %s expects %dx%dx%d inputs but %s holds %dx%dx%d images; give --input-channels %d "
                       "to widen its first layer (an encoded file with a relevance channel), or ingest the images "
-                      "with --channels %d",
+                      "with --channels %d%s",
                       m->def.name, m->def.input.c, m->def.input.h, m->def.input.w, feed->path, feed->channels,
-                      feed->height, feed->width, feed->channels, m->def.input.c);
+                      feed->height, feed->width, feed->channels, m->def.input.c, no_resize);
     else if (feed->num_classes != m->def.classes)
         rc = rm_error("network %s has %d outputs but %s has %d classes (--strict-net: leave it out to give the "
                       "last dense layer one output per class)", m->def.name, m->def.classes, feed->path,
