@@ -54,7 +54,7 @@ BIN       := $(BUILD)/relmask
 TEST_BIN  := $(BUILD)/relmask-tests
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check test bench fuzz fuzz-build experiment experiment-runs sweep sweep-cell mnist fashion-mnist install \
+.PHONY: all deps check test bench bench-experiment fuzz fuzz-build experiment experiment-runs sweep sweep-cell mnist fashion-mnist install \
         uninstall clean distclean
 all: $(BIN)
 
@@ -113,6 +113,15 @@ check test: deps $(BIN) $(TEST_BIN)
 bench: $(BIN) $(BENCH_BIN)
 	@scripts/deps.sh --bench
 	@BUILD=$(BUILD) THREADS=$(BENCH_THREADS) MPI=$(MPI) bench/run.sh
+
+# make bench-experiment: the whole experiment, relmask's stages against the
+# PyTorch pipeline in bench/peers/experiment_torch.py on the same data, one
+# JSON line per stage (bench/experiment.sh; docs/benchmarks.md, "The whole
+# job"). One seed by default (BENCH_EXPERIMENT_SEEDS), BENCH_THREADS threads
+# on both sides; BENCH_EXPERIMENT_TINY=1 runs a miniature in a few minutes.
+bench-experiment: $(BIN)
+	@scripts/deps.sh --bench
+	@BUILD=$(BUILD) BENCH_THREADS=$(BENCH_THREADS) bench/experiment.sh
 
 # make fuzz: builds every fuzz target with clang (libFuzzer, ASan, UBSan) in
 # $(FUZZ_BUILD) and runs each for FUZZ_SECONDS on a fresh copy of its seed

@@ -9,7 +9,9 @@ PKGS="gcc make libc6-dev libdnnl-dev libhdf5-dev hdf5-tools libcriterion-dev
       libpng-dev libjpeg-dev libtiff-dev zlib1g-dev
       libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
 # --bench: also the peers that `make bench` measures side by side.
-has --bench && PKGS="$PKGS python3 python3-torch python3-numpy libopenblas0-openmp"
+# (python3-h5py and GNU time: make bench-experiment's PyTorch pipeline reads
+# the HDF5 datasets, and each relmask stage is timed with /usr/bin/time.)
+has --bench && PKGS="$PKGS python3 python3-torch python3-numpy python3-h5py libopenblas0-openmp time"
 # --fuzz: clang with libFuzzer and the sanitizer runtimes (Debian's clang
 # only recommends libclang-rt-14-dev, which holds libclang_rt.fuzzer) and
 # LLVM's OpenMP runtime for clang's -fopenmp.
