@@ -54,7 +54,7 @@ BIN       := $(BUILD)/relmask
 TEST_BIN  := $(BUILD)/relmask-tests
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check test bench bench-experiment fuzz fuzz-build experiment experiment-runs sweep sweep-cell mnist fashion-mnist install \
+.PHONY: all deps check test bench bench-experiment bench-memory fuzz fuzz-build experiment experiment-runs sweep sweep-cell mnist fashion-mnist install \
         uninstall clean distclean
 all: $(BIN)
 
@@ -122,6 +122,13 @@ bench: $(BIN) $(BENCH_BIN)
 bench-experiment: $(BIN)
 	@scripts/deps.sh --bench
 	@BUILD=$(BUILD) BENCH_THREADS=$(BENCH_THREADS) bench/experiment.sh
+
+# make bench-memory: the peak RSS of every stage at BENCH_MEMORY_RECORDS
+# synthetic faces (the experiment's 20,000 source faces and ten times that),
+# and how much each peak grows (bench/bench_memory.c; docs/benchmarks.md).
+BENCH_MEMORY_RECORDS ?= 20000,200000
+bench-memory: $(BIN) $(BUILD)/bench/bench_memory
+	@$(BUILD)/bench/bench_memory --records $(BENCH_MEMORY_RECORDS) --threads $(BENCH_THREADS)
 
 # make fuzz: builds every fuzz target with clang (libFuzzer, ASan, UBSan) in
 # $(FUZZ_BUILD) and runs each for FUZZ_SECONDS on a fresh copy of its seed
