@@ -238,6 +238,29 @@ Test(import_tfjs, same_pooling_with_asymmetric_pads_and_valid_cell_averages)
     assert_logits(logits, "logits_pooled", 3);
 }
 
+/* Pad and PadV2 by zeros become the pads of the layer reading them: the
+ * 'SAME' stride-2 convolution's own pads, computed on the padded 19x19
+ * input (1,1), plus the Pad's (top 1, left 2, bottom 2, right 1); the max
+ * pooling of the Relu's output takes the PadV2; the 'VALID' average pooling
+ * takes its Pad as cells it counts. Logits are the numpy interpreter's. */
+Test(import_tfjs, pad_nodes_fold_into_the_convolution_and_pooling_reading_them)
+{
+    char *out;
+    int rc = import(&out, fixture("padded/model.json"), "--classes a,b,c");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "net %s", tu_path(dir, "m.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "conv 3x3 /2 p2,3,3,2") && strstr(out, "6x10x10"), "the convolution's pads:\n%s", out);
+    cr_assert(strstr(out, "maxpool 2x2 p0,0,1,1"), "the max pooling's pads:\n%s", out);
+    cr_assert(strstr(out, "avgpool 2x2 /2 p1,0,0,1") && !strstr(out, "excl-pad") && strstr(out, "6x5x5"),
+              "the average pooling counts the Pad's zeros:\n%s", out);
+    free(out);
+    float logits[N * 3];
+    predicted_logits(tu_path(dir, "m.h5"), "images_quant", 16, "a,b,c", logits);
+    assert_logits(logits, "logits_padded", 3);
+}
+
 /* A copy of fixture directory `name` (model.json and the shards listed;
  * a shard the fixture lacks is skipped) in the scratch directory, `from`
  * replaced by `to` in model.json (from NULL: unchanged) and shard `cut`
@@ -470,6 +493,45 @@ static char *layers_copy(const char *name, const char *from, const char *to, con
 {
     static const char *const shards[] = {"group1-shard1of1.bin", "group2-shard1of1.bin"};
     return edited_copy(name, shards, 2, from, to, cut);
+}
+
+/* A Pad that no convolution or pooling can take, or that is not by zeros
+ * of height and width, is refused naming the node. */
+Test(import_tfjs, pads_that_cannot_fold_are_refused_naming_the_node)
+{
+    const char *avg = "\"name\": \"pool\", \"op\": \"AvgPool\"", *max = "\"name\": \"pool\", \"op\": \"MaxPool\"";
+    refused("(MaxPool): reads 'pad3', zero-padded by node ", layers_copy("padded", avg, max, NULL), "--classes a,b,c");
+    refused("'pad3' (Pad), and its input may be negative", layers_copy("padded", avg, max, NULL), "--classes a,b,c");
+    refused("'pad2' (PadV2): constant_values 'fc/b' holds 3 values; expected one",
+            layers_copy("padded", "\"pad2/p\", \"pad2/value\"", "\"pad2/p\", \"fc/b\"", NULL), "--classes a,b,c");
+    refused("'pad1' (Pad): paddings 'mean/axes' is not an int32 [4,2] constant",
+            layers_copy("padded", "[\"input\", \"pad1/p\"]", "[\"input\", \"mean/axes\"]", NULL),
+            "--classes a,b,c");
+    refused("(Mean): reads 'pad3', zero-padded by 1,0,0,1 (top, left, bottom, right) by node ",
+            layers_copy("padded", "[\"pool\", \"mean/axes\"]", "[\"pad3\", \"mean/axes\"]", NULL),
+            "--classes a,b,c");
+    refused("'zero_padding2d_1' (ZeroPadding2D): its padding is not a number, [h, w] or [[top, bottom], "
+            "[left, right]]",
+            layers_copy("layers_pad", "\"padding\": 1,", "\"padding\": \"x\",", NULL), "--classes a,b,c");
+}
+/* ZeroPadding2D in a layers model folds like a Pad: into the 'same'
+ * stride-2 convolution (its pads on the padded 19x19 input), the max
+ * pooling after the relu, and the average pooling (counting the zeros). */
+Test(import_tfjs, layers_zero_padding_folds_into_the_layer_reading_it)
+{
+    char *out;
+    int rc = import(&out, fixture("layers_pad/model.json"), "--classes a,b,c");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = tu_run_cli(&out, "net %s", tu_path(dir, "m.h5"));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "conv 3x3 /2 p2,3,3,2") && strstr(out, "maxpool 2x2 /2   4x6x6") &&
+                  strstr(out, "avgpool 2x2 /2 p1,0,0,1") && !strstr(out, "excl-pad"),
+              "the pads folded:\n%s", out);
+    free(out);
+    float logits[N * 3];
+    predicted_logits(tu_path(dir, "m.h5"), "images_quant", 16, "a,b,c", logits);
+    assert_logits(logits, "logits_layers_pad", 3);
 }
 
 Test(import_tfjs, layers_model_refusals_name_the_layer_or_the_weight)

@@ -64,6 +64,24 @@ void imp_take_pad(imp_builder *b, imp_window *win)
     memset(&b->pad, 0, sizeof b->pad);
 }
 
+int imp_zero_pad(imp_builder *b, const int64_t side[4], const char *node, int index)
+{
+    RM_TRY(imp_need_spatial(b));
+    for (int i = 0; i < 4; i++)
+        if (side[i] < 0 || side[i] > 64)
+            return imp_fail(b, "pads %lld,%lld,%lld,%lld (top, left, bottom, right); relmask folds pads of 0..64 "
+                               "(a negative pad crops)",
+                            (long long)side[0], (long long)side[1], (long long)side[2], (long long)side[3]);
+    imp_pad *pad = &b->pad;
+    if (!has_pad(pad)) {
+        const imp_layer *src = b->src >= 0 ? &b->layers[b->src] : NULL;
+        pad->nonneg = src && src->type == RM_LAYER_RELU && src->slope == 0;
+    }
+    for (int i = 0; i < 4; i++) pad->pads[i] += (int)side[i];
+    pad->node = node && node[0] ? node : "?", pad->index = index;
+    return 0;
+}
+
 imp_layer *imp_add_layer(imp_builder *b, rm_layer_type type)
 {
     if (imp_pad_refuse(b, NULL)) return NULL;

@@ -104,6 +104,10 @@ typedef struct {
 int imp_pad_refuse(imp_builder *b, const imp_tensor *t);
 /* Adds the data input's pending padding to win's pads and clears it. */
 void imp_take_pad(imp_builder *b, imp_window *win);
+/* A Pad by zeros of the data input's height and width, side[] top, left,
+ * bottom, right (0..64 each), left pending for the layer that reads it; a
+ * Pad of a Pad adds up. node and index name the Pad in later errors. */
+int imp_zero_pad(imp_builder *b, const int64_t side[4], const char *node, int index);
 /* An error unless the data is an image tensor [C,H,W]. */
 int imp_need_spatial(imp_builder *b);
 /* Layers every format maps onto; each updates the shape. */

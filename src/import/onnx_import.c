@@ -369,19 +369,7 @@ static int map_pad(importer *im, const Onnx__NodeProto *n, int index)
                         (long long)p[0], (long long)p[1], (long long)p[2], (long long)p[3], (long long)p[4],
                         (long long)p[5], (long long)p[6], (long long)p[7]);
     const int64_t side[4] = {p[2], p[3], p[6], p[7]};   /* top, left, bottom, right */
-    for (int i = 0; i < 4; i++)
-        if (side[i] < 0 || side[i] > 64)
-            return imp_fail(&im->b, "pads %lld,%lld,%lld,%lld (top, left, bottom, right); relmask folds pads of "
-                                    "0..64 (a negative pad crops)",
-                            (long long)side[0], (long long)side[1], (long long)side[2], (long long)side[3]);
-    imp_pad *pad = &im->b.pad;
-    if (!pad->pads[0] && !pad->pads[1] && !pad->pads[2] && !pad->pads[3]) {
-        const imp_layer *src = im->b.src >= 0 ? &im->b.layers[im->b.src] : NULL;
-        pad->nonneg = src && src->type == RM_LAYER_RELU && src->slope == 0;
-    }
-    for (int i = 0; i < 4; i++) pad->pads[i] += (int)side[i];   /* a Pad of a Pad adds up */
-    pad->node = n->name && n->name[0] ? n->name : "?", pad->index = index;
-    return 0;
+    return imp_zero_pad(&im->b, side, n->name, index);
 }
 
 /* How many node inputs and graph outputs name the tensor. */

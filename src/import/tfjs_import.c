@@ -140,7 +140,9 @@ int tfjs_window(imp_builder *b, int size, int stride, int dilation, int same, im
     *win = imp_window_sym(size, stride, 0);
     win->dilation = dilation;
     if (!same) return 0;
-    int64_t in[2] = {b->h, b->w}, span = (int64_t)(size - 1) * dilation + 1;
+    /* a pending Pad's zeros are part of the input 'SAME' pads */
+    int64_t in[2] = {b->h + b->pad.pads[0] + b->pad.pads[2], b->w + b->pad.pads[1] + b->pad.pads[3]};
+    int64_t span = (int64_t)(size - 1) * dilation + 1;
     for (int a = 0; a < 2; a++) {
         int64_t out = (in[a] + stride - 1) / stride;
         int64_t total = (out - 1) * stride + span - in[a];
@@ -228,6 +230,7 @@ static int map_conv(importer *im, const tfjs_node *n, int depthwise, int fused)
         }
         if (!(bias = imp_copy_floats(b->f, O, 1))) return free(weight), -1;
     }
+    imp_take_pad(&im->b, &win);   /* a zero Pad before a convolution is its zero padding */
     RM_TRY(imp_conv(&im->b, (int)O, &win, depthwise ? (int)C : 1, weight, bias));
     if (relu) return imp_relu(&im->b, relu == 2 ? attr_float(n, "leakyrelu_alpha", 0.2) : 0, relu == 6 ? 6 : INFINITY);
     return 0;
@@ -238,8 +241,24 @@ int tfjs_pool(imp_builder *b, rm_layer_type type, int size, int stride, int same
     RM_TRY(imp_need_spatial(b));
     imp_window win;
     RM_TRY(tfjs_window(b, size, stride, 1, same, &win));
-    /* TensorFlow's average pooling divides by the valid cells of each window */
-    return imp_pool(b, type, &win, 0);
+    const imp_pad *pad = &b->pad;
+    int own = win.pads[0] | win.pads[1] | win.pads[2] | win.pads[3];
+    int count_pad = 0;   /* TensorFlow's average pooling divides by the valid cells of each window */
+    if (pad->pads[0] | pad->pads[1] | pad->pads[2] | pad->pads[3]) {
+        if (type == RM_LAYER_MAXPOOL && !pad->nonneg)
+            return imp_fail(b, "reads '%s', zero-padded by node %d '%s' (Pad), and its input may be negative: a "
+                               "zero pad then differs from max pooling's own padding (which never wins); relmask "
+                               "folds a Pad into a max pooling only after a Relu",
+                            b->in->name, pad->index, pad->node);
+        if (type == RM_LAYER_AVGPOOL && own)
+            return imp_fail(b, "reads '%s', zero-padded by node %d '%s' (Pad), with 'SAME' pads of its own: the "
+                               "divisor counts the Pad's zeros but not its own pads, which relmask's average "
+                               "pooling cannot tell apart",
+                            b->in->name, pad->index, pad->node);
+        count_pad = 1;   /* the Pad's zeros are data to the pooling */
+    }
+    imp_take_pad(b, &win);
+    return imp_pool(b, type, &win, count_pad);
 }
 
 static int map_pool(importer *im, const tfjs_node *n, rm_layer_type type)
@@ -255,6 +274,35 @@ static int map_pool(importer *im, const tfjs_node *n, rm_layer_type type)
     char buf[32];
     const char *padding = attr_string(n, "padding", buf, sizeof buf);
     return tfjs_pool(&im->b, type, (int)ks[1], win.stride, padding && !strcmp(padding, "SAME"));
+}
+
+/* Pad / PadV2 by zeros of height and width (paddings [[0,0],[top,bottom],
+ * [left,right],[0,0]] in NHWC), folded into the layer that reads it. */
+static int map_pad(importer *im, const tfjs_node *n, int index)
+{
+    const tfjs_const *p = const_input(im, n, 1, "paddings");
+    if (!p) return -1;
+    if (!p->is_int || p->ndims != 2 || p->dims[0] != 4 || p->dims[1] != 2)
+        return imp_fail(&im->b, "paddings '%s' is not an int32 [4,2] constant", p->name);
+    if (p->i[0] || p->i[1] || p->i[6] || p->i[7])
+        return imp_fail(&im->b, "pads the batch or channel axis (paddings %lld,%lld and %lld,%lld); relmask folds a "
+                                "Pad of height and width only",
+                        (long long)p->i[0], (long long)p->i[1], (long long)p->i[6], (long long)p->i[7]);
+    if (!strcmp(n->op, "PadV2") && n->ninputs > 2) {
+        const tfjs_const *v = const_input(im, n, 2, "constant_values");
+        if (!v) return -1;
+        if (v->count != 1)
+            return imp_fail(&im->b, "constant_values '%s' holds %lld values; expected one", v->name,
+                            (long long)v->count);
+        double value = v->is_int ? (double)v->i[0] : v->f[0];
+        if (value != 0)
+            return imp_fail(&im->b, "pads with the value %g; relmask folds only a Pad by zero (a layer's zero "
+                                    "padding)",
+                            value);
+    }
+    const int64_t side[4] = {p->i[2], p->i[4], p->i[3], p->i[5]};   /* top, left, bottom, right */
+    if (!(side[0] | side[1] | side[2] | side[3])) return 0;
+    return imp_zero_pad(&im->b, side, n->name, index);
 }
 
 /* Mean over height and width (axes 1 and 2 of NHWC): global average pooling. */
@@ -301,8 +349,8 @@ static int map_matmul(importer *im, const tfjs_node *n)
 static const char *const supported_ops =
     "Placeholder, Const, Conv2D, _FusedConv2D (BiasAdd[, Relu|Relu6|LeakyRelu]), DepthwiseConv2dNative, "
     "FusedDepthwiseConv2dNative, BiasAdd, Add/AddV2 (two tensors, or a constant), Sub/Mul/RealDiv by a constant, "
-    "Relu, Relu6, LeakyRelu, MaxPool, AvgPool, Mean over height and width, MatMul, Reshape/Squeeze to [N,C], Identity and a final "
-    "Softmax";
+    "Relu, Relu6, LeakyRelu, MaxPool, AvgPool, Mean over height and width, MatMul, Reshape/Squeeze to [N,C], "
+    "Pad/PadV2 by zeros (into the convolution or pooling reading it), Identity and a final Softmax";
 
 static int is_last(const importer *im, const tfjs_node *n)
 {
@@ -375,6 +423,8 @@ static int map_node(importer *im, tfjs_node *n, int index)
         RM_TRY(map_pool(im, n, RM_LAYER_AVGPOOL));
     } else if (!strcmp(op, "Mean")) {
         RM_TRY(map_mean(im, n));
+    } else if (!strcmp(op, "Pad") || !strcmp(op, "PadV2")) {
+        RM_TRY(map_pad(im, n, index));
     } else if (!strcmp(op, "MatMul")) {
         RM_TRY(map_matmul(im, n));
     } else if (!strcmp(op, "Reshape") || !strcmp(op, "Squeeze")) {

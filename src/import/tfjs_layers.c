@@ -51,8 +51,9 @@ typedef struct {
 static const char *const supported_classes =
     "InputLayer, Conv2D, DepthwiseConv2D, SeparableConv2D, BatchNormalization, Activation (linear, relu, relu6, "
     "leaky_relu; softmax as the output), ReLU, LeakyReLU, Softmax (as the output), MaxPooling2D, "
-    "AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape (a no-op or a flatten), "
-    "Dense, Dropout, SpatialDropout2D, Add, Concatenate, Rescaling";
+    "AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D (into the convolution or pooling "
+    "reading it), Flatten, Reshape (a no-op or a flatten), Dense, Dropout, SpatialDropout2D, Add, Concatenate, "
+    "Rescaling";
 
 /* The synthetic input of a Sequential model whose first layer carries the
  * input shape (no InputLayer); no Keras name has parentheses. */
@@ -224,6 +225,7 @@ static int map_conv(importer *im, const klayer *L, int depthwise, int separable)
         return imp_fail(&im->b, "filters %g (1 to 65536, a multiple of groups)", filters_d);
     imp_window win;
     RM_TRY(tfjs_window(&im->b, k, stride, dilation, same, &win));
+    imp_take_pad(&im->b, &win);   /* a ZeroPadding2D before a convolution is its zero padding */
     float *w = NULL, *bias = NULL;
     if (depthwise || separable) {
         int64_t shape[4] = {k, k, C, M};
@@ -286,6 +288,33 @@ static int map_batchnorm(importer *im, const klayer *L)
             return imp_fail(&im->b, "moving_variance[%lld] = %g is negative", (long long)c, l->var[c]);
     }
     return 0;
+}
+
+/* ZeroPadding2D: padding p, [h, w] or [[top, bottom], [left, right]],
+ * folded into the convolution or pooling that reads it. */
+static int map_zero_padding(importer *im, const klayer *L, int index)
+{
+    RM_TRY(channels_last(im, L));
+    const rm_json *v = cfg(L, "padding");
+    double n[4] = {1, 1, 1, 1};   /* top, bottom, left, right; Keras's default is 1 */
+    int ok = !v;
+    if (v && v->type == RM_JSON_NUMBER) n[0] = n[1] = n[2] = n[3] = v->number, ok = 1;
+    if (v && v->type == RM_JSON_ARRAY && v->count == 2) {
+        ok = 1;
+        for (int a = 0; a < 2; a++) {
+            const rm_json *e = &v->items[a];
+            if (e->type == RM_JSON_NUMBER) n[2 * a] = n[2 * a + 1] = e->number;
+            else if (e->type == RM_JSON_ARRAY && e->count == 2 && e->items[0].type == RM_JSON_NUMBER &&
+                     e->items[1].type == RM_JSON_NUMBER)
+                n[2 * a] = e->items[0].number, n[2 * a + 1] = e->items[1].number;
+            else ok = 0;
+        }
+    }
+    if (!ok) return imp_fail(&im->b, "its padding is not a number, [h, w] or [[top, bottom], [left, right]]");
+    int64_t side[4] = {(int64_t)n[0], (int64_t)n[2], (int64_t)n[1], (int64_t)n[3]};   /* top, left, bottom, right */
+    for (int i = 0; i < 4; i++)
+        if (n[i] != floor(n[i])) return imp_fail(&im->b, "its padding %g is not a whole number", n[i]);
+    return imp_zero_pad(&im->b, side, L->name, index);
 }
 
 static int map_pool(importer *im, const klayer *L, rm_layer_type type)
@@ -461,6 +490,8 @@ static int map_layer(importer *im, klayer *L, int index)
         RM_TRY(map_pool(im, L, RM_LAYER_MAXPOOL));
     } else if (is(c, "AveragePooling2D", "AvgPool2D")) {
         RM_TRY(map_pool(im, L, RM_LAYER_AVGPOOL));
+    } else if (is(c, "ZeroPadding2D", NULL)) {
+        RM_TRY(map_zero_padding(im, L, index));
     } else if (is(c, "GlobalAveragePooling2D", "GlobalAvgPool2D")) {
         RM_TRY(map_global_pool(im, L, 0));
     } else if (is(c, "GlobalMaxPooling2D", "GlobalMaxPool2D")) {
