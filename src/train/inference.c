@@ -151,8 +151,8 @@ static int run_net(rm_inference *inf, const char *data_path, int split, int batc
      * record count (docs/benchmarks.md, "Memory"). */
     rm_loader_config lc = {.path = data_path, .split = split, .batch = batch * ranks, .mean = m->norm_mean,
                            .std = m->norm_std, .cache_bytes = (size_t)4 << 20, .allow_unlabeled = inf->unlabeled,
-                           .part = rm_ranks_rank(), .parts = ranks, .input_channels = m->def.input.c, .input_height = m->def.input.h,
-                           .input_width = m->def.input.w};
+                           .part = rm_ranks_rank(), .parts = ranks, .input_channels = m->def.input.c,
+                           .input_height = m->def.input.h, .input_width = m->def.input.w};
     float *mine = ranks > 1 ? rm_malloc(sizeof *mine * (size_t)inf->count * (size_t)m->num_classes, "logits") : NULL;
     int rc = ranks > 1 && !mine ? -1 : 0;
     if (rc == 0) rc = rm_infer_net_create(&net, m, batch);
