@@ -329,13 +329,20 @@ $(ENCODE_DIR)/encoded_%.h5: $(RELEVANCE_DIR)/relevance.h5 $(TARGET) $(ENCODE_DIR
 # maps must not depend on the label: the source model explains its own
 # prediction (CHANNEL_RELEVANCE_TARGET=pred). A true-class map would carry
 # the label into the input (docs/experiment.md).
+# When that is what relevance.h5 explains already (RELEVANCE_TARGET=pred, the
+# default), the channel encodings read relevance.h5: the same maps, computed once.
+ifeq ($(RELEVANCE_ARGS),$(CHANNEL_RELEVANCE_ARGS))
+CHANNEL_RELEVANCE_FILE := $(RELEVANCE_DIR)/relevance.h5
+else
+CHANNEL_RELEVANCE_FILE := $(RELEVANCE_DIR)/relevance_channel.h5
+endif
 $(RELEVANCE_DIR)/relevance_channel.h5: $(SOURCE_MODEL_FILE) $(TARGET) $(RELEVANCE_DIR)/channel_relevance.params | $(BIN)
 	$(JOB) $(BIN) relevance --model $< --data $(TARGET) $$(cat $(RELEVANCE_DIR)/channel_relevance.params) --quiet \
 	  --force --out $@
 # The channel encoding from those maps, and with a constant plane instead
 # (to test channel models without relevance).
 $(ENCODE_DIR)/encoded_channel.h5 $(ENCODE_DIR)/encoded_channel-const.h5: $(ENCODE_DIR)/encoded_%.h5: \
-    $(RELEVANCE_DIR)/relevance_channel.h5 $(TARGET) $(ENCODE_DIR)/encode_%.params | $(BIN)
+    $(CHANNEL_RELEVANCE_FILE) $(TARGET) $(ENCODE_DIR)/encode_%.params | $(BIN)
 	$(JOB) $(BIN) encode --data $(TARGET) --relevance $< --mode channel $$(cat $(ENCODE_DIR)/encode_$*.params) \
 	  --quiet --force --out $@
 

@@ -90,6 +90,8 @@ Test(experiment, miniature_run_writes_a_complete_report_and_reruns_only_what_cha
                            "report/encoded_mean.png"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         cr_assert(tu_file_exists(tu_path(dir, files[i])), "missing %s", files[i]);
+    /* The channel encodings explain the prediction, as relevance.h5 does by default: computed once. */
+    cr_assert(!tu_file_exists(tu_path(dir, "relevance_channel.h5")), "the prediction's maps were computed twice");
     char *md = slurp(tu_path(dir, "report.md"));
     const char *rows[] = {"raw", "finetune", "mean", "negative", "fuse-negative", "| channel |", "| channel-const |",
                           "Wilcoxon", "heatmaps_per_class.png", "encoded_channel.png",
@@ -115,6 +117,13 @@ Test(experiment, miniature_run_writes_a_complete_report_and_reruns_only_what_cha
     cr_assert_eq(mtime(tu_path(dir, "runs/raw/seed1/model.h5")), raw_time);
     cr_assert_gt(mtime(tu_path(dir, "encoded_mean.h5")), mean_time);
     cr_assert_gt(mtime(tu_path(dir, "report.md")), report_time);
+
+    /* True-class maps for the masks: the channel encodings get their own prediction maps (make -n: planned). */
+    code = run_make(&out, "ENCODE_KEEP=0.5 RELEVANCE_TARGET=true -n");
+    cr_assert_eq(code, 0, "%s", out);
+    cr_assert(strstr(out, "relevance_channel.h5") && strstr(out, "--target pred"),
+              "with RELEVANCE_TARGET=true the channel encodings need maps of the prediction:\n%s", out);
+    free(out);
 }
 
 static void model_fingerprint(char out[17], const char *path)
