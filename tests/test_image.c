@@ -705,3 +705,43 @@ Test(image_resize, adjoint_is_the_transpose_and_conserves)
         free(x);
     }
 }
+
+/* rm_image_resizer_apply_float is M x itself: entry by entry against the
+ * slow reference on random floats (not bytes), on every shape; within half
+ * a gray level of the byte path on byte images (its roundings); the same
+ * resizer reused for several images. */
+Test(image_resize, apply_float_is_the_map)
+{
+    for (size_t t = 0; t < sizeof resizer_shapes / sizeof resizer_shapes[0]; t++) {
+        const int *s = resizer_shapes[t];
+        size_t sn = (size_t)s[0] * s[1] * s[2], dn = (size_t)s[3] * s[4] * s[5];
+        float *x = malloc(sizeof *x * sn), *got = malloc(sizeof *got * dn);
+        uint8_t *bytes = malloc(dn);
+        rm_image_resizer *z;
+        cr_assert_eq(rm_image_resizer_create(&z, s[0], s[1], s[2], s[3], s[4], s[5]), 0, "%s", rm_error_message());
+        uint64_t st = 777 + t;
+        for (int rep = 0; rep < 2; rep++) {
+            for (size_t i = 0; i < sn; i++) x[i] = (float)(127.5 * (uniform(&st) + 1));
+            rm_image_resizer_apply_float(z, x, got);
+            for (size_t o = 0; o < dn; o++) {
+                double want = 0;
+                for (size_t i = 0; i < sn; i++) want += ref_map(s, o, i) * x[i];
+                cr_assert_lt(fabs(got[o] - want), 1e-4, "shape %zu, image %d, entry %zu: %.9g, want %.9g", t, rep, o,
+                             got[o], want);
+            }
+        }
+        rm_image src;
+        random_image(&src, s[2], s[1], s[0], 90 + t);
+        for (size_t i = 0; i < sn; i++) x[i] = src.pixels[i];
+        rm_image_resizer_apply_float(z, x, got);
+        rm_image_resizer_apply(z, src.pixels, bytes);
+        for (size_t o = 0; o < dn; o++)   /* the luma's and the resampling's roundings */
+            cr_assert_leq(fabs(got[o] - bytes[o]), 1.0, "shape %zu, entry %zu: %.6g against byte %d", t, o, got[o],
+                          bytes[o]);
+        rm_image_free(&src);
+        rm_image_resizer_destroy(z);
+        free(x);
+        free(got);
+        free(bytes);
+    }
+}

@@ -327,12 +327,13 @@ Test(resize, without_resize_the_error_says_what_to_pass)
            p("d20.h5"), p("m.h5"), p("ft.h5"));
     EXPECT(2, "unknown option '--resize'", "train -q --data %s --init-from %s --out %s --resize", p("d20.h5"),
            p("m.h5"), p("ft.h5"));
-    /* relevance-eval runs the model at the data's size and takes no --resize: not offered */
+    /* relevance-eval's perturbation runs the model too */
     EXPECT(0, NULL, "relevance -q --resize --count 8 -m %s -d %s -o %s", p("m.h5"), p("d20.h5"), p("r.h5"));
-    out = run(1, "expects 1x16x16 inputs", "relevance-eval -q --relevance %s --data %s --model %s --out %s",
-              p("r.h5"), p("d20.h5"), p("m.h5"), p("q.json"));
-    cr_assert(!strstr(out, "--resize to convert"), "%s", out);
-    free(out);
+    EXPECT(1, want, "relevance-eval -q --relevance %s --data %s --model %s --out %s", p("r.h5"), p("d20.h5"),
+           p("m.h5"), p("q.json"));
+    cr_assert(!tu_file_exists(p("q.json")));
+    EXPECT(2, "--resize converts the perturbed images for --model", "relevance-eval -q --resize --relevance %s "
+           "--data %s --out %s", p("r.h5"), p("d20.h5"), p("q.json"));
 }
 
 Test(resize, resume_with_other_resize_settings_is_refused)
@@ -356,4 +357,97 @@ Test(resize, resume_with_other_resize_settings_is_refused)
     free(hb);
     rm_relevance_close(&a);
     rm_relevance_close(&b);
+}
+
+/* One numeric column of a CSV (header names it) after the '#' comments. */
+static double *csv_column(const char *path, const char *name, int *rows)
+{
+    char *text = tu_read_text(path), *save = NULL;
+    int col = -1, n = 0;
+    double *v = malloc(sizeof *v * 1024);
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (*line == '#') continue;
+        char *fs = NULL;
+        int c = 0;
+        for (char *f = strtok_r(line, ",", &fs); f; f = strtok_r(NULL, ",", &fs), c++) {
+            if (col < 0 && strcmp(f, name) == 0) col = c;
+            else if (col >= 0 && c == col) v[n++] = strtod(f, NULL);
+        }
+        cr_assert(col >= 0, "%s: no column %s", path, name);
+    }
+    free(text);
+    *rows = n;
+    return v;
+}
+
+/* relevance-eval --resize: the perturbation happens on the data's grid and
+ * each perturbed image goes through the conversion (M on floats, without
+ * the byte roundings) to the model. Two checks that need no second
+ * implementation: the unperturbed score is the one predict --resize gives
+ * (within what the byte roundings of ingest can move a logit), and with the
+ * zero baseline over every region the last image is black whatever M is, so
+ * its logit must be the model's logit on a black image at its own input,
+ * exactly. Gray to gray and RGB data to a gray model. */
+static void expect_relevance_eval_converts(const char *data_name, const char *resize_text)
+{
+    char data[4096];
+    snprintf(data, sizeof data, "%s", p(data_name));
+    EXPECT(0, NULL, "relevance -q --force --resize --count 12 -m %s -d %s -o %s", p("m.h5"), data, p("r.h5"));
+    EXPECT(0, NULL, "relevance-eval -q --force --resize --baseline zero --fraction 1 --steps 1 --relevance %s "
+           "--data %s --model %s --out %s --records %s", p("r.h5"), data, p("m.h5"), p("q.json"), p("rec.csv"));
+    char *json = tu_read_text(p("q.json"));
+    char want[128];
+    snprintf(want, sizeof want, "\"resize\": \"%s\"", resize_text);
+    cr_assert(strstr(json, want), "%s in:\n%s", want, json);
+    free(json);
+    int n, m;
+    double *score = csv_column(p("rec.csv"), "logit_score", &n), *aopc = csv_column(p("rec.csv"),
+                                                                                     "logit_aopc_relevance", &m);
+    cr_assert(n == 12 && m == 12, "%d and %d rows", n, m);
+    EXPECT(0, NULL, "predict -q --force --split all -m %s -d %s -o %s", p("m.h5"), p("black.h5"), p("pb.h5"));
+    EXPECT(0, NULL, "predict -q --force --split all --resize -m %s -d %s -o %s", p("m.h5"), data, p("pr.h5"));
+    size_t nb, nr;
+    float *zb = read_floats(p("pb.h5"), "logits", &nb), *zr = read_floats(p("pr.h5"), "logits", &nr);
+    rm_relevance r = open_relevance(p("r.h5"));
+    double moved = 0;
+    for (int i = 0; i < 12; i++) {
+        int e = r.explained[i];
+        double at_black = score[i] - aopc[i], want_black = zb[e], predicted = zr[(size_t)r.index[i] * 7 + e];
+        cr_assert_lt(fabs(at_black - want_black), 1e-4 * (fabs(want_black) + 1), "record %d: %.9g on the black image"
+                     ", the model says %.9g", i, at_black, want_black);
+        cr_assert_lt(fabs(score[i] - predicted), 0.05 * (fabs(predicted) + 1), "record %d: score %.9g, predict "
+                     "--resize %.9g", i, score[i], predicted);
+        moved = fmax(moved, fabs(score[i] - predicted));
+    }
+    cr_assert_gt(moved, 0, "the byte roundings should move some logit a little");
+    rm_relevance_close(&r);
+    free(score);
+    free(aopc);
+    free(zb);
+    free(zr);
+}
+
+Test(resize, relevance_eval_perturbs_on_the_data_grid_and_converts)
+{
+    /* black.npy: one black 16x16 image, the model's input */
+    uint8_t zeros[256] = {0};
+    size_t shape[3] = {1, 16, 16}, one = 1;
+    int64_t label = 0;
+    cr_assert_eq(rm_npy_write(p("black.npy"), "|u1", 3, shape, zeros), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_npy_write(p("yb.npy"), "<i8", 1, &one, &label), 0, "%s", rm_error_message());
+    EXPECT(0, NULL, "ingest npy %s --labels %s --classes synth -q -o %s", p("black.npy"), p("yb.npy"), p("black.h5"));
+    expect_relevance_eval_converts("d20.h5", "1x16x16 from 1x20x20");
+    ingest(p("x20.npy"), p("d20rgb.h5"), "--channels 3");
+    expect_relevance_eval_converts("d20rgb.h5", "1x16x16 from 3x20x20");
+    /* the same shape: no conversion, nothing recorded, the scores of a run without --resize */
+    EXPECT(0, NULL, "relevance -q --force --count 12 -m %s -d %s -o %s", p("m.h5"), p("d16.h5"), p("r.h5"));
+    EXPECT(0, NULL, "relevance-eval -q --force --resize --relevance %s --data %s --model %s --out %s", p("r.h5"),
+           p("d16.h5"), p("m.h5"), p("a.csv"));
+    EXPECT(0, NULL, "relevance-eval -q --force --relevance %s --data %s --model %s --out %s", p("r.h5"), p("d16.h5"),
+           p("m.h5"), p("b.csv"));
+    char *a = tu_read_text(p("a.csv")), *b = tu_read_text(p("b.csv"));
+    cr_assert(!strstr(a, "resize="), "%s", a);
+    cr_assert_str_eq(strstr(a, "metric,"), strstr(b, "metric,"));
+    free(a);
+    free(b);
 }

@@ -84,6 +84,8 @@ static int check(void *t, const char *cmd)
 {
     re_options *o = t;
     rm_quality_config *q = &o->cfg.quality;
+    if (q->resize && !q->model_path)
+        return cli_usage_error(cmd, "--resize converts the perturbed images for --model, and none was given");
     if (o->perturb_option && !q->model_path)
         return cli_usage_error(cmd, "--%s asks for region perturbation, which needs --model FILE", o->perturb_option);
     q->max_images = o->max_images;
@@ -113,6 +115,9 @@ static const cli_option options[] = {
     CLI_OPT_CALL(0, "blur-sigma", "S", set_blur_sigma, "sigma of the blur baseline in pixels (3)"),
     CLI_OPT_CALL(0, "random-orders", "N", set_random_orders, "random region orders per image (3)"),
     CLI_OPT_CALL(0, "seed", "N", set_seed, "seed of the random orders and the noise (1)"),
+    CLI_OPT_FLAG(0, "resize", cfg.quality.resize, "run a --model of another input size or channel\n"
+                                                   "count: each perturbed image is converted to it\n"
+                                                   "(the regions stay the data's)"),
     CLI_OPT_LLONG(0, "max-images", "N", max_images, 1, 1LL << 40, "only the first N records of the relevance file"),
     CLI_OPT_INT(0, "pointing-tolerance", "N", cfg.quality.pointing_tolerance, 0, 4096,
                 "a pointing-game hit may lie up to N pixels\n"

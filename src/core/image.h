@@ -53,6 +53,13 @@ int rm_image_resizer_create(rm_image_resizer **out, int src_channels, int src_he
 /* One image [C,H,W] into dst: the bytes rm_image_convert writes (M x with
  * its roundings). Uses the resizer's scratch: one thread at a time. */
 void rm_image_resizer_apply(rm_image_resizer *r, const uint8_t *src, uint8_t *dst);
+/* M x on floats (pixel units 0..255 or any other), in double and rounded
+ * once per value to float, without the byte path's roundings: the RGB ->
+ * gray weights are exact and nothing is rounded to an integer. Linear in
+ * x, so a constant image stays that constant (relevance-eval --resize
+ * converts perturbed images whose baselines are not whole bytes). Uses
+ * the scratch: one thread at a time. */
+void rm_image_resizer_apply_float(rm_image_resizer *r, const float *src, float *dst);
 /* The adjoint: a destination-shaped array of floats (relevance on the
  * model's grid) into a source-shaped one, out = M^T in, accumulated in
  * double and rounded once per value. Since M's rows sum to 1 the sum of

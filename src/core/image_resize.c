@@ -274,6 +274,59 @@ void rm_image_resizer_apply(rm_image_resizer *z, const uint8_t *src, uint8_t *ds
     convert(&z->r, &z->src, &z->dst);
 }
 
+/* plane_in = (Ay x Ax) plane_out over both denominators: the horizontal
+ * weights into tmp, then the vertical ones. */
+static void forward_plane(rm_image_resizer *z)
+{
+    const axis_filter *fx = &z->r.fx, *fy = &z->r.fy;
+    const int sw = z->src.width, sh = z->src.height, dw = z->dst.width, dh = z->dst.height;
+    const int tx = fx->taps, ty = fy->taps;
+    for (int y = 0; y < sh; y++) {
+        const double *row = z->plane_out + (size_t)y * sw;
+        double *t = z->tmp + (size_t)y * dw;
+        for (int x = 0; x < dw; x++) {
+            const int32_t *w = fx->w + (size_t)x * tx;
+            const double *p = row + fx->first[x];
+            double sum = 0;
+            for (int k = 0; k < tx; k++) sum += w[k] * p[k];
+            t[x] = sum;
+        }
+    }
+    const double denom = (double)fx->denom * (double)fy->denom;
+    for (int y = 0; y < dh; y++) {
+        double *out = z->plane_in + (size_t)y * dw;
+        memset(out, 0, sizeof *out * (size_t)dw);
+        for (int k = 0; k < ty; k++) {
+            double w = fy->w[(size_t)y * ty + k];
+            if (w == 0) continue;
+            const double *t = z->tmp + (size_t)(fy->first[y] + k) * dw;
+            for (int x = 0; x < dw; x++) out[x] += w * t[x];
+        }
+        for (int x = 0; x < dw; x++) out[x] /= denom;
+    }
+}
+
+void rm_image_resizer_apply_float(rm_image_resizer *z, const float *src, float *dst)
+{
+    const size_t sp = (size_t)z->src.width * z->src.height, dp = (size_t)z->dst.width * z->dst.height;
+    const int sc = z->src.channels, dc = z->dst.channels;
+    for (int c = 0; c < dc; c++) {
+        if (sc == 1 && c > 0) {   /* gray -> RGB: the one plane again */
+            memcpy(dst + (size_t)c * dp, dst, sizeof *dst * dp);
+            continue;
+        }
+        if (sc == dc)
+            for (size_t p = 0; p < sp; p++) z->plane_out[p] = src[(size_t)c * sp + p];
+        else if (sc == 1)
+            for (size_t p = 0; p < sp; p++) z->plane_out[p] = src[p];
+        else   /* RGB -> gray: the luma with its exact weights */
+            for (size_t p = 0; p < sp; p++)
+                z->plane_out[p] = (299.0 * src[p] + 587.0 * src[sp + p] + 114.0 * src[2 * sp + p]) / 1000.0;
+        forward_plane(z);
+        for (size_t p = 0; p < dp; p++) dst[(size_t)c * dp + p] = (float)z->plane_in[p];
+    }
+}
+
 /* plane_out = (Ay x Ax)^T plane_in: the vertical weights' transpose into
  * tmp, then the horizontal ones', over both denominators. */
 static void adjoint_plane(rm_image_resizer *z)

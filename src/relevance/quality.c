@@ -3,6 +3,7 @@
  * with AOPC against random orderings, and relevance mass and the pointing
  * game on ground-truth regions. */
 #include <math.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "core/argmax.h"
 #include "core/dataset.h"
 #include "core/error.h"
+#include "core/image.h"
 #include "train/loader.h"
 #include "nn/model_file.h"
 #include "nn/model_fold.h"
@@ -298,6 +300,13 @@ typedef struct {
     baseline_spec base;
     int C, H, W, K, L, R, T, P, IB;
     size_t plane, image;     /* H*W, C*H*W */
+    /* --resize: the perturbed images (pixel units, the data's grid) are staged
+     * and converted to the model's input, one resizer per thread */
+    rm_image_resizer **resizers;
+    int num_resizers;
+    int MC;                  /* the model's input channels */
+    size_t model_image;      /* the model's C*H*W */
+    float *staged;           /* [IB * P, C, H, W] */
     int block;               /* records per block */
     /* per block, allocated once */
     int64_t *records;        /* [block] dataset indices */
@@ -306,7 +315,7 @@ typedef struct {
     uint8_t *regions;        /* [block, H, W] */
     uint8_t *dilated;        /* [block, H, W] */
     rm_region_score *scores; /* [block] */
-    float *xnorm, *bnorm;    /* [block, C, H, W] normalized image and baseline */
+    float *xnorm, *bnorm;    /* [block, C, H, W] normalized image and baseline (pixels with --resize) */
     float *blur_tmp;         /* [block, H, W] */
     int32_t *orders;         /* [block, 1 + R, T] */
     int32_t *sort_tmp;       /* [block, T] */
@@ -383,7 +392,8 @@ static int open_inputs(run_state *s)
     if (cfg->model_path) {
         RM_TRY(rm_model_load(&s->model, cfg->model_path));
         s->model_loaded = 1;
-        RM_TRY(rm_model_check_dataset(&s->model, cfg->model_path, ds, RM_SHAPE_MATCH));
+        RM_TRY(rm_model_check_dataset(&s->model, cfg->model_path, ds,
+                                      cfg->resize ? RM_SHAPE_RESIZE : RM_SHAPE_OFFER_RESIZE));
     }
     if (!cfg->model_path && !ds->has_regions)
         return rm_error("nothing to evaluate: %s has no /regions (ground-truth masks) and no --model was given for "
@@ -431,6 +441,24 @@ static int mean_baseline(run_state *s)
         if (!((ptr) = rm_malloc(bytes_ ? bytes_ : 1, what))) return -1;                \
     } while (0)
 
+/* A model at another input: per-thread resizers and the staging buffer. */
+static int setup_resize(run_state *s)
+{
+    const rm_shape *in = &s->model.def.input;
+    s->MC = in->c;
+    s->model_image = (size_t)in->c * in->h * in->w;
+    rm_resize_describe(&s->model, &s->ds, s->res->resize, sizeof s->res->resize);
+    if (!*s->res->resize) return 0;
+    s->num_resizers = omp_get_max_threads();
+    s->resizers = rm_calloc((size_t)s->num_resizers, sizeof *s->resizers, "resizers");
+    if (!s->resizers) return -1;
+    for (int t = 0; t < s->num_resizers; t++)
+        RM_TRY(rm_image_resizer_create(&s->resizers[t], s->C, s->H, s->W, in->c, in->h, in->w));
+    ALLOC(s->staged, (size_t)s->IB * s->P * s->image, "perturbed images");
+    rm_log("relevance-eval: the images are converted to the model's input, %s", s->res->resize);
+    return 0;
+}
+
 static int setup_perturbation(run_state *s)
 {
     const rm_quality_config *cfg = s->cfg;
@@ -470,7 +498,7 @@ static int setup_perturbation(run_state *s)
            "of %d", s->T, cfg->region, cfg->region, perturbed, s->L, s->P, s->IB, s->IB * s->P);
     RM_TRY(rm_infer_net_create(&s->infer, &s->model, s->IB * s->P));
     s->net_built = 1;
-    return 0;
+    return setup_resize(s);
 }
 
 static int allocate_block(run_state *s)
@@ -533,25 +561,45 @@ static void patch_tile(const run_state *s, int t, const float *from, float *to)
         }
 }
 
-/* Baseline, region orders and every perturbed input of the block's images. */
+/* Each staged image (pixel units, the data's grid) converted to the
+ * model's input and normalized there: the regions a baseline replaced are
+ * the data's, and the model sees them through the same map M as the
+ * relevance file's heatmaps were carried back through. */
+static void convert_staged(run_state *s, int slots)
+{
+    const rm_model *m = &s->model;
+    const size_t model_plane = s->model_image / (size_t)s->MC;
+#pragma omp parallel for schedule(static) num_threads(s->num_resizers)
+    for (int slot = 0; slot < slots; slot++) {
+        float *dst = s->infer.input + (size_t)slot * s->model_image;
+        rm_image_resizer_apply_float(s->resizers[omp_get_thread_num()], s->staged + (size_t)slot * s->image, dst);
+        normalize(dst, m->norm_mean, m->norm_std, s->MC, model_plane);
+    }
+}
+
+/* Baseline, region orders and every perturbed input of the block's images.
+ * Replacing a region commutes with the per-pixel normalization, so without
+ * conversion the image and the baseline are normalized once and the
+ * perturbed images written straight into the network's input. */
 static void fill_batch(run_state *s, int n)
 {
     const rm_quality_config *cfg = s->cfg;
     const rm_model *m = &s->model;
+    const int convert = s->resizers != NULL;
 #pragma omp parallel for schedule(dynamic)
     for (int i = 0; i < n; i++) {
         const uint8_t *px = s->pixels + (size_t)i * s->image;
         float *x = s->xnorm + (size_t)i * s->image, *b = s->bnorm + (size_t)i * s->image;
         for (size_t p = 0; p < s->image; p++) x[p] = px[p];
-        normalize(x, m->norm_mean, m->norm_std, s->C, s->plane);
+        if (!convert) normalize(x, m->norm_mean, m->norm_std, s->C, s->plane);
         baseline_image(&s->base, px, s->records[i], s->C, s->H, s->W, s->blur_tmp + (size_t)i * s->plane, b);
-        normalize(b, m->norm_mean, m->norm_std, s->C, s->plane);
+        if (!convert) normalize(b, m->norm_mean, m->norm_std, s->C, s->plane);
         int32_t *ord = s->orders + (size_t)i * (1 + s->R) * s->T;
         relevance_order(s->heat + (size_t)i * s->plane, s->H, s->W, cfg->region, s->T, s->sums + (size_t)i * s->T,
                         s->sort_tmp + (size_t)i * s->T, ord);
         random_orders(cfg->seed, s->records[i], s->R, s->T, ord + s->T);
     }
-    float *in = s->infer.input;
+    float *in = convert ? s->staged : s->infer.input;
     const int *at = s->res->regions_at;
 #pragma omp parallel for schedule(dynamic)
     for (int io = 0; io < n * (1 + s->R); io++) {
@@ -566,6 +614,7 @@ static void fill_batch(run_state *s, int n)
             prev = dst;
         }
     }
+    if (convert) convert_staged(s, n * s->P);
 }
 
 /* Logit and softmax probability of class e in a row of logits. */
@@ -694,6 +743,9 @@ static void state_free(run_state *s)
     free(s->sums);
     free(s->slot_score);
     free(s->explained);
+    for (int t = 0; t < s->num_resizers; t++) rm_image_resizer_destroy(s->resizers[t]);
+    free(s->resizers);
+    free(s->staged);
 }
 
 /* Every evaluated record with its identity and NaN metrics; the sources

@@ -82,6 +82,8 @@ typedef struct {
     int64_t max_images;      /* the first N records of the relevance file; 0: all */
     int pointing_tolerance;  /* px */
     int batch;               /* images x passes per forward (a target; at least one image) */
+    int resize;              /* a model at another input size or channel count: the perturbed images are
+                              * converted to it (--resize; regions, orders and baselines stay the data's) */
 } rm_quality_config;
 
 void rm_quality_config_defaults(rm_quality_config *cfg);
@@ -129,6 +131,7 @@ typedef struct {
     /* perturbation (has_perturbation) */
     int has_perturbation;
     int tiles, tiles_perturbed, passes_per_image, images_per_batch;
+    char resize[64];                       /* "3x64x64 from 1x48x48" when the images were converted, else "" */
     int *regions_at;                       /* [steps+1] */
     double baseline_pixel[4];              /* RM_BASELINE_MEAN: per channel, 0..255 */
     int64_t explained_by_model;            /* records with /explained = -1 */

@@ -271,8 +271,14 @@ static void write_json(FILE *f, const rm_quality_config *c, const rm_quality_res
     fputs(", \"blur_sigma\": ", f);
     rm_json_write_number(f, c->blur_sigma);
     fprintf(f, ", \"random_orders\": %d, \"seed\": %llu, \"max_images\": %lld, \"pointing_tolerance\": %d, "
-               "\"batch\": %d},\n  \"notes\": [",
+               "\"batch\": %d},\n",
             c->random_orders, (unsigned long long)c->seed, (long long)c->max_images, c->pointing_tolerance, c->batch);
+    if (*r->resize) {   /* the model's input from the data's images, only when they were converted */
+        fputs("  \"resize\": ", f);
+        rm_json_write_string(f, r->resize);
+        fputs(",\n", f);
+    }
+    fputs("  \"notes\": [", f);
     for (int i = 0; i < r->num_notes; i++) {
         fputs(i ? ",\n    " : "\n    ", f);
         rm_json_write_string(f, r->notes[i]);
@@ -361,6 +367,7 @@ static void write_csv(FILE *f, const rm_quality_config *c, const rm_quality_resu
                "max_images=%lld pointing_tolerance=%d\n",
             c->steps, c->region, c->fraction, rm_baseline_names[c->baseline], c->blur_sigma, c->random_orders,
             (unsigned long long)c->seed, (long long)c->max_images, c->pointing_tolerance);
+    if (*r->resize) fprintf(f, "# resize=%s\n", r->resize);
     fprintf(f, "# relevance_records=%lld dataset_records=%lld evaluated=%lld explained_by_model=%lld\n",
             (long long)r->relevance_count, (long long)r->dataset_count, (long long)r->evaluated,
             (long long)r->explained_by_model);
