@@ -231,6 +231,9 @@ int rm_image_convert(const rm_image *src, rm_image *dst)
 
 /* --- prepared conversions and their adjoint --------------------------------- */
 
+/* The luma weights of luma() as exact reals, for M on floats and M^T. */
+static const double luma_w[3] = {299.0 / 1000, 587.0 / 1000, 114.0 / 1000};
+
 struct rm_image_resizer {
     rm_image src, dst;     /* shapes; pixels point at the caller's bytes during apply */
     resampler r;
@@ -321,7 +324,7 @@ void rm_image_resizer_apply_float(rm_image_resizer *z, const float *src, float *
             for (size_t p = 0; p < sp; p++) z->plane_out[p] = src[p];
         else   /* RGB -> gray: the luma with its exact weights */
             for (size_t p = 0; p < sp; p++)
-                z->plane_out[p] = (299.0 * src[p] + 587.0 * src[sp + p] + 114.0 * src[2 * sp + p]) / 1000.0;
+                z->plane_out[p] = luma_w[0] * src[p] + luma_w[1] * src[sp + p] + luma_w[2] * src[2 * sp + p];
         forward_plane(z);
         for (size_t p = 0; p < dp; p++) dst[(size_t)c * dp + p] = (float)z->plane_in[p];
     }
@@ -361,7 +364,6 @@ void rm_image_resizer_adjoint(rm_image_resizer *z, const float *in, float *out)
 {
     const size_t sp = (size_t)z->src.width * z->src.height, dp = (size_t)z->dst.width * z->dst.height;
     const int sc = z->src.channels, dc = z->dst.channels;
-    static const double luma_w[3] = {299.0 / 1000, 587.0 / 1000, 114.0 / 1000};
     if (sc == 1) {   /* gray -> RGB replicated the plane: its relevance is the sum over the copies */
         for (size_t p = 0; p < dp; p++) z->plane_in[p] = in[p];
         for (int c = 1; c < dc; c++)

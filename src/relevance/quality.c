@@ -304,8 +304,6 @@ typedef struct {
      * and converted to the model's input, one resizer per thread */
     rm_image_resizer **resizers;
     int num_resizers;
-    int MC;                  /* the model's input channels */
-    size_t model_image;      /* the model's C*H*W */
     float *staged;           /* [IB * P, C, H, W] */
     int block;               /* records per block */
     /* per block, allocated once */
@@ -445,8 +443,6 @@ static int mean_baseline(run_state *s)
 static int setup_resize(run_state *s)
 {
     const rm_shape *in = &s->model.def.input;
-    s->MC = in->c;
-    s->model_image = (size_t)in->c * in->h * in->w;
     rm_resize_describe(&s->model, &s->ds, s->res->resize, sizeof s->res->resize);
     if (!*s->res->resize) return 0;
     s->num_resizers = omp_get_max_threads();
@@ -568,12 +564,13 @@ static void patch_tile(const run_state *s, int t, const float *from, float *to)
 static void convert_staged(run_state *s, int slots)
 {
     const rm_model *m = &s->model;
-    const size_t model_plane = s->model_image / (size_t)s->MC;
+    const rm_shape *in = &m->def.input;
+    const size_t model_plane = (size_t)in->h * in->w, model_image = (size_t)in->c * model_plane;
 #pragma omp parallel for schedule(static) num_threads(s->num_resizers)
     for (int slot = 0; slot < slots; slot++) {
-        float *dst = s->infer.input + (size_t)slot * s->model_image;
+        float *dst = s->infer.input + (size_t)slot * model_image;
         rm_image_resizer_apply_float(s->resizers[omp_get_thread_num()], s->staged + (size_t)slot * s->image, dst);
-        normalize(dst, m->norm_mean, m->norm_std, s->MC, model_plane);
+        normalize(dst, m->norm_mean, m->norm_std, in->c, model_plane);
     }
 }
 
