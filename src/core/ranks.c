@@ -108,6 +108,44 @@ int rm_ranks_sum_doubles(double *values, size_t n)
     return world_size == 1 ? 0 : sum_in_place(values, n, MPI_DOUBLE, sizeof *values);
 }
 
+/* The sums started and not yet waited for; more than fit are waited for
+ * first (the same result, less overlap). */
+enum { MAX_PENDING = 256 };
+static MPI_Request pending[MAX_PENDING];
+static int num_pending;
+
+int rm_ranks_sum_wait(void)
+{
+    int rc = num_pending && MPI_Waitall(num_pending, pending, MPI_STATUSES_IGNORE) != MPI_SUCCESS
+                 ? rm_error("MPI_Waitall of %d gradient sums failed", num_pending)
+                 : 0;
+    num_pending = 0;
+    return rc;
+}
+
+int rm_ranks_progress(void)
+{
+    int done;
+    if (num_pending && MPI_Testall(num_pending, pending, &done, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+        return rm_error("MPI_Testall of %d gradient sums failed", num_pending);
+    return 0;
+}
+
+int rm_ranks_sum_floats_start(float *values, size_t n)
+{
+    if (world_size == 1) return 0;
+    enum { PIECE = 1 << 28 };
+    for (size_t at = 0; at < n; at += PIECE) {
+        if (num_pending == MAX_PENDING) RM_TRY(rm_ranks_sum_wait());
+        int count = (int)(n - at < PIECE ? n - at : PIECE);
+        if (MPI_Iallreduce(MPI_IN_PLACE, values + at, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                           &pending[num_pending]) != MPI_SUCCESS)
+            return rm_error("MPI_Iallreduce of %zu values failed", n);
+        num_pending++;
+    }
+    return rm_ranks_progress();
+}
+
 int rm_ranks_allgather_floats(const float *mine, size_t n, float *all, size_t total)
 {
     if (world_size == 1) {
@@ -173,6 +211,9 @@ int rm_ranks_agree(int rc) { return rc; }
 int rm_ranks_max(int value) { return value; }
 int rm_ranks_sum_floats(float *values, size_t n) { return 0; }
 int rm_ranks_sum_doubles(double *values, size_t n) { return 0; }
+int rm_ranks_sum_floats_start(float *values, size_t n) { return 0; }
+int rm_ranks_progress(void) { return 0; }
+int rm_ranks_sum_wait(void) { return 0; }
 int rm_ranks_broadcast(void *data, size_t bytes) { return 0; }
 int rm_ranks_allgather_floats(const float *mine, size_t n, float *all, size_t total)
 {

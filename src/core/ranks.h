@@ -37,6 +37,16 @@ int rm_ranks_max(int value);
  * the same sum on every rank). */
 int rm_ranks_sum_floats(float *values, size_t n);
 int rm_ranks_sum_doubles(double *values, size_t n);
+/* Non-blocking sums (MPI_Iallreduce), for overlapping communication with
+ * computation: rm_ranks_sum_floats_start begins summing n floats in place,
+ * rm_ranks_progress lets the started sums advance (call it between pieces
+ * of work: with MPI_THREAD_FUNNELED nothing else moves them), and
+ * rm_ranks_sum_wait returns once every started sum is complete. The values
+ * must not be read or written between start and wait. Sums are started in
+ * the same order on every rank. */
+int rm_ranks_sum_floats_start(float *values, size_t n);
+int rm_ranks_progress(void);
+int rm_ranks_sum_wait(void);
 /* Every rank's n floats, concatenated in rank order, on every rank:
  * all holds total floats, the sum of every rank's n. */
 int rm_ranks_allgather_floats(const float *mine, size_t n, float *all, size_t total);

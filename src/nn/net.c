@@ -512,6 +512,10 @@ static int backward_from_diff_logits(rm_net *net)
         rm_layer *l = &net->layers[i];
         if (l->grad_sum && grad_sum_run(net, l->grad_sum) != 0) return rm_error_prefix("backward %s", l->def->name);
         if (l->ops->backward(l, net) != 0) return rm_error_prefix("backward %s", l->def->name);
+        if (net->backward_done) {
+            RM_TRY(RM_DNNL(dnnl_stream_wait(net->dnn.stream)));
+            RM_TRY(net->backward_done(net->backward_done_ctx, l));
+        }
     }
     if (net->input_sum) RM_TRY(grad_sum_run(net, net->input_sum));
     if (net->input_grad) RM_TRY(rm_reorder_run(&net->dnn, net->input_grad_reorder, net->input_diff,

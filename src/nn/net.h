@@ -136,6 +136,11 @@ struct rm_net {
     void *scratch_base;
     uint64_t seed, step;               /* dropout masks: f(seed, step, layer, element) */
     uint64_t sample_offset;            /* data-parallel: the batch row of this net's row 0 (dropout) */
+    /* training, optional: called after each layer's backward, when that
+     * layer's parameter gradients are final (data-parallel training starts
+     * their sum over the ranks there, overlapping the layers below) */
+    int (*backward_done)(void *ctx, rm_layer *layer);
+    void *backward_done_ctx;
     const unsigned char *lrp_fuse_relu;   /* while building (rm_net_create_lrp) */
     const unsigned char *plain_dst;       /* while building: layers asked for plain NCHW output */
 };

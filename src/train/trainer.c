@@ -549,16 +549,30 @@ static int count_correct(const float *probs, const int32_t *labels, int n, int k
 
 #define DIVERGED_LOSS 1e6
 
-/* Data-parallel: every rank's gradients (and its batch's mean loss)
- * become their mean over the ranks. */
+/* Data-parallel: a layer's gradients are final once its backward has run,
+ * so their sum over the ranks starts there and overlaps the backward of the
+ * layers below; every layer lets the sums started so far advance. */
+static int start_gradient_sums(void *ctx, rm_layer *l)
+{
+    (void)ctx;
+    for (int p = 0; p < l->num_params; p++)
+        if (l->params[p].learnable)
+            RM_TRY(rm_ranks_sum_floats_start(rm_memory_ptr(l->params[p].grad),
+                                             rm_memory_floats(l->params[p].value)));
+    return rm_ranks_progress();
+}
+
+/* Data-parallel: every rank's gradients (summed during backward by
+ * start_gradient_sums) and its batch's mean loss become their mean over
+ * the ranks. */
 static int average_gradients(trainer *t, double *loss)
 {
     const int ranks = rm_ranks_size();
     if (ranks == 1) return 0;
+    RM_TRY(rm_ranks_sum_wait());
     const float inv = 1.0f / (float)ranks;
     for (int k = 0; k < t->opt.num_slots; k++) {
         rm_opt_slot *s = &t->opt.slots[k];
-        RM_TRY(rm_ranks_sum_floats(s->g, s->n));
         for (size_t i = 0; i < s->n; i++) s->g[i] *= inv;
     }
     RM_TRY(rm_ranks_sum_doubles(loss, 1));
@@ -888,6 +902,7 @@ int rm_train(const rm_train_config *cfg)
     if (rc == 0) rc = prepare_model(&t);
     if (rc == 0) rc = rm_net_create(&t.net, &t.model.def, cfg->batch / ranks, RM_MODE_TRAIN, 0);
     t.net.sample_offset = (uint64_t)rm_ranks_rank() * (uint64_t)(cfg->batch / ranks);
+    if (ranks > 1) t.net.backward_done = start_gradient_sums;
     if (rc == 0) rc = rm_net_create(&t.eval_net, &t.model.def, cfg->eval_batch, RM_MODE_INFER, 0);
     if (rc == 0) rc = init_weights(&t);
     if (rc == 0) rc = rm_optimizer_create(&t.opt, &t.net, &cfg->optim);
