@@ -69,6 +69,13 @@ Test(fer2013, rows_round_trip_with_usage_splits)
     cr_assert_eq(rm_dataset_read_attr(&ds, "source_format", &fmt), 0);
     cr_assert_str_eq(fmt, "fer2013-csv");
     free(fmt);
+    /* the provenance names no fractions that drew nothing */
+    char *params;
+    cr_assert_eq(rm_dataset_read_attr(&ds, "ingest_parameters", &params), 0);
+    cr_assert(strstr(params, "split=from the input for every record"), "%s", params);
+    cr_assert_null(strstr(params, "val="), "%s", params);
+    cr_assert_null(strstr(params, "test="), "%s", params);
+    free(params);
     free(img);
     rm_dataset_close(&ds);
 
@@ -115,6 +122,10 @@ Test(fer2013, without_usage_is_split_stratified_and_resized)
         cr_assert_eq(per[c][RM_SPLIT_TEST], 1);
         cr_assert_eq(per[c][RM_SPLIT_TRAIN], 7);
     }
+    char *params;
+    cr_assert_eq(rm_dataset_read_attr(&ds, "ingest_parameters", &params), 0);
+    cr_assert(strstr(params, "val=0.2\ntest=0.1\nseed=1\n"), "%s", params);
+    free(params);
     rm_dataset_close(&ds);
     char *text;
     cr_assert_eq(tu_run_cli(&text, "info '%s'", out), 0, "%s", text);

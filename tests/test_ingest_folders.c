@@ -479,6 +479,8 @@ Test(ingest_folders, split_folders_give_the_splits)
         expect_image(&ds, i, (int)i + 1);
     }
     cr_expect(contains_param(&ds, "layout=split-folders"));
+    cr_expect(contains_param(&ds, "split=from the input for every record"));
+    cr_expect(!contains_param(&ds, "val=0.3"), "a fraction that drew nothing is not a parameter");
     rm_dataset_close(&ds);
 }
 
@@ -508,6 +510,8 @@ Test(ingest_folders, train_without_val_folder_is_pooled)
     cr_expect_eq(count_split(&ds, RM_SPLIT_TRAIN), 4);
     cr_expect_eq(ds.split[8], RM_SPLIT_TEST);
     cr_expect_eq(ds.split[9], RM_SPLIT_TEST);
+    cr_expect(contains_param(&ds, "val=0.5 (of the records the input put in train)"));
+    cr_expect(contains_param(&ds, "test=from the input"));
     rm_dataset_close(&ds);
 }
 

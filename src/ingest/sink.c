@@ -35,6 +35,7 @@ struct rm_ingest_sink {
     int unlabeled;                   /* --unlabeled: label -1, split RM_SPLIT_UNLABELED */
     decode_block block;              /* rm_ingest_add_image_files */
     size_t bad;
+    size_t pooled, drawn;            /* records whose split --val/--test drew (RM_SPLIT_POOL, _UNASSIGNED) */
     char *params;
     size_t params_len;
     rm_progress progress;
@@ -304,11 +305,6 @@ int rm_sink_open(rm_ingest_sink **sp, const rm_ingest_options *opt, const char *
     if (opt->command_line) rm_dataset_writer_set_attr(s->writer, "command_line", opt->command_line);
     rm_sink_param(s, "size", "%dx%d", s->width, s->height);
     rm_sink_param(s, "channels", "%d", s->channels);
-    if (!opt->unlabeled) {   /* an unlabeled file is not split */
-        rm_sink_param(s, "val", "%g", opt->split.val_fraction);
-        rm_sink_param(s, "test", "%g", opt->split.test_fraction);
-        rm_sink_param(s, "seed", "%llu", (unsigned long long)opt->split.seed);
-    }
     rm_sink_param(s, "skip_bad", "%d", opt->skip_bad);
     if (opt->unlabeled) rm_sink_param(s, "labels", "none (--unlabeled)");
     if (opt->classes) {
@@ -374,6 +370,8 @@ static int append_converted(rm_ingest_sink *s, const uint8_t *pixels, int32_t la
         label = -1;
         split = RM_SPLIT_UNLABELED;
     }
+    s->pooled += split == RM_SPLIT_POOL;
+    s->drawn += split == RM_SPLIT_UNASSIGNED;
     RM_TRY(rm_dataset_writer_append(s->writer, pixels, label, split, NULL));
     if (source) RM_TRY(rm_dataset_writer_set_source(s->writer, source));
     rm_progress_update(&s->progress, rm_dataset_writer_count(s->writer));
@@ -438,6 +436,19 @@ int rm_sink_finish(rm_ingest_sink *s)
         rm_sink_abort(s);
         return -1;
     }
+    /* Only the fractions that drew a split are parameters of this file: a
+     * Usage column or train/val/test folders may have given every record's. */
+    if (!s->unlabeled && s->drawn) {
+        rm_sink_param(s, "val", "%g", s->split.val_fraction);
+        rm_sink_param(s, "test", "%g", s->split.test_fraction);
+    } else if (!s->unlabeled && s->pooled) {
+        rm_sink_param(s, "val", "%g (of the records the input put in train)", s->split.val_fraction);
+        rm_sink_param(s, "test", "from the input");
+    } else if (!s->unlabeled) {
+        rm_sink_param(s, "split", "from the input for every record (--val, --test and --seed unused)");
+    }
+    if (!s->unlabeled && (s->drawn || s->pooled))
+        rm_sink_param(s, "seed", "%llu", (unsigned long long)s->split.seed);
     char skipped[32];
     snprintf(skipped, sizeof skipped, "%zu", rm_sink_bad_count(s));
     if (rm_dataset_writer_set_attr(s->writer, "ingest_parameters", s->params ? s->params : "") != 0 ||
