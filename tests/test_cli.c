@@ -7,6 +7,7 @@
 
 #include "core/dataset.h"
 #include "core/error.h"
+#include "core/resume_command.h"
 #include "test_util.h"
 
 static void expect(int want_code, const char *want_text, const char *args)
@@ -176,4 +177,28 @@ Test(cli, command_line_attribute_is_shell_quoted)
     free(line);
     rm_dataset_close(&ds);
     tu_rmtree(dir);
+}
+
+/* The command that continues a run: its recorded words, --stop-after N
+ * (either spelling) dropped, --resume once; quoted words stay whole. */
+Test(cli, resume_command_drops_stop_after_and_adds_resume_once)
+{
+    static const char *const cases[][2] = {
+        {"relmask train --data d.h5 --epochs 3 --stop-after 1 --out m.h5",
+         "relmask train --data d.h5 --epochs 3 --out m.h5 --resume"},
+        {"relmask train --stop-after=2 --out m.h5 --resume", "relmask train --out m.h5 --resume"},
+        {"relmask train --out 'my --stop-after 4 dir/m.h5' --stop-after 4",
+         "relmask train --out 'my --stop-after 4 dir/m.h5' --resume"},
+        {"relmask train --out 'it'\\''s --resume.h5'", "relmask train --out 'it'\\''s --resume.h5' --resume"},
+        {"relmask train --resume-from x", "relmask train --resume-from x --resume"},
+        {"", "--resume"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[256];
+        rm_resume_command(out, sizeof out, cases[i][0]);
+        cr_expect_str_eq(out, cases[i][1], "from '%s'", cases[i][0]);
+    }
+    char small[12];
+    rm_resume_command(small, sizeof small, "relmask train --out m.h5");
+    cr_expect_str_eq(small, "relmask tra", "cut to the buffer, NUL-terminated");
 }

@@ -314,7 +314,13 @@ Test(eval_predict, info_says_a_model_of_an_interrupted_run_is_incomplete)
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", m);
     char *out = run(0, "an incomplete run: 1 of 3 epochs", "info %s%s%s", m, "", "");
     cr_assert(!strstr(out, "a finished model"), "%s", out);
-    cr_assert(strstr(out, "a checkpoint exists") && strstr(out, "--stop-after 1 --resume"), "%s", out);
+    /* the command to continue it, without the --stop-after that would stop it again */
+    const char *hint = strstr(out, "continue the run with the same command plus --resume:\n");
+    cr_assert(hint, "%s", out);
+    hint = strchr(hint, '\n') + 1;
+    char line[4096];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(hint, "\n"), hint);
+    cr_assert(strstr(line, "--batch 16 --resume") && !strstr(line, "--stop-after"), "%s", line);
     free(out);
     expect(0, "checkpoint: yes, 1 epoch done,", "info %s%s%s", ckpt, "", "");
     /* eval warns once that the model is not the finished one. */

@@ -11,6 +11,7 @@
 #include "core/file_schema.h"
 #include "core/h5util.h"
 #include "core/relevance_file.h"
+#include "core/resume_command.h"
 #include "nn/model_file.h"
 #include "train/predict.h"
 #include "train/train.h"
@@ -191,11 +192,12 @@ static void print_checkpoint(hid_t f, const char *path, const rm_model *m)
     fclose(probe);
     char *command = NULL;
     if (rm_h5_attr_get_string(f, "command_line", &command) != 0) rm_error_clear();
-    int has_resume = command && strstr(command, " --resume") != NULL;
-    if (command && *command)
+    if (command && *command) {
+        char resume[4096 + 16];
+        rm_resume_command(resume, sizeof resume, command);
         printf("            a checkpoint exists (%s); continue the run with the same command plus --resume:\n"
-               "              %s%s\n", ckpt, command, has_resume ? "" : " --resume");
-    else
+               "              %s\n", ckpt, resume);
+    } else
         printf("            a checkpoint exists (%s); continue the run with relmask train ... --resume\n", ckpt);
     free(command);
 }

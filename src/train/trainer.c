@@ -36,6 +36,7 @@
 #include "core/output.h"
 #include "core/progress.h"
 #include "core/ranks.h"
+#include "core/resume_command.h"
 #include "train/distill.h"
 #include "train/train.h"
 
@@ -737,23 +738,17 @@ static int record_epoch(trainer *t, const rm_epoch_record *rec, int *improved)
 }
 
 /* Once a checkpoint exists, an interrupted run says how to continue: the
- * command line as given (shell-quoted), with --resume unless it has it. */
+ * command line as given (shell-quoted), with --resume and without
+ * --stop-after. */
 static void set_resume_note(const rm_train_config *c)
 {
     if (!c->command_line || !*c->command_line) {
         rm_output_set_signal_note("relmask: interrupted after a checkpoint; continue with --resume\n");
         return;
     }
-    const char *p = c->command_line;
-    size_t n = strlen(" --resume");
-    int has_resume = 0;
-    while ((p = strstr(p, " --resume")) && !has_resume) {
-        has_resume = p[n] == 0 || p[n] == ' ';
-        p += n;
-    }
-    char note[4096 + 64];
-    snprintf(note, sizeof note, "relmask: interrupted after a checkpoint; continue with:\n  %s%s\n", c->command_line,
-             has_resume ? "" : " --resume");
+    char command[4096 + 16], note[sizeof command + 64];
+    rm_resume_command(command, sizeof command, c->command_line);
+    snprintf(note, sizeof note, "relmask: interrupted after a checkpoint; continue with:\n  %s\n", command);
     rm_output_set_signal_note(note);
 }
 
