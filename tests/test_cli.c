@@ -151,7 +151,12 @@ Test(cli, runtime_errors_exit_1_and_name_the_file)
 
 Test(cli, unknown_commands_and_options_get_a_suggestion)
 {
-    expect(2, "unknown command 'trian'; did you mean 'train'?", "trian");
+    expect(2, "unknown command 'trian'; did you mean 'train'?\nTry 'relmask --help'.\n", "trian");
+    char *out;
+    cr_assert_eq(tu_run_cli(&out, "trian"), 2);
+    cr_assert_null(strstr(out, "commands:"), "a suggestion, not the whole usage: %s", out);
+    free(out);
+    expect(2, "unknown command 'frobnicate'\n\nusage: relmask <command>", "frobnicate");
     expect(2, "unknown command 'relevance-evl'; did you mean 'relevance-eval'?", "relevance-evl");
     expect(2, "unknown command 'enc'; did you mean 'encode'?", "enc");
     expect(2, "unknown option '--epocs'; did you mean '--epochs'?", "train -d d.h5 -n tiny -o m.h5 --epocs 3");

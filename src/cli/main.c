@@ -133,8 +133,12 @@ static int run_command(int argc, char **argv)
     const char *names[NUM_COMMANDS];
     for (int i = 0; i < (int)NUM_COMMANDS; i++) names[i] = commands[i].name;
     const char *near = cli_nearest(cmd, names, NUM_COMMANDS);
-    if (near) fprintf(stderr, "relmask: unknown command '%s'; did you mean '%s'?\n\n", cmd, near);
-    else fprintf(stderr, "relmask: unknown command '%s'\n\n", cmd);
+    /* a likely typo gets the suggestion alone; otherwise the list of commands */
+    if (near) {
+        fprintf(stderr, "relmask: unknown command '%s'; did you mean '%s'?\nTry 'relmask --help'.\n", cmd, near);
+        return RM_EXIT_USAGE;
+    }
+    fprintf(stderr, "relmask: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return RM_EXIT_USAGE;
 }
