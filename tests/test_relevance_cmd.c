@@ -290,7 +290,7 @@ Test(relevance_cmd, provenance_and_info)
 {
     char out[4096];
     snprintf(out, sizeof out, "%s", tu_path(dir, "r.h5"));
-    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --count 20 --rule 'conv*=alpha2-beta1'",
+    EXPECT(0, NULL, "relevance -q --model %s --data %s --out %s --start 30 --count 20 --rule 'conv*=alpha2-beta1'",
            tu_path(dir, "m.h5"), tu_path(dir, "d.h5"), out);
     char *text = run(0, "schema: relmask.relevance version 1", "info %s", out);
     cr_assert(strstr(text, "rule.conv1=alpha2-beta1"), "%s", text);
@@ -299,6 +299,28 @@ Test(relevance_cmd, provenance_and_info)
     cr_assert(strstr(text, "model_fingerprint"), "%s", text);
     cr_assert(strstr(text, "dataset_fingerprint"), "%s", text);
     free(text);
+
+    /* --record N finds dataset record N through /index: entry 2 is record
+     * 32 here. */
+    rm_relevance r;
+    cr_assert_eq(rm_relevance_open(&r, out), 0, "%s", rm_error_message());
+    float heat[256];
+    cr_assert_eq(rm_relevance_read_heatmaps(&r, 2, 1, heat), 0, "%s", rm_error_message());
+    double pos = 0, neg = 0;
+    for (int p = 0; p < 256; p++) pos += heat[p] > 0 ? heat[p] : 0, neg += heat[p] < 0 ? -heat[p] : 0;
+    cr_assert_eq(r.index[2], 32);
+    char want[512];
+    snprintf(want, sizeof want, " record %lld (entry 2): label %d (%s), predicted %d (%s), explained %d (%s), logit "
+             "%.6g\n  heatmap sum %.6g: positive %.6g, negative %.6g (%.1f%% of the absolute mass positive)\n",
+             (long long)r.index[2], r.label[2], r.class_names[r.label[2]], r.predicted[2],
+             r.class_names[r.predicted[2]], r.explained[2], r.class_names[r.explained[2]], r.score[2], r.sum[2], pos,
+             -neg, 100 * pos / (pos + neg));
+    text = run(0, want, "info --record %lld %s", (long long)r.index[2], out);
+    free(text);
+    text = run(1, "--record 2: no heatmap of that dataset record; the file explains 20 records (dataset indices "
+               "30..49, in /index)", "info --record 2 %s", out);
+    free(text);
+    rm_relevance_close(&r);
 }
 
 Test(relevance_cmd, occlusion_in_process_and_external_command_agree)

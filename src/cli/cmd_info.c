@@ -331,13 +331,64 @@ static int info_file(const char *path)
 }
 
 static const cli_option options[] = {
-    CLI_OPT_LLONG('r', "record", "N", record, 0, 1LL << 50, "datasets: show record N (label, split, source)"),
+    CLI_OPT_LLONG('r', "record", "N", record, 0, 1LL << 50, "show dataset record N: its label, split and\n"
+                "source (a dataset), or what was explained and\n"
+                "its heatmap's sums (a relevance file)"),
     CLI_END,
 };
 
-/* One record of a dataset: its label, split and /source. */
+static const char *class_name(const rm_relevance *r, int32_t c)
+{
+    return c >= 0 && c < r->num_classes ? r->class_names[c] : "none";
+}
+
+/* A dataset record's entry in a relevance file (/index maps entries to
+ * records): what was explained, the score, and its heatmap's sums. */
+static int info_relevance_record(const char *path, long long record)
+{
+    rm_relevance r;
+    RM_TRY(rm_relevance_open(&r, path));
+    int64_t e = 0;
+    while (e < r.count && r.index[e] != record) e++;
+    int rc = 0;
+    float *heat = NULL;
+    if (e == r.count) {
+        rc = rm_error("%s: --record %lld: no heatmap of that dataset record; the file explains %lld records "
+                      "(dataset indices %lld..%lld, in /index)", path, record, (long long)r.count,
+                      (long long)r.index[0], (long long)r.index[r.count - 1]);
+    } else {
+        size_t hw = (size_t)r.height * (size_t)r.width;
+        heat = rm_malloc(hw * sizeof *heat, "heatmap");
+        rc = heat ? rm_relevance_read_heatmaps(&r, e, 1, heat) : -1;
+        double pos = 0, neg = 0;
+        for (size_t p = 0; rc == 0 && p < hw; p++) {
+            if (heat[p] > 0) pos += heat[p];
+            else neg -= heat[p];
+        }
+        if (rc == 0) {
+            printf("%s record %lld (entry %lld): label %d (%s), predicted %d (%s), explained %d (%s), %s %.6g\n",
+                   path, record, (long long)e, r.label[e], r.label[e] < 0 ? "unlabeled" : class_name(&r, r.label[e]),
+                   r.predicted[e], class_name(&r, r.predicted[e]), r.explained[e],
+                   r.explained[e] < 0 ? "several classes: see explained_classes" : class_name(&r, r.explained[e]),
+                   r.score_kind ? r.score_kind : "score", r.score[e]);
+            printf("  heatmap sum %.6g: positive %.6g, negative %.6g (%.1f%% of the absolute mass positive)\n",
+                   r.sum[e], pos, -neg, pos + neg > 0 ? 100.0 * pos / (pos + neg) : 0.0);
+        }
+    }
+    free(heat);
+    rm_relevance_close(&r);
+    return rc;
+}
+
+/* One record of a dataset (its label, split and /source) or of a relevance
+ * file. */
 static int info_record(const char *path, long long record)
 {
+    char *schema;
+    RM_TRY(rm_file_schema(path, &schema));
+    int relevance = !strcmp(schema, RM_RELEVANCE_SCHEMA);
+    free(schema);
+    if (relevance) return info_relevance_record(path, record);
     rm_dataset ds;
     RM_TRY(rm_dataset_open_unlabeled_ok(&ds, path));
     int rc = 0;
@@ -366,6 +417,8 @@ static const cli_command command = {
              "               best epoch, training history and parameters, the dataset\n"
              "               trained on, and whether the file is a checkpoint\n"
              "  predictions  shape, split, classes, accuracy of the predicted classes\n"
+             "  relevance    method, classes, records explained, the model's accuracy on\n"
+             "               them, conservation\n"
              "Exits 1 with a message if a file is not a relmask file.\n",
     .options = options,
     .max_args = INT_MAX,
