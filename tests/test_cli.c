@@ -161,6 +161,8 @@ Test(cli, unknown_commands_and_options_get_a_suggestion)
     expect(2, "unknown command 'enc'; did you mean 'encode'?", "enc");
     expect(2, "unknown option '--epocs'; did you mean '--epochs'?", "train -d d.h5 -n tiny -o m.h5 --epocs 3");
     expect(2, "unknown option '--zzz'\n", "train -d d.h5 -n tiny -o m.h5 --zzz");
+    expect(2, "unexpected argument 'imprt'; did you mean 'relevance import'?", "relevance imprt --model m.h5");
+    expect(2, "unexpected argument 'zzzzzz'\n", "relevance zzzzzz");
 }
 
 /* The provenance command line pastes back into a shell: words with spaces,

@@ -147,6 +147,9 @@ static const cli_command command = {
 int cmd_relevance(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "import")) return cmd_relevance_import(argc - 1, argv + 1);
+    static const char *const subcommands[] = {"import"};
+    if (argc > 1 && argv[1][0] != '-' && cli_nearest(argv[1], subcommands, 1))
+        return cli_usage_error(command.name, "unexpected argument '%s'; did you mean 'relevance import'?", argv[1]);
     relevance_options o = {.method = "lrp", .eps = -1, .gamma = -1};
     rm_relevance_config_defaults(&o.cfg);
     o.cfg.command_line = cli_command_line();
