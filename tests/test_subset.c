@@ -102,6 +102,10 @@ Test(subset, subset_and_complement_partition_the_dataset)
     rm_dataset_close(&D);
     rm_dataset_close(&T);
     rm_dataset_close(&S);
+    /* info says where the subset's splits came from */
+    cr_assert_eq(tu_run_cli(&out, "info %s", target), 0, "%s", out);
+    cr_assert(strstr(out, "split: 175 records as subset drew them (subset_parameters)\n"), "%s", out);
+    free(out);
 }
 
 Test(subset, errors)

@@ -72,9 +72,17 @@ static int print_split_origin(hid_t f)
         rm_h5_attr_get_int(f, "split_records_drawn", &drawn) || rm_h5_attr_get_double(f, "split_val_fraction", &val) ||
         rm_h5_attr_get_double(f, "split_test_fraction", &test) || rm_h5_attr_get_int(f, "split_seed", &seed))
         return 0;
+    /* a subset's or an encoded copy's records have the splits that made them */
+    char *format = NULL;
+    if (rm_h5_attr_exists(f, "source_format") && rm_h5_attr_get_string(f, "source_format", &format) != 0)
+        rm_error_clear();
+    const char *from = format && !strcmp(format, "subset")    ? "as subset drew them (subset_parameters)"
+                       : format && !strcmp(format, "encoded") ? "as in the dataset encoded (source_path)"
+                                                              : "as the input split them";
     printf("split:");
     const char *sep = " ";
-    if (given) printf("%s%lld records as the input split them", sep, (long long)given), sep = "; ";
+    if (given) printf("%s%lld records %s", sep, (long long)given, from), sep = "; ";
+    free(format);
     if (pooled)
         printf("%s%lld training records split into train/val (val fraction %g, seed %lld)", sep, (long long)pooled,
                val, (long long)seed), sep = "; ";
