@@ -37,9 +37,14 @@ int rm_ranks_max(int value);
  * the same sum on every rank). */
 int rm_ranks_sum_floats(float *values, size_t n);
 int rm_ranks_sum_doubles(double *values, size_t n);
+int rm_ranks_sum_u64(uint64_t *values, size_t n);
 /* Every rank's n floats, concatenated in rank order, on every rank:
  * all holds total floats, the sum of every rank's n. */
 int rm_ranks_allgather_floats(const float *mine, size_t n, float *all, size_t total);
+/* Every rank's n bytes (n may differ between ranks, and be 0),
+ * concatenated in rank order, on every rank: *all (malloc'd, free it)
+ * holds *total bytes. */
+int rm_ranks_allgather_bytes(const void *mine, size_t n, void **all, size_t *total);
 /* Rank 0's bytes to every rank. */
 int rm_ranks_broadcast(void *data, size_t bytes);
 /* Fails (on every rank) unless every rank holds the same text, naming
