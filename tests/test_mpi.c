@@ -531,11 +531,13 @@ static const char *encode_args(const char *name, const char *out, const char *ex
 }
 
 /* Every dataset and every attribute of the two files holds the same values
- * (h5diff), but the root attributes created and command_line. */
+ * (h5diff), but the root attributes created and command_line. (h5diff's
+ * list of differences is cut short: megabytes of it stall the test.) */
 static void assert_same_encoded(const char *a, const char *b)
 {
     char *out;
-    int rc = tu_run_sh(&out, "h5diff -r --exclude-attribute / %s %s", a, b);
+    int rc = tu_run_sh(&out, "h5diff -r --exclude-attribute / %s %s > %s.diff; rc=$?; head -c 4000 %s.diff; exit $rc",
+                       a, b, b, b);
     cr_assert_eq(rc, 0, "%s and %s differ:\n%s", a, b, out);
     free(out);
     const char *keep = "sed -e 1d -e '/ATTRIBUTE \"created\"/,/^   }$/d' -e '/ATTRIBUTE \"command_line\"/,/^   }$/d'";
@@ -643,8 +645,9 @@ Test(mpi, encode_failure_on_one_rank_is_said_once_and_leaves_nothing)
     cr_assert_eq(rc, 1, "one process: exit %d:\n%s", rc, out);
     cr_assert(strstr(out, "(dataset index 300)"), "%s", out);
     free(out);
-    rc = run_ranks(&out, 2, encode_args("bad", e, "--mode mean"));
-    cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+    /* ranks that do not agree would wait for each other: a time limit */
+    rc = tu_run_sh(&out, "timeout 60 env %s -np 2 %s %s", mpirun, bin(), encode_args("bad", e, "--mode mean"));
+    cr_assert_eq(rc, 1, "exit %d (124: stuck):\n%s", rc, out);
     cr_assert(strstr(out, "relmask: error: rank 1: ") && strstr(out, "(dataset index 300)"), "%s", out);
     cr_assert(strstr(out, "expected a finite number"), "%s", out);
     cr_assert_eq(count_of(out, "relmask: error:"), 1, "one message:\n%s", out);
