@@ -141,7 +141,7 @@ static void writer_free(rm_dataset_writer *w)
         free(w->flags[i].values);
     }
     free(w->flags);
-    for (size_t i = 0; i < w->sources_capacity && i < w->count; i++) free(w->sources[i]);
+    for (size_t i = 0; i < w->sources_capacity; i++) free(w->sources[i]);   /* NULL past the last set */
     free(w->sources);
     free(w->class_names);
     free(w->source_format);

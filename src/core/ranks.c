@@ -147,9 +147,9 @@ int rm_ranks_allgather_bytes(const void *mine, size_t n, void **all, size_t *tot
     }
     int count = n > (size_t)INT32_MAX ? -1 : (int)n;
     int *counts = rm_malloc(sizeof *counts * (size_t)world_size * 2, "gather counts");
-    if (rm_ranks_max(!counts) != 0) {   /* every rank takes part in the same collectives */
+    if (rm_ranks_agree(counts ? 0 : -1) != 0) {   /* every rank takes part in the same collectives */
         free(counts);
-        return counts ? rm_error("gathering bytes failed on another rank") : -1;
+        return -1;
     }
     int *displs = counts + world_size;
     MPI_Allgather(&count, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
@@ -162,11 +162,11 @@ int rm_ranks_allgather_bytes(const void *mine, size_t n, void **all, size_t *tot
         sum += rc == 0 ? (size_t)counts[r] : 0;
     }
     if (rc == 0 && !(*all = rm_malloc(sum ? sum : 1, "gathered bytes"))) rc = -1;
-    if (rm_ranks_max(rc != 0) != 0) {
+    if (rm_ranks_agree(rc) != 0) {
         free(counts);
         free(*all);
         *all = NULL;
-        return rc != 0 ? rc : rm_error("gathering bytes failed on another rank");
+        return -1;
     }
     rc = MPI_Allgatherv(mine, count, MPI_BYTE, *all, counts, displs, MPI_BYTE, MPI_COMM_WORLD) == MPI_SUCCESS
              ? 0 : rm_error("MPI_Allgatherv of %zu bytes failed", sum);

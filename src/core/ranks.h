@@ -43,7 +43,7 @@ int rm_ranks_sum_u64(uint64_t *values, size_t n);
 int rm_ranks_allgather_floats(const float *mine, size_t n, float *all, size_t total);
 /* Every rank's n bytes (n may differ between ranks, and be 0),
  * concatenated in rank order, on every rank: *all (malloc'd, free it)
- * holds *total bytes. */
+ * holds *total bytes. A failure is agreed on, as rm_ranks_agree. */
 int rm_ranks_allgather_bytes(const void *mine, size_t n, void **all, size_t *total);
 /* Rank 0's bytes to every rank. */
 int rm_ranks_broadcast(void *data, size_t bytes);
