@@ -4,7 +4,9 @@
  * than records, and after a rank is killed and the run resumed; training
  * equals one process of the same global batch within float tolerance, and
  * resumes on the same ranks bit for bit; predictions equal one process's
- * bit for bit, also when a rank has no records; ranks reading other inputs, and
+ * bit for bit, also when a rank has no records; encoded datasets equal one
+ * process's value for value, also with more ranks than blocks, and a
+ * failure on one rank leaves nothing behind; ranks reading other inputs, and
  * commands that do not shard, are refused with one clear message. These
  * tests need the MPI build (make check MPI=1); in the plain build they are
  * skipped. */
@@ -18,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/dataset.h"
 #include "core/error.h"
 #include "core/h5util.h"
 #include "core/ranks.h"
@@ -431,4 +434,225 @@ Test(mpi, predict_on_2_and_3_ranks_equals_one_process)
         free(path);
     }
     free(one);
+}
+
+/* --- encode ------------------------------------------------------------------ */
+
+static const char *const classes3[3] = {"a", "b", "c"};
+
+/* <name>.h5: n gray 8x8 records in 3 classes and every split, with regions
+ * and sources; <name>_r.h5: relevance for all records but every fourth
+ * (pseudo-random maps from `seed`); with bad >= 0, record bad's map holds
+ * a NaN. */
+static void write_encode_inputs(const char *name, int n, uint32_t seed, int bad)
+{
+    enum { HW = 64 };
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.h5", dir, name);
+    rm_dataset_spec spec = {.channels = 1, .height = 8, .width = 8, .num_classes = 3, .class_names = classes3,
+                            .has_regions = 1, .source_format = "test", .source_path = "memory", .deflate_level = 4};
+    rm_dataset_writer *w;
+    cr_assert_eq(rm_dataset_writer_open(&w, path, &spec, 1), 0, "%s", rm_error_message());
+    int32_t *labels = malloc(sizeof *labels * (size_t)n);
+    uint8_t *split = malloc((size_t)n), image[HW], region[HW];
+    int64_t *index = malloc(sizeof *index * (size_t)n);
+    int32_t *rlabels = malloc(sizeof *rlabels * (size_t)n);
+    float *heat = malloc(sizeof *heat * HW * (size_t)n), *score = calloc((size_t)n, sizeof *score);
+    cr_assert(labels && split && index && rlabels && heat && score);
+    uint32_t x = seed;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        labels[i] = (i * 7 + i / 3) % 3;
+        split[i] = (uint8_t)(i % 5 == 3 ? RM_SPLIT_VAL : i % 5 == 4 ? RM_SPLIT_TEST : RM_SPLIT_TRAIN);
+        for (int k = 0; k < HW; k++) {
+            x = x * 1664525u + 1013904223u;
+            image[k] = (uint8_t)(x >> 24);
+            region[k] = (uint8_t)((x >> 8) & 1);
+        }
+        cr_assert_eq(rm_dataset_writer_append(w, image, labels[i], split[i], region), 0, "%s", rm_error_message());
+        char source[32];
+        snprintf(source, sizeof source, "faces/%d.png", i);
+        cr_assert_eq(rm_dataset_writer_set_source(w, source), 0);
+        if (i % 4 == 1) continue;
+        index[m] = i;
+        rlabels[m] = labels[i];
+        for (int k = 0; k < HW; k++) {
+            x = x * 1664525u + 1013904223u;
+            heat[(size_t)m * HW + k] = (float)((int)(x >> 16) - 32768) / 32768.0f;
+        }
+        m++;
+    }
+    rm_split_spec sp = {.val_fraction = 0.2, .test_fraction = 0.2, .seed = 1};
+    cr_assert_eq(rm_dataset_writer_finish(w, &sp), 0, "%s", rm_error_message());
+    char fp[17];
+    rm_dataset_fingerprint(fp, n, 1, 8, 8, labels, split);
+    snprintf(path, sizeof path, "%s/%s_r.h5", dir, name);
+    rm_relevance_spec rs = {.count = m, .channels = 1, .height = 8, .width = 8, .num_classes = 3,
+                            .class_names = classes3, .deflate_level = 4, .method = "test", .score_kind = "none",
+                            .parameters = "source=hand-made\n"};
+    rm_relevance_writer *rw;
+    int64_t done;
+    cr_assert_eq(rm_relevance_writer_open(&rw, path, &rs, 1, 0, &done), 0, "%s", rm_error_message());
+    rm_relevance_block b = {.n = m, .index = index, .label = rlabels, .explained = rlabels, .predicted = rlabels,
+                            .score = score, .heatmap = heat};
+    cr_assert_eq(rm_relevance_writer_write(rw, &b), 0, "%s", rm_error_message());
+    cr_assert_eq(rm_relevance_writer_set_attr(rw, "dataset_fingerprint", fp), 0);
+    cr_assert_eq(rm_relevance_writer_finish(rw), 0, "%s", rm_error_message());
+    if (bad >= 0) {   /* the writer refuses non-finite maps: patched in afterwards */
+        int64_t entry = 0;
+        while (entry < m && index[entry] != bad) entry++;
+        cr_assert_lt(entry, m, "record %d has relevance", bad);
+        hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT), d = H5Dopen2(f, "heatmap", H5P_DEFAULT);
+        hid_t space = H5Dget_space(d);
+        hsize_t at[3] = {(hsize_t)entry, 2, 3}, one[3] = {1, 1, 1};
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, at, NULL, one, NULL);
+        hid_t mem = H5Screate_simple(3, one, NULL);
+        float nan = NAN;
+        cr_assert_geq(H5Dwrite(d, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, &nan), 0);
+        H5Sclose(mem);
+        H5Sclose(space);
+        H5Dclose(d);
+        H5Fclose(f);
+    }
+    free(labels);
+    free(split);
+    free(index);
+    free(rlabels);
+    free(heat);
+    free(score);
+}
+
+static const char *encode_args(const char *name, const char *out, const char *extra)
+{
+    static char args[4096];
+    snprintf(args, sizeof args, "encode -q -t 1 --data %s/%s.h5 --relevance %s/%s_r.h5 --out %s %s", dir, name, dir,
+             name, out, extra);
+    return args;
+}
+
+/* Every dataset and every attribute of the two files holds the same values
+ * (h5diff), but the root attributes created and command_line. (h5diff's
+ * list of differences is cut short: megabytes of it stall the test.) */
+static void assert_same_encoded(const char *a, const char *b)
+{
+    char *out;
+    int rc = tu_run_sh(&out, "h5diff -r --exclude-attribute / %s %s > %s.diff; rc=$?; head -c 4000 %s.diff; exit $rc",
+                       a, b, b, b);
+    cr_assert_eq(rc, 0, "%s and %s differ:\n%s", a, b, out);
+    free(out);
+    const char *keep = "sed -e 1d -e '/ATTRIBUTE \"created\"/,/^   }$/d' -e '/ATTRIBUTE \"command_line\"/,/^   }$/d'";
+    rc = tu_run_sh(&out, "h5dump -A %s | %s > %s.attrs && h5dump -A %s | %s > %s.attrs && diff %s.attrs %s.attrs", a,
+                   keep, a, b, keep, b, a, b);
+    cr_assert_eq(rc, 0, "the root attributes of %s and %s differ:\n%s", a, b, out);
+    free(out);
+}
+
+/* 1100 records in blocks of 256: the last round is uneven on 2 and 3 ranks
+ * (a rank with a part of a block, a rank with none). The modes that sum
+ * over the train split (mean, the channel's train mean), records without
+ * relevance copied or left out, and masks moved to other records. */
+Test(mpi, encode_on_2_and_3_ranks_equals_one_process)
+{
+    NEED_MPI();
+    write_encode_inputs("e", 1100, 7, -1);
+    const char *modes[] = {"--mode mean", "--mode channel --channel-constant train-mean", "--mode channel",
+                           "--mode blur --only-explained --shuffle-masks 3"};
+    for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
+        char *one = strdup(tu_path(dir, "one.h5"));
+        char extra[256];
+        snprintf(extra, sizeof extra, "%s --force", modes[m]);
+        cli_ok(encode_args("e", one, extra));
+        for (int ranks = 2; ranks <= 3; ranks++) {
+            char *path = strdup(tu_path(dir, "np.h5")), *out;
+            int rc = run_ranks(&out, ranks, encode_args("e", path, extra));
+            cr_assert_eq(rc, 0, "mpirun -np %d encode %s exited %d:\n%s", ranks, modes[m], rc, out);
+            free(out);
+            assert_same_encoded(one, path);
+            free(path);
+        }
+        free(one);
+    }
+}
+
+/* 5 records are one block: on 3 ranks two have nothing to encode, and
+ * with --only-explained the one writing rank writes 4 records. */
+Test(mpi, encode_with_more_ranks_than_blocks)
+{
+    NEED_MPI();
+    write_encode_inputs("tiny", 5, 11, -1);
+    const char *modes[] = {"--mode mean", "--mode zero --only-explained"};
+    for (int m = 0; m < 2; m++) {
+        char extra[128], *out;
+        snprintf(extra, sizeof extra, "%s --force", modes[m]);
+        char *one = strdup(tu_path(dir, "one.h5")), *three = strdup(tu_path(dir, "three.h5"));
+        cli_ok(encode_args("tiny", one, extra));
+        int rc = run_ranks(&out, 3, encode_args("tiny", three, extra));
+        cr_assert_eq(rc, 0, "mpirun -np 3 encode %s exited %d:\n%s", modes[m], rc, out);
+        free(out);
+        assert_same_encoded(one, three);
+        free(one);
+        free(three);
+    }
+}
+
+/* MPMD: rank 1 reads another relevance file, then another dataset (with
+ * its own relevance, so each rank's inputs belong together). Refused
+ * before anything is written, said once by rank 0. */
+Test(mpi, encode_ranks_reading_other_inputs_are_refused)
+{
+    NEED_MPI();
+    write_encode_inputs("e", 300, 7, -1);
+    write_encode_inputs("f", 300, 8, -1);
+    char *out_dir = strdup(tu_path(dir, "out")), *out;
+    cr_assert_eq(tu_run_sh(&out, "mkdir %s", out_dir), 0);
+    free(out);
+    char *e = strdup(tu_path(out_dir, "e.h5"));
+    char rank0[4096];
+    snprintf(rank0, sizeof rank0, "%s", encode_args("e", e, "--mode mean"));
+    const char *rank1[2], *want[2] = {"rank 1 reads another relevance file than rank 0",
+                                      "rank 1 reads another dataset than rank 0"};
+    char other_relevance[4096];
+    snprintf(other_relevance, sizeof other_relevance,
+             "encode -q -t 1 --data %s/e.h5 --relevance %s/f_r.h5 --out %s --mode mean", dir, dir, e);
+    rank1[0] = other_relevance;
+    rank1[1] = encode_args("f", e, "--mode mean");
+    const char *named[2] = {"f_r.h5", "f.h5"};
+    for (int t = 0; t < 2; t++) {
+        int rc = tu_run_sh(&out, "%s -np 1 %s %s : -np 1 %s %s", mpirun, bin(), rank0, bin(), rank1[t]);
+        cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+        cr_assert(strstr(out, want[t]), "%s", out);
+        cr_assert(strstr(out, named[t]), "names the file:\n%s", out);
+        cr_assert_eq(count_of(out, "relmask: error:"), 1, "one message:\n%s", out);
+        cr_assert_eq(tu_dir_entries(out_dir), 0, "nothing written");
+        free(out);
+    }
+    free(e);
+    free(out_dir);
+}
+
+/* A NaN in the map of record 300, in the second block: rank 1 reads it on
+ * 2 ranks. Every rank stops, rank 0 says it once, naming the record as one
+ * process does, and no file (final or temporary) is left behind. */
+Test(mpi, encode_failure_on_one_rank_is_said_once_and_leaves_nothing)
+{
+    NEED_MPI();
+    write_encode_inputs("bad", 600, 9, 300);
+    char *out_dir = strdup(tu_path(dir, "out")), *out;
+    cr_assert_eq(tu_run_sh(&out, "mkdir %s", out_dir), 0);
+    free(out);
+    char *e = strdup(tu_path(out_dir, "e.h5"));
+    int rc = tu_run_cli(&out, "%s", encode_args("bad", e, "--mode mean"));
+    cr_assert_eq(rc, 1, "one process: exit %d:\n%s", rc, out);
+    cr_assert(strstr(out, "(dataset index 300)"), "%s", out);
+    free(out);
+    /* ranks that do not agree would wait for each other: a time limit */
+    rc = tu_run_sh(&out, "timeout 60 env %s -np 2 %s %s", mpirun, bin(), encode_args("bad", e, "--mode mean"));
+    cr_assert_eq(rc, 1, "exit %d (124: stuck):\n%s", rc, out);
+    cr_assert(strstr(out, "relmask: error: rank 1: ") && strstr(out, "(dataset index 300)"), "%s", out);
+    cr_assert(strstr(out, "expected a finite number"), "%s", out);
+    cr_assert_eq(count_of(out, "relmask: error:"), 1, "one message:\n%s", out);
+    free(out);
+    cr_assert_eq(tu_dir_entries(out_dir), 0, "nothing left behind");
+    free(e);
+    free(out_dir);
 }

@@ -60,7 +60,7 @@ static void usage(FILE *out)
  * run whole on every rank, each writing the same output. */
 static int sharded(int argc, char **argv)
 {
-    if (!strcmp(argv[0], "train") || !strcmp(argv[0], "predict")) return 1;
+    if (!strcmp(argv[0], "train") || !strcmp(argv[0], "predict") || !strcmp(argv[0], "encode")) return 1;
     return !strcmp(argv[0], "relevance") && (argc < 2 || strcmp(argv[1], "import") != 0);
 }
 
@@ -120,7 +120,7 @@ static int run_command(int argc, char **argv)
             if (rm_ranks_size() > 1 && !sharded(argc - 1, argv + 1)) {
                 if (rm_ranks_rank() == 0)
                     fprintf(stderr, "relmask %s: runs as one process, but mpirun started %d; under mpirun only "
-                            "'relmask relevance', 'train' and 'predict' share their work among the ranks "
+                            "'relmask relevance', 'train', 'predict' and 'encode' share their work among the ranks "
                             "(docs/scale.md)\n", cmd,
                             rm_ranks_size());
                 return RM_EXIT_USAGE;

@@ -50,6 +50,9 @@ typedef struct {
     const char *source_format;        /* "fer2013-csv", "synth", ... */
     const char *source_path;          /* input file or folder */
     int deflate_level;                /* 0-9 */
+    int shared;                       /* under mpirun: every rank opens, appends blocks
+                                         (rm_dataset_writer_append_block) and finishes the file
+                                         together (parallel HDF5) */
 } rm_dataset_spec;
 
 typedef struct {
@@ -61,7 +64,9 @@ typedef struct rm_dataset_writer rm_dataset_writer;
 
 /* Starts writing to a temporary file beside `path`; the real file appears
  * only when rm_dataset_writer_finish succeeds. Fails if `path` exists and
- * `force` is 0. */
+ * `force` is 0. A shared spec makes open, append_block, finish and abort
+ * collective: rank 0 checks and renames the output, every rank writes its
+ * records, and a failure on any rank fails every rank. */
 int rm_dataset_writer_open(rm_dataset_writer **w, const char *path,
                            const rm_dataset_spec *spec, int force);
 /* Appends one record. image: [C,H,W]; region: [H,W] or NULL. split: an
@@ -86,6 +91,14 @@ int rm_dataset_writer_set_flags(rm_dataset_writer *w, const char *name, const ui
  * "fer2013.csv:1234", "train-images-idx3-ubyte:59999"); written as /source
  * [N] when any record has one. */
 int rm_dataset_writer_set_source(rm_dataset_writer *w, const char *source);
+/* Appends n records: images [n,C,H,W], labels and split [n], regions
+ * [n,H,W] (or NULL without regions), sources [n] (or NULL; a NULL entry:
+ * unknown). The same as n appends, each followed by its set_source. A
+ * shared writer takes only blocks (collective): each rank gives its own n
+ * (0 too), and the ranks' records follow those written so far in rank
+ * order. */
+int rm_dataset_writer_append_block(rm_dataset_writer *w, size_t n, const uint8_t *images, const int32_t *labels,
+                                   const uint8_t *split, const uint8_t *regions, const char *const *sources);
 size_t rm_dataset_writer_count(const rm_dataset_writer *w);
 /* Assigns POOL/UNASSIGNED records with a stratified split, writes labels,
  * split and attributes, closes and renames into place. Frees w. */

@@ -4,11 +4,15 @@
 #include <time.h>
 
 #include <hdf5_hl.h>
+#ifdef RELMASK_MPI
+#include <mpi.h>
+#endif
 
 #include "core/dataset.h"
 #include "core/error.h"
 #include "core/h5util.h"
 #include "core/output.h"
+#include "core/ranks.h"
 #include "core/version.h"
 
 /* Chunks hold a minibatch-sized block of images: 64 images, fewer when
@@ -34,8 +38,11 @@ typedef struct {
 } flag_vector;
 
 struct rm_dataset_writer {
-    rm_output out;
+    rm_output out;                     /* rank 0's; another rank's holds the paths only */
+    int shared;                        /* every MPI rank writes (parallel HDF5) */
+    int owner;                         /* this process checks and renames the output (rank 0) */
     hid_t file, images, regions;
+    hid_t xfer;                        /* raw data transfer: H5P_DEFAULT, collective when shared */
     int channels, height, width, num_classes, has_regions, unlabeled;
     char **class_names;
     char *source_format, *source_path;
@@ -120,6 +127,7 @@ static void writer_free(rm_dataset_writer *w)
     if (w->images > 0) H5Dclose(w->images);
     if (w->regions > 0) H5Dclose(w->regions);
     if (w->file > 0) H5Fclose(w->file);
+    if (w->xfer > 0 && w->xfer != H5P_DEFAULT) H5Pclose(w->xfer);
     for (int i = 0; i < w->num_classes; i++) free(w->class_names ? w->class_names[i] : NULL);
     for (int i = 0; i < w->num_attrs; i++) {
         free(w->attrs[i].name);
@@ -133,7 +141,7 @@ static void writer_free(rm_dataset_writer *w)
         free(w->flags[i].values);
     }
     free(w->flags);
-    for (size_t i = 0; i < w->sources_capacity && i < w->count; i++) free(w->sources[i]);
+    for (size_t i = 0; i < w->sources_capacity; i++) free(w->sources[i]);   /* NULL past the last set */
     free(w->sources);
     free(w->class_names);
     free(w->source_format);
@@ -161,14 +169,75 @@ static int validate_spec(const rm_dataset_spec *s)
     return 0;
 }
 
+/* A shared writer's failures are every rank's. */
+static int agree_if(int shared, int rc) { return shared ? rm_ranks_agree(rc) : rc; }
+
+/* Rank 0 checks the output and picks its temporary name (when rc, this
+ * rank's setup, is 0); the other ranks of a shared writer learn the name. */
+static int claim_output(rm_dataset_writer *w, const char *path, int force, int rc)
+{
+    if (rc == 0 && w->owner) rc = rm_output_begin(&w->out, path, force);
+    if (!w->shared) return rc;
+    if (rm_ranks_agree(rc) != 0) return -1;
+    char tmp[4096] = "";
+    if (w->owner) snprintf(tmp, sizeof tmp, "%s", w->out.tmp_path);
+    rc = rm_ranks_broadcast(tmp, sizeof tmp);
+    if (rc == 0 && !w->owner && (!(w->out.tmp_path = rm_strdup(tmp)) || !(w->out.final_path = rm_strdup(path))))
+        rc = -1;
+    return rm_ranks_agree(rc);
+}
+
+/* The file (through MPI-IO on every rank when shared) and its stacks. */
+static int create_file(rm_dataset_writer *w, const rm_dataset_spec *spec, const char *path)
+{
+    hid_t fapl = H5P_DEFAULT;
+#ifdef RELMASK_MPI
+    if (w->shared) {
+        if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL) < 0 ||
+            (w->xfer = H5Pcreate(H5P_DATASET_XFER)) < 0 || H5Pset_dxpl_mpio(w->xfer, H5FD_MPIO_COLLECTIVE) < 0) {
+            if (fapl > 0) H5Pclose(fapl);
+            return rm_h5_error("%s: cannot set up parallel HDF5", path);
+        }
+    }
+#endif
+    w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl != H5P_DEFAULT) H5Pclose(fapl);
+    if (w->file < 0) return rm_h5_error("%s: cannot create %s", path, w->out.tmp_path);
+    int deflate = spec->deflate_level < 0 ? 0 : spec->deflate_level > 9 ? 9 : spec->deflate_level;
+    hsize_t idims[4] = {0, (hsize_t)w->channels, (hsize_t)w->height, (hsize_t)w->width};
+    static const char *const image_axes[4] = {"N", "C", "H", "W"};
+    static const char *const region_axes[3] = {"N", "H", "W"};
+    w->images = create_stack(w->file, "images", 4, idims, w->block, deflate);
+    if (w->images < 0 || mark_as_image(w->images, w->channels) != 0 ||
+        label_dims(w->images, image_axes, 4) != 0 ||
+        rm_h5_attr_set_string(w->images, "layout", "NCHW") != 0)
+        return rm_error_prefix("%s", path);
+    if (w->has_regions) {
+        hsize_t rdims[3] = {0, (hsize_t)w->height, (hsize_t)w->width};
+        w->regions = create_stack(w->file, "regions", 3, rdims, w->block, deflate);
+        if (w->regions < 0 || mark_as_image(w->regions, 1) != 0 ||
+            label_dims(w->regions, region_axes, 3) != 0)
+            return rm_error_prefix("%s", path);
+    }
+    return 0;
+}
+
 int rm_dataset_writer_open(rm_dataset_writer **wp, const char *path, const rm_dataset_spec *spec,
                            int force)
 {
     *wp = NULL;
-    RM_TRY(validate_spec(spec));
+    const int shared = spec->shared && rm_ranks_size() > 1;
+    RM_TRY(agree_if(shared, validate_spec(spec)));
     rm_h5_init();
     rm_dataset_writer *w = rm_calloc(1, sizeof *w, "dataset writer");
-    if (!w) return -1;
+    if (agree_if(shared, w ? 0 : -1) != 0) {
+        free(w);
+        return -1;
+    }
+    w->out.slot = -1;
+    w->xfer = H5P_DEFAULT;
+    w->shared = shared;
+    w->owner = !shared || rm_ranks_rank() == 0;
     w->channels = spec->channels;
     w->height = spec->height;
     w->width = spec->width;
@@ -183,68 +252,45 @@ int rm_dataset_writer_open(rm_dataset_writer **wp, const char *path, const rm_da
     w->source_path = rm_strdup(spec->source_path ? spec->source_path : "");
     w->image_buf = rm_malloc(w->block * w->image_bytes, "image chunk buffer");
     if (spec->has_regions) w->region_buf = rm_malloc(w->block * w->region_bytes, "region chunk buffer");
+    int rc = 0;
     if (!w->class_names || !w->source_format || !w->source_path || !w->image_buf ||
-        (spec->has_regions && !w->region_buf)) {
-        writer_free(w);
-        return -1;
-    }
-    w->num_classes = spec->num_classes;
-    for (int i = 0; i < spec->num_classes; i++)
-        if (!(w->class_names[i] = rm_strdup(spec->class_names[i]))) {
-            writer_free(w);
-            return -1;
-        }
-    if (rm_output_begin(&w->out, path, force) != 0) {
-        writer_free(w);
-        return -1;
-    }
-    w->file = H5Fcreate(w->out.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (w->file < 0) {
-        rm_h5_error("%s: cannot create %s", path, w->out.tmp_path);
+        (spec->has_regions && !w->region_buf))
+        rc = -1;
+    if (rc == 0) w->num_classes = spec->num_classes;
+    for (int i = 0; rc == 0 && i < spec->num_classes; i++)
+        if (!(w->class_names[i] = rm_strdup(spec->class_names[i]))) rc = -1;
+    if (claim_output(w, path, force, rc) != 0 || agree_if(shared, create_file(w, spec, path)) != 0) {
         rm_dataset_writer_abort(w);
         return -1;
-    }
-    int deflate = spec->deflate_level < 0 ? 0 : spec->deflate_level > 9 ? 9 : spec->deflate_level;
-    hsize_t idims[4] = {0, (hsize_t)w->channels, (hsize_t)w->height, (hsize_t)w->width};
-    static const char *const image_axes[4] = {"N", "C", "H", "W"};
-    static const char *const region_axes[3] = {"N", "H", "W"};
-    w->images = create_stack(w->file, "images", 4, idims, w->block, deflate);
-    if (w->images < 0 || mark_as_image(w->images, w->channels) != 0 ||
-        label_dims(w->images, image_axes, 4) != 0 ||
-        rm_h5_attr_set_string(w->images, "layout", "NCHW") != 0) {
-        rm_error_prefix("%s", path);
-        rm_dataset_writer_abort(w);
-        return -1;
-    }
-    if (w->has_regions) {
-        hsize_t rdims[3] = {0, (hsize_t)w->height, (hsize_t)w->width};
-        w->regions = create_stack(w->file, "regions", 3, rdims, w->block, deflate);
-        if (w->regions < 0 || mark_as_image(w->regions, 1) != 0 ||
-            label_dims(w->regions, region_axes, 3) != 0) {
-            rm_error_prefix("%s", path);
-            rm_dataset_writer_abort(w);
-            return -1;
-        }
     }
     *wp = w;
     return 0;
 }
 
-static int append_rows(hid_t d, int rank, size_t at, size_t rows, const uint8_t *data)
+/* Grows d to `extent` rows and writes rows [at, at + rows) from data with
+ * the transfer list xfer; rows 0 takes part in a collective write with
+ * nothing to add. */
+static int append_rows(hid_t d, int rank, hid_t xfer, size_t at, size_t rows, size_t extent, const uint8_t *data)
 {
     hid_t space = H5Dget_space(d);
     hsize_t dims[4];
     H5Sget_simple_extent_dims(space, dims, NULL);
     H5Sclose(space);
-    dims[0] = at + rows;
+    dims[0] = extent;
     if (H5Dset_extent(d, dims) < 0) return rm_h5_error("growing dataset");
     space = H5Dget_space(d);
     hsize_t start[4] = {at, 0, 0, 0}, count[4];
     for (int i = 0; i < rank; i++) count[i] = dims[i];
-    count[0] = rows;
-    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+    count[0] = rows > 0 ? rows : 1;
     hid_t mem = H5Screate_simple(rank, count, NULL);
-    herr_t st = H5Dwrite(d, H5T_NATIVE_UINT8, mem, space, H5P_DEFAULT, data);
+    if (rows > 0) {
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+    } else {
+        H5Sselect_none(space);
+        H5Sselect_none(mem);
+    }
+    static const uint8_t nothing[1] = {0};
+    herr_t st = H5Dwrite(d, H5T_NATIVE_UINT8, mem, space, xfer, rows > 0 ? data : nothing);
     H5Sclose(mem);
     H5Sclose(space);
     if (st < 0) return rm_h5_error("writing records %zu..%zu", at, at + rows);
@@ -255,40 +301,146 @@ static int flush(rm_dataset_writer *w)
 {
     if (!w->buffered) return 0;
     size_t at = w->count - w->buffered;
-    if (append_rows(w->images, 4, at, w->buffered, w->image_buf) != 0 ||
-        (w->has_regions && append_rows(w->regions, 3, at, w->buffered, w->region_buf) != 0))
+    if (append_rows(w->images, 4, w->xfer, at, w->buffered, w->count, w->image_buf) != 0 ||
+        (w->has_regions && append_rows(w->regions, 3, w->xfer, at, w->buffered, w->count, w->region_buf) != 0))
         return rm_error_prefix("%s", w->out.final_path);
     w->buffered = 0;
+    return 0;
+}
+
+/* Record `index`'s label, split and region fit the dataset. */
+static int check_record(const rm_dataset_writer *w, size_t index, int32_t label, uint8_t split, int has_region)
+{
+    if (w->unlabeled && (label != -1 || split != RM_SPLIT_UNLABELED))
+        return rm_error("record %zu: label %d, split %u in an unlabeled dataset (expected label -1, split %d)",
+                        index, label, split, RM_SPLIT_UNLABELED);
+    if (!w->unlabeled && (label < 0 || label >= w->num_classes))
+        return rm_error("record %zu: label %d out of range 0..%d", index, label, w->num_classes - 1);
+    if (!w->unlabeled && split >= RM_SPLIT_COUNT && split != RM_SPLIT_POOL && split != RM_SPLIT_UNASSIGNED)
+        return rm_error("record %zu: invalid split value %u", index, split);
+    if (w->has_regions && !has_region) return rm_error("record %zu: region mask missing", index);
+    return 0;
+}
+
+/* Room for `need` labels and splits. */
+static int label_room(rm_dataset_writer *w, size_t need)
+{
+    if (need <= w->capacity) return 0;
+    size_t cap = w->capacity ? 2 * w->capacity : 1024;
+    while (cap < need) cap *= 2;
+    int32_t *l = rm_realloc(w->labels, cap * sizeof *l, "labels");
+    if (!l) return -1;
+    w->labels = l;
+    uint8_t *s = rm_realloc(w->split, cap, "split");
+    if (!s) return -1;
+    w->split = s;
+    w->capacity = cap;
     return 0;
 }
 
 int rm_dataset_writer_append(rm_dataset_writer *w, const uint8_t *image, int32_t label,
                              uint8_t split, const uint8_t *region)
 {
-    if (w->unlabeled && (label != -1 || split != RM_SPLIT_UNLABELED))
-        return rm_error("record %zu: label %d, split %u in an unlabeled dataset (expected label -1, split %d)",
-                        w->count, label, split, RM_SPLIT_UNLABELED);
-    if (!w->unlabeled && (label < 0 || label >= w->num_classes))
-        return rm_error("record %zu: label %d out of range 0..%d", w->count, label, w->num_classes - 1);
-    if (!w->unlabeled && split >= RM_SPLIT_COUNT && split != RM_SPLIT_POOL && split != RM_SPLIT_UNASSIGNED)
-        return rm_error("record %zu: invalid split value %u", w->count, split);
-    if (w->has_regions && !region) return rm_error("record %zu: region mask missing", w->count);
-    if (w->count == w->capacity) {
-        size_t cap = w->capacity ? 2 * w->capacity : 1024;
-        int32_t *l = rm_realloc(w->labels, cap * sizeof *l, "labels");
-        if (!l) return -1;
-        w->labels = l;
-        uint8_t *s = rm_realloc(w->split, cap, "split");
-        if (!s) return -1;
-        w->split = s;
-        w->capacity = cap;
-    }
+    if (w->shared) return rm_error("a shared dataset writer takes blocks (rm_dataset_writer_append_block)");
+    RM_TRY(check_record(w, w->count, label, split, region != NULL));
+    if (w->count == w->capacity) RM_TRY(label_room(w, w->count + 1));
     memcpy(w->image_buf + w->buffered * w->image_bytes, image, w->image_bytes);
     if (w->has_regions) memcpy(w->region_buf + w->buffered * w->region_bytes, region, w->region_bytes);
     w->labels[w->count] = label;
     w->split[w->count] = split;
     w->count++;
     if (++w->buffered == w->block) return flush(w);
+    return 0;
+}
+
+/* Room for `need` record sources (NULL until set). */
+static int source_room(rm_dataset_writer *w, size_t need)
+{
+    if (w->sources_capacity >= need) return 0;
+    size_t cap = w->sources_capacity ? w->sources_capacity : 1024;
+    while (cap < need) cap *= 2;
+    char **s = rm_realloc(w->sources, cap * sizeof *s, "record sources");
+    if (!s) return -1;
+    memset(s + w->sources_capacity, 0, (cap - w->sources_capacity) * sizeof *s);
+    w->sources = s;
+    w->sources_capacity = cap;
+    return 0;
+}
+
+/* Every rank's records of a block in one file: rank 0 keeps every
+ * record's label, split and source, for finish. */
+static int append_shared(rm_dataset_writer *w, size_t n, const uint8_t *images, const int32_t *labels,
+                         const uint8_t *split, const uint8_t *regions, const char *const *sources)
+{
+    const int rank = rm_ranks_rank(), ranks = rm_ranks_size();
+    int64_t mine = (int64_t)n, *counts;
+    size_t bytes, at = w->count, total = 0;
+    RM_TRY(rm_ranks_allgather_bytes(&mine, sizeof mine, (void **)&counts, &bytes));
+    for (int r = 0; r < ranks; r++) {
+        if (r < rank) at += (size_t)counts[r];
+        total += (size_t)counts[r];
+    }
+    free(counts);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) rc = check_record(w, at + i, labels[i], split[i], regions != NULL);
+    /* Sources travel as a 0 (unknown) or 1 + the text + NUL per record. */
+    size_t packed_len = n;
+    for (size_t i = 0; sources && i < n; i++) packed_len += sources[i] ? strlen(sources[i]) + 1 : 0;
+    char *packed = rc == 0 ? rm_malloc(packed_len ? packed_len : 1, "record sources") : NULL;
+    if (rc == 0 && !packed) rc = -1;
+    for (size_t i = 0, k = 0; rc == 0 && i < n; i++) {
+        packed[k++] = (char)(sources && sources[i]);
+        if (sources && sources[i]) {
+            size_t len = strlen(sources[i]) + 1;
+            memcpy(packed + k, sources[i], len);
+            k += len;
+        }
+    }
+    if (rc == 0) rc = label_room(w, w->count + total);
+    if (rm_ranks_agree(rc) != 0) {
+        free(packed);
+        return -1;
+    }
+    void *all_labels = NULL, *all_split = NULL, *all_sources = NULL;
+    size_t label_bytes, split_bytes, source_bytes;
+    rc = rm_ranks_allgather_bytes(labels, n * sizeof *labels, &all_labels, &label_bytes);
+    if (rc == 0) rc = rm_ranks_allgather_bytes(split, n, &all_split, &split_bytes);
+    if (rc == 0) rc = rm_ranks_allgather_bytes(packed, packed_len, &all_sources, &source_bytes);
+    free(packed);
+    if (rc == 0) {
+        memcpy(w->labels + w->count, all_labels, total * sizeof *w->labels);
+        memcpy(w->split + w->count, all_split, total);
+    }
+    if (rc == 0 && w->owner) {
+        const char *p = all_sources, *end = p + source_bytes;
+        for (size_t i = 0; rc == 0 && i < total && p < end; i++)
+            if (*p++) {
+                if (source_room(w, w->count + total) != 0 || !(w->sources[w->count + i] = rm_strdup(p))) rc = -1;
+                p += strlen(p) + 1;
+                w->has_sources = 1;
+            }
+    }
+    free(all_labels);
+    free(all_split);
+    free(all_sources);
+    RM_TRY(rm_ranks_agree(rc));
+    rc = append_rows(w->images, 4, w->xfer, at, n, w->count + total, images);
+    if (rc == 0 && w->has_regions) rc = append_rows(w->regions, 3, w->xfer, at, n, w->count + total, regions);
+    if (rc != 0) rm_error_prefix("%s", w->out.final_path);
+    RM_TRY(rm_ranks_agree(rc));
+    w->count += total;
+    return 0;
+}
+
+int rm_dataset_writer_append_block(rm_dataset_writer *w, size_t n, const uint8_t *images, const int32_t *labels,
+                                   const uint8_t *split, const uint8_t *regions, const char *const *sources)
+{
+    if (w->shared) return append_shared(w, n, images, labels, split, regions, sources);
+    for (size_t i = 0; i < n; i++) {
+        RM_TRY(rm_dataset_writer_append(w, images + i * w->image_bytes, labels[i], split[i],
+                                        regions ? regions + i * w->region_bytes : NULL));
+        if (sources && sources[i]) RM_TRY(rm_dataset_writer_set_source(w, sources[i]));
+    }
     return 0;
 }
 
@@ -358,9 +510,23 @@ int rm_dataset_writer_set_flags(rm_dataset_writer *w, const char *name, const ui
 
 size_t rm_dataset_writer_count(const rm_dataset_writer *w) { return w->count; }
 
-static int write_vector(hid_t file, const char *name, hid_t file_type, hid_t mem_type, size_t n,
+/* All of d from data. In a shared file every rank takes part and rank 0
+ * gives the values. */
+static herr_t write_whole(const rm_dataset_writer *w, hid_t d, hid_t mem_type, const void *data)
+{
+    if (w->owner) return H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, w->xfer, data);
+    hid_t space = H5Dget_space(d);
+    if (space < 0) return -1;
+    H5Sselect_none(space);
+    herr_t st = H5Dwrite(d, mem_type, space, space, w->xfer, data);
+    H5Sclose(space);
+    return st;
+}
+
+static int write_vector(const rm_dataset_writer *w, const char *name, hid_t file_type, hid_t mem_type, size_t n,
                         const void *data, const char *axis)
 {
+    hid_t file = w->file;
     hsize_t dim = n;
     hid_t space = H5Screate_simple(1, &dim, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
@@ -373,7 +539,7 @@ static int write_vector(hid_t file, const char *name, hid_t file_type, hid_t mem
     H5Pclose(dcpl);
     int rc = 0;
     if (d < 0) rc = rm_h5_error("creating /%s", name);
-    else if (n > 0 && H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    else if (n > 0 && write_whole(w, d, mem_type, data) < 0)
         rc = rm_h5_error("writing /%s", name);
     else if (H5DSset_label(d, 0, axis) < 0)
         rc = rm_h5_error("labelling /%s", name);
@@ -395,6 +561,7 @@ static int write_root_attrs(rm_dataset_writer *w, const rm_split_spec *split)
     hid_t f = w->file;
     char created[64];
     iso_time(created, sizeof created);
+    if (w->shared) RM_TRY(rm_ranks_broadcast(created, sizeof created));   /* one value for a collective write */
     RM_TRY(rm_h5_attr_set_string(f, "schema", RM_DATASET_SCHEMA));
     RM_TRY(rm_h5_attr_set_int(f, "schema_version", RM_DATASET_SCHEMA_VERSION));
     RM_TRY(rm_h5_attr_set_int(f, "num_classes", w->num_classes));
@@ -424,16 +591,9 @@ static int write_root_attrs(rm_dataset_writer *w, const rm_split_spec *split)
 
 int rm_dataset_writer_set_source(rm_dataset_writer *w, const char *source)
 {
+    if (w->shared) return rm_error("a shared dataset writer takes sources with its blocks");
     if (w->count == 0) return rm_error("a record's source set before any record");
-    if (w->sources_capacity < w->count) {
-        size_t cap = w->sources_capacity ? w->sources_capacity : 1024;
-        while (cap < w->count) cap *= 2;
-        char **s = rm_realloc(w->sources, cap * sizeof *s, "record sources");
-        if (!s) return -1;
-        memset(s + w->sources_capacity, 0, (cap - w->sources_capacity) * sizeof *s);
-        w->sources = s;
-        w->sources_capacity = cap;
-    }
+    RM_TRY(source_room(w, w->count));
     char **slot = &w->sources[w->count - 1];
     free(*slot);
     if (!(*slot = rm_strdup(source))) return -1;
@@ -441,8 +601,9 @@ int rm_dataset_writer_set_source(rm_dataset_writer *w, const char *source)
     return 0;
 }
 
-/* /source: a variable-length UTF-8 string per record ("" where unknown). */
-static int write_sources(rm_dataset_writer *w)
+/* /source: a variable-length UTF-8 string per record ("" where unknown),
+ * into `file`. */
+static int write_sources(rm_dataset_writer *w, hid_t file)
 {
     if (!w->has_sources) return 0;
     const char **v = rm_malloc((w->count ? w->count : 1) * sizeof *v, "record sources");
@@ -451,7 +612,7 @@ static int write_sources(rm_dataset_writer *w)
     hsize_t n = w->count;
     hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate_simple(1, &n, NULL), d = -1;
     int rc = type < 0 || space < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0;
-    if (!rc) d = H5Dcreate2(w->file, "source", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (!rc) d = H5Dcreate2(file, "source", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (rc || d < 0 || H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) rc = 1;
     if (!rc) rc = rm_h5_attr_set_string(d, "description", "where each record came from: a file path relative to the "
                                         "input folder, or file:line (CSV) or file:index (IDX, NPY)") != 0;
@@ -468,7 +629,7 @@ static int write_flags(rm_dataset_writer *w)
         const flag_vector *v = &w->flags[i];
         if (v->count != w->count)
             return rm_error("/%s has %zu values for %zu records", v->name, v->count, w->count);
-        RM_TRY(write_vector(w->file, v->name, H5T_STD_U8LE, H5T_NATIVE_UINT8, v->count, v->values, "N"));
+        RM_TRY(write_vector(w, v->name, H5T_STD_U8LE, H5T_NATIVE_UINT8, v->count, v->values, "N"));
         if (v->description[0]) {
             hid_t d = H5Dopen2(w->file, v->name, H5P_DEFAULT);
             if (d < 0) return rm_h5_error("opening /%s", v->name);
@@ -480,6 +641,18 @@ static int write_flags(rm_dataset_writer *w)
     return 0;
 }
 
+/* Parallel HDF5 writes no variable-length data: rank 0 adds /source to
+ * the shared file once every rank has closed it. */
+static int add_sources(rm_dataset_writer *w)
+{
+    if (!w->has_sources) return 0;
+    hid_t f = H5Fopen(w->out.tmp_path, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0) return rm_h5_error("reopening %s", w->out.tmp_path);
+    int rc = write_sources(w, f);
+    if (H5Fclose(f) < 0 && rc == 0) rc = rm_h5_error("closing the file failed (disk full?)");
+    return rc;
+}
+
 int rm_dataset_writer_finish(rm_dataset_writer *w, const rm_split_spec *split)
 {
     const char *path = w->out.final_path;
@@ -488,18 +661,20 @@ int rm_dataset_writer_finish(rm_dataset_writer *w, const rm_split_spec *split)
         pool += w->split[i] == RM_SPLIT_POOL;
         unassigned += w->split[i] == RM_SPLIT_UNASSIGNED;
     }
+    int rc = 0;
     if (flush(w) != 0 ||
         (!w->unlabeled && rm_split_assign(w->split, w->labels, w->count, w->num_classes, split) != 0) ||
-        write_vector(w->file, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, w->count, w->labels, "N") != 0 ||
-        write_vector(w->file, "split", H5T_STD_U8LE, H5T_NATIVE_UINT8, w->count, w->split, "N") != 0 ||
+        write_vector(w, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, w->count, w->labels, "N") != 0 ||
+        write_vector(w, "split", H5T_STD_U8LE, H5T_NATIVE_UINT8, w->count, w->split, "N") != 0 ||
         write_flags(w) != 0 ||
-        write_sources(w) != 0 ||
+        (!w->shared && write_sources(w, w->file) != 0) ||
         write_root_attrs(w, split) != 0 ||
         (!w->unlabeled &&
          (rm_h5_attr_set_int(w->file, "split_records_given", (int64_t)w->count - pool - unassigned) != 0 ||
           rm_h5_attr_set_int(w->file, "split_records_pooled", pool) != 0 ||
-          rm_h5_attr_set_int(w->file, "split_records_drawn", unassigned) != 0))) {
-        rm_error_prefix("%s", path);
+          rm_h5_attr_set_int(w->file, "split_records_drawn", unassigned) != 0)))
+        rc = rm_error_prefix("%s", path);
+    if (agree_if(w->shared, rc) != 0) {
         rm_dataset_writer_abort(w);
         return -1;
     }
@@ -509,17 +684,20 @@ int rm_dataset_writer_finish(rm_dataset_writer *w, const rm_split_spec *split)
     w->regions = -1;
     herr_t st = H5Fclose(w->file);
     w->file = -1;
-    if (st < 0) {
-        rm_h5_error("%s: closing the file failed (disk full?)", path);
+    rc = st < 0 ? rm_h5_error("%s: closing the file failed (disk full?)", path) : 0;
+    if (rc == 0 && w->shared && w->owner && add_sources(w) != 0) rc = rm_error_prefix("%s", path);
+    if (agree_if(w->shared, rc) != 0) {
         rm_dataset_writer_abort(w);
         return -1;
     }
-    if (rm_output_commit(&w->out) != 0) {
-        writer_free(w);
-        return -1;
+    if (w->owner) {
+        rc = rm_output_commit(&w->out);   /* forgets the output, even on failure */
+    } else {
+        rm_output_keep(&w->out);
     }
+    rc = agree_if(w->shared, rc);
     writer_free(w);
-    return 0;
+    return rc;
 }
 
 void rm_dataset_writer_abort(rm_dataset_writer *w)
@@ -529,6 +707,8 @@ void rm_dataset_writer_abort(rm_dataset_writer *w)
     if (w->regions > 0) H5Dclose(w->regions);
     if (w->file > 0) H5Fclose(w->file);
     w->images = w->regions = w->file = -1;
-    rm_output_abort(&w->out);
+    if (w->shared) rm_ranks_barrier();   /* every rank has closed the file before rank 0 removes it */
+    if (w->owner) rm_output_abort(&w->out);
+    else rm_output_keep(&w->out);
     writer_free(w);
 }

@@ -146,6 +146,11 @@ int rm_ranks_sum_floats_start(float *values, size_t n)
     return rm_ranks_progress();
 }
 
+int rm_ranks_sum_u64(uint64_t *values, size_t n)
+{
+    return world_size == 1 ? 0 : sum_in_place(values, n, MPI_UINT64_T, sizeof *values);
+}
+
 int rm_ranks_allgather_floats(const float *mine, size_t n, float *all, size_t total)
 {
     if (world_size == 1) {
@@ -166,6 +171,51 @@ int rm_ranks_allgather_floats(const float *mine, size_t n, float *all, size_t to
         rc = rm_error("MPI_Allgatherv of %zu values failed", total);
     free(counts);
     return rc;
+}
+
+int rm_ranks_allgather_bytes(const void *mine, size_t n, void **all, size_t *total)
+{
+    *all = NULL;
+    *total = 0;
+    if (world_size == 1) {
+        if (!(*all = rm_malloc(n ? n : 1, "gathered bytes"))) return -1;
+        if (n) memcpy(*all, mine, n);
+        *total = n;
+        return 0;
+    }
+    int count = n > (size_t)INT32_MAX ? -1 : (int)n;
+    int *counts = rm_malloc(sizeof *counts * (size_t)world_size * 2, "gather counts");
+    if (rm_ranks_agree(counts ? 0 : -1) != 0) {   /* every rank takes part in the same collectives */
+        free(counts);
+        return -1;
+    }
+    int *displs = counts + world_size;
+    MPI_Allgather(&count, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
+    size_t sum = 0;
+    int rc = 0;
+    for (int r = 0; r < world_size && rc == 0; r++) {
+        if (counts[r] < 0 || sum + (size_t)counts[r] > (size_t)INT32_MAX)
+            rc = rm_error("gathering more than %d bytes, MPI's int counts", INT32_MAX);
+        displs[r] = (int)sum;
+        sum += rc == 0 ? (size_t)counts[r] : 0;
+    }
+    if (rc == 0 && !(*all = rm_malloc(sum ? sum : 1, "gathered bytes"))) rc = -1;
+    if (rm_ranks_agree(rc) != 0) {
+        free(counts);
+        free(*all);
+        *all = NULL;
+        return -1;
+    }
+    rc = MPI_Allgatherv(mine, count, MPI_BYTE, *all, counts, displs, MPI_BYTE, MPI_COMM_WORLD) == MPI_SUCCESS
+             ? 0 : rm_error("MPI_Allgatherv of %zu bytes failed", sum);
+    free(counts);
+    if (rc != 0) {
+        free(*all);
+        *all = NULL;
+        return -1;
+    }
+    *total = sum;
+    return 0;
 }
 
 int rm_ranks_broadcast(void *data, size_t bytes)
@@ -214,11 +264,19 @@ int rm_ranks_sum_doubles(double *values, size_t n) { return 0; }
 int rm_ranks_sum_floats_start(float *values, size_t n) { return 0; }
 int rm_ranks_progress(void) { return 0; }
 int rm_ranks_sum_wait(void) { return 0; }
+int rm_ranks_sum_u64(uint64_t *values, size_t n) { return 0; }
 int rm_ranks_broadcast(void *data, size_t bytes) { return 0; }
 int rm_ranks_allgather_floats(const float *mine, size_t n, float *all, size_t total)
 {
     if (n != total) return rm_error("gathering %zu values into %zu", n, total);
     memmove(all, mine, n * sizeof *all);
+    return 0;
+}
+int rm_ranks_allgather_bytes(const void *mine, size_t n, void **all, size_t *total)
+{
+    *total = n;
+    if (!(*all = rm_malloc(n ? n : 1, "gathered bytes"))) return -1;
+    if (n) memcpy(*all, mine, n);
     return 0;
 }
 int rm_ranks_check_same(const char *text, const char *what) { return 0; }

@@ -37,6 +37,7 @@ int rm_ranks_max(int value);
  * the same sum on every rank). */
 int rm_ranks_sum_floats(float *values, size_t n);
 int rm_ranks_sum_doubles(double *values, size_t n);
+int rm_ranks_sum_u64(uint64_t *values, size_t n);
 /* Non-blocking sums (MPI_Iallreduce), for overlapping communication with
  * computation: rm_ranks_sum_floats_start begins summing n floats in place,
  * rm_ranks_progress lets the started sums advance (call it between pieces
@@ -50,6 +51,10 @@ int rm_ranks_sum_wait(void);
 /* Every rank's n floats, concatenated in rank order, on every rank:
  * all holds total floats, the sum of every rank's n. */
 int rm_ranks_allgather_floats(const float *mine, size_t n, float *all, size_t total);
+/* Every rank's n bytes (n may differ between ranks, and be 0),
+ * concatenated in rank order, on every rank: *all (malloc'd, free it)
+ * holds *total bytes. A failure is agreed on, as rm_ranks_agree. */
+int rm_ranks_allgather_bytes(const void *mine, size_t n, void **all, size_t *total);
 /* Rank 0's bytes to every rank. */
 int rm_ranks_broadcast(void *data, size_t bytes);
 /* Fails (on every rank) unless every rank holds the same text, naming

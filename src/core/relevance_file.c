@@ -1001,6 +1001,29 @@ int rm_relevance_index_map(const rm_relevance *r, int64_t dataset_count, int64_t
     return 0;
 }
 
+static uint64_t fnv1a(uint64_t hash, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < n; i++) hash = (hash ^ p[i]) * 0x100000001b3ULL;
+    return hash;
+}
+
+void rm_relevance_fingerprint(const rm_relevance *r, char out[17])
+{
+    const int64_t header[4] = {r->count, r->channels, r->height, r->width};
+    const size_t n = (size_t)r->count;
+    uint64_t hash = fnv1a(0xcbf29ce484222325ULL, header, sizeof header);
+    hash = fnv1a(hash, r->method ? r->method : "", strlen(r->method ? r->method : "") + 1);
+    hash = fnv1a(hash, r->parameters ? r->parameters : "", strlen(r->parameters ? r->parameters : "") + 1);
+    hash = fnv1a(hash, r->index, n * sizeof *r->index);
+    hash = fnv1a(hash, r->label, n * sizeof *r->label);
+    hash = fnv1a(hash, r->explained, n * sizeof *r->explained);
+    hash = fnv1a(hash, r->predicted, n * sizeof *r->predicted);
+    hash = fnv1a(hash, r->score, n * sizeof *r->score);
+    hash = fnv1a(hash, r->sum, n * sizeof *r->sum);
+    snprintf(out, 17, "%016llx", (unsigned long long)hash);
+}
+
 void rm_relevance_close(rm_relevance *r)
 {
     if (r->hfile >= 0) H5Fclose((hid_t)r->hfile);

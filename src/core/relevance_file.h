@@ -124,6 +124,10 @@ int rm_relevance_check_dataset(const rm_relevance *r, const char *data_path, int
 /* For each dataset record, the entry that explains it, or -1: map[count]. */
 int rm_relevance_index_map(const rm_relevance *r, int64_t dataset_count, int64_t *map);
 void rm_relevance_close(rm_relevance *r);
+/* FNV-1a over the shape, method, parameters and every per-record vector
+ * (index, label, explained, predicted, score, heatmap sum), as 16 hex
+ * digits: tells relevance files apart without reading their heatmaps. */
+void rm_relevance_fingerprint(const rm_relevance *r, char out[17]);
 
 /* The signed blue-white-red palette (256 RGB entries, 128 = white = zero)
  * used by /palette and by heatmap PNGs. */

@@ -3,7 +3,9 @@
  * images are encoded in parallel, each from its own inputs only, and
  * appended in record order, so the output does not depend on the thread
  * count. Records without relevance are copied raw (or left out with
- * only_explained) and flagged 0 in /encoded. */
+ * only_explained) and flagged 0 in /encoded. Under mpirun each round of
+ * blocks gives rank r the r-th, and the ranks write one file together
+ * (docs/scale.md), the same as one process's. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +17,24 @@
 #include "core/h5util.h"
 #include "nn/model_file.h"
 #include "core/progress.h"
+#include "core/ranks.h"
 #include "core/relevance_file.h"
 #include "encode/scratch.h"
 
-enum { BLOCK = 256 };
+enum { BLOCK = 256, SOURCE_MAX = 4096 };
+
+/* This rank's block of the round that starts at record `round`: round k
+ * gives rank r block k R + r, the one a single process would encode r-th
+ * from there. Its records are [start, start + *n), *n possibly 0. */
+static size_t my_block(size_t round, size_t count, size_t *n)
+{
+    size_t start = round + (size_t)rm_ranks_rank() * BLOCK;
+    if (start > count) start = count;
+    *n = count - start < BLOCK ? count - start : BLOCK;
+    return start;
+}
+
+static size_t round_records(void) { return (size_t)BLOCK * (size_t)rm_ranks_size(); }
 
 typedef struct {
     const rm_encode_config *cfg;
@@ -31,6 +47,10 @@ typedef struct {
     int enc_ready;
     /* block buffers */
     uint8_t *in, *out, *regions, *encoded;
+    int32_t *labels;           /* [BLOCK] of the records written, */
+    uint8_t *split;            /* in the order written */
+    char *source_text;         /* [BLOCK * SOURCE_MAX] */
+    const char **sources;      /* [BLOCK] into source_text */
     float *heat;
     int64_t *slot;             /* [BLOCK] row of heat for each record, or -1 */
     rm_encode_info *info;      /* [BLOCK] */
@@ -67,24 +87,23 @@ static int check_match(job *j)
 }
 
 /* Mean pixel value (0..255) per channel over the train split, from exact
- * integer sums. */
+ * integer sums (each rank sums its blocks, and the sums are added). */
 static int train_mean(job *j)
 {
     const rm_dataset *ds = &j->ds;
     const size_t hw = (size_t)ds->height * ds->width, bytes = (size_t)ds->channels * hw;
-    uint64_t sums[RM_DATASET_MAX_CHANNELS] = {0}, n = 0;
-    for (size_t start = 0; start < ds->count; start += BLOCK) {
-        size_t end = start + BLOCK < ds->count ? start + BLOCK : ds->count, lo = end, hi = start;
+    uint64_t sums[RM_DATASET_MAX_CHANNELS + 1] = {0}, n;   /* the last: train records */
+    for (size_t round = 0; round < ds->count; round += round_records()) {
+        size_t count, start = my_block(round, ds->count, &count), end = start + count, lo = end, hi = start;
         for (size_t i = start; i < end; i++)
             if (ds->split[i] == RM_SPLIT_TRAIN) {
                 if (lo == end) lo = i;
                 hi = i + 1;
             }
-        if (lo == end) continue;
-        RM_TRY(rm_dataset_read_images(ds, lo, hi - lo, j->in));
+        RM_TRY(rm_ranks_agree(lo < end ? rm_dataset_read_images(ds, lo, hi - lo, j->in) : 0));
         for (size_t i = lo; i < hi; i++) {
             if (ds->split[i] != RM_SPLIT_TRAIN) continue;
-            n++;
+            sums[RM_DATASET_MAX_CHANNELS]++;
             const uint8_t *img = j->in + (i - lo) * bytes;
             for (int c = 0; c < ds->channels; c++) {
                 uint64_t s = 0;
@@ -93,6 +112,8 @@ static int train_mean(job *j)
             }
         }
     }
+    RM_TRY(rm_ranks_sum_u64(sums, RM_DATASET_MAX_CHANNELS + 1));
+    n = sums[RM_DATASET_MAX_CHANNELS];
     if (n == 0)
         return rm_error("%s has no train records, whose mean mode %s needs as its fill (use --fill zero, or "
                         "another mode)", j->cfg->data_path, rm_encode_mode_names[j->cfg->params.mode]);
@@ -117,20 +138,25 @@ static int channel_train_mean(job *j)
 {
     const rm_dataset *ds = &j->ds;
     const size_t hw = (size_t)ds->height * ds->width;
-    uint64_t sum = 0, n = 0;
+    uint64_t tally[2] = {0, 0};   /* the bytes' sum, the records */
     rm_encode_scratch s = rm_encode_scratch_split(j->scratch, hw);
-    for (size_t start = 0; start < ds->count; start += BLOCK) {
-        size_t count = ds->count - start < BLOCK ? ds->count - start : BLOCK;
-        RM_TRY(read_heat(j, start, count));
-        for (size_t i = 0; i < count; i++) {
+    for (size_t round = 0; round < ds->count; round += round_records()) {
+        size_t count, start = my_block(round, ds->count, &count);
+        int rc = count > 0 ? read_heat(j, start, count) : 0;
+        for (size_t i = 0; rc == 0 && i < count; i++) {
             if (j->slot[i] < 0 || ds->split[start + i] != RM_SPLIT_TRAIN) continue;
             rm_encode_info info;
-            if (rm_encoder_relevance(&j->enc, j->heat + (size_t)j->slot[i] * hw, s.rn, j->scratch, &info) != 0)
-                return not_finite(j, start + i, info.bad_pixel);
-            for (size_t p = 0; p < hw; p++) sum += rm_encoder_channel_byte(s.rn[p]);
-            n++;
+            if (rm_encoder_relevance(&j->enc, j->heat + (size_t)j->slot[i] * hw, s.rn, j->scratch, &info) != 0) {
+                rc = not_finite(j, start + i, info.bad_pixel);
+                break;
+            }
+            for (size_t p = 0; p < hw; p++) tally[0] += rm_encoder_channel_byte(s.rn[p]);
+            tally[1]++;
         }
+        RM_TRY(rm_ranks_agree(rc));   /* the first bad record in record order, as in one process */
     }
+    RM_TRY(rm_ranks_sum_u64(tally, 2));
+    const uint64_t sum = tally[0], n = tally[1];
     if (n == 0)
         return rm_error("%s explains no train record of %s, whose mean relevance --channel-constant train-mean needs",
                         j->cfg->relevance_path, j->cfg->data_path);
@@ -228,6 +254,27 @@ static int open_inputs(job *j)
     j->ds_open = 1;
     RM_TRY(rm_relevance_open(&j->rel, cfg->relevance_path));
     j->rel_open = 1;
+    return 0;
+}
+
+/* Under mpirun every rank must read the same dataset and relevance file
+ * (compared by their fingerprints). */
+static int same_inputs(const job *j)
+{
+    char fp[17], seen[512];
+    rm_dataset_fingerprint(fp, (int64_t)j->ds.count, j->ds.channels, j->ds.height, j->ds.width, j->ds.labels,
+                           j->ds.split);
+    snprintf(seen, sizeof seen, "%s, fingerprint %s", j->cfg->data_path, fp);
+    RM_TRY(rm_ranks_check_same(seen, "dataset"));
+    rm_relevance_fingerprint(&j->rel, fp);
+    snprintf(seen, sizeof seen, "%s, fingerprint %s", j->cfg->relevance_path, fp);
+    return rm_ranks_check_same(seen, "relevance file");
+}
+
+/* The inputs belong together; map[] is each record's relevance entry. */
+static int match_inputs(job *j)
+{
+    const rm_encode_config *cfg = j->cfg;
     if (cfg->params.mode == RM_ENCODE_CHANNEL && j->ds.channels != 1 && j->ds.channels != 3)
         return rm_error("%s has %d channels: --mode channel appends relevance to gray (1) or RGB (3) images only "
                         "(is it encoded already?)", cfg->data_path, j->ds.channels);
@@ -254,9 +301,15 @@ static int alloc_buffers(job *j)
     j->status = rm_malloc(BLOCK * sizeof *j->status, "encode results");
     j->scratch = rm_malloc(threads * j->enc.scratch_bytes, "encode scratch");
     j->encoded = rm_malloc(ds->count ? ds->count : 1, "/encoded flags");
+    j->labels = rm_malloc(BLOCK * sizeof *j->labels, "label block");
+    j->split = rm_malloc(BLOCK, "split block");
     if (ds->has_regions) j->regions = rm_malloc(BLOCK * hw, "region block");
-    if (!j->out || !j->heat || !j->slot || !j->info || !j->status || !j->scratch || !j->encoded ||
-        (ds->has_regions && !j->regions))
+    if (ds->has_source) {
+        j->source_text = rm_malloc((size_t)BLOCK * SOURCE_MAX, "source block");
+        j->sources = rm_malloc(BLOCK * sizeof *j->sources, "source block");
+    }
+    if (!j->out || !j->heat || !j->slot || !j->info || !j->status || !j->scratch || !j->encoded || !j->labels ||
+        !j->split || (ds->has_regions && !j->regions) || (ds->has_source && (!j->source_text || !j->sources)))
         return -1;
     return 0;
 }
@@ -282,77 +335,113 @@ static int encode_block(job *j, size_t start, size_t n)
     return 0;
 }
 
+/* Records [start, start + n): read, encoded and gathered for the writer,
+ * the records written packed at the front of the block buffers (*kept of
+ * them); tally[] gains their empty maps [0] and selected pixels [1]. */
+static int encode_records(job *j, size_t start, size_t n, int constant, size_t *kept, uint64_t tally[2])
+{
+    const rm_dataset *ds = &j->ds;
+    const size_t hw = (size_t)ds->height * ds->width, out_bytes = (size_t)j->enc.out_channels * hw;
+    RM_TRY(rm_dataset_read_images(ds, start, n, j->in));
+    if (ds->has_regions) RM_TRY(rm_dataset_read_regions(ds, start, n, j->regions));
+    RM_TRY(read_heat(j, start, n));
+    RM_TRY(encode_block(j, start, n));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int with_heat = j->slot[i] >= 0;
+        if (j->cfg->only_explained && !with_heat) continue;
+        if (k != i) {
+            memcpy(j->out + k * out_bytes, j->out + i * out_bytes, out_bytes);
+            if (ds->has_regions) memcpy(j->regions + k * hw, j->regions + i * hw, hw);
+        }
+        j->labels[k] = ds->labels[start + i];
+        j->split[k] = ds->split[start + i];
+        if (ds->has_source) {
+            char *text = j->source_text + k * SOURCE_MAX;
+            RM_TRY(rm_dataset_read_source(ds, start + i, text, SOURCE_MAX));
+            j->sources[k] = text;
+        }
+        if (with_heat || constant) {
+            tally[0] += !constant && j->info[i].empty;
+            tally[1] += (uint64_t)j->info[i].selected;
+        }
+        k++;
+    }
+    *kept = k;
+    return 0;
+}
+
+/* A step that can fail on one rank alone is agreed on by every rank
+ * (rm_ranks_agree) before the next collective one. */
 static int run(job *j, rm_encode_summary *sum)
 {
     const rm_encode_config *cfg = j->cfg;
     double t0 = rm_now();
-    RM_TRY(open_inputs(j));
+    RM_TRY(rm_ranks_agree(open_inputs(j)));
+    RM_TRY(same_inputs(j));
+    RM_TRY(rm_ranks_agree(match_inputs(j)));
     const rm_dataset *ds = &j->ds;
     const size_t hw = (size_t)ds->height * ds->width;
     int64_t explained = 0;
     for (size_t i = 0; i < ds->count; i++) explained += j->map[i] >= 0;
     if (explained == 0 && cfg->only_explained)
-        return rm_error("%s explains no record of %s, and --only-explained leaves nothing to write",
-                        cfg->relevance_path, cfg->data_path);
+        return rm_ranks_agree(rm_error("%s explains no record of %s, and --only-explained leaves nothing to write",
+                                       cfg->relevance_path, cfg->data_path));
     /* The mean pass needs only the input block; the encoder needs the
      * mean, and the other buffers are sized by the encoder. */
-    if (!(j->in = rm_malloc(BLOCK * (size_t)ds->channels * hw, "image block"))) return -1;
-    if (rm_encode_needs_mean(&cfg->params)) RM_TRY(train_mean(j));
-    RM_TRY(rm_encoder_init(&j->enc, &cfg->params, ds->channels, ds->height, ds->width, j->mean));
-    j->enc_ready = 1;
-    RM_TRY(alloc_buffers(j));
+    j->in = rm_malloc(BLOCK * (size_t)ds->channels * hw, "image block");
+    RM_TRY(rm_ranks_agree(j->in ? 0 : -1));
+    if (rm_encode_needs_mean(&cfg->params)) RM_TRY(rm_ranks_agree(train_mean(j)));
+    int rc = rm_encoder_init(&j->enc, &cfg->params, ds->channels, ds->height, ds->width, j->mean);
+    j->enc_ready = rc == 0;
+    if (rc == 0) rc = alloc_buffers(j);
+    RM_TRY(rm_ranks_agree(rc));
     if (cfg->params.mode == RM_ENCODE_CHANNEL && cfg->params.channel == RM_CHANNEL_TRAIN_MEAN)
-        RM_TRY(channel_train_mean(j));
+        RM_TRY(rm_ranks_agree(channel_train_mean(j)));
     /* A constant plane is the same encoding for every record. */
     const int constant = rm_encoder_constant_channel(&j->enc);
+
+    /* Which records are written and encoded follows from the map alone. */
+    int64_t written = 0, encoded = 0, missing[RM_SPLIT_COUNT] = {0};
+    for (size_t i = 0; i < ds->count; i++) {
+        int with_heat = j->map[i] >= 0, has = with_heat || constant;
+        if (cfg->only_explained && !with_heat) continue;
+        if (!has && ds->split[i] < RM_SPLIT_COUNT) missing[ds->split[i]]++;
+        j->encoded[written++] = (uint8_t)has;
+        encoded += has;
+    }
 
     rm_dataset_spec spec = {
         .channels = j->enc.out_channels, .height = ds->height, .width = ds->width, .num_classes = ds->num_classes,
         .class_names = (const char *const *)ds->class_names, .has_regions = ds->has_regions,
         .source_format = "encoded", .source_path = cfg->data_path, .deflate_level = cfg->deflate_level,
+        .shared = rm_ranks_size() > 1,
     };
     RM_TRY(rm_dataset_writer_open(&j->w, cfg->out_path, &spec, cfg->force));
 
-    const size_t out_bytes = (size_t)j->enc.out_channels * hw;
-    int64_t written = 0, encoded = 0, empty = 0, missing[RM_SPLIT_COUNT] = {0};
-    double selected_fraction = 0;
+    uint64_t tally[2] = {0, 0};   /* empty maps, selected pixels (this rank's records) */
     rm_progress progress;
     rm_progress_start(&progress, "encode", "img", ds->count);
-    for (size_t start = 0; start < ds->count; start += BLOCK) {
-        size_t n = ds->count - start < BLOCK ? ds->count - start : BLOCK;
-        RM_TRY(rm_dataset_read_images(ds, start, n, j->in));
-        if (ds->has_regions) RM_TRY(rm_dataset_read_regions(ds, start, n, j->regions));
-        RM_TRY(read_heat(j, start, n));
-        RM_TRY(encode_block(j, start, n));
-        for (size_t i = 0; i < n; i++) {
-            int with_heat = j->slot[i] >= 0, has = with_heat || constant;
-            if (cfg->only_explained && !with_heat) continue;
-            if (rm_dataset_writer_append(j->w, j->out + i * out_bytes, ds->labels[start + i], ds->split[start + i],
-                                         ds->has_regions ? j->regions + i * hw : NULL) != 0)
-                return -1;
-            if (ds->has_source) {
-                char source[4096];
-                RM_TRY(rm_dataset_read_source(ds, start + i, source, sizeof source));
-                RM_TRY(rm_dataset_writer_set_source(j->w, source));
-            }
-            if (!has && ds->split[start + i] < RM_SPLIT_COUNT) missing[ds->split[start + i]]++;
-            j->encoded[written++] = (uint8_t)has;
-            if (has) {
-                encoded++;
-                empty += !constant && j->info[i].empty;
-                selected_fraction += (double)j->info[i].selected / (double)hw;
-            }
-        }
-        rm_progress_update(&progress, start + n);
+    for (size_t round = 0; round < ds->count; round += round_records()) {
+        size_t n, kept = 0, start = my_block(round, ds->count, &n);
+        RM_TRY(rm_ranks_agree(n > 0 ? encode_records(j, start, n, constant, &kept, tally) : 0));
+        RM_TRY(rm_dataset_writer_append_block(j->w, kept, j->out, j->labels, j->split,
+                                              ds->has_regions ? j->regions : NULL,
+                                              ds->has_source ? j->sources : NULL));
+        rm_progress_update(&progress, ds->count - round < round_records() ? ds->count : round + round_records());
     }
     rm_progress_finish(&progress);
-    RM_TRY(set_provenance(j, written - encoded, empty));
-    RM_TRY(rm_dataset_writer_set_flags(j->w, "encoded", j->encoded, (size_t)written,
-                                       constant ? "1: the record has the constant relevance channel (every record)"
-                                                : "1: the record was encoded from its relevance; 0: copied raw "
-                                                  "(no relevance)"));
+    RM_TRY(rm_ranks_sum_u64(tally, 2));
+    const int64_t empty = (int64_t)tally[0];
+    rc = set_provenance(j, written - encoded, empty);
+    if (rc == 0)
+        rc = rm_dataset_writer_set_flags(j->w, "encoded", j->encoded, (size_t)written,
+                                         constant ? "1: the record has the constant relevance channel (every record)"
+                                                  : "1: the record was encoded from its relevance; 0: copied raw "
+                                                    "(no relevance)");
+    RM_TRY(rm_ranks_agree(rc));
     rm_split_spec split = input_split(ds);
-    int rc = rm_dataset_writer_finish(j->w, &split);
+    rc = rm_dataset_writer_finish(j->w, &split);
     j->w = NULL;
     RM_TRY(rc);
 
@@ -361,7 +450,8 @@ static int run(job *j, rm_encode_summary *sum)
            (long long)written, (long long)encoded, rm_encode_mode_names[cfg->params.mode],
            (long long)(written - encoded), seconds, seconds > 0 ? (double)written / seconds : 0.0);
     if (encoded > 0 && rm_encode_mode_selects(cfg->params.mode))
-        rm_log("selected %.1f%% of the pixels of an encoded image on average", 100 * selected_fraction / (double)encoded);
+        rm_log("selected %.1f%% of the pixels of an encoded image on average",
+               100 * (double)tally[1] / ((double)hw * (double)encoded));
     if (empty > 0)
         rm_warn("%lld records have no %s relevance after processing (their map is all zero)", (long long)empty,
                 rm_encode_sign_names[cfg->params.sign]);
@@ -382,7 +472,7 @@ static int run(job *j, rm_encode_summary *sum)
 int rm_encode_file(const rm_encode_config *cfg, rm_encode_summary *summary)
 {
     job j = {.cfg = cfg};
-    RM_TRY(rm_encode_params_check(&cfg->params));
+    RM_TRY(rm_ranks_agree(rm_encode_params_check(&cfg->params)));
     int rc = run(&j, summary);
     if (j.w) rm_dataset_writer_abort(j.w);
     if (j.enc_ready) rm_encoder_free(&j.enc);
@@ -393,6 +483,10 @@ int rm_encode_file(const rm_encode_config *cfg, rm_encode_summary *summary)
     free(j.out);
     free(j.regions);
     free(j.encoded);
+    free(j.labels);
+    free(j.split);
+    free(j.source_text);
+    free(j.sources);
     free(j.heat);
     free(j.slot);
     free(j.info);
