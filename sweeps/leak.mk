@@ -9,7 +9,7 @@
 # minutes on two cores (docs/sweep.md).
 include sweeps/default.mk
 
-SEEDS            := 1 2 3
+SEEDS            := 1 2 3 4 5 6
 ENCODINGS        := mean mask
 EXTRA_CONDITIONS :=
 
