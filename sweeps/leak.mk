@@ -5,7 +5,7 @@
 # the true class), for tiled selection and for an untrained source model,
 # beside the masked students ("mean"), in the cell where the pilot
 # (sweeps/pilot.mk) found the prediction's masks telling the label: 250
-# target faces, a source that knows the target domain; 3 seeds, about 40
+# target faces, a source that knows the target domain; 6 seeds, about 30
 # minutes on two cores (docs/sweep.md).
 include sweeps/default.mk
 
