@@ -402,10 +402,11 @@ Test(mpi, a_batch_the_ranks_cannot_share_is_a_usage_error)
 
 /* --- predict ------------------------------------------------------------------ */
 
+/* (h5diff's list of differences is cut short, as in assert_same_encoded) */
 static void assert_same_dataset(const char *a, const char *b, const char *name)
 {
     char *out;
-    int rc = tu_run_sh(&out, "h5diff %s %s %s", a, b, name);
+    int rc = tu_run_sh(&out, "h5diff %s %s %s > %s.diff; rc=$?; head -c 4000 %s.diff; exit $rc", a, b, name, b, b);
     cr_assert_eq(rc, 0, "%s differs between %s and %s:\n%s", name, a, b, out);
     free(out);
 }
