@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/ranks.h"
+#include "core/textio.h"
 
 static char command_line[4096];
 
@@ -107,17 +108,6 @@ void cli_set_threads(long threads)
     if (threads > 0) omp_set_num_threads((int)threads);
 }
 
-/* Appends n bytes of s to out (cap bytes, NUL-terminated), cutting off
- * what does not fit. */
-static void put(char *out, size_t *used, size_t cap, const char *s, size_t n)
-{
-    if (*used + 1 >= cap) return;
-    if (n > cap - 1 - *used) n = cap - 1 - *used;
-    memcpy(out + *used, s, n);
-    *used += n;
-    out[*used] = 0;
-}
-
 /* Appends `arg` as a POSIX shell word: as it is when every byte is safe,
  * else in single quotes with each ' written as '\''. */
 static void put_shell_word(char *out, size_t *used, size_t cap, const char *arg)
@@ -126,14 +116,14 @@ static void put_shell_word(char *out, size_t *used, size_t cap, const char *arg)
     for (const char *p = arg; *p && safe; p++)
         safe = isalnum((unsigned char)*p) || strchr("_@%+=:,./-", *p);
     if (safe) {
-        put(out, used, cap, arg, strlen(arg));
+        rm_text_append(out, used, cap, arg, strlen(arg));
         return;
     }
-    put(out, used, cap, "'", 1);
+    rm_text_append(out, used, cap, "'", 1);
     for (const char *p = arg; *p; p++)
-        if (*p == '\'') put(out, used, cap, "'\\''", 4);
-        else put(out, used, cap, p, 1);
-    put(out, used, cap, "'", 1);
+        if (*p == '\'') rm_text_append(out, used, cap, "'\\''", 4);
+        else rm_text_append(out, used, cap, p, 1);
+    rm_text_append(out, used, cap, "'", 1);
 }
 
 void cli_set_command_line(int argc, char **argv)
@@ -141,7 +131,7 @@ void cli_set_command_line(int argc, char **argv)
     size_t used = 0;
     command_line[0] = 0;
     for (int i = 0; i < argc; i++) {
-        if (i) put(command_line, &used, sizeof command_line, " ", 1);
+        if (i) rm_text_append(command_line, &used, sizeof command_line, " ", 1);
         put_shell_word(command_line, &used, sizeof command_line, argv[i]);
     }
 }

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "core/textio.h"
+
 /* The end of the shell word starting at p: the first space outside single
  * quotes (a backslash outside quotes escapes the next byte). */
 static const char *word_end(const char *p)
@@ -15,15 +17,6 @@ static const char *word_end(const char *p)
 }
 
 static int word_is(const char *w, size_t n, const char *text) { return n == strlen(text) && !memcmp(w, text, n); }
-
-static void append(char *out, size_t size, size_t *used, const char *s, size_t n)
-{
-    if (*used + 1 >= size) return;
-    if (n > size - 1 - *used) n = size - 1 - *used;
-    memcpy(out + *used, s, n);
-    *used += n;
-    out[*used] = 0;
-}
 
 void rm_resume_command(char *out, size_t size, const char *command_line)
 {
@@ -41,10 +34,10 @@ void rm_resume_command(char *out, size_t size, const char *command_line)
         skip_next = word_is(p, n, "--stop-after");
         has_resume |= word_is(p, n, "--resume");
         if (!drop) {
-            if (used) append(out, size, &used, " ", 1);
-            append(out, size, &used, p, n);
+            if (used) rm_text_append(out, &used, size, " ", 1);
+            rm_text_append(out, &used, size, p, n);
         }
         p = end;
     }
-    if (!has_resume) append(out, size, &used, used ? " --resume" : "--resume", used ? 9 : 8);
+    if (!has_resume) rm_text_append(out, &used, size, used ? " --resume" : "--resume", used ? 9 : 8);
 }

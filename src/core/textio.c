@@ -48,3 +48,12 @@ void rm_line_reader_close(rm_line_reader *r)
     free(r->buf);
     memset(r, 0, sizeof *r);
 }
+
+void rm_text_append(char *out, size_t *used, size_t cap, const char *s, size_t n)
+{
+    if (*used + 1 >= cap) return;
+    if (n > cap - 1 - *used) n = cap - 1 - *used;
+    memcpy(out + *used, s, n);
+    *used += n;
+    out[*used] = 0;
+}

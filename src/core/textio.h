@@ -22,4 +22,8 @@ int rm_line_reader_open(rm_line_reader *r, const char *path, size_t max_line);
 int rm_line_reader_next(rm_line_reader *r, char **line, size_t *len);
 void rm_line_reader_close(rm_line_reader *r);
 
+/* Appends n bytes of s to out (cap bytes, *used of them filled, always
+ * NUL-terminated), cutting off what does not fit. */
+void rm_text_append(char *out, size_t *used, size_t cap, const char *s, size_t n);
+
 #endif
