@@ -351,6 +351,20 @@ Test(import_onnx, shape_subgraph_folds_and_mean_std_normalize)
     cr_assert_gt(diff, 1e-3, "the normalization made no difference");
 }
 
+/* 180 more folded constants than view_opset13 between its Gather and its
+ * Unsqueeze: the table of constants grows twice while folds hold pointers
+ * into it (ASan reported the use after free before the table was reserved). */
+Test(import_onnx, long_chains_of_folds_give_the_same_model)
+{
+    char *out;
+    int rc = import(&out, "long_fold_chain.onnx", "--mean 0.5 --std 0.25");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    float logits[N * K];
+    predicted_logits(tu_path(dir, "m.h5"), logits);
+    assert_logits(logits, "logits_view", "long_fold_chain with --mean 0.5 --std 0.25");
+}
+
 /* The imported model is a relmask model: LRP explains it, also one with a
  * batchnorm that follows a ReLU (no convolution to fold it into: the engine
  * explains it as an affine layer, docs/relevance.md). */
@@ -400,6 +414,10 @@ Test(import_onnx, refusals_name_the_node_or_what_was_expected)
     refused(1, "ONNX opset 7; relmask imports opsets 9 to 17", "opset7.onnx", "");
     refused(1, "unnamed_output.onnx: graph output 0 has no name", "unnamed_output.onnx", "");
     refused(1, "no_operator.onnx: node 0 has no operator", "no_operator.onnx", "");
+    refused(1, "node 14 '/Unsqueeze' (Unsqueeze): input 0 is empty, expected a constant", "empty_input.onnx", "");
+    refused(1, "node 11 '/Gather' (Gather) has 1 input, expected 2", "gather_one_input.onnx", "");
+    refused(1, "node 14 '/Unsqueeze' (Unsqueeze): axis 0 is out of range, repeated or not of size 1 (2 dimensions)",
+            "repeated_axes.onnx", "");
     refused(1, "(Clip): clips to [-1, 0.5]; relmask's [relu] clips to [0, max]", "clipneg_opset13.onnx", "");
     refused(1, "--classes names 2 classes but the model has 3 outputs", "seq_opset13.onnx", "--classes x,y");
     refused(1, "--mean/--std give 2/0 values but the model has 1 input channel", "seq_opset13.onnx", "--mean 0.1,0.2");

@@ -34,6 +34,20 @@ static int read_file(const char *path, uint8_t **bytes, size_t *size)
     return rc;
 }
 
+/* Room for `more` constants, so that pointers into g->consts stay valid
+ * while a fold adds its outputs. */
+static int reserve_consts(onnx_graph *g, int more)
+{
+    if (g->nconsts + more <= g->cap) return 0;
+    int cap = g->cap ? 2 * g->cap : 64;
+    while (cap < g->nconsts + more) cap *= 2;
+    onnx_const *grown = rm_realloc(g->consts, sizeof *grown * (size_t)cap, "ONNX constants");
+    if (!grown) return -1;
+    g->consts = grown;
+    g->cap = cap;
+    return 0;
+}
+
 static int add_const(onnx_graph *g, const char *name, int is_int, int ndims, const int64_t *dims, int64_t count,
                      onnx_const **out)
 {
@@ -42,13 +56,7 @@ static int add_const(onnx_graph *g, const char *name, int is_int, int ndims, con
     if (count < 0 || count > MAX_CONST_VALUES)
         return rm_error("%s: tensor '%s' has %lld values (at most %d)", g->path, name, (long long)count,
                         MAX_CONST_VALUES);
-    if (g->nconsts == g->cap) {
-        int cap = g->cap ? 2 * g->cap : 64;
-        onnx_const *grown = rm_realloc(g->consts, sizeof *grown * (size_t)cap, "ONNX constants");
-        if (!grown) return -1;
-        g->consts = grown;
-        g->cap = cap;
-    }
+    RM_TRY(reserve_consts(g, 1));
     onnx_const *c = &g->consts[g->nconsts];
     memset(c, 0, sizeof *c);
     c->name = rm_strdup(name);
@@ -247,6 +255,19 @@ static int all_inputs_constant(const onnx_graph *g, const Onnx__NodeProto *n)
     return 1;
 }
 
+/* The first `count` inputs of n, each named (all_inputs_constant has run, so
+ * a named input is a constant); ONNX allows "" for an absent optional input. */
+static int require_inputs(const onnx_graph *g, const Onnx__NodeProto *n, size_t count, const char *what)
+{
+    if (n->n_input < count)
+        return rm_error("%s: %s has %zu input%s, expected %zu", g->path, what, n->n_input, n->n_input == 1 ? "" : "s",
+                        count);
+    for (size_t i = 0; i < count; i++)
+        if (!onnx_const_find(g, n->input[i]))
+            return rm_error("%s: %s: input %zu is empty, expected a constant", g->path, what, i);
+    return 0;
+}
+
 static int fold_output_int(onnx_graph *g, const Onnx__NodeProto *n, int ndims, const int64_t *dims, int64_t count,
                            const int64_t *values)
 {
@@ -284,7 +305,6 @@ static int fold_gather_nd(onnx_graph *g, const Onnx__NodeProto *n, const onnx_co
     int is_int = x->is_int;
     onnx_const *c;
     RM_TRY(add_const(g, n->output[0], is_int, ndims, dims, count, &c));
-    x = onnx_const_find(g, n->input[0]);   /* add_const may have moved it */
     for (int64_t k = 0; k < count; k++) {
         int64_t src = 0;
         for (int d = 0; d < ndims; d++) src += (begin[d] + at[d] * step[d]);
@@ -299,6 +319,7 @@ static int fold_gather_nd(onnx_graph *g, const Onnx__NodeProto *n, const onnx_co
  * ConstantOfShape, Reshape, Slice and Transpose of small constants. */
 static int fold_shape_ops(onnx_graph *g, const Onnx__NodeProto *n, const char *op, const char *what)
 {
+    RM_TRY(require_inputs(g, n, 1, what));
     const onnx_const *x = onnx_const_find(g, n->input[0]);
     if (!strcmp(op, "ConstantOfShape")) {
         if (!x->is_int || x->ndims != 1 || x->count > ONNX_MAX_DIMS)
@@ -345,7 +366,6 @@ static int fold_shape_ops(onnx_graph *g, const Onnx__NodeProto *n, const char *o
             return rm_error("%s: %s: %lld values do not reshape as asked", g->path, what, (long long)x->count);
         onnx_const *c;
         RM_TRY(add_const(g, n->output[0], x->is_int, (int)s->count, dims, x->count, &c));
-        x = onnx_const_find(g, n->input[0]);
         if (x->is_int) memcpy(c->i, x->i, sizeof *c->i * (size_t)x->count);
         else memcpy(c->f, x->f, sizeof *c->f * (size_t)x->count);
         return 1;
@@ -396,6 +416,7 @@ int onnx_fold(onnx_graph *g, const Onnx__NodeProto *n, int index, const onnx_dat
     node_label(n, index, what, sizeof what);
     const char *op = n->op_type ? n->op_type : "";
     if (n->n_output < 1 || !n->output[0][0]) return 0;
+    RM_TRY(reserve_consts(g, 2));   /* a fold adds at most two: ConstantOfShape's value and its output */
     if (!strcmp(op, "Constant")) {
         for (size_t i = 0; i < n->n_attribute; i++) {
             const Onnx__AttributeProto *a = n->attribute[i];
@@ -439,6 +460,7 @@ int onnx_fold(onnx_graph *g, const Onnx__NodeProto *n, int index, const onnx_dat
     }
     if (!all_inputs_constant(g, n)) return 0;
     if (!strcmp(op, "Gather")) {
+        RM_TRY(require_inputs(g, n, 2, what));
         const onnx_const *x = onnx_const_find(g, n->input[0]), *ix = onnx_const_find(g, n->input[1]);
         if (!x->is_int || x->ndims != 1 || !ix->is_int || ix->ndims > 1 || onnx_attr_int(n, "axis", 0) != 0)
             return rm_error("%s: %s: only gathers from a 1-D integer constant (a shape) are folded", g->path, what);
@@ -454,27 +476,26 @@ int onnx_fold(onnx_graph *g, const Onnx__NodeProto *n, int index, const onnx_dat
         return fold_output_int(g, n, ix->ndims, ix->dims, ix->count, out);
     }
     if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) {
+        RM_TRY(require_inputs(g, n, 1, what));
         const onnx_const *x = onnx_const_find(g, n->input[0]);
         int64_t axes[ONNX_MAX_DIMS];
         int naxes = 0;
         RM_TRY(axes_of(g, n, axes, &naxes, what));
         int64_t dims[ONNX_MAX_DIMS];
         int nd = 0;
-        if (op[0] == 'U') {
-            int out_nd = x->ndims + naxes;
-            if (out_nd > ONNX_MAX_DIMS) return rm_error("%s: %s: %d dimensions", g->path, what, out_nd);
-            int src = 0;
-            for (int d = 0; d < out_nd; d++) {
-                int ins = 0;
-                for (int a = 0; a < naxes; a++) ins |= (axes[a] < 0 ? axes[a] + out_nd : axes[a]) == d;
-                dims[nd++] = ins ? 1 : x->dims[src++];
-            }
-        } else {
-            for (int d = 0; d < x->ndims; d++) {
-                int drop = naxes == 0 && x->dims[d] == 1;
-                for (int a = 0; a < naxes; a++) drop |= (axes[a] < 0 ? axes[a] + x->ndims : axes[a]) == d;
-                if (!drop) dims[nd++] = x->dims[d];
-            }
+        int out_nd = op[0] == 'U' ? x->ndims + naxes : x->ndims;
+        if (out_nd > ONNX_MAX_DIMS) return rm_error("%s: %s: %d dimensions", g->path, what, out_nd);
+        int marked[ONNX_MAX_DIMS] = {0};
+        for (int a = 0; a < naxes; a++) {
+            int64_t axis = axes[a] < 0 ? axes[a] + out_nd : axes[a];
+            if (axis < 0 || axis >= out_nd || marked[axis] || (op[0] == 'S' && x->dims[axis] != 1))
+                return rm_error("%s: %s: axis %lld is out of range, repeated or not of size 1 (%d dimensions)",
+                                g->path, what, (long long)axes[a], out_nd);
+            marked[axis] = 1;
+        }
+        for (int d = 0, src = 0; d < out_nd; d++) {
+            if (op[0] == 'U') dims[nd++] = marked[d] ? 1 : x->dims[src++];
+            else if (!(naxes ? marked[d] : x->dims[d] == 1)) dims[nd++] = x->dims[d];
         }
         onnx_const *c;
         RM_TRY(add_const(g, n->output[0], x->is_int, nd, dims, x->count, &c));
@@ -483,6 +504,7 @@ int onnx_fold(onnx_graph *g, const Onnx__NodeProto *n, int index, const onnx_dat
         return 1;
     }
     if (!strcmp(op, "Concat")) {
+        RM_TRY(require_inputs(g, n, n->n_input ? n->n_input : 1, what));
         int64_t out[64], total = 0;
         for (size_t k = 0; k < n->n_input; k++) {
             const onnx_const *x = onnx_const_find(g, n->input[k]);
@@ -497,6 +519,7 @@ int onnx_fold(onnx_graph *g, const Onnx__NodeProto *n, int index, const onnx_dat
         return fold_output_int(g, n, 1, dims, total, out);
     }
     if (!strcmp(op, "Cast")) {
+        RM_TRY(require_inputs(g, n, 1, what));
         const onnx_const *x = onnx_const_find(g, n->input[0]);
         int64_t to = onnx_attr_int(n, "to", 0);
         int to_int = to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || to == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
@@ -514,6 +537,7 @@ int onnx_fold(onnx_graph *g, const Onnx__NodeProto *n, int index, const onnx_dat
     static const char *const arith[] = {"Add", "Sub", "Mul", "Div"};
     for (int o = 0; o < 4; o++) {
         if (strcmp(op, arith[o])) continue;
+        RM_TRY(require_inputs(g, n, 2, what));
         const onnx_const *a = onnx_const_find(g, n->input[0]), *b = onnx_const_find(g, n->input[1]);
         if (!a->is_int || !b->is_int || (a->count != b->count && a->count != 1 && b->count != 1)) return 0;
         /* broadcasting: the output has the larger count and, at equal counts, the more dimensions */
