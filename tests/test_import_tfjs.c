@@ -556,4 +556,16 @@ Test(import_tfjs, layers_model_refusals_name_the_layer_or_the_weight)
             "");
     refused("layer 1 'conv2d' (Conv2D): its kernel_size is [3, 5]; relmask takes one value for height and width",
             layers_copy("layers_func", "\"kernel_size\": [3, 3]", "\"kernel_size\": [3, 5]", NULL), "");
+    /* non-finite weights, float32 and quantized (the message once read the freed values: fuzzing) */
+    static const float bad[] = {NAN, INFINITY};
+    for (int k = 0; k < 2; k++) {
+        char *path = layers_copy("layers_seq", NULL, NULL, NULL);
+        FILE *f = fopen(tu_path(dir, "group1-shard1of1.bin"), "r+b");
+        cr_assert(f && fseek(f, 4 * 5, SEEK_SET) == 0 && fwrite(&bad[k], 4, 1, f) == 1 && fclose(f) == 0);
+        refused(k ? "weight conv2d_1/kernel holds an infinity at index 5; the model's weights must be finite"
+                  : "weight conv2d_1/kernel holds NaN at index 5; the model's weights must be finite",
+                path, "");
+    }
+    refused("weight conv/w holds an infinity at index 0",
+            broken_copy("\"min\": -0.5761021770354086,", "\"min\": -1e39,", NULL), "");
 }

@@ -124,9 +124,10 @@ static int load_weight(tfjs_weights *ws, const char *input, const rm_json *w, co
                 c.f[k] = !strcmp(qtype, "float16") ? half_to_float(v) : (float)(qmin + qscale * v);
             }
             if (!isfinite(c.f[k])) {
+                const char *what = isnan(c.f[k]) ? "NaN" : "an infinity";
                 free(c.f);
                 return rm_error("%s: weight %s holds %s at index %lld; the model's weights must be finite",
-                                input, name->string, isnan(c.f[k]) ? "NaN" : "an infinity", (long long)k);
+                                input, name->string, what, (long long)k);
             }
         }
     }
