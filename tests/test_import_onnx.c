@@ -418,6 +418,7 @@ Test(import_onnx, refusals_name_the_node_or_what_was_expected)
     refused(1, "node 11 '/Gather' (Gather) has 1 input, expected 2", "gather_one_input.onnx", "");
     refused(1, "node 14 '/Unsqueeze' (Unsqueeze): axis 0 is out of range, repeated or not of size 1 (2 dimensions)",
             "repeated_axes.onnx", "");
+    refused(1, "node 22 '/Softmax' (Softmax): has no output", "softmax_no_output.onnx", "");
     refused(1, "(Clip): clips to [-1, 0.5]; relmask's [relu] clips to [0, max]", "clipneg_opset13.onnx", "");
     refused(1, "--classes names 2 classes but the model has 3 outputs", "seq_opset13.onnx", "--classes x,y");
     refused(1, "--mean/--std give 2/0 values but the model has 1 input channel", "seq_opset13.onnx", "--mean 0.1,0.2");

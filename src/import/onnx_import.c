@@ -470,6 +470,7 @@ static int map_node(importer *im, const Onnx__NodeProto *n, int index, int last)
     label(im, n, index);
     if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx"))
         return imp_fail(&im->b, "an operator of domain '%s'; relmask imports the standard ONNX operators", n->domain);
+    if (n->n_output < 1 || !n->output[0][0]) return imp_fail(&im->b, "has no output");
     RM_TRY(data_input(im, n));
     int before = im->b.nlayers;
     int affine = map_affine(im, n);
@@ -527,7 +528,6 @@ static int map_node(importer *im, const Onnx__NodeProto *n, int index, int last)
                         op);
         }
     }
-    if (n->n_output < 1 || !n->output[0][0]) return imp_fail(&im->b, "has no output");
     return imp_add_tensor(&im->b, n->output[0], im->b.nlayers > before ? im->b.nlayers - 1 : im->b.src,
                           consumers(im, n->output[0]));
 }
