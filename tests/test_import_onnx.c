@@ -145,23 +145,30 @@ static void layer_types(char *got, size_t size, const rm_model *m)
     }
 }
 
+/* Imports `fixture` with `extra` options and expects PyTorch's logits
+ * `golden` on the golden images. */
+static void imports_with_logits(const char *fixture, const char *extra, const char *golden)
+{
+    char *out;
+    int rc = import(&out, fixture, extra);
+    cr_assert_eq(rc, 0, "%s %s: %s", fixture, extra, out);
+    free(out);
+    float logits[N * K];
+    predicted_logits(tu_path(dir, "m.h5"), logits);
+    assert_logits(logits, golden, fixture);
+}
+
 /* Imports `fixture` (--force), expects its layers (layer_types) and
  * PyTorch's logits `golden` on the golden images. */
 static void imports_as(const char *fixture, const char *layers, const char *golden)
 {
-    char *out;
-    int rc = import(&out, fixture, "--force");
-    cr_assert_eq(rc, 0, "%s: %s", fixture, out);
-    free(out);
+    imports_with_logits(fixture, "--force", golden);
     rm_model m = {0};
     char got[512];
     cr_assert_eq(rm_model_load(&m, tu_path(dir, "m.h5")), 0, "%s", fixture);
     layer_types(got, sizeof got, &m);
     cr_assert_str_eq(got, layers, "%s: layers", fixture);
     rm_model_free(&m);
-    float logits[N * K];
-    predicted_logits(tu_path(dir, "m.h5"), logits);
-    assert_logits(logits, golden, fixture);
 }
 
 /* A skip connection, a depthwise-separable block, concatenated branches and
@@ -333,17 +340,13 @@ Test(import_onnx, class_order_permutes_the_outputs_to_the_datas_order)
  * flatten; --mean/--std give the normalization the model was trained with. */
 Test(import_onnx, shape_subgraph_folds_and_mean_std_normalize)
 {
+    imports_with_logits("view_opset13.onnx", "--mean 0.5 --std 0.25", "logits_view");
+    /* without them the images are scaled differently, and the logits differ */
     char *out;
-    int rc = import(&out, "view_opset13.onnx", "--mean 0.5 --std 0.25");
+    int rc = import(&out, "view_opset13.onnx", "--force");
     cr_assert_eq(rc, 0, "%s", out);
     free(out);
     float logits[N * K];
-    predicted_logits(tu_path(dir, "m.h5"), logits);
-    assert_logits(logits, "logits_view", "view_opset13 with --mean 0.5 --std 0.25");
-    /* without them the images are scaled differently, and the logits differ */
-    rc = import(&out, "view_opset13.onnx", "--force");
-    cr_assert_eq(rc, 0, "%s", out);
-    free(out);
     predicted_logits(tu_path(dir, "m.h5"), logits);
     double want[N * K], diff = 0;
     read_golden("logits_view", want, H5T_NATIVE_DOUBLE);
@@ -356,13 +359,7 @@ Test(import_onnx, shape_subgraph_folds_and_mean_std_normalize)
  * into it (ASan reported the use after free before the table was reserved). */
 Test(import_onnx, long_chains_of_folds_give_the_same_model)
 {
-    char *out;
-    int rc = import(&out, "long_fold_chain.onnx", "--mean 0.5 --std 0.25");
-    cr_assert_eq(rc, 0, "%s", out);
-    free(out);
-    float logits[N * K];
-    predicted_logits(tu_path(dir, "m.h5"), logits);
-    assert_logits(logits, "logits_view", "long_fold_chain with --mean 0.5 --std 0.25");
+    imports_with_logits("long_fold_chain.onnx", "--mean 0.5 --std 0.25", "logits_view");
 }
 
 /* The imported model is a relmask model: LRP explains it, also one with a
